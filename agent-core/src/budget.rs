@@ -1,0 +1,170 @@
+//! [`Budget`]: limits on attempts, tokens, cost and wall time, checked before every model turn.
+
+use crate::Usage;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// Limits for one task. `None` means unlimited.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct Budget {
+    /// Model turns (plans, repairs and re-asks together).
+    pub max_model_turns: Option<u32>,
+    /// Input plus output tokens.
+    pub max_tokens: Option<u64>,
+    /// Cost in US dollars.
+    pub max_cost_usd: Option<f64>,
+    /// Wall time of the whole task, in milliseconds.
+    pub max_wall_ms: Option<u64>,
+}
+
+impl Budget {
+    /// No limits.
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+    /// Limits model turns.
+    pub fn with_max_model_turns(mut self, n: u32) -> Self {
+        self.max_model_turns = Some(n);
+        self
+    }
+    /// Limits tokens.
+    pub fn with_max_tokens(mut self, n: u64) -> Self {
+        self.max_tokens = Some(n);
+        self
+    }
+    /// Limits cost.
+    pub fn with_max_cost_usd(mut self, usd: f64) -> Self {
+        self.max_cost_usd = Some(usd);
+        self
+    }
+    /// Limits wall time.
+    pub fn with_max_wall(mut self, limit: Duration) -> Self {
+        self.max_wall_ms = Some(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+}
+
+/// Which limit stopped a task, with the figures.
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "stop", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum BudgetStop {
+    /// Model turns used up.
+    #[error("model turns exhausted: {used} of {limit}")]
+    ModelTurns {
+        /// Turns taken.
+        used: u32,
+        /// The limit.
+        limit: u32,
+    },
+    /// Tokens used up.
+    #[error("token budget exhausted: {used} of {limit}")]
+    Tokens {
+        /// Tokens spent.
+        used: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Money used up.
+    #[error("cost budget exhausted: ${used:.4} of ${limit:.4}")]
+    Cost {
+        /// Dollars spent.
+        used: f64,
+        /// The limit.
+        limit: f64,
+    },
+    /// Time used up.
+    #[error("wall time exhausted: {used_ms} ms of {limit_ms} ms")]
+    WallTime {
+        /// Milliseconds elapsed.
+        used_ms: u64,
+        /// The limit.
+        limit_ms: u64,
+    },
+}
+
+/// Tracks what a task has spent against its [`Budget`].
+///
+/// ```
+/// use agent_core::{Budget, BudgetStop, BudgetTracker, Usage};
+/// let mut t = BudgetTracker::start(Budget::unlimited().with_max_tokens(100));
+/// assert!(t.check().is_ok());
+/// t.record(&Usage { input_tokens: 80, output_tokens: 30, ..Usage::default() }, None);
+/// assert!(matches!(t.check(), Err(BudgetStop::Tokens { used: 110, limit: 100 })));
+/// ```
+#[derive(Clone, Debug)]
+pub struct BudgetTracker {
+    budget: Budget,
+    started: Instant,
+    turns: u32,
+    usage: Usage,
+    cost_usd: f64,
+}
+
+impl BudgetTracker {
+    /// Starts the clock on `budget`.
+    pub fn start(budget: Budget) -> Self {
+        Self { budget, started: Instant::now(), turns: 0, usage: Usage::default(), cost_usd: 0.0 }
+    }
+
+    /// Checks every limit; call before each model turn.
+    pub fn check(&self) -> Result<(), BudgetStop> {
+        if let Some(limit) = self.budget.max_model_turns {
+            if self.turns >= limit {
+                return Err(BudgetStop::ModelTurns { used: self.turns, limit });
+            }
+        }
+        if let Some(limit) = self.budget.max_tokens {
+            let used = self.usage.total();
+            if used >= limit {
+                return Err(BudgetStop::Tokens { used, limit });
+            }
+        }
+        if let Some(limit) = self.budget.max_cost_usd {
+            if self.cost_usd >= limit {
+                return Err(BudgetStop::Cost { used: self.cost_usd, limit });
+            }
+        }
+        if let Some(limit_ms) = self.budget.max_wall_ms {
+            let used_ms = self.elapsed_ms();
+            if used_ms >= limit_ms {
+                return Err(BudgetStop::WallTime { used_ms, limit_ms });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records one model turn's usage and cost.
+    pub fn record(&mut self, usage: &Usage, cost_usd: Option<f64>) {
+        self.turns += 1;
+        self.usage.add(usage);
+        self.cost_usd += cost_usd.unwrap_or(0.0);
+    }
+
+    /// Records a model turn that failed before reporting usage.
+    pub fn record_failed_turn(&mut self) {
+        self.turns += 1;
+    }
+
+    /// Model turns taken.
+    pub fn turns(&self) -> u32 {
+        self.turns
+    }
+
+    /// Tokens spent.
+    pub fn usage(&self) -> Usage {
+        self.usage
+    }
+
+    /// Dollars spent.
+    pub fn cost_usd(&self) -> f64 {
+        self.cost_usd
+    }
+
+    /// Milliseconds since the tracker started.
+    pub fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}

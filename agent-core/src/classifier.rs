@@ -1,0 +1,52 @@
+//! The [`FailureClassifier`] trait: turns captured output into structured failures.
+
+use crate::{Classification, RunOutput, WorkspaceProfile};
+use std::sync::Arc;
+
+/// Reads a run's output and says what failed, where, and whether the run is trustworthy.
+///
+/// Classification is pure: no process, no network. It may read source files
+/// under the workspace root to attach snippets.
+///
+/// ```
+/// use agent_core::{Classification, Failure, FailureCategory, FailureClassifier, FailureKind,
+///     RunOutput, Tier, WorkspaceProfile};
+///
+/// /// Treats every line starting with "error:" as a failure.
+/// struct Lines;
+///
+/// impl FailureClassifier for Lines {
+///     fn classify(&self, run: &RunOutput, _ws: &WorkspaceProfile) -> Classification {
+///         let text = run.stderr.text();
+///         let failures: Vec<Failure> = text.lines()
+///             .filter_map(|l| l.strip_prefix("error:"))
+///             .map(|m| Failure::new(FailureCategory::Build, FailureKind::Unknown, m.trim()))
+///             .collect();
+///         let mut c = Classification::default();
+///         c.tool = "lines".into();
+///         c.valid_run = failures.is_empty() == run.success();
+///         c.tier = if failures.is_empty() { Tier::None } else { Tier::Code };
+///         c.failures = failures;
+///         c
+///     }
+/// }
+/// let run = RunOutput::from_text("make", 2, "", "error: boom\n");
+/// let c = Lines.classify(&run, &WorkspaceProfile::default());
+/// assert_eq!(c.failures[0].message, "boom");
+/// ```
+pub trait FailureClassifier: Send + Sync {
+    /// Classifies `run`, produced in the workspace described by `ws`.
+    fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification;
+}
+
+impl<T: FailureClassifier + ?Sized> FailureClassifier for Arc<T> {
+    fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
+        (**self).classify(run, ws)
+    }
+}
+
+impl<T: FailureClassifier + ?Sized> FailureClassifier for Box<T> {
+    fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
+        (**self).classify(run, ws)
+    }
+}

@@ -1,0 +1,168 @@
+//! [`Event`]: every step of a task, as appended to a [`Journal`](crate::Journal).
+
+use crate::{Classification, GateReport, TaskId, Verdict};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The states of a task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Waiting to start.
+    Queued,
+    /// Asking the model for a plan.
+    Planning,
+    /// Applying a plan and running the tests.
+    Executing,
+    /// Checking a passing change with the gates.
+    Verifying,
+    /// Asking the model for a repair.
+    Repairing,
+    /// Done: the change passed.
+    Accepted,
+    /// Done: every attempt failed and the workspace was restored.
+    RolledBack,
+    /// Done: a person must look.
+    NeedsHuman,
+    /// Done: a budget ran out.
+    BudgetExceeded,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A task began.
+    TaskStarted {
+        /// The goal.
+        goal: String,
+        /// The workspace root.
+        root: String,
+    },
+    /// The task moved between states.
+    StateTransition {
+        /// The old state.
+        from: TaskState,
+        /// The new state.
+        to: TaskState,
+    },
+    /// The oracle inspected the workspace.
+    Inspected {
+        /// Projects found.
+        projects: usize,
+        /// The test command chosen, if any.
+        test_command: Option<String>,
+    },
+    /// One model call, successful or not.
+    LlmCall {
+        /// The provider that answered.
+        provider: String,
+        /// What the call was for (`plan`, `repair`, `replan`).
+        purpose: String,
+        /// Prompt tokens.
+        input_tokens: u64,
+        /// Generated tokens.
+        output_tokens: u64,
+        /// Prompt tokens served from a cache.
+        cached_tokens: u64,
+        /// Cost in US dollars, when known.
+        cost_usd: Option<f64>,
+        /// Latency in milliseconds.
+        latency_ms: u64,
+        /// The error class, when the call failed.
+        error: Option<String>,
+    },
+    /// The model's answer was not a valid plan.
+    PlanRejected {
+        /// Why.
+        error: String,
+    },
+    /// File actions were applied.
+    EditsApplied {
+        /// Files touched.
+        files: Vec<String>,
+    },
+    /// A command ran.
+    Run {
+        /// The command line.
+        command: String,
+        /// Its exit code.
+        exit_code: Option<i32>,
+        /// The limit that ended it, if any.
+        timed_out: Option<String>,
+        /// Wall time in milliseconds.
+        duration_ms: u64,
+        /// Where the whole output is.
+        log_path: Option<String>,
+    },
+    /// A snapshot was taken.
+    SnapshotTaken {
+        /// Its id.
+        id: String,
+    },
+    /// The workspace was restored to a snapshot.
+    SnapshotRestored {
+        /// Its id.
+        id: String,
+    },
+    /// A snapshot was dropped.
+    SnapshotDiscarded {
+        /// Its id.
+        id: String,
+    },
+    /// A run's output was classified.
+    FailureClassified {
+        /// Which attempt (0: the baseline before any change).
+        attempt: u32,
+        /// The classification.
+        classification: Classification,
+    },
+    /// A gate reported.
+    GateReport {
+        /// The report.
+        report: GateReport,
+    },
+    /// The final verdict.
+    Verdict {
+        /// The verdict.
+        verdict: Verdict,
+    },
+    /// A budget stopped the task before a model turn.
+    BudgetStop {
+        /// Which limit, and the figures.
+        reason: String,
+    },
+    /// The task ended.
+    TaskFinished {
+        /// The final state.
+        state: TaskState,
+    },
+}
+
+/// One journal entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Event {
+    /// The task it belongs to.
+    pub task: TaskId,
+    /// When, in Unix milliseconds.
+    pub at_unix_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// An event of `task` happening now.
+    pub fn now(task: TaskId, kind: EventKind) -> Self {
+        Self { task, at_unix_ms: unix_ms_now(), kind }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

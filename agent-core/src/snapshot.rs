@@ -1,0 +1,105 @@
+//! The [`Snapshotter`] trait: take, restore and drop snapshots of a workspace.
+
+use crate::SnapshotId;
+use async_trait::async_trait;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Saves the state of a workspace so a failed attempt can be undone.
+///
+/// `restore` brings the working tree back exactly to the snapshot; the
+/// user's uncommitted work from before the snapshot must survive.
+///
+/// ```
+/// use agent_core::{async_trait, SnapshotError, SnapshotId, Snapshotter};
+/// use std::path::Path;
+///
+/// /// Takes no snapshots and refuses every restore: for read-only tools.
+/// struct Never;
+///
+/// #[async_trait]
+/// impl Snapshotter for Never {
+///     async fn snapshot(&self, root: &Path) -> Result<SnapshotId, SnapshotError> {
+///         Err(SnapshotError::Unsupported { root: root.into(), reason: "read-only".into() })
+///     }
+///     async fn restore(&self, _root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+///         Err(SnapshotError::NotFound { id: id.clone() })
+///     }
+///     async fn discard(&self, _root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+///         Err(SnapshotError::NotFound { id: id.clone() })
+///     }
+/// }
+/// # assert!(futures::executor::block_on(Never.snapshot(Path::new("."))).is_err());
+/// ```
+#[async_trait]
+pub trait Snapshotter: Send + Sync {
+    /// Records the current state of the workspace at `root`.
+    async fn snapshot(&self, root: &Path) -> Result<SnapshotId, SnapshotError>;
+    /// Brings the workspace back to snapshot `id`.
+    async fn restore(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError>;
+    /// Frees snapshot `id`.
+    async fn discard(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError>;
+}
+
+#[async_trait]
+impl<T: Snapshotter + ?Sized> Snapshotter for Arc<T> {
+    async fn snapshot(&self, root: &Path) -> Result<SnapshotId, SnapshotError> {
+        (**self).snapshot(root).await
+    }
+    async fn restore(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+        (**self).restore(root, id).await
+    }
+    async fn discard(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+        (**self).discard(root, id).await
+    }
+}
+
+#[async_trait]
+impl<T: Snapshotter + ?Sized> Snapshotter for Box<T> {
+    async fn snapshot(&self, root: &Path) -> Result<SnapshotId, SnapshotError> {
+        (**self).snapshot(root).await
+    }
+    async fn restore(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+        (**self).restore(root, id).await
+    }
+    async fn discard(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+        (**self).discard(root, id).await
+    }
+}
+
+/// Why a snapshot operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// No snapshot with this id exists.
+    #[error("no snapshot {id}")]
+    NotFound {
+        /// The id asked for.
+        id: SnapshotId,
+    },
+    /// This snapshotter cannot work on this workspace (e.g. not a git repository).
+    #[error("cannot snapshot {}: {reason}", root.display())]
+    Unsupported {
+        /// The workspace.
+        root: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A version-control command failed.
+    #[error("{operation} failed: {message}")]
+    Backend {
+        /// What was being done.
+        operation: String,
+        /// What the backend said.
+        message: String,
+    },
+    /// A file operation failed.
+    #[error("i/o error on {}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}

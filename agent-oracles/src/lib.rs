@@ -1,0 +1,1 @@
+//! `agent-oracles`: Workspace oracles and failure classifiers for coding agents: know the workspace, structure the failure.
