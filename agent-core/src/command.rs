@@ -320,7 +320,12 @@ pub struct RunOutput {
 
 impl RunOutput {
     /// A finished run with this exit code and captured text; for tests and fakes.
-    pub fn from_text(command: impl Into<String>, exit_code: i32, stdout: impl Into<String>, stderr: impl Into<String>) -> Self {
+    pub fn from_text(
+        command: impl Into<String>,
+        exit_code: i32,
+        stdout: impl Into<String>,
+        stderr: impl Into<String>,
+    ) -> Self {
         let stdout = stdout.into();
         let stderr = stderr.into();
         Self {

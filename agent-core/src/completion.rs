@@ -221,9 +221,7 @@ pub type CompletionStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, Provid
 ///
 /// For providers (and layers such as replay) that only have whole answers.
 pub fn stream_from_completion(completion: Completion) -> CompletionStream {
-    let events = vec![
-        Ok(StreamEvent::Delta { text: completion.content.clone() }),
-        Ok(StreamEvent::Done { completion }),
-    ];
+    let events =
+        vec![Ok(StreamEvent::Delta { text: completion.content.clone() }), Ok(StreamEvent::Done { completion })];
     Box::pin(futures::stream::iter(events))
 }

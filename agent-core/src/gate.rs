@@ -23,7 +23,12 @@ pub struct GateContext {
 
 impl GateContext {
     /// A context for a change in `root`.
-    pub fn new(root: impl Into<PathBuf>, profile: WorkspaceProfile, goal: impl Into<String>, changes: Vec<FileChange>) -> Self {
+    pub fn new(
+        root: impl Into<PathBuf>,
+        profile: WorkspaceProfile,
+        goal: impl Into<String>,
+        changes: Vec<FileChange>,
+    ) -> Self {
         Self { root: root.into(), profile, goal: goal.into(), changes }
     }
 }

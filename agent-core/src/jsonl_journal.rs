@@ -33,7 +33,9 @@ impl JsonlJournal {
     pub async fn open(path: impl Into<PathBuf>) -> Result<Self, JournalError> {
         let path = path.into();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(parent).await.map_err(|source| JournalError::Io { path: parent.into(), source })?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|source| JournalError::Io { path: parent.into(), source })?;
         }
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -51,7 +53,8 @@ impl JsonlJournal {
 
     /// Reads every event in the file at `path`, of every task.
     pub async fn read_all(path: &Path) -> Result<Vec<Event>, JournalError> {
-        let text = tokio::fs::read_to_string(path).await.map_err(|source| JournalError::Io { path: path.into(), source })?;
+        let text =
+            tokio::fs::read_to_string(path).await.map_err(|source| JournalError::Io { path: path.into(), source })?;
         let complete = match text.rfind('\n') {
             Some(end) => &text[..=end],
             None => "",

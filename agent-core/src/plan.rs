@@ -109,10 +109,8 @@ impl Plan {
         let body = strip_fence(answer.trim());
         let value: serde_json::Value =
             serde_json::from_str(body).map_err(|e| PlanError::NotJson { message: e.to_string() })?;
-        let plan: Plan = serde_path_to_error::deserialize(value).map_err(|e| PlanError::SchemaViolation {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
+        let plan: Plan = serde_path_to_error::deserialize(value)
+            .map_err(|e| PlanError::SchemaViolation { path: e.path().to_string(), message: e.inner().to_string() })?;
         plan.check()?;
         Ok(plan)
     }
@@ -128,7 +126,9 @@ impl Plan {
                 }
                 if path.starts_with('/') {
                     return Err(PlanError::Unusable {
-                        reason: format!("actions[{i}] path `{path}` is absolute; paths are relative to the workspace root"),
+                        reason: format!(
+                            "actions[{i}] path `{path}` is absolute; paths are relative to the workspace root"
+                        ),
                     });
                 }
             }
@@ -162,15 +162,16 @@ mod tests {
 
     #[test]
     fn fenced_json_is_accepted() {
-        let plan = Plan::parse("```json\n{\"summary\":\"s\",\"actions\":[{\"action\":\"delete_file\",\"path\":\"x\"}]}\n```")
-            .unwrap();
+        let plan =
+            Plan::parse("```json\n{\"summary\":\"s\",\"actions\":[{\"action\":\"delete_file\",\"path\":\"x\"}]}\n```")
+                .unwrap();
         assert_eq!(plan.actions, vec![Action::DeleteFile { path: "x".into() }]);
     }
 
     #[test]
     fn unknown_field_inside_an_action_is_a_schema_violation_with_its_path() {
-        let err = Plan::parse(r#"{"summary":"s","actions":[{"action":"delete_file","path":"x","force":true}]}"#)
-            .unwrap_err();
+        let err =
+            Plan::parse(r#"{"summary":"s","actions":[{"action":"delete_file","path":"x","force":true}]}"#).unwrap_err();
         match err {
             PlanError::SchemaViolation { path, message } => {
                 assert!(path.starts_with("actions[0]"), "{path}");

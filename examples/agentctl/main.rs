@@ -1,2 +1,397 @@
-//! placeholder
-fn main() {}
+//! `agentctl`: a thin command-line program over the agentkit library, for
+//! people trying the library and for black-box tests.
+//!
+//! Every subcommand prints one JSON document on stdout with `--json` (human
+//! text otherwise), exits 0 on success, 1 when what it checked failed and 2
+//! on bad input. Progress lines of `repair` go to stderr.
+
+mod cli;
+mod fallback;
+mod progress;
+
+use agentkit::core::{
+    Classification, CommandSpec, CompletionRequest, ExecError, Executor, FailureClassifier, JsonlJournal, LlmProvider,
+    Message, OutputCaps, RepairConfig, RepairLoop, RepairParts, RunOutput, SnapshotError, SnapshotId,
+    Snapshotter, Task, TaskId, WorkspaceOracle, WorkspaceProfile, unix_ms_now,
+};
+use agentkit::oracles::{classifier_for, default_oracle, detect_tool};
+use agentkit::providers::{ProviderSpec, RecordingProvider, ReplayProvider, build_provider};
+use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
+use clap::Parser;
+use cli::{Cli, Command};
+use fallback::Fallback;
+use serde_json::{Value, json};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit code: what was checked failed.
+const FAILED: u8 = 1;
+/// Exit code: bad input.
+const BAD_INPUT: u8 = 2;
+
+/// A failure of agentctl itself, with the exit code it maps to.
+struct CliError {
+    code: u8,
+    message: String,
+}
+
+impl CliError {
+    fn bad_input(message: impl Into<String>) -> Self {
+        Self { code: BAD_INPUT, message: message.into() }
+    }
+    fn failed(message: impl Into<String>) -> Self {
+        Self { code: FAILED, message: message.into() }
+    }
+}
+
+/// What a subcommand produced: the JSON document, the human text, and whether the check passed.
+struct Output {
+    json: Value,
+    human: String,
+    ok: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_mode = cli.command.json();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("agentctl: cannot start the runtime: {e}");
+            return ExitCode::from(FAILED);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(out) => {
+            if json_mode {
+                println!("{}", serde_json::to_string_pretty(&out.json).unwrap_or_else(|_| "{}".into()));
+            } else {
+                println!("{}", out.human.trim_end());
+            }
+            if out.ok { ExitCode::SUCCESS } else { ExitCode::from(FAILED) }
+        }
+        Err(err) => {
+            if json_mode {
+                let doc = json!({ "error": err.message, "exit_code": err.code });
+                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            }
+            eprintln!("agentctl: {}", err.message);
+            ExitCode::from(err.code)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<Output, CliError> {
+    match command {
+        Command::Inspect { dir, .. } => inspect(&dir).await,
+        Command::Classify { tool, exit_code, root, .. } => classify(&tool, exit_code, root.as_deref()),
+        Command::Exec { timeout, idle, max_output, sandbox, argv, .. } => {
+            exec(timeout.as_deref(), idle.as_deref(), max_output, sandbox.as_deref(), argv).await
+        }
+        Command::Snapshot { dir, .. } => snapshot(&dir).await,
+        Command::Restore { dir, id, .. } => restore(&dir, &id).await,
+        Command::Discard { dir, id, .. } => discard(&dir, &id).await,
+        Command::Ask { provider, stream, schema, replay, record, prompt, .. } => {
+            ask(&provider, stream, schema.as_deref(), replay.as_deref(), record.as_deref(), &prompt).await
+        }
+        Command::Repair { dir, goal, provider, replay, record, max_attempts, journal, .. } => {
+            repair(&dir, &goal, &provider, replay.as_deref(), record.as_deref(), max_attempts, journal).await
+        }
+    }
+}
+
+fn require_dir(dir: &Path) -> Result<PathBuf, CliError> {
+    if !dir.is_dir() {
+        return Err(CliError::bad_input(format!("{} is not a directory", dir.display())));
+    }
+    dir.canonicalize().map_err(|e| CliError::bad_input(format!("{}: {e}", dir.display())))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+async fn inspect(dir: &Path) -> Result<Output, CliError> {
+    let root = require_dir(dir)?;
+    let profile = default_oracle().inspect(&root).await.map_err(|e| CliError::bad_input(e.to_string()))?;
+    let mut human = format!("{}: {} project(s)\n", root.display(), profile.projects.len());
+    for p in &profile.projects {
+        let path = if p.path.as_os_str().is_empty() { ".".into() } else { p.path.display().to_string() };
+        human.push_str(&format!(
+            "- {path}{} [{}] {}{}\n",
+            p.name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default(),
+            p.kinds.join(", "),
+            p.build_system,
+            if p.primary { ", primary" } else { "" }
+        ));
+        for (label, cmd) in [("setup", &p.setup), ("build", &p.build), ("test", &p.test), ("lint", &p.lint)] {
+            if let Some(c) = cmd {
+                human.push_str(&format!("    {label}: {} (confidence {:.2})\n", c.display(), c.confidence));
+            }
+        }
+    }
+    for a in &profile.ambiguities {
+        human.push_str(&format!("ambiguous {}: {}\n", a.subject, a.candidates.join(" | ")));
+    }
+    Ok(Output { json: to_json(&profile), human, ok: true })
+}
+
+fn classify(tool: &str, exit_code: Option<i32>, root: Option<&Path>) -> Result<Output, CliError> {
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input).map_err(|e| CliError::bad_input(format!("cannot read stdin: {e}")))?;
+    let text = String::from_utf8_lossy(&input).into_owned();
+    let tool = if tool == "auto" { detect_tool(&text).unwrap_or("generic") } else { tool };
+    let classifier = classifier_for(tool).ok_or_else(|| CliError::bad_input(format!("unknown tool `{tool}`")))?;
+    let root = match root {
+        Some(r) => require_dir(r)?,
+        None => std::env::current_dir().map_err(|e| CliError::bad_input(e.to_string()))?,
+    };
+    let mut run = RunOutput::from_text(format!("{tool} (captured)"), exit_code.unwrap_or(0), text, "");
+    run.exit_code = exit_code;
+    let classification = classifier.classify(&run, &WorkspaceProfile::new(root));
+    let human = describe_classification(&classification);
+    let ok = classification.passed();
+    Ok(Output { json: to_json(&classification), human, ok })
+}
+
+fn describe_classification(c: &Classification) -> String {
+    let mut s = format!("tool: {}, valid run: {}, tier: {:?}\n", c.tool, c.valid_run, c.tier);
+    if let Some(t) = c.tests {
+        s.push_str(&format!("tests: {} passed, {} failed, {} ignored\n", t.passed, t.failed, t.ignored));
+    }
+    for f in &c.failures {
+        let at = match (&f.file, f.line) {
+            (Some(file), Some(line)) => format!(" {}:{line}", file.display()),
+            (Some(file), None) => format!(" {}", file.display()),
+            _ => String::new(),
+        };
+        let test = f.test_name.as_ref().map(|t| format!(" `{t}`")).unwrap_or_default();
+        s.push_str(&format!("- [{}]{at}{test}: {}\n", f.kind.name(), f.message.lines().next().unwrap_or_default()));
+    }
+    for n in &c.notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    s
+}
+
+async fn exec(
+    timeout: Option<&str>,
+    idle: Option<&str>,
+    max_output: Option<usize>,
+    sandbox: Option<&str>,
+    argv: Vec<String>,
+) -> Result<Output, CliError> {
+    let (program, args) = argv.split_first().ok_or_else(|| CliError::bad_input("no program given after --"))?;
+    let mut spec = CommandSpec::new(program.clone()).args(args.iter().cloned());
+    if let Some(t) = timeout {
+        spec = spec.wall_timeout(cli::parse_duration(t).map_err(CliError::bad_input)?);
+    }
+    if let Some(t) = idle {
+        spec = spec.idle_timeout(cli::parse_duration(t).map_err(CliError::bad_input)?);
+    }
+    if let Some(max) = max_output {
+        spec = spec.output_caps(OutputCaps { head_bytes: max / 2, tail_bytes: max - max / 2 });
+    }
+    if let Some(policy) = sandbox {
+        spec = spec.sandbox(cli::parse_sandbox(policy).map_err(CliError::bad_input)?);
+    }
+    let cwd = std::env::current_dir().map_err(|e| CliError::bad_input(e.to_string()))?;
+    let executor = ProcessExecutor::new().with_default_cwd(cwd);
+    let out = executor.run(spec).await.map_err(|e| match e {
+        ExecError::SandboxUnavailable { .. } => CliError::failed(e.to_string()),
+        other => CliError::bad_input(other.to_string()),
+    })?;
+    let mut human = String::new();
+    human.push_str(&out.stdout.text());
+    if !out.stderr.text().is_empty() {
+        human.push_str(&format!("\n[stderr]\n{}", out.stderr.text()));
+    }
+    human.push_str(&format!(
+        "\n[exit: {:?}, signal: {:?}, timed out: {:?}, {} ms]",
+        out.exit_code, out.signal, out.timed_out, out.duration_ms
+    ));
+    Ok(Output { ok: out.success(), json: to_json(&out), human })
+}
+
+fn snapshot_error(e: SnapshotError) -> CliError {
+    match e {
+        SnapshotError::NotFound { .. } | SnapshotError::Unsupported { .. } => CliError::bad_input(e.to_string()),
+        other => CliError::failed(other.to_string()),
+    }
+}
+
+async fn snapshot(dir: &Path) -> Result<Output, CliError> {
+    let root = require_dir(dir)?;
+    let id = GitSnapshotter::new().snapshot(&root).await.map_err(snapshot_error)?;
+    Ok(Output { json: json!({ "id": id, "root": root }), human: id.to_string(), ok: true })
+}
+
+async fn restore(dir: &Path, id: &str) -> Result<Output, CliError> {
+    let root = require_dir(dir)?;
+    let id = SnapshotId::new(id);
+    GitSnapshotter::new().restore(&root, &id).await.map_err(snapshot_error)?;
+    Ok(Output { json: json!({ "restored": id, "root": root }), human: format!("restored {id}"), ok: true })
+}
+
+async fn discard(dir: &Path, id: &str) -> Result<Output, CliError> {
+    let root = require_dir(dir)?;
+    let id = SnapshotId::new(id);
+    GitSnapshotter::new().discard(&root, &id).await.map_err(snapshot_error)?;
+    Ok(Output { json: json!({ "discarded": id, "root": root }), human: format!("discarded {id}"), ok: true })
+}
+
+/// The provider stack for `ask` and `repair`: replay, record, or live, then a fallback over the specs.
+fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>) -> Result<Fallback, CliError> {
+    if replay.is_some() && record.is_some() {
+        return Err(CliError::bad_input("--replay and --record cannot be used together"));
+    }
+    let specs: Vec<String> = if specs.is_empty() { vec![cli::DEFAULT_PROVIDER.to_owned()] } else { specs.to_vec() };
+    let mut providers: Vec<Arc<dyn LlmProvider>> = Vec::new();
+    for text in &specs {
+        let spec: ProviderSpec = text.parse().map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
+        let provider: Arc<dyn LlmProvider> = if let Some(path) = replay {
+            Arc::new(
+                ReplayProvider::open(path, spec.id())
+                    .map_err(|e| CliError::bad_input(format!("cassette {}: {e}", path.display())))?,
+            )
+        } else {
+            let live = build_provider(&spec).map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
+            match record {
+                Some(path) => Arc::new(
+                    RecordingProvider::new(live, path)
+                        .map_err(|e| CliError::bad_input(format!("cassette {}: {e}", path.display())))?,
+                ),
+                None => live,
+            }
+        };
+        providers.push(provider);
+    }
+    Ok(Fallback::new(providers))
+}
+
+async fn ask(
+    specs: &[String],
+    stream: bool,
+    schema: Option<&Path>,
+    replay: Option<&Path>,
+    record: Option<&Path>,
+    prompt: &str,
+) -> Result<Output, CliError> {
+    let stack = provider_stack(specs, replay, record)?;
+    let mut req = CompletionRequest::new(vec![Message::user(prompt)]);
+    let schema_value = match schema {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::bad_input(format!("schema {}: {e}", path.display())))?;
+            let value: Value = serde_json::from_str(&text)
+                .map_err(|e| CliError::bad_input(format!("schema {} is not JSON: {e}", path.display())))?;
+            req = req.with_response_format("answer", value.clone());
+            Some(value)
+        }
+        None => None,
+    };
+    let result = stack.complete_reporting(req, stream).await;
+    let attempts = to_json(&result.attempts);
+    let Some(completion) = result.completion else {
+        let last = result.attempts.last().map(|a| a.error.clone().unwrap_or_default()).unwrap_or_default();
+        let json = json!({ "provider": Value::Null, "content": Value::Null, "attempts": attempts, "error": last });
+        return Ok(Output { json, human: format!("every provider failed; last error: {last}"), ok: false });
+    };
+    let mut ok = true;
+    let mut parsed = Value::Null;
+    let mut schema_error = Value::Null;
+    if schema_value.is_some() {
+        match serde_json::from_str::<Value>(completion.content.trim()) {
+            Ok(v) => parsed = v,
+            Err(e) => {
+                ok = false;
+                schema_error = json!(format!("answer is not JSON: {e}"));
+            }
+        }
+    }
+    let json = json!({
+        "provider": completion.provider,
+        "model": completion.model,
+        "content": completion.content,
+        "parsed": parsed,
+        "schema_error": schema_error,
+        "usage": completion.usage,
+        "cost_usd": completion.cost_usd,
+        "request_id": completion.request_id,
+        "streamed": stream,
+        "attempts": attempts,
+    });
+    let human = format!(
+        "{}\n[{}; {} in / {} out tokens{}]",
+        completion.content,
+        completion.provider,
+        completion.usage.input_tokens,
+        completion.usage.output_tokens,
+        completion.cost_usd.map(|c| format!("; ${c:.6}")).unwrap_or_default()
+    );
+    Ok(Output { json, human, ok })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn repair(
+    dir: &Path,
+    goal: &str,
+    specs: &[String],
+    replay: Option<&Path>,
+    record: Option<&Path>,
+    max_attempts: u32,
+    journal: Option<PathBuf>,
+) -> Result<Output, CliError> {
+    let root = require_dir(dir)?;
+    if max_attempts == 0 {
+        return Err(CliError::bad_input("--max-attempts must be at least 1"));
+    }
+    let stack = provider_stack(specs, replay, record)?;
+    let task_id = TaskId::new(format!("task-{}", unix_ms_now()));
+    let journal_path = journal.unwrap_or_else(|| {
+        std::env::temp_dir().join("agentkit-journals").join(format!("{}.jsonl", task_id.as_str()))
+    });
+    let journal = JsonlJournal::open(&journal_path).await.map_err(|e| CliError::bad_input(e.to_string()))?;
+    let classifier: Arc<dyn FailureClassifier> =
+        classifier_for("cargo").ok_or_else(|| CliError::failed("no cargo classifier"))?;
+    let parts = RepairParts {
+        provider: Arc::new(stack),
+        oracle: Arc::new(default_oracle()),
+        classifier,
+        executor: Arc::new(ProcessExecutor::new().with_default_cwd(root.clone())),
+        snapshotter: Arc::new(GitSnapshotter::new()),
+        editor: Arc::new(FileEditor::new()),
+        journal: Arc::new(journal),
+    };
+    let mut config = RepairConfig::default();
+    config.max_attempts = max_attempts;
+    let printer = progress::Printer::new(max_attempts);
+    let repair_loop =
+        RepairLoop::new(parts).with_config(config).with_observer(Arc::new(move |event| printer.print(event)));
+    eprintln!("[agentctl] inspecting {}", root.display());
+    let report = repair_loop.run(Task::new(task_id, root.clone(), goal)).await.map_err(|e| match e {
+        agentkit::core::LoopError::NoTestCommand { .. } => CliError::bad_input(e.to_string()),
+        other => CliError::failed(other.to_string()),
+    })?;
+    let ok = report.outcome == agentkit::core::Outcome::Accepted;
+    let mut doc = to_json(&report);
+    if let Value::Object(map) = &mut doc {
+        map.insert("journal".into(), json!(journal_path));
+        map.insert("repairs".into(), json!(report.metrics.repairs));
+        map.insert(
+            "tokens".into(),
+            json!({
+                "input": report.metrics.usage.input_tokens,
+                "output": report.metrics.usage.output_tokens,
+                "cached": report.metrics.usage.cached_input_tokens,
+                "total": report.metrics.usage.total(),
+            }),
+        );
+        map.insert("cost_usd".into(), json!(report.metrics.cost_usd));
+        map.insert("rolled_back".into(), json!(report.metrics.rolled_back));
+    }
+    let human = progress::summary(&report, &journal_path);
+    Ok(Output { json: doc, human, ok })
+}

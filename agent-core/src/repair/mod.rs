@@ -1,15 +1,23 @@
 //! The reference [`RepairLoop`]: inspect, snapshot, plan, apply, test,
 //! classify, repair, and restore or accept.
 
+mod prompt;
+
+use prompt::PromptLimits;
+pub use prompt::SYSTEM_PROMPT;
+
 use crate::{
-    Budget, BudgetStop, Classification, Editor, Executor, FailureClassifier, FileChange, Gate, GateReport, Journal,
-    JournalError, LlmProvider, OracleError, SnapshotError, Snapshotter, TaskId, TaskState, Usage, Verdict,
-    WorkspaceOracle,
+    Action, Budget, BudgetStop, BudgetTracker, Classification, CommandSpec, CompletionRequest, DetectedCommand, Editor,
+    Event, EventKind, Executor, Failure, FailureCategory, FailureClassifier, FailureKind, FileChange, Gate,
+    GateContext, GateReport, Journal, JournalError, LlmProvider, Message, OracleError, Plan, SnapshotError,
+    Snapshotter, TaskId, TaskState, Tier, Usage, Verdict, WorkspaceOracle, WorkspaceProfile,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
 
 /// One goal for the loop in one workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -198,9 +206,12 @@ pub enum LoopError {
     /// The test command could not be run at all.
     #[error("running the tests failed: {0}")]
     Exec(#[from] crate::ExecError),
-    /// The provider failed with an error retrying cannot help.
-    #[error("model call failed: {0}")]
-    Provider(#[from] crate::ProviderError),
+    /// The configuration cannot work (e.g. zero attempts).
+    #[error("invalid loop configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Observes each event as it is journaled (e.g. to print progress).
@@ -239,8 +250,428 @@ impl RepairLoop {
     }
 
     /// Runs the task to an outcome.
+    ///
+    /// inspect → snapshot → baseline tests → plan → apply → test → on failure
+    /// classify → repair prompt → repair, at most `max_attempts` attempts.
+    /// Passing: the snapshot is discarded. Failing after the last attempt, a
+    /// budget stop, an unusable plan after one re-ask, or an infrastructure
+    /// failure: the snapshot is restored. Every step is journaled.
+    ///
+    /// `Err` only when the loop itself cannot go on (no test command, a
+    /// snapshot or journal failure); the workspace is restored first whenever
+    /// a snapshot was taken.
     pub async fn run(&self, task: Task) -> Result<RepairReport, LoopError> {
-        let _ = (&self.parts, &self.config, &self.gates, &self.observer, task);
-        Err(LoopError::NoTestCommand { root: PathBuf::new() })
+        if self.config.max_attempts == 0 {
+            return Err(LoopError::InvalidConfig { reason: "max_attempts must be at least 1".into() });
+        }
+        let mut run = TaskRun::new(self, task);
+        run.emit(EventKind::TaskStarted { goal: run.task.goal.clone(), root: run.task.root.display().to_string() })
+            .await?;
+        run.transition(TaskState::Planning).await?;
+        let profile = self.parts.oracle.inspect(&run.task.root).await?;
+        let test = profile.test_command().cloned();
+        run.emit(EventKind::Inspected {
+            projects: profile.projects.len(),
+            test_command: test.as_ref().map(|t| t.display()),
+        })
+        .await?;
+        let Some(test) = test else {
+            run.finish_without_change(Outcome::NeedsHuman).await?;
+            return Err(LoopError::NoTestCommand { root: run.task.root.clone() });
+        };
+        let snapshot = self.parts.snapshotter.snapshot(&run.task.root).await?;
+        run.emit(EventKind::SnapshotTaken { id: snapshot.to_string() }).await?;
+
+        let result = run.attempts(&profile, &test).await;
+        let keep = matches!(result, Ok(ref e) if e.outcome == Outcome::Accepted);
+        if keep {
+            self.parts.snapshotter.discard(&run.task.root, &snapshot).await?;
+            run.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await?;
+        } else {
+            self.parts.snapshotter.restore(&run.task.root, &snapshot).await?;
+            run.emit(EventKind::SnapshotRestored { id: snapshot.to_string() }).await?;
+            self.parts.snapshotter.discard(&run.task.root, &snapshot).await?;
+            run.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await?;
+        }
+        let end = result?;
+        run.finish(end, test.display()).await
     }
+}
+
+/// How the attempts ended, before the snapshot is dealt with.
+struct AttemptsEnd {
+    outcome: Outcome,
+    verdict: Verdict,
+    budget_stop: Option<BudgetStop>,
+}
+
+/// The state of one running task.
+struct TaskRun<'a> {
+    lp: &'a RepairLoop,
+    task: Task,
+    state: TaskState,
+    tracker: BudgetTracker,
+    messages: Vec<Message>,
+    baseline: Classification,
+    attempts: Vec<AttemptReport>,
+    gates: Vec<GateReport>,
+}
+
+impl<'a> TaskRun<'a> {
+    fn new(lp: &'a RepairLoop, task: Task) -> Self {
+        Self {
+            tracker: BudgetTracker::start(lp.config.budget.clone()),
+            lp,
+            task,
+            state: TaskState::Queued,
+            messages: Vec::new(),
+            baseline: Classification::default(),
+            attempts: Vec::new(),
+            gates: Vec::new(),
+        }
+    }
+
+    fn limits(&self) -> PromptLimits {
+        PromptLimits {
+            context_lines: self.lp.config.context_lines,
+            max_failures: self.lp.config.max_failures_in_prompt,
+            max_file_bytes: 16 * 1024,
+            max_files: 6,
+            max_listing: 200,
+        }
+    }
+
+    async fn emit(&self, kind: EventKind) -> Result<(), LoopError> {
+        let event = Event::now(self.task.id.clone(), kind);
+        if let Some(observer) = &self.lp.observer {
+            observer(&event);
+        }
+        self.lp.parts.journal.append(event).await?;
+        Ok(())
+    }
+
+    async fn transition(&mut self, to: TaskState) -> Result<(), LoopError> {
+        if self.state != to {
+            let from = self.state;
+            self.state = to;
+            tracing::debug!(task = %self.task.id, ?from, ?to, "state transition");
+            self.emit(EventKind::StateTransition { from, to }).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_tests(
+        &self,
+        profile: &WorkspaceProfile,
+        test: &DetectedCommand,
+        attempt: u32,
+    ) -> Result<(Option<i32>, Classification), LoopError> {
+        let mut spec =
+            test.to_spec(&self.task.root).wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+        if let Some(idle) = self.lp.config.test_idle_timeout_ms {
+            spec = spec.idle_timeout(Duration::from_millis(idle));
+        }
+        let span = tracing::info_span!("tests", task = %self.task.id, attempt, command = %spec.display());
+        let output = self.lp.parts.executor.run(spec).instrument(span).await?;
+        self.emit(EventKind::Run {
+            command: output.command.clone(),
+            exit_code: output.exit_code,
+            timed_out: output.timed_out.map(|t| format!("{t:?}").to_lowercase()),
+            duration_ms: output.duration_ms,
+            log_path: output.log_path.as_ref().map(|p| p.display().to_string()),
+        })
+        .await?;
+        let classification = self.lp.parts.classifier.classify(&output, profile);
+        self.emit(EventKind::FailureClassified { attempt, classification: classification.clone() }).await?;
+        Ok((output.exit_code, classification))
+    }
+
+    /// Asks the model for a plan; one corrective re-ask (by default) on an unusable answer.
+    async fn ask_plan(&mut self, purpose: &str) -> Result<Result<Plan, AttemptsEnd>, LoopError> {
+        let mut reasks_left = self.lp.config.max_plan_reasks;
+        loop {
+            if let Err(stop) = self.tracker.check() {
+                self.emit(EventKind::BudgetStop { reason: stop.to_string() }).await?;
+                return Ok(Err(AttemptsEnd {
+                    outcome: Outcome::BudgetExceeded,
+                    verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
+                    budget_stop: Some(stop),
+                }));
+            }
+            let mut req = CompletionRequest::new(self.messages.clone())
+                .with_temperature(0.0)
+                .with_response_format("plan", Plan::json_schema());
+            req.max_tokens = self.lp.config.max_tokens_per_turn;
+            let started = std::time::Instant::now();
+            let span = tracing::info_span!(
+                "gen_ai.chat",
+                gen_ai.operation.name = "chat",
+                gen_ai.request.model = %self.lp.parts.provider.id().model(),
+                gen_ai.system = %self.lp.parts.provider.id().kind(),
+                gen_ai.usage.input_tokens = tracing::field::Empty,
+                gen_ai.usage.output_tokens = tracing::field::Empty,
+                purpose,
+            );
+            let answer = self.lp.parts.provider.complete(req).instrument(span.clone()).await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let completion = match answer {
+                Ok(c) => c,
+                Err(err) => {
+                    self.tracker.record_failed_turn();
+                    self.emit(EventKind::LlmCall {
+                        provider: err.provider.to_string(),
+                        purpose: purpose.to_owned(),
+                        input_tokens: 0,
+                        output_tokens: 0,
+                        cached_tokens: 0,
+                        cost_usd: None,
+                        latency_ms,
+                        error: Some(format!("{}: {}", err.kind.name(), err.message)),
+                    })
+                    .await?;
+                    return Ok(Err(AttemptsEnd {
+                        outcome: Outcome::NeedsHuman,
+                        verdict: Verdict::NeedsHuman { reason: format!("model call failed: {err}") },
+                        budget_stop: None,
+                    }));
+                }
+            };
+            span.record("gen_ai.usage.input_tokens", completion.usage.input_tokens);
+            span.record("gen_ai.usage.output_tokens", completion.usage.output_tokens);
+            self.tracker.record(&completion.usage, completion.cost_usd);
+            self.emit(EventKind::LlmCall {
+                provider: completion.provider.to_string(),
+                purpose: purpose.to_owned(),
+                input_tokens: completion.usage.input_tokens,
+                output_tokens: completion.usage.output_tokens,
+                cached_tokens: completion.usage.cached_input_tokens,
+                cost_usd: completion.cost_usd,
+                latency_ms,
+                error: None,
+            })
+            .await?;
+            self.messages.push(Message::assistant(completion.content.clone()));
+            match Plan::parse(&completion.content) {
+                Ok(plan) => return Ok(Ok(plan)),
+                Err(err) => {
+                    self.emit(EventKind::PlanRejected { error: err.to_string() }).await?;
+                    if reasks_left == 0 {
+                        return Ok(Err(AttemptsEnd {
+                            outcome: Outcome::NeedsHuman,
+                            verdict: Verdict::NeedsHuman {
+                                reason: format!(
+                                    "the model's answer did not match the plan schema after a re-ask: {err}"
+                                ),
+                            },
+                            budget_stop: None,
+                        }));
+                    }
+                    reasks_left -= 1;
+                    self.messages.push(Message::user(prompt::reask_prompt(&err.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Applies a plan; stops at the first action that cannot be applied.
+    async fn apply(&mut self, plan: &Plan) -> Result<(Vec<FileChange>, Option<String>), LoopError> {
+        let mut changes = Vec::new();
+        let mut error = None;
+        for action in &plan.actions {
+            match action {
+                Action::RunCommand { program, args } => {
+                    let spec = CommandSpec::new(program.clone())
+                        .args(args.clone())
+                        .cwd(&self.task.root)
+                        .wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+                    match self.lp.parts.executor.run(spec).await {
+                        Ok(out) => {
+                            self.emit(EventKind::Run {
+                                command: out.command.clone(),
+                                exit_code: out.exit_code,
+                                timed_out: out.timed_out.map(|t| format!("{t:?}").to_lowercase()),
+                                duration_ms: out.duration_ms,
+                                log_path: out.log_path.as_ref().map(|p| p.display().to_string()),
+                            })
+                            .await?;
+                            if !out.success() {
+                                error = Some(format!("`{}` exited with {:?}", out.command, out.exit_code));
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            error = Some(format!("`{program}` could not run: {e}"));
+                            break;
+                        }
+                    }
+                }
+                _ => match self.lp.parts.editor.apply(&self.task.root, action).await {
+                    Ok(change) => changes.push(change),
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                },
+            }
+        }
+        self.emit(EventKind::EditsApplied { files: changes.iter().map(|c| c.path.clone()).collect() }).await?;
+        Ok((changes, error))
+    }
+
+    async fn attempts(&mut self, profile: &WorkspaceProfile, test: &DetectedCommand) -> Result<AttemptsEnd, LoopError> {
+        let max = self.lp.config.max_attempts;
+        self.baseline = self.run_tests(profile, test, 0).await?.1;
+        if self.baseline.tier == Tier::Infrastructure {
+            return Ok(AttemptsEnd {
+                outcome: Outcome::NeedsHuman,
+                verdict: Verdict::NeedsHuman { reason: infra_reason(&self.baseline) },
+                budget_stop: None,
+            });
+        }
+        self.messages = vec![
+            Message::system(SYSTEM_PROMPT),
+            Message::user(prompt::plan_prompt(
+                &self.task.goal,
+                &self.task.root,
+                profile,
+                &test.display(),
+                &self.baseline,
+                self.limits(),
+            )),
+        ];
+        for number in 1..=max {
+            let purpose = if number == 1 { "plan" } else { "repair" };
+            self.transition(if number == 1 { TaskState::Planning } else { TaskState::Repairing }).await?;
+            let plan = match self.ask_plan(purpose).await? {
+                Ok(plan) => plan,
+                Err(end) => return Ok(end),
+            };
+            self.transition(TaskState::Executing).await?;
+            let (changes, apply_error) = self.apply(&plan).await?;
+            let (exit_code, classification) = self.run_tests(profile, test, number).await?;
+            let mut passed = apply_error.is_none() && classification.passed();
+            let mut gate_failures = Vec::new();
+            if passed && !self.lp.gates.is_empty() {
+                self.transition(TaskState::Verifying).await?;
+                let cx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, changes.clone());
+                self.gates.clear();
+                for gate in &self.lp.gates {
+                    let report = match gate.check(&cx).await {
+                        Ok(r) => r,
+                        Err(e) => GateReport::new("gate", false, format!("gate could not run: {e}")),
+                    };
+                    self.emit(EventKind::GateReport { report: report.clone() }).await?;
+                    if !report.passed {
+                        gate_failures.push(report.clone());
+                    }
+                    self.gates.push(report);
+                }
+                passed = gate_failures.is_empty();
+            }
+            let mut shown = classification.clone();
+            for g in &gate_failures {
+                let mut f = Failure::new(
+                    FailureCategory::Lint,
+                    FailureKind::Unknown,
+                    format!("gate `{}` failed: {}", g.gate, g.summary),
+                );
+                f.snippet = (!g.findings.is_empty()).then(|| g.findings.join("\n"));
+                shown.failures.push(f);
+            }
+            self.attempts.push(AttemptReport {
+                number,
+                kind: purpose.to_owned(),
+                summary: plan.summary.clone(),
+                changes,
+                exit_code,
+                classification: classification.clone(),
+                passed,
+                apply_error: apply_error.clone(),
+            });
+            if passed {
+                return Ok(AttemptsEnd { outcome: Outcome::Accepted, verdict: Verdict::Approve, budget_stop: None });
+            }
+            if classification.tier == Tier::Infrastructure {
+                return Ok(AttemptsEnd {
+                    outcome: Outcome::NeedsHuman,
+                    verdict: Verdict::NeedsHuman { reason: infra_reason(&classification) },
+                    budget_stop: None,
+                });
+            }
+            if number < max {
+                let text = prompt::repair_prompt(
+                    &self.task.root,
+                    number,
+                    max,
+                    Some(&plan),
+                    apply_error.as_deref(),
+                    &shown,
+                    self.limits(),
+                );
+                self.messages.push(Message::user(text));
+            }
+        }
+        let items = self
+            .attempts
+            .last()
+            .map(|a| a.classification.failures.iter().map(short_failure).collect())
+            .unwrap_or_default();
+        Ok(AttemptsEnd {
+            outcome: Outcome::RolledBack,
+            verdict: Verdict::ChangesRequested { items },
+            budget_stop: None,
+        })
+    }
+
+    async fn finish_without_change(&mut self, outcome: Outcome) -> Result<(), LoopError> {
+        self.transition(outcome.state()).await?;
+        self.emit(EventKind::TaskFinished { state: outcome.state() }).await
+    }
+
+    async fn finish(mut self, end: AttemptsEnd, test_command: String) -> Result<RepairReport, LoopError> {
+        self.transition(end.outcome.state()).await?;
+        self.emit(EventKind::Verdict { verdict: end.verdict.clone() }).await?;
+        self.emit(EventKind::TaskFinished { state: end.outcome.state() }).await?;
+        let attempts = u32::try_from(self.attempts.len()).unwrap_or(u32::MAX);
+        let metrics = TaskMetrics {
+            attempts,
+            repairs: attempts.saturating_sub(1),
+            model_turns: self.tracker.turns(),
+            rolled_back: end.outcome != Outcome::Accepted,
+            usage: self.tracker.usage(),
+            cost_usd: self.tracker.cost_usd(),
+            wall_ms: self.tracker.elapsed_ms(),
+        };
+        Ok(RepairReport {
+            task: self.task.id.clone(),
+            outcome: end.outcome,
+            verdict: end.verdict,
+            test_command,
+            baseline: self.baseline,
+            attempts: self.attempts,
+            gates: self.gates,
+            budget_stop: end.budget_stop,
+            metrics,
+        })
+    }
+}
+
+fn short_failure(f: &Failure) -> String {
+    let mut s = format!("[{}]", f.kind.name());
+    if let Some(file) = &f.file {
+        s.push_str(&format!(" {}", file.display()));
+        if let Some(line) = f.line {
+            s.push_str(&format!(":{line}"));
+        }
+    }
+    if let Some(t) = &f.test_name {
+        s.push_str(&format!(" `{t}`"));
+    }
+    s.push_str(&format!(": {}", f.message.lines().next().unwrap_or_default()));
+    s
+}
+
+fn infra_reason(c: &Classification) -> String {
+    let first = c.failures.first().map(short_failure).unwrap_or_else(|| "unknown".into());
+    format!("the environment, not the code, is failing: {first}")
 }

@@ -1,0 +1,191 @@
+//! Command-line arguments of agentctl, as DESIGN.md states them.
+
+use agentkit::core::{Enforcement, SandboxPolicy};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The provider used when no `--provider` is given.
+pub(crate) const DEFAULT_PROVIDER: &str = "openai:gpt-4.1-mini";
+
+/// agentctl: drive the agentkit library from the command line.
+#[derive(Parser, Debug)]
+#[command(name = "agentctl", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Print the WorkspaceProfile of DIR.
+    Inspect {
+        /// The workspace.
+        dir: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Classify captured tool output read from stdin.
+    Classify {
+        /// The tool that produced the output (`cargo`, `generic`, `auto`).
+        #[arg(long)]
+        tool: String,
+        /// The exit code of the run that produced the output.
+        #[arg(long, allow_hyphen_values = true)]
+        exit_code: Option<i32>,
+        /// The workspace root, to resolve files and read snippets.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command with limits and report its RunOutput.
+    Exec {
+        /// Wall-clock limit (`500ms`, `5s`, `2m`).
+        #[arg(long)]
+        timeout: Option<String>,
+        /// Inactivity limit: no output for this long ends the run.
+        #[arg(long)]
+        idle: Option<String>,
+        /// Bytes of output kept in memory per stream (head and tail halves).
+        #[arg(long)]
+        max_output: Option<usize>,
+        /// Sandbox policy: none, workspace-write, no-network (append `:required` to refuse when not enforceable).
+        #[arg(long)]
+        sandbox: Option<String>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// The program and its arguments.
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
+    /// Take a snapshot of DIR and print its id.
+    Snapshot {
+        /// The workspace (a git repository).
+        dir: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore DIR to snapshot ID.
+    Restore {
+        /// The workspace.
+        dir: PathBuf,
+        /// The snapshot id.
+        id: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop snapshot ID of DIR.
+    Discard {
+        /// The workspace.
+        dir: PathBuf,
+        /// The snapshot id.
+        id: String,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One completion through the provider stack (a fallback chain when several specs are given).
+    Ask {
+        /// Provider spec `KIND:MODEL[@BASE_URL]`; repeat for a fallback chain.
+        #[arg(long = "provider")]
+        provider: Vec<String>,
+        /// Stream the answer.
+        #[arg(long)]
+        stream: bool,
+        /// A JSON schema file the answer must match.
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// Answer from this cassette instead of the network.
+        #[arg(long)]
+        replay: Option<PathBuf>,
+        /// Record the exchange into this cassette.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+        /// The prompt.
+        prompt: String,
+    },
+    /// Run the whole repair loop on DIR.
+    Repair {
+        /// The workspace (a git repository).
+        dir: PathBuf,
+        /// What to achieve.
+        #[arg(long)]
+        goal: String,
+        /// Provider spec `KIND:MODEL[@BASE_URL]`; repeat for a fallback chain.
+        #[arg(long = "provider")]
+        provider: Vec<String>,
+        /// Answer from this cassette instead of the network.
+        #[arg(long)]
+        replay: Option<PathBuf>,
+        /// Record every model exchange into this cassette.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// Attempts in all (the first plan plus repairs).
+        #[arg(long, default_value_t = 3)]
+        max_attempts: u32,
+        /// Where to write the JSONL journal (default: a file under the temp dir).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Command {
+    /// Whether `--json` was given.
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            Self::Inspect { json, .. }
+            | Self::Classify { json, .. }
+            | Self::Exec { json, .. }
+            | Self::Snapshot { json, .. }
+            | Self::Restore { json, .. }
+            | Self::Discard { json, .. }
+            | Self::Ask { json, .. }
+            | Self::Repair { json, .. } => *json,
+        }
+    }
+}
+
+/// Parses `500ms`, `5s`, `2m`, `1h`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("bad duration `{text}`: expected e.g. 500ms, 5s, 2m"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" => n.saturating_mul(1000),
+        "m" => n.saturating_mul(60_000),
+        "h" => n.saturating_mul(3_600_000),
+        _ => return Err(format!("bad duration unit in `{text}`: use ms, s, m or h")),
+    };
+    Ok(Duration::from_millis(ms))
+}
+
+/// Parses `none`, `workspace-write`, `no-network`, each optionally with `:required` or `:best-effort`.
+pub(crate) fn parse_sandbox(text: &str) -> Result<SandboxPolicy, String> {
+    let (name, level) = text.split_once(':').unwrap_or((text, "best-effort"));
+    let enforcement = match level {
+        "best-effort" => Enforcement::BestEffort,
+        "required" => Enforcement::Required,
+        other => return Err(format!("bad sandbox enforcement `{other}`: use required or best-effort")),
+    };
+    match name {
+        "none" => Ok(SandboxPolicy::None),
+        "workspace-write" => Ok(SandboxPolicy::WorkspaceWrite { enforcement }),
+        "no-network" => Ok(SandboxPolicy::NoNetwork { enforcement }),
+        other => Err(format!("unknown sandbox policy `{other}`: use none, workspace-write or no-network")),
+    }
+}

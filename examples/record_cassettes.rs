@@ -1,0 +1,128 @@
+//! Regenerates the demo cassettes in `examples/cassettes/` from scripted model replies.
+//!
+//! The cassettes are a **scripted stand-in for a model**: the replies below
+//! were written by hand, not produced by an LLM. Everything they drive is
+//! real: the fixture is a real git repository, the edits are applied by the
+//! real `FileEditor`, `cargo test` really runs, and its real output is
+//! classified. Recording goes through the same `RecordingProvider` a host
+//! would use against a live provider, so the cassette keys are the hashes of
+//! the real requests the loop sends.
+//!
+//! Run it after changing anything that shapes the prompts (the prompt
+//! builder, the classifier, the fixtures):
+//!
+//! ```sh
+//! cargo run --example record_cassettes
+//! ```
+
+use agentkit::core::{
+    JsonlJournal, Outcome, ProviderId, RepairConfig, RepairLoop, RepairParts, Task, TaskId, Usage,
+};
+use agentkit::oracles::{classifier_for, default_oracle};
+use agentkit::providers::{RecordingProvider, ScriptedProvider, ScriptedReply};
+use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The provider id the demo replays under (`--provider openai:gpt-4.1-mini`).
+const PROVIDER: &str = "openai:gpt-4.1-mini";
+
+/// The goal given to `agentctl repair` for the buggy-stats fixture.
+const STATS_GOAL: &str = "Make the failing tests pass: mean must return the arithmetic mean.";
+/// The goal given to `agentctl repair` for the hopeless-roman fixture.
+const ROMAN_GOAL: &str = "Make to_roman use subtractive notation so that all tests pass.";
+
+fn plan(summary: &str, path: &str, old: &str, new: &str) -> String {
+    serde_json::json!({
+        "summary": summary,
+        "actions": [{ "action": "replace_block", "path": path, "old": old, "new": new }]
+    })
+    .to_string()
+}
+
+fn reply(text: String, input_tokens: u64, output_tokens: u64) -> ScriptedReply {
+    ScriptedReply::text_with_usage(text, Usage { input_tokens, output_tokens, ..Usage::default() })
+}
+
+fn stats_script() -> Vec<ScriptedReply> {
+    vec![
+        // Attempt 1 fixes the divisor but forgets the cast: a real type error (E0277).
+        reply(
+            plan(
+                "Divide the sum by the number of values instead of one less.",
+                "src/lib.rs",
+                "    Some(sum / (values.len() as i64 - 1))",
+                "    Some(sum / values.len())",
+            ),
+            1510,
+            96,
+        ),
+        // Repair 1 adds the cast; the tests pass.
+        reply(
+            plan(
+                "Cast the length to i64 so the division type-checks.",
+                "src/lib.rs",
+                "    Some(sum / values.len())",
+                "    Some(sum / values.len() as i64)",
+            ),
+            2320,
+            84,
+        ),
+    ]
+}
+
+fn roman_script() -> Vec<ScriptedReply> {
+    let table = "    let table = [(1000, \"M\"), (500, \"D\"), (100, \"C\"), (50, \"L\"), (10, \"X\"), (5, \"V\"), (1, \"I\")];";
+    let with_four = "    let table = [(1000, \"M\"), (500, \"D\"), (100, \"C\"), (50, \"L\"), (10, \"X\"), (5, \"V\"), (4, \"IV\"), (1, \"I\")];";
+    let broken = "    let table = [(1000, \"M\"), (500, \"D\"), (100, \"C\"), (50, \"L\"), (10, \"X\"), (9, \"IX\") (5, \"V\"), (4, \"IV\"), (1, \"I\")];";
+    let with_nine = "    let table = [(1000, \"M\"), (500, \"D\"), (100, \"C\"), (50, \"L\"), (10, \"X\"), (9, \"IX\"), (5, \"V\"), (4, \"IV\"), (1, \"I\")];";
+    vec![
+        // Attempt 1 handles 4 only: 1994 still fails.
+        reply(plan("Add IV to the table.", "src/lib.rs", table, with_four), 1480, 120),
+        // Repair 1 adds IX but drops a comma: a real syntax error.
+        reply(plan("Add IX to the table.", "src/lib.rs", with_four, broken), 2410, 131),
+        // Repair 2 fixes the comma but still lacks CM, XC: 1994 still fails.
+        reply(plan("Fix the missing comma.", "src/lib.rs", broken, with_nine), 2630, 133),
+    ]
+}
+
+async fn record(repo: &Path, name: &str, goal: &str, script: Vec<ScriptedReply>, expect: Outcome) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let work = dir.path().join(name);
+    let status = std::process::Command::new("bash")
+        .arg(repo.join("examples/fixtures/setup.sh"))
+        .arg(name)
+        .arg(&work)
+        .status()
+        .expect("run setup.sh");
+    assert!(status.success(), "setup.sh failed for {name}");
+    let cassette = repo.join("examples/cassettes").join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&cassette);
+    let scripted = ScriptedProvider::new(ProviderId::new(PROVIDER), script);
+    let provider = RecordingProvider::new(scripted, &cassette).expect("open cassette");
+    let journal = JsonlJournal::open(dir.path().join("journal.jsonl")).await.expect("journal");
+    let parts = RepairParts {
+        provider: Arc::new(provider),
+        oracle: Arc::new(default_oracle()),
+        classifier: classifier_for("cargo").expect("cargo classifier"),
+        executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.clone())),
+        snapshotter: Arc::new(GitSnapshotter::new()),
+        editor: Arc::new(FileEditor::new()),
+        journal: Arc::new(journal),
+    };
+    let root = work.canonicalize().expect("canonical root");
+    let report = RepairLoop::new(parts)
+        .with_config(RepairConfig::default())
+        .run(Task::new(TaskId::new(name), root, goal))
+        .await
+        .expect("loop runs");
+    assert_eq!(report.outcome, expect, "{name}: {report:#?}");
+    println!("{name}: {:?} after {} attempt(s) -> {}", report.outcome, report.attempts.len(), cassette.display());
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    record(&repo, "buggy-stats", STATS_GOAL, stats_script(), Outcome::Accepted).await;
+    record(&repo, "hopeless-roman", ROMAN_GOAL, roman_script(), Outcome::RolledBack).await;
+}

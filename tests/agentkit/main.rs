@@ -1,0 +1,8 @@
+//! Integration tests of the facade: the repair loop driven end to end over
+//! real parts (git snapshots, the process executor, the cargo oracle and
+//! classifier, real `cargo test` runs) with a scripted model, and agentctl
+//! driven as a black box.
+
+mod agentctl;
+mod repair_loop;
+mod support;
