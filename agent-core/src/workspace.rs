@@ -59,6 +59,28 @@ pub mod build_systems {
     pub const CMAKE: &str = "cmake";
     /// Make.
     pub const MAKE: &str = "make";
+    /// PDM.
+    pub const PDM: &str = "pdm";
+    /// Pipenv.
+    pub const PIPENV: &str = "pipenv";
+    /// Hatch.
+    pub const HATCH: &str = "hatch";
+    /// setuptools (setup.py, setup.cfg, requirements files).
+    pub const SETUPTOOLS: &str = "setuptools";
+    /// Bun.
+    pub const BUN: &str = "bun";
+    /// Deno.
+    pub const DENO: &str = "deno";
+    /// Meson.
+    pub const MESON: &str = "meson";
+    /// just.
+    pub const JUST: &str = "just";
+    /// Bundler.
+    pub const BUNDLER: &str = "bundler";
+    /// Composer.
+    pub const COMPOSER: &str = "composer";
+    /// .NET (dotnet CLI).
+    pub const DOTNET: &str = "dotnet";
 }
 
 /// Where an answer came from: a file and, when it applies, the field in it.

@@ -1,0 +1,241 @@
+//! Helpers shared by the classifiers: paths, snippets, environment detection,
+//! deduplication and the valid-run rules.
+
+use agent_core::{Classification, Failure, FailureCategory, FailureKind, RunOutput, TestCounts, Tier};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Most lines kept in a failure message.
+pub(crate) const MAX_MESSAGE_LINES: usize = 20;
+/// Most lines kept in a snippet.
+pub(crate) const MAX_SNIPPET_LINES: usize = 40;
+/// Lines of stderr kept when nothing could be parsed.
+const TAIL_LINES: usize = 20;
+/// Source lines shown on each side of a failing line.
+const CONTEXT_LINES: u32 = 3;
+
+/// `path` relative to `root` when it is absolute and under it; `./` stripped.
+pub(crate) fn relativize(path: &str, root: &Path) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() && !root.as_os_str().is_empty() {
+        if let Ok(rel) = p.strip_prefix(root) {
+            return rel.to_path_buf();
+        }
+    }
+    match path.strip_prefix("./") {
+        Some(rest) => PathBuf::from(rest),
+        None => p.to_path_buf(),
+    }
+}
+
+/// Parses `file:line:col` (col optional) at the end of `s`; the file may contain `:`.
+pub(crate) fn parse_location(s: &str) -> Option<(String, u32, Option<u32>)> {
+    let s = s.trim().trim_end_matches(':');
+    let mut parts = s.rsplitn(3, ':');
+    let last = parts.next()?;
+    let mid = parts.next()?;
+    let first = parts.next();
+    match (first, mid.parse::<u32>(), last.parse::<u32>()) {
+        (Some(file), Ok(line), Ok(col)) if !file.is_empty() => Some((file.to_owned(), line, Some(col))),
+        _ => {
+            let line = last.parse::<u32>().ok()?;
+            let file = match first {
+                Some(f) => format!("{f}:{mid}"),
+                None => mid.to_owned(),
+            };
+            (!file.is_empty()).then_some((file, line, None))
+        }
+    }
+}
+
+/// ±3 source lines around `line` of `root/file`, the failing line marked with `>`.
+pub(crate) fn source_snippet(root: &Path, file: &Path, line: u32) -> Option<String> {
+    if line == 0 {
+        return None;
+    }
+    let path = if file.is_absolute() { file.to_path_buf() } else { root.join(file) };
+    let text = std::fs::read_to_string(path).ok()?;
+    let first = line.saturating_sub(CONTEXT_LINES).max(1);
+    let last = line.saturating_add(CONTEXT_LINES);
+    let width = last.to_string().len();
+    let out: Vec<String> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let n = u32::try_from(i + 1).ok()?;
+            (n >= first && n <= last).then(|| {
+                let mark = if n == line { '>' } else { ' ' };
+                format!("{mark} {n:>width$} | {l}")
+            })
+        })
+        .collect();
+    (!out.is_empty()).then(|| out.join("\n"))
+}
+
+/// The first `max` lines of `lines`, with a marker when some were dropped.
+pub(crate) fn bounded(lines: &[&str], max: usize) -> String {
+    let mut out: Vec<&str> = lines.iter().take(max).copied().collect();
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    let mut text = out.join("\n");
+    if lines.len() > max {
+        text.push_str(&format!("\n[… {} more lines]", lines.len() - max));
+    }
+    text
+}
+
+/// The last lines of `text`, non-empty ones only.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Environment problems the model cannot fix: one [`FailureKind::Environment`] failure per pattern found.
+pub(crate) fn environment_failures(run: &RunOutput, program: &str) -> Vec<Failure> {
+    const PATTERNS: &[(&str, &str)] = &[
+        ("command not found", "a command was not found"),
+        ("could not execute process", "a tool could not be executed"),
+        ("No space left on device", "the disk is full"),
+        ("out of memory", "out of memory"),
+        ("Cannot allocate memory", "out of memory"),
+        ("could not resolve host", "the network is unavailable (DNS)"),
+        ("Could not resolve host", "the network is unavailable (DNS)"),
+        ("Network is unreachable", "the network is unreachable"),
+        ("network unreachable", "the network is unreachable"),
+        ("but --offline was specified", "a download was needed in offline mode"),
+        ("Address already in use", "a port is already in use"),
+    ];
+    let stdout = run.stdout.text();
+    let stderr = run.stderr.text();
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let push = |out: &mut Vec<Failure>, seen: &mut HashSet<String>, what: &str, line: &str| {
+        if seen.insert(what.to_owned()) {
+            out.push(Failure::new(
+                FailureCategory::Infrastructure,
+                FailureKind::Environment,
+                format!("{what}: {}", line.trim()),
+            ));
+        }
+    };
+    for line in stdout.lines().chain(stderr.lines()) {
+        for (pattern, what) in PATTERNS {
+            if line.contains(pattern) {
+                push(&mut out, &mut seen, what, line);
+            }
+        }
+        if line.contains("memory allocation of") && line.contains("failed") {
+            push(&mut out, &mut seen, "out of memory", line);
+        }
+        if line.contains("linker `") && line.contains("` not found") {
+            push(&mut out, &mut seen, "the linker is missing", line);
+        }
+    }
+    // The tool itself missing: the executor reports it on stderr, usually with exit 127.
+    for line in stderr.lines() {
+        if line.contains("No such file or directory (os error 2)") && (program.is_empty() || line.contains(program)) {
+            push(&mut out, &mut seen, "a tool was not found", line);
+        }
+    }
+    if run.exit_code == Some(127) && seen.is_empty() {
+        push(&mut out, &mut seen, "a command was not found (exit 127)", &tail(&stderr, 1));
+    }
+    out
+}
+
+/// Drops failures identical to an earlier one (the snippet is not compared).
+pub(crate) fn dedupe(failures: Vec<Failure>) -> Vec<Failure> {
+    let mut seen = HashSet::new();
+    failures
+        .into_iter()
+        .filter(|f| {
+            seen.insert((
+                f.category,
+                f.kind,
+                f.file.clone(),
+                f.line,
+                f.column,
+                f.test_name.clone(),
+                f.code.clone(),
+                f.message.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// What a classifier parsed, before the valid-run rules are applied.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// Failures found, in order.
+    pub(crate) failures: Vec<Failure>,
+    /// Summed test counts, when a summary was found.
+    pub(crate) tests: Option<TestCounts>,
+    /// Whether the run was a test run (a summary is then required for a pass).
+    pub(crate) test_run: bool,
+    /// Remarks for people.
+    pub(crate) notes: Vec<String>,
+}
+
+/// Applies the valid-run and tier rules and builds the [`Classification`].
+pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str) -> Classification {
+    let Parsed { failures, tests, test_run, mut notes } = parsed;
+    let mut env = environment_failures(run, program);
+    // Environment failures come first: nothing else can be fixed before them.
+    env.extend(failures);
+    let mut failures = dedupe(env);
+    let valid_run;
+    if let Some(kind) = run.timed_out {
+        if !failures.iter().any(|f| f.kind == FailureKind::TestTimeout) {
+            failures.push(Failure::new(
+                FailureCategory::Test,
+                FailureKind::TestTimeout,
+                format!("the run was stopped by the {kind:?} time limit after {} ms", run.duration_ms).to_lowercase(),
+            ));
+        }
+        notes.push("the run timed out: its output is incomplete".to_owned());
+        valid_run = false;
+    } else if run.exit_code == Some(0) {
+        if !failures.is_empty() {
+            notes.push(format!("exit code 0 but {} failure(s) parsed", failures.len()));
+            valid_run = false;
+        } else if test_run && tests.is_none() {
+            notes.push("exit code 0 but no `test result:` summary found: did the tests run?".to_owned());
+            valid_run = false;
+        } else {
+            valid_run = true;
+        }
+    } else if failures.is_empty() {
+        let status = match (run.exit_code, run.signal) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(sig)) => format!("signal {sig}"),
+            (None, None) => "no exit status".to_owned(),
+        };
+        notes.push(format!("{status} but no failure could be parsed from the output"));
+        let stderr = run.stderr.text();
+        let source = if stderr.trim().is_empty() { run.stdout.text() } else { stderr };
+        let mut message = tail(&source, TAIL_LINES);
+        if message.is_empty() {
+            message = format!("the command failed with {status} and printed nothing");
+        }
+        failures.push(Failure::new(FailureCategory::Build, FailureKind::Unknown, message));
+        valid_run = false;
+    } else {
+        valid_run = true;
+    }
+    let tier = if failures.iter().any(|f| f.kind == FailureKind::Environment) {
+        Tier::Infrastructure
+    } else if failures.is_empty() {
+        Tier::None
+    } else {
+        Tier::Code
+    };
+    let mut c = Classification::default();
+    c.tool = tool.to_owned();
+    c.failures = failures;
+    c.valid_run = valid_run;
+    c.tier = tier;
+    c.tests = tests;
+    c.notes = notes;
+    c
+}

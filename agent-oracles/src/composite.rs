@@ -1,0 +1,90 @@
+//! [`CompositeOracle`]: several oracles asked in turn, their answers merged;
+//! [`default_oracle`]: the oracles this crate ships, composed.
+
+use crate::CargoOracle;
+use agent_core::{OracleError, WorkspaceOracle, WorkspaceProfile, async_trait};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Asks every oracle and merges the projects they find.
+///
+/// Projects are kept in the order of the oracles; a project at the same path
+/// with the same build system as an earlier one is dropped. Exactly one project
+/// is primary when any are found: the first one an oracle marked primary, else
+/// the one at the root, else the first. The first error any oracle returns is
+/// returned.
+///
+/// ```
+/// use std::sync::Arc;
+/// use agent_core::WorkspaceOracle;
+/// use agent_oracles::{CargoOracle, CompositeOracle};
+///
+/// let oracle = CompositeOracle::new(vec![Arc::new(CargoOracle::new())]);
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let missing = oracle.inspect(std::path::Path::new("/definitely/not/here")).await;
+/// assert!(missing.is_err());
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct CompositeOracle {
+    oracles: Vec<Arc<dyn WorkspaceOracle>>,
+}
+
+impl std::fmt::Debug for CompositeOracle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompositeOracle").field("oracles", &self.oracles.len()).finish()
+    }
+}
+
+impl CompositeOracle {
+    /// Composes `oracles`, asked in this order.
+    pub fn new(oracles: Vec<Arc<dyn WorkspaceOracle>>) -> Self {
+        Self { oracles }
+    }
+
+    /// How many oracles are composed.
+    pub fn len(&self) -> usize {
+        self.oracles.len()
+    }
+
+    /// Whether no oracle is composed.
+    pub fn is_empty(&self) -> bool {
+        self.oracles.is_empty()
+    }
+}
+
+#[async_trait]
+impl WorkspaceOracle for CompositeOracle {
+    async fn inspect(&self, root: &Path) -> Result<WorkspaceProfile, OracleError> {
+        if !root.is_dir() {
+            return Err(OracleError::NotADirectory { path: root.to_path_buf() });
+        }
+        let mut merged = WorkspaceProfile::new(root);
+        for oracle in &self.oracles {
+            let found = oracle.inspect(root).await?;
+            for project in found.projects {
+                let duplicate =
+                    merged.projects.iter().any(|p| p.path == project.path && p.build_system == project.build_system);
+                if !duplicate {
+                    merged.projects.push(project);
+                }
+            }
+            merged.ambiguities.extend(found.ambiguities);
+        }
+        let primary = merged
+            .projects
+            .iter()
+            .position(|p| p.primary)
+            .or_else(|| merged.projects.iter().position(|p| p.path.as_os_str().is_empty()))
+            .or(if merged.projects.is_empty() { None } else { Some(0) });
+        for (i, p) in merged.projects.iter_mut().enumerate() {
+            p.primary = Some(i) == primary;
+        }
+        Ok(merged)
+    }
+}
+
+/// The oracles this crate ships, composed: for now the [`CargoOracle`].
+pub fn default_oracle() -> CompositeOracle {
+    CompositeOracle::new(vec![Arc::new(CargoOracle::new())])
+}

@@ -1,0 +1,66 @@
+//! Choosing a classifier: [`classifier_for`] by tool name, [`detect_tool`] from the output itself.
+
+use crate::{CargoClassifier, GenericClassifier, generic};
+use agent_core::FailureClassifier;
+use std::sync::Arc;
+
+/// The classifier for `tool` (`cargo`, `generic`), or `None` when none is known.
+///
+/// `rustc`, `clippy` and `libtest` are accepted as names for the cargo classifier.
+///
+/// ```
+/// let c = agent_oracles::classifier_for("cargo").unwrap();
+/// # let _ = c;
+/// assert!(agent_oracles::classifier_for("no-such-tool").is_none());
+/// ```
+pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
+    match tool.trim().to_ascii_lowercase().as_str() {
+        "cargo" | "rustc" | "clippy" | "cargo-clippy" | "libtest" | "cargo-test" => {
+            Some(Arc::new(CargoClassifier::new()))
+        }
+        "generic" => Some(Arc::new(GenericClassifier::new())),
+        _ => None,
+    }
+}
+
+/// Guesses which tool printed `text`: `cargo` for cargo, rustc or libtest output,
+/// `generic` for `file:line:col: error:` lines, `None` otherwise.
+///
+/// ```
+/// use agent_oracles::detect_tool;
+/// assert_eq!(detect_tool("test result: ok. 2 passed; 0 failed; 0 ignored"), Some("cargo"));
+/// assert_eq!(detect_tool("main.c:3:5: error: expected ';'"), Some("generic"));
+/// assert_eq!(detect_tool("hello"), None);
+/// ```
+pub fn detect_tool(text: &str) -> Option<&'static str> {
+    const CARGO_MARKERS: &[&str] = &[
+        "\"reason\":\"compiler-message\"",
+        "\"reason\":\"compiler-artifact\"",
+        "\"reason\":\"build-finished\"",
+        "\"$message_type\":\"diagnostic\"",
+        "test result: ",
+        "error: could not compile",
+        "error: aborting due to",
+        "rustc --explain",
+        "Running unittests",
+        "Doc-tests ",
+    ];
+    if CARGO_MARKERS.iter().any(|m| text.contains(m)) {
+        return Some(CargoClassifier::TOOL);
+    }
+    for line in text.lines() {
+        let t = line.trim_start();
+        let rustc_header = t.starts_with("error[E") || t.starts_with("warning[E");
+        let rust_location = t.starts_with("--> ") && t.contains(".rs:");
+        let libtest = (t.starts_with("test ") && (t.ends_with(" ... ok") || t.ends_with(" ... FAILED")))
+            || (t.starts_with("running ") && (t.ends_with(" tests") || t.ends_with(" test")))
+            || (t.starts_with("Compiling ") && t.contains(" v"));
+        if rustc_header || rust_location || libtest {
+            return Some(CargoClassifier::TOOL);
+        }
+    }
+    if text.lines().any(|l| generic::error_line(l).is_some()) {
+        return Some(GenericClassifier::TOOL);
+    }
+    None
+}

@@ -1,0 +1,343 @@
+//! rustc and cargo diagnostics, both `--message-format=json` lines and the
+//! human-readable form, mapped to [`Failure`]s.
+
+use crate::common::{MAX_MESSAGE_LINES, MAX_SNIPPET_LINES, bounded, parse_location, relativize};
+use agent_core::{Failure, FailureCategory, FailureKind};
+use serde_json::Value;
+use std::path::Path;
+
+/// Error codes that are borrow-checker (or mutability/lifetime-of-borrow) errors.
+const BORROW: &[&str] = &[
+    "E0373", "E0381", "E0382", "E0384", "E0499", "E0502", "E0503", "E0505", "E0506", "E0507", "E0508", "E0509",
+    "E0594", "E0596", "E0597", "E0712", "E0713", "E0716",
+];
+/// Error codes for a name that does not resolve.
+const UNRESOLVED_NAME: &[&str] =
+    &["E0405", "E0411", "E0412", "E0422", "E0423", "E0424", "E0425", "E0426", "E0433", "E0531", "E0532"];
+/// Error codes for an import or module that does not resolve.
+const UNRESOLVED_IMPORT: &[&str] = &["E0432", "E0583"];
+/// Error codes for a crate that is not there.
+const MISSING_CRATE: &[&str] = &["E0463"];
+
+/// Maps a diagnostic to a category and kind.
+///
+/// `code` is the diagnostic code (`E0308`, `clippy::ptr_arg`, `unused_variables`),
+/// `message` its headline and `detail` the rest of it (labels, notes, help).
+pub(crate) fn kind_of(code: Option<&str>, message: &str, detail: &str) -> (FailureCategory, FailureKind) {
+    use FailureKind as K;
+    let build = |k| (FailureCategory::Build, k);
+    if let Some(code) = code.filter(|c| !c.is_empty()) {
+        let is_rustc_code = code.len() == 5 && code.starts_with('E') && code[1..].bytes().all(|b| b.is_ascii_digit());
+        if !is_rustc_code {
+            // `clippy::…` or a rustc lint (`unused_variables`) denied by `-D warnings`.
+            return (FailureCategory::Lint, K::Lint);
+        }
+        let external = detail.contains("cargo add")
+            || message.contains("unlinked crate")
+            || detail.contains("you might be missing crate")
+            || message.contains("can't find crate");
+        if MISSING_CRATE.contains(&code) {
+            return build(K::MissingDependency);
+        }
+        if code == "E0432" || code == "E0433" {
+            if external {
+                return build(K::MissingDependency);
+            }
+            if code == "E0432"
+                || message.contains("use of undeclared crate or module")
+                || message.contains("unresolved module")
+            {
+                return build(K::UnresolvedImport);
+            }
+            return build(K::UnresolvedName);
+        }
+        if UNRESOLVED_IMPORT.contains(&code) {
+            return build(K::UnresolvedImport);
+        }
+        if UNRESOLVED_NAME.contains(&code) {
+            return build(K::UnresolvedName);
+        }
+        if BORROW.contains(&code) {
+            return build(K::Borrow);
+        }
+        // Every other rustc error code is a type or semantic error (E0308, E0277, E0061, E0599, E0369, …).
+        return build(K::Type);
+    }
+    let m = message;
+    if m.contains("failed to run custom build command") {
+        return build(K::BuildScript);
+    }
+    if m.contains("no matching package named")
+        || m.contains("failed to select a version")
+        || m.contains("can't find crate for")
+        || m.contains("no matching package found")
+    {
+        return build(K::MissingDependency);
+    }
+    if m.contains("could not find `Cargo.toml`")
+        || m.contains("failed to parse manifest")
+        || m.contains("failed to load manifest")
+        || m.contains("invalid manifest")
+        || m.contains("current package believes it's in a workspace")
+    {
+        return build(K::Config);
+    }
+    if m.starts_with("cannot find ") {
+        return build(K::UnresolvedName);
+    }
+    if m.contains("lifetime may not live long enough")
+        || m.contains("borrowed data escapes")
+        || m.contains("does not live long enough")
+    {
+        return build(K::Borrow);
+    }
+    if m.starts_with("expected ")
+        || m.contains("expected one of")
+        || m.contains("unexpected token")
+        || m.contains("unclosed delimiter")
+        || m.contains("mismatched closing delimiter")
+        || m.contains("unexpected closing delimiter")
+        || m.starts_with("unterminated ")
+        || m.starts_with("unknown start of token")
+        || m.contains("found keyword")
+    {
+        return build(K::Syntax);
+    }
+    if detail.contains("implied by `-D warnings`") || detail.contains("deny(") || detail.contains("forbid(") {
+        return (FailureCategory::Lint, K::Lint);
+    }
+    build(K::Unknown)
+}
+
+/// Cargo and rustc summary lines that repeat what the diagnostics already say.
+pub(crate) fn is_summary(message: &str) -> bool {
+    const SUMMARIES: &[&str] = &[
+        "could not compile",
+        "aborting due to",
+        "test failed, to rerun pass",
+        "doctest failed, to rerun pass",
+        "target failed:",
+        "targets failed:",
+        "build failed",
+        "Some errors have detailed explanations",
+        "For more information about",
+        "could not document",
+        "failed to compile",
+    ];
+    SUMMARIES.iter().any(|s| message.contains(s))
+}
+
+/// Parses one line of JSON output (a cargo message or a bare rustc diagnostic).
+///
+/// Returns `None` when the line is not JSON; `Some(None)` when it is JSON but not an error.
+pub(crate) fn json_line(line: &str, root: &Path) -> Option<Option<Failure>> {
+    let line = line.trim();
+    if !line.starts_with('{') {
+        return None;
+    }
+    let value: Value = serde_json::from_str(line).ok()?;
+    let diag = match value.get("reason").and_then(Value::as_str) {
+        Some("compiler-message") => value.get("message")?,
+        Some(_) => return Some(None),
+        None if value.get("$message_type").is_some() || value.get("spans").is_some() => &value,
+        None => return Some(None),
+    };
+    Some(diagnostic(diag, root))
+}
+
+/// One rustc JSON diagnostic to a failure, when its level is `error`.
+fn diagnostic(diag: &Value, root: &Path) -> Option<Failure> {
+    let level = diag.get("level").and_then(Value::as_str)?;
+    if level != "error" && !level.starts_with("error:") {
+        return None;
+    }
+    let message = diag.get("message").and_then(Value::as_str).unwrap_or_default();
+    if is_summary(message) {
+        return None;
+    }
+    let code = diag.get("code").and_then(|c| c.get("code")).and_then(Value::as_str);
+    let rendered = diag.get("rendered").and_then(Value::as_str).unwrap_or_default();
+    let mut detail = rendered.to_owned();
+    collect_children(diag, &mut detail);
+    let (category, kind) = kind_of(code, message, &detail);
+    let mut failure = Failure::new(category, kind, message);
+    failure.code = code.map(str::to_owned);
+    let spans = diag.get("spans").and_then(Value::as_array);
+    let primary = spans.and_then(|s| {
+        s.iter().find(|sp| sp.get("is_primary").and_then(Value::as_bool) == Some(true)).or_else(|| s.first())
+    });
+    if let Some(span) = primary {
+        let span = outermost_user_span(span);
+        if let Some(file) = span.get("file_name").and_then(Value::as_str) {
+            let num = |k: &str| span.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
+            failure = failure.at(relativize(file, root), num("line_start"), num("column_start"));
+        }
+        if rendered.trim().is_empty() {
+            let lines: Vec<&str> = span
+                .get("text")
+                .and_then(Value::as_array)
+                .map(|t| t.iter().filter_map(|l| l.get("text").and_then(Value::as_str)).collect())
+                .unwrap_or_default();
+            if !lines.is_empty() {
+                failure.snippet = Some(bounded(&lines, MAX_SNIPPET_LINES));
+            }
+        }
+    }
+    if !rendered.trim().is_empty() {
+        let lines: Vec<&str> = rendered.lines().collect();
+        failure.snippet = Some(bounded(&lines, MAX_SNIPPET_LINES));
+    }
+    Some(failure)
+}
+
+/// Appends the messages of a diagnostic's children (notes, help) to `out`.
+fn collect_children(diag: &Value, out: &mut String) {
+    for child in diag.get("children").and_then(Value::as_array).into_iter().flatten() {
+        if let Some(m) = child.get("message").and_then(Value::as_str) {
+            out.push('\n');
+            out.push_str(m);
+        }
+    }
+}
+
+/// A span inside a macro expansion points into the macro; follow it out to the call site in user code.
+fn outermost_user_span(span: &Value) -> &Value {
+    let mut current = span;
+    for _ in 0..16 {
+        let file = current.get("file_name").and_then(Value::as_str).unwrap_or_default();
+        if !file.starts_with('<') {
+            break;
+        }
+        match current.get("expansion").and_then(|e| e.get("span")) {
+            Some(next) if next.is_object() => current = next,
+            _ => break,
+        }
+    }
+    current
+}
+
+/// Parses human-readable rustc/cargo diagnostics (`error[E0308]: …` then ` --> file:line:col`).
+///
+/// Lines inside libtest `---- name stdout ----` sections are skipped: they belong to tests.
+pub(crate) fn human(text: &str, root: &Path) -> Vec<Failure> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut in_test_section = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        if crate::libtest::section_header(line).is_some() {
+            in_test_section = true;
+        } else if in_test_section && crate::libtest::ends_sections(line) {
+            in_test_section = false;
+        }
+        if in_test_section {
+            i += 1;
+            continue;
+        }
+        let Some((code, message)) = error_header(line) else {
+            i += 1;
+            continue;
+        };
+        // The block runs to the next blank line or the next top-level diagnostic.
+        let mut end = i + 1;
+        while end < lines.len() && !lines[end].trim().is_empty() && error_header(lines[end]).is_none() {
+            if lines[end].starts_with("warning") && lines[end].contains(": ") && !lines[end].starts_with(' ') {
+                break;
+            }
+            end += 1;
+        }
+        let block = &lines[i + 1..end];
+        i = end.max(i + 1);
+        if is_summary(message) {
+            continue;
+        }
+        out.push(human_failure(code, message, block, root));
+    }
+    out
+}
+
+/// `error[E0308]: mismatched types` → (Some("E0308"), "mismatched types").
+fn error_header(line: &str) -> Option<(Option<&str>, &str)> {
+    let rest = line.strip_prefix("error")?;
+    if let Some(rest) = rest.strip_prefix(": ") {
+        return Some((None, rest.trim()));
+    }
+    let rest = rest.strip_prefix('[')?;
+    let (code, msg) = rest.split_once("]: ")?;
+    Some((Some(code), msg.trim()))
+}
+
+/// Builds a failure from a human diagnostic's header and the lines under it.
+fn human_failure(code: Option<&str>, message: &str, block: &[&str], root: &Path) -> Failure {
+    let detail = block.join("\n");
+    let mut code = code.map(str::to_owned);
+    if code.is_none() {
+        code = denied_lint(&detail);
+    }
+    let (category, kind) = kind_of(code.as_deref(), message, &detail);
+    // Messages of cargo's own errors continue on the following lines ("Caused by:").
+    let mut full_message = message.to_owned();
+    let mut failure_loc = None;
+    let mut snippet: Vec<&str> = Vec::new();
+    let mut in_snippet = false;
+    for line in block {
+        let t = line.trim_start();
+        if let Some(loc) = t.strip_prefix("--> ").or_else(|| t.strip_prefix("::: ")) {
+            if failure_loc.is_none() && t.starts_with("-->") {
+                failure_loc = parse_location(loc);
+                in_snippet = true;
+            }
+            continue;
+        }
+        if in_snippet {
+            let is_source = t.starts_with('|')
+                || t.starts_with("...")
+                || t.split_once('|').is_some_and(|(n, _)| {
+                    let n = n.trim();
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                });
+            if is_source {
+                snippet.push(line);
+                continue;
+            }
+            in_snippet = false;
+        }
+        if failure_loc.is_none() && snippet.is_empty() && category != FailureCategory::Lint {
+            full_message.push('\n');
+            full_message.push_str(line.trim_end());
+        }
+    }
+    let message_lines: Vec<&str> = full_message.lines().collect();
+    let mut failure = Failure::new(category, kind, bounded(&message_lines, MAX_MESSAGE_LINES));
+    failure.code = code;
+    if let Some((file, line, col)) = failure_loc {
+        failure = failure.at(relativize(&file, root), Some(line), col);
+    }
+    if !snippet.is_empty() {
+        // The whole diagnostic under the header: source lines, labels, notes and help, as rustc rendered them.
+        failure.snippet = Some(bounded(block, MAX_SNIPPET_LINES));
+    }
+    failure
+}
+
+/// The lint named in "`-D clippy::ptr-arg` implied by `-D warnings`" or `#[deny(…)]`, as `clippy::ptr_arg`.
+fn denied_lint(detail: &str) -> Option<String> {
+    for line in detail.lines() {
+        let t = line.trim_start().trim_start_matches("= ").trim_start_matches("note: ");
+        if let Some(rest) = t.strip_prefix("`-D ").or_else(|| t.strip_prefix("`-F ")) {
+            if let Some((lint, tail)) = rest.split_once('`') {
+                if tail.contains("implied by") {
+                    return Some(lint.replace('-', "_"));
+                }
+            }
+        }
+        if let Some(idx) = ["#[deny(", "#![deny(", "#[forbid(", "#![forbid("].iter().find_map(|p| t.find(p)) {
+            let rest = &t[idx..];
+            let start = rest.find('(')? + 1;
+            let end = rest[start..].find(')')? + start;
+            return Some(rest[start..end].to_owned());
+        }
+    }
+    None
+}
