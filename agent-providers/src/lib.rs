@@ -1,1 +1,42 @@
-//! `agent-providers`: LLM providers (OpenAI Chat Completions, …) and provider layers: record/replay, retry, cascade, cost.
+//! `agent-providers`: LLM providers and provider layers for `agent-core`.
+//!
+//! - [`OpenAiProvider`]: OpenAI Chat Completions and every server that speaks
+//!   it (Ollama, vLLM, llama.cpp, OpenRouter, …), with errors classified into
+//!   [`ProviderErrorKind`](agent_core::ProviderErrorKind) so that layers act
+//!   on the class, and the cost of each call from the [`pricing`] table.
+//! - [`ProviderSpec`] and [`build_provider`]: a provider from text,
+//!   `KIND:MODEL[@BASE_URL]`, with keys read from the environment.
+//! - [`RecordingProvider`] and [`ReplayProvider`]: record calls into a JSON
+//!   cassette once, replay them offline forever ([`cassette`]).
+//! - `ScriptedProvider` (feature `test-utils`): a test double answering from a script.
+//!
+//! This is the only crate of the workspace that speaks HTTP.
+//!
+//! ```no_run
+//! use agent_core::{CompletionRequest, Message};
+//! use agent_providers::{ProviderSpec, build_provider};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let spec: ProviderSpec = "ollama:qwen2.5:7b".parse()?;
+//! let provider = build_provider(&spec)?;
+//! let answer = provider.complete(CompletionRequest::new(vec![Message::user("Say hi")])).await?;
+//! println!("{}: {}", answer.provider, answer.content);
+//! # Ok(()) }
+//! ```
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod cassette;
+pub mod openai;
+pub mod pricing;
+mod retry_after;
+#[cfg(feature = "test-utils")]
+pub mod scripted;
+pub mod spec;
+
+pub use cassette::{CassetteError, RecordingProvider, ReplayProvider, request_key};
+pub use openai::OpenAiProvider;
+pub use pricing::{Price, cost_usd, price_for};
+#[cfg(feature = "test-utils")]
+pub use scripted::{ScriptedProvider, ScriptedReply};
+pub use spec::{ProviderKind, ProviderSpec, SpecError, build_provider, build_provider_with_env};
