@@ -1,1 +1,46 @@
-//! `agent-sandbox`: Process execution, snapshots and file edits for coding agents: the only crate that spawns processes or writes to a workspace.
+//! `agent-sandbox`: process execution, snapshots and file edits for coding
+//! agents — the only crate of the workspace that spawns processes or writes
+//! to a user's workspace.
+//!
+//! - [`ProcessExecutor`] runs a [`CommandSpec`](agent_core::CommandSpec) in
+//!   its own process group with wall-clock and inactivity limits that end the
+//!   whole group, a clean environment, stdin from `/dev/null`, and output
+//!   bounded in memory (head and tail) with the full output in a log file.
+//! - [`GitSnapshotter`] snapshots a git working tree (tracked, modified and
+//!   untracked-not-ignored files) without touching the user's index, `HEAD`,
+//!   branches or stash, and restores it byte for byte.
+//! - [`FileEditor`] applies the model's file actions under a root, refusing
+//!   paths that leave it or enter `.git`.
+//!
+//! ```no_run
+//! use agent_core::{Action, CommandSpec, Editor, Executor, Snapshotter};
+//! use agent_sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
+//! use std::path::Path;
+//! use std::time::Duration;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let root = Path::new("/path/to/repo");
+//! let snaps = GitSnapshotter::new();
+//! let id = snaps.snapshot(root).await?;
+//! FileEditor::new()
+//!     .apply(root, &Action::WriteFile { path: "src/lib.rs".into(), content: "pub fn f() {}\n".into() })
+//!     .await?;
+//! let exec = ProcessExecutor::new().with_default_cwd(root.to_path_buf());
+//! let out = exec.run(CommandSpec::new("cargo").args(["test"]).wall_timeout(Duration::from_secs(600))).await?;
+//! if out.success() {
+//!     snaps.discard(root, &id).await?;
+//! } else {
+//!     snaps.restore(root, &id).await?;
+//! }
+//! # Ok(()) }
+//! ```
+
+mod capture;
+mod file_editor;
+mod git_snapshotter;
+mod group;
+mod process_executor;
+
+pub use file_editor::FileEditor;
+pub use git_snapshotter::GitSnapshotter;
+pub use process_executor::ProcessExecutor;

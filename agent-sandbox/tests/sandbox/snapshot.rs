@@ -1,0 +1,282 @@
+//! `GitSnapshotter`: restore fidelity and leaving the user's git state alone.
+
+use crate::common::{Entry, git, init_repo, set_exec, tree_state, write};
+use agent_core::{SnapshotError, SnapshotId, Snapshotter};
+use agent_sandbox::GitSnapshotter;
+use std::path::Path;
+
+/// Everything about the user's git state the snapshotter must not change.
+#[derive(Debug, PartialEq, Eq)]
+struct UserGitState {
+    status: String,
+    index: Option<Vec<u8>>,
+    head: String,
+    branches: String,
+    stash: String,
+}
+
+fn user_git_state(root: &Path) -> UserGitState {
+    // The index first: a plain `git status` may refresh and rewrite it.
+    let index = std::fs::read(root.join(".git/index")).ok();
+    UserGitState {
+        status: git(root, &["--no-optional-locks", "status", "--porcelain=v1", "--untracked-files=all"]),
+        index,
+        head: std::fs::read_to_string(root.join(".git/HEAD")).unwrap(),
+        branches: git(root, &["for-each-ref", "refs/heads", "refs/tags"]),
+        stash: git(root, &["stash", "list"]),
+    }
+}
+
+/// A repository with a commit: text files, an executable script, a symlink,
+/// a `.gitignore` for `target/` and `*.log`.
+fn committed_repo() -> tempfile::TempDir {
+    let dir = init_repo();
+    let root = dir.path();
+    write(root, ".gitignore", b"target/\n*.log\n");
+    write(root, "a.txt", b"alpha\n");
+    write(root, "dir/b.txt", b"beta\n");
+    write(root, "dir/deep/c.txt", b"gamma\n");
+    write(root, "script.sh", b"#!/bin/sh\necho hi\n");
+    set_exec(root, "script.sh", true);
+    std::os::unix::fs::symlink("a.txt", root.join("link")).unwrap();
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-q", "-m", "init"]);
+    dir
+}
+
+#[tokio::test]
+async fn restore_brings_back_modified_deleted_and_untracked_files_and_removes_new_ones() {
+    let dir = committed_repo();
+    let root = dir.path();
+    // Dirty user work from before the snapshot: unstaged, staged, untracked.
+    write(root, "a.txt", b"alpha, edited by the user\n");
+    write(root, "dir/b.txt", b"beta, staged by the user\n");
+    git(root, &["add", "dir/b.txt"]);
+    write(root, "untracked.txt", b"user notes\n");
+    write(root, "notes/todo.md", b"- [ ] x\n");
+    let before = tree_state(root);
+    let git_before = user_git_state(root);
+
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+    assert_eq!(user_git_state(root), git_before, "taking a snapshot changed the user's git state");
+
+    // The agent's attempt.
+    write(root, "a.txt", b"agent rewrote this\n");
+    std::fs::remove_file(root.join("dir/b.txt")).unwrap();
+    std::fs::remove_file(root.join("untracked.txt")).unwrap();
+    std::fs::remove_dir_all(root.join("notes")).unwrap();
+    std::fs::remove_dir_all(root.join("dir/deep")).unwrap();
+    write(root, "new.txt", b"new file\n");
+    write(root, "newdir/sub/x.rs", b"fn main() {}\n");
+    std::fs::create_dir_all(root.join("emptynew/inner")).unwrap();
+    set_exec(root, "script.sh", false);
+    std::fs::remove_file(root.join("link")).unwrap();
+    write(root, "link", b"now a regular file\n");
+    git(root, &["add", "new.txt"]);
+
+    snaps.restore(root, &id).await.unwrap();
+
+    assert_eq!(tree_state(root), before);
+    assert_eq!(user_git_state(root), git_before);
+}
+
+#[tokio::test]
+async fn restore_keeps_the_executable_bit_and_symlinks() {
+    let dir = committed_repo();
+    let root = dir.path();
+    std::os::unix::fs::symlink("dir/b.txt", root.join("untracked-link")).unwrap();
+    write(root, "tool", b"#!/bin/sh\n");
+    set_exec(root, "tool", true);
+    let before = tree_state(root);
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+
+    set_exec(root, "tool", false);
+    set_exec(root, "a.txt", true);
+    std::fs::remove_file(root.join("untracked-link")).unwrap();
+    std::fs::remove_file(root.join("link")).unwrap();
+    std::os::unix::fs::symlink("dir/b.txt", root.join("link")).unwrap();
+    snaps.restore(root, &id).await.unwrap();
+
+    let after = tree_state(root);
+    assert_eq!(after["tool"], Entry::File { bytes: b"#!/bin/sh\n".to_vec(), executable: true });
+    assert_eq!(after["link"], Entry::Symlink("a.txt".into()));
+    assert_eq!(after, before);
+}
+
+#[tokio::test]
+async fn ignored_files_are_left_alone_even_when_the_gitignore_is_reverted() {
+    let dir = committed_repo();
+    let root = dir.path();
+    write(root, "target/debug/app", b"binary v1");
+    write(root, "build.log", b"log v1");
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+
+    // The agent un-ignores target/ and touches ignored files.
+    write(root, ".gitignore", b"*.log\n");
+    write(root, "target/debug/app", b"binary v2");
+    write(root, "target/new-artifact", b"artifact");
+    write(root, "build.log", b"log v2");
+    snaps.restore(root, &id).await.unwrap();
+
+    assert_eq!(std::fs::read(root.join(".gitignore")).unwrap(), b"target/\n*.log\n");
+    assert_eq!(std::fs::read(root.join("target/debug/app")).unwrap(), b"binary v2");
+    assert_eq!(std::fs::read(root.join("target/new-artifact")).unwrap(), b"artifact");
+    assert_eq!(std::fs::read(root.join("build.log")).unwrap(), b"log v2");
+}
+
+#[tokio::test]
+async fn restore_does_not_rewrite_unchanged_files() {
+    let dir = committed_repo();
+    let root = dir.path();
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+    let inode_before = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(root.join("dir/b.txt")).unwrap());
+    write(root, "a.txt", b"changed\n");
+    snaps.restore(root, &id).await.unwrap();
+    let inode_after = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(root.join("dir/b.txt")).unwrap());
+    assert_eq!(inode_before, inode_after, "an unchanged file was rewritten");
+    assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"alpha\n");
+}
+
+#[tokio::test]
+async fn snapshots_work_in_a_repository_without_commits() {
+    let dir = init_repo();
+    let root = dir.path();
+    write(root, "a.txt", b"first\n");
+    write(root, "src/main.rs", b"fn main() {}\n");
+    git(root, &["add", "a.txt"]);
+    let before = tree_state(root);
+    let git_before = user_git_state(root);
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+
+    write(root, "a.txt", b"second\n");
+    std::fs::remove_file(root.join("src/main.rs")).unwrap();
+    write(root, "extra/file", b"x");
+    snaps.restore(root, &id).await.unwrap();
+
+    assert_eq!(tree_state(root), before);
+    assert_eq!(user_git_state(root), git_before);
+    let head = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["rev-parse", "-q", "--verify", "HEAD"])
+        .output()
+        .unwrap();
+    assert!(!head.status.success(), "a snapshot created a commit on HEAD");
+}
+
+#[tokio::test]
+async fn a_repository_without_an_index_gets_none_back() {
+    let dir = init_repo();
+    let root = dir.path();
+    write(root, "a.txt", b"x");
+    assert!(!root.join(".git/index").exists());
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+    git(root, &["add", "a.txt"]);
+    write(root, "a.txt", b"y");
+    snaps.restore(root, &id).await.unwrap();
+    assert!(!root.join(".git/index").exists());
+    assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"x");
+}
+
+#[tokio::test]
+async fn a_discarded_snapshot_cannot_be_restored() {
+    let dir = committed_repo();
+    let root = dir.path();
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+    assert!(git(root, &["for-each-ref", "refs/agentkit"]).contains(id.as_str()));
+    snaps.discard(root, &id).await.unwrap();
+
+    assert!(git(root, &["for-each-ref", "refs/agentkit"]).is_empty(), "the ref survived discard");
+    let err = snaps.restore(root, &id).await.unwrap_err();
+    assert!(matches!(err, SnapshotError::NotFound { .. }), "{err:?}");
+    let err = snaps.discard(root, &id).await.unwrap_err();
+    assert!(matches!(err, SnapshotError::NotFound { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn unknown_or_malformed_ids_are_not_found() {
+    let dir = committed_repo();
+    let root = dir.path();
+    let snaps = GitSnapshotter::new();
+    let head = git(root, &["rev-parse", "HEAD"]).trim().to_owned();
+    for id in [head.as_str(), "0123456789abcdef0123456789abcdef01234567", "../../etc/passwd", "HEAD"] {
+        let err = snaps.restore(root, &SnapshotId::new(id)).await.unwrap_err();
+        assert!(matches!(err, SnapshotError::NotFound { .. }), "{id}: {err:?}");
+    }
+}
+
+#[tokio::test]
+async fn two_snapshots_of_the_same_state_are_distinct() {
+    let dir = committed_repo();
+    let root = dir.path();
+    let snaps = GitSnapshotter::new();
+    let a = snaps.snapshot(root).await.unwrap();
+    let b = snaps.snapshot(root).await.unwrap();
+    assert_ne!(a, b);
+    snaps.discard(root, &a).await.unwrap();
+    write(root, "a.txt", b"changed");
+    snaps.restore(root, &b).await.unwrap();
+    assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"alpha\n");
+}
+
+#[tokio::test]
+async fn a_directory_that_is_not_a_repository_is_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.txt", b"x");
+    let err = GitSnapshotter::new().snapshot(dir.path()).await.unwrap_err();
+    assert!(matches!(err, SnapshotError::Unsupported { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_subdirectory_of_a_repository_is_unsupported() {
+    let dir = committed_repo();
+    let err = GitSnapshotter::new().snapshot(&dir.path().join("dir")).await.unwrap_err();
+    assert!(matches!(err, SnapshotError::Unsupported { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_nested_repository_is_left_alone() {
+    let dir = committed_repo();
+    let root = dir.path();
+    let inner = root.join("vendor/inner");
+    std::fs::create_dir_all(&inner).unwrap();
+    git(&inner, &["init", "-q"]);
+    write(&inner, "lib.txt", b"inner v1\n");
+    git(&inner, &["add", "-A"]);
+    git(&inner, &["commit", "-q", "-m", "inner"]);
+    let inner_head = git(&inner, &["rev-parse", "HEAD"]);
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+
+    write(&inner, "lib.txt", b"inner v2\n");
+    write(root, "a.txt", b"outer changed\n");
+    snaps.restore(root, &id).await.unwrap();
+
+    assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"alpha\n");
+    assert_eq!(std::fs::read(inner.join("lib.txt")).unwrap(), b"inner v2\n", "restore went into the nested repo");
+    assert_eq!(git(&inner, &["rev-parse", "HEAD"]), inner_head);
+}
+
+#[tokio::test]
+async fn the_users_stash_and_branches_survive_snapshot_and_restore() {
+    let dir = committed_repo();
+    let root = dir.path();
+    git(root, &["branch", "feature"]);
+    write(root, "a.txt", b"stashed change\n");
+    git(root, &["stash", "push", "-q"]);
+    write(root, "a.txt", b"working change\n");
+    let git_before = user_git_state(root);
+    assert!(!git_before.stash.is_empty());
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+    write(root, "a.txt", b"agent change\n");
+    snaps.restore(root, &id).await.unwrap();
+    assert_eq!(user_git_state(root), git_before);
+    assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"working change\n");
+}
