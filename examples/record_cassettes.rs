@@ -15,9 +15,7 @@
 //! cargo run --example record_cassettes
 //! ```
 
-use agentkit::core::{
-    JsonlJournal, Outcome, ProviderId, RepairConfig, RepairLoop, RepairParts, Task, TaskId, Usage,
-};
+use agentkit::core::{JsonlJournal, Outcome, ProviderId, RepairConfig, RepairLoop, RepairParts, Task, TaskId, Usage};
 use agentkit::oracles::{classifier_for, default_oracle};
 use agentkit::providers::{RecordingProvider, ScriptedProvider, ScriptedReply};
 use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};

@@ -85,6 +85,38 @@ pub(crate) fn bounded(lines: &[&str], max: usize) -> String {
     text
 }
 
+/// The part of a rendered diagnostic that is about the user's code.
+///
+/// rustc follows some diagnostics with notes located in the standard library
+/// or in dependencies (`--> /rustc/<hash>/library/...`). Those lines cost
+/// tokens, change with every toolchain, and say nothing the model can act
+/// on, so the snippet stops at the first location after the primary one
+/// that lies outside the workspace (an absolute path), and trailing lines
+/// that introduced the dropped part go too.
+pub(crate) fn user_part<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut seen_location = false;
+    for line in lines {
+        let t = line.trim_start();
+        if let Some(loc) = t.strip_prefix("--> ").or_else(|| t.strip_prefix("::: ")) {
+            if seen_location && loc.starts_with('/') {
+                break;
+            }
+            seen_location = true;
+        }
+        out.push(*line);
+    }
+    if out.len() < lines.len() {
+        while out.last().is_some_and(|l| {
+            let t = l.trim();
+            t.is_empty() || t == "|" || t.starts_with("help:") || t.starts_with("note:")
+        }) {
+            out.pop();
+        }
+    }
+    out
+}
+
 /// The last lines of `text`, non-empty ones only.
 fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -238,4 +270,34 @@ pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str)
     c.tests = tests;
     c.notes = notes;
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_part;
+
+    #[test]
+    fn user_part_stops_at_the_first_standard_library_location_after_the_primary_one() {
+        let rendered = [
+            "error[E0277]: cannot divide `i64` by `usize`",
+            " --> src/lib.rs:9:14",
+            "  |",
+            "9 |     Some(sum / values.len())",
+            "  |              ^ no implementation for `i64 / usize`",
+            "  |",
+            "  = help: the trait `Div<usize>` is not implemented for `i64`",
+            "help: the following other types implement trait `Div<Rhs>`",
+            " --> /rustc/abc/library/core/src/ops/arith.rs:490:8",
+            "  = note: `i64` implements `Div`",
+        ];
+        let kept = user_part(&rendered);
+        assert_eq!(kept.last(), Some(&"  = help: the trait `Div<usize>` is not implemented for `i64`"));
+        assert!(!kept.iter().any(|l| l.contains("/rustc/")));
+    }
+
+    #[test]
+    fn user_part_keeps_an_absolute_primary_location() {
+        let rendered = ["error: x", " --> /abs/src/lib.rs:1:1", "1 | fn x()"];
+        assert_eq!(user_part(&rendered), rendered.to_vec());
+    }
 }

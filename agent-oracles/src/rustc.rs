@@ -1,7 +1,7 @@
 //! rustc and cargo diagnostics, both `--message-format=json` lines and the
 //! human-readable form, mapped to [`Failure`]s.
 
-use crate::common::{MAX_MESSAGE_LINES, MAX_SNIPPET_LINES, bounded, parse_location, relativize};
+use crate::common::{MAX_MESSAGE_LINES, MAX_SNIPPET_LINES, bounded, parse_location, relativize, user_part};
 use agent_core::{Failure, FailureCategory, FailureKind};
 use serde_json::Value;
 use std::path::Path;
@@ -185,7 +185,7 @@ fn diagnostic(diag: &Value, root: &Path) -> Option<Failure> {
     }
     if !rendered.trim().is_empty() {
         let lines: Vec<&str> = rendered.lines().collect();
-        failure.snippet = Some(bounded(&lines, MAX_SNIPPET_LINES));
+        failure.snippet = Some(bounded(&user_part(&lines), MAX_SNIPPET_LINES));
     }
     Some(failure)
 }
@@ -316,7 +316,7 @@ fn human_failure(code: Option<&str>, message: &str, block: &[&str], root: &Path)
     }
     if !snippet.is_empty() {
         // The whole diagnostic under the header: source lines, labels, notes and help, as rustc rendered them.
-        failure.snippet = Some(bounded(block, MAX_SNIPPET_LINES));
+        failure.snippet = Some(bounded(&user_part(block), MAX_SNIPPET_LINES));
     }
     failure
 }

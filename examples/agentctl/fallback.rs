@@ -46,7 +46,11 @@ impl Fallback {
         !matches!(kind, ProviderErrorKind::InvalidRequest)
     }
 
-    async fn one(provider: &dyn LlmProvider, req: CompletionRequest, stream: bool) -> Result<Completion, ProviderError> {
+    async fn one(
+        provider: &dyn LlmProvider,
+        req: CompletionRequest,
+        stream: bool,
+    ) -> Result<Completion, ProviderError> {
         if !stream {
             return provider.complete(req).await;
         }
@@ -111,7 +115,9 @@ impl LlmProvider for Fallback {
         match (result.completion, result.last_error) {
             (Some(c), _) => Ok(c),
             (None, Some(e)) => Err(e),
-            (None, None) => Err(ProviderError::new(ProviderErrorKind::Other, self.id().clone(), "no provider configured")),
+            (None, None) => {
+                Err(ProviderError::new(ProviderErrorKind::Other, self.id().clone(), "no provider configured"))
+            }
         }
     }
 

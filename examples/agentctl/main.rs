@@ -11,8 +11,8 @@ mod progress;
 
 use agentkit::core::{
     Classification, CommandSpec, CompletionRequest, ExecError, Executor, FailureClassifier, JsonlJournal, LlmProvider,
-    Message, OutputCaps, RepairConfig, RepairLoop, RepairParts, RunOutput, SnapshotError, SnapshotId,
-    Snapshotter, Task, TaskId, WorkspaceOracle, WorkspaceProfile, unix_ms_now,
+    Message, OutputCaps, RepairConfig, RepairLoop, RepairParts, RunOutput, SnapshotError, SnapshotId, Snapshotter,
+    Task, TaskId, WorkspaceOracle, WorkspaceProfile, unix_ms_now,
 };
 use agentkit::oracles::{classifier_for, default_oracle, detect_tool};
 use agentkit::providers::{ProviderSpec, RecordingProvider, ReplayProvider, build_provider};
@@ -350,9 +350,8 @@ async fn repair(
     }
     let stack = provider_stack(specs, replay, record)?;
     let task_id = TaskId::new(format!("task-{}", unix_ms_now()));
-    let journal_path = journal.unwrap_or_else(|| {
-        std::env::temp_dir().join("agentkit-journals").join(format!("{}.jsonl", task_id.as_str()))
-    });
+    let journal_path = journal
+        .unwrap_or_else(|| std::env::temp_dir().join("agentkit-journals").join(format!("{}.jsonl", task_id.as_str())));
     let journal = JsonlJournal::open(&journal_path).await.map_err(|e| CliError::bad_input(e.to_string()))?;
     let classifier: Arc<dyn FailureClassifier> =
         classifier_for("cargo").ok_or_else(|| CliError::failed("no cargo classifier"))?;
@@ -370,7 +369,6 @@ async fn repair(
     let printer = progress::Printer::new(max_attempts);
     let repair_loop =
         RepairLoop::new(parts).with_config(config).with_observer(Arc::new(move |event| printer.print(event)));
-    eprintln!("[agentctl] inspecting {}", root.display());
     let report = repair_loop.run(Task::new(task_id, root.clone(), goal)).await.map_err(|e| match e {
         agentkit::core::LoopError::NoTestCommand { .. } => CliError::bad_input(e.to_string()),
         other => CliError::failed(other.to_string()),

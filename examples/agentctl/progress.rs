@@ -1,6 +1,6 @@
 //! One progress line per step of the repair loop, printed as the step happens.
 
-use agentkit::core::{Event, EventKind, RepairReport, TaskState, Verdict};
+use agentkit::core::{Event, EventKind, FailureCategory, RepairReport, TaskState, Verdict};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Mutex;
@@ -23,6 +23,7 @@ impl Printer {
     pub(crate) fn print(&self, event: &Event) {
         let mut attempt = self.attempt.lock().unwrap_or_else(|p| p.into_inner());
         match &event.kind {
+            EventKind::TaskStarted { root, .. } => self.line(format!("inspecting {root}")),
             EventKind::Inspected { projects, test_command } => self.line(format!(
                 "inspected: {projects} project(s); tests: {}",
                 test_command.as_deref().unwrap_or("none found")
@@ -31,10 +32,6 @@ impl Printer {
                 self.line(format!("snapshot {} taken; testing before any change", short(id)))
             }
             EventKind::StateTransition { to, .. } => match to {
-                TaskState::Planning => {
-                    *attempt = 1;
-                    self.line(format!("planning (attempt 1 of {})", self.max_attempts));
-                }
                 TaskState::Repairing => {
                     *attempt += 1;
                     self.line(format!(
@@ -51,16 +48,22 @@ impl Printer {
             },
             EventKind::LlmCall { provider, input_tokens, output_tokens, error, .. } => match error {
                 Some(e) => self.line(format!("model {provider} failed: {e}")),
-                None => self.line(format!("model {provider} answered ({input_tokens} in / {output_tokens} out tokens)")),
+                None => {
+                    self.line(format!("model {provider} answered ({input_tokens} in / {output_tokens} out tokens)"))
+                }
             },
             EventKind::PlanRejected { error } => self.line(format!("plan rejected: {error}")),
-            EventKind::EditsApplied { files } => {
-                self.line(format!("applied: {}; testing", if files.is_empty() { "nothing".into() } else { files.join(", ") }))
-            }
+            EventKind::EditsApplied { files } => self.line(format!(
+                "applied: {}; testing",
+                if files.is_empty() { "nothing".into() } else { files.join(", ") }
+            )),
             EventKind::FailureClassified { attempt: n, classification: c } => {
                 let label = if *n == 0 { "baseline".to_owned() } else { format!("attempt {n}") };
                 let counts = match c.tests {
                     Some(t) => format!("{} passed, {} failed", t.passed, t.failed),
+                    None if c.failures.iter().any(|f| f.category == FailureCategory::Build) => {
+                        "the build failed, no test ran".to_owned()
+                    }
                     None => "no test summary".to_owned(),
                 };
                 let verdict = if c.passed() { "pass" } else { "fail" };
@@ -78,6 +81,10 @@ impl Printer {
                         let _ = write!(kinds, "; … {} more", c.failures.len() - 4);
                     }
                     self.line(format!("classified: {kinds}"));
+                }
+                if *n == 0 {
+                    *attempt = 1;
+                    self.line(format!("planning (attempt 1 of {})", self.max_attempts));
                 }
             }
             EventKind::BudgetStop { reason } => self.line(format!("budget stop: {reason}")),

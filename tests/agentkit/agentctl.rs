@@ -52,7 +52,9 @@ fn repair_turns_the_buggy_fixture_green_from_the_cassette_and_reports_progress()
     assert!(lines.iter().filter(|e| e["type"] == "llm_call").count() == 2);
     assert_eq!(lines.last().unwrap()["type"], "task_finished");
     // One progress line per step, as it happened.
-    for step in ["inspecting", "planning", "applied", "tested (baseline)", "classified", "repair 1 of 2", "outcome: accepted"] {
+    for step in
+        ["inspecting", "planning", "applied", "tested (baseline)", "classified", "repair 1 of 2", "outcome: accepted"]
+    {
         assert!(stderr.contains(step), "no `{step}` progress line in:\n{stderr}");
     }
     let fixed = std::fs::read_to_string(work.join("src/lib.rs")).unwrap();
@@ -143,8 +145,12 @@ fn classify_reads_real_cargo_test_output_from_stdin() {
 
 #[test]
 fn classify_with_an_unknown_tool_is_bad_input() {
-    let mut child =
-        agentctl().args(["classify", "--tool", "nonsense", "--json"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = agentctl()
+        .args(["classify", "--tool", "nonsense", "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(b"hello").unwrap();
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(2));
 }
@@ -160,7 +166,8 @@ fn exec_reports_a_wall_timeout_and_exits_1() {
 
 #[test]
 fn exec_captures_output_and_exit_code() {
-    let out = agentctl().args(["exec", "--json", "--", "sh", "-c", "echo hello; echo oops >&2; exit 3"]).output().unwrap();
+    let out =
+        agentctl().args(["exec", "--json", "--", "sh", "-c", "echo hello; echo oops >&2; exit 3"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let doc = json(&out);
     assert_eq!(doc["exit_code"], 3);

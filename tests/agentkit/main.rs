@@ -3,6 +3,8 @@
 //! classifier, real `cargo test` runs) with a scripted model, and agentctl
 //! driven as a black box.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 mod agentctl;
 mod repair_loop;
 mod support;

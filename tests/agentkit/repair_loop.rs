@@ -25,7 +25,10 @@ fn replace(summary: &str, old: &str, new: &str) -> ScriptedReply {
         "summary": summary,
         "actions": [{ "action": "replace_block", "path": "src/lib.rs", "old": old, "new": new }]
     });
-    ScriptedReply::text_with_usage(plan.to_string(), Usage { input_tokens: 1000, output_tokens: 100, ..Usage::default() })
+    ScriptedReply::text_with_usage(
+        plan.to_string(),
+        Usage { input_tokens: 1000, output_tokens: 100, ..Usage::default() },
+    )
 }
 
 struct Run {
@@ -150,10 +153,8 @@ async fn a_token_budget_stops_the_task_before_the_next_model_turn() {
     let mut config = RepairConfig::default();
     config.budget = Budget::unlimited().with_max_tokens(1000);
     // The first plan spends 1100 tokens and fails; the repair turn must not happen.
-    let replies = vec![
-        replace("wrong", BAD_LINE, "    Some(sum / 3)"),
-        replace("never asked", "    Some(sum / 3)", GOOD_LINE),
-    ];
+    let replies =
+        vec![replace("wrong", BAD_LINE, "    Some(sum / 3)"), replace("never asked", "    Some(sum / 3)", GOOD_LINE)];
     let r = run(&work, replies, config).await;
 
     assert_eq!(r.report.outcome, Outcome::BudgetExceeded);
@@ -223,7 +224,8 @@ async fn an_edit_outside_the_workspace_is_refused_and_reported_to_the_model() {
     let r = run(&work, replies, RepairConfig::default()).await;
     assert!(!outside.exists());
     assert!(r.report.attempts[0].apply_error.as_deref().unwrap_or_default().contains("outside"));
-    let repair_prompt = &r.model.requests()[1].messages.last().unwrap().content;
+    let requests = r.model.requests();
+    let repair_prompt = &requests[1].messages.last().unwrap().content;
     assert!(repair_prompt.contains("Applying your plan failed"), "{repair_prompt}");
     assert_eq!(r.report.outcome, Outcome::Accepted);
 }

@@ -13,12 +13,8 @@ pub(crate) fn repo() -> PathBuf {
 pub(crate) fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join(name);
-    let status = Command::new("bash")
-        .arg(repo().join("examples/fixtures/setup.sh"))
-        .arg(name)
-        .arg(&work)
-        .status()
-        .unwrap();
+    let status =
+        Command::new("bash").arg(repo().join("examples/fixtures/setup.sh")).arg(name).arg(&work).status().unwrap();
     assert!(status.success(), "setup.sh {name} failed");
     let work = work.canonicalize().unwrap();
     (dir, work)
