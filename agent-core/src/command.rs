@@ -66,6 +66,12 @@ impl EnvPolicy {
         self
     }
 
+    /// Passes the whole host environment except secret-looking names not named in `allow`.
+    pub fn inherit_all(mut self, inherit: bool) -> Self {
+        self.inherit_all = inherit;
+        self
+    }
+
     /// Sets `name=value` in the child.
     pub fn set(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.set.insert(name.into(), value.into());

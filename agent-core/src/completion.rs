@@ -190,6 +190,24 @@ impl Completion {
         self
     }
 
+    /// Sets the model name the provider reported.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Sets why the model stopped.
+    pub fn with_finish_reason(mut self, reason: Option<FinishReason>) -> Self {
+        self.finish_reason = reason;
+        self
+    }
+
+    /// Sets the provider's request id.
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
     /// Sets the cost in US dollars.
     pub fn with_cost(mut self, cost_usd: Option<f64>) -> Self {
         self.cost_usd = cost_usd;

@@ -19,7 +19,7 @@
 //! let repair = RepairLoop::new(RepairParts {
 //!     provider, oracle, classifier, executor, snapshotter, editor, journal,
 //! })
-//! .with_config(RepairConfig { max_attempts: 3, ..RepairConfig::default() });
+//! .with_config(RepairConfig::default().with_max_attempts(3));
 //! let report = repair.run(Task::new("fix-average", "/path/to/crate", "make the tests pass")).await?;
 //! println!("{:?} after {} attempts", report.outcome, report.attempts.len());
 //! # Ok(()) }

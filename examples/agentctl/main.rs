@@ -364,8 +364,7 @@ async fn repair(
         editor: Arc::new(FileEditor::new()),
         journal: Arc::new(journal),
     };
-    let mut config = RepairConfig::default();
-    config.max_attempts = max_attempts;
+    let config = RepairConfig::default().with_max_attempts(max_attempts);
     let printer = progress::Printer::new(max_attempts);
     let repair_loop =
         RepairLoop::new(parts).with_config(config).with_observer(Arc::new(move |event| printer.print(event)));

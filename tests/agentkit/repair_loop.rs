@@ -150,8 +150,7 @@ async fn after_the_last_failed_attempt_the_workspace_is_restored_byte_for_byte()
 async fn a_token_budget_stops_the_task_before_the_next_model_turn() {
     let (_dir, work) = fixture("buggy-stats");
     let before = manifest(&work);
-    let mut config = RepairConfig::default();
-    config.budget = Budget::unlimited().with_max_tokens(1000);
+    let config = RepairConfig::default().with_budget(Budget::unlimited().with_max_tokens(1000));
     // The first plan spends 1100 tokens and fails; the repair turn must not happen.
     let replies =
         vec![replace("wrong", BAD_LINE, "    Some(sum / 3)"), replace("never asked", "    Some(sum / 3)", GOOD_LINE)];
@@ -168,8 +167,7 @@ async fn a_token_budget_stops_the_task_before_the_next_model_turn() {
 async fn a_zero_turn_budget_stops_before_the_first_model_call() {
     let (_dir, work) = fixture("buggy-stats");
     let before = manifest(&work);
-    let mut config = RepairConfig::default();
-    config.budget = Budget::unlimited().with_max_model_turns(0);
+    let config = RepairConfig::default().with_budget(Budget::unlimited().with_max_model_turns(0));
     let r = run(&work, vec![replace("unused", BAD_LINE, GOOD_LINE)], config).await;
     assert_eq!(r.report.outcome, Outcome::BudgetExceeded);
     assert!(r.model.requests().is_empty());

@@ -74,6 +74,38 @@ impl Default for RepairConfig {
     }
 }
 
+impl RepairConfig {
+    /// Sets the number of attempts in all (the first plan plus the repairs).
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// Sets the budget checked before every model turn.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Sets the wall-clock limit of one test run.
+    pub fn with_test_timeout(mut self, limit: Duration) -> Self {
+        self.test_timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// Sets the inactivity limit of one test run.
+    pub fn with_test_idle_timeout(mut self, limit: Duration) -> Self {
+        self.test_idle_timeout_ms = Some(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Sets how many corrective re-asks follow an answer that is not a valid plan.
+    pub fn with_max_plan_reasks(mut self, n: u32) -> Self {
+        self.max_plan_reasks = n;
+        self
+    }
+}
+
 /// The parts a [`RepairLoop`] is made of.
 #[derive(Clone)]
 pub struct RepairParts {
