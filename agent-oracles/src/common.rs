@@ -237,6 +237,13 @@ pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str)
         } else {
             valid_run = true;
         }
+    } else if run.exit_code.is_none() && run.signal.is_none() {
+        // Captured output whose exit status nobody recorded: judge it by its content alone.
+        notes.push("exit status unknown: judged from the output alone".to_owned());
+        valid_run = !failures.is_empty() || !test_run || tests.is_some();
+        if !valid_run {
+            notes.push("no failure and no `test result:` summary found: did the tests run?".to_owned());
+        }
     } else if failures.is_empty() {
         let status = match (run.exit_code, run.signal) {
             (Some(code), _) => format!("exit code {code}"),

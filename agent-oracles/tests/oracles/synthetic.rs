@@ -228,3 +228,27 @@ fn snippet_marks_the_failing_line_read_from_the_workspace() {
         CargoClassifier::new().classify(&captured("panicking_test", "human"), &WorkspaceProfile::new("/nonexistent"));
     assert_eq!(c.failures[0].snippet, None);
 }
+
+fn without_exit_status(run: &RunOutput) -> RunOutput {
+    let mut run = with_exit(run, 0);
+    run.exit_code = None;
+    run
+}
+
+#[test]
+fn captured_output_without_an_exit_status_is_judged_by_its_content() {
+    let failing = without_exit_status(&captured("failing_assert", "human"));
+    let c = CargoClassifier::new().classify(&failing, &profile_of("failing_assert"));
+    assert!(c.valid_run, "{:?}", c.notes);
+    assert_eq!(c.failures.len(), 1);
+    assert!(!c.passed());
+
+    let passing = without_exit_status(&captured("passing", "human"));
+    let c = CargoClassifier::new().classify(&passing, &profile_of("passing"));
+    assert!(c.valid_run && c.passed(), "{:?}", c.notes);
+
+    let mut nothing = RunOutput::from_text("cargo test", 0, "hello\n", "");
+    nothing.exit_code = None;
+    let c = CargoClassifier::new().classify(&nothing, &WorkspaceProfile::default());
+    assert!(!c.valid_run, "a test run with no summary and no failure is not a pass");
+}
