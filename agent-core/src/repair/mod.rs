@@ -10,7 +10,7 @@ use crate::{
     Action, Budget, BudgetStop, BudgetTracker, Classification, CommandSpec, CompletionRequest, DetectedCommand, Editor,
     Event, EventKind, Executor, Failure, FailureCategory, FailureClassifier, FailureKind, FileChange, Gate,
     GateContext, GateReport, Journal, JournalError, LlmProvider, Message, OracleError, Plan, SnapshotError,
-    Snapshotter, TaskId, TaskState, Tier, Usage, Verdict, WorkspaceOracle, WorkspaceProfile,
+    RunOutput, Snapshotter, TaskId, TaskState, Tier, TimeoutKind, Usage, Verdict, WorkspaceOracle, WorkspaceProfile,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -405,14 +405,7 @@ impl<'a> TaskRun<'a> {
         }
         let span = tracing::info_span!("tests", task = %self.task.id, attempt, command = %spec.display());
         let output = self.lp.parts.executor.run(spec).instrument(span).await?;
-        self.emit(EventKind::Run {
-            command: output.command.clone(),
-            exit_code: output.exit_code,
-            timed_out: output.timed_out.map(|t| format!("{t:?}").to_lowercase()),
-            duration_ms: output.duration_ms,
-            log_path: output.log_path.as_ref().map(|p| p.display().to_string()),
-        })
-        .await?;
+        self.emit(run_event(&output)).await?;
         let classification = self.lp.parts.classifier.classify(&output, profile);
         self.emit(EventKind::FailureClassified { attempt, classification: classification.clone() }).await?;
         Ok((output.exit_code, classification))
@@ -518,14 +511,7 @@ impl<'a> TaskRun<'a> {
                         .wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
                     match self.lp.parts.executor.run(spec).await {
                         Ok(out) => {
-                            self.emit(EventKind::Run {
-                                command: out.command.clone(),
-                                exit_code: out.exit_code,
-                                timed_out: out.timed_out.map(|t| format!("{t:?}").to_lowercase()),
-                                duration_ms: out.duration_ms,
-                                log_path: out.log_path.as_ref().map(|p| p.display().to_string()),
-                            })
-                            .await?;
+                            self.emit(run_event(&out)).await?;
                             if !out.success() {
                                 error = Some(format!("`{}` exited with {:?}", out.command, out.exit_code));
                                 break;
@@ -685,6 +671,20 @@ impl<'a> TaskRun<'a> {
             budget_stop: end.budget_stop,
             metrics,
         })
+    }
+}
+
+/// The journal event of a finished command.
+fn run_event(out: &RunOutput) -> EventKind {
+    EventKind::Run {
+        command: out.command.clone(),
+        exit_code: out.exit_code,
+        timed_out: out.timed_out.map(|t| match t {
+            TimeoutKind::Wall => "wall".to_owned(),
+            TimeoutKind::Idle => "idle".to_owned(),
+        }),
+        duration_ms: out.duration_ms,
+        log_path: out.log_path.as_ref().map(|p| p.display().to_string()),
     }
 }
 
