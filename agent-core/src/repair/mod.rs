@@ -9,8 +9,8 @@ pub use prompt::SYSTEM_PROMPT;
 use crate::{
     Action, Budget, BudgetStop, BudgetTracker, Classification, CommandSpec, CompletionRequest, DetectedCommand, Editor,
     Event, EventKind, Executor, Failure, FailureCategory, FailureClassifier, FailureKind, FileChange, Gate,
-    GateContext, GateReport, Journal, JournalError, LlmProvider, Message, OracleError, Plan, SnapshotError,
-    RunOutput, Snapshotter, TaskId, TaskState, Tier, TimeoutKind, Usage, Verdict, WorkspaceOracle, WorkspaceProfile,
+    GateContext, GateReport, Journal, JournalError, LlmProvider, Message, OracleError, Plan, RunOutput, SnapshotError,
+    Snapshotter, TaskId, TaskState, Tier, TimeoutKind, Usage, Verdict, WorkspaceOracle, WorkspaceProfile,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
