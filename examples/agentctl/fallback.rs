@@ -11,6 +11,9 @@ use futures::StreamExt;
 use serde::Serialize;
 use std::sync::Arc;
 
+/// Receives streamed text as it arrives.
+pub(crate) type DeltaSink = dyn Fn(&str) + Send + Sync;
+
 /// One provider's try.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct AttemptRecord {
@@ -50,6 +53,7 @@ impl Fallback {
         provider: &dyn LlmProvider,
         req: CompletionRequest,
         stream: bool,
+        on_delta: Option<&DeltaSink>,
     ) -> Result<Completion, ProviderError> {
         if !stream {
             return provider.complete(req).await;
@@ -58,7 +62,12 @@ impl Fallback {
         let mut text = String::new();
         while let Some(event) = events.next().await {
             match event? {
-                StreamEvent::Delta { text: piece } => text.push_str(&piece),
+                StreamEvent::Delta { text: piece } => {
+                    if let Some(sink) = on_delta {
+                        sink(&piece);
+                    }
+                    text.push_str(&piece);
+                }
                 StreamEvent::Done { completion } => return Ok(completion),
                 _ => {}
             }
@@ -70,11 +79,16 @@ impl Fallback {
         ))
     }
 
-    pub(crate) async fn complete_reporting(&self, req: CompletionRequest, stream: bool) -> FallbackResult {
+    pub(crate) async fn complete_reporting(
+        &self,
+        req: CompletionRequest,
+        stream: bool,
+        on_delta: Option<&DeltaSink>,
+    ) -> FallbackResult {
         let mut attempts = Vec::new();
         let mut last_error = None;
         for provider in &self.providers {
-            match Self::one(provider.as_ref(), req.clone(), stream).await {
+            match Self::one(provider.as_ref(), req.clone(), stream, on_delta).await {
                 Ok(completion) => {
                     attempts.push(AttemptRecord {
                         provider: provider.id().to_string(),
@@ -111,7 +125,7 @@ impl LlmProvider for Fallback {
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
-        let result = self.complete_reporting(req, false).await;
+        let result = self.complete_reporting(req, false, None).await;
         match (result.completion, result.last_error) {
             (Some(c), _) => Ok(c),
             (None, Some(e)) => Err(e),

@@ -93,8 +93,8 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         Command::Snapshot { dir, .. } => snapshot(&dir).await,
         Command::Restore { dir, id, .. } => restore(&dir, &id).await,
         Command::Discard { dir, id, .. } => discard(&dir, &id).await,
-        Command::Ask { provider, stream, schema, replay, record, prompt, .. } => {
-            ask(&provider, stream, schema.as_deref(), replay.as_deref(), record.as_deref(), &prompt).await
+        Command::Ask { provider, stream, schema, replay, record, prompt, json } => {
+            ask(&provider, stream, json, schema.as_deref(), replay.as_deref(), record.as_deref(), &prompt).await
         }
         Command::Repair { dir, goal, provider, replay, record, max_attempts, journal, .. } => {
             repair(&dir, &goal, &provider, replay.as_deref(), record.as_deref(), max_attempts, journal).await
@@ -271,9 +271,11 @@ fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>
     Ok(Fallback::new(providers))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn ask(
     specs: &[String],
     stream: bool,
+    json_mode: bool,
     schema: Option<&Path>,
     replay: Option<&Path>,
     record: Option<&Path>,
@@ -292,7 +294,15 @@ async fn ask(
         }
         None => None,
     };
-    let result = stack.complete_reporting(req, stream).await;
+    // In human mode a streamed answer is printed as it arrives; --json prints one document at the end.
+    let print_live = |piece: &str| {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(piece.as_bytes());
+        let _ = out.flush();
+    };
+    let sink: Option<&fallback::DeltaSink> = (stream && !json_mode).then_some(&print_live);
+    let result = stack.complete_reporting(req, stream, sink).await;
     let attempts = to_json(&result.attempts);
     let Some(completion) = result.completion else {
         let last = result.attempts.last().map(|a| a.error.clone().unwrap_or_default()).unwrap_or_default();
@@ -323,9 +333,10 @@ async fn ask(
         "streamed": stream,
         "attempts": attempts,
     });
+    let shown = if sink.is_some() { String::new() } else { completion.content.clone() };
     let human = format!(
         "{}\n[{}; {} in / {} out tokens{}]",
-        completion.content,
+        shown,
         completion.provider,
         completion.usage.input_tokens,
         completion.usage.output_tokens,

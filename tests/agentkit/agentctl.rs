@@ -273,4 +273,13 @@ async fn ask_records_a_live_exchange_without_the_api_key_then_replays_it_offline
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json(&out)["content"], "pong");
+    // Streamed in human mode, the answer is printed once, as it arrives, then the footer.
+    let out = agentctl()
+        .args(["ask", "--provider", &spec, "--replay", cassette.to_str().unwrap(), "--stream", "ping"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("pong").count(), 1, "{text}");
+    assert!(text.contains("12 in / 2 out tokens"), "{text}");
 }
