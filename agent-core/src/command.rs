@@ -293,9 +293,18 @@ pub struct SandboxReport {
     pub requested: SandboxPolicy,
     /// Whether it was fully enforced.
     pub enforced: bool,
-    /// What was and was not enforced, for people.
+    /// What was and was not enforced, for people: the mechanism used
+    /// (Landlock ABI, network namespace, seccomp filter) or why none was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// Set when a sandbox was enforced and the run looks like it was stopped
+    /// by it rather than failing on its own: the evidence found (a message such
+    /// as "Permission denied", "Operation not permitted", "Read-only file
+    /// system" or "Network is unreachable" in the output, or death by
+    /// `SIGSYS`). A heuristic: a command may print these words for reasons of
+    /// its own, and a denied call whose error is swallowed leaves no trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial_suspected: Option<String>,
 }
 
 /// The result of running a command.

@@ -10,16 +10,36 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Snapshots a git working tree by driving the `git` command line.
+mod gix_snapshot;
+
+/// Snapshots a git working tree in process with gix, restores it with the
+/// `git` command line.
 ///
-/// Everything goes through a private index file (`GIT_INDEX_FILE`), so the
-/// user's index, `HEAD`, branches and stash are never touched:
+/// The user's index, `HEAD`, branches and stash are never touched:
 ///
 /// - `snapshot` records every non-ignored file (tracked, modified, staged,
 ///   untracked-not-ignored, deletions, executable bits, symlinks) as a commit
 ///   whose parent is `HEAD` (none in a repository without commits), kept
 ///   alive by the ref `refs/agentkit/snapshots/<sha>`, and saves the bytes of
 ///   the user's index under `<git-dir>/agentkit/`. The id is the commit sha.
+///   The user's index is read (never written) as a stat cache: a file whose
+///   `lstat` matches its index entry takes its blob id from the index without
+///   being read, so only changed and untracked files are hashed. Untracked
+///   files come from gix's directory walk (honouring `.gitignore`, not
+///   entering nested repositories). Trees and the commit are written with
+///   gix. A private index of the snapshot with the stat data of that moment
+///   is saved next to the user's index bytes, so a restore also finds what
+///   changed by stat comparison instead of hashing everything. Repositories
+///   the fast path does not model (conflicts, sparse or split index,
+///   `.gitattributes`, `core.autocrlf`, sha256) are snapshotted with the
+///   `git` command line through a private `GIT_INDEX_FILE` instead.
+/// - Untracked files larger than [`with_max_untracked_file_bytes`](Self::with_max_untracked_file_bytes)
+///   (10 MiB by default) and wholly untracked directories holding more than
+///   [`with_max_untracked_dir_entries`](Self::with_max_untracked_dir_entries)
+///   files (2,000 by default, e.g. `node_modules`) are left out of the
+///   snapshot, logged with `tracing::warn!` and reported by
+///   [`snapshot_with_report`](Self::snapshot_with_report); a restore leaves
+///   them alone (they are never deleted as "new").
 /// - `restore` rewrites the files that differ from the snapshot, deletes the
 ///   non-ignored files created since (judged by the snapshot's `.gitignore`
 ///   rules, so reverting a `.gitignore` never deletes protected files),
@@ -27,6 +47,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///   and puts the user's index bytes back. Ignored files are left alone, and
 ///   files that did not change are not rewritten (their mtimes stay).
 /// - `discard` deletes the ref and the saved index.
+///
+/// **Crash safety.** Before it touches the working tree, `restore` writes
+/// `<git-dir>/agentkit/restore-in-progress` holding the snapshot id, and
+/// removes it once the user's index is back. Restoring is idempotent, so if
+/// a process dies in the middle, the next `snapshot`, `restore` or `discard`
+/// on that repository first finishes the interrupted restore (the tree
+/// becomes the snapshot's, the user's index is put back) and then does what
+/// was asked. A marker naming a snapshot that no longer exists is dropped
+/// with a warning.
 ///
 /// Nested repositories and submodules are not descended into. Content is
 /// stored raw: `.gitattributes` filters and line-ending conversion are not
@@ -50,6 +79,53 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone, Debug)]
 pub struct GitSnapshotter {
     git: PathBuf,
+    limits: Limits,
+}
+
+/// Size guards for untracked content.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    max_untracked_file_bytes: u64,
+    max_untracked_dir_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_untracked_file_bytes: 10 << 20, max_untracked_dir_entries: 2_000 }
+    }
+}
+
+/// What a snapshot left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotReport {
+    /// Untracked paths not recorded in the snapshot, by path.
+    pub excluded: Vec<Excluded>,
+}
+
+/// One untracked path a snapshot left out (and a restore leaves alone).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Excluded {
+    /// Relative to the root of the working tree.
+    pub path: PathBuf,
+    /// Which guard left it out.
+    pub reason: GuardReason,
+    /// Its size (for a directory, the sum of its files' sizes).
+    pub bytes: u64,
+}
+
+/// Why an untracked path was left out of a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum GuardReason {
+    /// An untracked file larger than the file-size limit.
+    FileTooLarge,
+    /// A wholly untracked directory with more files than the entry limit.
+    TooManyEntries {
+        /// How many untracked, non-ignored files it holds.
+        entries: usize,
+    },
 }
 
 impl Default for GitSnapshotter {
@@ -59,12 +135,42 @@ impl Default for GitSnapshotter {
 }
 
 const REF_PREFIX: &str = "refs/agentkit/snapshots/";
-const GITLINK_MODE: &str = "160000";
+const MARKER: &str = "restore-in-progress";
 
 impl GitSnapshotter {
     /// A snapshotter running `git` from `PATH`.
     pub fn new() -> Self {
-        Self { git: PathBuf::from("git") }
+        Self { git: PathBuf::from("git"), limits: Limits::default() }
+    }
+
+    /// Leaves untracked files larger than `bytes` out of snapshots (default 10 MiB).
+    pub fn with_max_untracked_file_bytes(mut self, bytes: u64) -> Self {
+        self.limits.max_untracked_file_bytes = bytes;
+        self
+    }
+
+    /// Leaves wholly untracked directories holding more than `entries` files
+    /// out of snapshots (default 2,000).
+    pub fn with_max_untracked_dir_entries(mut self, entries: usize) -> Self {
+        self.limits.max_untracked_dir_entries = entries;
+        self
+    }
+
+    /// Like [`Snapshotter::snapshot`], and also says what was left out by the
+    /// size guards.
+    pub async fn snapshot_with_report(&self, root: &Path) -> Result<(SnapshotId, SnapshotReport), SnapshotError> {
+        let git = self.git.clone();
+        let limits = self.limits;
+        let root = root.to_path_buf();
+        let span = tracing::info_span!("agent_sandbox.snapshot", root = %root.display(), id = tracing::field::Empty);
+        let span2 = span.clone();
+        blocking(move || {
+            let _e = span2.enter();
+            let (id, report) = Repo::open(&git, &root, limits)?.snapshot()?;
+            span2.record("id", id.as_str());
+            Ok((id, report))
+        })
+        .await
     }
 
     /// Runs this `git` executable instead.
@@ -77,41 +183,33 @@ impl GitSnapshotter {
 #[async_trait]
 impl Snapshotter for GitSnapshotter {
     async fn snapshot(&self, root: &Path) -> Result<SnapshotId, SnapshotError> {
-        let git = self.git.clone();
-        let root = root.to_path_buf();
-        let span = tracing::info_span!("agent_sandbox.snapshot", root = %root.display(), id = tracing::field::Empty);
-        let span2 = span.clone();
-        blocking(move || {
-            let _e = span2.enter();
-            let id = Repo::open(&git, &root)?.snapshot()?;
-            span2.record("id", id.as_str());
-            Ok(id)
-        })
-        .await
+        Ok(self.snapshot_with_report(root).await?.0)
     }
 
     async fn restore(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
         let git = self.git.clone();
+        let limits = self.limits;
         let root = root.to_path_buf();
         let id = id.clone();
         let span = tracing::info_span!("agent_sandbox.restore", root = %root.display(), id = %id);
         blocking(move || {
             let _e = span.enter();
             check_id(&id)?;
-            Repo::open(&git, &root)?.restore(&id)
+            Repo::open(&git, &root, limits)?.restore(&id)
         })
         .await
     }
 
     async fn discard(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
         let git = self.git.clone();
+        let limits = self.limits;
         let root = root.to_path_buf();
         let id = id.clone();
         let span = tracing::info_span!("agent_sandbox.discard", root = %root.display(), id = %id);
         blocking(move || {
             let _e = span.enter();
             check_id(&id)?;
-            Repo::open(&git, &root)?.discard(&id)
+            Repo::open(&git, &root, limits)?.discard(&id)
         })
         .await
     }
@@ -144,10 +242,11 @@ struct Repo {
     git_dir: PathBuf,
     user_index: PathBuf,
     empty_tree: String,
+    limits: Limits,
 }
 
 impl Repo {
-    fn open(git: &Path, root: &Path) -> Result<Self, SnapshotError> {
+    fn open(git: &Path, root: &Path, limits: Limits) -> Result<Self, SnapshotError> {
         let unsupported = |reason: String| SnapshotError::Unsupported { root: root.to_path_buf(), reason };
         if !root.is_dir() {
             return Err(unsupported("not a directory".into()));
@@ -158,6 +257,7 @@ impl Repo {
             git_dir: PathBuf::new(),
             user_index: PathBuf::new(),
             empty_tree: String::new(),
+            limits,
         };
         let out = match probe.command(None).args(["rev-parse", "--show-toplevel", "--absolute-git-dir"]).output() {
             Ok(out) => out,
@@ -319,17 +419,43 @@ impl Repo {
             .collect())
     }
 
-    fn snapshot(&self) -> Result<SnapshotId, SnapshotError> {
-        let tmp = tempfile::tempdir().map_err(io_err(Path::new("temporary directory")))?;
-        let index = tmp.path().join("index");
-        let head = self.head()?;
-        if let Some(head) = &head {
-            self.run(Some(&index), &["read-tree", head], None)?;
-        }
-        self.run(Some(&index), &["add", "-A"], None)?;
-        let tree = self.run_text(Some(&index), &["write-tree"])?.trim().to_owned();
-        let dirs = self.empty_dirs(&index)?;
+    fn stat_index(&self, id: &str) -> PathBuf {
+        self.agentkit_dir().join(format!("index-snap-{id}"))
+    }
 
+    fn saved_excluded(&self, id: &str) -> PathBuf {
+        self.agentkit_dir().join(format!("excluded-{id}"))
+    }
+
+    fn marker(&self) -> PathBuf {
+        self.agentkit_dir().join(MARKER)
+    }
+
+    /// Finishes a restore a crashed process left half done (see the type's docs).
+    fn recover(&self) -> Result<(), SnapshotError> {
+        let marker = self.marker();
+        let id = match std::fs::read_to_string(&marker) {
+            Ok(id) => SnapshotId(id.trim().to_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_err(&marker)(e)),
+        };
+        if check_id(&id).is_ok() && self.snapshot_exists(id.as_str())? {
+            tracing::warn!(id = %id, "finishing a restore that was interrupted");
+            self.restore_inner(&id)
+        } else {
+            tracing::warn!(id = %id, "dropping the marker of an interrupted restore of a snapshot that no longer exists");
+            remove_if_present(&marker)
+        }
+    }
+
+    fn snapshot(&self) -> Result<(SnapshotId, SnapshotReport), SnapshotError> {
+        self.recover()?;
+        let user_index = match std::fs::read(&self.user_index) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(&self.user_index)(e)),
+        };
+        let head = self.head()?;
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let nonce = format!(
             "{}.{}.{}",
@@ -338,22 +464,26 @@ impl Repo {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let message = format!("agentkit snapshot\n\nnonce: {nonce}\n");
-        let mut args = vec!["commit-tree", "--no-gpg-sign", tree.as_str(), "-m", message.as_str()];
-        if let Some(head) = &head {
-            args.extend(["-p", head.as_str()]);
-        }
-        let commit = self.run_text(None, &args)?.trim().to_owned();
-        let refname = format!("{REF_PREFIX}{commit}");
-        self.run(None, &["update-ref", &refname, &commit], None)?;
-
         let dir = self.agentkit_dir();
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        match std::fs::read(&self.user_index) {
-            Ok(bytes) => write_atomic(&self.saved_index(&commit), &bytes)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                write_atomic(&self.saved_index_absent(&commit), b"")?;
+
+        let (commit, excluded) = match gix_snapshot::snapshot(&self.root, head.as_deref(), &message, self.limits)? {
+            gix_snapshot::Outcome::Done(snap) => {
+                write_atomic(&self.stat_index(&snap.commit), &snap.stat_index)?;
+                (snap.commit, snap.excluded)
             }
-            Err(e) => return Err(io_err(&self.user_index)(e)),
+            gix_snapshot::Outcome::Unsupported(reason) => {
+                tracing::debug!(%reason, "snapshot through the git command line");
+                (self.snapshot_cli(head.as_deref(), &message)?, Vec::new())
+            }
+        };
+        for e in &excluded {
+            tracing::warn!(path = %e.path.display(), reason = ?e.reason, bytes = e.bytes, "left out of the snapshot");
+        }
+        let dirs = self.empty_dirs(&self.stat_index(&commit))?;
+        match &user_index {
+            Some(bytes) => write_atomic(&self.saved_index(&commit), bytes)?,
+            None => write_atomic(&self.saved_index_absent(&commit), b"")?,
         }
         let mut listing = Vec::new();
         for d in &dirs {
@@ -361,11 +491,44 @@ impl Repo {
             listing.push(0);
         }
         write_atomic(&self.saved_dirs(&commit), &listing)?;
-        tracing::info!(id = %commit, "snapshot taken");
-        Ok(SnapshotId(commit))
+        let mut listing = Vec::new();
+        for e in &excluded {
+            listing.extend_from_slice(e.path.as_os_str().as_bytes());
+            listing.push(0);
+        }
+        write_atomic(&self.saved_excluded(&commit), &listing)?;
+        // The ref last: a snapshot exists only once everything it needs is saved.
+        self.run(None, &["update-ref", &format!("{REF_PREFIX}{commit}"), &commit], None)?;
+        tracing::info!(id = %commit, excluded = excluded.len(), "snapshot taken");
+        Ok((SnapshotId(commit), SnapshotReport { excluded }))
+    }
+
+    /// The command-line snapshot through a private index; the index (with
+    /// the stat data `git add` recorded) is kept as the snapshot's stat index.
+    fn snapshot_cli(&self, head: Option<&str>, message: &str) -> Result<String, SnapshotError> {
+        let tmp = tempfile::tempdir().map_err(io_err(Path::new("temporary directory")))?;
+        let index = tmp.path().join("index");
+        if let Some(head) = head {
+            self.run(Some(&index), &["read-tree", head], None)?;
+        }
+        self.run(Some(&index), &["add", "-A"], None)?;
+        let tree = self.run_text(Some(&index), &["write-tree"])?.trim().to_owned();
+        let mut args = vec!["commit-tree", "--no-gpg-sign", tree.as_str(), "-m", message];
+        if let Some(head) = head {
+            args.extend(["-p", head]);
+        }
+        let commit = self.run_text(None, &args)?.trim().to_owned();
+        let bytes = std::fs::read(&index).map_err(io_err(&index))?;
+        write_atomic(&self.stat_index(&commit), &bytes)?;
+        Ok(commit)
     }
 
     fn restore(&self, id: &SnapshotId) -> Result<(), SnapshotError> {
+        self.recover()?;
+        self.restore_inner(id)
+    }
+
+    fn restore_inner(&self, id: &SnapshotId) -> Result<(), SnapshotError> {
         let id_str = id.as_str();
         let saved = self.saved_index(id_str);
         let absent = self.saved_index_absent(id_str);
@@ -377,12 +540,37 @@ impl Repo {
             Ok(bytes) => split_nul(&bytes).map(str::to_owned).collect(),
             Err(_) => BTreeSet::new(),
         };
+        let excluded: Vec<Vec<u8>> = match std::fs::read(self.saved_excluded(id_str)) {
+            Ok(bytes) => bytes.split(|b| *b == 0).filter(|s| !s.is_empty()).map(<[u8]>::to_vec).collect(),
+            Err(_) => Vec::new(),
+        };
+        let is_excluded = |path: &[u8]| {
+            excluded.iter().any(|e| path == e.as_slice() || (path.starts_with(e) && path.get(e.len()) == Some(&b'/')))
+        };
+
+        // From here on the tree changes: leave a marker a later call finishes from.
+        write_atomic(&self.marker(), id_str.as_bytes())?;
 
         let tmp = tempfile::tempdir().map_err(io_err(Path::new("temporary directory")))?;
         let index = tmp.path().join("index");
         // 1. Write back what differs from the snapshot (changed, missing,
-        //    different mode or type); unchanged files are not touched.
-        self.run(Some(&index), &["read-tree", id_str], None)?;
+        //    different mode or type); unchanged files are not touched. The
+        //    snapshot's stat index makes this a stat comparison: only files
+        //    whose stat changed since the snapshot are read.
+        let stat_index = self.stat_index(id_str);
+        match std::fs::copy(&stat_index, &index) {
+            Ok(_) => {
+                // Git tells racily clean entries by the index file's mtime:
+                // the copy must keep the original's.
+                let mtime = std::fs::metadata(&stat_index).and_then(|m| m.modified()).map_err(io_err(&stat_index))?;
+                let file = std::fs::OpenOptions::new().write(true).open(&index).map_err(io_err(&index))?;
+                file.set_modified(mtime).map_err(io_err(&index))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.run(Some(&index), &["read-tree", id_str], None)?;
+            }
+            Err(e) => return Err(io_err(&stat_index)(e)),
+        }
         let _ = self.output(Some(&index), &["update-index", "-q", "--refresh"], None)?;
         let changed = self.run(Some(&index), &["diff-files", "-z", "--name-only", "--ignore-submodules=all"], None)?;
         if !changed.is_empty() {
@@ -393,27 +581,19 @@ impl Repo {
             self.run(Some(&index), &["checkout-index", "-f", "-u", "-z", "--stdin"], Some(&input))?;
         }
         // 2. Files present now, not ignored under the snapshot's (restored)
-        //    ignore rules, and not in the snapshot were created after it.
-        self.run(Some(&index), &["add", "-A"], None)?;
-        let diff = self.run(
-            Some(&index),
-            &["diff-index", "--cached", "-z", "--raw", "--no-renames", "--ignore-submodules=all", id_str],
-            None,
-        )?;
+        //    ignore rules, not in the snapshot and not left out by a guard
+        //    were created after it. Nested repositories show as `dir/` and
+        //    are left alone.
+        let untracked = self.run(Some(&index), &["ls-files", "-z", "-o", "--exclude-standard"], None)?;
         let mut touched_dirs = BTreeSet::new();
-        for (meta, path) in raw_entries(&diff) {
-            let mut fields = meta.trim_start_matches(':').split(' ');
-            let old_mode = fields.next().unwrap_or_default();
-            let new_mode = fields.next().unwrap_or_default();
-            let status = fields.nth(2).unwrap_or_default();
-            if old_mode == GITLINK_MODE || new_mode == GITLINK_MODE {
-                continue;
-            }
-            if status != "A" {
-                tracing::warn!(path = %String::from_utf8_lossy(path), status, "file still differs from the snapshot after restore");
+        for path in untracked.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+            if path.ends_with(b"/") || is_excluded(path) {
                 continue;
             }
             let rel = Path::new(std::ffi::OsStr::from_bytes(path));
+            if !is_plain_relative(&rel.to_string_lossy()) {
+                continue;
+            }
             let full = self.root.join(rel);
             match std::fs::symlink_metadata(&full) {
                 Ok(meta) if !meta.is_dir() => {
@@ -430,10 +610,8 @@ impl Repo {
         for dir in &touched_dirs {
             self.remove_empty_upwards(dir);
         }
-        let fresh = tmp.path().join("index-after");
-        self.run(Some(&fresh), &["read-tree", id_str], None)?;
-        for dir in self.empty_dirs(&fresh)? {
-            if !saved_dirs.contains(&dir) {
+        for dir in self.empty_dirs(&index)? {
+            if !saved_dirs.contains(&dir) && !is_excluded(dir.as_bytes()) {
                 let full = self.root.join(&dir);
                 if only_dirs(&full) {
                     let _ = std::fs::remove_dir_all(&full);
@@ -452,12 +630,9 @@ impl Repo {
         // 4. The user's index, byte for byte.
         match saved_bytes {
             Some(bytes) => write_atomic(&self.user_index, &bytes)?,
-            None => match std::fs::remove_file(&self.user_index) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err(&self.user_index)(e)),
-            },
+            None => remove_if_present(&self.user_index)?,
         }
+        remove_if_present(&self.marker())?;
         tracing::info!("snapshot restored");
         Ok(())
     }
@@ -478,20 +653,31 @@ impl Repo {
     }
 
     fn discard(&self, id: &SnapshotId) -> Result<(), SnapshotError> {
+        self.recover()?;
         let id_str = id.as_str();
         if !self.snapshot_exists(id_str)? {
             return Err(SnapshotError::NotFound { id: id.clone() });
         }
         self.run(None, &["update-ref", "-d", &format!("{REF_PREFIX}{id_str}")], None)?;
-        for path in [self.saved_index(id_str), self.saved_index_absent(id_str), self.saved_dirs(id_str)] {
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err(&path)(e)),
-            }
+        for path in [
+            self.saved_index(id_str),
+            self.saved_index_absent(id_str),
+            self.saved_dirs(id_str),
+            self.stat_index(id_str),
+            self.saved_excluded(id_str),
+        ] {
+            remove_if_present(&path)?;
         }
         tracing::info!("snapshot discarded");
         Ok(())
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<(), SnapshotError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path)(e)),
     }
 }
 
@@ -522,22 +708,6 @@ fn only_dirs(dir: &Path) -> bool {
 
 fn split_nul(bytes: &[u8]) -> impl Iterator<Item = &str> {
     bytes.split(|b| *b == 0).filter(|s| !s.is_empty()).filter_map(|s| std::str::from_utf8(s).ok())
-}
-
-/// Pairs of (`:old new oldsha newsha status`, path) from `--raw -z` output.
-fn raw_entries(bytes: &[u8]) -> Vec<(&str, &[u8])> {
-    let mut out = Vec::new();
-    let mut parts = bytes.split(|b| *b == 0);
-    while let Some(meta) = parts.next() {
-        if meta.is_empty() {
-            continue;
-        }
-        let Some(path) = parts.next() else { break };
-        if let Ok(meta) = std::str::from_utf8(meta) {
-            out.push((meta, path));
-        }
-    }
-    out
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory.

@@ -36,11 +36,22 @@
 //! ```
 
 mod capture;
+mod confine;
+mod dir_snapshotter;
 mod file_editor;
 mod git_snapshotter;
 mod group;
+mod limits;
 mod process_executor;
+mod sandbox_policy;
+mod worktree_pool;
 
+pub use dir_snapshotter::{DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, DirExclusionReason, DirSnapshotter, ExcludedPath};
 pub use file_editor::FileEditor;
-pub use git_snapshotter::GitSnapshotter;
+pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, SnapshotReport};
+pub use limits::LimitedExecutor;
 pub use process_executor::ProcessExecutor;
+pub use sandbox_policy::{
+    LandlockSupport, NetworkIsolation, landlock_support, landlock_supported, network_isolation, seccomp_supported,
+};
+pub use worktree_pool::{DEFAULT_CACHE_DIRS, PoolError, Worktree, WorktreePool};

@@ -1,21 +1,20 @@
 //! [`ProcessExecutor`]: runs commands as real processes, bounded in time and memory.
 
 use crate::capture::HeadTail;
+use crate::confine::ChildSetup;
 use crate::group::{GroupGuard, group_alive, signal_group, terminate_group};
-use agent_core::{
-    CommandSpec, Enforcement, ExecError, Executor, OutputCaps, RunOutput, SandboxPolicy, SandboxReport, TimeoutKind,
-};
+use crate::sandbox_policy;
+use agent_core::{CommandSpec, ExecError, Executor, OutputCaps, RunOutput, TimeoutKind};
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufWriter};
-use tokio::sync::watch;
+use std::io::{Seek, Write};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -30,12 +29,26 @@ use tracing::Instrument;
 ///   ([`with_drain_timeout`](Self::with_drain_timeout)) even if grandchildren
 ///   keep the pipes open, and no process of the group outlives the run.
 /// - Output is kept in memory only up to the spec's [`OutputCaps`] per
-///   stream; all of it goes to a log file ([`RunOutput::log_path`]) holding
+///   stream; all of it goes to a log file ([`RunOutput::log_path`], created
+///   at the first byte of output, so a silent run has none) holding
 ///   the whole of stdout followed by the whole of stderr, so the first
 ///   `stdout.total_bytes` bytes are stdout.
-/// - Sandbox policies other than [`SandboxPolicy::None`] are not enforced yet:
-///   `BestEffort` runs unconfined and says so in [`RunOutput::sandbox`],
-///   `Required` is refused with [`ExecError::SandboxUnavailable`].
+/// - The child gets SIGKILL when the thread that spawned it dies
+///   (`PR_SET_PDEATHSIG`, with the race against an already dead parent
+///   closed); see [`with_parent_death_signal`](Self::with_parent_death_signal).
+/// - Sandbox policies, per command ([`CommandSpec::sandbox`]):
+///   [`WorkspaceWrite`](agent_core::SandboxPolicy::WorkspaceWrite) by Landlock
+///   (writes only beneath the working directory, the default working
+///   directory, [`with_writable_root`](Self::with_writable_root) roots, the
+///   temporary directory ([`with_sandbox_temp_dir`](Self::with_sandbox_temp_dir))
+///   and `/dev/null`-like devices);
+///   [`NoNetwork`](agent_core::SandboxPolicy::NoNetwork) by a new network
+///   namespace, or a seccomp filter denying non-Unix sockets where namespaces
+///   are not allowed. What was enforced, and by which mechanism, is in
+///   [`RunOutput::sandbox`]; a `Required` policy the kernel cannot enforce is
+///   refused with [`ExecError::SandboxUnavailable`] before anything runs; a run
+///   that looks stopped by the sandbox has
+///   [`denial_suspected`](agent_core::SandboxReport::denial_suspected) set.
 ///
 /// ```no_run
 /// use agent_core::{CommandSpec, Executor};
@@ -54,6 +67,9 @@ pub struct ProcessExecutor {
     log_dir: PathBuf,
     kill_grace: Duration,
     drain_timeout: Duration,
+    parent_death_signal: bool,
+    writable_roots: Vec<PathBuf>,
+    sandbox_temp_dir: Option<PathBuf>,
 }
 
 impl Default for ProcessExecutor {
@@ -65,6 +81,9 @@ impl Default for ProcessExecutor {
 /// Size of one read from a child's pipe.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// Buffer in front of a log file (reads of a full chunk bypass it).
+const WRITE_BUFFER: usize = 64 * 1024;
+
 impl ProcessExecutor {
     /// An executor with the defaults: working directory the current one, logs
     /// under `$TMPDIR/agentkit-logs`, 2 s kill grace, 2 s drain after exit.
@@ -74,6 +93,9 @@ impl ProcessExecutor {
             log_dir: std::env::temp_dir().join("agentkit-logs"),
             kill_grace: Duration::from_secs(2),
             drain_timeout: Duration::from_secs(2),
+            parent_death_signal: true,
+            writable_roots: Vec::new(),
+            sandbox_temp_dir: Some(std::env::temp_dir()),
         }
     }
 
@@ -102,36 +124,37 @@ impl ProcessExecutor {
         self
     }
 
+    /// Whether a child is killed (SIGKILL) when the thread that spawned it
+    /// dies — the host process crashing or being killed included. On by
+    /// default. Linux ties this to the spawning *thread*: the executor spawns
+    /// on the async runtime's thread that polls [`Executor::run`], so turn it
+    /// off when that thread may end before the run does (a runtime on a
+    /// short-lived thread).
+    pub fn with_parent_death_signal(mut self, on: bool) -> Self {
+        self.parent_death_signal = on;
+        self
+    }
+
+    /// Also lets commands under the `WorkspaceWrite` policy write beneath
+    /// `dir` (besides their working directory, the default working directory
+    /// and the temporary directory).
+    pub fn with_writable_root(mut self, dir: PathBuf) -> Self {
+        self.writable_roots.push(dir);
+        self
+    }
+
+    /// The temporary directory commands under the `WorkspaceWrite` policy may
+    /// write beneath: `$TMPDIR` (or `/tmp`) by default; `None` for none. The
+    /// child's `TMPDIR` variable is not changed: set it through the spec's
+    /// [`EnvPolicy`](agent_core::EnvPolicy) when this differs from the host's.
+    pub fn with_sandbox_temp_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.sandbox_temp_dir = dir;
+        self
+    }
+
     /// The directory full-output logs are written to.
     pub fn log_dir(&self) -> &Path {
         &self.log_dir
-    }
-
-    fn sandbox_report(policy: &SandboxPolicy) -> Result<SandboxReport, ExecError> {
-        let (name, enforcement) = match policy {
-            SandboxPolicy::None => {
-                return Ok(SandboxReport { requested: policy.clone(), enforced: true, detail: None });
-            }
-            SandboxPolicy::WorkspaceWrite { enforcement } => ("workspace_write", *enforcement),
-            SandboxPolicy::NoNetwork { enforcement } => ("no_network", *enforcement),
-            _ => {
-                return Err(ExecError::SandboxUnavailable {
-                    reason: format!("policy {policy:?} is not known to this executor"),
-                });
-            }
-        };
-        match enforcement {
-            Enforcement::Required => Err(ExecError::SandboxUnavailable {
-                reason: format!("sandbox policy `{name}` is not enforced yet by ProcessExecutor"),
-            }),
-            Enforcement::BestEffort => Ok(SandboxReport {
-                requested: policy.clone(),
-                enforced: false,
-                detail: Some(format!(
-                    "sandbox policy `{name}` is not enforced yet: the process ran unconfined (best effort)"
-                )),
-            }),
-        }
     }
 
     fn resolve_cwd(&self, spec: &CommandSpec) -> Result<PathBuf, ExecError> {
@@ -147,30 +170,34 @@ impl ProcessExecutor {
         if spec.program.trim().is_empty() {
             return Err(ExecError::InvalidCommand { reason: "the program name is empty".into() });
         }
-        let sandbox = Self::sandbox_report(&spec.sandbox)?;
         let cwd = self.resolve_cwd(&spec)?;
+        let mut writable: Vec<PathBuf> = self.default_cwd.iter().cloned().collect();
+        writable.extend(self.sandbox_temp_dir.iter().cloned());
+        writable.extend(self.writable_roots.iter().cloned());
+        let setup = ChildSetup { parent_death_signal: self.parent_death_signal, ..ChildSetup::default() };
+        let sandbox_policy::Prepared { setup, report: sandbox } =
+            sandbox_policy::prepare(&spec.sandbox, &cwd, &writable, setup)?;
         let spawn_err = |source: std::io::Error| ExecError::Spawn { program: spec.program.clone(), source };
-
-        std::fs::create_dir_all(&self.log_dir).map_err(spawn_err)?;
-        let (log_file, log_path) = tempfile::Builder::new()
-            .prefix("run-")
-            .suffix(".log")
-            .tempfile_in(&self.log_dir)
-            .and_then(|f| f.keep().map_err(|e| e.error))
-            .map_err(spawn_err)?;
-        let stderr_spill = tempfile::tempfile_in(&self.log_dir).map_err(spawn_err)?;
-
         let host_env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        let mut std_cmd = std::process::Command::new(&spec.program);
+        let env = spec.env.resolve(host_env);
+        // Looked up here, on the child's PATH: the standard library would
+        // otherwise have to `fork` and try each PATH entry in the child (it
+        // cannot use `posix_spawnp` once the environment is replaced).
+        let program = find_program(&spec.program, env.get("PATH").map(String::as_str), &cwd)
+            .ok_or_else(|| ExecError::ProgramNotFound { program: spec.program.clone() })?;
+
+        let mut std_cmd = std::process::Command::new(&program);
         std_cmd
+            .arg0(&spec.program)
             .args(&spec.args)
             .current_dir(&cwd)
             .env_clear()
-            .envs(spec.env.resolve(host_env))
+            .envs(env)
             .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        setup.install(&mut std_cmd);
         let mut cmd = tokio::process::Command::from(std_cmd);
         cmd.kill_on_drop(true);
 
@@ -178,13 +205,9 @@ impl ProcessExecutor {
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let _ = std::fs::remove_file(&log_path);
                 return Err(ExecError::ProgramNotFound { program: spec.program.clone() });
             }
-            Err(e) => {
-                let _ = std::fs::remove_file(&log_path);
-                return Err(spawn_err(e));
-            }
+            Err(e) => return Err(spawn_err(e)),
         };
         let raw_pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
         let pgid = Pid::from_raw(raw_pid);
@@ -200,79 +223,89 @@ impl ProcessExecutor {
             _ => None,
         };
 
-        let activity = Arc::new(AtomicU64::new(0));
-        let (stop_tx, stop_rx) = watch::channel(false);
+        // Everything below runs in this one task (no task per pipe): the pipe
+        // readers are futures polled alongside the wait and the timers, as
+        // `tokio::process::Command::output` does, so a run costs no extra
+        // cross-thread wake-ups.
+        let activity = AtomicU64::new(0);
         let caps = spec.output_caps;
-        let out_task = child.stdout.take().map(|pipe| {
-            tokio::spawn(pump(
-                pipe,
-                tokio::fs::File::from_std(log_file),
-                caps,
-                start,
-                activity.clone(),
-                stop_rx.clone(),
-            ))
-        });
-        let err_task = child.stderr.take().map(|pipe| {
-            tokio::spawn(pump(
-                pipe,
-                tokio::fs::File::from_std(stderr_spill),
-                caps,
-                start,
-                activity.clone(),
-                stop_rx.clone(),
-            ))
-        });
-
+        let mut out_sink = Sink::new(caps, &self.log_dir, LogKind::Named);
+        let mut err_sink = Sink::new(caps, &self.log_dir, LogKind::Spill);
         let wall = spec.wall_timeout_ms.map(|ms| start + Duration::from_millis(ms));
         let idle = spec.idle_timeout_ms.map(Duration::from_millis);
         let mut timed_out = None;
         let mut status: Option<ExitStatus> = None;
-        loop {
-            let idle_deadline = idle.map(|d| start + Duration::from_millis(activity.load(Ordering::Relaxed)) + d);
-            tokio::select! {
-                biased;
-                res = child.wait() => {
-                    status = res.ok();
-                    break;
-                }
-                () = sleep_until_opt(wall) => {
-                    timed_out = Some(TimeoutKind::Wall);
-                    break;
-                }
-                () = sleep_until_opt(idle_deadline) => {
-                    let last = start + Duration::from_millis(activity.load(Ordering::Relaxed));
-                    if let Some(d) = idle {
-                        if Instant::now() >= last + d {
-                            timed_out = Some(TimeoutKind::Idle);
-                            break;
+        {
+            let out_fut = pump(child.stdout.take(), &mut out_sink, start, &activity);
+            let err_fut = pump(child.stderr.take(), &mut err_sink, start, &activity);
+            tokio::pin!(out_fut, err_fut);
+            let (mut out_done, mut err_done) = (false, false);
+            loop {
+                let idle_deadline = idle.map(|d| start + Duration::from_millis(activity.load(Ordering::Relaxed)) + d);
+                tokio::select! {
+                    biased;
+                    res = child.wait() => {
+                        status = res.ok();
+                        break;
+                    }
+                    () = &mut out_fut, if !out_done => out_done = true,
+                    () = &mut err_fut, if !err_done => err_done = true,
+                    () = sleep_until_opt(wall) => {
+                        timed_out = Some(TimeoutKind::Wall);
+                        break;
+                    }
+                    () = sleep_until_opt(idle_deadline) => {
+                        let last = start + Duration::from_millis(activity.load(Ordering::Relaxed));
+                        if let Some(d) = idle {
+                            if Instant::now() >= last + d {
+                                timed_out = Some(TimeoutKind::Idle);
+                                break;
+                            }
                         }
                     }
                 }
             }
-        }
-        if let Some(kind) = timed_out {
-            tracing::info!(?kind, "limit reached; ending the process group");
-            status = terminate_group(pgid, &mut child, self.kill_grace).await;
-        }
-
-        // Read what is left in the pipes, but only for a bounded time: a
-        // grandchild may hold them open forever.
-        let mut readers: Vec<_> = out_task.into_iter().chain(err_task).collect();
-        let all_done = |rs: &[tokio::task::JoinHandle<PumpResult>]| rs.iter().all(|r| r.is_finished());
-        let drain_deadline = Instant::now() + self.drain_timeout;
-        while !all_done(&readers) && Instant::now() < drain_deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        if !all_done(&readers) {
-            tracing::info!("pipes still open after the child exited; killing the process group");
-            signal_group(pgid, Signal::SIGKILL);
-            let deadline = Instant::now() + Duration::from_millis(500);
-            while !all_done(&readers) && Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+            if let Some(kind) = timed_out {
+                tracing::info!(?kind, "limit reached; ending the process group");
+                // Keep reading while the group is ended, so no member blocks
+                // on a full pipe during the grace period.
+                let term = terminate_group(pgid, &mut child, self.kill_grace);
+                tokio::pin!(term);
+                loop {
+                    tokio::select! {
+                        biased;
+                        s = &mut term => {
+                            status = s;
+                            break;
+                        }
+                        () = &mut out_fut, if !out_done => out_done = true,
+                        () = &mut err_fut, if !err_done => err_done = true,
+                    }
+                }
             }
-            // Whatever still holds the pipes left the group: stop reading.
-            let _ = stop_tx.send(true);
+
+            // Read what is left in the pipes, but only for a bounded time: a
+            // grandchild may hold them open forever.
+            let mut drain_until = Instant::now() + self.drain_timeout;
+            let mut killed = false;
+            while !(out_done && err_done) {
+                tokio::select! {
+                    biased;
+                    () = &mut out_fut, if !out_done => out_done = true,
+                    () = &mut err_fut, if !err_done => err_done = true,
+                    () = tokio::time::sleep_until(drain_until) => {
+                        if killed {
+                            // Whatever still holds the pipes left the group: stop reading.
+                            tracing::info!("pipes held open outside the process group; no longer reading");
+                            break;
+                        }
+                        tracing::info!("pipes still open after the child exited; killing the process group");
+                        signal_group(pgid, Signal::SIGKILL);
+                        killed = true;
+                        drain_until = Instant::now() + Duration::from_millis(500);
+                    }
+                }
+            }
         }
         if group_alive(pgid) {
             tracing::info!("processes left in the group after the run; ending them");
@@ -288,28 +321,20 @@ impl ProcessExecutor {
             t.abort();
         }
 
-        let mut results = Vec::with_capacity(2);
-        for r in readers.drain(..) {
-            results.push(r.await.ok());
-        }
-        let mut results = results.into_iter();
-        let stdout_res = results.next().flatten();
-        let stderr_res = results.next().flatten();
-        let (stdout, mut log) = match stdout_res {
-            Some(r) => (r.capture, Some(r.file)),
-            None => (HeadTail::new(caps), None),
-        };
-        let stderr = match stderr_res {
-            Some(r) => {
-                if let Some(log) = log.as_mut() {
-                    if let Err(e) = append_spill(log, r.file).await {
-                        tracing::warn!(error = %e, "could not append stderr to the log");
-                    }
-                }
-                r.capture
+        let (stdout, mut log) = out_sink.finish();
+        let (stderr, spill) = err_sink.finish();
+        if let Some((spill, _)) = spill {
+            // Stderr goes after stdout in the log, which exists only once
+            // something was written: create it now when stdout was empty.
+            if log.is_none() && stdout.total() == 0 {
+                log = open_log(&self.log_dir, LogKind::Named).ok().map(|(f, p)| (f, p.unwrap_or_default()));
             }
-            None => HeadTail::new(caps),
-        };
+            if let Some((file, _)) = log.as_mut() {
+                if let Err(e) = append_spill(file, spill) {
+                    tracing::warn!(error = %e, "could not append stderr to the log");
+                }
+            }
+        }
         let duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         let exit_code = status.and_then(|s| s.code());
         let signal = status.and_then(|s| s.signal());
@@ -326,8 +351,9 @@ impl ProcessExecutor {
         out.duration_ms = duration_ms;
         out.stdout = stdout.finish();
         out.stderr = stderr.finish();
-        out.log_path = Some(log_path);
+        out.log_path = log.map(|(_, path)| path);
         out.sandbox = sandbox;
+        sandbox_policy::flag_denial(&mut out);
         Ok(out)
     }
 }
@@ -348,63 +374,137 @@ impl Executor for ProcessExecutor {
     }
 }
 
-/// What a pipe reader hands back: its capture and its spill file.
-struct PumpResult {
-    capture: HeadTail,
-    file: tokio::fs::File,
+/// The file `program` names: itself when it holds a `/`, else the first
+/// executable file of that name in a `PATH` directory (relative ones taken
+/// from `cwd`). `PATH` defaults to `/usr/local/bin:/usr/bin:/bin`.
+fn find_program(program: &str, path: Option<&str>, cwd: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    let path = path.unwrap_or("/usr/local/bin:/usr/bin:/bin");
+    path.split(':').find_map(|dir| {
+        let dir = if dir.is_empty() { Path::new(".") } else { Path::new(dir) };
+        let candidate = if dir.is_absolute() { dir.join(program) } else { cwd.join(dir).join(program) };
+        let meta = std::fs::metadata(&candidate).ok()?;
+        (meta.is_file() && meta.permissions().mode() & 0o111 != 0).then_some(candidate)
+    })
 }
 
-/// Reads `pipe` to its end (or until told to stop), capturing head and tail,
-/// spilling every byte to `file` and stamping `activity` (ms since `start`).
-async fn pump<R: AsyncRead + Unpin>(
-    mut pipe: R,
-    file: tokio::fs::File,
-    caps: OutputCaps,
-    start: Instant,
-    activity: Arc<AtomicU64>,
-    mut stop: watch::Receiver<bool>,
-) -> PumpResult {
-    let mut capture = HeadTail::new(caps);
-    let mut writer = BufWriter::with_capacity(256 * 1024, file);
-    let mut write_ok = true;
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        tokio::select! {
-            biased;
-            read = pipe.read(&mut buf) => match read {
-                Ok(0) => break,
-                Ok(n) => {
-                    let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    activity.fetch_max(now, Ordering::Relaxed);
-                    capture.push(&buf[..n]);
-                    if write_ok {
-                        if let Err(e) = writer.write_all(&buf[..n]).await {
-                            tracing::warn!(error = %e, "could not write the output log; capture continues");
-                            write_ok = false;
-                        }
-                    }
+/// Which file a stream is spilled to.
+#[derive(Clone, Copy)]
+enum LogKind {
+    /// The run's log, named in [`RunOutput::log_path`] (stdout, then stderr).
+    Named,
+    /// An anonymous file holding stderr until it is appended to the log.
+    Spill,
+}
+
+/// Creates a log file of `kind` in `dir` (and `dir` when needed).
+fn open_log(dir: &Path, kind: LogKind) -> std::io::Result<(std::fs::File, Option<PathBuf>)> {
+    std::fs::create_dir_all(dir)?;
+    match kind {
+        LogKind::Named => {
+            let (file, path) = tempfile::Builder::new()
+                .prefix("run-")
+                .suffix(".log")
+                .tempfile_in(dir)
+                .and_then(|f| f.keep().map_err(|e| e.error))?;
+            Ok((file, Some(path)))
+        }
+        LogKind::Spill => Ok((tempfile::tempfile_in(dir)?, None)),
+    }
+}
+
+/// Where one stream goes: its head-and-tail capture and its log file, which
+/// is created at the first byte (creating files costs more than a short run).
+struct Sink<'a> {
+    capture: HeadTail,
+    dir: &'a Path,
+    kind: LogKind,
+    log: LogState,
+}
+
+enum LogState {
+    /// Nothing written yet.
+    Unopened,
+    Open(std::io::BufWriter<std::fs::File>, Option<PathBuf>),
+    /// Creating or writing the file failed; capture goes on.
+    Failed,
+}
+
+impl<'a> Sink<'a> {
+    fn new(caps: OutputCaps, dir: &'a Path, kind: LogKind) -> Self {
+        Self { capture: HeadTail::new(caps), dir, kind, log: LogState::Unopened }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        self.capture.push(chunk);
+        if let LogState::Unopened = self.log {
+            self.log = match open_log(self.dir, self.kind) {
+                Ok((file, path)) => LogState::Open(std::io::BufWriter::with_capacity(WRITE_BUFFER, file), path),
+                Err(e) => {
+                    tracing::warn!(error = %e, dir = %self.dir.display(), "could not create the output log; capture continues");
+                    LogState::Failed
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            },
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    break;
-                }
+            };
+        }
+        if let LogState::Open(w, _) = &mut self.log {
+            if let Err(e) = w.write_all(chunk) {
+                tracing::warn!(error = %e, "could not write the output log; capture continues");
+                self.log = LogState::Failed;
             }
         }
     }
-    let _ = writer.flush().await;
-    tracing::trace!(bytes = capture.total(), "stream closed");
-    PumpResult { capture, file: writer.into_inner() }
+
+    /// The capture and the flushed file with its path (`None` when nothing
+    /// was written or writing failed).
+    fn finish(self) -> (HeadTail, Option<(std::fs::File, PathBuf)>) {
+        let file = match self.log {
+            LogState::Open(w, path) => match w.into_inner() {
+                Ok(f) => Some((f, path.unwrap_or_default())),
+                Err(e) => {
+                    tracing::warn!(error = %e.error(), "could not write the end of the output log");
+                    None
+                }
+            },
+            LogState::Unopened | LogState::Failed => None,
+        };
+        (self.capture, file)
+    }
 }
 
-/// Appends the stderr spill file to the end of the log.
-async fn append_spill(log: &mut tokio::fs::File, mut spill: tokio::fs::File) -> std::io::Result<()> {
-    spill.seek(std::io::SeekFrom::Start(0)).await?;
-    log.seek(std::io::SeekFrom::End(0)).await?;
-    tokio::io::copy(&mut spill, log).await?;
-    log.flush().await
+/// Reads `pipe` to its end into `sink`, stamping `activity` (ms since
+/// `start`) on every read. Dropping the future stops reading and keeps what
+/// was read in `sink`.
+///
+/// The log is written synchronously: writes to a local file land in the page
+/// cache and cost less than a round trip through the blocking thread pool.
+async fn pump<R: AsyncRead + Unpin>(pipe: Option<R>, sink: &mut Sink<'_>, start: Instant, activity: &AtomicU64) {
+    let Some(mut pipe) = pipe else { return };
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        match pipe.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+                activity.fetch_max(now, Ordering::Relaxed);
+                sink.push(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    tracing::trace!(bytes = sink.capture.total(), "stream closed");
+}
+
+/// Appends the stderr spill file to the end of the log (`copy_file_range`
+/// where the kernel has it).
+fn append_spill(log: &mut std::fs::File, mut spill: std::fs::File) -> std::io::Result<()> {
+    spill.seek(std::io::SeekFrom::Start(0))?;
+    log.seek(std::io::SeekFrom::End(0))?;
+    std::io::copy(&mut spill, log)?;
+    log.flush()
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

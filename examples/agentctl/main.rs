@@ -16,7 +16,7 @@ use agentkit::core::{
 };
 use agentkit::oracles::{classifier_for, default_oracle, detect_tool};
 use agentkit::providers::{ProviderSpec, RecordingProvider, ReplayProvider, build_provider};
-use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
+use agentkit::sandbox::{DirSnapshotter, FileEditor, GitSnapshotter, ProcessExecutor};
 use clap::Parser;
 use cli::{Cli, Command};
 use fallback::Fallback;
@@ -222,24 +222,37 @@ fn snapshot_error(e: SnapshotError) -> CliError {
     }
 }
 
+/// The snapshotter for a workspace: git snapshots at the top of a git
+/// repository, directory copies (kept under the temp dir) anywhere else.
+fn snapshotter_for(root: &Path) -> (&'static str, Arc<dyn Snapshotter>) {
+    if root.join(".git").exists() {
+        ("git", Arc::new(GitSnapshotter::new()))
+    } else {
+        ("dir", Arc::new(DirSnapshotter::in_temp_dir()))
+    }
+}
+
 async fn snapshot(dir: &Path) -> Result<Output, CliError> {
     let root = require_dir(dir)?;
-    let id = GitSnapshotter::new().snapshot(&root).await.map_err(snapshot_error)?;
-    Ok(Output { json: json!({ "id": id, "root": root }), human: id.to_string(), ok: true })
+    let (kind, snapshotter) = snapshotter_for(&root);
+    let id = snapshotter.snapshot(&root).await.map_err(snapshot_error)?;
+    Ok(Output { json: json!({ "id": id, "root": root, "kind": kind }), human: id.to_string(), ok: true })
 }
 
 async fn restore(dir: &Path, id: &str) -> Result<Output, CliError> {
     let root = require_dir(dir)?;
     let id = SnapshotId::new(id);
-    GitSnapshotter::new().restore(&root, &id).await.map_err(snapshot_error)?;
-    Ok(Output { json: json!({ "restored": id, "root": root }), human: format!("restored {id}"), ok: true })
+    let (kind, snapshotter) = snapshotter_for(&root);
+    snapshotter.restore(&root, &id).await.map_err(snapshot_error)?;
+    Ok(Output { json: json!({ "restored": id, "root": root, "kind": kind }), human: format!("restored {id}"), ok: true })
 }
 
 async fn discard(dir: &Path, id: &str) -> Result<Output, CliError> {
     let root = require_dir(dir)?;
     let id = SnapshotId::new(id);
-    GitSnapshotter::new().discard(&root, &id).await.map_err(snapshot_error)?;
-    Ok(Output { json: json!({ "discarded": id, "root": root }), human: format!("discarded {id}"), ok: true })
+    let (kind, snapshotter) = snapshotter_for(&root);
+    snapshotter.discard(&root, &id).await.map_err(snapshot_error)?;
+    Ok(Output { json: json!({ "discarded": id, "root": root, "kind": kind }), human: format!("discarded {id}"), ok: true })
 }
 
 /// The provider stack for `ask` and `repair`: replay, record, or live, then a fallback over the specs.
@@ -371,7 +384,7 @@ async fn repair(
         oracle: Arc::new(default_oracle()),
         classifier,
         executor: Arc::new(ProcessExecutor::new().with_default_cwd(root.clone())),
-        snapshotter: Arc::new(GitSnapshotter::new()),
+        snapshotter: snapshotter_for(&root).1,
         editor: Arc::new(FileEditor::new()),
         journal: Arc::new(journal),
     };

@@ -283,3 +283,27 @@ async fn ask_records_a_live_exchange_without_the_api_key_then_replays_it_offline
     assert_eq!(text.matches("pong").count(), 1, "{text}");
     assert!(text.contains("12 in / 2 out tokens"), "{text}");
 }
+
+#[test]
+fn snapshot_and_restore_of_a_directory_that_is_not_a_repository_use_directory_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("plain");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/main.c"), "int main(void) { return 0; }\n").unwrap();
+    std::fs::write(root.join("README"), "keep me\n").unwrap();
+    let out = agentctl().args(["snapshot", root.to_str().unwrap(), "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["kind"], "dir");
+    let id = doc["id"].as_str().unwrap().to_owned();
+    std::fs::write(root.join("src/main.c"), "broken").unwrap();
+    std::fs::remove_file(root.join("README")).unwrap();
+    std::fs::write(root.join("new.txt"), "new").unwrap();
+    let out = agentctl().args(["restore", root.to_str().unwrap(), &id, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(root.join("src/main.c")).unwrap(), "int main(void) { return 0; }\n");
+    assert_eq!(std::fs::read_to_string(root.join("README")).unwrap(), "keep me\n");
+    assert!(!root.join("new.txt").exists());
+    let out = agentctl().args(["discard", root.to_str().unwrap(), &id, "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -4,7 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod dir_snapshot;
 mod editor;
 mod exec;
 mod snapshot;
+mod snapshot_guards;
 mod snapshot_prop;
+mod exec_sandbox;
+mod worktree_pool;
+mod exec_faults;
+mod exec_limits;

@@ -1,0 +1,181 @@
+//! `ProcessExecutor` sandbox policies against the real kernel: Landlock
+//! workspace-write and no-network, with the refusal branch where the kernel
+//! cannot enforce them.
+
+use agent_core::{CommandSpec, Enforcement, ExecError, Executor, SandboxPolicy};
+use agent_sandbox::{LandlockSupport, NetworkIsolation, ProcessExecutor};
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+fn scratch_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+/// An executor whose sandbox temp dir is `logs` (not the host's whole
+/// `$TMPDIR`, where the tests' other directories live).
+fn executor(workspace: &Path, logs: &Path) -> ProcessExecutor {
+    ProcessExecutor::new()
+        .with_log_dir(logs.to_path_buf())
+        .with_default_cwd(workspace.to_path_buf())
+        .with_sandbox_temp_dir(Some(logs.to_path_buf()))
+        .with_kill_grace(Duration::from_millis(500))
+}
+
+fn sh(script: &str) -> CommandSpec {
+    CommandSpec::new("sh").args(["-c", script]).wall_timeout(Duration::from_secs(60))
+}
+
+fn workspace_write(enforcement: Enforcement) -> SandboxPolicy {
+    SandboxPolicy::WorkspaceWrite { enforcement }
+}
+
+fn no_network(enforcement: Enforcement) -> SandboxPolicy {
+    SandboxPolicy::NoNetwork { enforcement }
+}
+
+#[tokio::test]
+async fn workspace_write_denies_a_write_outside_the_workspace_and_allows_one_inside() {
+    let workspace = scratch_dir();
+    let outside = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let inside_file = workspace.path().join("inside.txt");
+    let outside_file = outside.path().join("outside.txt");
+    let script = format!(
+        "echo in > '{}' && echo ok-inside; echo out > '{}' && echo ok-outside",
+        inside_file.display(),
+        outside_file.display()
+    );
+    let spec = sh(&script).sandbox(workspace_write(Enforcement::Required));
+    let result = executor(workspace.path(), logs.path()).run(spec).await;
+
+    if agent_sandbox::landlock_supported() {
+        let out = result.unwrap();
+        assert!(out.sandbox.enforced);
+        assert!(out.sandbox.detail.as_deref().unwrap_or_default().contains("landlock"), "{:?}", out.sandbox);
+        assert_eq!(std::fs::read_to_string(&inside_file).unwrap(), "in\n", "a write inside is allowed");
+        assert!(!outside_file.exists(), "the write outside the workspace went through");
+        assert_eq!(out.stdout.head, "ok-inside\n");
+        assert_ne!(out.exit_code, Some(0), "the shell reports the failed redirection");
+        let denial = out.sandbox.denial_suspected.clone().unwrap_or_default();
+        assert!(
+            denial.contains("Permission denied"),
+            "denial not told apart: {:?} / {}",
+            out.sandbox,
+            out.stderr.text()
+        );
+    } else {
+        let err = result.unwrap_err();
+        assert!(matches!(err, ExecError::SandboxUnavailable { .. }), "{err:?}");
+        assert!(!inside_file.exists() && !outside_file.exists(), "nothing may run when refused");
+    }
+}
+
+#[tokio::test]
+async fn workspace_write_lets_reads_happen_anywhere_and_writes_in_the_sandbox_temp_dir() {
+    let workspace = scratch_dir();
+    let outside = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("data"), "readable\n").unwrap();
+    let tmp_file = tempfile::NamedTempFile::new_in(logs.path()).unwrap();
+    let script = format!(
+        "cat '{}' && echo t > '{}' && echo x > /dev/null && cat '{}'",
+        outside.path().join("data").display(),
+        tmp_file.path().display(),
+        tmp_file.path().display()
+    );
+    let out = executor(workspace.path(), logs.path())
+        .run(sh(&script).sandbox(workspace_write(Enforcement::BestEffort)))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0), "{}", out.stderr.text());
+    assert_eq!(out.stdout.head, "readable\nt\n");
+    assert_eq!(out.sandbox.denial_suspected, None, "a successful run without denials is not flagged");
+}
+
+#[tokio::test]
+async fn an_ordinary_failure_under_a_sandbox_is_not_taken_for_a_denial() {
+    let workspace = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let out = executor(workspace.path(), logs.path())
+        .run(sh("echo 'assertion failed: 1 == 2' >&2; exit 101").sandbox(workspace_write(Enforcement::BestEffort)))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, Some(101));
+    assert_eq!(out.sandbox.denial_suspected, None);
+}
+
+#[tokio::test]
+async fn a_permission_error_without_a_sandbox_is_not_taken_for_a_denial() {
+    let workspace = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let out =
+        executor(workspace.path(), logs.path()).run(sh("echo 'cat: x: Permission denied' >&2; exit 1")).await.unwrap();
+    assert_eq!(out.sandbox.denial_suspected, None, "no sandbox, so no sandbox denial");
+}
+
+/// A command that opens a TCP connection to `port` on 127.0.0.1 and says
+/// whether it could: python3 when present, otherwise bash's `/dev/tcp`.
+fn connect_script(port: u16) -> String {
+    format!(
+        "if command -v python3 >/dev/null; then \
+           python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), timeout=5); print(\"connected\")'; \
+         else bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port} && echo connected'; fi"
+    )
+}
+
+#[tokio::test]
+async fn no_network_denies_an_outbound_connect_that_succeeds_without_the_policy() {
+    let workspace = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let exec = executor(workspace.path(), logs.path());
+
+    let free = exec.run(sh(&connect_script(port))).await.unwrap();
+    assert_eq!(free.exit_code, Some(0), "without the policy the connect works: {}", free.stderr.text());
+    assert_eq!(free.stdout.head, "connected\n");
+
+    let result = exec.run(sh(&connect_script(port)).sandbox(no_network(Enforcement::Required))).await;
+    match agent_sandbox::network_isolation() {
+        NetworkIsolation::None => {
+            let err = result.unwrap_err();
+            assert!(matches!(err, ExecError::SandboxUnavailable { .. }), "{err:?}");
+        }
+        mechanism => {
+            let out = result.unwrap();
+            assert!(out.sandbox.enforced);
+            assert_ne!(out.exit_code, Some(0), "the connect went through under no-network");
+            assert!(!out.stdout.head.contains("connected"));
+            let detail = out.sandbox.detail.clone().unwrap_or_default();
+            let expected = if mechanism == NetworkIsolation::Namespace { "namespace" } else { "seccomp" };
+            assert!(detail.contains(expected), "{detail}");
+            assert!(out.sandbox.denial_suspected.is_some(), "denial not told apart: {}", out.stderr.text());
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_network_still_allows_unix_sockets_and_local_work() {
+    let workspace = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let script = "if command -v python3 >/dev/null; then \
+        python3 -c 'import socket; a, b = socket.socketpair(); a.send(b\"x\"); print(b.recv(1).decode())'; \
+        else echo x; fi";
+    let out = executor(workspace.path(), logs.path())
+        .run(sh(script).sandbox(no_network(Enforcement::BestEffort)))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, Some(0), "{}", out.stderr.text());
+    assert_eq!(out.stdout.head, "x\n");
+}
+
+#[test]
+fn the_probes_agree_with_each_other() {
+    // Full Landlock support is what `landlock_supported` reports.
+    assert_eq!(agent_sandbox::landlock_supported(), agent_sandbox::landlock_support() == LandlockSupport::Full);
+    // The seccomp fallback is only chosen when seccomp works.
+    if agent_sandbox::network_isolation() == NetworkIsolation::Seccomp {
+        assert!(agent_sandbox::seccomp_supported());
+    }
+}
