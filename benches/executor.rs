@@ -14,7 +14,9 @@
 //! ```
 //!
 //! After criterion's figures, the bench prints the ratio of the medians of
-//! 400 interleaved runs of each (`ratio executor/tokio`).
+//! 400 interleaved runs of each (`ratio executor/tokio`), for the default
+//! executor and for one with the parent-death signal off (which lets the
+//! standard library `posix_spawn` the child instead of `fork`ing).
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
 use agentkit::core::{CommandSpec, Executor};
@@ -54,6 +56,7 @@ fn spawn_wait(c: &mut Criterion) {
     let rt = runtime();
     let logs = tempfile::tempdir().expect("tempdir");
     let exec = executor(logs.path());
+    let exec_no_pdeath = executor(logs.path()).with_parent_death_signal(false);
     let mut group = c.benchmark_group("spawn_wait_true");
     group.sample_size(50).measurement_time(Duration::from_secs(8));
     group.bench_function("process_executor", |b| {
@@ -69,20 +72,34 @@ fn spawn_wait(c: &mut Criterion) {
             total
         });
     });
+    group.bench_function("process_executor_no_pdeathsig", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (took, log) = run_executor(&rt, &exec_no_pdeath);
+                total += took;
+                if let Some(log) = log {
+                    let _ = std::fs::remove_file(log);
+                }
+            }
+            total
+        });
+    });
     group.bench_function("tokio_command_output", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_tokio(&rt)).sum());
     });
     group.finish();
 
     // The headline ratio: medians of interleaved runs, so drift in machine
-    // load hits both sides alike.
-    let mut ours = Vec::new();
-    let mut theirs = Vec::new();
+    // load hits all sides alike.
+    let (mut ours, mut ours_no_pdeath, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..400 {
-        let (took, log) = run_executor(&rt, &exec);
-        ours.push(took);
-        if let Some(log) = log {
-            let _ = std::fs::remove_file(log);
+        for (exec, samples) in [(&exec, &mut ours), (&exec_no_pdeath, &mut ours_no_pdeath)] {
+            let (took, log) = run_executor(&rt, exec);
+            samples.push(took);
+            if let Some(log) = log {
+                let _ = std::fs::remove_file(log);
+            }
         }
         theirs.push(run_tokio(&rt));
     }
@@ -90,10 +107,16 @@ fn spawn_wait(c: &mut Criterion) {
         v.sort();
         v[v.len() / 2]
     };
-    let (a, b) = (median(&mut ours), median(&mut theirs));
+    let (a, a2, b) = (median(&mut ours), median(&mut ours_no_pdeath), median(&mut theirs));
+    println!("spawn+wait of `true`, medians of 400 interleaved runs:");
+    println!("  tokio::process::Command::output      {b:?}");
     println!(
-        "spawn+wait of `true`, median of 400 interleaved runs: ProcessExecutor {a:?}, tokio::process::Command::output {b:?}, ratio executor/tokio {:.3}",
+        "  ProcessExecutor (default)            {a:?}  ratio executor/tokio {:.3}",
         a.as_secs_f64() / b.as_secs_f64()
+    );
+    println!(
+        "  ProcessExecutor (no parent-death sig) {a2:?}  ratio executor/tokio {:.3}",
+        a2.as_secs_f64() / b.as_secs_f64()
     );
 }
 

@@ -3,17 +3,17 @@
 use crate::capture::HeadTail;
 use crate::confine::ChildSetup;
 use crate::group::{GroupGuard, group_alive, signal_group, terminate_group};
-use crate::sandbox_policy;
+use crate::sandbox_policy::{self, NetworkIsolation};
 use agent_core::{CommandSpec, ExecError, Executor, OutputCaps, RunOutput, TimeoutKind};
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use std::io::{Seek, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use std::io::{Seek, Write};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -70,6 +70,7 @@ pub struct ProcessExecutor {
     parent_death_signal: bool,
     writable_roots: Vec<PathBuf>,
     sandbox_temp_dir: Option<PathBuf>,
+    network_isolation: Option<NetworkIsolation>,
 }
 
 impl Default for ProcessExecutor {
@@ -96,6 +97,7 @@ impl ProcessExecutor {
             parent_death_signal: true,
             writable_roots: Vec::new(),
             sandbox_temp_dir: Some(std::env::temp_dir()),
+            network_isolation: None,
         }
     }
 
@@ -152,6 +154,17 @@ impl ProcessExecutor {
         self
     }
 
+    /// Enforces the `NoNetwork` policy with this mechanism only (e.g.
+    /// [`NetworkIsolation::Seccomp`] where creating a network namespace per
+    /// command is too slow); by default the best available one is used
+    /// ([`network_isolation`](crate::network_isolation)). A mechanism the
+    /// kernel lacks counts as unavailable ([`NetworkIsolation::None`] always
+    /// does).
+    pub fn with_network_isolation(mut self, mechanism: NetworkIsolation) -> Self {
+        self.network_isolation = Some(mechanism);
+        self
+    }
+
     /// The directory full-output logs are written to.
     pub fn log_dir(&self) -> &Path {
         &self.log_dir
@@ -176,7 +189,7 @@ impl ProcessExecutor {
         writable.extend(self.writable_roots.iter().cloned());
         let setup = ChildSetup { parent_death_signal: self.parent_death_signal, ..ChildSetup::default() };
         let sandbox_policy::Prepared { setup, report: sandbox } =
-            sandbox_policy::prepare(&spec.sandbox, &cwd, &writable, setup)?;
+            sandbox_policy::prepare(&spec.sandbox, &cwd, &writable, self.network_isolation, setup)?;
         let spawn_err = |source: std::io::Error| ExecError::Spawn { program: spec.program.clone(), source };
         let host_env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
         let env = spec.env.resolve(host_env);

@@ -156,10 +156,14 @@ pub(crate) struct Prepared {
 /// Prepares `policy` for a command running in `cwd` that may write beneath
 /// `writable` too (the temporary directory among them). Refuses a `Required`
 /// policy that cannot be fully enforced.
+///
+/// `network` forces the `NoNetwork` mechanism (unavailable when the kernel
+/// lacks it); `None` picks the best one available.
 pub(crate) fn prepare(
     policy: &SandboxPolicy,
     cwd: &Path,
     writable: &[PathBuf],
+    network: Option<NetworkIsolation>,
     mut setup: ChildSetup,
 ) -> Result<Prepared, ExecError> {
     let report = |enforced: bool, detail: String| SandboxReport {
@@ -204,7 +208,7 @@ pub(crate) fn prepare(
                 format!("landlock ({how}): writes allowed only beneath {list} and /dev/null, /dev/zero, /dev/tty");
             Ok(Prepared { setup, report: report(support == LandlockSupport::Full, detail) })
         }
-        SandboxPolicy::NoNetwork { enforcement } => match network_isolation() {
+        SandboxPolicy::NoNetwork { enforcement } => match network.map_or_else(network_isolation, available) {
             NetworkIsolation::Namespace => {
                 setup.new_netns = true;
                 let detail = "network namespace: the process runs in a new network namespace with no interface up";
@@ -224,6 +228,16 @@ pub(crate) fn prepare(
         },
         _ => Err(ExecError::SandboxUnavailable { reason: format!("policy {policy:?} is not known to this executor") }),
     }
+}
+
+/// `wanted` when this kernel supports it, else [`NetworkIsolation::None`].
+fn available(wanted: NetworkIsolation) -> NetworkIsolation {
+    let ok = match wanted {
+        NetworkIsolation::Namespace => network_isolation() == NetworkIsolation::Namespace,
+        NetworkIsolation::Seccomp => seccomp_supported(),
+        NetworkIsolation::None => false,
+    };
+    if ok { wanted } else { NetworkIsolation::None }
 }
 
 /// Messages that tools print when the kernel refused them an operation.

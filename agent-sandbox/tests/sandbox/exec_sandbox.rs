@@ -156,18 +156,43 @@ async fn no_network_denies_an_outbound_connect_that_succeeds_without_the_policy(
 }
 
 #[tokio::test]
+async fn the_seccomp_fallback_denies_an_inet_socket_where_seccomp_works() {
+    let workspace = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let exec = executor(workspace.path(), logs.path()).with_network_isolation(NetworkIsolation::Seccomp);
+    let result = exec.run(sh(&connect_script(port)).sandbox(no_network(Enforcement::Required))).await;
+    if agent_sandbox::seccomp_supported() {
+        let out = result.unwrap();
+        assert!(out.sandbox.enforced);
+        assert!(out.sandbox.detail.as_deref().unwrap_or_default().contains("seccomp"), "{:?}", out.sandbox);
+        assert_ne!(out.exit_code, Some(0), "the connect went through under the seccomp filter");
+        assert!(!out.stdout.head.contains("connected"));
+        let denial = out.sandbox.denial_suspected.clone().unwrap_or_default();
+        assert!(denial.contains("Operation not permitted"), "{denial:?}: {}", out.stderr.text());
+    } else {
+        let err = result.unwrap_err();
+        assert!(matches!(err, ExecError::SandboxUnavailable { .. }), "{err:?}");
+    }
+}
+
+#[tokio::test]
 async fn no_network_still_allows_unix_sockets_and_local_work() {
     let workspace = scratch_dir();
     let logs = tempfile::tempdir().unwrap();
     let script = "if command -v python3 >/dev/null; then \
         python3 -c 'import socket; a, b = socket.socketpair(); a.send(b\"x\"); print(b.recv(1).decode())'; \
         else echo x; fi";
-    let out = executor(workspace.path(), logs.path())
-        .run(sh(script).sandbox(no_network(Enforcement::BestEffort)))
-        .await
-        .unwrap();
-    assert_eq!(out.exit_code, Some(0), "{}", out.stderr.text());
-    assert_eq!(out.stdout.head, "x\n");
+    for mechanism in [NetworkIsolation::Namespace, NetworkIsolation::Seccomp] {
+        let out = executor(workspace.path(), logs.path())
+            .with_network_isolation(mechanism)
+            .run(sh(script).sandbox(no_network(Enforcement::BestEffort)))
+            .await
+            .unwrap();
+        assert_eq!(out.exit_code, Some(0), "{mechanism:?}: {}", out.stderr.text());
+        assert_eq!(out.stdout.head, "x\n");
+    }
 }
 
 #[test]
