@@ -75,6 +75,13 @@ pub enum BudgetStop {
         /// The limit.
         limit: f64,
     },
+    /// The executor refused to run more commands for this task (too many
+    /// consecutive timeouts, or its total execution time used up).
+    #[error("execution limit reached: {reason}")]
+    Execution {
+        /// The executor's reason.
+        reason: String,
+    },
     /// Time used up.
     #[error("wall time exhausted: {used_ms} ms of {limit_ms} ms")]
     WallTime {

@@ -16,7 +16,7 @@ use agentkit::core::{
 };
 use agentkit::oracles::{classifier_for, default_oracle, detect_tool};
 use agentkit::providers::{ProviderSpec, RecordingProvider, ReplayProvider, build_provider};
-use agentkit::sandbox::{DirSnapshotter, FileEditor, GitSnapshotter, ProcessExecutor};
+use agentkit::sandbox::{DirSnapshotter, FileEditor, GitSnapshotter, LimitedExecutor, ProcessExecutor};
 use clap::Parser;
 use cli::{Cli, Command};
 use fallback::Fallback;
@@ -383,7 +383,12 @@ async fn repair(
         provider: Arc::new(stack),
         oracle: Arc::new(default_oracle()),
         classifier,
-        executor: Arc::new(ProcessExecutor::new().with_default_cwd(root.clone())),
+        // The loop gives up after 3 test runs in a row end in a timeout, or after an hour of commands.
+        executor: Arc::new(
+            LimitedExecutor::new(ProcessExecutor::new().with_default_cwd(root.clone()))
+                .with_max_consecutive_timeouts(3)
+                .with_max_total_time(std::time::Duration::from_secs(3600)),
+        ),
         snapshotter: snapshotter_for(&root).1,
         editor: Arc::new(FileEditor::new()),
         journal: Arc::new(journal),

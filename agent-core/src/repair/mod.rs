@@ -536,7 +536,35 @@ impl<'a> TaskRun<'a> {
         Ok((changes, error))
     }
 
+    /// Ends the task as over budget when the executor refuses to run more
+    /// commands (e.g. a `LimitedExecutor` after repeated timeouts).
+    async fn execution_limit(&self, err: LoopError) -> Result<AttemptsEnd, LoopError> {
+        match err {
+            LoopError::Exec(crate::ExecError::LimitReached { reason }) => {
+                let stop = BudgetStop::Execution { reason };
+                self.emit(EventKind::BudgetStop { reason: stop.to_string() }).await?;
+                Ok(AttemptsEnd {
+                    outcome: Outcome::BudgetExceeded,
+                    verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
+                    budget_stop: Some(stop),
+                })
+            }
+            other => Err(other),
+        }
+    }
+
     async fn attempts(&mut self, profile: &WorkspaceProfile, test: &DetectedCommand) -> Result<AttemptsEnd, LoopError> {
+        match self.attempts_inner(profile, test).await {
+            Ok(end) => Ok(end),
+            Err(err) => self.execution_limit(err).await,
+        }
+    }
+
+    async fn attempts_inner(
+        &mut self,
+        profile: &WorkspaceProfile,
+        test: &DetectedCommand,
+    ) -> Result<AttemptsEnd, LoopError> {
         let max = self.lp.config.max_attempts;
         self.baseline = self.run_tests(profile, test, 0).await?.1;
         if self.baseline.tier == Tier::Infrastructure {

@@ -62,11 +62,17 @@ impl LlmProvider for Model {
 }
 
 /// Replays canned (exit code, stderr) runs in order; the last one repeats.
-pub(crate) struct Runs(Mutex<Vec<(i32, &'static str)>>);
+/// With `refuse_after`, runs past that many are refused as a limit.
+pub(crate) struct Runs(Mutex<Vec<(i32, &'static str)>>, Option<usize>, Mutex<usize>);
 
 #[async_trait]
 impl Executor for Runs {
     async fn run(&self, cmd: CommandSpec) -> Result<RunOutput, ExecError> {
+        let mut done = self.2.lock().unwrap();
+        if self.1.is_some_and(|limit| *done >= limit) {
+            return Err(ExecError::LimitReached { reason: "3 consecutive timeouts".into() });
+        }
+        *done += 1;
         let mut runs = self.0.lock().unwrap();
         let (code, stderr) = if runs.len() > 1 { runs.remove(0) } else { runs[0] };
         Ok(RunOutput::from_text(cmd.display(), code, "", stderr))
@@ -180,7 +186,8 @@ impl Gate for FailingGate {
 /// All the fakes, with handles for assertions.
 pub(crate) struct Fakes {
     pub(crate) model: Arc<Model>,
-    pub(crate) runs: Arc<Runs>,
+    runs: Vec<(i32, &'static str)>,
+    pub(crate) refuse_after: Option<usize>,
     pub(crate) snapshots: Arc<Mutex<SnapshotCounts>>,
     pub(crate) journal: Arc<MemoryJournal>,
     pub(crate) oracle_has_tests: bool,
@@ -195,7 +202,8 @@ impl Fakes {
                 replies: Mutex::new(replies),
                 requests: Mutex::new(Vec::new()),
             }),
-            runs: Arc::new(Runs(Mutex::new(runs))),
+            runs,
+            refuse_after: None,
             snapshots: Arc::default(),
             journal: Arc::default(),
             oracle_has_tests: true,
@@ -207,7 +215,7 @@ impl Fakes {
             provider: self.model.clone(),
             oracle: Arc::new(Oracle(self.oracle_has_tests)),
             classifier: Arc::new(ByExitCode),
-            executor: self.runs.clone(),
+            executor: Arc::new(Runs(Mutex::new(self.runs.clone()), self.refuse_after, Mutex::new(0))),
             snapshotter: Arc::new(Snapshots(self.snapshots.clone())),
             editor: Arc::new(NoopEditor),
             journal: self.journal.clone(),

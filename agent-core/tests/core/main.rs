@@ -117,3 +117,19 @@ async fn events_are_seen_by_the_observer_as_they_are_journaled() {
         .unwrap();
     assert_eq!(*seen.lock().unwrap(), journal.all().len());
 }
+
+#[tokio::test]
+async fn an_executor_that_refuses_to_run_more_ends_the_task_as_over_budget_and_restores() {
+    let mut f = Fakes::new(vec![Ok(plan_json("a.rs")), Ok(plan_json("b.rs"))], vec![(1, "x")]);
+    f.refuse_after = Some(2);
+    let report = RepairLoop::new(f.parts()).run(task()).await.unwrap();
+    assert_eq!(report.outcome, Outcome::BudgetExceeded);
+    assert!(
+        matches!(report.budget_stop, Some(agent_core::BudgetStop::Execution { ref reason }) if reason.contains("timeouts"))
+    );
+    // Baseline and attempt 1 ran; attempt 2's test run was refused, so it left no attempt report.
+    assert_eq!(f.model.requests().len(), 2);
+    assert_eq!(report.attempts.len(), 1);
+    assert_eq!(f.snapshots.lock().unwrap().restored, 1);
+    assert!(f.journal.all().iter().any(|e| matches!(e.kind, EventKind::BudgetStop { .. })));
+}
