@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod gix_restore;
 mod gix_snapshot;
 
 /// Snapshots a git working tree in process with gix, restores it with the
@@ -243,6 +244,9 @@ struct Repo {
     user_index: PathBuf,
     empty_tree: String,
     limits: Limits,
+    /// The repository opened with gix; `None` when gix cannot open it (then
+    /// everything runs through the `git` command line).
+    gix: Option<gix::Repository>,
 }
 
 impl Repo {
@@ -258,7 +262,16 @@ impl Repo {
             user_index: PathBuf::new(),
             empty_tree: String::new(),
             limits,
+            gix: None,
         };
+        if let Some(repo) = probe.open_gix() {
+            probe.git_dir = repo.git_dir().canonicalize().map_err(io_err(repo.git_dir()))?;
+            let index = repo.index_path();
+            probe.user_index = if index.is_absolute() { index } else { root.join(index) };
+            probe.empty_tree = gix::ObjectId::empty_tree(repo.object_hash()).to_string();
+            probe.gix = Some(repo);
+            return Ok(probe);
+        }
         let out = match probe.command(None).args(["rev-parse", "--show-toplevel", "--absolute-git-dir"]).output() {
             Ok(out) => out,
             Err(e) => return Err(unsupported(format!("cannot run git: {e}"))),
@@ -289,6 +302,17 @@ impl Repo {
         probe.user_index = if index.is_absolute() { index } else { root.join(index) };
         probe.empty_tree = probe.run_text(None, &["hash-object", "-t", "tree", "/dev/null"])?.trim().to_owned();
         Ok(probe)
+    }
+
+    /// The repository through gix if gix opens it and `root` is the top level
+    /// of its working tree; `None` sends [`open`](Self::open) to the command line.
+    fn open_gix(&self) -> Option<gix::Repository> {
+        let repo = gix::open(&self.root).ok()?;
+        let workdir = repo.workdir()?.canonicalize().ok()?;
+        if workdir != self.root.canonicalize().ok()? {
+            return None;
+        }
+        Some(repo)
     }
 
     /// `git` with settings that make snapshots faithful and private: raw
@@ -382,6 +406,17 @@ impl Repo {
     }
 
     fn head(&self) -> Result<Option<String>, SnapshotError> {
+        if let Some(repo) = &self.gix {
+            let head = repo.head().map_err(gix_snapshot::backend("read HEAD"))?;
+            if head.is_unborn() {
+                return Ok(None);
+            }
+            let commit = head.into_peeled_object().and_then(|o| o.try_into_commit());
+            return match commit {
+                Ok(commit) => Ok(Some(commit.id.to_string())),
+                Err(e) => Err(SnapshotError::Backend { operation: "peel HEAD".into(), message: e.to_string() }),
+            };
+        }
         let out = self.output(None, &["rev-parse", "-q", "--verify", "HEAD^{commit}"], None)?;
         Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned()))
     }
@@ -404,19 +439,74 @@ impl Repo {
 
     fn snapshot_exists(&self, id: &str) -> Result<bool, SnapshotError> {
         let refname = format!("{REF_PREFIX}{id}");
+        if let Some(repo) = &self.gix {
+            let Some(reference) = repo.try_find_reference(refname.as_str()).map_err(gix_snapshot::backend("find ref"))?
+            else {
+                return Ok(false);
+            };
+            let Some(target) = reference.target().try_id().map(ToOwned::to_owned) else { return Ok(false) };
+            let header = repo.try_find_header(target).map_err(gix_snapshot::backend("find snapshot commit"))?;
+            return Ok(header.is_some_and(|h| h.kind() == gix::object::Kind::Commit));
+        }
         let out = self.output(None, &["rev-parse", "-q", "--verify", &format!("{refname}^{{commit}}")], None)?;
         Ok(out.status.success())
     }
 
-    /// Untracked directories without non-ignored files, relative to the root
-    /// (`ls-files -o --directory` with the given index).
-    fn empty_dirs(&self, index: &Path) -> Result<BTreeSet<String>, SnapshotError> {
+    /// Points `refs/agentkit/snapshots/<id>` at the commit `id`.
+    fn set_ref(&self, id: &str) -> Result<(), SnapshotError> {
+        let refname = format!("{REF_PREFIX}{id}");
+        if let Some(repo) = &self.gix {
+            let target = gix::ObjectId::from_hex(id.as_bytes())
+                .map_err(|e| SnapshotError::Backend { operation: "parse id".into(), message: e.to_string() })?;
+            let name: gix::refs::FullName = refname.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| {
+                SnapshotError::Backend { operation: "ref name".into(), message: e.to_string() }
+            })?;
+            let edit = gix::refs::transaction::RefEdit::update(
+                name,
+                target,
+                gix::refs::transaction::PreviousValue::Any,
+                "agentkit snapshot",
+            );
+            repo.edit_references_as([edit], Some(agentkit_signature().to_ref(&mut gix::date::parse::TimeBuf::default())))
+                .map_err(gix_snapshot::backend("update-ref"))?;
+            return Ok(());
+        }
+        self.run(None, &["update-ref", &refname, id], None)?;
+        Ok(())
+    }
+
+    /// Deletes `refs/agentkit/snapshots/<id>`.
+    fn delete_ref(&self, id: &str) -> Result<(), SnapshotError> {
+        let refname = format!("{REF_PREFIX}{id}");
+        if let Some(repo) = &self.gix {
+            if let Some(reference) =
+                repo.try_find_reference(refname.as_str()).map_err(gix_snapshot::backend("find ref"))?
+            {
+                reference.delete().map_err(gix_snapshot::backend("delete ref"))?;
+            }
+            return Ok(());
+        }
+        self.run(None, &["update-ref", "-d", &refname], None)?;
+        Ok(())
+    }
+
+    /// Directories holding no path of a snapshot taken through the command
+    /// line: `ls-files -o --directory` with the snapshot's index lists the
+    /// outermost ones; those holding only directories are expanded to their
+    /// empty leaves.
+    fn empty_dirs_cli(&self, index: &Path) -> Result<BTreeSet<String>, SnapshotError> {
         let out = self.run(Some(index), &["ls-files", "-z", "-o", "--directory", "--exclude-standard"], None)?;
-        Ok(split_nul(&out)
-            .filter(|p| p.ends_with('/'))
-            .map(|p| p.trim_end_matches('/').to_owned())
-            .filter(|p| !p.is_empty())
-            .collect())
+        let mut leaves = BTreeSet::new();
+        for dir in split_nul(&out).filter(|p| p.ends_with('/')).map(|p| p.trim_end_matches('/')) {
+            if dir.is_empty() {
+                continue;
+            }
+            leaves.insert(dir.to_owned());
+            if only_dirs(&self.root.join(dir)) {
+                empty_leaves(&self.root, Path::new(dir), &mut leaves);
+            }
+        }
+        Ok(leaves)
     }
 
     fn stat_index(&self, id: &str) -> PathBuf {
@@ -467,20 +557,34 @@ impl Repo {
         let dir = self.agentkit_dir();
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
 
-        let (commit, excluded) = match gix_snapshot::snapshot(&self.root, head.as_deref(), &message, self.limits)? {
+        let outcome = match &self.gix {
+            Some(repo) => {
+                let head = head
+                    .as_deref()
+                    .map(|h| gix::ObjectId::from_hex(h.as_bytes()))
+                    .transpose()
+                    .map_err(|e| SnapshotError::Backend { operation: "parse HEAD".into(), message: e.to_string() })?;
+                gix_snapshot::snapshot(repo, &self.root, head, &message, self.limits)?
+            }
+            None => gix_snapshot::Outcome::Unsupported("gix cannot open the repository".into()),
+        };
+        let (commit, excluded, dirs) = match outcome {
             gix_snapshot::Outcome::Done(snap) => {
                 write_atomic(&self.stat_index(&snap.commit), &snap.stat_index)?;
-                (snap.commit, snap.excluded)
+                let dirs: BTreeSet<String> =
+                    snap.empty_dirs.iter().filter_map(|d| std::str::from_utf8(d).ok().map(str::to_owned)).collect();
+                (snap.commit, snap.excluded, dirs)
             }
             gix_snapshot::Outcome::Unsupported(reason) => {
                 tracing::debug!(%reason, "snapshot through the git command line");
-                (self.snapshot_cli(head.as_deref(), &message)?, Vec::new())
+                let commit = self.snapshot_cli(head.as_deref(), &message)?;
+                let dirs = self.empty_dirs_cli(&self.stat_index(&commit))?;
+                (commit, Vec::new(), dirs)
             }
         };
         for e in &excluded {
             tracing::warn!(path = %e.path.display(), reason = ?e.reason, bytes = e.bytes, "left out of the snapshot");
         }
-        let dirs = self.empty_dirs(&self.stat_index(&commit))?;
         match &user_index {
             Some(bytes) => write_atomic(&self.saved_index(&commit), bytes)?,
             None => write_atomic(&self.saved_index_absent(&commit), b"")?,
@@ -498,7 +602,7 @@ impl Repo {
         }
         write_atomic(&self.saved_excluded(&commit), &listing)?;
         // The ref last: a snapshot exists only once everything it needs is saved.
-        self.run(None, &["update-ref", &format!("{REF_PREFIX}{commit}"), &commit], None)?;
+        self.set_ref(&commit)?;
         tracing::info!(id = %commit, excluded = excluded.len(), "snapshot taken");
         Ok((SnapshotId(commit), SnapshotReport { excluded }))
     }
@@ -548,9 +652,84 @@ impl Repo {
             excluded.iter().any(|e| path == e.as_slice() || (path.starts_with(e) && path.get(e.len()) == Some(&b'/')))
         };
 
+        let prepared = match &self.gix {
+            Some(repo) => gix_restore::prepare(repo, &self.root, &self.stat_index(id_str))?,
+            None => gix_restore::Prepared::Unsupported("gix cannot open the repository".into()),
+        };
+
         // From here on the tree changes: leave a marker a later call finishes from.
         write_atomic(&self.marker(), id_str.as_bytes())?;
 
+        match (prepared, &self.gix) {
+            (gix_restore::Prepared::Ready(plan), Some(repo)) => {
+                tracing::debug!(rewrites = plan.writes(), "restore in process");
+                // 1. Write back what differs; 2. one walk for what is new.
+                let walk = gix_restore::write_back(repo, &self.root, &plan)?;
+                // 3. Delete files the snapshot lacks (not ignored under the
+                //    restored rules, not left out by a guard).
+                let mut touched_dirs = BTreeSet::new();
+                for path in &walk.files {
+                    if is_excluded(path) {
+                        continue;
+                    }
+                    let rel = Path::new(std::ffi::OsStr::from_bytes(path));
+                    if !is_plain_relative(&rel.to_string_lossy()) {
+                        continue;
+                    }
+                    let full = self.root.join(rel);
+                    match std::fs::symlink_metadata(&full) {
+                        Ok(meta) if !meta.is_dir() => {
+                            std::fs::remove_file(&full).map_err(io_err(&full))?;
+                            if let Some(parent) = rel.parent() {
+                                touched_dirs.insert(parent.to_path_buf());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                for dir in &touched_dirs {
+                    self.remove_empty_upwards(dir);
+                }
+                // 4. Empty directories created since go; those of the snapshot come back.
+                for dir in &walk.empty_dirs {
+                    let Ok(dir) = std::str::from_utf8(dir) else { continue };
+                    if !saved_dirs.contains(dir) && !is_excluded(dir.as_bytes()) {
+                        self.remove_empty_upwards(Path::new(dir));
+                    }
+                }
+            }
+            (prepared, _) => {
+                if let gix_restore::Prepared::Unsupported(reason) = prepared {
+                    tracing::debug!(%reason, "restore through the git command line");
+                }
+                self.restore_cli(id_str, &saved_dirs, &is_excluded)?;
+            }
+        }
+        for dir in &saved_dirs {
+            let full = self.root.join(dir);
+            if !full.exists() && is_plain_relative(dir) {
+                std::fs::create_dir_all(&full).map_err(io_err(&full))?;
+            }
+        }
+        // 5. The user's index, byte for byte.
+        match saved_bytes {
+            Some(bytes) => write_atomic(&self.user_index, &bytes)?,
+            None => remove_if_present(&self.user_index)?,
+        }
+        remove_if_present(&self.marker())?;
+        tracing::info!("snapshot restored");
+        Ok(())
+    }
+
+    /// The command-line restore: the snapshot's stat index refreshed by git
+    /// says what differs, `checkout-index` writes it back, `ls-files -o`
+    /// finds what is new.
+    fn restore_cli(
+        &self,
+        id_str: &str,
+        saved_dirs: &BTreeSet<String>,
+        is_excluded: &dyn Fn(&[u8]) -> bool,
+    ) -> Result<(), SnapshotError> {
         let tmp = tempfile::tempdir().map_err(io_err(Path::new("temporary directory")))?;
         let index = tmp.path().join("index");
         // 1. Write back what differs from the snapshot (changed, missing,
@@ -610,7 +789,7 @@ impl Repo {
         for dir in &touched_dirs {
             self.remove_empty_upwards(dir);
         }
-        for dir in self.empty_dirs(&index)? {
+        for dir in self.empty_dirs_cli(&index)? {
             if !saved_dirs.contains(&dir) && !is_excluded(dir.as_bytes()) {
                 let full = self.root.join(&dir);
                 if only_dirs(&full) {
@@ -621,19 +800,6 @@ impl Repo {
                 }
             }
         }
-        for dir in &saved_dirs {
-            let full = self.root.join(dir);
-            if !full.exists() && is_plain_relative(dir) {
-                std::fs::create_dir_all(&full).map_err(io_err(&full))?;
-            }
-        }
-        // 4. The user's index, byte for byte.
-        match saved_bytes {
-            Some(bytes) => write_atomic(&self.user_index, &bytes)?,
-            None => remove_if_present(&self.user_index)?,
-        }
-        remove_if_present(&self.marker())?;
-        tracing::info!("snapshot restored");
         Ok(())
     }
 
@@ -658,7 +824,7 @@ impl Repo {
         if !self.snapshot_exists(id_str)? {
             return Err(SnapshotError::NotFound { id: id.clone() });
         }
-        self.run(None, &["update-ref", "-d", &format!("{REF_PREFIX}{id_str}")], None)?;
+        self.delete_ref(id_str)?;
         for path in [
             self.saved_index(id_str),
             self.saved_index_absent(id_str),
@@ -704,6 +870,31 @@ fn only_dirs(dir: &Path) -> bool {
         }
     }
     true
+}
+
+/// Adds `dir` (relative to `root`) to `out` if it is empty, and its empty
+/// descendants.
+fn empty_leaves(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else { return };
+    let mut any = false;
+    for entry in entries.flatten() {
+        any = true;
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            empty_leaves(root, &dir.join(entry.file_name()), out);
+        }
+    }
+    if !any {
+        out.insert(dir.to_string_lossy().into_owned());
+    }
+}
+
+/// The identity snapshot commits and ref updates are made as.
+fn agentkit_signature() -> gix::actor::Signature {
+    gix::actor::Signature {
+        name: "agentkit".into(),
+        email: "agentkit@localhost".into(),
+        time: gix::date::Time::now_local_or_utc(),
+    }
 }
 
 fn split_nul(bytes: &[u8]) -> impl Iterator<Item = &str> {

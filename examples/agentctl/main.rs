@@ -244,7 +244,11 @@ async fn restore(dir: &Path, id: &str) -> Result<Output, CliError> {
     let id = SnapshotId::new(id);
     let (kind, snapshotter) = snapshotter_for(&root);
     snapshotter.restore(&root, &id).await.map_err(snapshot_error)?;
-    Ok(Output { json: json!({ "restored": id, "root": root, "kind": kind }), human: format!("restored {id}"), ok: true })
+    Ok(Output {
+        json: json!({ "restored": id, "root": root, "kind": kind }),
+        human: format!("restored {id}"),
+        ok: true,
+    })
 }
 
 async fn discard(dir: &Path, id: &str) -> Result<Output, CliError> {
@@ -252,7 +256,11 @@ async fn discard(dir: &Path, id: &str) -> Result<Output, CliError> {
     let id = SnapshotId::new(id);
     let (kind, snapshotter) = snapshotter_for(&root);
     snapshotter.discard(&root, &id).await.map_err(snapshot_error)?;
-    Ok(Output { json: json!({ "discarded": id, "root": root, "kind": kind }), human: format!("discarded {id}"), ok: true })
+    Ok(Output {
+        json: json!({ "discarded": id, "root": root, "kind": kind }),
+        human: format!("discarded {id}"),
+        ok: true,
+    })
 }
 
 /// The provider stack for `ask` and `repair`: replay, record, or live, then a fallback over the specs.

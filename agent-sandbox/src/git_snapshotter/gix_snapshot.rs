@@ -29,9 +29,12 @@ pub(super) struct Snapshot {
     /// serialized as a git index file.
     pub(super) stat_index: Vec<u8>,
     pub(super) excluded: Vec<Excluded>,
+    /// Directories, not ignored, holding no path of the snapshot (empty, or
+    /// only ignored content), relative to the root.
+    pub(super) empty_dirs: Vec<BString>,
 }
 
-fn backend(operation: &str) -> impl FnOnce(gix::Error) -> SnapshotError + '_ {
+pub(super) fn backend(operation: &str) -> impl FnOnce(gix::Error) -> SnapshotError + '_ {
     move |e| SnapshotError::Backend { operation: operation.to_owned(), message: e.to_string() }
 }
 
@@ -52,15 +55,12 @@ fn is_attributes_file(path: &BStr) -> bool {
 /// Takes a snapshot of the working tree of `root` as a commit object with
 /// parent `head`. Writes objects, but no ref and nothing else.
 pub(super) fn snapshot(
+    repo: &gix::Repository,
     root: &Path,
-    head: Option<&str>,
+    head: Option<gix::ObjectId>,
     message: &str,
     limits: Limits,
 ) -> Result<Outcome, SnapshotError> {
-    let repo = match gix::open(root) {
-        Ok(repo) => repo,
-        Err(e) => return Ok(Outcome::Unsupported(format!("gix cannot open the repository: {e}"))),
-    };
     if repo.object_hash() != gix::hash::Kind::Sha1 {
         return Ok(Outcome::Unsupported("not a sha1 repository".into()));
     }
@@ -82,7 +82,6 @@ pub(super) fn snapshot(
     if index.link().is_some() || index.is_sparse() {
         return Ok(Outcome::Unsupported("split or sparse index".into()));
     }
-    let timestamp = index.timestamp();
     let unusual = Flags::SKIP_WORKTREE | Flags::INTENT_TO_ADD | Flags::ASSUME_VALID;
 
     // 1. Tracked paths: stat against the index, hash only what differs.
@@ -106,34 +105,22 @@ pub(super) fn snapshot(
             continue;
         }
         let full = root.join(std::ffi::OsStr::from_bytes(path));
-        let meta = match gix::index::fs::Metadata::from_path_no_follow(&full) {
-            Ok(meta) => meta,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
-                continue; // deleted
+        match probe(&full, entry.mode, &entry.stat, &index)? {
+            Probe::Missing | Probe::Unstorable => {} // deleted, or a fifo or socket git does not store
+            Probe::Directory => return Ok(Outcome::Unsupported(format!("{path} became a directory"))),
+            Probe::Clean => {
+                items.insert(path.to_owned(), Item { mode: entry.mode, id: entry.id, stat: entry.stat });
             }
-            Err(e) => return Err(SnapshotError::Io { path: full, source: e }),
-        };
-        if meta.is_dir() {
-            return Ok(Outcome::Unsupported(format!("{} became a directory", path)));
-        }
-        let Some(mode) = fs_mode(&meta) else {
-            continue; // a fifo or socket: not something git stores
-        };
-        let fs_stat = Stat::from_fs(&meta).unwrap_or_default();
-        if mode == entry.mode
-            && entry.stat.matches(&fs_stat, STAT_OPTIONS)
-            && !entry.stat.is_racy(timestamp, STAT_OPTIONS)
-        {
-            items.insert(path.to_owned(), Item { mode, id: entry.id, stat: entry.stat });
-        } else {
-            let id = hash_path(&repo, &full, mode)?;
-            items.insert(path.to_owned(), Item { mode, id, stat: fs_stat });
+            Probe::Changed { mode, stat } => {
+                let id = hash_path(repo, &full, mode)?;
+                items.insert(path.to_owned(), Item { mode, id, stat });
+            }
         }
     }
 
     // 2. Untracked, not ignored: gix's directory walk, nested repositories
     //    and submodules not entered.
-    let untracked = walk_untracked(&repo, &walk_index)?;
+    let Walk { files: untracked, empty_dirs, ignored } = walk_untracked(repo, &walk_index)?;
     let mut excluded = Vec::new();
     // Group untracked files by their outermost wholly untracked directory.
     let mut groups: BTreeMap<BString, Vec<(BString, gix::index::fs::Metadata)>> = BTreeMap::new();
@@ -174,26 +161,20 @@ pub(super) fn snapshot(
                 continue;
             }
             let full = root.join(std::ffi::OsStr::from_bytes(&path));
-            let id = hash_path(&repo, &full, mode)?;
+            let id = hash_path(repo, &full, mode)?;
             items.insert(path, Item { mode, id, stat: Stat::from_fs(&meta).unwrap_or_default() });
         }
     }
 
     // 3. Trees bottom-up (only the ones the object database lacks are written), then the commit.
     let list: Vec<(&BStr, &Item)> = items.iter().map(|(p, i)| (p.as_bstr(), i)).collect();
-    let tree = write_tree(&repo, &list, 0)?;
+    let tree = write_tree(repo, &list, 0)?;
     let signature = gix::actor::Signature {
         name: "agentkit".into(),
         email: "agentkit@localhost".into(),
         time: gix::date::Time::now_local_or_utc(),
     };
-    let parents = match head {
-        Some(head) => vec![
-            gix::ObjectId::from_hex(head.as_bytes())
-                .map_err(|e| SnapshotError::Backend { operation: "parse HEAD".into(), message: e.to_string() })?,
-        ],
-        None => Vec::new(),
-    };
+    let parents: Vec<gix::ObjectId> = head.into_iter().collect();
     let commit = gix::objs::Commit {
         tree,
         parents: parents.into_iter().collect(),
@@ -215,7 +196,84 @@ pub(super) fn snapshot(
     gix::index::File::from_state(state, PathBuf::new())
         .write_to(&mut stat_index, gix::index::write::Options::default())
         .map_err(backend("write snapshot index"))?;
-    Ok(Outcome::Done(Snapshot { commit: commit.to_string(), stat_index, excluded }))
+    // Directories the snapshot's paths do not imply: empty ones and those
+    // holding only ignored entries (and the directories above them).
+    let mut dirs = std::collections::BTreeSet::new();
+    let ancestors = |path: &BStr, dirs: &mut std::collections::BTreeSet<BString>| {
+        for (i, b) in path.iter().enumerate() {
+            if *b == b'/' {
+                dirs.insert(path[..i].into());
+            }
+        }
+    };
+    for dir in &empty_dirs {
+        ancestors(dir.as_bstr(), &mut dirs);
+        dirs.insert(dir.clone());
+    }
+    for path in &ignored {
+        ancestors(path.as_bstr(), &mut dirs);
+    }
+    let empty_dirs = dirs
+        .into_iter()
+        .filter(|d| {
+            let mut prefix = d.clone();
+            prefix.push(b'/');
+            let holds_items = items.range(prefix.clone()..).next().is_some_and(|(p, _)| p.starts_with(&prefix));
+            let under_excluded = excluded.iter().any(|e| {
+                let e = e.path.as_os_str().as_bytes();
+                d.as_bytes() == e || (d.starts_with(e) && d.get(e.len()) == Some(&b'/'))
+            });
+            !holds_items && !under_excluded
+        })
+        .collect();
+    Ok(Outcome::Done(Snapshot { commit: commit.to_string(), stat_index, excluded, empty_dirs }))
+}
+
+/// What `lstat` says about the working-tree path of an index entry.
+pub(super) enum Probe {
+    /// Nothing there (or a leading component is not a directory).
+    Missing,
+    /// A directory where the entry's file should be.
+    Directory,
+    /// Something git does not store (a fifo, a socket).
+    Unstorable,
+    /// Same mode and stat as the entry and not racily clean: the content is
+    /// the entry's, without reading it.
+    Clean,
+    /// Anything else: the content must be read to know.
+    Changed { mode: Mode, stat: Stat },
+}
+
+/// Compares the file at `full` with an index entry (`mode`, `stat`) of
+/// `index` by `lstat` alone, with git's racy-clean rule: an entry whose mtime
+/// is not older than the index file itself cannot be trusted. Both the
+/// snapshot (against the user's index) and the restore (against the
+/// snapshot's stat index) decide what to read with this.
+pub(super) fn probe(
+    full: &Path,
+    mode: Mode,
+    stat: &Stat,
+    index: &gix::index::State,
+) -> Result<Probe, SnapshotError> {
+    let meta = match gix::index::fs::Metadata::from_path_no_follow(full) {
+        Ok(meta) => meta,
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+            return Ok(Probe::Missing);
+        }
+        Err(e) => return Err(SnapshotError::Io { path: full.to_path_buf(), source: e }),
+    };
+    if meta.is_dir() {
+        return Ok(Probe::Directory);
+    }
+    let Some(fs_mode) = fs_mode(&meta) else {
+        return Ok(Probe::Unstorable);
+    };
+    let fs_stat = Stat::from_fs(&meta).unwrap_or_default();
+    if fs_mode == mode && stat.matches(&fs_stat, STAT_OPTIONS) && !stat.is_racy(index.timestamp(), STAT_OPTIONS) {
+        Ok(Probe::Clean)
+    } else {
+        Ok(Probe::Changed { mode: fs_mode, stat: fs_stat })
+    }
 }
 
 /// The index mode of what `meta` describes; `None` for what git cannot store.
@@ -231,37 +289,63 @@ fn fs_mode(meta: &gix::index::fs::Metadata) -> Option<Mode> {
 
 /// Reads a file (or a symlink's target) raw and stores it as a blob.
 fn hash_path(repo: &gix::Repository, full: &Path, mode: Mode) -> Result<gix::ObjectId, SnapshotError> {
-    let io = |source| SnapshotError::Io { path: full.to_path_buf(), source };
-    let bytes = if mode == Mode::SYMLINK {
-        std::fs::read_link(full).map_err(io)?.as_os_str().as_bytes().to_vec()
-    } else {
-        std::fs::read(full).map_err(io)?
-    };
+    let bytes = read_path(full, mode)?;
     Ok(repo.write_blob(&bytes).map_err(backend("write blob"))?.detach())
 }
 
-/// Paths of untracked, non-ignored files and symlinks, relative to the root.
-fn walk_untracked(repo: &gix::Repository, index: &gix::index::State) -> Result<Vec<BString>, SnapshotError> {
+/// The raw content git stores for `full`: its bytes, or a symlink's target.
+pub(super) fn read_path(full: &Path, mode: Mode) -> Result<Vec<u8>, SnapshotError> {
+    let io = |source| SnapshotError::Io { path: full.to_path_buf(), source };
+    if mode == Mode::SYMLINK {
+        Ok(std::fs::read_link(full).map_err(io)?.as_os_str().as_bytes().to_vec())
+    } else {
+        std::fs::read(full).map_err(io)
+    }
+}
+
+/// What a directory walk found that the index does not track.
+pub(super) struct Walk {
+    /// Untracked, non-ignored files and symlinks, relative to the root.
+    pub(super) files: Vec<BString>,
+    /// Empty, non-ignored directories (leaves: directories without entries).
+    pub(super) empty_dirs: Vec<BString>,
+    /// Ignored files and directories (an ignored directory as one entry).
+    pub(super) ignored: Vec<BString>,
+}
+
+/// One gix directory walk against `index`, honouring the ignore rules of the
+/// working tree; nested repositories and submodules are not entered.
+pub(super) fn walk_untracked(repo: &gix::Repository, index: &gix::index::State) -> Result<Walk, SnapshotError> {
+    use gix::dir::entry::{Kind, Property, Status};
     let options = repo
         .dirwalk_options()
         .map_err(backend("dirwalk options"))?
         .emit_untracked(gix::dir::walk::EmissionMode::Matching)
-        .emit_ignored(None)
+        .emit_ignored(Some(gix::dir::walk::EmissionMode::Matching))
         .emit_tracked(false)
         .recurse_repositories(false)
-        .emit_empty_directories(false);
+        .emit_empty_directories(true);
     let mut collect = gix::dir::walk::delegate::Collect::default();
     let interrupt = std::sync::atomic::AtomicBool::new(false);
     repo.dirwalk(index, None::<&str>, &interrupt, options, &mut collect).map_err(backend("dirwalk"))?;
-    Ok(collect
-        .unorded_entries
-        .into_iter()
-        .filter(|(e, _)| {
-            e.status == gix::dir::entry::Status::Untracked
-                && matches!(e.disk_kind, Some(gix::dir::entry::Kind::File | gix::dir::entry::Kind::Symlink))
-        })
-        .map(|(e, _)| e.rela_path)
-        .collect())
+    let mut walk = Walk { files: Vec::new(), empty_dirs: Vec::new(), ignored: Vec::new() };
+    for (e, _) in collect.unorded_entries {
+        if matches!(e.status, Status::Ignored(_)) {
+            walk.ignored.push(e.rela_path);
+            continue;
+        }
+        if e.status != Status::Untracked {
+            continue;
+        }
+        match e.disk_kind {
+            Some(Kind::File | Kind::Symlink) => walk.files.push(e.rela_path),
+            Some(Kind::Directory) if e.property == Some(Property::EmptyDirectory) && !e.rela_path.is_empty() => {
+                walk.empty_dirs.push(e.rela_path);
+            }
+            _ => {}
+        }
+    }
+    Ok(walk)
 }
 
 /// The outermost ancestor directory of `path` holding no tracked path (empty
