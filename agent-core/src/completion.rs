@@ -16,6 +16,8 @@ pub enum Role {
     User,
     /// The model.
     Assistant,
+    /// The result of a tool call, answering an assistant message's tool call.
+    Tool,
 }
 
 /// One message of a conversation.
@@ -25,20 +27,69 @@ pub struct Message {
     pub role: Role,
     /// What was said.
     pub content: String,
+    /// Tool calls the assistant asked for in this message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a [`Role::Tool`] message: the id of the call it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
 }
 
 impl Message {
+    fn plain(role: Role, content: impl Into<String>) -> Self {
+        Self { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
+    }
+
+    /// A tool result answering call `call_id`.
+    pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self { tool_call_id: Some(call_id.into()), ..Self::plain(Role::Tool, content) }
+    }
+
+    /// An assistant message that asked for tool calls.
+    pub fn assistant_tool_calls(content: impl Into<String>, calls: Vec<ToolCall>) -> Self {
+        Self { tool_calls: calls, ..Self::plain(Role::Assistant, content) }
+    }
+
     /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
-        Self { role: Role::System, content: content.into() }
+        Self::plain(Role::System, content)
     }
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
-        Self { role: Role::User, content: content.into() }
+        Self::plain(Role::User, content)
     }
     /// An assistant message.
     pub fn assistant(content: impl Into<String>) -> Self {
-        Self { role: Role::Assistant, content: content.into() }
+        Self::plain(Role::Assistant, content)
+    }
+}
+
+/// A tool the model may call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolSpec {
+    /// The tool's name.
+    pub name: String,
+    /// What it does, for the model.
+    pub description: String,
+    /// JSON schema of its arguments (an object schema).
+    pub parameters: serde_json::Value,
+}
+
+/// A tool call the model asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolCall {
+    /// The provider's id of the call (generated when the provider gives none).
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments as JSON text, assembled whole (a JSON object when well formed).
+    pub arguments: String,
+}
+
+impl ToolCall {
+    /// The arguments parsed as JSON.
+    pub fn parsed_arguments(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(&self.arguments)
     }
 }
 
@@ -69,6 +120,9 @@ pub struct CompletionRequest {
     /// Structured output: the answer must be JSON matching this schema.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_format: Option<ResponseFormat>,
+    /// Tools the model may call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolSpec>,
 }
 
 impl CompletionRequest {
@@ -86,6 +140,12 @@ impl CompletionRequest {
     /// Sets the sampling temperature.
     pub fn with_temperature(mut self, temperature: f32) -> Self {
         self.temperature = Some(temperature);
+        self
+    }
+
+    /// Offers tools to the model.
+    pub fn with_tools(mut self, tools: Vec<ToolSpec>) -> Self {
+        self.tools = tools;
         self
     }
 
@@ -112,6 +172,9 @@ pub struct Usage {
     /// Generated tokens spent on hidden reasoning (a subset of `output_tokens`).
     #[serde(default)]
     pub reasoning_tokens: u64,
+    /// Prompt tokens written to a cache (a subset of `input_tokens`; Anthropic bills them apart).
+    #[serde(default)]
+    pub cache_write_input_tokens: u64,
 }
 
 impl Usage {
@@ -126,6 +189,7 @@ impl Usage {
         self.output_tokens += other.output_tokens;
         self.cached_input_tokens += other.cached_input_tokens;
         self.reasoning_tokens += other.reasoning_tokens;
+        self.cache_write_input_tokens += other.cache_write_input_tokens;
     }
 }
 
@@ -157,6 +221,9 @@ pub struct Completion {
     pub model: Option<String>,
     /// The answer text.
     pub content: String,
+    /// Tool calls the model asked for, assembled whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
     /// Why the model stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<FinishReason>,
@@ -177,6 +244,7 @@ impl Completion {
             provider,
             model: None,
             content: content.into(),
+            tool_calls: Vec::new(),
             finish_reason: Some(FinishReason::Stop),
             usage: Usage::default(),
             cost_usd: None,
@@ -224,6 +292,19 @@ pub enum StreamEvent {
     Delta {
         /// The text to append.
         text: String,
+    },
+    /// A piece of a tool call's arguments, as the provider streamed it.
+    ToolCallDelta {
+        /// The call's position among this answer's calls.
+        index: u32,
+        /// The call's id, when this piece carries it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        /// The tool's name, when this piece carries it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Argument text to append.
+        arguments: String,
     },
     /// The terminal event: the whole completion, as `complete` would have returned it.
     Done {

@@ -57,8 +57,8 @@ pub use command::{
     TimeoutKind,
 };
 pub use completion::{
-    Completion, CompletionRequest, CompletionStream, FinishReason, Message, ResponseFormat, Role, StreamEvent, Usage,
-    stream_from_completion,
+    Completion, CompletionRequest, CompletionStream, FinishReason, Message, ResponseFormat, Role, StreamEvent,
+    ToolCall, ToolSpec, Usage, stream_from_completion,
 };
 pub use editor::{EditError, Editor, FileChange};
 pub use event::{Event, EventKind, TaskState, unix_ms_now};

@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn cached_tokens_beyond_input_are_not_billed_twice() {
         let p = price(1.0, 0.5, 2.0);
-        let usage = Usage { input_tokens: 10, output_tokens: 0, cached_input_tokens: 50, reasoning_tokens: 0 };
+        let usage = Usage { input_tokens: 10, output_tokens: 0, cached_input_tokens: 50, ..Usage::default() };
         assert!((p.cost(&usage) - 10.0 * 0.5 / 1e6).abs() < 1e-15);
     }
 }

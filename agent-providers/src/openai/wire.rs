@@ -108,6 +108,7 @@ impl WireUsage {
             output_tokens: self.completion_tokens.unwrap_or(0),
             cached_input_tokens: self.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0),
             reasoning_tokens: self.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens).unwrap_or(0),
+            cache_write_input_tokens: 0,
         }
     }
 }

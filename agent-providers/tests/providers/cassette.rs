@@ -254,8 +254,12 @@ fn role() -> impl Strategy<Value = Role> {
 }
 
 fn messages() -> impl Strategy<Value = Vec<Message>> {
-    prop::collection::vec((role(), ".{0,40}"), 1..6)
-        .prop_map(|items| items.into_iter().map(|(role, content)| Message { role, content }).collect())
+    prop::collection::vec((role(), ".{0,40}"), 1..6).prop_map(|items| {
+        items
+            .into_iter()
+            .map(|(role, content)| Message { role, content, tool_calls: Vec::new(), tool_call_id: None })
+            .collect()
+    })
 }
 
 proptest! {

@@ -4,7 +4,7 @@ use agent_core::Usage;
 use agent_providers::{cost_usd, price_for};
 
 fn usage(input: u64, cached: u64, output: u64) -> Usage {
-    Usage { input_tokens: input, output_tokens: output, cached_input_tokens: cached, reasoning_tokens: 0 }
+    Usage { input_tokens: input, output_tokens: output, cached_input_tokens: cached, ..Usage::default() }
 }
 
 #[test]

@@ -29,8 +29,7 @@ async fn every_request_is_remembered_in_order() {
 
 #[tokio::test]
 async fn usage_is_priced_from_the_model_part_of_the_id() {
-    let usage =
-        Usage { input_tokens: 1_000_000, output_tokens: 1_000_000, cached_input_tokens: 0, reasoning_tokens: 0 };
+    let usage = Usage { input_tokens: 1_000_000, output_tokens: 1_000_000, cached_input_tokens: 0, ..Usage::default() };
     let provider = ScriptedProvider::new("openai:gpt-4.1-nano", vec![ScriptedReply::text_with_usage("x", usage)]);
     let out = provider.complete(ask("a")).await.unwrap();
     assert_eq!(out.provider.as_str(), "openai:gpt-4.1-nano");
