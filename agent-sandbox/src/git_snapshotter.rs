@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 mod gix_restore;
 mod gix_snapshot;
 
-/// Snapshots a git working tree in process with gix, restores it with the
-/// `git` command line.
+/// Snapshots and restores a git working tree in process with gix (the `git`
+/// command line only for what the gix path does not model).
 ///
 /// The user's index, `HEAD`, branches and stash are never touched:
 ///
@@ -41,12 +41,18 @@ mod gix_snapshot;
 ///   snapshot, logged with `tracing::warn!` and reported by
 ///   [`snapshot_with_report`](Self::snapshot_with_report); a restore leaves
 ///   them alone (they are never deleted as "new").
-/// - `restore` rewrites the files that differ from the snapshot, deletes the
+/// - `restore` compares the working tree with the snapshot's stat index by
+///   `lstat` (racily clean entries are hashed), rewrites only the files that
+///   differ from the snapshot's blobs (temporary file and rename; modes and
+///   symlinks kept), finds the files created since with one gix directory
+///   walk against the snapshot's paths, deletes the
 ///   non-ignored files created since (judged by the snapshot's `.gitignore`
 ///   rules, so reverting a `.gitignore` never deletes protected files),
 ///   removes directories left empty, recreates empty directories that existed
 ///   and puts the user's index bytes back. Ignored files are left alone, and
-///   files that did not change are not rewritten (their mtimes stay).
+///   files that did not change are not rewritten (their mtimes stay). A
+///   snapshot whose stat index is missing, or a tree where a directory now
+///   stands at a file's path, is restored through the `git` command line.
 /// - `discard` deletes the ref and the saved index.
 ///
 /// **Crash safety.** Before it touches the working tree, `restore` writes
@@ -664,7 +670,7 @@ impl Repo {
             (gix_restore::Prepared::Ready(plan), Some(repo)) => {
                 tracing::debug!(rewrites = plan.writes(), "restore in process");
                 // 1. Write back what differs; 2. one walk for what is new.
-                let walk = gix_restore::write_back(repo, &self.root, &plan)?;
+                let walk = gix_restore::write_back(repo, &self.root, *plan)?;
                 // 3. Delete files the snapshot lacks (not ignored under the
                 //    restored rules, not left out by a guard).
                 let mut touched_dirs = BTreeSet::new();

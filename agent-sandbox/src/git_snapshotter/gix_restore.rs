@@ -5,7 +5,7 @@
 //! created since are found with one gix directory walk against the stat
 //! index.
 
-use super::gix_snapshot::{Probe, Walk, backend, probe, read_path, walk_untracked};
+use super::gix_snapshot::{Probe, Walk, backend, probe_all, read_path, walk_untracked};
 use agent_core::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::Mode;
@@ -30,6 +30,8 @@ pub(super) struct Plan {
     writes: Vec<(BString, Mode, gix::ObjectId)>,
     /// Submodule directories that are missing (recreated empty, like git).
     gitlink_dirs: Vec<BString>,
+    /// What the snapshot lacks, as walked before the write-back.
+    walk: Walk,
 }
 
 impl Plan {
@@ -51,8 +53,6 @@ pub(super) fn prepare(repo: &gix::Repository, root: &Path, stat_index: &Path) ->
     if index.link().is_some() || index.is_sparse() {
         return Ok(Prepared::Unsupported("split or sparse stat index".into()));
     }
-    let mut writes = Vec::new();
-    let mut gitlink_dirs = Vec::new();
     for entry in index.entries() {
         let path = entry.path(&index);
         if entry.stage_raw() != 0 {
@@ -61,21 +61,31 @@ pub(super) fn prepare(repo: &gix::Repository, root: &Path, stat_index: &Path) ->
         if !is_plain(path) {
             return Ok(Prepared::Unsupported(format!("unusual path {path} in the stat index")));
         }
-        let full = root.join(std::ffi::OsStr::from_bytes(path));
+    }
+    // The walk for new files runs alongside the stat comparison; it is redone
+    // after the write-back only if an ignore file is rewritten.
+    let (probes, walk) = probe_all(root, &index, || walk_untracked(repo, &index));
+    let probes = probes?;
+    let walk = walk?;
+    let mut writes = Vec::new();
+    let mut gitlink_dirs = Vec::new();
+    for (entry, probe) in index.entries().iter().zip(probes) {
+        let path = entry.path(&index);
         if entry.mode.is_submodule() {
             // Never entered; only recreated as an empty directory when gone.
-            if std::fs::symlink_metadata(&full).is_err() {
+            if matches!(probe, Probe::Missing) {
                 gitlink_dirs.push(path.to_owned());
             }
             continue;
         }
-        let differs = match probe(&full, entry.mode, &entry.stat, &index)? {
+        let differs = match probe {
             Probe::Clean => false,
             Probe::Missing | Probe::Unstorable => true,
             Probe::Directory => {
                 return Ok(Prepared::Unsupported(format!("a directory is where {path} was")));
             }
             Probe::Changed { mode, stat } => {
+                let full = root.join(std::ffi::OsStr::from_bytes(path));
                 mode != entry.mode
                     || (mode != Mode::SYMLINK && stat.size != entry.stat.size)
                     || blob_id(&read_path(&full, mode)?)? != entry.id
@@ -85,7 +95,7 @@ pub(super) fn prepare(repo: &gix::Repository, root: &Path, stat_index: &Path) ->
             writes.push((path.to_owned(), entry.mode, entry.id));
         }
     }
-    Ok(Prepared::Ready(Box::new(Plan { index, writes, gitlink_dirs })))
+    Ok(Prepared::Ready(Box::new(Plan { index, writes, gitlink_dirs, walk })))
 }
 
 fn blob_id(bytes: &[u8]) -> Result<gix::ObjectId, SnapshotError> {
@@ -94,9 +104,10 @@ fn blob_id(bytes: &[u8]) -> Result<gix::ObjectId, SnapshotError> {
 }
 
 /// Writes back what differs from the snapshot (through a temporary file and
-/// a rename, so a file is never seen half written), then walks the tree once
-/// (under the now restored ignore rules) for what the snapshot lacks.
-pub(super) fn write_back(repo: &gix::Repository, root: &Path, plan: &Plan) -> Result<Walk, SnapshotError> {
+/// a rename, so a file is never seen half written) and returns what the
+/// snapshot lacks, judged by the snapshot's ignore rules: the walk made
+/// before, or, if an ignore file was rewritten, a new one.
+pub(super) fn write_back(repo: &gix::Repository, root: &Path, plan: Plan) -> Result<Walk, SnapshotError> {
     for (path, mode, id) in &plan.writes {
         let object = repo.find_object(*id).map_err(backend("read blob"))?;
         let full = root.join(std::ffi::OsStr::from_bytes(path));
@@ -112,7 +123,9 @@ pub(super) fn write_back(repo: &gix::Repository, root: &Path, plan: &Plan) -> Re
             Err(e) => return Err(SnapshotError::Io { path: full, source: e }),
         }
     }
-    walk_untracked(repo, &plan.index)
+    let ignore_rules_changed =
+        plan.writes.iter().any(|(path, _, _)| path == ".gitignore" || path.ends_with(b"/.gitignore"));
+    if ignore_rules_changed { walk_untracked(repo, &plan.index) } else { Ok(plan.walk) }
 }
 
 /// A relative path of normal components, none of them `.git`.

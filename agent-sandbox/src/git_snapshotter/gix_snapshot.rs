@@ -39,6 +39,7 @@ pub(super) fn backend(operation: &str) -> impl FnOnce(gix::Error) -> SnapshotErr
 }
 
 /// One path of the snapshot.
+#[derive(Clone, Copy)]
 struct Item {
     mode: Mode,
     id: gix::ObjectId,
@@ -84,9 +85,8 @@ pub(super) fn snapshot(
     }
     let unusual = Flags::SKIP_WORKTREE | Flags::INTENT_TO_ADD | Flags::ASSUME_VALID;
 
-    // 1. Tracked paths: stat against the index, hash only what differs.
-    let mut items: BTreeMap<BString, Item> = BTreeMap::new();
-    let mut walk_index = gix::index::State::new(gix::hash::Kind::Sha1);
+    // 1. Tracked paths: stat against the index (on a few threads, while
+    //    another walks the tree for untracked files), hash only what differs.
     for entry in index.entries() {
         let path = entry.path(&index);
         if entry.stage_raw() != 0 {
@@ -98,29 +98,31 @@ pub(super) fn snapshot(
         if is_attributes_file(path) {
             return Ok(Outcome::Unsupported(".gitattributes in the index".into()));
         }
-        // The directory walk below must see every index path as tracked.
-        walk_index.dangerously_push_entry(entry.stat, entry.id, entry.flags | Flags::UPTODATE, entry.mode, path);
+    }
+    let (probes, walk) = probe_all(root, &index, || walk_untracked(repo, &index));
+    let probes = probes?;
+    let Walk { files: untracked, empty_dirs, ignored } = walk?;
+    let mut tracked: Vec<(&BStr, Item)> = Vec::with_capacity(index.entries().len());
+    for (entry, probe) in index.entries().iter().zip(probes) {
+        let path = entry.path(&index);
         if entry.mode.is_submodule() {
-            items.insert(path.to_owned(), Item { mode: entry.mode, id: entry.id, stat: entry.stat });
+            tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
             continue;
         }
-        let full = root.join(std::ffi::OsStr::from_bytes(path));
-        match probe(&full, entry.mode, &entry.stat, &index)? {
+        match probe {
             Probe::Missing | Probe::Unstorable => {} // deleted, or a fifo or socket git does not store
             Probe::Directory => return Ok(Outcome::Unsupported(format!("{path} became a directory"))),
-            Probe::Clean => {
-                items.insert(path.to_owned(), Item { mode: entry.mode, id: entry.id, stat: entry.stat });
-            }
+            Probe::Clean => tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat })),
             Probe::Changed { mode, stat } => {
+                let full = root.join(std::ffi::OsStr::from_bytes(path));
                 let id = hash_path(repo, &full, mode)?;
-                items.insert(path.to_owned(), Item { mode, id, stat });
+                tracked.push((path, Item { mode, id, stat }));
             }
         }
     }
 
     // 2. Untracked, not ignored: gix's directory walk, nested repositories
     //    and submodules not entered.
-    let Walk { files: untracked, empty_dirs, ignored } = walk_untracked(repo, &walk_index)?;
     let mut excluded = Vec::new();
     // Group untracked files by their outermost wholly untracked directory.
     let mut groups: BTreeMap<BString, Vec<(BString, gix::index::fs::Metadata)>> = BTreeMap::new();
@@ -137,9 +139,10 @@ pub(super) fn snapshot(
         if fs_mode(&meta).is_none() {
             continue;
         }
-        let top = outermost_untracked_dir(&walk_index, path.as_bstr());
+        let top = outermost_untracked_dir(&index, path.as_bstr());
         groups.entry(top).or_default().push((path, meta));
     }
+    let mut untracked_items: Vec<(BString, Item)> = Vec::new();
     for (top, files) in groups {
         if !top.is_empty() && files.len() > limits.max_untracked_dir_entries {
             let bytes = files.iter().map(|(_, m)| m.len()).sum();
@@ -162,18 +165,16 @@ pub(super) fn snapshot(
             }
             let full = root.join(std::ffi::OsStr::from_bytes(&path));
             let id = hash_path(repo, &full, mode)?;
-            items.insert(path, Item { mode, id, stat: Stat::from_fs(&meta).unwrap_or_default() });
+            untracked_items.push((path, Item { mode, id, stat: Stat::from_fs(&meta).unwrap_or_default() }));
         }
     }
 
     // 3. Trees bottom-up (only the ones the object database lacks are written), then the commit.
-    let list: Vec<(&BStr, &Item)> = items.iter().map(|(p, i)| (p.as_bstr(), i)).collect();
-    let tree = write_tree(repo, &list, 0)?;
-    let signature = gix::actor::Signature {
-        name: "agentkit".into(),
-        email: "agentkit@localhost".into(),
-        time: gix::date::Time::now_local_or_utc(),
-    };
+    let mut items = tracked;
+    items.extend(untracked_items.iter().map(|(p, i)| (p.as_bstr(), *i)));
+    items.sort_by(|a, b| a.0.cmp(b.0));
+    let tree = write_tree(repo, &items, 0)?;
+    let signature = super::agentkit_signature();
     let parents: Vec<gix::ObjectId> = head.into_iter().collect();
     let commit = gix::objs::Commit {
         tree,
@@ -189,7 +190,7 @@ pub(super) fn snapshot(
     // 4. The stat index of the snapshot, for a restore that hashes only what changed.
     let mut state = gix::index::State::new(gix::hash::Kind::Sha1);
     for (path, item) in &items {
-        state.dangerously_push_entry(item.stat, item.id, Flags::empty(), item.mode, path.as_bstr());
+        state.dangerously_push_entry(item.stat, item.id, Flags::empty(), item.mode, path);
     }
     state.sort_entries();
     let mut stat_index = Vec::new();
@@ -218,7 +219,8 @@ pub(super) fn snapshot(
         .filter(|d| {
             let mut prefix = d.clone();
             prefix.push(b'/');
-            let holds_items = items.range(prefix.clone()..).next().is_some_and(|(p, _)| p.starts_with(&prefix));
+            let at = items.partition_point(|(p, _)| *p < prefix.as_bstr());
+            let holds_items = items.get(at).is_some_and(|(p, _)| p.starts_with(&prefix));
             let under_excluded = excluded.iter().any(|e| {
                 let e = e.path.as_os_str().as_bytes();
                 d.as_bytes() == e || (d.starts_with(e) && d.get(e.len()) == Some(&b'/'))
@@ -274,6 +276,42 @@ pub(super) fn probe(
     } else {
         Ok(Probe::Changed { mode: fs_mode, stat: fs_stat })
     }
+}
+
+/// [`probe`]s every entry of `index` (a submodule only for presence: `Clean`
+/// or `Missing`) on a few threads, while `alongside` runs on this one.
+pub(super) fn probe_all<T>(
+    root: &Path,
+    index: &gix::index::State,
+    alongside: impl FnOnce() -> T,
+) -> (Result<Vec<Probe>, SnapshotError>, T) {
+    let entries = index.entries();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 4);
+    let chunk = entries.len().div_ceil(threads).max(1);
+    let probe_entry = |entry: &gix::index::Entry| {
+        let full = root.join(std::ffi::OsStr::from_bytes(entry.path(index)));
+        if entry.mode.is_submodule() {
+            return Ok(if std::fs::symlink_metadata(&full).is_ok() { Probe::Clean } else { Probe::Missing });
+        }
+        probe(&full, entry.mode, &entry.stat, index)
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(probe_entry).collect::<Result<Vec<_>, _>>()))
+            .collect();
+        let side = alongside();
+        let mut probes = Ok(Vec::with_capacity(entries.len()));
+        for worker in workers {
+            let part = worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            match (&mut probes, part) {
+                (Ok(all), Ok(part)) => all.extend(part),
+                (Ok(_), Err(e)) => probes = Err(e),
+                (Err(_), _) => {}
+            }
+        }
+        (probes, side)
+    })
 }
 
 /// The index mode of what `meta` describes; `None` for what git cannot store.
@@ -363,7 +401,7 @@ fn outermost_untracked_dir(index: &gix::index::State, path: &BStr) -> BString {
 /// `depth` bytes) and returns its id.
 fn write_tree(
     repo: &gix::Repository,
-    entries: &[(&BStr, &Item)],
+    entries: &[(&BStr, Item)],
     depth: usize,
 ) -> Result<gix::ObjectId, SnapshotError> {
     let mut tree = gix::objs::Tree { entries: Vec::new() };
@@ -372,7 +410,7 @@ fn write_tree(
         let rest = &entries[i].0[depth..];
         match rest.find_byte(b'/') {
             None => {
-                let item = entries[i].1;
+                let item = &entries[i].1;
                 let mode = item.mode.to_tree_entry_mode().ok_or_else(|| SnapshotError::Backend {
                     operation: "build tree".into(),
                     message: format!("no tree mode for {}", entries[i].0),

@@ -280,3 +280,37 @@ async fn the_users_stash_and_branches_survive_snapshot_and_restore() {
     assert_eq!(user_git_state(root), git_before);
     assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"working change\n");
 }
+
+#[tokio::test]
+async fn restore_never_writes_through_a_symlink_that_replaced_a_directory() {
+    let dir = committed_repo();
+    let root = dir.path();
+    let outside = tempfile::tempdir().unwrap();
+    let before = tree_state(root);
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+
+    std::fs::remove_dir_all(root.join("dir/deep")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("dir/deep")).unwrap();
+    snaps.restore(root, &id).await.unwrap();
+
+    assert_eq!(tree_state(root), before);
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "restore wrote outside the tree");
+}
+
+#[tokio::test]
+async fn a_directory_where_a_file_was_and_an_empty_directory_are_restored() {
+    let dir = committed_repo();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("empty/inner")).unwrap();
+    let before = tree_state(root);
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+
+    std::fs::remove_file(root.join("a.txt")).unwrap();
+    write(root, "a.txt/nested.txt", b"agent\n");
+    std::fs::remove_dir_all(root.join("empty")).unwrap();
+    snaps.restore(root, &id).await.unwrap();
+
+    assert_eq!(tree_state(root), before);
+}
