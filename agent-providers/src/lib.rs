@@ -4,10 +4,16 @@
 //!   it (Ollama, vLLM, llama.cpp, OpenRouter, …), with errors classified into
 //!   [`ProviderErrorKind`](agent_core::ProviderErrorKind) so that layers act
 //!   on the class, and the cost of each call from the [`pricing`] table.
+//! - [`AnthropicProvider`] (Messages API), [`GeminiProvider`]
+//!   (`generateContent`) and [`OllamaProvider`] (native `/api/chat`): whole and
+//!   streamed answers, tools and structured output, usage normalised across
+//!   caches, errors classified the same way.
 //! - [`ProviderSpec`] and [`build_provider`]: a provider from text,
 //!   `KIND:MODEL[@BASE_URL]`, with keys read from the environment.
 //! - [`RecordingProvider`] and [`ReplayProvider`]: record calls into a JSON
 //!   cassette once, replay them offline forever ([`cassette`]).
+//! - [`layers`]: retry, cascade/fallback, idle watchdog, cost meter, budget,
+//!   and [`layers::ProviderStack`], which wraps a provider in them in a documented order.
 //! - `ScriptedProvider` (feature `test-utils`): a test double answering from a script.
 //!
 //! This is the only crate of the workspace that speaks HTTP.
@@ -26,17 +32,32 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod anthropic;
 pub mod cassette;
+pub mod gemini;
+pub mod layers;
+#[cfg(feature = "test-utils")]
+pub mod conformance;
 pub mod openai;
 pub mod pricing;
+mod native;
+pub mod ollama;
 mod retry_after;
 #[cfg(feature = "test-utils")]
 pub mod scripted;
 pub mod spec;
+pub mod structured;
 
+pub use anthropic::AnthropicProvider;
 pub use cassette::{CassetteError, RecordingProvider, ReplayProvider, request_key};
+pub use gemini::GeminiProvider;
+pub use ollama::OllamaProvider;
+pub use cassette::ReplayOrRecordProvider;
 pub use openai::OpenAiProvider;
 pub use pricing::{Price, cost_usd, price_for};
 #[cfg(feature = "test-utils")]
 pub use scripted::{ScriptedProvider, ScriptedReply};
+#[cfg(feature = "test-utils")]
+pub use scripted::StreamStep;
 pub use spec::{ProviderKind, ProviderSpec, SpecError, build_provider, build_provider_with_env};
+pub use structured::{Structured, StructuredError, complete_structured};

@@ -1,18 +1,24 @@
 //! The price table: what a model costs per million tokens, and the cost of one call.
 //!
-//! Prices are OpenAI's published list prices in US dollars per million tokens
-//! (standard tier). Cached input tokens are billed at the cached rate and the
-//! rest of the input at the full rate, so a call's cost is
-//! `(input − cached) · input_rate + cached · cached_rate + output · output_rate`.
+//! Prices are the providers' published list prices in US dollars per million
+//! tokens (standard tier, prompts of at most 200k tokens where the price steps
+//! up beyond): OpenAI, Anthropic (cache writes at the 5-minute rate) and Google
+//! Gemini (paid tier; cache storage is not a per-call cost and is left out).
+//! Input tokens are split into cache reads, cache writes and the rest, each
+//! billed at its rate:
+//! `(input − cached − cache_write) · input_rate + cached · cached_rate
+//!  + cache_write · cache_write_rate + output · output_rate`.
 //!
 //! ```
 //! use agent_core::Usage;
 //! use agent_providers::pricing::{cost_usd, price_for};
 //!
 //! assert!(price_for("gpt-4.1-mini").is_some());
-//! let usage = Usage { input_tokens: 1_000_000, output_tokens: 0, cached_input_tokens: 0, reasoning_tokens: 0 };
+//! let usage = Usage { input_tokens: 1_000_000, ..Usage::default() };
 //! assert_eq!(cost_usd("gpt-4.1-mini", &usage), price_for("gpt-4.1-mini").map(|p| p.input_per_mtok));
 //! assert_eq!(cost_usd("some-local-model", &usage), None);
+//! // Anthropic snapshot names (`-YYYYMMDD`) and `-latest` aliases are priced as their model.
+//! assert_eq!(price_for("claude-sonnet-4-20250514"), price_for("claude-sonnet-4"));
 //! ```
 
 use agent_core::Usage;
@@ -26,26 +32,46 @@ pub struct Price {
     pub cached_input_per_mtok: f64,
     /// Generated tokens (reasoning tokens included).
     pub output_per_mtok: f64,
+    /// Prompt tokens written to the prompt cache (Anthropic bills them above the
+    /// input rate; for other providers this equals `input_per_mtok`).
+    pub cache_write_per_mtok: f64,
 }
 
 impl Price {
     /// The cost of `usage` at this price, in US dollars.
+    ///
+    /// Cache reads and writes are parts of `usage.input_tokens`; counts beyond
+    /// it are clamped so no token is billed twice.
     pub fn cost(&self, usage: &Usage) -> f64 {
         let cached = usage.cached_input_tokens.min(usage.input_tokens);
-        let uncached = usage.input_tokens - cached;
+        let written = usage.cache_write_input_tokens.min(usage.input_tokens - cached);
+        let uncached = usage.input_tokens - cached - written;
         (uncached as f64 * self.input_per_mtok
             + cached as f64 * self.cached_input_per_mtok
+            + written as f64 * self.cache_write_per_mtok
             + usage.output_tokens as f64 * self.output_per_mtok)
             / 1_000_000.0
     }
 }
 
+/// A price whose cache writes cost the same as input.
 const fn price(input: f64, cached: f64, output: f64) -> Price {
-    Price { input_per_mtok: input, cached_input_per_mtok: cached, output_per_mtok: output }
+    Price { input_per_mtok: input, cached_input_per_mtok: cached, output_per_mtok: output, cache_write_per_mtok: input }
+}
+
+/// An Anthropic price: input, cache write (5-minute), cache read, output.
+const fn anthropic(input: f64, cache_write: f64, cache_read: f64, output: f64) -> Price {
+    Price {
+        input_per_mtok: input,
+        cached_input_per_mtok: cache_read,
+        output_per_mtok: output,
+        cache_write_per_mtok: cache_write,
+    }
 }
 
 /// Model name → price. Names are matched exactly, or with a dated snapshot
-/// suffix (`gpt-4.1-mini-2025-04-14`) removed.
+/// suffix (`gpt-4.1-mini-2025-04-14`, `claude-sonnet-4-20250514`), a Claude `-latest`
+/// alias suffix or a `models/` prefix (Gemini) removed.
 const TABLE: &[(&str, Price)] = &[
     ("gpt-5", price(1.25, 0.125, 10.00)),
     ("gpt-5-mini", price(0.25, 0.025, 2.00)),
@@ -57,15 +83,39 @@ const TABLE: &[(&str, Price)] = &[
     ("gpt-4o-mini", price(0.15, 0.075, 0.60)),
     ("o3", price(2.00, 0.50, 8.00)),
     ("o4-mini", price(1.10, 0.275, 4.40)),
+    // Anthropic: input, 5-minute cache write, cache read, output.
+    ("claude-opus-4-5", anthropic(5.00, 6.25, 0.50, 25.00)),
+    ("claude-opus-4-1", anthropic(15.00, 18.75, 1.50, 75.00)),
+    ("claude-opus-4", anthropic(15.00, 18.75, 1.50, 75.00)),
+    ("claude-opus-4-0", anthropic(15.00, 18.75, 1.50, 75.00)),
+    ("claude-sonnet-4-5", anthropic(3.00, 3.75, 0.30, 15.00)),
+    ("claude-sonnet-4", anthropic(3.00, 3.75, 0.30, 15.00)),
+    ("claude-sonnet-4-0", anthropic(3.00, 3.75, 0.30, 15.00)),
+    ("claude-3-7-sonnet", anthropic(3.00, 3.75, 0.30, 15.00)),
+    ("claude-haiku-4-5", anthropic(1.00, 1.25, 0.10, 5.00)),
+    ("claude-3-5-haiku", anthropic(0.80, 1.00, 0.08, 4.00)),
+    ("claude-3-haiku", anthropic(0.25, 0.30, 0.03, 1.25)),
+    // Gemini (paid tier, prompts up to 200k tokens): input, cached input, output.
+    ("gemini-2.5-pro", price(1.25, 0.125, 10.00)),
+    ("gemini-2.5-flash", price(0.30, 0.03, 2.50)),
+    ("gemini-2.5-flash-lite", price(0.10, 0.01, 0.40)),
+    ("gemini-2.0-flash", price(0.10, 0.025, 0.40)),
+    ("gemini-2.0-flash-lite", price(0.075, 0.075, 0.30)),
 ];
 
 /// The price of `model`, if the table knows it.
 ///
-/// Matches the name exactly or without a dated snapshot suffix
-/// (`-YYYY-MM-DD`), so `gpt-4o-2024-08-06` is priced as `gpt-4o`.
+/// Matches the name exactly or without a dated snapshot suffix (`-YYYY-MM-DD`
+/// or `-YYYYMMDD`), a Claude `-latest` suffix or a `models/` prefix, so
+/// `gpt-4o-2024-08-06` is priced as `gpt-4o`, `claude-3-5-haiku-latest` as
+/// `claude-3-5-haiku` and `models/gemini-2.5-pro` as `gemini-2.5-pro`.
 pub fn price_for(model: &str) -> Option<Price> {
     let lookup = |name: &str| TABLE.iter().find(|(n, _)| *n == name).map(|(_, p)| *p);
-    lookup(model).or_else(|| strip_date_suffix(model).and_then(lookup))
+    let model = model.strip_prefix("models/").unwrap_or(model);
+    lookup(model)
+        .or_else(|| strip_date_suffix(model).and_then(lookup))
+        .or_else(|| strip_compact_date_suffix(model).and_then(lookup))
+        .or_else(|| model.strip_prefix("claude-").and(model.strip_suffix("-latest")).and_then(lookup))
 }
 
 /// The cost of one call of `model` with this usage, in US dollars, if the price is known.
@@ -82,6 +132,13 @@ fn strip_date_suffix(model: &str) -> Option<&str> {
         && bytes[8] == b'-'
         && bytes.iter().enumerate().all(|(i, b)| matches!(i, 0 | 5 | 8) || b.is_ascii_digit());
     shape_ok.then_some(head)
+}
+
+/// `claude-sonnet-4-20250514` → `claude-sonnet-4`.
+fn strip_compact_date_suffix(model: &str) -> Option<&str> {
+    let (head, tail) = model.split_at_checked(model.len().checked_sub(9)?)?;
+    let bytes = tail.as_bytes();
+    (bytes[0] == b'-' && bytes[1..].iter().all(u8::is_ascii_digit)).then_some(head)
 }
 
 #[cfg(test)]
@@ -101,5 +158,19 @@ mod tests {
         let p = price(1.0, 0.5, 2.0);
         let usage = Usage { input_tokens: 10, output_tokens: 0, cached_input_tokens: 50, ..Usage::default() };
         assert!((p.cost(&usage) - 10.0 * 0.5 / 1e6).abs() < 1e-15);
+    }
+
+    #[test]
+    fn cache_writes_are_billed_at_their_own_rate_and_not_again_as_input() {
+        let p = anthropic(3.0, 3.75, 0.30, 15.0);
+        let usage = Usage {
+            input_tokens: 3_000_000,
+            cached_input_tokens: 1_000_000,
+            cache_write_input_tokens: 1_000_000,
+            ..Usage::default()
+        };
+        assert!((p.cost(&usage) - (3.0 + 0.30 + 3.75)).abs() < 1e-9);
+        assert_eq!(strip_compact_date_suffix("claude-3-5-haiku-20241022"), Some("claude-3-5-haiku"));
+        assert_eq!(strip_compact_date_suffix("gemini-2.5-pro"), None);
     }
 }

@@ -56,6 +56,79 @@ pub(crate) fn parse_duration_ms(text: &str) -> Option<u64> {
     if parsed_any { float_ms(total_ms) } else { None }
 }
 
+/// Parses an RFC 3339 timestamp (`2025-06-01T12:00:30Z`, `2025-06-01T12:00:30.250+02:00`)
+/// into Unix milliseconds. Returns `None` for anything else (and for times before 1970).
+pub(crate) fn parse_rfc3339_unix_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    if bytes.len() < 20 || !matches!(bytes[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if bytes[4] != b'-' || bytes[7] != b'-' || bytes[13] != b':' || bytes[16] != b':' {
+        return None;
+    }
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = &text[19..];
+    let mut millis = 0_i64;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.find(|c: char| !c.is_ascii_digit()).unwrap_or(fraction.len());
+        if digits == 0 {
+            return None;
+        }
+        let padded = format!("{:0<3}", &fraction[..digits.min(3)]);
+        millis = padded.parse().ok()?;
+        rest = &fraction[digits..];
+    }
+    let offset_minutes = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let offset = &rest[1..];
+            if offset.len() != 5 || offset.as_bytes()[2] != b':' {
+                return None;
+            }
+            let (h, m): (i64, i64) = (offset[..2].parse().ok()?, offset[3..].parse().ok()?);
+            sign * (h * 60 + m)
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3_600 + minute * 60 + second - offset_minutes * 60;
+    u64::try_from(secs * 1000 + millis).ok()
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Unix milliseconds of `now`.
+pub(crate) fn unix_ms(now: SystemTime) -> u64 {
+    now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The delay in milliseconds from `now` until an RFC 3339 timestamp (0 when it is past).
+pub(crate) fn until_rfc3339(text: &str, now: SystemTime) -> Option<u64> {
+    parse_rfc3339_unix_ms(text).map(|at| at.saturating_sub(unix_ms(now)))
+}
+
 fn float_ms(ms: f64) -> Option<u64> {
     // Saturating float → integer conversion; negative and NaN become 0.
     (ms.is_finite()).then(|| ms.max(0.0).ceil() as u64)
@@ -86,5 +159,25 @@ mod tests {
         assert_eq!(from_headers(&headers, now), Some(3_000));
         headers.insert("retry-after-ms", HeaderValue::from_static("250"));
         assert_eq!(from_headers(&headers, now), Some(250));
+    }
+
+    #[test]
+    fn rfc3339_timestamps_with_zones_and_fractions_are_read() {
+        assert_eq!(parse_rfc3339_unix_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339_unix_ms("2024-02-29T12:00:30Z"), Some(1_709_208_030_000));
+        assert_eq!(parse_rfc3339_unix_ms("2024-02-29T14:00:30.25+02:00"), Some(1_709_208_030_250));
+        assert_eq!(parse_rfc3339_unix_ms("2024-02-29T12:00:30.123456789Z"), Some(1_709_208_030_123));
+        assert_eq!(parse_rfc3339_unix_ms("2024-02-29 12:00:30"), None);
+        assert_eq!(parse_rfc3339_unix_ms("Sun, 06 Nov 1994 08:49:47 GMT"), None);
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_208_000);
+        assert_eq!(until_rfc3339("2024-02-29T12:00:30Z", now), Some(30_000));
+        assert_eq!(until_rfc3339("2024-02-29T11:00:00Z", now), Some(0));
+    }
+
+    #[test]
+    fn google_and_go_durations_are_read() {
+        assert_eq!(parse_duration_ms("37s"), Some(37_000));
+        assert_eq!(parse_duration_ms("0.5s"), Some(500));
+        assert_eq!(parse_duration_ms("1m30s"), Some(90_000));
     }
 }

@@ -15,13 +15,20 @@
 //! assert_eq!(provider.requests().len(), 2);
 //! # });
 //! ```
+//!
+//! Replies may also be scripted streams ([`ScriptedReply::stream`]) whose
+//! steps are events, errors, pauses or a stall, and any reply may be delayed
+//! ([`ScriptedReply::delayed`]); pauses use `tokio::time`, so tests with
+//! paused time run them instantly.
 
 use crate::pricing;
 use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId, Usage,
-    async_trait, stream_from_completion,
+    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent, Usage, async_trait, stream_from_completion,
 };
+use futures::StreamExt;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 /// One scripted answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +43,26 @@ pub enum ScriptedReply {
     },
     /// A failure of this class.
     Error(ProviderErrorKind),
+    /// A streamed answer: `stream` yields these steps in order. `complete`
+    /// plays the steps and answers the `Done` event's completion (or the
+    /// first error).
+    Stream(Vec<StreamStep>),
+    /// Another reply, given after this pause (`tokio::time::sleep`).
+    Delayed(Duration, Box<ScriptedReply>),
+}
+
+/// One step of a scripted stream.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum StreamStep {
+    /// The stream yields this event.
+    Event(StreamEvent),
+    /// The stream yields an error of this class (and then goes on with the next step).
+    Error(ProviderErrorKind),
+    /// The stream waits this long before the next step (`tokio::time::sleep`).
+    Pause(Duration),
+    /// The stream never yields again (a stalled connection kept open).
+    Stall,
 }
 
 impl ScriptedReply {
@@ -53,6 +80,33 @@ impl ScriptedReply {
     pub fn error(kind: ProviderErrorKind) -> Self {
         Self::Error(kind)
     }
+
+    /// A scripted stream of these steps.
+    pub fn stream(steps: Vec<StreamStep>) -> Self {
+        Self::Stream(steps)
+    }
+
+    /// A stream of one text delta per piece, then `Done` with the joined text
+    /// and this usage. `provider` names the `Done` completion's provider.
+    pub fn text_stream(provider: impl Into<ProviderId>, pieces: &[&str], usage: Usage) -> Self {
+        Self::Stream(text_stream_steps(provider, pieces, usage))
+    }
+
+    /// This reply, given after `delay`.
+    pub fn delayed(delay: Duration, reply: ScriptedReply) -> Self {
+        Self::Delayed(delay, Box::new(reply))
+    }
+}
+
+/// The steps of a text stream: one delta per piece, then `Done` with the joined text and `usage`.
+pub fn text_stream_steps(provider: impl Into<ProviderId>, pieces: &[&str], usage: Usage) -> Vec<StreamStep> {
+    let provider = provider.into();
+    let mut steps: Vec<StreamStep> =
+        pieces.iter().map(|p| StreamStep::Event(StreamEvent::Delta { text: (*p).to_owned() })).collect();
+    let mut completion = Completion::new(provider.clone(), pieces.concat()).with_usage(usage);
+    completion.model = Some(provider.model().to_owned());
+    steps.push(StreamStep::Event(StreamEvent::Done { completion }));
+    steps
 }
 
 /// A test double: an [`LlmProvider`] that answers from a fixed script, in
@@ -96,13 +150,9 @@ impl ScriptedProvider {
     }
 }
 
-#[async_trait]
-impl LlmProvider for ScriptedProvider {
-    fn id(&self) -> &ProviderId {
-        &self.id
-    }
-
-    async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
+impl ScriptedProvider {
+    /// Takes the next reply, remembering the request; unwraps delays (sleeping through them).
+    async fn next_reply(&self, req: CompletionRequest) -> Result<ScriptedReply, ProviderError> {
         let reply = {
             let mut state = self.lock();
             state.requests.push(req);
@@ -110,28 +160,88 @@ impl LlmProvider for ScriptedProvider {
             state.next += 1;
             reply
         };
-        match reply {
-            Some(ScriptedReply::Text { content, usage }) => {
-                let model = self.id.model();
-                let mut completion = Completion::new(self.id.clone(), content)
-                    .with_usage(usage)
-                    .with_cost(pricing::cost_usd(model, &usage));
-                completion.model = Some(model.to_owned());
-                Ok(completion)
-            }
-            Some(ScriptedReply::Error(kind)) => {
-                let message = format!("scripted {} error", kind.name());
-                Err(ProviderError::new(kind, self.id.clone(), message))
-            }
-            None => Err(ProviderError::new(
+        let mut reply = reply.ok_or_else(|| {
+            ProviderError::new(
                 ProviderErrorKind::Other,
                 self.id.clone(),
                 format!("script exhausted after {} replies", self.replies.len()),
-            )),
+            )
+        })?;
+        while let ScriptedReply::Delayed(delay, inner) = reply {
+            tokio::time::sleep(delay).await;
+            reply = *inner;
+        }
+        Ok(reply)
+    }
+
+    fn error_of(&self, kind: ProviderErrorKind) -> ProviderError {
+        let message = format!("scripted {} error", kind.name());
+        ProviderError::new(kind, self.id.clone(), message)
+    }
+
+    fn text_completion(&self, content: String, usage: Usage) -> Completion {
+        let model = self.id.model();
+        let mut completion =
+            Completion::new(self.id.clone(), content).with_usage(usage).with_cost(pricing::cost_usd(model, &usage));
+        completion.model = Some(model.to_owned());
+        completion
+    }
+
+    fn steps_stream(&self, steps: Vec<StreamStep>) -> CompletionStream {
+        let id = self.id.clone();
+        let stream = futures::stream::unfold(steps.into_iter(), move |mut steps| {
+            let id = id.clone();
+            async move {
+                loop {
+                    match steps.next()? {
+                        StreamStep::Event(event) => return Some((Ok(event), steps)),
+                        StreamStep::Error(kind) => {
+                            let message = format!("scripted {} error", kind.name());
+                            return Some((Err(ProviderError::new(kind, id, message)), steps));
+                        }
+                        StreamStep::Pause(d) => tokio::time::sleep(d).await,
+                        StreamStep::Stall => futures::future::pending::<()>().await,
+                    }
+                }
+            }
+        });
+        Box::pin(stream)
+    }
+}
+
+#[async_trait]
+impl LlmProvider for ScriptedProvider {
+    fn id(&self) -> &ProviderId {
+        &self.id
+    }
+
+    async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
+        match self.next_reply(req).await? {
+            ScriptedReply::Text { content, usage } => Ok(self.text_completion(content, usage)),
+            ScriptedReply::Error(kind) => Err(self.error_of(kind)),
+            ScriptedReply::Stream(steps) => {
+                let mut stream = self.steps_stream(steps);
+                while let Some(item) = stream.next().await {
+                    if let StreamEvent::Done { completion } = item? {
+                        return Ok(completion);
+                    }
+                }
+                Err(ProviderError::new(
+                    ProviderErrorKind::Transport,
+                    self.id.clone(),
+                    "scripted stream ended before Done",
+                ))
+            }
+            ScriptedReply::Delayed(..) => unreachable!("next_reply unwraps delays"),
         }
     }
 
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        Ok(stream_from_completion(self.complete(req).await?))
+        match self.next_reply(req).await? {
+            ScriptedReply::Text { content, usage } => Ok(stream_from_completion(self.text_completion(content, usage))),
+            ScriptedReply::Error(kind) => Err(self.error_of(kind)),
+            ScriptedReply::Stream(steps) => Ok(self.steps_stream(steps)),
+            ScriptedReply::Delayed(..) => unreachable!("next_reply unwraps delays"),
+        }
     }
 }

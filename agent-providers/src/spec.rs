@@ -11,14 +11,13 @@
 //! assert!("mistral:large".parse::<ProviderSpec>().is_err());
 //! ```
 
-use crate::OpenAiProvider;
+use crate::{AnthropicProvider, GeminiProvider, OllamaProvider, OpenAiProvider};
 use agent_core::{LlmProvider, ProviderId};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-/// Where Ollama listens when `OLLAMA_HOST` is not set.
-pub const DEFAULT_OLLAMA_HOST: &str = "http://localhost:11434";
+pub use crate::ollama::DEFAULT_OLLAMA_HOST;
 
 /// The wire family of a provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,7 +29,8 @@ pub enum ProviderKind {
     Anthropic,
     /// Google Gemini.
     Gemini,
-    /// Ollama (through its OpenAI-compatible `/v1` endpoint).
+    /// Ollama's native `/api/chat` (its OpenAI-compatible `/v1` endpoint is
+    /// reached with kind `openai` and a base URL).
     Ollama,
 }
 
@@ -137,7 +137,8 @@ pub enum SpecError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The kind is known but this build cannot construct it yet.
+    /// The kind is known but this build cannot construct it (every kind is
+    /// buildable at present; kept for kinds added later).
     #[error("provider kind {kind} is not supported yet")]
     Unsupported {
         /// The kind asked for.
@@ -196,12 +197,15 @@ fn validate_base_url(url: &str) -> Result<String, SpecError> {
 }
 
 /// Builds the provider a spec names, reading keys and base URLs from the
-/// process environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, `OLLAMA_HOST`).
+/// process environment. A base URL in the spec wins over the environment.
 ///
-/// - `openai` → [`OpenAiProvider::from_env`]; a base URL in the spec wins over `OPENAI_BASE_URL`.
-/// - `ollama` → an [`OpenAiProvider`] against `{HOST}/v1` with id `ollama:MODEL`, where HOST is
-///   the spec's base URL, else `OLLAMA_HOST`, else [`DEFAULT_OLLAMA_HOST`]. No key is sent.
-/// - `anthropic`, `gemini` → [`SpecError::Unsupported`] for now.
+/// - `openai` → [`OpenAiProvider::from_env`]: `OPENAI_API_KEY`, `OPENAI_BASE_URL`.
+///   Any Chat Completions server, Ollama's `/v1` endpoint included
+///   (`openai:qwen2.5:7b@http://localhost:11434/v1`).
+/// - `anthropic` → [`AnthropicProvider::from_env`]: `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`.
+/// - `gemini` → [`GeminiProvider::from_env`]: `GEMINI_API_KEY` (else `GOOGLE_API_KEY`).
+/// - `ollama` → [`OllamaProvider::from_env`], native `/api/chat` at the spec's base URL,
+///   else `OLLAMA_HOST`, else [`DEFAULT_OLLAMA_HOST`]. No key is sent.
 pub fn build_provider(spec: &ProviderSpec) -> Result<Arc<dyn LlmProvider>, SpecError> {
     build_provider_with_env(spec, &|name| std::env::var(name).ok())
 }
@@ -212,34 +216,11 @@ pub fn build_provider_with_env(
     spec: &ProviderSpec,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Arc<dyn LlmProvider>, SpecError> {
-    match spec.kind {
-        ProviderKind::OpenAi => Ok(Arc::new(OpenAiProvider::from_lookup(&spec.model, spec.base_url.clone(), env))),
-        ProviderKind::Ollama => {
-            let host = spec
-                .base_url
-                .clone()
-                .or_else(|| env("OLLAMA_HOST").filter(|h| !h.trim().is_empty()))
-                .unwrap_or_else(|| DEFAULT_OLLAMA_HOST.to_owned());
-            Ok(Arc::new(OpenAiProvider::new(&spec.model).with_base_url(ollama_v1_url(&host)).with_id(spec.id())))
-        }
-        kind @ (ProviderKind::Anthropic | ProviderKind::Gemini) => Err(SpecError::Unsupported { kind }),
-    }
-}
-
-/// `0.0.0.0:11434` → `http://0.0.0.0:11434/v1`; `http://h:1/v1/` → `http://h:1/v1`.
-fn ollama_v1_url(host: &str) -> String {
-    let host = host.trim().trim_end_matches('/');
-    let with_scheme = if host.contains("://") { host.to_owned() } else { format!("http://{host}") };
-    if with_scheme.ends_with("/v1") { with_scheme } else { format!("{with_scheme}/v1") }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ollama_host_without_scheme_gets_http_and_v1() {
-        assert_eq!(ollama_v1_url("0.0.0.0:11434"), "http://0.0.0.0:11434/v1");
-        assert_eq!(ollama_v1_url("http://h:1/v1/"), "http://h:1/v1");
-    }
+    let base_url = spec.base_url.clone();
+    Ok(match spec.kind {
+        ProviderKind::OpenAi => Arc::new(OpenAiProvider::from_lookup(&spec.model, base_url, env)),
+        ProviderKind::Anthropic => Arc::new(AnthropicProvider::from_lookup(&spec.model, base_url, env)),
+        ProviderKind::Gemini => Arc::new(GeminiProvider::from_lookup(&spec.model, base_url, env)),
+        ProviderKind::Ollama => Arc::new(OllamaProvider::from_lookup(&spec.model, base_url, env)),
+    })
 }

@@ -5,7 +5,18 @@
 //! network, so tests and demos are fast, free and deterministic.
 //!
 //! The file is `{"version":1,"interactions":[{"key","provider","request","response"}]}`,
-//! with `"error"` instead of `"response"` for a call that failed. It holds
+//! with `"error"` instead of `"response"` for a call that failed, and
+//! `"stream": {"events": [...], "error": ...}` for a streamed call: the
+//! events as the provider yielded them, and the error that ended the stream,
+//! if one did. A recorded stream replays as a stream yielding the same
+//! events (and `complete` answers its `Done` completion); a recorded
+//! completion replays to `stream` as one delta and `Done`. Cassettes written
+//! before streams were recorded hold no `"stream"` entries and load as they are.
+//!
+//! Three modes: [`RecordingProvider`] (record every call),
+//! [`ReplayProvider`] (replay; a miss is an error naming the request) and
+//! [`ReplayOrRecordProvider`] (replay a hit, call the inner provider and
+//! record a miss). It holds
 //! only the [`CompletionRequest`] and the [`Completion`] or [`ProviderError`]:
 //! never headers, so an API key sent to the server never reaches it. Extra
 //! strings (a key that a prompt quotes, a user name) can be redacted with
@@ -30,17 +41,27 @@
 //! assert_eq!(replay.complete(req).await?.content, live.content);
 //! # Ok(()) }
 //! ```
+// `ProviderError` is the error type of the `LlmProvider` trait; its size is not ours to change.
+#![allow(clippy::result_large_err)]
 
 mod recording;
 mod replay;
+mod replay_or_record;
 
 pub use recording::{REDACTED, RecordingProvider};
 pub use replay::ReplayProvider;
+pub use replay_or_record::ReplayOrRecordProvider;
 
-use agent_core::{Completion, CompletionRequest, ProviderError, ProviderId};
+use agent_core::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
+    stream_from_completion,
+};
+use futures::StreamExt;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The cassette format version this library writes and reads.
@@ -126,7 +147,7 @@ pub struct Interaction {
     pub outcome: RecordedOutcome,
 }
 
-/// What a recorded call returned: written as a `"response"` or an `"error"` field.
+/// What a recorded call returned: written as a `"response"`, an `"error"` or a `"stream"` field.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -135,6 +156,158 @@ pub enum RecordedOutcome {
     Response(Completion),
     /// The error.
     Error(ProviderError),
+    /// A streamed answer, kept as its events.
+    Stream(RecordedStream),
+}
+
+/// A streamed answer as recorded: its events in order, and the error that ended it, if any.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RecordedStream {
+    /// The events, in the order the provider yielded them.
+    pub events: Vec<StreamEvent>,
+    /// The error that ended the stream, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ProviderError>,
+}
+
+/// Recorded outcomes by key, served in recorded order (then the last repeats).
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    outcomes: Vec<RecordedOutcome>,
+    by_key: HashMap<String, Vec<usize>>,
+    served: HashMap<String, usize>,
+}
+
+impl Index {
+    pub(crate) fn new(cassette: &Cassette) -> Self {
+        let mut index = Self::default();
+        for interaction in &cassette.interactions {
+            index.push(interaction.key.clone(), interaction.outcome.clone());
+        }
+        index
+    }
+
+    pub(crate) fn push(&mut self, key: String, outcome: RecordedOutcome) {
+        self.by_key.entry(key).or_default().push(self.outcomes.len());
+        self.outcomes.push(outcome);
+    }
+
+    /// The next outcome recorded under `key`, if any.
+    pub(crate) fn next(&mut self, key: &str) -> Option<RecordedOutcome> {
+        let indices = self.by_key.get(key).filter(|v| !v.is_empty())?;
+        let count = match self.served.get_mut(key) {
+            Some(count) => count,
+            None => self.served.entry(key.to_owned()).or_insert(0),
+        };
+        let index = indices[(*count).min(indices.len() - 1)];
+        *count += 1;
+        Some(self.outcomes[index].clone())
+    }
+}
+
+/// A recorded outcome as `complete` answers it, the completion naming `id`.
+pub(crate) fn outcome_to_completion(outcome: RecordedOutcome, id: &ProviderId) -> Result<Completion, ProviderError> {
+    match outcome {
+        RecordedOutcome::Response(mut completion) => {
+            completion.provider = id.clone();
+            Ok(completion)
+        }
+        RecordedOutcome::Error(error) => Err(error),
+        RecordedOutcome::Stream(stream) => {
+            let done = stream.events.into_iter().find_map(|e| match e {
+                StreamEvent::Done { completion } => Some(completion),
+                _ => None,
+            });
+            match (done, stream.error) {
+                (Some(mut completion), _) => {
+                    completion.provider = id.clone();
+                    Ok(completion)
+                }
+                (None, Some(error)) => Err(error),
+                (None, None) => Err(ProviderError::new(
+                    ProviderErrorKind::Transport,
+                    id.clone(),
+                    "the recorded stream ended before its Done event",
+                )),
+            }
+        }
+    }
+}
+
+/// A recorded outcome as `stream` answers it, the `Done` completion naming `id`.
+pub(crate) fn outcome_to_stream(outcome: RecordedOutcome, id: &ProviderId) -> Result<CompletionStream, ProviderError> {
+    match outcome {
+        RecordedOutcome::Response(_) | RecordedOutcome::Error(_) => {
+            Ok(stream_from_completion(outcome_to_completion(outcome, id)?))
+        }
+        RecordedOutcome::Stream(stream) => {
+            let mut items: Vec<Result<StreamEvent, ProviderError>> = stream
+                .events
+                .into_iter()
+                .map(|e| match e {
+                    StreamEvent::Done { mut completion } => {
+                        completion.provider = id.clone();
+                        Ok(StreamEvent::Done { completion })
+                    }
+                    other => Ok(other),
+                })
+                .collect();
+            items.extend(stream.error.map(Err));
+            Ok(Box::pin(futures::stream::iter(items)))
+        }
+    }
+}
+
+/// Passes `stream` through, keeping its events; when it ends (after `Done`,
+/// an error or its last item) calls `on_end` with what was seen. If `on_end`
+/// fails, the caller gets an [`ProviderErrorKind::Other`] error in place of
+/// the terminal item, so a lost recording is never silent.
+pub(crate) fn recording_stream<F>(stream: CompletionStream, id: ProviderId, on_end: F) -> CompletionStream
+where
+    F: FnOnce(RecordedStream) -> BoxFuture<'static, Result<(), String>> + Send + 'static,
+{
+    struct State<F> {
+        inner: CompletionStream,
+        seen: RecordedStream,
+        on_end: Option<F>,
+        id: ProviderId,
+    }
+    let state = State { inner: stream, seen: RecordedStream::default(), on_end: Some(on_end), id };
+    Box::pin(futures::stream::unfold(state, |mut st| async move {
+        let on_end = st.on_end.take()?;
+        let item = st.inner.next().await;
+        let terminal = match &item {
+            Some(Ok(event @ StreamEvent::Done { .. })) => {
+                st.seen.events.push(event.clone());
+                true
+            }
+            Some(Ok(event)) => {
+                st.seen.events.push(event.clone());
+                false
+            }
+            Some(Err(error)) => {
+                st.seen.error = Some(error.clone());
+                true
+            }
+            None => true,
+        };
+        if !terminal {
+            st.on_end = Some(on_end);
+            return item.map(|i| (i, st));
+        }
+        let seen = std::mem::take(&mut st.seen);
+        if let Err(message) = on_end(seen).await {
+            tracing::error!("recording a stream failed: {message}");
+            let error = ProviderError::new(
+                ProviderErrorKind::Other,
+                st.id.clone(),
+                format!("could not record the stream into its cassette: {message}"),
+            );
+            return Some((Err(error), st));
+        }
+        item.map(|i| (i, st))
+    }))
 }
 
 impl Cassette {

@@ -1,12 +1,14 @@
 //! [`RecordingProvider`]: calls a real provider and appends every call to a cassette.
 
-use super::{Cassette, CassetteError, Interaction, RecordedOutcome, request_key};
+use super::{Cassette, CassetteError, Interaction, RecordedOutcome, recording_stream, request_key};
 use agent_core::{
     Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    async_trait, stream_from_completion,
+    async_trait,
 };
+use futures::FutureExt;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// What a redacted string is replaced with in the cassette.
@@ -20,66 +22,113 @@ pub const REDACTED: &str = "[REDACTED]";
 /// unredacted. Only the request and the answer are written, never headers or
 /// keys. If the cassette cannot be written, the call fails with
 /// [`ProviderErrorKind::Other`] so that a recording is never silently lost.
+///
+/// A [`stream`](LlmProvider::stream) passes the inner stream's events
+/// through as they come and records them, with the error that ended the
+/// stream if any, when the stream ends (a stream dropped before its end is
+/// not recorded).
 #[derive(Debug)]
 pub struct RecordingProvider<P> {
     inner: P,
+    recorder: Arc<Recorder>,
+}
+
+/// The cassette file being written, shared with the streams being recorded.
+#[derive(Debug)]
+pub(crate) struct Recorder {
     path: PathBuf,
-    redactions: Vec<String>,
+    redactions: std::sync::RwLock<Vec<String>>,
     cassette: Mutex<Cassette>,
 }
 
-impl<P: LlmProvider> RecordingProvider<P> {
-    /// Records `inner` into the cassette at `path`, appending to it if the file exists.
-    pub fn new(inner: P, path: impl Into<PathBuf>) -> Result<Self, CassetteError> {
-        let path = path.into();
+impl Recorder {
+    pub(crate) fn open(path: PathBuf) -> Result<Self, CassetteError> {
         let cassette = Cassette::load_or_default(&path)?;
-        Ok(Self { inner, path, redactions: Vec::new(), cassette: Mutex::new(cassette) })
+        Ok(Self { path, redactions: std::sync::RwLock::default(), cassette: Mutex::new(cassette) })
     }
 
-    /// Replaces each of these strings with `[REDACTED]` in everything written
-    /// to the cassette (requests, answers, errors). Empty strings are ignored.
-    pub fn with_redactions(mut self, secrets: Vec<String>) -> Self {
-        self.redactions = secrets.into_iter().filter(|s| !s.is_empty()).collect();
-        self
+    pub(crate) fn set_redactions(&self, secrets: Vec<String>) {
+        *self.redactions.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            secrets.into_iter().filter(|s| !s.is_empty()).collect();
     }
 
-    /// The cassette file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    /// The wrapped provider.
-    pub fn inner(&self) -> &P {
-        &self.inner
-    }
-
     fn redact(&self, interaction: Interaction) -> Result<Interaction, String> {
-        if self.redactions.is_empty() {
+        let redactions = self.redactions.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if redactions.is_empty() {
             return Ok(interaction);
         }
         let key = interaction.key.clone();
         let mut value = serde_json::to_value(&interaction).map_err(|e| e.to_string())?;
-        redact_value(&mut value, &self.redactions);
+        redact_value(&mut value, &redactions);
         let mut redacted: Interaction = serde_json::from_value(value).map_err(|e| e.to_string())?;
         redacted.key = key;
         Ok(redacted)
     }
 
-    async fn record(&self, req: CompletionRequest, result: &Result<Completion, ProviderError>) -> Result<(), String> {
-        let outcome = match result {
-            Ok(completion) => RecordedOutcome::Response(completion.clone()),
-            Err(error) => RecordedOutcome::Error(error.clone()),
-        };
-        let interaction = Interaction {
-            key: request_key(self.inner.id(), &req),
-            provider: self.inner.id().clone(),
-            request: req,
-            outcome,
-        };
+    /// Appends one call (redacted) and saves the file.
+    pub(crate) async fn record(
+        &self,
+        provider: &ProviderId,
+        req: CompletionRequest,
+        outcome: RecordedOutcome,
+    ) -> Result<(), String> {
+        let interaction =
+            Interaction { key: request_key(provider, &req), provider: provider.clone(), request: req, outcome };
         let interaction = self.redact(interaction).map_err(|e| format!("could not redact the interaction: {e}"))?;
         let mut cassette = self.cassette.lock().await;
         cassette.interactions.push(interaction);
         cassette.save(&self.path).await.map_err(|e| e.to_string())
+    }
+
+    pub(crate) fn failure(&self, provider: &ProviderId, message: &str) -> ProviderError {
+        tracing::error!(cassette = %self.path.display(), "recording failed: {message}");
+        ProviderError::new(
+            ProviderErrorKind::Other,
+            provider.clone(),
+            format!("could not record into cassette {}: {message}", self.path.display()),
+        )
+    }
+
+    /// Records `stream` as it passes; see [`recording_stream`].
+    pub(crate) fn record_stream(
+        self: &Arc<Self>,
+        provider: &ProviderId,
+        req: CompletionRequest,
+        stream: CompletionStream,
+    ) -> CompletionStream {
+        let recorder = self.clone();
+        let id = provider.clone();
+        recording_stream(stream, provider.clone(), move |seen| {
+            async move { recorder.record(&id, req, RecordedOutcome::Stream(seen)).await }.boxed()
+        })
+    }
+}
+
+impl<P: LlmProvider> RecordingProvider<P> {
+    /// Records `inner` into the cassette at `path`, appending to it if the file exists.
+    pub fn new(inner: P, path: impl Into<PathBuf>) -> Result<Self, CassetteError> {
+        Ok(Self { inner, recorder: Arc::new(Recorder::open(path.into())?) })
+    }
+
+    /// Replaces each of these strings with `[REDACTED]` in everything written
+    /// to the cassette (requests, answers, errors). Empty strings are ignored.
+    pub fn with_redactions(self, secrets: Vec<String>) -> Self {
+        self.recorder.set_redactions(secrets);
+        self
+    }
+
+    /// The cassette file.
+    pub fn path(&self) -> &Path {
+        self.recorder.path()
+    }
+
+    /// The wrapped provider.
+    pub fn inner(&self) -> &P {
+        &self.inner
     }
 }
 
@@ -111,18 +160,27 @@ impl<P: LlmProvider> LlmProvider for RecordingProvider<P> {
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         let result = self.inner.complete(req.clone()).await;
-        if let Err(message) = self.record(req, &result).await {
-            tracing::error!(cassette = %self.path.display(), "recording failed: {message}");
-            return Err(ProviderError::new(
-                ProviderErrorKind::Other,
-                self.inner.id().clone(),
-                format!("could not record into cassette {}: {message}", self.path.display()),
-            ));
+        let outcome = match &result {
+            Ok(completion) => RecordedOutcome::Response(completion.clone()),
+            Err(error) => RecordedOutcome::Error(error.clone()),
+        };
+        if let Err(message) = self.recorder.record(self.inner.id(), req, outcome).await {
+            return Err(self.recorder.failure(self.inner.id(), &message));
         }
         result
     }
 
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        Ok(stream_from_completion(self.complete(req).await?))
+        match self.inner.stream(req.clone()).await {
+            Ok(stream) => Ok(self.recorder.record_stream(self.inner.id(), req, stream)),
+            Err(error) => {
+                if let Err(message) =
+                    self.recorder.record(self.inner.id(), req, RecordedOutcome::Error(error.clone())).await
+                {
+                    return Err(self.recorder.failure(self.inner.id(), &message));
+                }
+                Err(error)
+            }
+        }
     }
 }

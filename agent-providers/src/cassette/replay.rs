@@ -1,11 +1,12 @@
 //! [`ReplayProvider`]: answers from a cassette, without a network.
+// `ProviderError` is the error type of the `LlmProvider` trait; its size is not ours to change.
+#![allow(clippy::result_large_err)]
 
-use super::{Cassette, CassetteError, RecordedOutcome, request_key};
+use super::{Cassette, CassetteError, Index, RecordedOutcome, outcome_to_completion, outcome_to_stream, request_key};
 use agent_core::{
     Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId, Role,
-    async_trait, stream_from_completion,
+    async_trait,
 };
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -21,14 +22,14 @@ const SNIPPET_CHARS: usize = 120;
 /// error is returned as that error. A request that was never recorded fails
 /// with [`ProviderErrorKind::NotRecorded`], whose message quotes the request,
 /// its key, the cassette path and its size. Completions come back with
-/// `provider` set to this provider's id.
+/// `provider` set to this provider's id. A recorded stream replays to
+/// `stream` as the same events (then its error, if it ended with one).
 #[derive(Debug)]
 pub struct ReplayProvider {
     id: ProviderId,
     path: PathBuf,
-    cassette: Cassette,
-    by_key: HashMap<String, Vec<usize>>,
-    served: Mutex<HashMap<String, usize>>,
+    interactions: usize,
+    index: Mutex<Index>,
 }
 
 impl ReplayProvider {
@@ -36,11 +37,8 @@ impl ReplayProvider {
     pub fn open(path: impl AsRef<Path>, id: ProviderId) -> Result<Self, CassetteError> {
         let path = path.as_ref().to_owned();
         let cassette = Cassette::load(&path)?;
-        let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, interaction) in cassette.interactions.iter().enumerate() {
-            by_key.entry(interaction.key.clone()).or_default().push(i);
-        }
-        Ok(Self { id, path, cassette, by_key, served: Mutex::new(HashMap::new()) })
+        let index = Mutex::new(Index::new(&cassette));
+        Ok(Self { id, path, interactions: cassette.interactions.len(), index })
     }
 
     /// The cassette file.
@@ -50,7 +48,7 @@ impl ReplayProvider {
 
     /// How many calls the cassette holds.
     pub fn interaction_count(&self) -> usize {
-        self.cassette.interactions.len()
+        self.interactions
     }
 
     fn not_recorded(&self, req: &CompletionRequest, key: String) -> ProviderError {
@@ -81,28 +79,18 @@ impl LlmProvider for ReplayProvider {
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
-        let key = request_key(&self.id, &req);
-        let Some(indices) = self.by_key.get(&key).filter(|v| !v.is_empty()) else {
-            return Err(self.not_recorded(&req, key));
-        };
-        let index = {
-            let mut served = self.served.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let count = served.entry(key).or_insert(0);
-            let index = indices[(*count).min(indices.len() - 1)];
-            *count += 1;
-            index
-        };
-        match &self.cassette.interactions[index].outcome {
-            RecordedOutcome::Response(completion) => {
-                let mut completion = completion.clone();
-                completion.provider = self.id.clone();
-                Ok(completion)
-            }
-            RecordedOutcome::Error(error) => Err(error.clone()),
-        }
+        outcome_to_completion(self.lookup(&req)?, &self.id)
     }
 
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        Ok(stream_from_completion(self.complete(req).await?))
+        outcome_to_stream(self.lookup(&req)?, &self.id)
+    }
+}
+
+impl ReplayProvider {
+    fn lookup(&self, req: &CompletionRequest) -> Result<RecordedOutcome, ProviderError> {
+        let key = request_key(&self.id, req);
+        let found = self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next(&key);
+        found.ok_or_else(|| self.not_recorded(req, key))
     }
 }

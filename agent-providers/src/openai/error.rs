@@ -28,41 +28,110 @@ fn mentions_context_length(message: &str) -> bool {
         || lower.contains("context window")
 }
 
+/// The fields of an error body: message, `type`, `code` (as text).
+struct Fields {
+    message: String,
+    kind: Option<String>,
+    code: Option<String>,
+}
+
+impl Fields {
+    fn read(body: &str) -> Self {
+        let (message, kind, code) = match serde_json::from_str::<ErrorEnvelope>(body) {
+            Ok(ErrorEnvelope { error: ErrorBody::Object { message, kind, code } }) => {
+                let code = code.and_then(|c| match c {
+                    serde_json::Value::String(s) => Some(s),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                });
+                (message, kind, code)
+            }
+            Ok(ErrorEnvelope { error: ErrorBody::Text(text) }) => (Some(text), None, None),
+            Err(_) => (None, None, None),
+        };
+        let message = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| body_excerpt(body));
+        Self { message, kind, code }
+    }
+
+    fn has(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        self.kind.as_deref().is_some_and(pred) || self.code.as_deref().is_some_and(pred)
+    }
+}
+
 /// Classifies a non-2xx response.
 pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: SystemTime) -> Classified {
-    let (message, kind_field, code_field) = match serde_json::from_str::<ErrorEnvelope>(body) {
-        Ok(ErrorEnvelope { error: ErrorBody::Object { message, kind, code } }) => {
-            let code = code.and_then(|c| match c {
-                serde_json::Value::String(s) => Some(s),
-                serde_json::Value::Null => None,
-                other => Some(other.to_string()),
-            });
-            (message, kind, code)
-        }
-        Ok(ErrorEnvelope { error: ErrorBody::Text(text) }) => (Some(text), None, None),
-        Err(_) => (None, None, None),
-    };
-    let message = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| body_excerpt(body));
-    let has = |pred: &dyn Fn(&str) -> bool| {
-        kind_field.as_deref().is_some_and(pred) || code_field.as_deref().is_some_and(pred)
-    };
-    let retry_after_ms = || retry_after::from_headers(headers, now).or_else(|| retry_after::from_message(&message));
+    let fields = Fields::read(body);
+    let kind = kind_for_status(status, &fields, headers, now);
+    Classified { kind, message: format!("HTTP {status}: {}", fields.message) }
+}
 
-    let kind = match status {
-        429 if has(&is_quota_marker) => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
+fn kind_for_status(status: u16, fields: &Fields, headers: &HeaderMap, now: SystemTime) -> ProviderErrorKind {
+    let message = &fields.message;
+    let retry_after_ms = || retry_after::from_headers(headers, now).or_else(|| retry_after::from_message(message));
+    match status {
+        429 if fields.has(&is_quota_marker) => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
         429 => ProviderErrorKind::RateLimited { retry_after_ms: retry_after_ms() },
         402 => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
         401 | 403 => ProviderErrorKind::Auth,
         413 => ProviderErrorKind::ContextTooLong,
-        400 if has(&|v| v == "context_length_exceeded") || mentions_context_length(&message) => {
+        400 if fields.has(&|v| v == "context_length_exceeded") || mentions_context_length(message) => {
             ProviderErrorKind::ContextTooLong
         }
         408 => ProviderErrorKind::Timeout,
         503 | 529 => ProviderErrorKind::Overloaded { retry_after_ms: retry_after_ms() },
         400..=499 => ProviderErrorKind::InvalidRequest,
         _ => ProviderErrorKind::Other,
+    }
+}
+
+/// The HTTP status an error body stands for when it arrives without one
+/// (an `{"error":…}` event inside a 200 stream): a numeric `code` (OpenRouter,
+/// LiteLLM), else the status OpenAI sends with that `type`/`code`.
+fn implied_status(fields: &Fields) -> Option<u16> {
+    if let Some(code) = fields.code.as_deref().and_then(|c| c.parse::<u16>().ok()) {
+        if (400..600).contains(&code) {
+            return Some(code);
+        }
+    }
+    if fields.has(&is_quota_marker) {
+        return Some(429);
+    }
+    let rate_limit = |v: &str| {
+        matches!(v, "rate_limit_exceeded" | "rate_limit_error" | "rate_limit" | "requests" | "tokens")
+            || v.contains("rate_limit")
     };
-    Classified { kind, message: format!("HTTP {status}: {message}") }
+    if fields.has(&rate_limit) {
+        return Some(429);
+    }
+    if fields.has(&|v| v == "context_length_exceeded") || mentions_context_length(&fields.message) {
+        return Some(400);
+    }
+    let auth = |v: &str| {
+        matches!(v, "invalid_api_key" | "authentication_error" | "invalid_authentication" | "permission_error")
+    };
+    if fields.has(&auth) {
+        return Some(401);
+    }
+    let overloaded =
+        |v: &str| matches!(v, "server_is_overloaded" | "slow_down" | "overloaded_error" | "service_unavailable");
+    if fields.has(&overloaded) {
+        return Some(503);
+    }
+    if fields.has(&|v| v == "invalid_request_error") {
+        return Some(400);
+    }
+    None
+}
+
+/// Classifies an `{"error":…}` event received inside a 200 stream, as the
+/// same body would be classified on an HTTP error response.
+pub(super) fn classify_stream_event(data: &str, now: SystemTime) -> Classified {
+    let fields = Fields::read(data);
+    let kind = match implied_status(&fields) {
+        Some(status) => kind_for_status(status, &fields, &HeaderMap::new(), now),
+        None => ProviderErrorKind::Other,
+    };
+    Classified { kind, message: format!("error event in the stream: {}", fields.message) }
 }
 
 /// The first 500 characters of a body that carried no error message.
@@ -94,6 +163,21 @@ mod tests {
                 assert!(matches!(kind(429, &body), ProviderErrorKind::QuotaExhausted { .. }), "{body}");
             }
         }
+    }
+
+    #[test]
+    fn stream_error_events_are_classified_from_type_code_and_numeric_codes() {
+        let event = |body: &str| classify_stream_event(body, SystemTime::now()).kind;
+        let quota =
+            r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":null}}"#;
+        assert!(matches!(event(quota), ProviderErrorKind::QuotaExhausted { .. }));
+        let rate = r#"{"error":{"message":"Rate limit reached. Please try again in 2s.","type":"tokens","code":"rate_limit_exceeded"}}"#;
+        assert_eq!(event(rate), ProviderErrorKind::RateLimited { retry_after_ms: Some(2_000) });
+        let numeric = r#"{"error":{"message":"Provider returned error","code":429}}"#;
+        assert_eq!(event(numeric), ProviderErrorKind::RateLimited { retry_after_ms: None });
+        let overloaded = r#"{"error":{"message":"busy","type":"server_error","code":"server_is_overloaded"}}"#;
+        assert_eq!(event(overloaded), ProviderErrorKind::Overloaded { retry_after_ms: None });
+        assert_eq!(event(r#"{"error":{"message":"boom","type":"server_error"}}"#), ProviderErrorKind::Other);
     }
 
     #[test]

@@ -12,14 +12,21 @@
 //! # Ok(()) }
 //! ```
 
+// `ProviderError` is the error type of `LlmProvider` (agent-core); it is
+// returned as is, like the trait does, rather than boxed.
+#![allow(clippy::result_large_err)]
+
 mod error;
+pub mod stream;
 mod wire;
 
 use crate::pricing;
 use agent_core::{
     Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    async_trait, stream_from_completion,
+    StreamEvent, async_trait, stream_from_completion,
 };
+use futures::{StreamExt, TryStreamExt};
+use reqwest::header::HeaderMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 use tracing::Instrument;
@@ -135,48 +142,49 @@ impl OpenAiProvider {
     }
 
     fn transport_error(&self, err: &reqwest::Error) -> ProviderError {
-        let kind = if err.is_timeout() { ProviderErrorKind::Timeout } else { ProviderErrorKind::Transport };
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        if err.is_timeout() {
-            message = format!("no answer within {:?}: {message}", self.timeout);
-        }
-        let mut error = self.error(kind, message);
-        if let Some(status) = err.status() {
-            error = error.with_status(status.as_u16());
-        }
-        error
+        transport_error(&self.id, self.timeout, err)
     }
 
-    async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
+    /// Sends `body` to `{base}/chat/completions`; an error only when no response came.
+    async fn send(&self, body: &ChatRequest<'_>) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/chat/completions", self.base_url);
-        let mut builder = self.client.post(&url).timeout(self.timeout).json(&ChatRequest::new(&self.model, req));
+        let mut builder = self.client.post(&url).timeout(self.timeout).json(body);
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
         }
-        let response = builder.send().await.map_err(|e| self.transport_error(&e))?;
+        builder.send().await.map_err(|e| self.transport_error(&e))
+    }
+
+    /// The classified error of a non-2xx response, with status, request id and raw body.
+    fn http_error(&self, status: u16, headers: &HeaderMap, request_id: Option<String>, body: String) -> ProviderError {
+        let classified = error::classify(status, headers, &body, SystemTime::now());
+        self.error(classified.kind, classified.message)
+            .with_status(status)
+            .with_request_id(request_id)
+            .with_raw_body(body)
+    }
+
+    /// Reads the whole body of `response`: the completion, or the classified error.
+    async fn read_whole(&self, response: reqwest::Response) -> Result<Completion, ProviderError> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let header_request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let header_request_id = request_id_header(&headers);
         let body = response
             .text()
             .await
             .map_err(|e| self.transport_error(&e).with_status(status).with_request_id(header_request_id.clone()))?;
-
         if !(200..300).contains(&status) {
-            let classified = error::classify(status, &headers, &body, SystemTime::now());
-            return Err(self
-                .error(classified.kind, classified.message)
-                .with_status(status)
-                .with_request_id(header_request_id)
-                .with_raw_body(body));
+            return Err(self.http_error(status, &headers, header_request_id, body));
         }
+        self.parse_completion(status, header_request_id, body)
+    }
 
+    fn parse_completion(
+        &self,
+        status: u16,
+        header_request_id: Option<String>,
+        body: String,
+    ) -> Result<Completion, ProviderError> {
         let parsed: ChatResponse = serde_json::from_str(&body).map_err(|e| {
             self.error(ProviderErrorKind::Unparseable, format!("response is not a chat completion: {e}"))
                 .with_status(status)
@@ -199,10 +207,112 @@ impl OpenAiProvider {
             .or_else(|| pricing::cost_usd(&self.model, &usage));
         let content = choice.message.content.or(choice.message.refusal).unwrap_or_default();
         let mut completion = Completion::new(self.id.clone(), content).with_usage(usage).with_cost(cost);
+        completion.tool_calls = choice
+            .message
+            .tool_calls
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(position, call)| call.into_tool_call(position))
+            .collect();
         completion.model = parsed.model;
         completion.finish_reason = choice.finish_reason.as_deref().map(wire::finish_reason);
         completion.request_id = header_request_id.or(parsed.id);
         Ok(completion)
+    }
+
+    async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
+        let response = self.send(&ChatRequest::new(&self.model, req)).await?;
+        self.read_whole(response).await
+    }
+
+    /// Starts a streamed call: errors before the stream starts are classified
+    /// as in `complete`; a server that ignores `stream: true` and answers one
+    /// JSON body is read whole and replayed as a stream.
+    async fn start_stream(&self, req: &CompletionRequest) -> Result<CompletionStream, ProviderError> {
+        let response = self.send(&ChatRequest::new(&self.model, req).streamed()).await?;
+        let status = response.status().as_u16();
+        let is_json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if !(200..300).contains(&status) || is_json {
+            return Ok(whole_as_stream(self.read_whole(response).await?));
+        }
+        let request_id = request_id_header(response.headers());
+        let assembler = stream::Assembler::new(self.id.clone(), &self.model).with_request_id(request_id);
+        let (id, timeout) = (self.id.clone(), self.timeout);
+        let bytes = response.bytes_stream().map_err(move |e| transport_error(&id, timeout, &e));
+        Ok(stream::sse_completion_stream(assembler, bytes))
+    }
+}
+
+/// A whole completion replayed as a stream: its text, each tool call, then `Done`.
+fn whole_as_stream(completion: Completion) -> CompletionStream {
+    if completion.tool_calls.is_empty() {
+        return stream_from_completion(completion);
+    }
+    let mut events = Vec::new();
+    if !completion.content.is_empty() {
+        events.push(Ok(StreamEvent::Delta { text: completion.content.clone() }));
+    }
+    for (index, call) in (0u32..).zip(&completion.tool_calls) {
+        events.push(Ok(StreamEvent::ToolCallDelta {
+            index,
+            id: Some(call.id.clone()),
+            name: Some(call.name.clone()),
+            arguments: call.arguments.clone(),
+        }));
+    }
+    events.push(Ok(StreamEvent::Done { completion }));
+    Box::pin(futures::stream::iter(events))
+}
+
+fn request_id_header(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+fn transport_error(id: &ProviderId, timeout: Duration, err: &reqwest::Error) -> ProviderError {
+    let kind = if err.is_timeout() { ProviderErrorKind::Timeout } else { ProviderErrorKind::Transport };
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if err.is_timeout() {
+        message = format!("no answer within {timeout:?}: {message}");
+    }
+    let mut error = ProviderError::new(kind, id.clone(), message);
+    if let Some(status) = err.status() {
+        error = error.with_status(status.as_u16());
+    }
+    error
+}
+
+/// Records the GenAI attributes of a finished call (or its error) on `span`.
+fn record_outcome(span: &tracing::Span, result: Result<&Completion, &ProviderError>) {
+    match result {
+        Ok(c) => {
+            if let Some(model) = &c.model {
+                span.record("gen_ai.response.model", model.as_str());
+            }
+            if let Some(id) = &c.request_id {
+                span.record("gen_ai.response.id", id.as_str());
+            }
+            span.record("gen_ai.usage.input_tokens", c.usage.input_tokens);
+            span.record("gen_ai.usage.output_tokens", c.usage.output_tokens);
+            tracing::debug!(parent: span, cost_usd = c.cost_usd, "chat completion finished");
+        }
+        Err(e) => {
+            span.record("error.type", e.kind.name());
+            if let Some(status) = e.status {
+                span.record("http.response.status_code", status);
+            }
+            tracing::debug!(parent: span, request_id = e.request_id.as_deref(), "chat completion failed: {}", e.message);
+        }
     }
 }
 
@@ -213,50 +323,44 @@ impl LlmProvider for OpenAiProvider {
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
-        let span = tracing::info_span!(
+        let span = self.span(&req, false);
+        let result = self.call(&req).instrument(span.clone()).await;
+        record_outcome(&span, result.as_ref());
+        result
+    }
+
+    async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
+        let span = self.span(&req, true);
+        match self.start_stream(&req).instrument(span.clone()).await {
+            Ok(events) => Ok(Box::pin(events.inspect(move |item| match item {
+                Ok(StreamEvent::Done { completion }) => record_outcome(&span, Ok(completion)),
+                Err(e) => record_outcome(&span, Err(e)),
+                Ok(_) => {}
+            }))),
+            Err(e) => {
+                record_outcome(&span, Err(&e));
+                Err(e)
+            }
+        }
+    }
+}
+
+impl OpenAiProvider {
+    fn span(&self, req: &CompletionRequest, streaming: bool) -> tracing::Span {
+        tracing::info_span!(
             "gen_ai.chat",
             gen_ai.system = "openai",
             gen_ai.operation.name = "chat",
             gen_ai.request.model = %self.model,
             gen_ai.request.max_tokens = req.max_tokens,
             gen_ai.request.temperature = req.temperature,
+            gen_ai.request.stream = streaming,
             gen_ai.response.model = Empty,
             gen_ai.response.id = Empty,
             gen_ai.usage.input_tokens = Empty,
             gen_ai.usage.output_tokens = Empty,
             error.type = Empty,
             http.response.status_code = Empty,
-        );
-        async {
-            let result = self.call(&req).await;
-            let span = tracing::Span::current();
-            match &result {
-                Ok(c) => {
-                    if let Some(model) = &c.model {
-                        span.record("gen_ai.response.model", model.as_str());
-                    }
-                    if let Some(id) = &c.request_id {
-                        span.record("gen_ai.response.id", id.as_str());
-                    }
-                    span.record("gen_ai.usage.input_tokens", c.usage.input_tokens);
-                    span.record("gen_ai.usage.output_tokens", c.usage.output_tokens);
-                    tracing::debug!(cost_usd = c.cost_usd, "chat completion finished");
-                }
-                Err(e) => {
-                    span.record("error.type", e.kind.name());
-                    if let Some(status) = e.status {
-                        span.record("http.response.status_code", status);
-                    }
-                    tracing::debug!(request_id = e.request_id.as_deref(), "chat completion failed: {}", e.message);
-                }
-            }
-            result
-        }
-        .instrument(span)
-        .await
-    }
-
-    async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        Ok(stream_from_completion(self.complete(req).await?))
+        )
     }
 }

@@ -1,7 +1,9 @@
 //! The OpenAI Chat Completions wire format: the request body sent and the response body read.
 
-use agent_core::{CompletionRequest, FinishReason, Role, Usage};
-use serde::{Deserialize, Serialize};
+use agent_core::{CompletionRequest, FinishReason, Role, ToolCall, Usage};
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
 
 /// The body of `POST /chat/completions`.
 #[derive(Serialize)]
@@ -14,12 +16,59 @@ pub(super) struct ChatRequest<'a> {
     pub(super) temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) response_format: Option<WireResponseFormat<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) tools: Vec<WireTool<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(super) stream: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) stream_options: Option<StreamOptions>,
+}
+
+/// `stream_options` of a streamed request: ask for the final usage chunk.
+#[derive(Serialize)]
+pub(super) struct StreamOptions {
+    include_usage: bool,
 }
 
 #[derive(Serialize)]
 pub(super) struct WireMessage<'a> {
     role: Role,
-    content: &'a str,
+    /// `null` for an assistant message that only calls tools.
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+}
+
+/// `{"type":"function","function":{name,description,parameters}}`.
+#[derive(Serialize)]
+pub(super) struct WireTool<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    description: &'a str,
+    parameters: &'a serde_json::Value,
+}
+
+/// An assistant message's tool call: `{"id","type":"function","function":{name,arguments}}`.
+#[derive(Serialize)]
+struct WireToolCall<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireCalledFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireCalledFunction<'a> {
+    name: &'a str,
+    arguments: &'a str,
 }
 
 #[derive(Serialize)]
@@ -39,12 +88,49 @@ impl<'a> ChatRequest<'a> {
     pub(super) fn new(model: &'a str, req: &'a CompletionRequest) -> Self {
         Self {
             model,
-            messages: req.messages.iter().map(|m| WireMessage { role: m.role, content: &m.content }).collect(),
+            messages: req.messages.iter().map(WireMessage::new).collect(),
             max_tokens: req.max_tokens,
             temperature: req.temperature,
             response_format: req.response_format.as_ref().map(|f| WireResponseFormat::JsonSchema {
                 json_schema: WireJsonSchema { name: &f.name, schema: &f.schema, strict: false },
             }),
+            tools: req
+                .tools
+                .iter()
+                .map(|t| WireTool {
+                    kind: "function",
+                    function: WireFunction { name: &t.name, description: &t.description, parameters: &t.parameters },
+                })
+                .collect(),
+            stream: false,
+            stream_options: None,
+        }
+    }
+
+    /// The same request, streamed, with the final usage chunk asked for.
+    pub(super) fn streamed(mut self) -> Self {
+        self.stream = true;
+        self.stream_options = Some(StreamOptions { include_usage: true });
+        self
+    }
+}
+
+impl<'a> WireMessage<'a> {
+    fn new(m: &'a agent_core::Message) -> Self {
+        let content = if m.content.is_empty() && !m.tool_calls.is_empty() { None } else { Some(m.content.as_str()) };
+        Self {
+            role: m.role,
+            content,
+            tool_calls: m
+                .tool_calls
+                .iter()
+                .map(|c| WireToolCall {
+                    id: &c.id,
+                    kind: "function",
+                    function: WireCalledFunction { name: &c.name, arguments: &c.arguments },
+                })
+                .collect(),
+            tool_call_id: m.tool_call_id.as_deref(),
         }
     }
 }
@@ -74,6 +160,154 @@ pub(super) struct ChoiceMessage {
     pub(super) content: Option<String>,
     #[serde(default)]
     pub(super) refusal: Option<String>,
+    #[serde(default)]
+    pub(super) tool_calls: Option<Vec<ResponseToolCall>>,
+}
+
+/// A tool call of a whole (non-streamed) answer.
+#[derive(Deserialize)]
+pub(super) struct ResponseToolCall {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    function: Option<FunctionPiece>,
+}
+
+impl ResponseToolCall {
+    /// The call, with `call_{position}` as id when the server gave none and `{}` for empty arguments.
+    pub(super) fn into_tool_call(self, position: usize) -> ToolCall {
+        let function = self.function.unwrap_or_default();
+        ToolCall {
+            id: self.id.filter(|id| !id.is_empty()).unwrap_or_else(|| format!("call_{position}")),
+            name: function.name.unwrap_or_default(),
+            arguments: normalize_arguments(function.arguments.map(Arguments::into_text).unwrap_or_default()),
+        }
+    }
+}
+
+/// Empty arguments (a call of a tool without parameters) become `{}`.
+pub(super) fn normalize_arguments(text: String) -> String {
+    if text.trim().is_empty() { "{}".to_owned() } else { text }
+}
+
+/// `function` of a tool call or of a tool-call delta.
+#[derive(Deserialize, Default)]
+pub(super) struct FunctionPiece {
+    #[serde(default)]
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) arguments: Option<Arguments>,
+}
+
+/// Tool-call arguments as sent: JSON text (the standard), or a JSON value
+/// some gateways send instead (an object), serialized back to text here.
+#[derive(Debug, PartialEq)]
+pub(super) enum Arguments {
+    /// A fragment of JSON text, to append.
+    Text(String),
+    /// A whole JSON value, serialized; it replaces what came before.
+    Value(String),
+}
+
+impl Arguments {
+    pub(super) fn into_text(self) -> String {
+        match self {
+            Self::Text(t) | Self::Value(t) => t,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Arguments {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ArgsVisitor;
+        impl<'de> Visitor<'de> for ArgsVisitor {
+            type Value = Arguments;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("tool-call arguments as JSON text or a JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Arguments, E> {
+                Ok(Arguments::Text(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Arguments, E> {
+                Ok(Arguments::Text(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Arguments, E> {
+                Ok(Arguments::Text(String::new()))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Arguments, E> {
+                Ok(Arguments::Text(String::new()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Arguments, E> {
+                Ok(Arguments::Value(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Arguments, E> {
+                Ok(Arguments::Value(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Arguments, E> {
+                Ok(Arguments::Value(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Arguments, E> {
+                Ok(Arguments::Value(serde_json::Value::from(v).to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Arguments, A::Error> {
+                let value = serde_json::Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Arguments::Value(value.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Arguments, A::Error> {
+                let value = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Arguments::Value(value.to_string()))
+            }
+        }
+        deserializer.deserialize_any(ArgsVisitor)
+    }
+}
+
+/// One `data:` event of a streamed chat completion (`chat.completion.chunk`),
+/// or an `{"error":…}` event some servers send inside a 200 stream.
+#[derive(Deserialize)]
+pub(super) struct ChatChunk {
+    #[serde(default)]
+    pub(super) id: Option<String>,
+    #[serde(default)]
+    pub(super) model: Option<String>,
+    #[serde(default)]
+    pub(super) choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    pub(super) usage: Option<WireUsage>,
+    #[serde(default)]
+    pub(super) error: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChunkChoice {
+    #[serde(default)]
+    pub(super) index: u32,
+    #[serde(default)]
+    pub(super) delta: Option<ChunkDelta>,
+    #[serde(default)]
+    pub(super) finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChunkDelta {
+    #[serde(default)]
+    pub(super) content: Option<String>,
+    #[serde(default)]
+    pub(super) refusal: Option<String>,
+    #[serde(default)]
+    pub(super) tool_calls: Option<Vec<ToolCallPiece>>,
+}
+
+/// A piece of a streamed tool call: the first usually has `id`, `type`,
+/// `function.name` and `arguments: ""`; later ones `index` and an arguments fragment.
+#[derive(Deserialize)]
+pub(super) struct ToolCallPiece {
+    #[serde(default)]
+    pub(super) index: Option<u32>,
+    #[serde(default)]
+    pub(super) id: Option<String>,
+    #[serde(default)]
+    pub(super) function: Option<FunctionPiece>,
 }
 
 #[derive(Deserialize)]

@@ -4,11 +4,37 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod anthropic;
 mod cassette;
 mod common;
+mod gemini;
+#[cfg(feature = "test-utils")]
+mod native_conformance;
+mod native_support;
+mod ollama;
+#[cfg(feature = "test-utils")]
+mod openai_conformance;
 mod openai_errors;
+mod openai_stream;
 mod openai_success;
 mod pricing;
 #[cfg(feature = "test-utils")]
 mod scripted;
 mod spec;
+mod structured;
+#[cfg(feature = "test-utils")]
+mod cassette_modes;
+#[cfg(feature = "test-utils")]
+mod layers_budget;
+#[cfg(feature = "test-utils")]
+mod layers_cascade;
+#[cfg(feature = "test-utils")]
+mod layers_cost;
+#[cfg(feature = "test-utils")]
+mod layers_retry;
+#[cfg(feature = "test-utils")]
+mod layers_stack;
+#[cfg(feature = "test-utils")]
+mod layers_support;
+#[cfg(feature = "test-utils")]
+mod layers_watchdog;

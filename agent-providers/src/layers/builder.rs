@@ -1,0 +1,203 @@
+//! [`ProviderStack`]: builds a provider wrapped in layers, in a fixed, documented order.
+
+use super::{BudgetLayer, CostMeter, IdleWatchdog, PriceTable, Retry, RetryPolicy, SharedBudget};
+use crate::cassette::{CassetteError, RecordingProvider, ReplayOrRecordProvider, ReplayProvider};
+use agent_core::{Journal, LlmProvider, TaskId};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A stack could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StackError {
+    /// The cassette could not be opened.
+    #[error(transparent)]
+    Cassette(#[from] CassetteError),
+}
+
+#[derive(Debug)]
+enum CassetteMode {
+    Record(PathBuf),
+    Replay(PathBuf),
+    ReplayOrRecord(PathBuf),
+}
+
+struct Meter {
+    table: PriceTable,
+    journal: Arc<dyn Journal>,
+    task: TaskId,
+}
+
+/// Builds `Retry(Budget(CostMeter(Cassette(IdleWatchdog(provider)))))` from the
+/// layers asked for; the order does not depend on the order of the calls.
+///
+/// Outermost first, and why:
+/// 1. [`Retry`]: every attempt passes through all the layers below, so each
+///    retry is checked against the budget, priced and journaled as the call it is.
+/// 2. [`BudgetLayer`]: refuses before anything is sent or recorded; it sits
+///    outside the cost meter so that it records the cost the meter computed.
+/// 3. [`CostMeter`]: outside the cassette, so a replayed run journals the
+///    same tokens and cost as the live run it replays (with replay latency).
+/// 4. Cassette ([`RecordingProvider`], [`ReplayProvider`],
+///    [`ReplayOrRecordProvider`]): records exactly what the provider (with its
+///    watchdog) yielded. In replay mode the provider is never called and no
+///    watchdog is needed; the replay answers under the provider's id.
+/// 5. [`IdleWatchdog`]: directly around the provider, since a stall is a
+///    property of the connection; its timeout is then retried by `Retry`.
+///
+/// For several providers, build a stack per provider without `retry` and
+/// `budget` (`CostMeter(Cassette(IdleWatchdog(p)))`, so every attempt is
+/// journaled under its provider), put them in a [`Cascade`](super::Cascade),
+/// and wrap the cascade in a stack with `budget` and `retry`: a retry inside
+/// a cascade member would sleep on a rate limit instead of moving to the next
+/// provider at once, while outside it waits only when every provider is
+/// cooling down (the cascade then answers `RateLimited` with the wait).
+///
+/// ```
+/// use agent_core::{Budget, LlmProvider};
+/// use agent_providers::layers::{Cascade, CascadeEntry, ProviderStack, RetryPolicy, SharedBudget};
+/// use agent_providers::OpenAiProvider;
+/// use std::{sync::Arc, time::Duration};
+///
+/// let member = |model: &str| {
+///     ProviderStack::new(Arc::new(OpenAiProvider::new(model))).idle_timeout(Duration::from_secs(120)).build().unwrap()
+/// };
+/// let cascade = Arc::new(Cascade::new(vec![
+///     (member("gpt-4.1-mini"), CascadeEntry::with_context_window(1_047_576)),
+///     (member("gpt-4o-mini"), CascadeEntry::with_context_window(128_000)),
+/// ]));
+/// let provider = ProviderStack::new(cascade.clone())
+///     .budget(SharedBudget::new(Budget::unlimited().with_max_tokens(200_000)))
+///     .retry(RetryPolicy::default())
+///     .build()
+///     .unwrap();
+/// assert_eq!(cascade.states().len(), 2);
+/// # let _ = provider;
+/// ```
+pub struct ProviderStack {
+    base: Arc<dyn LlmProvider>,
+    cassette: Option<CassetteMode>,
+    redactions: Vec<String>,
+    idle: Option<Duration>,
+    meter: Option<Meter>,
+    purpose: Option<String>,
+    budget: Option<SharedBudget>,
+    retry: Option<RetryPolicy>,
+}
+
+impl std::fmt::Debug for ProviderStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderStack")
+            .field("base", self.base.id())
+            .field("cassette", &self.cassette)
+            .field("idle", &self.idle)
+            .field("cost_meter", &self.meter.is_some())
+            .field("budget", &self.budget.is_some())
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+impl ProviderStack {
+    /// A stack around `base`, with no layers yet.
+    pub fn new(base: Arc<dyn LlmProvider>) -> Self {
+        Self {
+            base,
+            cassette: None,
+            redactions: Vec::new(),
+            idle: None,
+            meter: None,
+            purpose: None,
+            budget: None,
+            retry: None,
+        }
+    }
+
+    /// Records every call into the cassette at `path`.
+    pub fn record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cassette = Some(CassetteMode::Record(path.into()));
+        self
+    }
+
+    /// Answers from the cassette at `path` only; a miss is an error naming the request.
+    pub fn replay(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cassette = Some(CassetteMode::Replay(path.into()));
+        self
+    }
+
+    /// Answers from the cassette at `path` when it holds the request, else calls and records.
+    pub fn replay_or_record(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cassette = Some(CassetteMode::ReplayOrRecord(path.into()));
+        self
+    }
+
+    /// Strings replaced with `[REDACTED]` in what is recorded.
+    pub fn redact(mut self, secrets: Vec<String>) -> Self {
+        self.redactions = secrets;
+        self
+    }
+
+    /// Ends a stream that yields no event for `idle`.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = Some(idle);
+        self
+    }
+
+    /// Prices calls from `table` and journals each into `journal` under `task`.
+    pub fn cost_meter(mut self, table: PriceTable, journal: Arc<dyn Journal>, task: TaskId) -> Self {
+        self.meter = Some(Meter { table, journal, task });
+        self
+    }
+
+    /// Sets the purpose the cost meter writes in its events (default `provider_call`).
+    pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.purpose = Some(purpose.into());
+        self
+    }
+
+    /// Enforces a task's budget before each call.
+    pub fn budget(mut self, budget: SharedBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Retries transient failures with `policy`.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// The provider with its layers, in the order documented on [`ProviderStack`].
+    pub fn build(self) -> Result<Arc<dyn LlmProvider>, StackError> {
+        let mut p: Arc<dyn LlmProvider> = self.base;
+        let replaying = matches!(self.cassette, Some(CassetteMode::Replay(_)));
+        if let (Some(idle), false) = (self.idle, replaying) {
+            p = Arc::new(IdleWatchdog::new(p, idle));
+        }
+        p = match self.cassette {
+            None => p,
+            Some(CassetteMode::Record(path)) => {
+                Arc::new(RecordingProvider::new(p, path)?.with_redactions(self.redactions))
+            }
+            Some(CassetteMode::Replay(path)) => Arc::new(ReplayProvider::open(path, p.id().clone())?),
+            Some(CassetteMode::ReplayOrRecord(path)) => {
+                Arc::new(ReplayOrRecordProvider::new(p, path)?.with_redactions(self.redactions))
+            }
+        };
+        if let Some(m) = self.meter {
+            let meter = CostMeter::new(p, m.table, m.journal, m.task);
+            p = Arc::new(match self.purpose {
+                Some(purpose) => meter.with_purpose(purpose),
+                None => meter,
+            });
+        }
+        if let Some(budget) = self.budget {
+            p = Arc::new(BudgetLayer::new(p, budget));
+        }
+        if let Some(policy) = self.retry {
+            p = Arc::new(Retry::new(p, policy));
+        }
+        Ok(p)
+    }
+}

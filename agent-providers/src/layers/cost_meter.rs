@@ -1,0 +1,354 @@
+//! [`CostMeter`]: prices every call from a [`PriceTable`] and journals it.
+
+use agent_core::{
+    Completion, CompletionRequest, CompletionStream, Event, EventKind, Journal, LlmProvider, ProviderError, ProviderId,
+    StreamEvent, TaskId, Usage, async_trait,
+};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::time::Instant;
+
+/// The price table shipped with the crate (`src/layers/prices.json`).
+const BUILTIN_PRICES: &str = include_str!("prices.json");
+
+/// The price of one model, in US dollars per million tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ModelPrice {
+    /// Uncached prompt tokens.
+    pub input: f64,
+    /// Prompt tokens read from a cache (default: `input`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<f64>,
+    /// Prompt tokens written to a cache (default: `input`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write: Option<f64>,
+    /// Generated tokens, reasoning included.
+    pub output: f64,
+}
+
+impl ModelPrice {
+    /// A price with these rates (per million tokens); cache writes at the input rate.
+    pub fn new(input: f64, cached_input: f64, output: f64) -> Self {
+        Self { input, cached_input: Some(cached_input), cache_write: None, output }
+    }
+
+    /// Sets the cache-write rate (per million tokens).
+    pub fn with_cache_write(mut self, cache_write: f64) -> Self {
+        self.cache_write = Some(cache_write);
+        self
+    }
+
+    /// The cost of `usage` at this price, in US dollars.
+    ///
+    /// `usage.input_tokens` includes cached reads and cache writes (see
+    /// [`Usage`]); each part is billed at its own rate and the rest at `input`:
+    /// `(input − cached − written)·input + cached·cached_input + written·cache_write + output·output`.
+    pub fn cost(&self, usage: &Usage) -> f64 {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        let written = usage.cache_write_input_tokens.min(usage.input_tokens - cached);
+        let plain = usage.input_tokens - cached - written;
+        (plain as f64 * self.input
+            + cached as f64 * self.cached_input.unwrap_or(self.input)
+            + written as f64 * self.cache_write.unwrap_or(self.input)
+            + usage.output_tokens as f64 * self.output)
+            / 1_000_000.0
+    }
+}
+
+/// A price table that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("price table is not valid: {0}")]
+pub struct PriceTableError(String);
+
+#[derive(Deserialize)]
+struct PriceFile {
+    models: BTreeMap<String, ModelPrice>,
+}
+
+/// Model name → [`ModelPrice`], as data.
+///
+/// The JSON form is `{"models": {"gpt-4.1-mini": {"input": 0.4,
+/// "cached_input": 0.1, "cache_write": 0.4, "output": 1.6}, …}}` (rates per
+/// million tokens; `cached_input` and `cache_write` default to `input`).
+/// [`PriceTable::builtin`] is the table shipped with the crate; a host
+/// overrides or adds prices with [`PriceTable::with_price`] or
+/// [`PriceTable::merge_json`]. Names match exactly or with a dated snapshot
+/// suffix removed (`gpt-4o-2024-08-06` → `gpt-4o`). Unless
+/// [`PriceTable::without_fallback`] was called, a model the table lacks is
+/// priced from [`crate::pricing`] (the providers' own table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriceTable {
+    models: BTreeMap<String, ModelPrice>,
+    fallback: bool,
+}
+
+impl Default for PriceTable {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl PriceTable {
+    /// The table shipped with the crate.
+    pub fn builtin() -> Self {
+        // The shipped file is checked by a unit test; an empty table is the
+        // harmless fallback should it ever not parse.
+        Self::from_json(BUILTIN_PRICES).unwrap_or_else(|_| Self::empty())
+    }
+
+    /// A table with no prices and no fallback.
+    pub fn empty() -> Self {
+        Self { models: BTreeMap::new(), fallback: false }
+    }
+
+    /// A table read from JSON (`{"models": {…}}`), with the fallback on.
+    pub fn from_json(json: &str) -> Result<Self, PriceTableError> {
+        let file: PriceFile = serde_json::from_str(json).map_err(|e| PriceTableError(e.to_string()))?;
+        Ok(Self { models: file.models, fallback: true })
+    }
+
+    /// Adds or replaces the prices in `json` (same form as [`PriceTable::from_json`]).
+    pub fn merge_json(mut self, json: &str) -> Result<Self, PriceTableError> {
+        let file: PriceFile = serde_json::from_str(json).map_err(|e| PriceTableError(e.to_string()))?;
+        self.models.extend(file.models);
+        Ok(self)
+    }
+
+    /// Adds or replaces the price of `model`.
+    pub fn with_price(mut self, model: impl Into<String>, price: ModelPrice) -> Self {
+        self.models.insert(model.into(), price);
+        self
+    }
+
+    /// Stops pricing unknown models from [`crate::pricing`].
+    pub fn without_fallback(mut self) -> Self {
+        self.fallback = false;
+        self
+    }
+
+    /// How many models the table itself prices.
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+
+    /// Whether the table itself prices no model.
+    pub fn is_empty(&self) -> bool {
+        self.models.is_empty()
+    }
+
+    /// The price of `model`, if known.
+    pub fn price(&self, model: &str) -> Option<ModelPrice> {
+        let lookup = |name: &str| self.models.get(name).copied();
+        lookup(model).or_else(|| strip_date_suffix(model).and_then(lookup)).or_else(|| {
+            if !self.fallback {
+                return None;
+            }
+            crate::pricing::price_for(model).map(|p| ModelPrice {
+                input: p.input_per_mtok,
+                cached_input: Some(p.cached_input_per_mtok),
+                cache_write: None,
+                output: p.output_per_mtok,
+            })
+        })
+    }
+
+    /// The cost of one call of `model` with `usage`, in US dollars, if the price is known.
+    pub fn cost(&self, model: &str, usage: &Usage) -> Option<f64> {
+        self.price(model).map(|p| p.cost(usage))
+    }
+}
+
+/// `gpt-4.1-2025-04-14` → `gpt-4.1`.
+fn strip_date_suffix(model: &str) -> Option<&str> {
+    let (head, tail) = model.split_at_checked(model.len().checked_sub(11)?)?;
+    let bytes = tail.as_bytes();
+    let shape_ok = bytes[0] == b'-'
+        && bytes[5] == b'-'
+        && bytes[8] == b'-'
+        && bytes.iter().enumerate().all(|(i, b)| matches!(i, 0 | 5 | 8) || b.is_ascii_digit());
+    shape_ok.then_some(head)
+}
+
+struct Meter {
+    table: PriceTable,
+    journal: Arc<dyn Journal>,
+    task: TaskId,
+    purpose: String,
+}
+
+impl Meter {
+    /// Sets the completion's cost from the table (the model it reported
+    /// first, else the model part of its provider id); keeps the provider's
+    /// own figure when the table knows neither.
+    fn price(&self, completion: &mut Completion) {
+        let reported = completion.model.as_deref().and_then(|m| self.table.cost(m, &completion.usage));
+        let cost = reported.or_else(|| self.table.cost(completion.provider.model(), &completion.usage));
+        if cost.is_some() {
+            completion.cost_usd = cost;
+        }
+    }
+
+    async fn journal(&self, outcome: Result<&Completion, &ProviderError>, started: Instant) {
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let kind = match outcome {
+            Ok(c) => EventKind::LlmCall {
+                provider: c.provider.to_string(),
+                purpose: self.purpose.clone(),
+                input_tokens: c.usage.input_tokens,
+                output_tokens: c.usage.output_tokens,
+                cached_tokens: c.usage.cached_input_tokens,
+                cost_usd: c.cost_usd,
+                latency_ms,
+                error: None,
+            },
+            Err(e) => EventKind::LlmCall {
+                provider: e.provider.to_string(),
+                purpose: self.purpose.clone(),
+                input_tokens: 0,
+                output_tokens: 0,
+                cached_tokens: 0,
+                cost_usd: None,
+                latency_ms,
+                error: Some(e.kind.name().to_owned()),
+            },
+        };
+        if let Err(e) = self.journal.append(Event::now(self.task.clone(), kind)).await {
+            tracing::warn!(task = %self.task, "cost meter could not journal a call: {e}");
+        }
+    }
+}
+
+/// A layer that prices every call from a [`PriceTable`], sets
+/// [`Completion::cost_usd`], and appends one
+/// [`EventKind::LlmCall`] per call (failed ones included, with their error
+/// class) to a journal: task, provider (`KIND:MODEL`), purpose (default
+/// `provider_call`), input/output/cached tokens, cost and latency.
+///
+/// For a stream, the event is appended when `Done` passes (its completion is
+/// priced on the way) or when the stream yields an error; a stream dropped
+/// before either leaves no event.
+pub struct CostMeter<P> {
+    inner: P,
+    meter: Arc<Meter>,
+}
+
+impl<P> std::fmt::Debug for CostMeter<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CostMeter")
+            .field("task", &self.meter.task)
+            .field("purpose", &self.meter.purpose)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: LlmProvider> CostMeter<P> {
+    /// Meters `inner` with `table`, journaling the calls of `task` into `journal`.
+    pub fn new(inner: P, table: PriceTable, journal: Arc<dyn Journal>, task: TaskId) -> Self {
+        Self { inner, meter: Arc::new(Meter { table, journal, task, purpose: "provider_call".to_owned() }) }
+    }
+
+    /// Sets the purpose written in each event (default `provider_call`).
+    pub fn with_purpose(mut self, purpose: impl Into<String>) -> Self {
+        if let Some(meter) = Arc::get_mut(&mut self.meter) {
+            meter.purpose = purpose.into();
+        }
+        self
+    }
+
+    /// The price table.
+    pub fn table(&self) -> &PriceTable {
+        &self.meter.table
+    }
+
+    /// The wrapped provider.
+    pub fn inner(&self) -> &P {
+        &self.inner
+    }
+}
+
+#[async_trait]
+impl<P: LlmProvider> LlmProvider for CostMeter<P> {
+    fn id(&self) -> &ProviderId {
+        self.inner.id()
+    }
+
+    async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
+        let started = Instant::now();
+        let mut result = self.inner.complete(req).await;
+        if let Ok(c) = &mut result {
+            self.meter.price(c);
+        }
+        self.meter.journal(result.as_ref(), started).await;
+        result
+    }
+
+    async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
+        let started = Instant::now();
+        let stream = match self.inner.stream(req).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.meter.journal(Err(&e), started).await;
+                return Err(e);
+            }
+        };
+        let meter = self.meter.clone();
+        let journaled = Arc::new(AtomicBool::new(false));
+        let metered = stream.then(move |item| {
+            let meter = meter.clone();
+            let journaled = journaled.clone();
+            async move {
+                match item {
+                    Ok(StreamEvent::Done { mut completion }) => {
+                        meter.price(&mut completion);
+                        if !journaled.swap(true, Ordering::Relaxed) {
+                            meter.journal(Ok(&completion), started).await;
+                        }
+                        Ok(StreamEvent::Done { completion })
+                    }
+                    Err(e) => {
+                        if !journaled.swap(true, Ordering::Relaxed) {
+                            meter.journal(Err(&e), started).await;
+                        }
+                        Err(e)
+                    }
+                    other => other,
+                }
+            }
+        });
+        Ok(Box::pin(metered))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_price_table_parses_and_prices_every_family() {
+        let table = PriceTable::from_json(BUILTIN_PRICES).unwrap();
+        assert!(table.len() >= 15);
+        for model in ["gpt-4.1-mini", "claude-sonnet-4", "gemini-2.5-flash"] {
+            assert!(table.price(model).is_some(), "{model}");
+        }
+        assert_eq!(table.price("gpt-4o-2024-08-06"), table.price("gpt-4o"));
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_billed_at_their_own_rates() {
+        let p = ModelPrice::new(3.0, 0.3, 15.0).with_cache_write(3.75);
+        let usage = Usage {
+            input_tokens: 1_000_000,
+            cached_input_tokens: 500_000,
+            cache_write_input_tokens: 200_000,
+            output_tokens: 100_000,
+            ..Usage::default()
+        };
+        // 300k plain · 3 + 500k · 0.3 + 200k · 3.75 + 100k · 15, per million.
+        let expected = 0.9 + 0.15 + 0.75 + 1.5;
+        assert!((p.cost(&usage) - expected).abs() < 1e-12, "{}", p.cost(&usage));
+    }
+}

@@ -1,0 +1,53 @@
+//! Classifies an Ollama error (`{"error":"…"}`, as an HTTP answer or a stream line).
+
+use crate::native::{Classified, body_excerpt};
+use crate::retry_after;
+use agent_core::ProviderErrorKind;
+use reqwest::header::HeaderMap;
+use std::time::SystemTime;
+
+/// The `error` text of an Ollama error body, if it is one.
+pub(super) fn error_text(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    match value.get("error")? {
+        serde_json::Value::String(text) => Some(text.clone()),
+        other => other.get("message").and_then(|m| m.as_str()).map(str::to_owned).or_else(|| Some(other.to_string())),
+    }
+}
+
+fn mentions_context_length(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("context length")
+        || lower.contains("context window")
+        || lower.contains("exceeds the context")
+        || lower.contains("context size")
+        || lower.contains("prompt is too long")
+}
+
+/// A usage or quota limit of a hosted Ollama (or a proxy in front of one), as opposed to a rate limit.
+fn mentions_quota(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("quota") || lower.contains("usage limit")
+}
+
+/// Classifies an error from its status (500 for a stream line), headers and body.
+pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: SystemTime) -> Classified {
+    let message = error_text(body).filter(|m| !m.trim().is_empty()).unwrap_or_else(|| body_excerpt(body));
+    let retry_after_ms = || retry_after::from_headers(headers, now);
+    let kind = if mentions_context_length(&message) {
+        ProviderErrorKind::ContextTooLong
+    } else {
+        match status {
+            404 => ProviderErrorKind::InvalidRequest,
+            401 | 403 => ProviderErrorKind::Auth,
+            402 => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
+            429 if mentions_quota(&message) => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
+            429 => ProviderErrorKind::RateLimited { retry_after_ms: retry_after_ms() },
+            503 => ProviderErrorKind::Overloaded { retry_after_ms: retry_after_ms() },
+            408 | 504 => ProviderErrorKind::Timeout,
+            400..=499 => ProviderErrorKind::InvalidRequest,
+            _ => ProviderErrorKind::Other,
+        }
+    };
+    Classified { kind, message: format!("HTTP {status}: {message}"), request_id: None }
+}

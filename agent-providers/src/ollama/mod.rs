@@ -1,0 +1,279 @@
+//! [`OllamaProvider`]: Ollama's native chat API (`POST {host}/api/chat`),
+//! whole and streamed (NDJSON: one JSON object per line).
+//!
+//! Mapping from [`CompletionRequest`]: messages keep their roles (`system`,
+//! `user`, `assistant`, `tool`); tools become `tools[{type: function, …}]`;
+//! an assistant message's tool calls are sent with their arguments as an
+//! object, and a tool message names its tool (`tool_name`); `response_format`
+//! becomes `format: <schema>`; `max_tokens` and `temperature` go in `options`
+//! (`num_predict`, `temperature`). Tool calls come back with arguments as an
+//! object, serialised to JSON text, and with generated `call_…` ids when
+//! Ollama gives none. No key is sent. For Ollama's OpenAI-compatible endpoint
+//! use [`OpenAiProvider`](crate::OpenAiProvider) with base URL `{host}/v1`
+//! (spec `openai:MODEL@http://host:11434/v1`).
+//!
+//! ```no_run
+//! use agent_core::{CompletionRequest, LlmProvider, Message};
+//! use agent_providers::OllamaProvider;
+//!
+//! # async fn demo() -> Result<(), agent_core::ProviderError> {
+//! let provider = OllamaProvider::from_env("qwen2.5:7b", None);
+//! let answer = provider.complete(CompletionRequest::new(vec![Message::user("Say hi")])).await?;
+//! println!("{} ({} tokens)", answer.content, answer.usage.total());
+//! # Ok(()) }
+//! ```
+
+// `ProviderError` is agent-core's error type, returned unboxed across the crate.
+#![allow(clippy::result_large_err)]
+
+mod error;
+mod wire;
+
+use crate::native::{self, CallContext, Frame, Framing, StreamDecoder, generated_call_id};
+use agent_core::{
+    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent, ToolCall, Usage, async_trait,
+};
+
+use std::time::{Duration, SystemTime};
+use wire::ChatChunk;
+
+/// Where Ollama listens when no host is given and `OLLAMA_HOST` is not set.
+pub const DEFAULT_OLLAMA_HOST: &str = "http://localhost:11434";
+
+/// How long a call may take by default: the whole call for `complete`; the
+/// wait for the headers (model loading included) and then for each line for `stream`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// An [`LlmProvider`] speaking Ollama's native `/api/chat`.
+///
+/// Errors are classified from the status and the `{"error": "…"}` body: an
+/// unknown model (404) is `InvalidRequest`, a prompt beyond the context is
+/// `ContextTooLong`, a refused connection is `Transport`. Every error keeps
+/// the status, the `x-request-id` when a proxy sends one, and the raw body. A
+/// stream that ends before its `done: true` line is an error; an `error` line
+/// inside a stream is an error.
+#[derive(Clone, Debug)]
+pub struct OllamaProvider {
+    id: ProviderId,
+    model: String,
+    base_url: String,
+    timeout: Duration,
+    client: reqwest::Client,
+}
+
+impl OllamaProvider {
+    /// A provider for `model` at [`DEFAULT_OLLAMA_HOST`] with the default timeout.
+    pub fn new(model: impl Into<String>) -> Self {
+        let model = model.into();
+        Self {
+            id: ProviderId::new(format!("ollama:{model}")),
+            model,
+            base_url: DEFAULT_OLLAMA_HOST.to_owned(),
+            timeout: DEFAULT_TIMEOUT,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// A provider whose host is `base_url` if given, else `OLLAMA_HOST`, else
+    /// [`DEFAULT_OLLAMA_HOST`]. A host without a scheme (`0.0.0.0:11434`) gets
+    /// `http://`; one without a port either gets `:11434`, as the Ollama CLI does.
+    pub fn from_env(model: impl Into<String>, base_url: Option<String>) -> Self {
+        Self::from_lookup(model, base_url, &|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env) with the variables read through `env`.
+    pub(crate) fn from_lookup(
+        model: impl Into<String>,
+        base_url: Option<String>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let provider = Self::new(model);
+        match non_empty(base_url).or_else(|| non_empty(env("OLLAMA_HOST"))) {
+            Some(host) => provider.with_base_url(normalize_host(&host)),
+            None => provider,
+        }
+    }
+
+    /// Sets the base URL (the part before `/api/chat`, e.g. `http://gpu-box:11434`).
+    pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Accepted for symmetry with the other providers and ignored: Ollama takes no key.
+    /// (Put an authenticating proxy's key in its URL or use the OpenAI-compatible endpoint.)
+    pub fn with_api_key(self, _api_key: Option<String>) -> Self {
+        self
+    }
+
+    /// Sets the timeout (see [`DEFAULT_TIMEOUT`]); when it passes the call fails
+    /// with [`ProviderErrorKind::Timeout`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The model sent on the wire.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// The base URL requests go to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn context(&self) -> CallContext<'_> {
+        CallContext {
+            id: &self.id,
+            timeout: self.timeout,
+            request_id_header: "x-request-id",
+            classify: error::classify,
+        }
+    }
+
+    fn request(&self, req: &CompletionRequest, stream: bool) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}/api/chat", self.base_url)).json(&wire::request_body(&self.model, req, stream))
+    }
+
+    async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
+        let cx = self.context();
+        let (status, request_id, body) = cx.send_for_body(self.request(req, false)).await?;
+        let chunk: ChatChunk = cx.parse_body(status, request_id.as_ref(), &body, "an Ollama chat response")?;
+        if let Some(message) = chunk.error.clone() {
+            let kind = (cx.classify)(500, &reqwest::header::HeaderMap::new(), &body, SystemTime::now()).kind;
+            return Err(cx.error(kind, message).with_status(status).with_request_id(request_id).with_raw_body(body));
+        }
+        let mut assembly = Assembly::default();
+        assembly.absorb(chunk, &mut Vec::new());
+        let mut completion = assembly.completion(self.id.clone());
+        completion.request_id = request_id;
+        Ok(completion)
+    }
+}
+
+/// `0.0.0.0` → `http://0.0.0.0:11434`; `gpu:1234` → `http://gpu:1234`;
+/// `http://h:1/` → `http://h:1`; a trailing `/v1` (the OpenAI-compatible path) is dropped.
+fn normalize_host(host: &str) -> String {
+    let host = host.trim().trim_end_matches('/');
+    let host = host.strip_suffix("/v1").unwrap_or(host);
+    if host.contains("://") {
+        return host.to_owned();
+    }
+    let has_port = host.rsplit_once(':').is_some_and(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()));
+    if has_port { format!("http://{host}") } else { format!("http://{host}:11434") }
+}
+
+#[async_trait]
+impl LlmProvider for OllamaProvider {
+    fn id(&self) -> &ProviderId {
+        &self.id
+    }
+
+    async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
+        native::traced("ollama", &self.model, &req, self.call(&req)).await
+    }
+
+    async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
+        let decoder = Decoder { id: self.id.clone(), assembly: Assembly::default() };
+        self.context().send_for_stream(self.request(&req, true), Framing::Ndjson, decoder).await
+    }
+}
+
+/// An answer assembled from one response or from the lines of a stream.
+#[derive(Default)]
+struct Assembly {
+    text: String,
+    tool_calls: Vec<ToolCall>,
+    done: bool,
+    done_reason: Option<String>,
+    usage: Usage,
+    model: Option<String>,
+}
+
+impl Assembly {
+    fn absorb(&mut self, chunk: ChatChunk, out: &mut Vec<StreamEvent>) {
+        if chunk.model.is_some() {
+            self.model.clone_from(&chunk.model);
+        }
+        if chunk.done {
+            self.done = true;
+            self.done_reason.clone_from(&chunk.done_reason);
+            self.usage = chunk.usage();
+        }
+        let Some(message) = chunk.message else { return };
+        if let Some(text) = message.content.filter(|t| !t.is_empty()) {
+            self.text.push_str(&text);
+            out.push(StreamEvent::Delta { text });
+        }
+        for call in message.tool_calls {
+            let index = u32::try_from(self.tool_calls.len()).unwrap_or(u32::MAX);
+            let id = call.id.filter(|id| !id.is_empty()).unwrap_or_else(generated_call_id);
+            let arguments = call.function.arguments_text();
+            out.push(StreamEvent::ToolCallDelta {
+                index,
+                id: Some(id.clone()),
+                name: Some(call.function.name.clone()),
+                arguments: arguments.clone(),
+            });
+            self.tool_calls.push(ToolCall { id, name: call.function.name, arguments });
+        }
+    }
+
+    fn completion(&mut self, id: ProviderId) -> Completion {
+        let has_calls = !self.tool_calls.is_empty();
+        let mut completion = Completion::new(id, std::mem::take(&mut self.text))
+            .with_usage(self.usage)
+            .with_finish_reason(self.done_reason.as_deref().map(|r| wire::finish_reason(r, has_calls)));
+        completion.model = self.model.take();
+        completion.tool_calls = std::mem::take(&mut self.tool_calls);
+        completion
+    }
+}
+
+struct Decoder {
+    id: ProviderId,
+    assembly: Assembly,
+}
+
+impl StreamDecoder for Decoder {
+    fn frame(&mut self, frame: &Frame, out: &mut Vec<StreamEvent>) -> Result<bool, ProviderError> {
+        let chunk: ChatChunk = serde_json::from_str(&frame.data).map_err(|e| {
+            ProviderError::new(ProviderErrorKind::Unparseable, self.id.clone(), format!("malformed stream line: {e}"))
+                .with_raw_body(frame.data.clone())
+        })?;
+        if let Some(message) = &chunk.error {
+            let kind = error::classify(500, &reqwest::header::HeaderMap::new(), &frame.data, SystemTime::now()).kind;
+            return Err(ProviderError::new(kind, self.id.clone(), format!("error line in the stream: {message}"))
+                .with_raw_body(frame.data.clone()));
+        }
+        self.assembly.absorb(chunk, out);
+        Ok(self.assembly.done)
+    }
+
+    fn finish(&mut self) -> Result<Completion, ProviderError> {
+        if !self.assembly.done {
+            return Err(ProviderError::new(
+                ProviderErrorKind::Transport,
+                self.id.clone(),
+                "the stream ended before its done line: the answer is incomplete",
+            ));
+        }
+        Ok(self.assembly.completion(self.id.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_get_a_scheme_and_the_default_port() {
+        assert_eq!(normalize_host("0.0.0.0"), "http://0.0.0.0:11434");
+        assert_eq!(normalize_host("gpu:1234"), "http://gpu:1234");
+        assert_eq!(normalize_host("https://ollama.example/"), "https://ollama.example");
+        assert_eq!(normalize_host("http://h:11434/v1"), "http://h:11434");
+    }
+}
