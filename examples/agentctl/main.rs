@@ -6,20 +6,22 @@
 //! on bad input. Progress lines of `repair` go to stderr.
 
 mod cli;
-mod fallback;
 mod progress;
 
 use agentkit::core::{
-    Classification, CommandSpec, CompletionRequest, ExecError, Executor, FailureClassifier, JsonlJournal, LlmProvider,
-    Message, OutputCaps, RepairConfig, RepairLoop, RepairParts, RunOutput, SnapshotError, SnapshotId, Snapshotter,
-    Task, TaskId, WorkspaceOracle, WorkspaceProfile, unix_ms_now,
+    Classification, CommandSpec, Completion, CompletionRequest, CompletionStream, ExecError, Executor,
+    FailureClassifier, JsonlJournal, LlmProvider, Message, OutputCaps, ProviderError, ProviderErrorKind, RepairConfig,
+    RepairLoop, RepairParts, RunOutput, SnapshotError, SnapshotId, Snapshotter, StreamEvent, Task, TaskId,
+    WorkspaceOracle, WorkspaceProfile, unix_ms_now,
 };
 use agentkit::oracles::{classifier_for, default_oracle, detect_tool};
-use agentkit::providers::{ProviderSpec, RecordingProvider, ReplayProvider, build_provider};
+use agentkit::providers::layers::{
+    AttemptOutcome, Cascade, CascadeAttempt, CascadeEntry, ProviderStack, Retry, RetryPolicy,
+};
+use agentkit::providers::{ProviderSpec, build_provider};
 use agentkit::sandbox::{DirSnapshotter, FileEditor, GitSnapshotter, LimitedExecutor, ProcessExecutor};
 use clap::Parser;
 use cli::{Cli, Command};
-use fallback::Fallback;
 use serde_json::{Value, json};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -263,33 +265,50 @@ async fn discard(dir: &Path, id: &str) -> Result<Output, CliError> {
     })
 }
 
-/// The provider stack for `ask` and `repair`: replay, record, or live, then a fallback over the specs.
-fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>) -> Result<Fallback, CliError> {
+/// One provider stack per spec (replay or record cassette, idle watchdog),
+/// composed into a cascade tried in the order the specs were given.
+fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>) -> Result<Cascade, CliError> {
     if replay.is_some() && record.is_some() {
         return Err(CliError::bad_input("--replay and --record cannot be used together"));
     }
     let specs: Vec<String> = if specs.is_empty() { vec![cli::DEFAULT_PROVIDER.to_owned()] } else { specs.to_vec() };
-    let mut providers: Vec<Arc<dyn LlmProvider>> = Vec::new();
+    let mut members: Vec<(Arc<dyn LlmProvider>, CascadeEntry)> = Vec::new();
     for text in &specs {
         let spec: ProviderSpec = text.parse().map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
-        let provider: Arc<dyn LlmProvider> = if let Some(path) = replay {
-            Arc::new(
-                ReplayProvider::open(path, spec.id())
-                    .map_err(|e| CliError::bad_input(format!("cassette {}: {e}", path.display())))?,
-            )
-        } else {
-            let live = build_provider(&spec).map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
-            match record {
-                Some(path) => Arc::new(
-                    RecordingProvider::new(live, path)
-                        .map_err(|e| CliError::bad_input(format!("cassette {}: {e}", path.display())))?,
-                ),
-                None => live,
-            }
-        };
-        providers.push(provider);
+        let base = build_provider(&spec).map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
+        let mut stack = ProviderStack::new(base).idle_timeout(std::time::Duration::from_secs(300));
+        if let Some(path) = replay {
+            stack = stack.replay(path);
+        }
+        if let Some(path) = record {
+            stack = stack.record(path);
+        }
+        let member = stack.build().map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
+        members.push((member, CascadeEntry::new()));
     }
-    Ok(Fallback::new(providers))
+    Ok(Cascade::new(members))
+}
+
+/// An attempt of the cascade, as agentctl reports it.
+fn attempt_json(attempts: &[CascadeAttempt], final_error: Option<&ProviderError>) -> Value {
+    let last_failed = attempts.iter().rposition(|a| matches!(a.outcome, AttemptOutcome::Failed(_)));
+    let rows: Vec<Value> = attempts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let (ok, class) = match &a.outcome {
+                AttemptOutcome::Answered => (true, None),
+                AttemptOutcome::Failed(kind) => (false, Some(kind.name().to_owned())),
+                AttemptOutcome::SkippedCooling => (false, Some("skipped_cooling".to_owned())),
+                AttemptOutcome::SkippedExhausted => (false, Some("skipped_exhausted".to_owned())),
+                AttemptOutcome::SkippedContextWindow => (false, Some("skipped_context_window".to_owned())),
+                _ => (false, Some("other".to_owned())),
+            };
+            let error = (Some(i) == last_failed).then(|| final_error.map(ToString::to_string)).flatten();
+            json!({ "provider": a.provider, "ok": ok, "error_class": class, "error": error })
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -316,20 +335,26 @@ async fn ask(
         None => None,
     };
     // In human mode a streamed answer is printed as it arrives; --json prints one document at the end.
-    let print_live = |piece: &str| {
-        use std::io::Write as _;
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(piece.as_bytes());
-        let _ = out.flush();
+    let printed_live = stream && !json_mode;
+    let (result, attempts) = if stream {
+        let (opened, attempts) = stack.stream_with_attempts(req).await;
+        let collected = match opened {
+            Ok(events) => collect_stream(events, printed_live).await,
+            Err(e) => Err(e),
+        };
+        (collected, attempts)
+    } else {
+        stack.complete_with_attempts(req).await
     };
-    let sink: Option<&fallback::DeltaSink> = (stream && !json_mode).then_some(&print_live);
-    let result = stack.complete_reporting(req, stream, sink).await;
-    let attempts = to_json(&result.attempts);
-    let Some(completion) = result.completion else {
-        let last = result.attempts.last().map(|a| a.error.clone().unwrap_or_default()).unwrap_or_default();
-        let json = json!({ "provider": Value::Null, "content": Value::Null, "attempts": attempts, "error": last });
-        return Ok(Output { json, human: format!("every provider failed; last error: {last}"), ok: false });
+    let completion = match result {
+        Ok(c) => c,
+        Err(err) => {
+            let attempts = attempt_json(&attempts, Some(&err));
+            let json = json!({ "provider": Value::Null, "content": Value::Null, "attempts": attempts, "error": err.to_string() });
+            return Ok(Output { json, human: format!("every provider failed; last error: {err}"), ok: false });
+        }
     };
+    let attempts = attempt_json(&attempts, None);
     let mut ok = true;
     let mut parsed = Value::Null;
     let mut schema_error = Value::Null;
@@ -354,7 +379,7 @@ async fn ask(
         "streamed": stream,
         "attempts": attempts,
     });
-    let shown = if sink.is_some() { String::new() } else { completion.content.clone() };
+    let shown = if printed_live { String::new() } else { completion.content.clone() };
     let human = format!(
         "{}\n[{}; {} in / {} out tokens{}]",
         shown,
@@ -381,6 +406,8 @@ async fn repair(
         return Err(CliError::bad_input("--max-attempts must be at least 1"));
     }
     let stack = provider_stack(specs, replay, record)?;
+    // Transient failures the cascade cannot route around (every provider cooling down) are retried.
+    let provider: Arc<dyn LlmProvider> = Arc::new(Retry::new(stack, RetryPolicy::default()));
     let task_id = TaskId::new(format!("task-{}", unix_ms_now()));
     let journal_path = journal
         .unwrap_or_else(|| std::env::temp_dir().join("agentkit-journals").join(format!("{}.jsonl", task_id.as_str())));
@@ -388,7 +415,7 @@ async fn repair(
     let classifier: Arc<dyn FailureClassifier> =
         classifier_for("cargo").ok_or_else(|| CliError::failed("no cargo classifier"))?;
     let parts = RepairParts {
-        provider: Arc::new(stack),
+        provider,
         oracle: Arc::new(default_oracle()),
         classifier,
         // The loop gives up after 3 test runs in a row end in a timeout, or after an hour of commands.
@@ -428,4 +455,30 @@ async fn repair(
     }
     let human = progress::summary(&report, &journal_path);
     Ok(Output { json: doc, human, ok })
+}
+
+/// Reads a stream to its end, printing text deltas as they arrive when asked.
+async fn collect_stream(mut events: CompletionStream, print: bool) -> Result<Completion, ProviderError> {
+    use futures::StreamExt;
+    use std::io::Write as _;
+    let mut bytes = 0usize;
+    while let Some(event) = events.next().await {
+        match event? {
+            StreamEvent::Delta { text } => {
+                bytes += text.len();
+                if print {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(text.as_bytes());
+                    let _ = out.flush();
+                }
+            }
+            StreamEvent::Done { completion } => return Ok(completion),
+            _ => {}
+        }
+    }
+    Err(ProviderError::new(
+        ProviderErrorKind::Unparseable,
+        agentkit::core::ProviderId::new("stream"),
+        format!("stream ended before its terminal event after {bytes} bytes"),
+    ))
 }

@@ -149,7 +149,8 @@ impl Member {
 /// | `QuotaExhausted` | exhausted until its reset, or for the life of the cascade | the next provider, at once (no sleep) |
 /// | `Overloaded`, `Transport`, `Timeout`, `Other` (5xx), `Auth` | unchanged | the next provider |
 /// | `ContextTooLong` | unchanged | the next provider whose known context window is larger (smaller ones are skipped) |
-/// | `InvalidRequest`, `Unparseable`, `NotRecorded` | unchanged | nothing: the error is returned (the request is at fault) |
+/// | `NotRecorded` (a replay miss) | unchanged | the next provider: when a cascade was recorded, the answer sits under the provider that gave it |
+/// | `InvalidRequest`, `Unparseable` | unchanged | nothing: the error is returned (the request is at fault) |
 ///
 /// A stream falls over only before its first event: the cascade waits for
 /// that event, and once it arrived, later errors reach the caller.
@@ -313,9 +314,7 @@ impl Cascade {
                     // Without a known window no other provider is known to be larger.
                     None => return Err(self.exhausted_error(error, attempts)),
                 },
-                ProviderErrorKind::InvalidRequest
-                | ProviderErrorKind::Unparseable
-                | ProviderErrorKind::NotRecorded { .. } => return Err(error),
+                ProviderErrorKind::InvalidRequest | ProviderErrorKind::Unparseable => return Err(error),
                 _ => {}
             }
             last_error = Some(error);
