@@ -307,3 +307,18 @@ fn snapshot_and_restore_of_a_directory_that_is_not_a_repository_use_directory_co
     let out = agentctl().args(["discard", root.to_str().unwrap(), &id, "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn repair_with_several_providers_falls_over_to_the_one_the_cassette_holds() {
+    let (_dir, work) = fixture("buggy-stats");
+    let out = agentctl()
+        .args(["repair", work.to_str().unwrap(), "--goal", STATS_GOAL])
+        .args(["--provider", "openai:gpt-4.1-nano", "--provider", "openai:gpt-4.1-mini"])
+        .args(["--replay", &cassette("buggy-stats"), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "accepted");
+    assert_eq!(doc["attempts"].as_array().unwrap().len(), 2);
+}
