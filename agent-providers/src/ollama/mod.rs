@@ -8,7 +8,8 @@
 //! becomes `format: <schema>`; `max_tokens` and `temperature` go in `options`
 //! (`num_predict`, `temperature`). Tool calls come back with arguments as an
 //! object, serialised to JSON text, and with generated `call_…` ids when
-//! Ollama gives none. No key is sent. For Ollama's OpenAI-compatible endpoint
+//! Ollama gives none. No key is sent unless one is set with
+//! [`OllamaProvider::with_api_key`]. For Ollama's OpenAI-compatible endpoint
 //! use [`OpenAiProvider`](crate::OpenAiProvider) with base URL `{host}/v1`
 //! (spec `openai:MODEL@http://host:11434/v1`).
 //!
@@ -53,13 +54,26 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// the status, the `x-request-id` when a proxy sends one, and the raw body. A
 /// stream that ends before its `done: true` line is an error; an `error` line
 /// inside a stream is an error.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct OllamaProvider {
     id: ProviderId,
     model: String,
     base_url: String,
+    api_key: Option<String>,
     timeout: Duration,
     client: reqwest::Client,
+}
+
+impl std::fmt::Debug for OllamaProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OllamaProvider")
+            .field("id", &self.id)
+            .field("model", &self.model)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OllamaProvider {
@@ -70,6 +84,7 @@ impl OllamaProvider {
             id: ProviderId::new(format!("ollama:{model}")),
             model,
             base_url: DEFAULT_OLLAMA_HOST.to_owned(),
+            api_key: None,
             timeout: DEFAULT_TIMEOUT,
             client: reqwest::Client::new(),
         }
@@ -102,9 +117,10 @@ impl OllamaProvider {
         self
     }
 
-    /// Accepted for symmetry with the other providers and ignored: Ollama takes no key.
-    /// (Put an authenticating proxy's key in its URL or use the OpenAI-compatible endpoint.)
-    pub fn with_api_key(self, _api_key: Option<String>) -> Self {
+    /// Sets or clears a key sent as `Authorization: Bearer` (a local Ollama needs
+    /// none; hosted Ollama and authenticating proxies do). `from_env` sets none.
+    pub fn with_api_key(mut self, api_key: Option<String>) -> Self {
+        self.api_key = api_key;
         self
     }
 
@@ -135,7 +151,12 @@ impl OllamaProvider {
     }
 
     fn request(&self, req: &CompletionRequest, stream: bool) -> reqwest::RequestBuilder {
-        self.client.post(format!("{}/api/chat", self.base_url)).json(&wire::request_body(&self.model, req, stream))
+        let builder =
+            self.client.post(format!("{}/api/chat", self.base_url)).json(&wire::request_body(&self.model, req, stream));
+        match &self.api_key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
     }
 
     async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {

@@ -498,3 +498,34 @@ async fn spec_builds_an_anthropic_provider_from_the_environment() {
     build_provider_with_env(&spec, &vars).unwrap().complete(ask("hi")).await.unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 2, "the spec's base URL wins over the environment");
 }
+
+#[tokio::test]
+async fn stream_skips_thinking_blocks_and_unknown_events() {
+    let server = server_with(sse(&[
+        message_start(),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "Let me think"}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "EqQBCgIYAhIM"}}),
+        ),
+        block_stop(0),
+        ("some_future_event", json!({"type": "some_future_event"})),
+        block_start_text(1),
+        text_delta(1, "Answer."),
+        block_stop(1),
+        message_delta("end_turn", 30),
+        message_stop(),
+    ]))
+    .await;
+    let got = collect(provider_for(&server).stream(ask("hi")).await.unwrap()).await;
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert_eq!(got.text(), "Answer.", "thinking is not part of the answer");
+    assert_eq!(got.done().unwrap().content, "Answer.");
+}

@@ -339,3 +339,12 @@ async fn spec_host_without_scheme_and_the_openai_compatible_spec_both_work() {
     let out = build_provider_with_env(&spec, &env_of(&[])).unwrap().complete(ask("hi")).await.unwrap();
     assert_eq!(out.content, "compatible");
 }
+
+#[tokio::test]
+async fn a_key_set_explicitly_is_sent_as_a_bearer_token() {
+    let server = server_with(ok_body(chat_body(json!({"role": "assistant", "content": "ok"})))).await;
+    let provider = provider_for(&server).with_api_key(Some("ollama-key".to_owned()));
+    assert!(!format!("{provider:?}").contains("ollama-key"), "Debug redacts the key");
+    provider.complete(ask("hi")).await.unwrap();
+    assert_eq!(header(&only_request(&server).await, "authorization"), Some("Bearer ollama-key"));
+}
