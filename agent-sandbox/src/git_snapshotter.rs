@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod delta;
 mod gix_restore;
 mod gix_snapshot;
 
@@ -519,6 +520,11 @@ impl Repo {
         self.agentkit_dir().join(format!("index-snap-{id}"))
     }
 
+    /// The in-process snapshot's stat data, a delta against `saved_index`.
+    fn stat_delta(&self, id: &str) -> PathBuf {
+        self.agentkit_dir().join(format!("stat-delta-{id}"))
+    }
+
     fn saved_excluded(&self, id: &str) -> PathBuf {
         self.agentkit_dir().join(format!("excluded-{id}"))
     }
@@ -576,7 +582,7 @@ impl Repo {
         };
         let (commit, excluded, dirs) = match outcome {
             gix_snapshot::Outcome::Done(snap) => {
-                write_atomic(&self.stat_index(&snap.commit), &snap.stat_index)?;
+                write_atomic(&self.stat_delta(&snap.commit), &snap.delta)?;
                 let dirs: BTreeSet<String> =
                     snap.empty_dirs.iter().filter_map(|d| std::str::from_utf8(d).ok().map(str::to_owned)).collect();
                 (snap.commit, snap.excluded, dirs)
@@ -659,7 +665,15 @@ impl Repo {
         };
 
         let prepared = match &self.gix {
-            Some(repo) => gix_restore::prepare(repo, &self.root, &self.stat_index(id_str))?,
+            Some(repo) => {
+                let (delta, stat_index) = (self.stat_delta(id_str), self.stat_index(id_str));
+                let source = gix_restore::StatSource {
+                    delta: &delta,
+                    base: saved_bytes.is_some().then_some(saved.as_path()),
+                    stat_index: &stat_index,
+                };
+                gix_restore::prepare(repo, &self.root, &source)?
+            }
             None => gix_restore::Prepared::Unsupported("gix cannot open the repository".into()),
         };
 
@@ -670,7 +684,7 @@ impl Repo {
             (gix_restore::Prepared::Ready(plan), Some(repo)) => {
                 tracing::debug!(rewrites = plan.writes(), "restore in process");
                 // 1. Write back what differs; 2. one walk for what is new.
-                let walk = gix_restore::write_back(repo, &self.root, *plan)?;
+                let walk = gix_restore::write_back(repo, &self.root, *plan, &is_excluded)?;
                 // 3. Delete files the snapshot lacks (not ignored under the
                 //    restored rules, not left out by a guard).
                 let mut touched_dirs = BTreeSet::new();
@@ -836,6 +850,7 @@ impl Repo {
             self.saved_index_absent(id_str),
             self.saved_dirs(id_str),
             self.stat_index(id_str),
+            self.stat_delta(id_str),
             self.saved_excluded(id_str),
         ] {
             remove_if_present(&path)?;

@@ -24,7 +24,7 @@
 //!
 //! Requests are matched by [`request_key`]: a SHA-256 of the provider id and
 //! the whole request, so any change in a prompt or a setting is a miss
-//! ([`ProviderErrorKind::NotRecorded`](agent_core::ProviderErrorKind::NotRecorded)),
+//! ([`ProviderErrorKind::NotRecorded`]),
 //! never a wrong answer.
 //!
 //! ```no_run

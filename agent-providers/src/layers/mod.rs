@@ -1,4 +1,4 @@
-//! Provider layers: each is an [`LlmProvider`] around another, the way tower
+//! Provider layers: each is an [`LlmProvider`](agent_core::LlmProvider) around another, the way tower
 //! layers wrap a service, and each handles both `complete` and `stream`.
 //!
 //! - [`Retry`]: tries a transient failure again with a [`RetryPolicy`],

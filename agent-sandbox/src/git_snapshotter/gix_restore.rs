@@ -5,6 +5,7 @@
 //! created since are found with one gix directory walk against the stat
 //! index.
 
+use super::delta::{Delta, DirStats, find_new};
 use super::gix_snapshot::{Probe, Walk, backend, probe_all, read_path, walk_untracked};
 use agent_core::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -24,14 +25,18 @@ pub(super) enum Prepared {
 
 pub(super) struct Plan {
     /// The snapshot's stat index: every path of the snapshot.
-    index: gix::index::File,
+    index: gix::index::State,
     /// Entries whose working-tree file differs from the snapshot (content,
     /// mode, type, or missing): path, mode, blob id.
     writes: Vec<(BString, Mode, gix::ObjectId)>,
     /// Submodule directories that are missing (recreated empty, like git).
     gitlink_dirs: Vec<BString>,
-    /// What the snapshot lacks, as walked before the write-back.
-    walk: Walk,
+    /// What the snapshot lacks, as walked before the write-back (only for a
+    /// snapshot without directory stats, made by an older version).
+    walk: Option<Walk>,
+    /// The directories the snapshot saw with their stat, and the second the
+    /// stats were saved in: after the write-back only changed ones are read.
+    dirs: Option<(DirStats, i64)>,
 }
 
 impl Plan {
@@ -41,14 +46,60 @@ impl Plan {
     }
 }
 
-/// Compares the working tree with the snapshot whose stat index is at `stat_index`.
-pub(super) fn prepare(repo: &gix::Repository, root: &Path, stat_index: &Path) -> Result<Prepared, SnapshotError> {
+/// Where a snapshot's stat data is.
+pub(super) struct StatSource<'a> {
+    /// A [`Delta`] against the saved user's index (`base`, `None` when the
+    /// user had no index), as the in-process snapshot writes it.
+    pub(super) delta: &'a Path,
+    pub(super) base: Option<&'a Path>,
+    /// A whole stat index, as the command-line snapshot (and older versions) write it.
+    pub(super) stat_index: &'a Path,
+}
+
+/// The snapshot's stat index, the second its stat data was known good in
+/// (the racy-clean reference), and its directory stats if it has them.
+type Loaded = (gix::index::State, i64, Option<DirStats>);
+
+fn load(source: &StatSource<'_>) -> Result<Loaded, String> {
+    let read = |path: &Path| {
+        // Files this snapshotter wrote itself: the checksum is not verified.
+        gix::index::File::at(path, gix::hash::Kind::Sha1, true, Default::default())
+            .map_err(|e| format!("cannot read the snapshot's stat index: {e}"))
+    };
+    match std::fs::read(source.delta) {
+        Ok(bytes) => {
+            let delta = Delta::decode(&bytes).ok_or("malformed stat delta")?;
+            let secs = std::fs::metadata(source.delta)
+                .and_then(|m| m.modified())
+                .map_err(|e| e.to_string())?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| e.to_string())?
+                .as_secs();
+            let mut state = match source.base {
+                Some(base) => read(base)?.into_parts().0,
+                None => gix::index::State::new(gix::hash::Kind::Sha1),
+            };
+            delta.apply(&mut state);
+            let secs = i64::try_from(secs).map_err(|e| e.to_string())?;
+            Ok((state, secs, Some(delta.dirs)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let file = read(source.stat_index)?;
+            let secs = file.timestamp().unix_seconds();
+            Ok((file.into_parts().0, secs, None))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Compares the working tree with the snapshot whose stat data is at `source`.
+pub(super) fn prepare(repo: &gix::Repository, root: &Path, source: &StatSource<'_>) -> Result<Prepared, SnapshotError> {
     if repo.object_hash() != gix::hash::Kind::Sha1 {
         return Ok(Prepared::Unsupported("not a sha1 repository".into()));
     }
-    let index = match gix::index::File::at(stat_index, gix::hash::Kind::Sha1, false, Default::default()) {
-        Ok(index) => index,
-        Err(e) => return Ok(Prepared::Unsupported(format!("cannot read the snapshot's stat index: {e}"))),
+    let (index, racy_secs, dirs) = match load(source) {
+        Ok(loaded) => loaded,
+        Err(e) => return Ok(Prepared::Unsupported(e)),
     };
     if index.link().is_some() || index.is_sparse() {
         return Ok(Prepared::Unsupported("split or sparse stat index".into()));
@@ -62,9 +113,11 @@ pub(super) fn prepare(repo: &gix::Repository, root: &Path, stat_index: &Path) ->
             return Ok(Prepared::Unsupported(format!("unusual path {path} in the stat index")));
         }
     }
-    // The walk for new files runs alongside the stat comparison; it is redone
-    // after the write-back only if an ignore file is rewritten.
-    let (probes, walk) = probe_all(root, &index, || walk_untracked(repo, &index));
+    // Without directory stats, the walk for new files runs alongside the
+    // stat comparison; it is redone after the write-back only if an ignore
+    // file is rewritten. With them, new files are looked for after it.
+    let (probes, walk) =
+        probe_all(root, &index, racy_secs, || dirs.is_none().then(|| walk_untracked(repo, &index)).transpose());
     let probes = probes?;
     let walk = walk?;
     let mut writes = Vec::new();
@@ -95,7 +148,8 @@ pub(super) fn prepare(repo: &gix::Repository, root: &Path, stat_index: &Path) ->
             writes.push((path.to_owned(), entry.mode, entry.id));
         }
     }
-    Ok(Prepared::Ready(Box::new(Plan { index, writes, gitlink_dirs, walk })))
+    let dirs = dirs.map(|d| (d, racy_secs));
+    Ok(Prepared::Ready(Box::new(Plan { index, writes, gitlink_dirs, walk, dirs })))
 }
 
 fn blob_id(bytes: &[u8]) -> Result<gix::ObjectId, SnapshotError> {
@@ -105,9 +159,16 @@ fn blob_id(bytes: &[u8]) -> Result<gix::ObjectId, SnapshotError> {
 
 /// Writes back what differs from the snapshot (through a temporary file and
 /// a rename, so a file is never seen half written) and returns what the
-/// snapshot lacks, judged by the snapshot's ignore rules: the walk made
-/// before, or, if an ignore file was rewritten, a new one.
-pub(super) fn write_back(repo: &gix::Repository, root: &Path, plan: Plan) -> Result<Walk, SnapshotError> {
+/// snapshot lacks, judged by the snapshot's ignore rules: from the changed
+/// directories (see [`find_new`]), or for a snapshot without directory stats
+/// the walk made before, or, if an ignore file was rewritten, a new one.
+/// What `skip` says a guard left out is never entered.
+pub(super) fn write_back(
+    repo: &gix::Repository,
+    root: &Path,
+    plan: Plan,
+    skip: &dyn Fn(&[u8]) -> bool,
+) -> Result<Walk, SnapshotError> {
     for (path, mode, id) in &plan.writes {
         let object = repo.find_object(*id).map_err(backend("read blob"))?;
         let full = root.join(std::ffi::OsStr::from_bytes(path));
@@ -123,9 +184,15 @@ pub(super) fn write_back(repo: &gix::Repository, root: &Path, plan: Plan) -> Res
             Err(e) => return Err(SnapshotError::Io { path: full, source: e }),
         }
     }
+    if let Some((dirs, secs)) = &plan.dirs {
+        return find_new(repo, root, &plan.index, dirs, *secs, skip);
+    }
     let ignore_rules_changed =
         plan.writes.iter().any(|(path, _, _)| path == ".gitignore" || path.ends_with(b"/.gitignore"));
-    if ignore_rules_changed { walk_untracked(repo, &plan.index) } else { Ok(plan.walk) }
+    match plan.walk {
+        Some(walk) if !ignore_rules_changed => Ok(walk),
+        _ => walk_untracked(repo, &plan.index),
+    }
 }
 
 /// A relative path of normal components, none of them `.git`.

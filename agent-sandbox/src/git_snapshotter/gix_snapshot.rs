@@ -7,11 +7,11 @@
 //! untracked files are read and hashed, so the cost in hashing is
 //! proportional to what changed, not to the size of the repository.
 
-use super::{Excluded, GuardReason, Limits};
+use super::{Excluded, GuardReason, Limits, delta};
 use agent_core::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stat, stat};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -26,8 +26,9 @@ pub(super) enum Outcome {
 pub(super) struct Snapshot {
     pub(super) commit: String,
     /// The snapshot's entries with the stat data they had at snapshot time,
-    /// serialized as a git index file.
-    pub(super) stat_index: Vec<u8>,
+    /// as a delta against the user's index, and the directories' stat
+    /// ([`Delta`](super::delta::Delta), encoded).
+    pub(super) delta: Vec<u8>,
     pub(super) excluded: Vec<Excluded>,
     /// Directories, not ignored, holding no path of the snapshot (empty, or
     /// only ignored content), relative to the root.
@@ -99,9 +100,17 @@ pub(super) fn snapshot(
             return Ok(Outcome::Unsupported(".gitattributes in the index".into()));
         }
     }
-    let (probes, walk) = probe_all(root, &index, || walk_untracked(repo, &index));
+    // The directories of the user's index, stat'ed before anything is read:
+    // a restore reads only those whose stat changed since (see `delta`).
+    let mut index_dirs = HashSet::new();
+    delta::parent_dirs(index.entries().iter().map(|e| e.path(&index)), &mut index_dirs);
+    let dir_stats: HashMap<BString, Stat> =
+        index_dirs.into_iter().filter_map(|d| delta::dir_stat(root, d.as_bstr()).map(|s| (d, s))).collect();
+    let racy_secs = index.timestamp().unix_seconds();
+    let (probes, walk) = probe_all(root, &index, racy_secs, || walk_untracked(repo, &index));
     let probes = probes?;
-    let Walk { files: untracked, empty_dirs, ignored } = walk?;
+    let Walk { files: untracked, empty_dirs, ignored, others } = walk?;
+    let mut delta = delta::Delta::default();
     let mut tracked: Vec<(&BStr, Item)> = Vec::with_capacity(index.entries().len());
     for (entry, probe) in index.entries().iter().zip(probes) {
         let path = entry.path(&index);
@@ -110,13 +119,15 @@ pub(super) fn snapshot(
             continue;
         }
         match probe {
-            Probe::Missing | Probe::Unstorable => {} // deleted, or a fifo or socket git does not store
+            // Deleted, or a fifo or socket git does not store.
+            Probe::Missing | Probe::Unstorable => delta.removed.push(path.to_owned()),
             Probe::Directory => return Ok(Outcome::Unsupported(format!("{path} became a directory"))),
             Probe::Clean => tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat })),
             Probe::Changed { mode, stat } => {
                 let full = root.join(std::ffi::OsStr::from_bytes(path));
                 let id = hash_path(repo, &full, mode)?;
                 tracked.push((path, Item { mode, id, stat }));
+                delta.upserts.push((path.to_owned(), mode, id, stat));
             }
         }
     }
@@ -187,16 +198,9 @@ pub(super) fn snapshot(
     };
     let commit = repo.write_object(&commit).map_err(backend("write snapshot commit"))?.detach();
 
-    // 4. The stat index of the snapshot, for a restore that hashes only what changed.
-    let mut state = gix::index::State::new(gix::hash::Kind::Sha1);
-    for (path, item) in &items {
-        state.dangerously_push_entry(item.stat, item.id, Flags::empty(), item.mode, path);
-    }
-    state.sort_entries();
-    let mut stat_index = Vec::new();
-    gix::index::File::from_state(state, PathBuf::new())
-        .write_to(&mut stat_index, gix::index::write::Options::default())
-        .map_err(backend("write snapshot index"))?;
+    // 4. The stat data of the snapshot, for a restore that hashes only what
+    //    changed: a delta against the user's index (saved by the caller).
+    delta.upserts.extend(untracked_items.iter().map(|(p, i)| (p.clone(), i.mode, i.id, i.stat)));
     // Directories the snapshot's paths do not imply: empty ones and those
     // holding only ignored entries (and the directories above them).
     let mut dirs = std::collections::BTreeSet::new();
@@ -214,6 +218,25 @@ pub(super) fn snapshot(
     for path in &ignored {
         ancestors(path.as_bstr(), &mut dirs);
     }
+    // Every directory the snapshot saw, for the restore's directory cache.
+    let mut seen = HashSet::new();
+    delta::parent_dirs(items.iter().map(|(p, _)| *p), &mut seen);
+    for path in ignored.iter().chain(&others).chain(excluded_paths(&excluded).iter()) {
+        if let Some(slash) = path.rfind_byte(b'/') {
+            delta::add_with_ancestors(path[..slash].as_bstr(), &mut seen);
+        }
+    }
+    for dir in &dirs {
+        seen.insert(dir.clone());
+    }
+    delta.dirs = seen
+        .into_iter()
+        .map(|d| {
+            let stat = dir_stats.get(&d).copied();
+            (d, stat)
+        })
+        .collect();
+    delta.dirs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let empty_dirs = dirs
         .into_iter()
         .filter(|d| {
@@ -228,7 +251,7 @@ pub(super) fn snapshot(
             !holds_items && !under_excluded
         })
         .collect();
-    Ok(Outcome::Done(Snapshot { commit: commit.to_string(), stat_index, excluded, empty_dirs }))
+    Ok(Outcome::Done(Snapshot { commit: commit.to_string(), delta: delta.encode(), excluded, empty_dirs }))
 }
 
 /// What `lstat` says about the working-tree path of an index entry.
@@ -248,15 +271,11 @@ pub(super) enum Probe {
 
 /// Compares the file at `full` with an index entry (`mode`, `stat`) of
 /// `index` by `lstat` alone, with git's racy-clean rule: an entry whose mtime
-/// is not older than the index file itself cannot be trusted. Both the
-/// snapshot (against the user's index) and the restore (against the
-/// snapshot's stat index) decide what to read with this.
-pub(super) fn probe(
-    full: &Path,
-    mode: Mode,
-    stat: &Stat,
-    index: &gix::index::State,
-) -> Result<Probe, SnapshotError> {
+/// is not older (in whole seconds) than `racy_secs`, when the index's stat
+/// data was last known good, cannot be trusted. Both the snapshot (against
+/// the user's index) and the restore (against the snapshot's stat data)
+/// decide what to read with this.
+pub(super) fn probe(full: &Path, mode: Mode, stat: &Stat, racy_secs: i64) -> Result<Probe, SnapshotError> {
     let meta = match gix::index::fs::Metadata::from_path_no_follow(full) {
         Ok(meta) => meta,
         Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
@@ -271,7 +290,7 @@ pub(super) fn probe(
         return Ok(Probe::Unstorable);
     };
     let fs_stat = Stat::from_fs(&meta).unwrap_or_default();
-    if fs_mode == mode && stat.matches(&fs_stat, STAT_OPTIONS) && !stat.is_racy(index.timestamp(), STAT_OPTIONS) {
+    if fs_mode == mode && stat.matches(&fs_stat, STAT_OPTIONS) && i64::from(stat.mtime.secs) < racy_secs {
         Ok(Probe::Clean)
     } else {
         Ok(Probe::Changed { mode: fs_mode, stat: fs_stat })
@@ -283,6 +302,7 @@ pub(super) fn probe(
 pub(super) fn probe_all<T>(
     root: &Path,
     index: &gix::index::State,
+    racy_secs: i64,
     alongside: impl FnOnce() -> T,
 ) -> (Result<Vec<Probe>, SnapshotError>, T) {
     let entries = index.entries();
@@ -293,7 +313,7 @@ pub(super) fn probe_all<T>(
         if entry.mode.is_submodule() {
             return Ok(if std::fs::symlink_metadata(&full).is_ok() { Probe::Clean } else { Probe::Missing });
         }
-        probe(&full, entry.mode, &entry.stat, index)
+        probe(&full, entry.mode, &entry.stat, racy_secs)
     };
     std::thread::scope(|scope| {
         let workers: Vec<_> = entries
@@ -349,6 +369,8 @@ pub(super) struct Walk {
     pub(super) empty_dirs: Vec<BString>,
     /// Ignored files and directories (an ignored directory as one entry).
     pub(super) ignored: Vec<BString>,
+    /// Anything else the walk reported (nested repositories, fifos...).
+    pub(super) others: Vec<BString>,
 }
 
 /// One gix directory walk against `index`, honouring the ignore rules of the
@@ -366,13 +388,14 @@ pub(super) fn walk_untracked(repo: &gix::Repository, index: &gix::index::State) 
     let mut collect = gix::dir::walk::delegate::Collect::default();
     let interrupt = std::sync::atomic::AtomicBool::new(false);
     repo.dirwalk(index, None::<&str>, &interrupt, options, &mut collect).map_err(backend("dirwalk"))?;
-    let mut walk = Walk { files: Vec::new(), empty_dirs: Vec::new(), ignored: Vec::new() };
+    let mut walk = Walk { files: Vec::new(), empty_dirs: Vec::new(), ignored: Vec::new(), others: Vec::new() };
     for (e, _) in collect.unorded_entries {
         if matches!(e.status, Status::Ignored(_)) {
             walk.ignored.push(e.rela_path);
             continue;
         }
         if e.status != Status::Untracked {
+            walk.others.push(e.rela_path);
             continue;
         }
         match e.disk_kind {
@@ -380,7 +403,7 @@ pub(super) fn walk_untracked(repo: &gix::Repository, index: &gix::index::State) 
             Some(Kind::Directory) if e.property == Some(Property::EmptyDirectory) && !e.rela_path.is_empty() => {
                 walk.empty_dirs.push(e.rela_path);
             }
-            _ => {}
+            _ => walk.others.push(e.rela_path),
         }
     }
     Ok(walk)
@@ -439,4 +462,8 @@ fn write_tree(
     }
     tree.entries.sort();
     Ok(repo.write_object(&tree).map_err(backend("write tree"))?.detach())
+}
+
+fn excluded_paths(excluded: &[Excluded]) -> Vec<BString> {
+    excluded.iter().map(|e| BString::from(e.path.as_os_str().as_bytes())).collect()
 }

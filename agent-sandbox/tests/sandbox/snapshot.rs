@@ -314,3 +314,101 @@ async fn a_directory_where_a_file_was_and_an_empty_directory_are_restored() {
 
     assert_eq!(tree_state(root), before);
 }
+
+/// Puts the mtime of `rel` back to `mtime` (like `touch -d`); the ctime still moves.
+fn put_mtime_back(root: &Path, rel: &str, mtime: std::time::SystemTime) {
+    let dir = std::fs::File::open(root.join(rel)).unwrap();
+    dir.set_modified(mtime).unwrap();
+    assert_eq!(std::fs::metadata(root.join(rel)).unwrap().modified().unwrap(), mtime);
+}
+
+fn mtime(root: &Path, rel: &str) -> std::time::SystemTime {
+    std::fs::metadata(root.join(rel)).unwrap().modified().unwrap()
+}
+
+/// A tree whose directories all have an mtime older than the second the
+/// snapshot is taken in, so the restore trusts its directory stat cache
+/// (nothing is racily clean): only directories whose stat changed are read.
+async fn settled_snapshot(snaps: &GitSnapshotter) -> (tempfile::TempDir, SnapshotId) {
+    let dir = committed_repo();
+    let root = dir.path();
+    write(root, "notes/todo.md", b"untracked notes\n"); // a wholly untracked directory
+    write(root, "logs/old.log", b"ignored\n"); // a directory holding only ignored files
+    std::fs::create_dir_all(root.join("empty/inner")).unwrap(); // empty directories
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let id = snaps.snapshot(root).await.unwrap();
+    (dir, id)
+}
+
+#[tokio::test]
+async fn new_files_are_found_in_directories_whose_mtime_was_put_back_by_hand() {
+    let snaps = GitSnapshotter::new();
+    let (dir, id) = settled_snapshot(&snaps).await;
+    let root = dir.path();
+    let before = tree_state(root);
+    // The agent creates files in every kind of directory the snapshot saw,
+    // and each time puts the directory's mtime back as `touch -d` would.
+    for (parent, file) in [
+        ("", "top.txt"),
+        ("dir/deep", "new.txt"),
+        ("notes", "more.md"),
+        ("logs", "not-ignored.txt"),
+        ("empty/inner", "x.txt"),
+    ] {
+        let old = mtime(root, if parent.is_empty() { "." } else { parent });
+        let rel = if parent.is_empty() { file.to_owned() } else { format!("{parent}/{file}") };
+        write(root, &rel, b"created by the agent\n");
+        put_mtime_back(root, if parent.is_empty() { "." } else { parent }, old);
+    }
+    // A new directory tree under an existing directory whose mtime is put back.
+    let old = mtime(root, "dir");
+    write(root, "dir/n1/n2/f.rs", b"fn f() {}\n");
+    std::fs::create_dir_all(root.join("dir/n1/empty")).unwrap();
+    put_mtime_back(root, "dir", old);
+    // An ignored file created the same way stays.
+    let old = mtime(root, "dir/deep");
+    write(root, "dir/deep/trace.log", b"ignored\n");
+    put_mtime_back(root, "dir/deep", old);
+
+    snaps.restore(root, &id).await.unwrap();
+
+    let mut expected = before;
+    expected.insert("dir/deep/trace.log".into(), Entry::File { bytes: b"ignored\n".to_vec(), executable: false });
+    assert_eq!(tree_state(root), expected);
+}
+
+#[tokio::test]
+async fn a_second_restore_of_the_same_snapshot_still_finds_new_files() {
+    let snaps = GitSnapshotter::new();
+    let (dir, id) = settled_snapshot(&snaps).await;
+    let root = dir.path();
+    let before = tree_state(root);
+    write(root, "dir/deep/one.txt", b"1\n");
+    write(root, "a.txt", b"edited\n");
+    snaps.restore(root, &id).await.unwrap();
+    assert_eq!(tree_state(root), before);
+    // The first restore changed directories; a later edit must still be seen,
+    // also in a directory the first restore did not touch.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    write(root, "dir/deep/two.txt", b"2\n");
+    let old = mtime(root, "notes");
+    write(root, "notes/three.txt", b"3\n");
+    put_mtime_back(root, "notes", old);
+    snaps.restore(root, &id).await.unwrap();
+    assert_eq!(tree_state(root), before);
+}
+
+#[tokio::test]
+async fn a_new_file_in_the_second_of_the_snapshot_is_found() {
+    // No settling: every directory is racily clean and read at restore.
+    let dir = committed_repo();
+    let root = dir.path();
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+    let before = tree_state(root);
+    let old = mtime(root, "dir");
+    write(root, "dir/same-second.txt", b"x\n");
+    put_mtime_back(root, "dir", old);
+    snaps.restore(root, &id).await.unwrap();
+    assert_eq!(tree_state(root), before);
+}
