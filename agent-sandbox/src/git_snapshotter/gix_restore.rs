@@ -5,7 +5,7 @@
 //! created since are found with one gix directory walk against the stat
 //! index.
 
-use super::delta::{Delta, DirStats, find_new};
+use super::delta::{Delta, DirStats, rescan};
 use super::gix_snapshot::{Probe, Walk, backend, probe_all, read_path, walk_untracked};
 use agent_core::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -160,7 +160,7 @@ fn blob_id(bytes: &[u8]) -> Result<gix::ObjectId, SnapshotError> {
 /// Writes back what differs from the snapshot (through a temporary file and
 /// a rename, so a file is never seen half written) and returns what the
 /// snapshot lacks, judged by the snapshot's ignore rules: from the changed
-/// directories (see [`find_new`]), or for a snapshot without directory stats
+/// directories (see [`rescan`]), or for a snapshot without directory stats
 /// the walk made before, or, if an ignore file was rewritten, a new one.
 /// What `skip` says a guard left out is never entered.
 pub(super) fn write_back(
@@ -185,7 +185,9 @@ pub(super) fn write_back(
         }
     }
     if let Some((dirs, secs)) = &plan.dirs {
-        return find_new(repo, root, &plan.index, dirs, *secs, skip);
+        let mut walk = rescan(repo, root, &plan.index, dirs, *secs, skip)?.walk;
+        walk.ignored.clear();
+        return Ok(walk);
     }
     let ignore_rules_changed =
         plan.writes.iter().any(|(path, _, _)| path == ".gitignore" || path.ends_with(b"/.gitignore"));
