@@ -34,14 +34,14 @@
 
 pub mod anthropic;
 pub mod cassette;
-pub mod gemini;
-pub mod layers;
 #[cfg(feature = "test-utils")]
 pub mod conformance;
-pub mod openai;
-pub mod pricing;
+pub mod gemini;
+pub mod layers;
 mod native;
 pub mod ollama;
+pub mod openai;
+pub mod pricing;
 mod retry_after;
 #[cfg(feature = "test-utils")]
 pub mod scripted;
@@ -49,15 +49,15 @@ pub mod spec;
 pub mod structured;
 
 pub use anthropic::AnthropicProvider;
+pub use cassette::ReplayOrRecordProvider;
 pub use cassette::{CassetteError, RecordingProvider, ReplayProvider, request_key};
 pub use gemini::GeminiProvider;
 pub use ollama::OllamaProvider;
-pub use cassette::ReplayOrRecordProvider;
 pub use openai::OpenAiProvider;
 pub use pricing::{Price, cost_usd, price_for};
 #[cfg(feature = "test-utils")]
-pub use scripted::{ScriptedProvider, ScriptedReply};
-#[cfg(feature = "test-utils")]
 pub use scripted::StreamStep;
+#[cfg(feature = "test-utils")]
+pub use scripted::{ScriptedProvider, ScriptedReply};
 pub use spec::{ProviderKind, ProviderSpec, SpecError, build_provider, build_provider_with_env};
 pub use structured::{Structured, StructuredError, complete_structured};

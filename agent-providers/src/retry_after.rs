@@ -18,6 +18,19 @@ pub(crate) fn from_headers(headers: &HeaderMap, now: SystemTime) -> Option<u64> 
     Some(at.duration_since(now).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
 }
 
+/// The delay in milliseconds from OpenAI's `x-ratelimit-reset-{requests,tokens}`
+/// headers (Go-style durations such as `6m0s` or `12ms`), taken from the
+/// limit that is used up (`x-ratelimit-remaining-*` is `0`); when both are,
+/// the later reset wins. `None` when no used-up limit says when it resets.
+pub(crate) fn from_ratelimit_reset(headers: &HeaderMap) -> Option<u64> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    ["requests", "tokens"]
+        .iter()
+        .filter(|limit| header(&format!("x-ratelimit-remaining-{limit}")) == Some("0"))
+        .filter_map(|limit| header(&format!("x-ratelimit-reset-{limit}")).and_then(parse_duration_ms))
+        .max()
+}
+
 /// The delay in milliseconds from a hint in an error message such as
 /// "Please try again in 6ms", "try again in 1.5s" or "try again in 6m0s".
 pub(crate) fn from_message(message: &str) -> Option<u64> {

@@ -67,7 +67,11 @@ pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: System
 
 fn kind_for_status(status: u16, fields: &Fields, headers: &HeaderMap, now: SystemTime) -> ProviderErrorKind {
     let message = &fields.message;
-    let retry_after_ms = || retry_after::from_headers(headers, now).or_else(|| retry_after::from_message(message));
+    let retry_after_ms = || {
+        retry_after::from_headers(headers, now)
+            .or_else(|| retry_after::from_message(message))
+            .or_else(|| retry_after::from_ratelimit_reset(headers))
+    };
     match status {
         429 if fields.has(&is_quota_marker) => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
         429 => ProviderErrorKind::RateLimited { retry_after_ms: retry_after_ms() },

@@ -6,24 +6,10 @@
 
 mod anthropic;
 mod cassette;
-mod common;
-mod gemini;
-#[cfg(feature = "test-utils")]
-mod native_conformance;
-mod native_support;
-mod ollama;
-#[cfg(feature = "test-utils")]
-mod openai_conformance;
-mod openai_errors;
-mod openai_stream;
-mod openai_success;
-mod pricing;
-#[cfg(feature = "test-utils")]
-mod scripted;
-mod spec;
-mod structured;
 #[cfg(feature = "test-utils")]
 mod cassette_modes;
+mod common;
+mod gemini;
 #[cfg(feature = "test-utils")]
 mod layers_budget;
 #[cfg(feature = "test-utils")]
@@ -38,3 +24,17 @@ mod layers_stack;
 mod layers_support;
 #[cfg(feature = "test-utils")]
 mod layers_watchdog;
+#[cfg(feature = "test-utils")]
+mod native_conformance;
+mod native_support;
+mod ollama;
+#[cfg(feature = "test-utils")]
+mod openai_conformance;
+mod openai_errors;
+mod openai_stream;
+mod openai_success;
+mod pricing;
+#[cfg(feature = "test-utils")]
+mod scripted;
+mod spec;
+mod structured;

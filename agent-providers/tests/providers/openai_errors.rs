@@ -202,3 +202,24 @@ async fn server_slower_than_the_timeout_is_timeout() {
     assert_eq!(err.kind, ProviderErrorKind::Timeout, "{err}");
     assert!(started.elapsed() < Duration::from_secs(4), "gave up after {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn rate_limit_429_without_retry_after_waits_until_the_used_up_limit_resets() {
+    let body = error_body("Rate limit reached for tokens", "tokens", Some("rate_limit_exceeded"));
+    let headers = [
+        ("x-ratelimit-remaining-requests", "499"),
+        ("x-ratelimit-reset-requests", "120ms"),
+        ("x-ratelimit-remaining-tokens", "0"),
+        ("x-ratelimit-reset-tokens", "6m0s"),
+    ];
+    let err = error_for(429, &body, &headers).await;
+    assert_eq!(err.kind, ProviderErrorKind::RateLimited { retry_after_ms: Some(360_000) });
+}
+
+#[tokio::test]
+async fn rate_limit_reset_headers_of_limits_not_used_up_are_not_a_delay() {
+    let body = error_body("Rate limit reached", "requests", Some("rate_limit_exceeded"));
+    let headers = [("x-ratelimit-remaining-requests", "3"), ("x-ratelimit-reset-requests", "1s")];
+    let err = error_for(429, &body, &headers).await;
+    assert_eq!(err.kind, ProviderErrorKind::RateLimited { retry_after_ms: None });
+}
