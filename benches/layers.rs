@@ -62,7 +62,7 @@ impl Respond for Stamped {
 }
 
 async fn stamped_server(template: ResponseTemplate) -> (MockServer, Arc<Mutex<Vec<Instant>>>) {
-    let server = MockServer::start().await;
+    let server = MockServer::builder().disable_request_recording().start().await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     Mock::given(method("POST")).respond_with(Stamped { template, seen: seen.clone() }).mount(&server).await;
     (server, seen)
@@ -187,7 +187,7 @@ fn replay_lookup(c: &mut Criterion) {
 fn stack_overhead(c: &mut Criterion) {
     let rt = runtime();
     let server = rt.block_on(async {
-        let server = MockServer::start().await;
+        let server = MockServer::builder().disable_request_recording().start().await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(200).set_body_json(chat_body("ok")))
             .mount(&server)
