@@ -520,6 +520,11 @@ impl Repo {
         self.agentkit_dir().join(format!("index-snap-{id}"))
     }
 
+    /// The last in-process snapshot's directory walk, for the next one.
+    fn walk_cache(&self) -> PathBuf {
+        self.agentkit_dir().join("walk-cache")
+    }
+
     /// The in-process snapshot's stat data, a delta against `saved_index`.
     fn stat_delta(&self, id: &str) -> PathBuf {
         self.agentkit_dir().join(format!("stat-delta-{id}"))
@@ -576,13 +581,24 @@ impl Repo {
                     .map(|h| gix::ObjectId::from_hex(h.as_bytes()))
                     .transpose()
                     .map_err(|e| SnapshotError::Backend { operation: "parse HEAD".into(), message: e.to_string() })?;
-                gix_snapshot::snapshot(repo, &self.root, head, &message, self.limits)?
+                let cache_path = self.walk_cache();
+                let cache = std::fs::read(&cache_path).ok().and_then(|bytes| {
+                    let mtime = std::fs::metadata(&cache_path).and_then(|m| m.modified()).ok()?;
+                    let secs = mtime.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+                    Some((bytes, i64::try_from(secs).ok()?))
+                });
+                let cache = cache.as_ref().map(|(bytes, secs)| (bytes.as_slice(), *secs));
+                gix_snapshot::snapshot(repo, &self.root, head, &message, self.limits, cache, user_index.as_deref())?
             }
             None => gix_snapshot::Outcome::Unsupported("gix cannot open the repository".into()),
         };
         let (commit, excluded, dirs) = match outcome {
             gix_snapshot::Outcome::Done(snap) => {
                 write_atomic(&self.stat_delta(&snap.commit), &snap.delta)?;
+                match &snap.walk_cache {
+                    Some(bytes) => write_atomic(&self.walk_cache(), bytes)?,
+                    None => remove_if_present(&self.walk_cache())?,
+                }
                 let dirs: BTreeSet<String> =
                     snap.empty_dirs.iter().filter_map(|d| std::str::from_utf8(d).ok().map(str::to_owned)).collect();
                 (snap.commit, snap.excluded, dirs)
@@ -733,6 +749,9 @@ impl Repo {
         }
         // 5. The user's index, byte for byte.
         match saved_bytes {
+            // Not rewritten when it already holds those bytes (its mtime,
+            // which git's racy-clean rule reads, stays).
+            Some(bytes) if std::fs::read(&self.user_index).is_ok_and(|now| now == bytes) => {}
             Some(bytes) => write_atomic(&self.user_index, &bytes)?,
             None => remove_if_present(&self.user_index)?,
         }

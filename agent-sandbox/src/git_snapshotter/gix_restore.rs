@@ -76,8 +76,8 @@ fn load(source: &StatSource<'_>) -> Result<Loaded, String> {
                 .map_err(|e| e.to_string())?
                 .as_secs();
             let mut state = match source.base {
-                Some(base) => read(base)?.into_parts().0,
-                None => gix::index::State::new(gix::hash::Kind::Sha1),
+                Some(base) if !delta.full => read(base)?.into_parts().0,
+                _ => gix::index::State::new(gix::hash::Kind::Sha1),
             };
             delta.apply(&mut state);
             let secs = i64::try_from(secs).map_err(|e| e.to_string())?;

@@ -412,3 +412,112 @@ async fn a_new_file_in_the_second_of_the_snapshot_is_found() {
     snaps.restore(root, &id).await.unwrap();
     assert_eq!(tree_state(root), before);
 }
+
+/// The tree `git add -A` would record for the working tree now (through a
+/// copy of the user's index), and the tree of snapshot `id`.
+pub(crate) fn git_tree_and_snapshot_tree(root: &Path, id: &SnapshotId) -> (String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("index");
+    if root.join(".git/index").exists() {
+        std::fs::copy(root.join(".git/index"), &index).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(root)
+            .env("GIT_INDEX_FILE", &index)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    // An untracked nested repository is not recorded (`git add` would add it as a gitlink).
+    if root.join("sub/.git").exists() {
+        run(&["add", "-A", "--", ".", ":(exclude)sub"]);
+    } else {
+        run(&["add", "-A"]);
+    }
+    let tree = run(&["write-tree"]);
+    (tree, git(root, &["rev-parse", &format!("{}^{{tree}}", id.as_str())]).trim().to_owned())
+}
+
+/// The paths of snapshot `id`, and what git itself sees as tracked or
+/// untracked-not-ignored on disk now; a snapshot must hold exactly those.
+fn snapshot_and_git_paths(root: &Path, id: &SnapshotId) -> (Vec<String>, Vec<String>) {
+    let listed = git(root, &["ls-tree", "-r", "-z", "--name-only", id.as_str()]);
+    let snap: Vec<String> = listed.split('\0').filter(|p| !p.is_empty()).map(str::to_owned).collect();
+    let seen = git(root, &["ls-files", "-z", "-co", "--exclude-standard"]);
+    let mut on_disk: Vec<String> = seen
+        .split('\0')
+        .filter(|p| !p.is_empty() && !p.ends_with('/') && std::fs::symlink_metadata(root.join(p)).is_ok())
+        .map(str::to_owned)
+        .collect();
+    on_disk.sort();
+    on_disk.dedup();
+    let (expected, tree) = git_tree_and_snapshot_tree(root, id);
+    assert_eq!(tree, expected, "the snapshot's tree is not what `git add -A` records");
+    (snap, on_disk)
+}
+
+#[tokio::test]
+async fn a_later_snapshot_sees_what_changed_behind_the_previous_snapshots_walk() {
+    let snaps = GitSnapshotter::new();
+    let (dir, first) = settled_snapshot(&snaps).await;
+    let root = dir.path();
+    write(root, "sub/.keep", b"");
+    git(&root.join("sub"), &["init", "-q"]);
+    write(root, "sub/inner.txt", b"in a nested repository\n");
+    write(root, "dir/deep/was.log", b"ignored until the rule changes\n");
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let second = snaps.snapshot(root).await.unwrap();
+    let (snap, on_disk) = snapshot_and_git_paths(root, &second);
+    assert_eq!(snap, on_disk);
+    assert!(!snap.iter().any(|p| p.starts_with("sub/") || p.ends_with(".log")));
+
+    // Behind the cached walk: new files in directories whose mtime is put
+    // back, an untracked file deleted.
+    for (parent, file) in [("dir/deep", "new.txt"), ("notes", "more.md"), ("logs", "x.txt"), ("empty/inner", "y.txt")] {
+        let old = mtime(root, parent);
+        write(root, &format!("{parent}/{file}"), b"new\n");
+        put_mtime_back(root, parent, old);
+    }
+    std::fs::remove_file(root.join("notes/todo.md")).unwrap();
+    let third = snaps.snapshot(root).await.unwrap();
+    let (snap, on_disk) = snapshot_and_git_paths(root, &third);
+    assert_eq!(snap, on_disk);
+    for path in ["dir/deep/new.txt", "notes/more.md", "logs/x.txt", "empty/inner/y.txt"] {
+        assert!(snap.iter().any(|p| p == path), "{path} missing from {snap:?}");
+    }
+    assert!(!snap.iter().any(|p| p == "notes/todo.md"));
+
+    let mut ids = vec![first, second, third];
+    let mut check = async |must_hold: &[&str], must_lack: &[&str]| {
+        let id = snaps.snapshot(root).await.unwrap();
+        let (snap, on_disk) = snapshot_and_git_paths(root, &id);
+        assert_eq!(snap, on_disk);
+        for path in must_hold {
+            assert!(snap.iter().any(|p| p == path), "{path} missing from {snap:?}");
+        }
+        for path in must_lack {
+            assert!(!snap.iter().any(|p| p == path), "{path} in {snap:?}");
+        }
+        ids.push(id);
+    };
+    // A tracked `.gitignore` edited in place, its mtime put back.
+    let old = mtime(root, ".gitignore");
+    write(root, ".gitignore", b"target/\n*.txt.log\n");
+    put_mtime_back(root, ".gitignore", old);
+    check(&["dir/deep/was.log"], &[]).await;
+    // An untracked `.gitignore` appearing in a directory.
+    write(root, "dir/deep/.gitignore", b"new.txt\n");
+    check(&["dir/deep/.gitignore"], &["dir/deep/new.txt"]).await;
+    // A path unstaged: now untracked, still recorded.
+    git(root, &["rm", "-q", "--cached", "dir/b.txt"]);
+    check(&["dir/b.txt"], &[]).await;
+    // A nested repository that stops being one.
+    std::fs::remove_dir_all(root.join("sub/.git")).unwrap();
+    check(&["sub/inner.txt"], &[]).await;
+    for id in ids {
+        snaps.discard(root, &id).await.unwrap();
+    }
+}

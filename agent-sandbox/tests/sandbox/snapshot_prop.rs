@@ -156,6 +156,8 @@ proptest! {
         // Taking the snapshot changed nothing.
         prop_assert_eq!(&tree_state(root), &snapshot_state);
         prop_assert_eq!(std::fs::read(root.join(".git/index")).ok(), index_bytes.clone());
+        let (expected, tree) = crate::snapshot::git_tree_and_snapshot_tree(root, &id);
+        prop_assert_eq!(tree, expected, "the snapshot's tree is not what `git add -A` records");
         apply(root, &after);
         let ignored_after = ignored(&tree_state(root));
         rt.block_on(snaps.restore(root, &id)).unwrap();
