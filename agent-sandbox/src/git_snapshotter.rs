@@ -28,10 +28,14 @@ mod gix_snapshot;
 ///   `lstat` matches its index entry takes its blob id from the index without
 ///   being read, so only changed and untracked files are hashed. Untracked
 ///   files come from gix's directory walk (honouring `.gitignore`, not
-///   entering nested repositories). Trees and the commit are written with
-///   gix. A private index of the snapshot with the stat data of that moment
-///   is saved next to the user's index bytes, so a restore also finds what
-///   changed by stat comparison instead of hashing everything. Repositories
+///   entering nested repositories), or from the previous snapshot's walk
+///   with only the directories whose stat changed read again (while the
+///   tracked paths and ignore files are unchanged). Trees and the commit are
+///   written with gix, unchanged subtrees taken from the user's index's
+///   cache-tree. The stat data of that moment is saved as a delta against
+///   the saved user's index, with the stat of every directory, so a restore
+///   also finds what changed by stat comparison instead of hashing
+///   everything. Repositories
 ///   the fast path does not model (conflicts, sparse or split index,
 ///   `.gitattributes`, `core.autocrlf`, sha256) are snapshotted with the
 ///   `git` command line through a private `GIT_INDEX_FILE` instead.
@@ -45,14 +49,15 @@ mod gix_snapshot;
 /// - `restore` compares the working tree with the snapshot's stat index by
 ///   `lstat` (racily clean entries are hashed), rewrites only the files that
 ///   differ from the snapshot's blobs (temporary file and rename; modes and
-///   symlinks kept), finds the files created since with one gix directory
-///   walk against the snapshot's paths, deletes the
+///   symlinks kept), finds the files created since by reading only the
+///   directories whose stat changed since the snapshot (mtime and ctime to
+///   the nanosecond, inode; racily clean ones are read too), deletes the
 ///   non-ignored files created since (judged by the snapshot's `.gitignore`
 ///   rules, so reverting a `.gitignore` never deletes protected files),
 ///   removes directories left empty, recreates empty directories that existed
 ///   and puts the user's index bytes back. Ignored files are left alone, and
 ///   files that did not change are not rewritten (their mtimes stay). A
-///   snapshot whose stat index is missing, or a tree where a directory now
+///   snapshot whose stat data is missing, or a tree where a directory now
 ///   stands at a file's path, is restored through the `git` command line.
 /// - `discard` deletes the ref and the saved index.
 ///
@@ -447,7 +452,8 @@ impl Repo {
     fn snapshot_exists(&self, id: &str) -> Result<bool, SnapshotError> {
         let refname = format!("{REF_PREFIX}{id}");
         if let Some(repo) = &self.gix {
-            let Some(reference) = repo.try_find_reference(refname.as_str()).map_err(gix_snapshot::backend("find ref"))?
+            let Some(reference) =
+                repo.try_find_reference(refname.as_str()).map_err(gix_snapshot::backend("find ref"))?
             else {
                 return Ok(false);
             };
@@ -465,17 +471,21 @@ impl Repo {
         if let Some(repo) = &self.gix {
             let target = gix::ObjectId::from_hex(id.as_bytes())
                 .map_err(|e| SnapshotError::Backend { operation: "parse id".into(), message: e.to_string() })?;
-            let name: gix::refs::FullName = refname.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| {
-                SnapshotError::Backend { operation: "ref name".into(), message: e.to_string() }
-            })?;
+            let name: gix::refs::FullName =
+                refname.as_str().try_into().map_err(|e: gix::validate::reference::name::Error| {
+                    SnapshotError::Backend { operation: "ref name".into(), message: e.to_string() }
+                })?;
             let edit = gix::refs::transaction::RefEdit::update(
                 name,
                 target,
                 gix::refs::transaction::PreviousValue::Any,
                 "agentkit snapshot",
             );
-            repo.edit_references_as([edit], Some(agentkit_signature().to_ref(&mut gix::date::parse::TimeBuf::default())))
-                .map_err(gix_snapshot::backend("update-ref"))?;
+            repo.edit_references_as(
+                [edit],
+                Some(agentkit_signature().to_ref(&mut gix::date::parse::TimeBuf::default())),
+            )
+            .map_err(gix_snapshot::backend("update-ref"))?;
             return Ok(());
         }
         self.run(None, &["update-ref", &refname, id], None)?;
@@ -576,11 +586,10 @@ impl Repo {
 
         let outcome = match &self.gix {
             Some(repo) => {
-                let head = head
-                    .as_deref()
-                    .map(|h| gix::ObjectId::from_hex(h.as_bytes()))
-                    .transpose()
-                    .map_err(|e| SnapshotError::Backend { operation: "parse HEAD".into(), message: e.to_string() })?;
+                let head =
+                    head.as_deref().map(|h| gix::ObjectId::from_hex(h.as_bytes())).transpose().map_err(|e| {
+                        SnapshotError::Backend { operation: "parse HEAD".into(), message: e.to_string() }
+                    })?;
                 let cache_path = self.walk_cache();
                 let cache = std::fs::read(&cache_path).ok().and_then(|bytes| {
                     let mtime = std::fs::metadata(&cache_path).and_then(|m| m.modified()).ok()?;

@@ -120,23 +120,26 @@ pub(super) fn snapshot(
         .map(|e| e.path(&index))
         .filter(|p| *p == ".gitignore" || p.ends_with(b"/.gitignore"))
         .filter_map(|p| {
-            let meta = gix::index::fs::Metadata::from_path_no_follow(&root.join(std::ffi::OsStr::from_bytes(p))).ok()?;
+            let meta =
+                gix::index::fs::Metadata::from_path_no_follow(&root.join(std::ffi::OsStr::from_bytes(p))).ok()?;
             Some((p.to_owned(), Stat::from_fs(&meta).ok()?))
         })
         .collect();
-    let cached = walk_cache.and_then(|(bytes, secs)| Some((delta::WalkCache::decode(bytes)?, secs))).filter(|(c, secs)| {
-        c.tracked == tracked_fingerprint
-            && c.rules == rules_fingerprint
-            && c.gitignores.len() == gitignores.len()
-            && c.gitignores.iter().zip(&gitignores).all(|((p, was), (q, now))| {
-                p == q && delta::dir_unchanged(was, now, *secs)
-            })
-            && c.repositories.iter().all(|r| {
-                let mut git = root.join(std::ffi::OsStr::from_bytes(r));
-                git.push(".git");
-                git.symlink_metadata().is_ok()
-            })
-    });
+    let cached =
+        walk_cache.and_then(|(bytes, secs)| Some((delta::WalkCache::decode(bytes)?, secs))).filter(|(c, secs)| {
+            c.tracked == tracked_fingerprint
+                && c.rules == rules_fingerprint
+                && c.gitignores.len() == gitignores.len()
+                && c.gitignores
+                    .iter()
+                    .zip(&gitignores)
+                    .all(|((p, was), (q, now))| p == q && delta::dir_unchanged(was, now, *secs))
+                && c.repositories.iter().all(|r| {
+                    let mut git = root.join(std::ffi::OsStr::from_bytes(r));
+                    git.push(".git");
+                    git.symlink_metadata().is_ok()
+                })
+        });
     let racy_secs = index.timestamp().unix_seconds();
     let walk = || -> Result<(Walk, Option<delta::DirStats>), SnapshotError> {
         if let Some((cache, secs)) = &cached {
@@ -160,9 +163,9 @@ pub(super) fn snapshot(
     // they are provably what gix read (same trailing checksum), it holds
     // every entry instead.
     let same_base = match user_index {
-        Some(bytes) => index.checksum().is_some_and(|sum| {
-            !sum.is_null() && bytes.len() >= 20 && bytes[bytes.len() - 20..] == *sum.as_bytes()
-        }),
+        Some(bytes) => index
+            .checksum()
+            .is_some_and(|sum| !sum.is_null() && bytes.len() >= 20 && bytes[bytes.len() - 20..] == *sum.as_bytes()),
         None => index.entries().is_empty() && !index_path.exists(),
     };
     let mut delta = delta::Delta { full: !same_base, ..delta::Delta::default() };
@@ -309,7 +312,8 @@ pub(super) fn snapshot(
         })
         .collect();
     delta.dirs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let untracked_rules = untracked_all.iter().chain(&ignored).any(|p| p == ".gitignore" || p.ends_with(b"/.gitignore"));
+    let untracked_rules =
+        untracked_all.iter().chain(&ignored).any(|p| p == ".gitignore" || p.ends_with(b"/.gitignore"));
     let walk_cache = (!untracked_rules).then(|| {
         let repositories = others
             .iter()
@@ -597,9 +601,8 @@ fn merge_walk(cached: &Walk, rescan: Walk, read: &HashSet<BString>, stats: &delt
     let alive: HashSet<&BStr> = stats.iter().filter(|(_, s)| s.is_some()).map(|(d, _)| d.as_bstr()).collect();
     let stale = |dir: &BStr| read.contains(dir) || !alive.contains(dir);
     let parent = |p: &BString| -> BString { p.rfind_byte(b'/').map_or_else(BString::default, |i| p[..i].into()) };
-    let keep = |list: &[BString]| -> Vec<BString> {
-        list.iter().filter(|p| !stale(parent(p).as_bstr())).cloned().collect()
-    };
+    let keep =
+        |list: &[BString]| -> Vec<BString> { list.iter().filter(|p| !stale(parent(p).as_bstr())).cloned().collect() };
     let mut walk = Walk {
         files: keep(&cached.files),
         empty_dirs: keep(&cached.empty_dirs).into_iter().filter(|d| !stale(d.as_bstr())).collect(),

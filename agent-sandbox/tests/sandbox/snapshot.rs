@@ -521,3 +521,30 @@ async fn a_later_snapshot_sees_what_changed_behind_the_previous_snapshots_walk()
         snaps.discard(root, &id).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn restore_never_reads_a_known_directory_through_a_symlink_that_replaced_it() {
+    let snaps = GitSnapshotter::new();
+    let (dir, id) = settled_snapshot(&snaps).await;
+    let root = dir.path();
+    let outside = tempfile::tempdir().unwrap();
+    write(outside.path(), "victim.txt", b"not part of the repository\n");
+    write(outside.path(), "inner/victim.txt", b"not part of the repository\n");
+    // `logs` (only ignored content) and `empty` (above the empty `inner`)
+    // become symlinks to a directory outside the working tree, which has an
+    // `inner` of its own.
+    std::fs::remove_dir_all(root.join("logs")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("logs")).unwrap();
+    std::fs::remove_dir_all(root.join("empty")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("empty")).unwrap();
+    snaps.restore(root, &id).await.unwrap();
+    assert!(outside.path().join("victim.txt").exists());
+    assert!(outside.path().join("inner/victim.txt").exists());
+    // The symlinks are new non-ignored entries: removed; the snapshot's
+    // directories are back as real directories.
+    for path in ["logs", "empty", "empty/inner"] {
+        let meta = std::fs::symlink_metadata(root.join(path)).unwrap();
+        assert!(meta.is_dir(), "{path} is not a real directory");
+    }
+    assert_eq!(std::fs::read(root.join("a.txt")).unwrap(), b"alpha\n");
+}
