@@ -72,6 +72,26 @@ pub(crate) fn source_snippet(root: &Path, file: &Path, line: u32) -> Option<Stri
     (!out.is_empty()).then(|| out.join("\n"))
 }
 
+/// [`source_snippet`] remembered per file and line, so a classification that
+/// meets the same location many times (repeated or looping output) reads the file once.
+#[derive(Debug, Default)]
+pub(crate) struct SnippetCache {
+    seen: std::collections::HashMap<(PathBuf, u32), Option<String>>,
+}
+
+impl SnippetCache {
+    /// [`source_snippet`] of `root/file` at `line`, from the cache when already read.
+    pub(crate) fn get(&mut self, root: &Path, file: &Path, line: u32) -> Option<String> {
+        let key = (root.join(file), line);
+        if let Some(hit) = self.seen.get(&key) {
+            return hit.clone();
+        }
+        let snippet = source_snippet(root, file, line);
+        self.seen.insert(key, snippet.clone());
+        snippet
+    }
+}
+
 /// The first `max` lines of `lines`, with a marker when some were dropped.
 pub(crate) fn bounded(lines: &[&str], max: usize) -> String {
     let mut out: Vec<&str> = lines.iter().take(max).copied().collect();
@@ -151,7 +171,12 @@ pub(crate) fn environment_failures(run: &RunOutput, program: &str) -> Vec<Failur
             ));
         }
     };
-    for line in stdout.lines().chain(stderr.lines()) {
+    // Most output holds none of the patterns: one search of the whole text each
+    // (patterns never span lines) spares the per-line scan below.
+    let anywhere = |needle: &str| stdout.contains(needle) || stderr.contains(needle);
+    let any_pattern =
+        PATTERNS.iter().any(|(p, _)| anywhere(p)) || anywhere("memory allocation of") || anywhere("linker `");
+    for line in stdout.lines().chain(stderr.lines()).filter(|_| any_pattern) {
         for (pattern, what) in PATTERNS {
             if line.contains(pattern) {
                 push(&mut out, &mut seen, what, line);

@@ -1,7 +1,7 @@
 //! [`CompositeOracle`]: several oracles asked in turn, their answers merged;
 //! [`default_oracle`]: the oracles this crate ships, composed.
 
-use crate::CargoOracle;
+use crate::{CargoOracle, EcosystemOracle};
 use agent_core::{OracleError, WorkspaceOracle, WorkspaceProfile, async_trait};
 use std::path::Path;
 use std::sync::Arc;
@@ -79,12 +79,18 @@ impl WorkspaceOracle for CompositeOracle {
             .or(if merged.projects.is_empty() { None } else { Some(0) });
         for (i, p) in merged.projects.iter_mut().enumerate() {
             p.primary = Some(i) == primary;
+            if !p.primary {
+                // An oracle's own primary choice, overruled here, is no longer evidence.
+                p.evidence.retain(|e| !e.note.as_deref().is_some_and(|n| n.starts_with("primary:")));
+            }
         }
         Ok(merged)
     }
 }
 
-/// The oracles this crate ships, composed: for now the [`CargoOracle`].
+/// The oracles this crate ships, composed: the [`CargoOracle`] first (it owns
+/// the root `Cargo.toml`), then the [`EcosystemOracle`] over every other
+/// ecosystem and nested cargo projects, sharing one bounded scan.
 pub fn default_oracle() -> CompositeOracle {
-    CompositeOracle::new(vec![Arc::new(CargoOracle::new())])
+    CompositeOracle::new(vec![Arc::new(CargoOracle::new()), Arc::new(EcosystemOracle::all())])
 }

@@ -27,13 +27,31 @@ mod cargo_classifier;
 mod cargo_oracle;
 mod common;
 mod composite;
+mod ecosystems;
+mod eslint;
 mod generic;
+mod go;
+mod jest;
 mod libtest;
+mod nodetest;
+mod python;
 mod registry;
 mod rustc;
+mod tsc;
 
 pub use cargo_classifier::CargoClassifier;
 pub use cargo_oracle::CargoOracle;
 pub use composite::{CompositeOracle, default_oracle};
+pub use ecosystems::{
+    DenoOracle, DotnetOracle, Ecosystem, EcosystemOracle, GoOracle, JvmOracle, NativeOracle, NodeOracle, PhpOracle,
+    PythonOracle, RubyOracle, SCAN_DEPTH, SKIPPED_DIRS, TaskOracle, Validation, ValidationError, dry_run_of, scaffold,
+    validate_test_command,
+};
+pub use eslint::EslintClassifier;
 pub use generic::GenericClassifier;
+pub use go::GoClassifier;
+pub use jest::JestClassifier;
+pub use nodetest::NodeTestClassifier;
+pub use python::{MypyClassifier, PytestClassifier, RuffClassifier};
 pub use registry::{classifier_for, detect_tool};
+pub use tsc::TscClassifier;

@@ -19,6 +19,15 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
             Some(Arc::new(CargoClassifier::new()))
         }
         "generic" => Some(Arc::new(GenericClassifier::new())),
+        "tsc" | "typescript" => Some(Arc::new(crate::TscClassifier::new())),
+        "jest" => Some(Arc::new(crate::JestClassifier::jest())),
+        "vitest" => Some(Arc::new(crate::JestClassifier::vitest())),
+        "node" | "node-test" | "node --test" => Some(Arc::new(crate::NodeTestClassifier::new())),
+        "eslint" => Some(Arc::new(crate::EslintClassifier::new())),
+        "pytest" | "py.test" => Some(Arc::new(crate::PytestClassifier::new())),
+        "mypy" => Some(Arc::new(crate::MypyClassifier::new())),
+        "ruff" => Some(Arc::new(crate::RuffClassifier::new())),
+        "go" | "go-test" | "go test" | "go-vet" | "go vet" | "go build" => Some(Arc::new(crate::GoClassifier::new())),
         _ => None,
     }
 }
@@ -58,6 +67,15 @@ pub fn detect_tool(text: &str) -> Option<&'static str> {
         if rustc_header || rust_location || libtest {
             return Some(CargoClassifier::TOOL);
         }
+    }
+    if let Some(tool) = crate::jest::detect_js(text) {
+        return Some(tool);
+    }
+    if let Some(tool) = crate::python::detect(text) {
+        return Some(tool);
+    }
+    if crate::go::detect(text) {
+        return Some(crate::GoClassifier::TOOL);
     }
     if text.lines().any(|l| generic::error_line(l).is_some()) {
         return Some(GenericClassifier::TOOL);

@@ -5,8 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod captured;
+mod ecosystems;
+mod go_classifier;
+mod js;
 mod live;
 mod oracle;
 mod properties;
+mod python_classifiers;
+mod python_go_properties;
 mod support;
 mod synthetic;

@@ -202,7 +202,7 @@ fn generic_classifier_reads_file_line_col_error_lines() {
 fn classifier_for_knows_cargo_and_generic_only() {
     assert!(classifier_for("cargo").is_some());
     assert!(classifier_for("generic").is_some());
-    assert!(classifier_for("pytest").is_none());
+    assert!(classifier_for("no-such-tool").is_none());
     let c = classifier_for("cargo").unwrap().classify(&captured("passing", "human"), &profile_of("passing"));
     assert_eq!(c.tool, "cargo");
 }

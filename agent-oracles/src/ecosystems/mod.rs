@@ -1,0 +1,341 @@
+//! Workspace oracles for every ecosystem beyond cargo, over one bounded scan.
+//!
+//! The scan lists the root and the directories below it down to
+//! [`SCAN_DEPTH`] levels, honouring the root `.gitignore` and skipping
+//! dependency, vendored and build directories ([`SKIPPED_DIRS`]) and hidden
+//! ones; directories named by a manifest (workspace globs, `go.work` `use`,
+//! Maven modules, Gradle includes) are read as well. It never walks the whole
+//! tree. Each ecosystem file turns the manifests of one directory into projects.
+
+mod ci;
+mod detect;
+pub(crate) mod dotnet;
+pub(crate) mod go;
+pub(crate) mod jvm;
+pub(crate) mod native;
+pub(crate) mod node;
+pub(crate) mod python;
+pub(crate) mod scripting;
+pub(crate) mod tasks;
+mod validate;
+
+pub use detect::{Ecosystem, EcosystemOracle};
+pub use validate::{Validation, ValidationError, dry_run_of, scaffold, validate_test_command};
+
+use agent_core::{DetectedCommand, Evidence, OracleError};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Directory levels below the root whose entries are listed (the root is level 0).
+pub const SCAN_DEPTH: usize = 2;
+/// Most directories listed by one scan.
+const MAX_DIRS: usize = 4096;
+
+/// Directories never entered: dependencies, vendored code, build output, VCS data.
+pub const SKIPPED_DIRS: &[&str] = &[
+    "node_modules",
+    "target",
+    "vendor",
+    ".venv",
+    "venv",
+    "dist",
+    "build",
+    ".git",
+    "__pycache__",
+    "bower_components",
+    "out",
+    "bin",
+    "obj",
+    ".gradle",
+    ".tox",
+    ".nox",
+    "builddir",
+    "site-packages",
+];
+
+/// One listed directory: its path relative to the root and its file names.
+#[derive(Debug, Clone)]
+pub(crate) struct Dir {
+    /// Relative to the root; empty for the root.
+    pub(crate) rel: PathBuf,
+    /// Names of the regular files in it.
+    pub(crate) files: BTreeSet<String>,
+    /// Names of its subdirectories (not skipped).
+    pub(crate) subdirs: BTreeSet<String>,
+}
+
+impl Dir {
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.files.contains(name)
+    }
+
+    /// `rel/name` as a path relative to the root.
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
+        self.rel.join(name)
+    }
+}
+
+/// Patterns from the root `.gitignore` (negations and comments dropped).
+#[derive(Debug, Default)]
+pub(crate) struct Ignore {
+    names: Vec<String>,
+    paths: Vec<String>,
+}
+
+impl Ignore {
+    fn load(root: &Path) -> Self {
+        let mut out = Self::default();
+        let Ok(text) = std::fs::read_to_string(root.join(".gitignore")) else { return out };
+        for line in text.lines() {
+            let l = line.trim();
+            if l.is_empty() || l.starts_with('#') || l.starts_with('!') {
+                continue;
+            }
+            let l = l.trim_end_matches('/');
+            let anchored = l.starts_with('/');
+            let l = l.trim_start_matches('/');
+            if l.is_empty() {
+                continue;
+            }
+            if anchored || l.contains('/') {
+                out.paths.push(l.to_owned());
+            } else {
+                out.names.push(l.to_owned());
+            }
+        }
+        out
+    }
+
+    fn ignored(&self, rel: &Path, name: &str) -> bool {
+        if self.names.iter().any(|p| glob_match(p.as_bytes(), name.as_bytes())) {
+            return true;
+        }
+        if self.paths.is_empty() {
+            return false;
+        }
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        self.paths.iter().any(|p| glob_match(p.as_bytes(), rel.as_bytes()))
+    }
+}
+
+/// Whether a directory name is skipped by every scan.
+pub(crate) fn skipped(name: &str) -> bool {
+    name.starts_with('.') || SKIPPED_DIRS.contains(&name)
+}
+
+/// The bounded scan of a workspace.
+#[derive(Debug)]
+pub(crate) struct Scan {
+    pub(crate) root: PathBuf,
+    pub(crate) dirs: Vec<Dir>,
+    ignore: Ignore,
+}
+
+impl Scan {
+    /// Lists the root and its directories down to `max_depth` levels.
+    pub(crate) fn new(root: &Path, max_depth: usize) -> Result<Self, OracleError> {
+        if !root.is_dir() {
+            return Err(OracleError::NotADirectory { path: root.to_path_buf() });
+        }
+        let mut scan = Self { root: root.to_path_buf(), dirs: Vec::new(), ignore: Ignore::load(root) };
+        let mut queue = std::collections::VecDeque::from([(PathBuf::new(), 0usize)]);
+        while let Some((rel, depth)) = queue.pop_front() {
+            if scan.dirs.len() >= MAX_DIRS {
+                break;
+            }
+            let Some(dir) = scan.list(&rel) else { continue };
+            if depth < max_depth {
+                for sub in &dir.subdirs {
+                    queue.push_back((rel.join(sub), depth + 1));
+                }
+            }
+            scan.dirs.push(dir);
+        }
+        Ok(scan)
+    }
+
+    /// Lists one directory (not recorded); `None` when it cannot be read.
+    fn list(&self, rel: &Path) -> Option<Dir> {
+        let entries = std::fs::read_dir(self.root.join(rel)).ok()?;
+        let mut dir = Dir { rel: rel.to_path_buf(), files: BTreeSet::new(), subdirs: BTreeSet::new() };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if kind.is_dir() {
+                if !skipped(&name) && !self.ignore.ignored(&rel.join(&name), &name) {
+                    dir.subdirs.insert(name);
+                }
+            } else if kind.is_file() || kind.is_symlink() {
+                dir.files.insert(name);
+            }
+        }
+        Some(dir)
+    }
+
+    /// The listed directory at `rel`, listing it now when a manifest names it beyond the scan depth.
+    pub(crate) fn dir(&mut self, rel: &Path) -> Option<&Dir> {
+        if let Some(i) = self.dirs.iter().position(|d| d.rel == rel) {
+            return self.dirs.get(i);
+        }
+        let name = rel.file_name()?.to_string_lossy().into_owned();
+        if rel.components().any(|c| skipped(&c.as_os_str().to_string_lossy())) || self.ignore.ignored(rel, &name) {
+            return None;
+        }
+        let dir = self.list(rel)?;
+        self.dirs.push(dir);
+        self.dirs.last()
+    }
+
+    /// Reads a file relative to the root.
+    pub(crate) fn read(&self, rel: &Path) -> Option<String> {
+        std::fs::read_to_string(self.root.join(rel)).ok()
+    }
+
+    /// Expands a member glob (`packages/*`, `apps/**`, `!excluded`) relative to `base`
+    /// to directories holding `marker`; never the root, never skipped directories.
+    pub(crate) fn expand(&mut self, base: &Path, pattern: &str, marker: &str) -> Vec<PathBuf> {
+        let pattern = normalize(pattern);
+        let parts: Vec<String> = pattern.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        let mut found = Vec::new();
+        self.expand_from(base.to_path_buf(), &parts, &mut found, 0);
+        found.retain(|d: &PathBuf| {
+            !d.as_os_str().is_empty() && std::fs::metadata(self.root.join(d).join(marker)).is_ok_and(|m| m.is_file())
+        });
+        found.sort();
+        found.dedup();
+        found
+    }
+
+    fn expand_from(&mut self, dir: PathBuf, parts: &[String], out: &mut Vec<PathBuf>, depth: usize) {
+        let Some((first, rest)) = parts.split_first() else {
+            out.push(dir);
+            return;
+        };
+        if depth > 8 {
+            return;
+        }
+        if first == "**" {
+            self.expand_from(dir.clone(), rest, out, depth + 1);
+            let subs: Vec<String> = self.dir(&dir).map(|d| d.subdirs.iter().cloned().collect()).unwrap_or_default();
+            for s in subs {
+                self.expand_from(dir.join(s), parts, out, depth + 1);
+            }
+        } else if first.contains(['*', '?', '[']) {
+            let subs: Vec<String> = self.dir(&dir).map(|d| d.subdirs.iter().cloned().collect()).unwrap_or_default();
+            for s in subs.into_iter().filter(|s| glob_match(first.as_bytes(), s.as_bytes())) {
+                self.expand_from(dir.join(s), rest, out, depth + 1);
+            }
+        } else if !skipped(first) {
+            self.expand_from(dir.join(first), rest, out, depth + 1);
+        }
+    }
+}
+
+/// `./a/b/` → `a/b`; `.` → empty.
+pub(crate) fn normalize(path: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Whether `name` matches the glob `pattern` (`*`, `?`).
+pub(crate) fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.first(), name.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob_match(&pattern[1..], name) || (!name.is_empty() && glob_match(pattern, &name[1..])),
+        (Some(b'?'), Some(_)) => glob_match(&pattern[1..], &name[1..]),
+        (Some(p), Some(n)) if p == n => glob_match(&pattern[1..], &name[1..]),
+        _ => false,
+    }
+}
+
+/// A command run in `cwd` (relative to the root).
+pub(crate) fn cmd(
+    program: &str,
+    args: &[&str],
+    cwd: &Path,
+    evidence: Vec<Evidence>,
+    confidence: f64,
+) -> DetectedCommand {
+    let mut c = DetectedCommand::new(program, args, evidence, confidence);
+    c.cwd = cwd.to_path_buf();
+    c
+}
+
+/// Evidence with a note.
+pub(crate) fn noted(mut ev: Evidence, note: impl Into<String>) -> Evidence {
+    ev.note = Some(note.into());
+    ev
+}
+
+/// Declares a single-ecosystem oracle over [`EcosystemOracle`].
+macro_rules! ecosystem_oracle {
+    ($(#[$doc:meta])* $name:ident => $eco:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
+
+        impl $name {
+            /// The oracle.
+            pub fn new() -> Self {
+                Self
+            }
+        }
+
+        #[agent_core::async_trait]
+        impl agent_core::WorkspaceOracle for $name {
+            async fn inspect(
+                &self,
+                root: &std::path::Path,
+            ) -> Result<agent_core::WorkspaceProfile, agent_core::OracleError> {
+                detect::inspect(root, &[$eco], SCAN_DEPTH)
+            }
+        }
+    };
+}
+
+ecosystem_oracle!(
+    /// Go modules and workspaces (`go.mod`, `go.work`).
+    GoOracle => Ecosystem::Go
+);
+ecosystem_oracle!(
+    /// Python projects: uv, poetry, pdm, pipenv, hatch, setuptools; pytest, tox, nox.
+    PythonOracle => Ecosystem::Python
+);
+ecosystem_oracle!(
+    /// Node and TypeScript projects: npm, pnpm, yarn, bun; workspaces; test runners.
+    NodeOracle => Ecosystem::Node
+);
+ecosystem_oracle!(
+    /// Deno projects (`deno.json`, `deno.jsonc`).
+    DenoOracle => Ecosystem::Deno
+);
+ecosystem_oracle!(
+    /// Java and Kotlin: Maven modules, Gradle settings and wrappers.
+    JvmOracle => Ecosystem::Jvm
+);
+ecosystem_oracle!(
+    /// C and C++: CMake with CTest, Meson.
+    NativeOracle => Ecosystem::Native
+);
+ecosystem_oracle!(
+    /// Ruby: Bundler (`Gemfile`), `Rakefile`, rspec.
+    RubyOracle => Ecosystem::Ruby
+);
+ecosystem_oracle!(
+    /// PHP: Composer (`composer.json` scripts), phpunit.
+    PhpOracle => Ecosystem::Php
+);
+ecosystem_oracle!(
+    /// .NET: solutions and projects.
+    DotnetOracle => Ecosystem::Dotnet
+);
+ecosystem_oracle!(
+    /// `Makefile` and `justfile` test targets.
+    TaskOracle => Ecosystem::Tasks
+);

@@ -1,0 +1,287 @@
+//! Node and TypeScript: `package.json`, the package manager (npm, pnpm, yarn
+//! classic and berry, bun), workspaces and test runners.
+
+use super::detect::Found;
+use super::{Dir, Scan, cmd, noted};
+use agent_core::{Ambiguity, DetectedCommand, Evidence, OracleError, Project, build_systems, kinds};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// The `scripts.test` npm writes into a new package.json.
+const NPM_PLACEHOLDER: &str = "no test specified";
+
+/// Lockfiles in the order of REFERENCE.md: pnpm, yarn, bun, npm.
+const LOCKFILES: &[(&str, &str)] = &[
+    ("pnpm-lock.yaml", build_systems::PNPM),
+    ("yarn.lock", build_systems::YARN),
+    ("bun.lockb", build_systems::BUN),
+    ("bun.lock", build_systems::BUN),
+    ("package-lock.json", build_systems::NPM),
+    ("npm-shrinkwrap.json", build_systems::NPM),
+];
+
+fn deps_have(pkg: &Value, name: &str) -> bool {
+    ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]
+        .iter()
+        .any(|k| pkg.get(k).and_then(|d| d.get(name)).is_some())
+}
+
+fn script<'a>(pkg: &'a Value, name: &str) -> Option<&'a str> {
+    pkg.get("scripts").and_then(|s| s.get(name)).and_then(Value::as_str)
+}
+
+/// `packages` globs of `pnpm-workspace.yaml` (a line-based read of the one list it needs).
+fn pnpm_packages(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if !line.starts_with([' ', '\t', '-']) {
+            inside = trimmed.starts_with("packages:");
+            if let Some(rest) = trimmed.strip_prefix("packages:") {
+                // Flow style: packages: ['a/*', 'b']
+                let rest = rest.trim().trim_start_matches('[').trim_end_matches(']');
+                out.extend(rest.split(',').map(unquote).filter(|s| !s.is_empty()));
+            }
+            continue;
+        }
+        if inside {
+            if let Some(item) = trimmed.strip_prefix('-') {
+                let item = unquote(item.split(" #").next().unwrap_or(item));
+                if !item.is_empty() {
+                    out.push(item);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn unquote(s: &str) -> String {
+    s.trim().trim_matches(['"', '\'']).to_owned()
+}
+
+/// Detects a `package.json` project in `dir`.
+pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), OracleError> {
+    if !dir.has("package.json") {
+        return Ok(());
+    }
+    let manifest = dir.file("package.json");
+    let Some(text) = scan.read(&manifest) else { return Ok(()) };
+    let pkg: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) if dir.rel.as_os_str().is_empty() => {
+            return Err(OracleError::BadManifest { file: scan.root.join(&manifest), message: e.to_string() });
+        }
+        Err(_) => return Ok(()),
+    };
+    let rel = dir.rel.clone();
+    let mut project_kinds = vec![kinds::NODE];
+    if dir.has("tsconfig.json") || deps_have(&pkg, "typescript") {
+        project_kinds.push(kinds::TYPESCRIPT);
+    }
+
+    // Package manager: packageManager → engines.pnpm → lockfiles → npm.
+    let stated = pkg.get("packageManager").and_then(Value::as_str).map(|s| {
+        let name = s.split('@').next().unwrap_or(s).to_owned();
+        (name, s.to_owned())
+    });
+    let locks: Vec<(&str, &str)> = LOCKFILES.iter().copied().filter(|(f, _)| dir.has(f)).collect();
+    let mut lock_systems: Vec<&str> = locks.iter().map(|(_, s)| *s).collect();
+    lock_systems.dedup();
+    let mut pm_evidence = Vec::new();
+    let (pm, pm_confidence) = if let Some((name, full)) = &stated {
+        pm_evidence.push(noted(Evidence::field(&manifest, "packageManager"), full.clone()));
+        let known = [build_systems::NPM, build_systems::PNPM, build_systems::YARN, build_systems::BUN]
+            .into_iter()
+            .find(|k| k == name)
+            .unwrap_or(build_systems::NPM);
+        let conflicting: Vec<&(&str, &str)> = locks.iter().filter(|(_, s)| *s != known).collect();
+        if !conflicting.is_empty() {
+            let mut ev = vec![Evidence::field(&manifest, "packageManager")];
+            ev.extend(conflicting.iter().map(|(f, _)| Evidence::file(dir.file(f))));
+            let mut candidates = vec![known.to_owned()];
+            candidates.extend(conflicting.iter().map(|(_, s)| (*s).to_owned()));
+            candidates.dedup();
+            out.ambiguities.push(Ambiguity {
+                subject: format!("package manager of {}", display_dir(&rel)),
+                candidates,
+                evidence: ev,
+            });
+        }
+        (known, if conflicting.is_empty() { 1.0 } else { 0.7 })
+    } else if pkg.get("engines").and_then(|e| e.get("pnpm")).is_some() {
+        pm_evidence.push(Evidence::field(&manifest, "engines.pnpm"));
+        (build_systems::PNPM, 0.9)
+    } else if let Some((file, system)) = locks.first() {
+        pm_evidence.push(Evidence::file(dir.file(file)));
+        if lock_systems.len() > 1 {
+            out.ambiguities.push(Ambiguity {
+                subject: format!("package manager of {}", display_dir(&rel)),
+                candidates: lock_systems.iter().map(|s| (*s).to_owned()).collect(),
+                evidence: locks.iter().map(|(f, _)| Evidence::file(dir.file(f))).collect(),
+            });
+            (*system, 0.5)
+        } else {
+            (*system, 0.95)
+        }
+    } else {
+        pm_evidence.push(noted(Evidence::file(&manifest), "no lockfile: npm assumed; commit a lockfile"));
+        (build_systems::NPM, 0.6)
+    };
+    let berry = pm == build_systems::YARN
+        && (dir.has(".yarnrc.yml") || stated.as_ref().is_some_and(|(_, f)| !f.starts_with("yarn@1")));
+    if berry && dir.has(".yarnrc.yml") {
+        pm_evidence.push(noted(Evidence::file(dir.file(".yarnrc.yml")), "yarn berry"));
+    }
+    let has_lock = !locks.is_empty();
+    if pm == build_systems::PNPM && dir.has("pnpm-lock.yaml") {
+        // The pnpm major that wrote the lockfile, from `lockfileVersion`.
+        let lock = dir.file("pnpm-lock.yaml");
+        let version =
+            scan.read(&lock).and_then(|t| t.lines().find_map(|l| l.strip_prefix("lockfileVersion:").map(unquote)));
+        if let Some(v) = version {
+            let major = match v.split('.').next().unwrap_or("") {
+                "9" => "pnpm 9 or later",
+                "6" => "pnpm 8",
+                "5" => "pnpm 7 (lockfile 5.4) or 6 (5.3)",
+                _ => "an older pnpm",
+            };
+            project_evidence_note(&mut pm_evidence, &lock, &format!("lockfileVersion {v}: {major}"));
+        }
+    }
+    if !has_lock {
+        tracing::info!(dir = %rel.display(), "no lockfile: commit one so installs are reproducible");
+    }
+
+    let mut project = Project::new(rel.clone(), &project_kinds, pm);
+    project.name = pkg.get("name").and_then(Value::as_str).map(str::to_owned);
+    project.evidence.push(Evidence::file(&manifest));
+    project.evidence.extend(pm_evidence.iter().cloned());
+    project.confidence = pm_confidence;
+
+    // Members: package.json workspaces, pnpm-workspace.yaml packages.
+    let mut patterns: Vec<(String, Evidence)> = Vec::new();
+    let ws = pkg.get("workspaces");
+    let ws_list = ws.and_then(Value::as_array).or_else(|| ws.and_then(|w| w.get("packages")).and_then(Value::as_array));
+    for p in ws_list.into_iter().flatten().filter_map(Value::as_str) {
+        patterns.push((p.to_owned(), Evidence::field(&manifest, "workspaces")));
+    }
+    if dir.has("pnpm-workspace.yaml") {
+        let file = dir.file("pnpm-workspace.yaml");
+        if let Some(text) = scan.read(&file) {
+            for p in pnpm_packages(&text) {
+                patterns.push((p, Evidence::field(&file, "packages")));
+            }
+        }
+    }
+    let mut members: Vec<PathBuf> = Vec::new();
+    let mut excludes: Vec<PathBuf> = Vec::new();
+    let mut member_evidence: Vec<Evidence> = Vec::new();
+    for (pattern, ev) in &patterns {
+        if let Some(neg) = pattern.strip_prefix('!') {
+            excludes.extend(scan.expand(&rel, neg, "package.json"));
+        } else {
+            members.extend(scan.expand(&rel, pattern, "package.json"));
+        }
+        if !member_evidence.contains(ev) {
+            member_evidence.push(ev.clone());
+        }
+    }
+    members.retain(|m| !excludes.contains(m) && *m != rel);
+    members.sort();
+    members.dedup();
+    project.evidence.extend(member_evidence);
+    project.members = members;
+
+    let (install, frozen): (&str, Vec<&str>) = match pm {
+        build_systems::PNPM => ("pnpm", vec!["install", "--frozen-lockfile"]),
+        build_systems::YARN if berry => ("yarn", vec!["install", "--immutable"]),
+        build_systems::YARN => ("yarn", vec!["install", "--frozen-lockfile"]),
+        build_systems::BUN => ("bun", vec!["install", "--frozen-lockfile"]),
+        _ => ("npm", vec!["ci"]),
+    };
+    let setup_args: Vec<&str> = if has_lock { frozen } else { vec!["install"] };
+    project.setup = Some(cmd(install, &setup_args, &rel, pm_evidence.clone(), if has_lock { 0.9 } else { 0.6 }));
+    let run_script = |name: &str, confidence: f64| -> DetectedCommand {
+        let args: Vec<&str> = match (pm, name) {
+            (build_systems::NPM, "test") => vec!["test"],
+            (build_systems::BUN, _) => vec!["run", name],
+            (_, "test") => vec!["test"],
+            _ => vec!["run", name],
+        };
+        let mut ev = vec![Evidence::field(&manifest, format!("scripts.{name}"))];
+        ev.extend(pm_evidence.iter().cloned());
+        cmd(install, &args, &rel, ev, confidence)
+    };
+    let exec = |tool: &str, args: &[&str], dep: &str, confidence: f64| -> DetectedCommand {
+        let (program, mut full): (&str, Vec<&str>) = match pm {
+            build_systems::PNPM => ("pnpm", vec!["exec", tool]),
+            build_systems::YARN => ("yarn", vec![tool]),
+            build_systems::BUN => ("bunx", vec![tool]),
+            _ => ("npx", vec!["--no-install", tool]),
+        };
+        full.extend_from_slice(args);
+        cmd(program, &full, &rel, vec![noted(Evidence::file(&manifest), format!("{dep} is a dependency"))], confidence)
+    };
+    if script(&pkg, "build").is_some() {
+        project.build = Some(run_script("build", 0.9));
+    } else if project_kinds.contains(&kinds::TYPESCRIPT) && dir.has("tsconfig.json") {
+        project.build = Some(exec("tsc", &["--noEmit"], "typescript", 0.6));
+    }
+    let test_script = script(&pkg, "test").filter(|s| !s.contains(NPM_PLACEHOLDER));
+    project.test = if test_script.is_some() {
+        Some(run_script("test", 0.9))
+    } else if deps_have(&pkg, "vitest") {
+        Some(exec("vitest", &["run"], "vitest", 0.7))
+    } else if deps_have(&pkg, "jest") {
+        Some(exec("jest", &[], "jest", 0.7))
+    } else if deps_have(&pkg, "mocha") {
+        Some(exec("mocha", &[], "mocha", 0.6))
+    } else if dir.subdirs.contains("test") || dir.subdirs.contains("tests") {
+        let test_dir = if dir.subdirs.contains("test") { "test" } else { "tests" };
+        Some(cmd(
+            "node",
+            &["--test"],
+            &rel,
+            vec![noted(Evidence::file(dir.file(test_dir)), "no test script or runner: node:test assumed")],
+            0.3,
+        ))
+    } else {
+        None
+    };
+    if script(&pkg, "lint").is_some() {
+        project.lint = Some(run_script("lint", 0.9));
+    } else if deps_have(&pkg, "eslint") {
+        project.lint = Some(exec("eslint", &["."], "eslint", 0.6));
+    }
+    out.projects.push(project);
+    Ok(())
+}
+
+fn display_dir(rel: &std::path::Path) -> String {
+    if rel.as_os_str().is_empty() { ".".to_owned() } else { rel.display().to_string() }
+}
+
+/// Adds (or annotates) the evidence for `file`.
+fn project_evidence_note(evidence: &mut Vec<Evidence>, file: &std::path::Path, note: &str) {
+    match evidence.iter_mut().find(|e| e.file == file) {
+        Some(e) => e.note = Some(note.to_owned()),
+        None => evidence.push(noted(Evidence::file(file), note)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pnpm_packages;
+
+    #[test]
+    fn pnpm_workspace_lists_block_and_flow_packages() {
+        let text = "packages:\n  - 'packages/*'\n  - \"apps/*\" # apps\n  - '!**/test/**'\ncatalog:\n  react: ^18\n";
+        assert_eq!(pnpm_packages(text), ["packages/*", "apps/*", "!**/test/**"]);
+        assert_eq!(pnpm_packages("packages: ['a/*', b]\n"), ["a/*", "b"]);
+    }
+}

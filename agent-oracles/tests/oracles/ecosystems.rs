@@ -1,0 +1,444 @@
+//! The ecosystem oracles on fixture trees copied to temporary directories:
+//! kinds, build systems, members, commands, evidence, ambiguities, the primary
+//! choice, the bounded scan, scaffold order and dry-run validation.
+
+use crate::support::{copy_fixture, testdata};
+use agent_core::{
+    CommandSpec, DetectedCommand, ExecError, Executor, Project, RunOutput, WorkspaceOracle, WorkspaceProfile,
+    async_trait,
+};
+use agent_oracles::{EcosystemOracle, NodeOracle, ValidationError, default_oracle, scaffold, validate_test_command};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+fn fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    copy_fixture(&testdata().join("workspaces").join(name))
+}
+
+async fn inspect(name: &str) -> (tempfile::TempDir, WorkspaceProfile) {
+    let (tmp, root) = fixture(name);
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    (tmp, profile)
+}
+
+fn project<'a>(profile: &'a WorkspaceProfile, path: &str, system: &str) -> &'a Project {
+    profile
+        .projects
+        .iter()
+        .find(|p| p.path == Path::new(path) && p.build_system == system)
+        .unwrap_or_else(|| panic!("no {system} project at {path:?} in {:#?}", profile.projects))
+}
+
+/// `program args…`, the cwd, and the evidence files of a command.
+fn shape(c: &Option<DetectedCommand>) -> (String, PathBuf) {
+    let c = c.as_ref().unwrap();
+    assert!(!c.evidence.is_empty(), "{} has no evidence", c.display());
+    assert!(c.confidence > 0.0 && c.confidence <= 1.0);
+    (c.display(), c.cwd.clone())
+}
+
+fn evidence_files(c: &Option<DetectedCommand>) -> Vec<PathBuf> {
+    c.as_ref().unwrap().evidence.iter().map(|e| e.file.clone()).collect()
+}
+
+fn paths(v: &[PathBuf]) -> Vec<&str> {
+    v.iter().map(|p| p.to_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn pnpm_monorepo_uses_package_manager_field_workspace_globs_and_ci_confirmed_scripts() {
+    let (_tmp, profile) = inspect("node-pnpm").await;
+    assert_eq!(profile.projects.len(), 1, "members are folded into the workspace: {:#?}", profile.projects);
+    let p = project(&profile, "", "pnpm");
+    assert!(p.primary);
+    assert_eq!(p.name.as_deref(), Some("acme-monorepo"));
+    assert_eq!(p.kinds, ["node", "typescript"]);
+    assert_eq!(paths(&p.members), ["apps/web", "packages/core", "packages/ui"]);
+    assert!(
+        p.evidence.iter().any(|e| e.file == Path::new("pnpm-workspace.yaml") && e.field.as_deref() == Some("packages"))
+    );
+    assert!(p.evidence.iter().any(|e| e.field.as_deref() == Some("packageManager")));
+    let lock = p.evidence.iter().find(|e| e.file == Path::new("pnpm-lock.yaml")).unwrap();
+    assert!(lock.note.as_deref().unwrap().contains("pnpm 9"));
+    assert_eq!(shape(&p.setup), ("pnpm install --frozen-lockfile".into(), PathBuf::new()));
+    assert_eq!(shape(&p.build), ("pnpm run build".into(), PathBuf::new()));
+    assert_eq!(shape(&p.test), ("pnpm test".into(), PathBuf::new()));
+    assert_eq!(shape(&p.lint), ("pnpm run lint".into(), PathBuf::new()));
+    let test = p.test.as_ref().unwrap();
+    assert!(test.evidence.iter().any(|e| e.field.as_deref() == Some("scripts.test")));
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/ci.yml")));
+    assert!(test.confidence >= 0.95);
+    assert!(profile.ambiguities.is_empty());
+}
+
+#[tokio::test]
+async fn yarn_berry_is_told_from_yarnrc_and_the_npm_placeholder_test_script_is_ignored() {
+    let (_tmp, root) = fixture("node-yarn-berry");
+    let profile = NodeOracle::new().inspect(&root).await.unwrap();
+    let p = project(&profile, "", "yarn");
+    assert_eq!(p.kinds, ["node"]);
+    assert!(p.members.is_empty());
+    assert_eq!(shape(&p.setup).0, "yarn install --immutable");
+    assert_eq!(shape(&p.test).0, "yarn jest");
+    assert!(p.evidence.iter().any(|e| e.file == Path::new(".yarnrc.yml")));
+}
+
+#[tokio::test]
+async fn two_lockfiles_are_an_ambiguity_with_both_files_as_evidence() {
+    let (_tmp, profile) = inspect("ambiguous").await;
+    let amb = profile.ambiguities.iter().find(|a| a.subject.starts_with("package manager")).unwrap();
+    assert_eq!(amb.candidates, ["yarn", "npm"]);
+    let files: Vec<&Path> = amb.evidence.iter().map(|e| e.file.as_path()).collect();
+    assert_eq!(files, [Path::new("yarn.lock"), Path::new("package-lock.json")]);
+    let p = profile.primary().unwrap();
+    assert!(p.confidence <= 0.5, "an ambiguous answer is not confident");
+}
+
+#[tokio::test]
+async fn package_manager_field_conflicting_with_a_lockfile_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("package.json"), r#"{"name":"x","packageManager":"yarn@4.1.0"}"#).unwrap();
+    std::fs::write(tmp.path().join("package-lock.json"), "{}").unwrap();
+    let profile = default_oracle().inspect(tmp.path()).await.unwrap();
+    assert_eq!(profile.primary().unwrap().build_system, "yarn");
+    assert_eq!(profile.ambiguities.len(), 1);
+    assert_eq!(profile.ambiguities[0].candidates, ["yarn", "npm"]);
+}
+
+#[tokio::test]
+async fn uv_project_runs_pytest_through_uv_with_tox_as_a_lower_alternative() {
+    let (_tmp, profile) = inspect("python-uv").await;
+    assert_eq!(profile.projects.len(), 1, "{:#?}", profile.projects);
+    let p = project(&profile, "", "uv");
+    assert_eq!(p.kinds, ["python"]);
+    assert_eq!(p.name.as_deref(), Some("acme"));
+    assert_eq!(paths(&p.members), ["packages/plugin"]);
+    assert!(p.evidence.iter().any(|e| e.note.as_deref() == Some("src layout")));
+    assert_eq!(shape(&p.setup).0, "uv sync");
+    assert_eq!(shape(&p.test).0, "uv run pytest");
+    assert_eq!(shape(&p.lint).0, "uv run ruff check .");
+    let test = p.test.as_ref().unwrap();
+    assert!(test.evidence.iter().any(|e| e.field.as_deref() == Some("tool.pytest.ini_options")));
+    let alt = test.evidence.iter().find(|e| e.file == Path::new("tox.ini")).unwrap();
+    assert!(alt.note.as_deref().unwrap().starts_with("alternative: `tox`"));
+}
+
+#[tokio::test]
+async fn poetry_and_requirements_projects_get_their_runners() {
+    let (_tmp, profile) = inspect("python-poetry").await;
+    let p = project(&profile, "", "poetry");
+    assert_eq!(p.name.as_deref(), Some("poetry-demo"));
+    assert_eq!(shape(&p.setup).0, "poetry install");
+    assert_eq!(shape(&p.test).0, "poetry run pytest");
+    assert!(p.test.as_ref().unwrap().evidence.iter().any(|e| e.file == Path::new("noxfile.py")));
+
+    let (_tmp, profile) = inspect("python-requirements").await;
+    let p = project(&profile, "", "setuptools");
+    assert_eq!(shape(&p.setup).0, "python -m pip install -r requirements.txt");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from("setup.cfg")));
+}
+
+#[tokio::test]
+async fn go_work_lists_its_modules_as_members_not_projects() {
+    let (_tmp, profile) = inspect("go-work").await;
+    assert_eq!(profile.projects.len(), 1, "{:#?}", profile.projects);
+    let p = project(&profile, "", "go");
+    assert_eq!(p.kinds, ["go"]);
+    assert_eq!(paths(&p.members), ["api", "tools"]);
+    assert_eq!(p.evidence[0].file, Path::new("go.work"));
+    assert_eq!(shape(&p.setup).0, "go mod download");
+    assert_eq!(shape(&p.test).0, "go test ./...");
+    assert_eq!(shape(&p.lint).0, "go vet ./...");
+}
+
+#[tokio::test]
+async fn maven_modules_and_gradle_includes_are_members_with_wrappers_preferred() {
+    let (_tmp, profile) = inspect("java-maven").await;
+    assert_eq!(profile.projects.len(), 1, "{:#?}", profile.projects);
+    let p = project(&profile, "", "maven");
+    assert_eq!(p.kinds, ["java"]);
+    assert_eq!(p.name.as_deref(), Some("acme-parent"));
+    assert_eq!(paths(&p.members), ["core", "web"]);
+    assert_eq!(shape(&p.test).0, "./mvnw -B test");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from("mvnw")));
+
+    let (_tmp, profile) = inspect("kotlin-gradle").await;
+    let p = project(&profile, "", "gradle");
+    assert_eq!(p.kinds, ["kotlin"]);
+    assert_eq!(p.name.as_deref(), Some("kgrad"));
+    assert_eq!(paths(&p.members), ["app", "lib/util"]);
+    assert_eq!(shape(&p.test).0, "./gradlew test");
+}
+
+#[tokio::test]
+async fn cmake_and_meson_commands_run_from_the_root() {
+    let (_tmp, profile) = inspect("cmake").await;
+    assert_eq!(profile.projects.len(), 1, "sub-CMakeLists are not projects: {:#?}", profile.projects);
+    let p = project(&profile, "", "cmake");
+    assert_eq!(p.kinds, ["c", "cpp"]);
+    assert_eq!(shape(&p.setup).0, "cmake -S . -B build");
+    assert_eq!(shape(&p.build).0, "cmake --build build");
+    assert_eq!(shape(&p.test).0, "ctest --test-dir build --output-on-failure");
+
+    let (_tmp, profile) = inspect("meson").await;
+    let p = project(&profile, "", "meson");
+    assert_eq!(p.kinds, ["c"]);
+    assert_eq!(shape(&p.test).0, "meson test -C builddir");
+}
+
+#[tokio::test]
+async fn ruby_php_dotnet_deno_and_task_runners_are_found() {
+    let (_tmp, profile) = inspect("ruby").await;
+    let p = project(&profile, "", "bundler");
+    assert_eq!(p.kinds, ["ruby"]);
+    assert_eq!(shape(&p.setup).0, "bundle install");
+    assert_eq!(shape(&p.test).0, "bundle exec rspec");
+    assert_eq!(shape(&p.lint).0, "bundle exec rubocop");
+
+    let (_tmp, profile) = inspect("php").await;
+    let p = project(&profile, "", "composer");
+    assert_eq!(p.kinds, ["php"]);
+    assert_eq!(shape(&p.test).0, "composer run-script test");
+    assert_eq!(p.test.as_ref().unwrap().evidence[0].field.as_deref(), Some("scripts.test"));
+
+    let (_tmp, profile) = inspect("dotnet").await;
+    let p = project(&profile, "", "dotnet");
+    assert_eq!(p.kinds, ["csharp"]);
+    assert_eq!(paths(&p.members), ["src/App", "tests/App.Tests"]);
+    assert_eq!(shape(&p.test).0, "dotnet test Acme.sln");
+    assert_eq!(profile.projects.len(), 1, "projects of the solution are members: {:#?}", profile.projects);
+
+    let (_tmp, profile) = inspect("deno").await;
+    let p = project(&profile, "", "deno");
+    assert_eq!(p.kinds, ["deno", "typescript"]);
+    assert_eq!(shape(&p.test).0, "deno task test");
+
+    let (_tmp, profile) = inspect("make-just").await;
+    let make = project(&profile, "", "make");
+    assert_eq!(shape(&make.test).0, "make test");
+    assert_eq!(shape(&make.build).0, "make build");
+    let just = project(&profile, "", "just");
+    assert_eq!(shape(&just.test).0, "just test");
+    assert_eq!(shape(&just.lint).0, "just lint");
+}
+
+#[tokio::test]
+async fn polyglot_reports_every_project_with_cwds_and_names_the_ci_tested_one_primary() {
+    let (_tmp, profile) = inspect("polyglot").await;
+    let mut found: Vec<(String, String)> =
+        profile.projects.iter().map(|p| (p.path.display().to_string(), p.build_system.clone())).collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("services/api".into(), "go".into()),
+            ("services/rs".into(), "cargo".into()),
+            ("services/worker".into(), "go".into()),
+            ("tools/py".into(), "setuptools".into()),
+            ("web".into(), "npm".into()),
+        ]
+    );
+    let web = project(&profile, "web", "npm");
+    assert!(web.primary);
+    assert_eq!(profile.projects.iter().filter(|p| p.primary).count(), 1);
+    assert!(web.evidence.iter().any(|e| e.note.as_deref().is_some_and(|n| n.contains("run by CI"))));
+    assert_eq!(shape(&web.setup), ("npm ci".into(), PathBuf::from("web")));
+    assert_eq!(shape(&web.test), ("npm test".into(), PathBuf::from("web")));
+    assert!(evidence_files(&web.test).contains(&PathBuf::from("web/package.json")));
+    assert!(evidence_files(&web.test).contains(&PathBuf::from(".github/workflows/test.yml")));
+    let api = project(&profile, "services/api", "go");
+    assert_eq!(shape(&api.test), ("go test ./...".into(), PathBuf::from("services/api")));
+    assert_eq!(api.evidence[0].file, Path::new("services/api/go.mod"));
+    let rs = project(&profile, "services/rs", "cargo");
+    assert_eq!(shape(&rs.test).1, PathBuf::from("services/rs"));
+    assert!(rs.evidence.iter().all(|e| e.file.starts_with("services/rs")));
+    let py = project(&profile, "tools/py", "setuptools");
+    assert_eq!(shape(&py.test), ("python -m pytest".into(), PathBuf::from("tools/py")));
+    for p in &profile.projects {
+        assert!(!p.path.starts_with("generated"), "a .gitignored directory was read");
+        assert!(!p.path.components().any(|c| c.as_os_str() == "node_modules"));
+        assert!(p.members.iter().all(|m| !m.as_os_str().is_empty()));
+    }
+}
+
+#[tokio::test]
+async fn largest_project_is_primary_when_no_root_project_or_ci_decides() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("small")).unwrap();
+    std::fs::write(root.join("small/go.mod"), "module s\n").unwrap();
+    for d in ["big", "big/a", "big/b"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+        std::fs::write(root.join(d).join("go.mod"), format!("module {d}\n")).unwrap();
+    }
+    std::fs::write(root.join("big/go.work"), "use (\n\t./a\n\t./b\n)\n").unwrap();
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(p.path, Path::new("big"));
+    assert_eq!(paths(&p.members), ["big/a", "big/b"]);
+    assert!(p.evidence.iter().any(|e| e.note.as_deref().is_some_and(|n| n.starts_with("primary: the largest"))));
+    assert_eq!(profile.projects.len(), 2);
+}
+
+#[tokio::test]
+async fn cargo_root_stays_primary_over_other_root_projects() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("Cargo.toml"), "[package]\nname = \"r\"\nversion = \"0.1.0\"\n").unwrap();
+    std::fs::write(tmp.path().join("package.json"), r#"{"name":"site","scripts":{"test":"jest"}}"#).unwrap();
+    let profile = default_oracle().inspect(tmp.path()).await.unwrap();
+    assert_eq!(profile.projects.len(), 2);
+    assert_eq!(profile.projects[0].build_system, "cargo");
+    assert!(profile.projects[0].primary);
+    let node = &profile.projects[1];
+    assert!(!node.primary);
+    assert!(node.evidence.iter().all(|e| !e.note.as_deref().unwrap_or("").starts_with("primary:")));
+}
+
+#[tokio::test]
+async fn giant_node_modules_and_target_are_never_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::write(root.join("package.json"), r#"{"name":"app","scripts":{"test":"jest"}}"#).unwrap();
+    std::fs::write(root.join("package-lock.json"), "{}").unwrap();
+    for i in 0..50 {
+        let d = root.join("node_modules").join(format!("pkg{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("package.json"), "{ not json").unwrap();
+        for j in 0..1000 {
+            std::fs::write(d.join(format!("f{j}.js")), "").unwrap();
+        }
+    }
+    std::fs::create_dir_all(root.join("target/debug/deps")).unwrap();
+    std::fs::write(root.join("target/debug/deps/Cargo.toml"), "not toml [").unwrap();
+    let oracle = EcosystemOracle::all();
+    let listed = oracle.scanned_dirs(root).unwrap();
+    assert_eq!(listed, [PathBuf::new()], "only the root is listed");
+    let profile = default_oracle().inspect(root).await.unwrap();
+    assert_eq!(profile.projects.len(), 1);
+    assert_eq!(profile.primary().unwrap().build_system, "npm");
+}
+
+#[tokio::test]
+async fn scan_depth_is_bounded_and_named_members_beyond_it_are_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let deep = root.join("a/b/c/d");
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("go.mod"), "module deep\n").unwrap();
+    let profile = default_oracle().inspect(root).await.unwrap();
+    assert!(profile.projects.is_empty(), "a manifest four levels down is not searched for");
+    let deeper = EcosystemOracle::all().with_scan_depth(4).inspect(root).await.unwrap();
+    assert_eq!(deeper.projects[0].path, Path::new("a/b/c/d"), "unless the scan is told to go deeper");
+    std::fs::write(root.join("package.json"), r#"{"name":"r","workspaces":["a/b/c/*"]}"#).unwrap();
+    std::fs::create_dir_all(root.join("a/b/c/pkg")).unwrap();
+    std::fs::write(root.join("a/b/c/pkg/package.json"), r#"{"name":"pkg"}"#).unwrap();
+    let profile = default_oracle().inspect(root).await.unwrap();
+    assert_eq!(paths(&profile.primary().unwrap().members), ["a/b/c/pkg"]);
+}
+
+#[tokio::test]
+async fn scaffold_lists_primary_setup_first_then_others_without_duplicates() {
+    let (_tmp, profile) = inspect("polyglot").await;
+    let steps = scaffold(&profile);
+    let shown: Vec<(String, String)> = steps.iter().map(|s| (s.display(), s.cwd.display().to_string())).collect();
+    assert_eq!(shown[0], ("npm ci".into(), "web".into()), "the primary project comes first");
+    assert!(shown.contains(&("go mod download".into(), "services/api".into())));
+    assert!(shown.contains(&("go mod download".into(), "services/worker".into())));
+    assert!(shown.contains(&("cargo fetch".into(), "services/rs".into())));
+    assert!(shown.contains(&("python -m pip install -e .".into(), "tools/py".into())));
+    assert_eq!(shown.len(), 5);
+
+    let (_tmp, profile) = inspect("cmake").await;
+    let steps: Vec<String> = scaffold(&profile).iter().map(DetectedCommand::display).collect();
+    assert_eq!(steps, ["cmake -S . -B build", "cmake --build build"], "configure before build");
+}
+
+/// Records every command it is asked to run and answers with a fixed exit code.
+struct FakeExecutor {
+    ran: Mutex<Vec<CommandSpec>>,
+    exit: i32,
+}
+
+#[async_trait]
+impl Executor for FakeExecutor {
+    async fn run(&self, cmd: CommandSpec) -> Result<RunOutput, ExecError> {
+        let line = std::iter::once(cmd.program.clone()).chain(cmd.args.clone()).collect::<Vec<_>>().join(" ");
+        self.ran.lock().unwrap().push(cmd);
+        Ok(RunOutput::from_text(line, self.exit, "collected 3 items", ""))
+    }
+}
+
+#[tokio::test]
+async fn validate_runs_the_dry_run_variant_in_the_project_directory() {
+    let (_tmp, root) = fixture("python-uv");
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let exec = FakeExecutor { ran: Mutex::new(Vec::new()), exit: 0 };
+    let v = validate_test_command(&profile, &exec).await.unwrap();
+    assert!(v.ok);
+    assert_eq!(v.test.display(), "uv run pytest");
+    assert_eq!(v.dry_run.display(), "uv run pytest --collect-only -q");
+    {
+        let ran = exec.ran.lock().unwrap();
+        assert_eq!(ran.len(), 1);
+        assert_eq!(ran[0].program, "uv");
+        assert_eq!(ran[0].args, ["run", "pytest", "--collect-only", "-q"]);
+        assert_eq!(ran[0].cwd.as_deref(), Some(root.as_path()));
+    }
+    assert_eq!(v.output.stdout.head, "collected 3 items");
+
+    let (_tmp, root) = fixture("polyglot");
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let exec = FakeExecutor { ran: Mutex::new(Vec::new()), exit: 0 };
+    // `npm test` has no known dry-run form: refused rather than running the suite.
+    let err = validate_test_command(&profile, &exec).await.unwrap_err();
+    assert!(matches!(err, ValidationError::NoDryRun { .. }));
+    assert!(exec.ran.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn validate_reports_a_failing_dry_run_with_its_output() {
+    let (_tmp, root) = fixture("go-work");
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let exec = FakeExecutor { ran: Mutex::new(Vec::new()), exit: 1 };
+    let v = validate_test_command(&profile, &exec).await.unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.dry_run.display(), "go test -run ^$ ./...");
+    assert_eq!(v.output.exit_code, Some(1));
+    assert_eq!(exec.ran.lock().unwrap()[0].args, ["test", "-run", "^$", "./..."]);
+
+    let empty = WorkspaceProfile::new(&root);
+    assert!(matches!(validate_test_command(&empty, &exec).await, Err(ValidationError::NoTestCommand)));
+}
+
+#[tokio::test]
+async fn docs_requirements_and_gitignored_paths_are_not_projects() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("docs")).unwrap();
+    std::fs::write(root.join("docs/requirements.txt"), "sphinx\n").unwrap();
+    std::fs::create_dir_all(root.join("out-of-tree/gen")).unwrap();
+    std::fs::write(root.join("out-of-tree/gen/go.mod"), "module gen\n").unwrap();
+    std::fs::write(root.join(".gitignore"), "# generated\n/out-of-tree/gen/\n").unwrap();
+    std::fs::create_dir_all(root.join("svc")).unwrap();
+    std::fs::write(root.join("svc/go.mod"), "module svc\n").unwrap();
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let found: Vec<&Path> = profile.projects.iter().map(|p| p.path.as_path()).collect();
+    assert_eq!(found, [Path::new("svc")]);
+    let listed = EcosystemOracle::all().scanned_dirs(root).unwrap();
+    assert!(!listed.contains(&PathBuf::from("out-of-tree/gen")));
+}
+
+#[tokio::test]
+async fn two_python_lockfiles_are_an_ambiguity() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("pyproject.toml"), "[project]\nname = \"x\"\n").unwrap();
+    std::fs::write(tmp.path().join("uv.lock"), "").unwrap();
+    std::fs::write(tmp.path().join("poetry.lock"), "").unwrap();
+    let profile = default_oracle().inspect(tmp.path()).await.unwrap();
+    assert_eq!(profile.ambiguities.len(), 1);
+    assert_eq!(profile.ambiguities[0].candidates, ["uv", "poetry"]);
+    let files: Vec<&Path> = profile.ambiguities[0].evidence.iter().map(|e| e.file.as_path()).collect();
+    assert_eq!(files, [Path::new("uv.lock"), Path::new("poetry.lock")]);
+    assert!(profile.primary().unwrap().confidence <= 0.5);
+}

@@ -1,0 +1,6 @@
+package calc
+
+// Add adds two ints.
+func Add(a, b int) int {
+	return a + b
+}

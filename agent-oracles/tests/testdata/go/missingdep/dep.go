@@ -1,0 +1,6 @@
+package missingdep
+
+import "github.com/example/notthere/pkg"
+
+// V uses the dependency.
+var V = pkg.Value

@@ -1,0 +1,3 @@
+module example.com/panicking
+
+go 1.19

@@ -1,0 +1,4 @@
+package passing
+
+// One returns 1.
+func One() int { return 1 }

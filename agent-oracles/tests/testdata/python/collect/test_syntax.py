@@ -1,0 +1,3 @@
+def test_broken():
+    x = (1, 2
+    assert x

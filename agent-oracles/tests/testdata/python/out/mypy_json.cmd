@@ -1,0 +1,1 @@
+mypy --no-incremental --output json app.py

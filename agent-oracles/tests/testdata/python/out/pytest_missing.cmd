@@ -1,0 +1,1 @@
+python -S -m pytest

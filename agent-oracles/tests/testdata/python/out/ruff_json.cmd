@@ -1,0 +1,1 @@
+ruff check --no-cache --select E,F --output-format json mod.py

@@ -1,0 +1,3 @@
+rootProject.name = "kgrad"
+include(":app")
+include(":lib:util")
