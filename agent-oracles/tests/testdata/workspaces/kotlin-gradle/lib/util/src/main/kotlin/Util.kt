@@ -1,0 +1,3 @@
+package util
+
+fun twice(x: Int): Int = 2 * x
