@@ -33,10 +33,14 @@ mod generic;
 mod go;
 mod jest;
 mod libtest;
+#[cfg(feature = "syntax")]
+pub mod mutate;
 mod nodetest;
 mod python;
 mod registry;
 mod rustc;
+#[cfg(feature = "syntax")]
+pub mod syntax;
 mod tsc;
 
 pub use cargo_classifier::CargoClassifier;
