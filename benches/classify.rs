@@ -3,7 +3,10 @@
 //! a collection-free run) and cargo `--message-format=json` output (every
 //! `agent-oracles/tests/testdata/captured/*.json.stdout`), each repeated to about
 //! 10 MB and classified whole, against the floor of `str::lines().count()` over
-//! the same text.
+//! the same text. `pytest_text_distinct` repeats the pytest output with the
+//! test names of each copy made unique, so every failure block is new work
+//! (the plain repetition lets the classifier skip blocks identical to an
+//! earlier one).
 //!
 //! ```sh
 //! cargo bench --bench classify
@@ -38,6 +41,23 @@ fn pytest_text() -> String {
     repeat_to_target(&unit)
 }
 
+/// The pytest unit repeated with the test names of each copy made unique
+/// (`test_add_fails_17`), so no failure repeats an earlier one: what a large
+/// suite with many distinct failures costs, with no help from deduplication.
+fn pytest_text_distinct() -> String {
+    let unit = std::fs::read_to_string(testdata().join("python/out/pytest_ra.stdout")).expect("captured pytest output");
+    let copies = TARGET_BYTES.div_ceil(unit.len().max(1));
+    let mut out = String::with_capacity(TARGET_BYTES + unit.len() * 2);
+    for i in 0..copies {
+        let mut copy = unit.clone();
+        for name in ["test_add_fails", "test_parse_raises", "test_add_param", "test_add_passes"] {
+            copy = copy.replace(name, &format!("{name}_{i}"));
+        }
+        out.push_str(&copy);
+    }
+    out
+}
+
 fn cargo_json() -> String {
     let dir = testdata().join("captured");
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -63,6 +83,13 @@ fn cases() -> Vec<Case> {
         Case {
             name: "pytest_text",
             text: pytest_text(),
+            classifier: Box::new(PytestClassifier::new()),
+            command: "python -m pytest -rA",
+            ws: WorkspaceProfile::new(testdata().join("python/proj")),
+        },
+        Case {
+            name: "pytest_text_distinct",
+            text: pytest_text_distinct(),
             classifier: Box::new(PytestClassifier::new()),
             command: "python -m pytest -rA",
             ws: WorkspaceProfile::new(testdata().join("python/proj")),

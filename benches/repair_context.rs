@@ -5,12 +5,20 @@
 //! For each fixture (cargo `captured/NAME.MODE.*`, `js/PROJECT/MODE.*`, and
 //! any `*/out/NAME.*` of other ecosystems) the bench detects the tool with
 //! `detect_tool`, classifies the output with `classifier_for`, renders the
-//! failures section as `agent-core`'s repair prompt does (status line, then
-//! per failure: kind, `file:line:col`, code, test, message, snippet; at most
-//! 8 failures, 6 context lines: the `RepairConfig` defaults), and counts
-//! tokens of raw stdout+stderr and of the rendered context with tiktoken's
-//! `o200k_base`. It checks that every failing location (`file:line`) of the
-//! classification appears in the context.
+//! failure section with the two public renderers — agent-oracles'
+//! `RepairContextBuilder` (root causes, enclosing functions, token budget;
+//! its defaults) and, for comparison, agent-core's `PlainContext` (one entry
+//! per failure, at most 8, 6 context lines: the `RepairConfig` defaults) —
+//! and counts tokens of raw stdout+stderr and of each context with
+//! tiktoken's `o200k_base`. It checks that every failing location
+//! (`file:line`) of the classification appears in the builder's context.
+//!
+//! `grouping/*` are the repair-context fixtures (`testdata/repair_context`:
+//! one bug failing many tests); the last totals line leaves them out, for
+//! comparison with figures measured before they existed.
+//!
+//! `REPAIR_CONTEXT_SHOW=SUBSTRING` prints both contexts of the fixtures
+//! whose name contains SUBSTRING.
 //!
 //! Where a fixture has hand-written expectations (`expected.json` beside a
 //! JS project, `expected/cargo/NAME.json` for cargo), it also counts true
@@ -24,18 +32,16 @@
 //! cargo bench --bench repair_context
 //! ```
 //!
-//! Target: context tokens ≤ 20 % of raw tokens, every failing location kept.
+//! Target: context tokens ≤ 20 % of raw tokens (aim: 15 %) on failing
+//! fixtures, every failing location kept.
 
-use agent_core::{Classification, Failure, FailureKind, RunOutput, WorkspaceProfile};
-use agent_oracles::{classifier_for, detect_tool};
+use agent_core::{Classification, ContextRenderer, Failure, FailureKind, PlainContext, RunOutput, WorkspaceProfile};
+use agent_oracles::{RepairContextBuilder, RootCause, classifier_for, detect_tool};
 use serde_json::Value;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Lines of source on each side of a failure (`RepairConfig::default().context_lines`).
-const CONTEXT_LINES: u32 = 6;
-/// Failures shown in one prompt (`RepairConfig::default().max_failures_in_prompt`).
-const MAX_FAILURES: usize = 8;
+/// Where `testdata/{python,go}/capture.sh` ran (the testdata directory of the capturing checkout).
+const ECO_CAPTURE_ROOT: &str = "/work/main/agent-oracles/tests/testdata";
 /// Where `testdata/js/capture.sh` ran the tools.
 const JS_CAPTURE_ROOT: &str = "/tmp/agent-oracles-js-capture";
 
@@ -117,98 +123,27 @@ fn fixtures(testdata: &Path) -> Vec<Fixture> {
             out.push(Fixture { name: format!("js/{project}/{mode}"), run, root: dir.clone(), expected: exp });
         }
     }
+    // The repair-context fixtures (one bug failing many tests): `repair_context/NAME.*`, crate `NAME/`.
+    let grouping = testdata.join("repair_context");
+    for stem in stems(&grouping) {
+        let Some(run) = run_of(&grouping, &stem, None) else { continue };
+        out.push(Fixture { name: format!("grouping/{stem}"), run, root: grouping.join(&stem), expected: None });
+    }
     // Other ecosystems' captures: `ECO/out/NAME.{stdout,stderr,exit}`, sources under `ECO/`.
     for eco in ["python", "go"] {
         let base = testdata.join(eco);
         let outdir = base.join("out");
         let expected = json(&outdir.join("expected.json"));
+        // The captures ran inside this checkout at /work/main: map that path to this one.
+        let here = testdata.to_string_lossy().into_owned();
         for stem in stems(&outdir) {
-            let Some(run) = run_of(&outdir, &stem, None) else { continue };
+            let Some(run) = run_of(&outdir, &stem, Some((ECO_CAPTURE_ROOT, &here))) else { continue };
             let exp = expected.as_ref().and_then(|v| v.get(&stem).cloned());
-            out.push(Fixture { name: format!("{eco}/{stem}"), run, root: base.clone(), expected: exp });
+            // Each expectation names the project directory the command ran in.
+            let root =
+                exp.as_ref().and_then(|e| e.get("root")).and_then(Value::as_str).map_or(base.clone(), |r| base.join(r));
+            out.push(Fixture { name: format!("{eco}/{stem}"), run, root, expected: exp });
         }
-    }
-    out
-}
-
-// ---- rendering, mirroring agent-core/src/repair/prompt.rs (its functions are crate-private) ----
-
-fn status_line(c: &Classification) -> String {
-    let mut line = match c.tests {
-        Some(t) => format!("{} passed, {} failed, {} ignored", t.passed, t.failed, t.ignored),
-        None => "no test summary (the build may have failed)".to_owned(),
-    };
-    if !c.valid_run {
-        line.push_str("; the run is not valid");
-        if !c.notes.is_empty() {
-            let _ = write!(line, " ({})", c.notes.join("; "));
-        }
-    }
-    line
-}
-
-fn read_around(root: &Path, f: &Failure, context: u32) -> Option<String> {
-    let file = f.file.as_ref()?;
-    let line = f.line? as usize;
-    let text = std::fs::read_to_string(root.join(file)).ok()?;
-    let lines: Vec<&str> = text.lines().collect();
-    if line == 0 || line > lines.len() {
-        return None;
-    }
-    let from = line.saturating_sub(context as usize).max(1);
-    let to = (line + context as usize).min(lines.len());
-    let mut out = String::new();
-    for n in from..=to {
-        let mark = if n == line { '>' } else { ' ' };
-        let _ = writeln!(out, "{mark}{n:>5} | {}", lines[n - 1]);
-    }
-    Some(out)
-}
-
-fn describe_failure(out: &mut String, index: usize, f: &Failure, root: &Path, snippets: bool) {
-    let _ = write!(out, "{}. [{}]", index + 1, f.kind.name());
-    if let Some(file) = &f.file {
-        let _ = write!(out, " {}", file.display());
-        if let Some(line) = f.line {
-            let _ = write!(out, ":{line}");
-            if let Some(col) = f.column {
-                let _ = write!(out, ":{col}");
-            }
-        }
-    }
-    if let Some(code) = &f.code {
-        let _ = write!(out, " {code}");
-    }
-    if let Some(test) = &f.test_name {
-        let _ = write!(out, " in test `{test}`");
-    }
-    out.push('\n');
-    for line in f.message.lines().take(20) {
-        let _ = writeln!(out, "   {line}");
-    }
-    let snippet = if snippets { f.snippet.clone().or_else(|| read_around(root, f, CONTEXT_LINES)) } else { None };
-    if let Some(snippet) = snippet {
-        out.push_str("   ```\n");
-        for line in snippet.lines().take(2 * CONTEXT_LINES as usize + 8) {
-            let _ = writeln!(out, "   {line}");
-        }
-        out.push_str("   ```\n");
-    }
-}
-
-/// The failures section; `snippets: false` leaves the source lines out (to show their share).
-fn render(c: &Classification, root: &Path, snippets: bool) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "Test status: {}", status_line(c));
-    if c.failures.is_empty() {
-        return out;
-    }
-    let _ = writeln!(out, "Failures ({} in all):", c.failures.len());
-    for (i, f) in c.failures.iter().take(MAX_FAILURES).enumerate() {
-        describe_failure(&mut out, i, f, root, snippets);
-    }
-    if c.failures.len() > MAX_FAILURES {
-        let _ = writeln!(out, "… and {} more of the same run.", c.failures.len() - MAX_FAILURES);
     }
     out
 }
@@ -243,6 +178,54 @@ fn score(c: &Classification, expected: &Value) -> (usize, usize, usize, Option<b
     (tp, got.len(), n_expected, valid)
 }
 
+/// Classifies a fixture with the workspace root its failures' paths are
+/// relative to: the fixture's root, or the first subdirectory of it (Python
+/// and Go captures ran inside one project directory) where every located
+/// failure's file exists, so both renderers can read the source.
+fn classify_in_project(classifier: &dyn agent_core::FailureClassifier, fx: &Fixture) -> (PathBuf, Classification) {
+    let c = classifier.classify(&fx.run, &WorkspaceProfile::new(&fx.root));
+    let files: Vec<&Path> = c.failures.iter().filter_map(|f| f.file.as_deref()).filter(|p| p.is_relative()).collect();
+    let resolves = |root: &Path| !files.is_empty() && files.iter().all(|f| root.join(f).is_file());
+    if files.is_empty() || resolves(&fx.root) {
+        return (fx.root.clone(), c);
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fx.root)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    match dirs.into_iter().find(|d| resolves(d)) {
+        Some(dir) => {
+            let c = classifier.classify(&fx.run, &WorkspaceProfile::new(&dir));
+            (dir, c)
+        }
+        None => (fx.root.clone(), c),
+    }
+}
+
+/// Running totals over a set of fixtures.
+#[derive(Default)]
+struct Totals {
+    raw: usize,
+    built: usize,
+    plain: usize,
+}
+
+impl Totals {
+    fn add(&mut self, raw: usize, built: usize, plain: usize) {
+        self.raw += raw;
+        self.built += built;
+        self.plain += plain;
+    }
+}
+
+fn pct(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 }
+}
+
 fn main() {
     let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-oracles/tests/testdata");
     let bpe = match tiktoken_rs::o200k_base() {
@@ -253,16 +236,30 @@ fn main() {
         }
     };
     let tokens = |s: &str| bpe.encode_with_special_tokens(s).len();
+    let show = std::env::var("REPAIR_CONTEXT_SHOW").ok();
+    let builder = RepairContextBuilder::new();
+    let plain = PlainContext::default();
     println!(
-        "{:<40} {:>7} {:>6} {:>7} {:>7} {:>7} {:>9} {:>5} {:>9} {:>8}",
-        "fixture", "tool", "fails", "raw", "context", "ratio", "no-snip", "locs", "tp/got/exp", "valid"
+        "{:<40} {:>7} {:>5} {:>6} {:>6} {:>7} {:>7} {:>7} {:>7} {:>5} {:>9} {:>6}",
+        "fixture",
+        "tool",
+        "fails",
+        "causes",
+        "raw",
+        "builder",
+        "ratio",
+        "plain",
+        "ratio",
+        "locs",
+        "tp/got/exp",
+        "valid"
     );
-    let (mut raw_all, mut ctx_all, mut raw_failing, mut ctx_failing) = (0usize, 0usize, 0usize, 0usize);
-    let (mut bare_all, mut bare_failing) = (0usize, 0usize);
+    let (mut all, mut failing, mut failing_before) = (Totals::default(), Totals::default(), Totals::default());
     let (mut tp_all, mut got_all, mut exp_all) = (0usize, 0usize, 0usize);
     let (mut valid_ok, mut valid_n) = (0usize, 0usize);
-    let (mut missing_locs, mut skipped) = (Vec::new(), Vec::new());
+    let (mut missing_locs, mut skipped, mut over_budget) = (Vec::new(), Vec::new(), Vec::new());
     let mut over_target = Vec::new();
+    let (mut n_failures, mut n_causes) = (0usize, 0usize);
     for fx in fixtures(&testdata) {
         let stdout = fx.run.stdout.text();
         let stderr = fx.run.stderr.text();
@@ -274,32 +271,44 @@ fn main() {
             skipped.push(format!("{} (no classifier for {tool})", fx.name));
             continue;
         };
-        let c = classifier.classify(&fx.run, &WorkspaceProfile::new(&fx.root));
-        let context = render(&c, &fx.root, true);
-        let bare = tokens(&render(&c, &fx.root, false));
+        let (root, c) = classify_in_project(classifier.as_ref(), &fx);
+        let causes = RootCause::group(&c.failures).len();
+        let built_text = builder.render(&root, &c);
+        let plain_text = plain.render(&root, &c);
+        if show.as_deref().is_some_and(|s| fx.name.contains(s)) {
+            println!(
+                "---- {} ({tool}): RepairContextBuilder\n{built_text}---- PlainContext\n{plain_text}----",
+                fx.name
+            );
+        }
         let raw = tokens(&stdout) + tokens(&stderr);
-        let ctx = tokens(&context);
+        let built = tokens(&built_text);
+        let plain_tokens = tokens(&plain_text);
+        if built > builder.budget() {
+            over_budget.push(format!("{} ({built} tokens)", fx.name));
+        }
         let mut locs = 0;
         for f in &c.failures {
             if let (Some(file), Some(line)) = (&f.file, f.line) {
                 locs += 1;
                 let loc = format!("{}:{line}", file.display());
-                if !context.contains(&loc) {
+                if !built_text.contains(&loc) {
                     missing_locs.push(format!("{}: {loc}", fx.name));
                 }
             }
         }
-        raw_all += raw;
-        ctx_all += ctx;
-        bare_all += bare;
+        all.add(raw, built, plain_tokens);
         if !c.failures.is_empty() {
-            raw_failing += raw;
-            ctx_failing += ctx;
-            bare_failing += bare;
+            failing.add(raw, built, plain_tokens);
+            if !fx.name.starts_with("grouping/") {
+                failing_before.add(raw, built, plain_tokens);
+            }
+            n_failures += c.failures.len();
+            n_causes += causes;
         }
-        let ratio = if raw == 0 { 0.0 } else { ctx as f64 / raw as f64 };
-        if !c.failures.is_empty() && ratio > 0.20 {
-            over_target.push(format!("{} ({:.0}%)", fx.name, ratio * 100.0));
+        let ratio = pct(built, raw);
+        if !c.failures.is_empty() && ratio > 20.0 {
+            over_target.push(format!("{} ({ratio:.0}%)", fx.name));
         }
         let (score_text, valid_text) = match &fx.expected {
             Some(exp) => {
@@ -319,42 +328,52 @@ fn main() {
             None => ("-".to_owned(), "-".to_owned()),
         };
         println!(
-            "{:<40} {:>7} {:>6} {:>7} {:>7} {:>6.1}% {:>8.1}% {:>5} {:>9} {:>8}",
+            "{:<40} {:>7} {:>5} {:>6} {:>6} {:>7} {:>6.1}% {:>7} {:>6.1}% {:>5} {:>9} {:>6}",
             fx.name,
             tool,
             c.failures.len(),
+            causes,
             raw,
-            ctx,
-            ratio * 100.0,
-            if raw == 0 { 0.0 } else { 100.0 * bare as f64 / raw as f64 },
+            built,
+            ratio,
+            plain_tokens,
+            pct(plain_tokens, raw),
             locs,
             score_text,
             valid_text
         );
     }
-    let pct = |a: usize, b: usize| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
     println!();
-    println!("tokenizer: o200k_base (tiktoken-rs)");
-    println!("all fixtures:     raw {raw_all} tokens, context {ctx_all} tokens, ratio {:.1}%", pct(ctx_all, raw_all));
-    println!(
-        "failing fixtures: raw {raw_failing} tokens, context {ctx_failing} tokens, ratio {:.1}%",
-        pct(ctx_failing, raw_failing)
-    );
-    println!(
-        "without snippets: all {:.1}% ({bare_all} tokens), failing {:.1}% ({bare_failing} tokens)",
-        pct(bare_all, raw_all),
-        pct(bare_failing, raw_failing)
-    );
+    println!("tokenizer: o200k_base (tiktoken-rs); builder budget {} tokens", builder.budget());
+    for (what, t) in [
+        ("all fixtures:    ", &all),
+        ("failing fixtures:", &failing),
+        ("failing, without grouping/*:", &failing_before),
+    ] {
+        println!(
+            "{what} raw {} tokens; RepairContextBuilder {} tokens ({:.1}%); PlainContext {} tokens ({:.1}%)",
+            t.raw,
+            t.built,
+            pct(t.built, t.raw),
+            t.plain,
+            pct(t.plain, t.raw)
+        );
+    }
+    println!("root causes on failing fixtures: {n_causes} for {n_failures} failures");
     println!(
         "classification vs expectations: precision {:.1}% ({tp_all}/{got_all}), recall {:.1}% ({tp_all}/{exp_all}), valid_run right {valid_ok}/{valid_n}",
         pct(tp_all, got_all),
         pct(tp_all, exp_all)
     );
-    println!("failing locations missing from the context: {}", missing_locs.len());
+    println!("failing locations missing from the builder's context: {}", missing_locs.len());
     for m in &missing_locs {
         println!("  {m}");
     }
-    println!("failing fixtures over the 20% target: {}", over_target.len());
+    println!("contexts over the builder's budget: {}", over_budget.len());
+    for m in &over_budget {
+        println!("  {m}");
+    }
+    println!("failing fixtures over 20% (builder): {}", over_target.len());
     for m in &over_target {
         println!("  {m}");
     }

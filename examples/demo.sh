@@ -12,6 +12,9 @@
 # 2. hopeless-roman: every attempt fails; the workspace is rolled back and is
 #    byte-for-byte what it was, the user's uncommitted edit and untracked file
 #    included.
+# 3. regression-trap: every "fix" makes the named test pass but breaks another
+#    test; the loop judges each attempt regression-aware, rolls back and names
+#    the regression. Then `agentctl timeline` reads the task back from its journal.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
@@ -57,3 +60,18 @@ else
   echo "-- the workspace differs after the rollback" >&2
   exit 1
 fi
+
+echo
+echo "== 3. a fix that breaks another test is not a fix (regression-trap)"
+bash examples/fixtures/setup.sh regression-trap "$work/regression-trap"
+status=0
+agentctl repair "$work/regression-trap" \
+  --goal "Make discount_starts_at_one_hundred pass: an order of exactly 100.00 gets the 10% discount." \
+  --test discount_starts_at_one_hundred --journal "$work/trap.jsonl" \
+  --provider openai:gpt-4.1-mini --replay "$repo/examples/cassettes/regression-trap.json" || status=$?
+if [ "$status" -ne 1 ]; then
+  echo "expected exit 1 (rolled back), got $status" >&2
+  exit 1
+fi
+echo "-- the task read back from its journal:"
+agentctl timeline "$work/trap.jsonl" || true

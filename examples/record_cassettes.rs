@@ -9,14 +9,14 @@
 //! the real requests the loop sends.
 //!
 //! Run it after changing anything that shapes the prompts (the prompt
-//! builder, the classifier, the fixtures):
+//! builder, the repair-context renderer, the classifier, the fixtures):
 //!
 //! ```sh
 //! cargo run --example record_cassettes
 //! ```
 
 use agentkit::core::{JsonlJournal, Outcome, ProviderId, RepairConfig, RepairLoop, RepairParts, Task, TaskId, Usage};
-use agentkit::oracles::{classifier_for, default_oracle};
+use agentkit::oracles::{RepairContextBuilder, classifier_for, default_oracle};
 use agentkit::providers::{RecordingProvider, ScriptedProvider, ScriptedReply};
 use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
 use std::path::{Path, PathBuf};
@@ -29,6 +29,10 @@ const PROVIDER: &str = "openai:gpt-4.1-mini";
 const STATS_GOAL: &str = "Make the failing tests pass: mean must return the arithmetic mean.";
 /// The goal given to `agentctl repair` for the hopeless-roman fixture.
 const ROMAN_GOAL: &str = "Make to_roman use subtractive notation so that all tests pass.";
+/// The goal given to `agentctl repair` for the regression-trap fixture.
+const TRAP_GOAL: &str = "Make discount_starts_at_one_hundred pass: an order of exactly 100.00 gets the 10% discount.";
+/// The test the regression-trap goal names (`agentctl repair --test`).
+const TRAP_TEST: &str = "discount_starts_at_one_hundred";
 
 fn plan(summary: &str, path: &str, old: &str, new: &str) -> String {
     serde_json::json!({
@@ -84,7 +88,33 @@ fn roman_script() -> Vec<ScriptedReply> {
     ]
 }
 
-async fn record(repo: &Path, name: &str, goal: &str, script: Vec<ScriptedReply>, expect: Outcome) {
+fn trap_script() -> Vec<ScriptedReply> {
+    // Every "fix" makes the named test pass and breaks `no_discount_just_below_one_hundred`.
+    vec![
+        reply(
+            plan("Lower the discount threshold.", "src/lib.rs", "    if total > 10_000 {", "    if total > 9_000 {"),
+            1390,
+            70,
+        ),
+        reply(
+            plan(
+                "Move the threshold closer to 100.00.",
+                "src/lib.rs",
+                "    if total > 9_000 {",
+                "    if total >= 9_990 {",
+            ),
+            2210,
+            74,
+        ),
+        reply(
+            plan("Use a rounder threshold.", "src/lib.rs", "    if total >= 9_990 {", "    if total > 5_000 {"),
+            2480,
+            71,
+        ),
+    ]
+}
+
+async fn record(repo: &Path, name: &str, goal: &str, tests: &[&str], script: Vec<ScriptedReply>, expect: Outcome) {
     let dir = tempfile::tempdir().expect("temp dir");
     let work = dir.path().join(name);
     let status = std::process::Command::new("bash")
@@ -111,7 +141,9 @@ async fn record(repo: &Path, name: &str, goal: &str, script: Vec<ScriptedReply>,
     let root = work.canonicalize().expect("canonical root");
     let report = RepairLoop::new(parts)
         .with_config(RepairConfig::default())
-        .run(Task::new(TaskId::new(name), root, goal))
+        // As `agentctl repair` builds it: failures by root cause within a token budget.
+        .with_context_renderer(Arc::new(RepairContextBuilder::new()))
+        .run(Task::new(TaskId::new(name), root, goal).with_named_tests(tests.iter().map(|t| (*t).to_owned()).collect()))
         .await
         .expect("loop runs");
     assert_eq!(report.outcome, expect, "{name}: {report:#?}");
@@ -121,6 +153,7 @@ async fn record(repo: &Path, name: &str, goal: &str, script: Vec<ScriptedReply>,
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    record(&repo, "buggy-stats", STATS_GOAL, stats_script(), Outcome::Accepted).await;
-    record(&repo, "hopeless-roman", ROMAN_GOAL, roman_script(), Outcome::RolledBack).await;
+    record(&repo, "buggy-stats", STATS_GOAL, &[], stats_script(), Outcome::Accepted).await;
+    record(&repo, "hopeless-roman", ROMAN_GOAL, &[], roman_script(), Outcome::RolledBack).await;
+    record(&repo, "regression-trap", TRAP_GOAL, &[TRAP_TEST], trap_script(), Outcome::RolledBack).await;
 }

@@ -1,6 +1,6 @@
 //! The [`FailureClassifier`] trait: turns captured output into structured failures.
 
-use crate::{Classification, RunOutput, WorkspaceProfile};
+use crate::{Classification, RunOutput, TestOutcome, WorkspaceProfile};
 use std::sync::Arc;
 
 /// Reads a run's output and says what failed, where, and whether the run is trustworthy.
@@ -37,16 +37,30 @@ use std::sync::Arc;
 pub trait FailureClassifier: Send + Sync {
     /// Classifies `run`, produced in the workspace described by `ws`.
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification;
+
+    /// Per-test outcomes of `run`, for the regression-aware comparison of
+    /// [`compare_runs`](crate::compare_runs); empty when the tool's output
+    /// does not list tests (the default).
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<TestOutcome> {
+        let _ = run;
+        Vec::new()
+    }
 }
 
 impl<T: FailureClassifier + ?Sized> FailureClassifier for Arc<T> {
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         (**self).classify(run, ws)
     }
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<TestOutcome> {
+        (**self).test_outcomes(run)
+    }
 }
 
 impl<T: FailureClassifier + ?Sized> FailureClassifier for Box<T> {
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         (**self).classify(run, ws)
+    }
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<TestOutcome> {
+        (**self).test_outcomes(run)
     }
 }

@@ -120,6 +120,9 @@ pub struct Failure {
     /// The source lines around the location, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
+    /// The test failed, then passed when run again alone: flaky rather than broken.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
 }
 
 impl Failure {
@@ -135,6 +138,7 @@ impl Failure {
             code: None,
             message: message.into(),
             snippet: None,
+            flaky: false,
         }
     }
 
@@ -182,11 +186,43 @@ pub struct Classification {
     /// Why the run is not valid, or other remarks, for people.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Per-test outcomes, when the caller asked the classifier for them
+    /// ([`FailureClassifier::test_outcomes`](crate::FailureClassifier::test_outcomes)).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<crate::TestOutcome>,
 }
 
 impl Classification {
     /// True when the run is valid and nothing failed.
     pub fn passed(&self) -> bool {
         self.valid_run && self.failures.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flaky_is_left_out_of_json_when_false_and_defaults_to_false_when_absent() {
+        let f = Failure::new(FailureCategory::Test, FailureKind::TestAssertion, "boom");
+        let json = serde_json::to_value(&f).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!({"category": "test", "kind": "test_assertion", "message": "boom"}),
+            "no `flaky` key for a broken test"
+        );
+        let back: Failure = serde_json::from_value(json).expect("deserialises");
+        assert!(!back.flaky);
+    }
+
+    #[test]
+    fn flaky_true_round_trips_through_json() {
+        let mut f = Failure::new(FailureCategory::Test, FailureKind::TestPanic, "boom");
+        f.flaky = true;
+        let json = serde_json::to_value(&f).expect("serialises");
+        assert_eq!(json["flaky"], serde_json::json!(true));
+        let back: Failure = serde_json::from_value(json).expect("deserialises");
+        assert_eq!(back, f);
     }
 }

@@ -19,6 +19,10 @@ pub struct GateContext {
     pub goal: String,
     /// Files the change touched, with their evidence.
     pub changes: Vec<FileChange>,
+    /// Per-test outcomes of the baseline run, before any change (empty when unknown).
+    pub baseline: Vec<crate::TestOutcome>,
+    /// Tests the goal names: they must go from failing to passing.
+    pub named_tests: Vec<String>,
 }
 
 impl GateContext {
@@ -29,12 +33,24 @@ impl GateContext {
         goal: impl Into<String>,
         changes: Vec<FileChange>,
     ) -> Self {
-        Self { root: root.into(), profile, goal: goal.into(), changes }
+        Self { root: root.into(), profile, goal: goal.into(), changes, baseline: Vec::new(), named_tests: Vec::new() }
+    }
+
+    /// Sets the per-test outcomes of the baseline run.
+    pub fn with_baseline(mut self, outcomes: Vec<crate::TestOutcome>) -> Self {
+        self.baseline = outcomes;
+        self
+    }
+
+    /// Sets the tests that must go from failing to passing.
+    pub fn with_named_tests(mut self, names: Vec<String>) -> Self {
+        self.named_tests = names;
+        self
     }
 }
 
 /// What a gate found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct GateReport {
     /// The gate's name (`build`, `tests`, `lint`, `mutation`).
@@ -46,12 +62,15 @@ pub struct GateReport {
     /// Findings, one per line.
     #[serde(default)]
     pub findings: Vec<String>,
+    /// A measured score, for gates that have one (the mutation score, 0–1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
 }
 
 impl GateReport {
     /// A report.
     pub fn new(gate: impl Into<String>, passed: bool, summary: impl Into<String>) -> Self {
-        Self { gate: gate.into(), passed, summary: summary.into(), findings: Vec::new() }
+        Self { gate: gate.into(), passed, summary: summary.into(), findings: Vec::new(), score: None }
     }
 }
 
@@ -108,6 +127,15 @@ pub enum GateError {
         /// The executor's error.
         #[source]
         source: crate::ExecError,
+    },
+    /// The gate's tool ran but could not answer (an interpreter missing a
+    /// module, a probe that printed nothing readable).
+    #[error("gate {gate} could not check: {reason}")]
+    CouldNotCheck {
+        /// The gate's name.
+        gate: String,
+        /// What went wrong.
+        reason: String,
     },
     /// The gate is not configured for this workspace (e.g. no test command).
     #[error("gate {gate} is not applicable: {reason}")]

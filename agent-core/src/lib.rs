@@ -3,7 +3,7 @@
 //!
 //! A plugin author depends on this crate alone: implement [`LlmProvider`],
 //! [`WorkspaceOracle`], [`FailureClassifier`], [`Executor`], [`Snapshotter`],
-//! [`Editor`], [`Gate`] or [`Journal`]. A host composes implementations
+//! [`Editor`], [`Gate`], [`Journal`] or [`ContextRenderer`]. A host composes implementations
 //! (from `agent-providers`, `agent-oracles`, `agent-sandbox` or its own)
 //! into a [`RepairLoop`]:
 //!
@@ -32,20 +32,27 @@ mod budget;
 mod classifier;
 mod command;
 mod completion;
+mod context;
 mod editor;
 mod event;
 mod executor;
 mod failure;
+mod file_memory;
 mod gate;
 mod ids;
+mod inspector;
 mod journal;
 mod jsonl_journal;
+mod memory;
 mod memory_journal;
 mod oracle;
 mod plan;
 mod provider;
 pub mod repair;
 mod snapshot;
+mod spec;
+mod test_outcome;
+mod timeline;
 mod verdict;
 mod workspace;
 
@@ -60,14 +67,18 @@ pub use completion::{
     Completion, CompletionRequest, CompletionStream, FinishReason, Message, ResponseFormat, Role, StreamEvent,
     ToolCall, ToolSpec, Usage, stream_from_completion,
 };
+pub use context::{ContextRenderer, PlainContext, mask_durations, test_status_line};
 pub use editor::{EditError, Editor, FileChange};
 pub use event::{Event, EventKind, TaskState, unix_ms_now};
 pub use executor::{ExecError, Executor};
 pub use failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, Tier};
+pub use file_memory::FileMemory;
 pub use gate::{Gate, GateContext, GateError, GateReport};
 pub use ids::{ProviderId, SnapshotId, TaskId};
+pub use inspector::{CriterionFinding, Inspection, Inspector, Review, ReviewCall};
 pub use journal::{Journal, JournalError};
 pub use jsonl_journal::JsonlJournal;
+pub use memory::{AttemptNote, Lesson, Memory, MemoryEntry, MemoryError, REDACTED, Recollection, scrub_secrets};
 pub use memory_journal::MemoryJournal;
 pub use oracle::{OracleError, WorkspaceOracle};
 pub use plan::{Action, Plan, PlanError};
@@ -76,5 +87,8 @@ pub use repair::{
     AttemptReport, LoopError, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task, TaskMetrics,
 };
 pub use snapshot::{SnapshotError, Snapshotter};
+pub use spec::{AcceptanceCriterion, NonGoal, SpecError, TaskSpec};
+pub use test_outcome::{RunComparison, TestOutcome, TestStatus, compare_runs, names_test};
+pub use timeline::{RunMetrics, Timeline, TimelineEntry, determinism};
 pub use verdict::Verdict;
 pub use workspace::{Ambiguity, DetectedCommand, Evidence, Project, WorkspaceProfile, build_systems, kinds};

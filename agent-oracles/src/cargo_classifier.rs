@@ -1,12 +1,13 @@
 //! [`CargoClassifier`]: structured failures from `cargo build`, `cargo test`
 //! and `cargo clippy` output, human or `--message-format=json`.
 
-use crate::common::{Parsed, finish};
+use crate::common::{FastSet, Parsed, finish};
 use crate::{libtest, rustc};
 use agent_core::{Classification, FailureClassifier, RunOutput, TestCounts, WorkspaceProfile};
 
 /// Classifies the output of cargo: rustc diagnostics (JSON lines or human text),
-/// clippy lints, cargo's own errors and libtest results.
+/// clippy lints, cargo's own errors and libtest results (human text, or JSON
+/// events from `cargo test -- -Z unstable-options --format json`).
 ///
 /// - Compiler errors become [`FailureCategory::Build`](agent_core::FailureCategory::Build)
 ///   failures with file, line, column, code and snippet; warnings are ignored.
@@ -66,13 +67,28 @@ fn sum(a: Option<TestCounts>, b: Option<TestCounts>) -> Option<TestCounts> {
 }
 
 impl FailureClassifier for CargoClassifier {
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<agent_core::TestOutcome> {
+        crate::outcomes::of_run(run)
+    }
+
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         let root = ws.root.as_path();
-        let stdout = run.stdout.text();
-        let stderr = run.stderr.text();
+        let stdout = crate::common::text(&run.stdout);
+        let stderr = crate::common::text(&run.stderr);
         let timed_out = run.timed_out.is_some();
         let mut parsed = Parsed::default();
+        let mut json_tests = crate::nextest::JsonReport::default();
+        // cargo prints the same diagnostic once per target that compiles the
+        // file (`lib` and `lib test`); an identical line gives an identical failure.
+        let mut seen: FastSet<&str> = FastSet::default();
         for line in stdout.lines().chain(stderr.lines()) {
+            if json_tests.line(line, root) {
+                continue;
+            }
+            let t = line.trim();
+            if rustc::is_error_candidate(t) && !seen.insert(t) {
+                continue;
+            }
             if let Some(Some(failure)) = rustc::json_line(line, root) {
                 parsed.failures.push(failure);
             }
@@ -83,8 +99,13 @@ impl FailureClassifier for CargoClassifier {
         let err = libtest::parse(&stderr, root, timed_out);
         parsed.failures.extend(out.failures);
         parsed.failures.extend(err.failures);
-        parsed.tests = sum(out.counts, err.counts);
-        parsed.test_run = is_test_command(&run.command) || out.saw_running || err.saw_running || parsed.tests.is_some();
+        parsed.tests = sum(sum(out.counts, err.counts), json_tests.counts());
+        parsed.failures.extend(json_tests.failures);
+        parsed.test_run = is_test_command(&run.command)
+            || out.saw_running
+            || err.saw_running
+            || json_tests.saw_events
+            || parsed.tests.is_some();
         finish(Self::TOOL, run, parsed, "cargo")
     }
 }

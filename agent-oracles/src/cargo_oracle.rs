@@ -1,12 +1,14 @@
 //! [`CargoOracle`]: reads `Cargo.toml` to find a Rust package or workspace and
 //! the commands that set it up, build, test and lint it.
 
+use crate::ecosystems::{glob_match, normalize};
 use agent_core::{DetectedCommand, Evidence, OracleError, Project, WorkspaceOracle, WorkspaceProfile, async_trait};
 use std::path::{Path, PathBuf};
 
 /// Finds a cargo package and/or workspace at the root of a directory.
 ///
-/// Reads `Cargo.toml` with a TOML parser (no `cargo metadata`, no process):
+/// Reads `Cargo.toml` with a TOML parser (no process; [`CargoMetadataOracle`](crate::CargoMetadataOracle)
+/// confirms the members with `cargo metadata` where cargo can be run):
 /// `[package].name`, `[workspace].members` (with `*` and `?` globs expanded
 /// against directories holding a `Cargo.toml`), `exclude` and
 /// `default-members`. The commands it reports are runnable from the root:
@@ -70,29 +72,6 @@ fn strings(table: Option<&toml::Table>, key: &str) -> Vec<String> {
         .and_then(toml::Value::as_array)
         .map(|a| a.iter().filter_map(toml::Value::as_str).map(str::to_owned).collect())
         .unwrap_or_default()
-}
-
-/// `./a/b/` → `a/b`; `.` → empty.
-fn normalize(path: &str) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// Whether `name` matches the glob `pattern` (`*`, `?`).
-fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => glob_match(&pattern[1..], name) || (!name.is_empty() && glob_match(pattern, &name[1..])),
-        (Some(b'?'), Some(_)) => glob_match(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => glob_match(&pattern[1..], &name[1..]),
-        _ => false,
-    }
 }
 
 /// Expands a member pattern to directories (relative to `root`) that hold a `Cargo.toml`.

@@ -94,3 +94,10 @@ impl WorkspaceOracle for CompositeOracle {
 pub fn default_oracle() -> CompositeOracle {
     CompositeOracle::new(vec![Arc::new(CargoOracle::new()), Arc::new(EcosystemOracle::all())])
 }
+
+/// [`default_oracle`] with the cargo oracle confirmed by `cargo metadata`
+/// run through `executor` ([`CargoMetadataOracle`](crate::CargoMetadataOracle));
+/// every other ecosystem is still read from its manifests without a process.
+pub fn default_oracle_with(executor: Arc<dyn agent_core::Executor>) -> CompositeOracle {
+    CompositeOracle::new(vec![Arc::new(crate::CargoMetadataOracle::new(executor)), Arc::new(EcosystemOracle::all())])
+}

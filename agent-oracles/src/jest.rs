@@ -419,6 +419,10 @@ fn summary_counts(text: &str) -> TestCounts {
 }
 
 impl FailureClassifier for JestClassifier {
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<agent_core::TestOutcome> {
+        crate::outcomes::of_run(run)
+    }
+
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         let root = ws.root.as_path();
         let stdout = run.stdout.text();

@@ -24,38 +24,50 @@
 //! ```
 
 mod cargo_classifier;
+mod cargo_metadata;
 mod cargo_oracle;
 mod common;
 mod composite;
 mod ecosystems;
 mod eslint;
+mod flaky;
+#[cfg(feature = "syntax")]
+pub mod gates;
 mod generic;
 mod go;
 mod jest;
 mod libtest;
 #[cfg(feature = "syntax")]
 pub mod mutate;
+mod nextest;
 mod nodetest;
+mod outcomes;
 mod python;
 mod registry;
+mod repair_context;
 mod rustc;
 #[cfg(feature = "syntax")]
 pub mod syntax;
 mod tsc;
 
 pub use cargo_classifier::CargoClassifier;
+pub use cargo_metadata::CargoMetadataOracle;
 pub use cargo_oracle::CargoOracle;
-pub use composite::{CompositeOracle, default_oracle};
+pub use composite::{CompositeOracle, default_oracle, default_oracle_with};
 pub use ecosystems::{
     DenoOracle, DotnetOracle, Ecosystem, EcosystemOracle, GoOracle, JvmOracle, NativeOracle, NodeOracle, PhpOracle,
     PythonOracle, RubyOracle, SCAN_DEPTH, SKIPPED_DIRS, TaskOracle, Validation, ValidationError, dry_run_of, scaffold,
     validate_test_command,
 };
 pub use eslint::EslintClassifier;
+pub use flaky::{FlakyDetector, FlakyError, FlakyReport, Rerun};
 pub use generic::GenericClassifier;
 pub use go::GoClassifier;
 pub use jest::JestClassifier;
+pub use nextest::NextestClassifier;
 pub use nodetest::NodeTestClassifier;
-pub use python::{MypyClassifier, PytestClassifier, RuffClassifier};
+pub use outcomes::test_outcomes;
+pub use python::{MypyClassifier, PytestClassifier, PytestJunitClassifier, RuffClassifier};
 pub use registry::{classifier_for, detect_tool};
+pub use repair_context::{RepairContextBuilder, RootCause, count_tokens, exact_token_counts};
 pub use tsc::TscClassifier;

@@ -19,7 +19,7 @@ pub(crate) struct Report {
 
 /// The test name of a `---- name stdout ----` header.
 pub(crate) fn section_header(line: &str) -> Option<&str> {
-    let rest = line.trim_end().strip_prefix("---- ")?;
+    let rest = line.strip_prefix("---- ")?.trim_end();
     rest.strip_suffix(" stdout ----").or_else(|| rest.strip_suffix(" stderr ----"))
 }
 
@@ -157,7 +157,7 @@ pub(crate) fn parse(text: &str, root: &Path, timed_out: bool) -> Report {
 }
 
 /// One failed test from its name and the lines of its `----` section (empty when there was none).
-fn test_failure(name: &str, lines: &[&str], root: &Path) -> Failure {
+pub(crate) fn test_failure(name: &str, lines: &[&str], root: &Path) -> Failure {
     let doctest = doctest_location(name);
     let mut location = None;
     let mut message: Vec<&str> = Vec::new();

@@ -242,6 +242,10 @@ fn counts(text: &str) -> Option<TestCounts> {
 }
 
 impl FailureClassifier for NodeTestClassifier {
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<agent_core::TestOutcome> {
+        crate::outcomes::of_run(run)
+    }
+
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         let root = ws.root.as_path();
         let stdout = run.stdout.text();

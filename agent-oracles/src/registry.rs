@@ -6,7 +6,11 @@ use std::sync::Arc;
 
 /// The classifier for `tool` (`cargo`, `generic`), or `None` when none is known.
 ///
-/// `rustc`, `clippy` and `libtest` are accepted as names for the cargo classifier.
+/// `rustc`, `clippy` and `libtest` are accepted as names for the cargo classifier;
+/// `nextest` (cargo-nextest, human or libtest-json) and `libtest-json`
+/// (`cargo test -- -Z unstable-options --format json`) name the
+/// [`NextestClassifier`](crate::NextestClassifier), `pytest-junit` the
+/// [`PytestJunitClassifier`](crate::PytestJunitClassifier) (a `--junitxml` report).
 ///
 /// ```
 /// let c = agent_oracles::classifier_for("cargo").unwrap();
@@ -18,6 +22,8 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
         "cargo" | "rustc" | "clippy" | "cargo-clippy" | "libtest" | "cargo-test" => {
             Some(Arc::new(CargoClassifier::new()))
         }
+        "nextest" | "cargo-nextest" | "cargo nextest" => Some(Arc::new(crate::NextestClassifier::new())),
+        "libtest-json" | "libtest_json" => Some(Arc::new(crate::NextestClassifier::libtest_json())),
         "generic" => Some(Arc::new(GenericClassifier::new())),
         "tsc" | "typescript" => Some(Arc::new(crate::TscClassifier::new())),
         "jest" => Some(Arc::new(crate::JestClassifier::jest())),
@@ -25,6 +31,9 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
         "node" | "node-test" | "node --test" => Some(Arc::new(crate::NodeTestClassifier::new())),
         "eslint" => Some(Arc::new(crate::EslintClassifier::new())),
         "pytest" | "py.test" => Some(Arc::new(crate::PytestClassifier::new())),
+        "pytest-junit" | "pytest-junitxml" | "junit" | "junitxml" => {
+            Some(Arc::new(crate::PytestJunitClassifier::new()))
+        }
         "mypy" => Some(Arc::new(crate::MypyClassifier::new())),
         "ruff" => Some(Arc::new(crate::RuffClassifier::new())),
         "go" | "go-test" | "go test" | "go-vet" | "go vet" | "go build" => Some(Arc::new(crate::GoClassifier::new())),
@@ -32,7 +41,9 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
     }
 }
 
-/// Guesses which tool printed `text`: `cargo` for cargo, rustc or libtest output,
+/// Guesses which tool printed `text`: `nextest` for cargo-nextest's output,
+/// `libtest-json` for libtest JSON events, `cargo` for other cargo, rustc or libtest output,
+/// `pytest-junit` for a JUnit XML report written by pytest,
 /// `generic` for `file:line:col: error:` lines, `None` otherwise.
 ///
 /// ```
@@ -42,6 +53,13 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
 /// assert_eq!(detect_tool("hello"), None);
 /// ```
 pub fn detect_tool(text: &str) -> Option<&'static str> {
+    // nextest and libtest JSON runs also print cargo's own lines (`Running unittests`): look for them first.
+    if crate::nextest::detect(text) {
+        return Some(crate::NextestClassifier::TOOL);
+    }
+    if text.lines().any(crate::nextest::is_json_event) {
+        return Some(crate::NextestClassifier::LIBTEST_JSON);
+    }
     const CARGO_MARKERS: &[&str] = &[
         "\"reason\":\"compiler-message\"",
         "\"reason\":\"compiler-artifact\"",

@@ -3,7 +3,7 @@
 
 use crate::common::{MAX_MESSAGE_LINES, MAX_SNIPPET_LINES, bounded, parse_location, relativize, user_part};
 use agent_core::{Failure, FailureCategory, FailureKind};
-use serde_json::Value;
+use serde::Deserialize;
 use std::path::Path;
 
 /// Error codes that are borrow-checker (or mutability/lifetime-of-borrow) errors.
@@ -127,6 +127,13 @@ pub(crate) fn is_summary(message: &str) -> bool {
     SUMMARIES.iter().any(|s| message.contains(s))
 }
 
+/// Whether a cargo JSON line (`{"reason":…`, trimmed) may hold an error diagnostic and
+/// so needs parsing: a `compiler-message` with an error level somewhere in it.
+pub(crate) fn is_error_candidate(line: &str) -> bool {
+    line.strip_prefix("{\"reason\":\"").is_some_and(|rest| rest.starts_with("compiler-message\""))
+        && line.contains("\"level\":\"error")
+}
+
 /// Parses one line of JSON output (a cargo message or a bare rustc diagnostic).
 ///
 /// Returns `None` when the line is not JSON; `Some(None)` when it is JSON but not an error.
@@ -135,49 +142,137 @@ pub(crate) fn json_line(line: &str, root: &Path) -> Option<Option<Failure>> {
     if !line.starts_with('{') {
         return None;
     }
-    let value: Value = serde_json::from_str(line).ok()?;
-    let diag = match value.get("reason").and_then(Value::as_str) {
-        Some("compiler-message") => value.get("message")?,
-        Some(_) => return Some(None),
-        None if value.get("$message_type").is_some() || value.get("spans").is_some() => &value,
-        None => return Some(None),
-    };
-    Some(diagnostic(diag, root))
+    // Cargo writes `reason` first: artifacts, build-script runs and the final
+    // message are answered without parsing, and so are diagnostics with no
+    // error level anywhere (warnings: the field is `"level":"error"` or
+    // `"level":"error: internal compiler error"`, never escaped outside a string).
+    if line.starts_with("{\"reason\":\"") && !is_error_candidate(line) {
+        return Some(None);
+    }
+    // Cargo writes `reason` first; a bare rustc diagnostic starts with `$message_type`.
+    let cargo = |line: &str| serde_json::from_str::<CargoMessage>(line).ok();
+    let bare = |line: &str| serde_json::from_str::<Diagnostic>(line).ok();
+    if line.starts_with("{\"reason\"") {
+        let message = cargo(line)?;
+        return Some(match (message.reason.as_str(), message.message) {
+            ("compiler-message", Some(diag)) => diagnostic(&diag, root),
+            _ => None,
+        });
+    }
+    match bare(line) {
+        Some(diag) if diag.message_type.is_some() || diag.spans.is_some() => Some(diagnostic(&diag, root)),
+        Some(_) => Some(None),
+        None => {
+            let message = cargo(line)?;
+            Some(match (message.reason.as_str(), message.message) {
+                ("compiler-message", Some(diag)) => diagnostic(&diag, root),
+                _ => None,
+            })
+        }
+    }
+}
+
+/// A cargo JSON message: its `reason`, and for a `compiler-message` the diagnostic.
+/// Typed, so the fields not read are skipped rather than built into a tree.
+#[derive(Debug, Deserialize)]
+struct CargoMessage {
+    reason: String,
+    #[serde(default)]
+    message: Option<Diagnostic>,
+}
+
+/// A rustc diagnostic, as far as the classifier reads it.
+#[derive(Debug, Default, Deserialize)]
+struct Diagnostic {
+    #[serde(default, rename = "$message_type")]
+    message_type: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    code: Option<Code>,
+    #[serde(default)]
+    level: Option<String>,
+    #[serde(default)]
+    spans: Option<Vec<Span>>,
+    #[serde(default)]
+    children: Vec<Child>,
+    #[serde(default)]
+    rendered: Option<String>,
+}
+
+/// `code: {code, explanation}`.
+#[derive(Debug, Deserialize)]
+struct Code {
+    code: String,
+}
+
+/// A child diagnostic (note, help): its message only.
+#[derive(Debug, Deserialize)]
+struct Child {
+    #[serde(default)]
+    message: String,
+}
+
+/// A span: where, its source lines, and the macro expansion it came from.
+#[derive(Debug, Deserialize)]
+struct Span {
+    #[serde(default)]
+    file_name: String,
+    #[serde(default)]
+    line_start: Option<u64>,
+    #[serde(default)]
+    column_start: Option<u64>,
+    #[serde(default)]
+    is_primary: bool,
+    #[serde(default)]
+    text: Vec<SpanText>,
+    #[serde(default)]
+    expansion: Option<Box<Expansion>>,
+}
+
+/// One source line of a span.
+#[derive(Debug, Deserialize)]
+struct SpanText {
+    #[serde(default)]
+    text: String,
+}
+
+/// The expansion a span came from: its call site.
+#[derive(Debug, Deserialize)]
+struct Expansion {
+    span: Option<Span>,
 }
 
 /// One rustc JSON diagnostic to a failure, when its level is `error`.
-fn diagnostic(diag: &Value, root: &Path) -> Option<Failure> {
-    let level = diag.get("level").and_then(Value::as_str)?;
+fn diagnostic(diag: &Diagnostic, root: &Path) -> Option<Failure> {
+    let level = diag.level.as_deref()?;
     if level != "error" && !level.starts_with("error:") {
         return None;
     }
-    let message = diag.get("message").and_then(Value::as_str).unwrap_or_default();
+    let message = diag.message.as_deref().unwrap_or_default();
     if is_summary(message) {
         return None;
     }
-    let code = diag.get("code").and_then(|c| c.get("code")).and_then(Value::as_str);
-    let rendered = diag.get("rendered").and_then(Value::as_str).unwrap_or_default();
+    let code = diag.code.as_ref().map(|c| c.code.as_str());
+    let rendered = diag.rendered.as_deref().unwrap_or_default();
     let mut detail = rendered.to_owned();
-    collect_children(diag, &mut detail);
+    for child in &diag.children {
+        detail.push('\n');
+        detail.push_str(&child.message);
+    }
     let (category, kind) = kind_of(code, message, &detail);
     let mut failure = Failure::new(category, kind, message);
     failure.code = code.map(str::to_owned);
-    let spans = diag.get("spans").and_then(Value::as_array);
-    let primary = spans.and_then(|s| {
-        s.iter().find(|sp| sp.get("is_primary").and_then(Value::as_bool) == Some(true)).or_else(|| s.first())
-    });
+    let spans = diag.spans.as_deref().unwrap_or_default();
+    let primary = spans.iter().find(|sp| sp.is_primary).or_else(|| spans.first());
     if let Some(span) = primary {
         let span = outermost_user_span(span);
-        if let Some(file) = span.get("file_name").and_then(Value::as_str) {
-            let num = |k: &str| span.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
-            failure = failure.at(relativize(file, root), num("line_start"), num("column_start"));
+        if !span.file_name.is_empty() {
+            let num = |n: Option<u64>| n.and_then(|n| u32::try_from(n).ok());
+            failure = failure.at(relativize(&span.file_name, root), num(span.line_start), num(span.column_start));
         }
         if rendered.trim().is_empty() {
-            let lines: Vec<&str> = span
-                .get("text")
-                .and_then(Value::as_array)
-                .map(|t| t.iter().filter_map(|l| l.get("text").and_then(Value::as_str)).collect())
-                .unwrap_or_default();
+            let lines: Vec<&str> = span.text.iter().map(|l| l.text.as_str()).collect();
             if !lines.is_empty() {
                 failure.snippet = Some(bounded(&lines, MAX_SNIPPET_LINES));
             }
@@ -190,27 +285,16 @@ fn diagnostic(diag: &Value, root: &Path) -> Option<Failure> {
     Some(failure)
 }
 
-/// Appends the messages of a diagnostic's children (notes, help) to `out`.
-fn collect_children(diag: &Value, out: &mut String) {
-    for child in diag.get("children").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(m) = child.get("message").and_then(Value::as_str) {
-            out.push('\n');
-            out.push_str(m);
-        }
-    }
-}
-
 /// A span inside a macro expansion points into the macro; follow it out to the call site in user code.
-fn outermost_user_span(span: &Value) -> &Value {
+fn outermost_user_span(span: &Span) -> &Span {
     let mut current = span;
     for _ in 0..16 {
-        let file = current.get("file_name").and_then(Value::as_str).unwrap_or_default();
-        if !file.starts_with('<') {
+        if !current.file_name.starts_with('<') {
             break;
         }
-        match current.get("expansion").and_then(|e| e.get("span")) {
-            Some(next) if next.is_object() => current = next,
-            _ => break,
+        match current.expansion.as_ref().and_then(|e| e.span.as_ref()) {
+            Some(next) => current = next,
+            None => break,
         }
     }
     current
@@ -220,39 +304,43 @@ fn outermost_user_span(span: &Value) -> &Value {
 ///
 /// Lines inside libtest `---- name stdout ----` sections are skipped: they belong to tests.
 pub(crate) fn human(text: &str, root: &Path) -> Vec<Failure> {
-    let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
+    // Diagnostics start a line with `error`: one search spares the line scan
+    // for output that has none (JSON messages, passing test runs).
+    if !text.starts_with("error") && !text.contains("\nerror") {
+        return out;
+    }
     let mut in_test_section = false;
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
+    let mut lines = text.lines();
+    // A line that ended a diagnostic's block and must itself be looked at next.
+    let mut pending: Option<&str> = None;
+    let mut block: Vec<&str> = Vec::new();
+    while let Some(line) = pending.take().or_else(|| lines.next()) {
         if crate::libtest::section_header(line).is_some() {
             in_test_section = true;
         } else if in_test_section && crate::libtest::ends_sections(line) {
             in_test_section = false;
         }
         if in_test_section {
-            i += 1;
             continue;
         }
         let Some((code, message)) = error_header(line) else {
-            i += 1;
             continue;
         };
         // The block runs to the next blank line or the next top-level diagnostic.
-        let mut end = i + 1;
-        while end < lines.len() && !lines[end].trim().is_empty() && error_header(lines[end]).is_none() {
-            if lines[end].starts_with("warning") && lines[end].contains(": ") && !lines[end].starts_with(' ') {
+        block.clear();
+        for next in lines.by_ref() {
+            let warning = next.starts_with("warning") && next.contains(": ");
+            if next.trim().is_empty() || error_header(next).is_some() || warning {
+                pending = Some(next);
                 break;
             }
-            end += 1;
+            block.push(next);
         }
-        let block = &lines[i + 1..end];
-        i = end.max(i + 1);
         if is_summary(message) {
             continue;
         }
-        out.push(human_failure(code, message, block, root));
+        out.push(human_failure(code, message, &block, root));
     }
     out
 }

@@ -36,7 +36,9 @@
 //! ```
 
 mod capture;
+mod clean_room;
 mod confine;
+mod digest;
 mod dir_snapshotter;
 mod file_editor;
 mod git_snapshotter;
@@ -44,8 +46,11 @@ mod group;
 mod limits;
 mod process_executor;
 mod sandbox_policy;
+mod smoke;
 mod worktree_pool;
 
+pub use clean_room::CleanRoomGate;
+pub use digest::tree_digest;
 pub use dir_snapshotter::{DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, DirExclusionReason, DirSnapshotter, ExcludedPath};
 pub use file_editor::FileEditor;
 pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, SnapshotReport};
@@ -54,4 +59,5 @@ pub use process_executor::ProcessExecutor;
 pub use sandbox_policy::{
     LandlockSupport, NetworkIsolation, landlock_support, landlock_supported, network_isolation, seccomp_supported,
 };
+pub use smoke::{Health, SmokeFailure, SmokeGate, SmokeOutcome};
 pub use worktree_pool::{DEFAULT_CACHE_DIRS, PoolError, Worktree, WorktreePool};

@@ -114,6 +114,18 @@ pub(crate) enum Command {
         /// The prompt.
         prompt: String,
     },
+    /// Mutation testing of DIR: mutants with outcomes and the mutation score.
+    Mutate(crate::mutate::MutateArgs),
+    /// A task's timeline from a journal, and metrics across its tasks.
+    Timeline(crate::timeline::TimelineArgs),
+    /// Claim tasks from a shared store and run the repair loop on each.
+    Worker(crate::store::WorkerArgs),
+    /// Add a task to a shared store.
+    Enqueue(crate::store::EnqueueArgs),
+    /// Tasks per state, unfinished and stuck tasks of a shared store.
+    Status(crate::store::StatusArgs),
+    /// Spend of a shared store grouped by task, provider, model, repo or day.
+    Costs(crate::store::CostsArgs),
     /// Run the whole repair loop on DIR.
     Repair {
         /// The workspace (a git repository).
@@ -136,6 +148,20 @@ pub(crate) enum Command {
         /// Where to write the JSONL journal (default: a file under the temp dir).
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// A test that must go from failing to passing (repeatable): the
+        /// attempt is then judged regression-aware, every test that passed
+        /// before must still pass.
+        #[arg(long = "test")]
+        tests: Vec<String>,
+        /// Memory file (JSON lines): earlier attempts at the same goal and the
+        /// workspace's lessons go into the planning prompt; this task's are added.
+        #[arg(long)]
+        memory: Option<PathBuf>,
+        /// Run the same task this many times (the first on DIR, the others on
+        /// copies of it as it was) and report determinism: the share of runs
+        /// whose resulting tree is the most common one.
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,
@@ -154,6 +180,12 @@ impl Command {
             | Self::Discard { json, .. }
             | Self::Ask { json, .. }
             | Self::Repair { json, .. } => *json,
+            Self::Mutate(args) => args.json,
+            Self::Timeline(args) => args.json,
+            Self::Worker(args) => args.json,
+            Self::Enqueue(args) => args.json,
+            Self::Status(args) => args.json,
+            Self::Costs(args) => args.json,
         }
     }
 }

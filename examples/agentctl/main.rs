@@ -6,7 +6,10 @@
 //! on bad input. Progress lines of `repair` go to stderr.
 
 mod cli;
+mod mutate;
 mod progress;
+mod store;
+mod timeline;
 
 use agentkit::core::{
     Classification, CommandSpec, Completion, CompletionRequest, CompletionStream, ExecError, Executor,
@@ -14,7 +17,7 @@ use agentkit::core::{
     RepairLoop, RepairParts, RunOutput, SnapshotError, SnapshotId, Snapshotter, StreamEvent, Task, TaskId,
     WorkspaceOracle, WorkspaceProfile, unix_ms_now,
 };
-use agentkit::oracles::{classifier_for, default_oracle, detect_tool};
+use agentkit::oracles::{RepairContextBuilder, classifier_for, default_oracle, default_oracle_with, detect_tool};
 use agentkit::providers::layers::{
     AttemptOutcome, Cascade, CascadeAttempt, CascadeEntry, ProviderStack, Retry, RetryPolicy,
 };
@@ -98,8 +101,17 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         Command::Ask { provider, stream, schema, replay, record, prompt, json } => {
             ask(&provider, stream, json, schema.as_deref(), replay.as_deref(), record.as_deref(), &prompt).await
         }
-        Command::Repair { dir, goal, provider, replay, record, max_attempts, journal, .. } => {
-            repair(&dir, &goal, &provider, replay.as_deref(), record.as_deref(), max_attempts, journal).await
+        Command::Mutate(args) => mutate::mutate(args).await,
+        Command::Timeline(args) => timeline::timeline(args).await,
+        Command::Worker(args) => store::worker(args).await,
+        Command::Enqueue(args) => store::enqueue(args).await,
+        Command::Status(args) => store::status(args).await,
+        Command::Costs(args) => store::costs(args).await,
+        Command::Repair {
+            dir, goal, provider, replay, record, max_attempts, journal, tests, memory, repeat, ..
+        } => {
+            let run = RepairRun { replay, record, max_attempts, journal, tests, memory, repeat };
+            repair(&dir, &goal, &provider, run).await
         }
     }
 }
@@ -117,7 +129,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
 
 async fn inspect(dir: &Path) -> Result<Output, CliError> {
     let root = require_dir(dir)?;
-    let profile = default_oracle().inspect(&root).await.map_err(|e| CliError::bad_input(e.to_string()))?;
+    // `cargo metadata` confirms cargo members where cargo is installed; the manifests stand otherwise.
+    let oracle = default_oracle_with(Arc::new(ProcessExecutor::new()));
+    let profile = oracle.inspect(&root).await.map_err(|e| CliError::bad_input(e.to_string()))?;
     let mut human = format!("{}: {} project(s)\n", root.display(), profile.projects.len());
     for p in &profile.projects {
         let path = if p.path.as_os_str().is_empty() { ".".into() } else { p.path.display().to_string() };
@@ -392,15 +406,40 @@ async fn ask(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn repair(
-    dir: &Path,
-    goal: &str,
-    specs: &[String],
-    replay: Option<&Path>,
-    record: Option<&Path>,
+/// Copies a tree (`.git` included, `target` left out) for a repeated run.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if kind.is_dir() {
+            if entry.file_name() != "target" {
+                copy_tree(&src, &dst)?;
+            }
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// The options of `agentctl repair` beyond the workspace, goal and providers.
+struct RepairRun {
+    replay: Option<PathBuf>,
+    record: Option<PathBuf>,
     max_attempts: u32,
     journal: Option<PathBuf>,
-) -> Result<Output, CliError> {
+    tests: Vec<String>,
+    memory: Option<PathBuf>,
+    repeat: u32,
+}
+
+async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Result<Output, CliError> {
+    let RepairRun { replay, record, max_attempts, journal, tests, memory, repeat } = run;
+    let (replay, record) = (replay.as_deref(), record.as_deref());
     let root = require_dir(dir)?;
     if max_attempts == 0 {
         return Err(CliError::bad_input("--max-attempts must be at least 1"));
@@ -411,31 +450,61 @@ async fn repair(
     let task_id = TaskId::new(format!("task-{}", unix_ms_now()));
     let journal_path = journal
         .unwrap_or_else(|| std::env::temp_dir().join("agentkit-journals").join(format!("{}.jsonl", task_id.as_str())));
-    let journal = JsonlJournal::open(&journal_path).await.map_err(|e| CliError::bad_input(e.to_string()))?;
+    let journal: Arc<dyn agentkit::core::Journal> =
+        Arc::new(JsonlJournal::open(&journal_path).await.map_err(|e| CliError::bad_input(e.to_string()))?);
     let classifier: Arc<dyn FailureClassifier> =
         classifier_for("cargo").ok_or_else(|| CliError::failed("no cargo classifier"))?;
-    let parts = RepairParts {
-        provider,
-        oracle: Arc::new(default_oracle()),
-        classifier,
-        // The loop gives up after 3 test runs in a row end in a timeout, or after an hour of commands.
-        executor: Arc::new(
-            LimitedExecutor::new(ProcessExecutor::new().with_default_cwd(root.clone()))
-                .with_max_consecutive_timeouts(3)
-                .with_max_total_time(std::time::Duration::from_secs(3600)),
-        ),
-        snapshotter: snapshotter_for(&root).1,
-        editor: Arc::new(FileEditor::new()),
-        journal: Arc::new(journal),
+    let memory: Option<Arc<dyn agentkit::core::Memory>> =
+        memory.map(|path| Arc::new(agentkit::core::FileMemory::new(path)) as Arc<dyn agentkit::core::Memory>);
+    let build_loop = |root: &Path| {
+        let parts = RepairParts {
+            provider: provider.clone(),
+            oracle: Arc::new(default_oracle()),
+            classifier: classifier.clone(),
+            // The loop gives up after 3 test runs in a row end in a timeout, or after an hour of commands.
+            executor: Arc::new(
+                LimitedExecutor::new(ProcessExecutor::new().with_default_cwd(root.to_path_buf()))
+                    .with_max_consecutive_timeouts(3)
+                    .with_max_total_time(std::time::Duration::from_secs(3600)),
+            ),
+            snapshotter: snapshotter_for(root).1,
+            editor: Arc::new(FileEditor::new()),
+            journal: journal.clone(),
+        };
+        let config = RepairConfig::default().with_max_attempts(max_attempts);
+        let printer = progress::Printer::new(max_attempts);
+        let repair_loop =
+            RepairLoop::new(parts).with_config(config).with_observer(Arc::new(move |event| printer.print(event)));
+        // Failures reach the model grouped by root cause, with their enclosing functions, within a token budget.
+        let repair_loop = repair_loop.with_context_renderer(Arc::new(RepairContextBuilder::new()));
+        match &memory {
+            Some(m) => repair_loop.with_memory(m.clone()),
+            None => repair_loop,
+        }
     };
-    let config = RepairConfig::default().with_max_attempts(max_attempts);
-    let printer = progress::Printer::new(max_attempts);
-    let repair_loop =
-        RepairLoop::new(parts).with_config(config).with_observer(Arc::new(move |event| printer.print(event)));
-    let report = repair_loop.run(Task::new(task_id, root.clone(), goal)).await.map_err(|e| match e {
+    let loop_error = |e: agentkit::core::LoopError| match e {
         agentkit::core::LoopError::NoTestCommand { .. } => CliError::bad_input(e.to_string()),
         other => CliError::failed(other.to_string()),
-    })?;
+    };
+    // Repeated runs (determinism) start from copies of the workspace as it is now.
+    let copies_dir = tempfile::tempdir().map_err(|e| CliError::failed(e.to_string()))?;
+    let mut copies = Vec::new();
+    for i in 2..=repeat.max(1) {
+        let copy = copies_dir.path().join(format!("run-{i}"));
+        copy_tree(&root, &copy).map_err(|e| CliError::failed(format!("copying the workspace: {e}")))?;
+        copies.push(copy);
+    }
+    let task = Task::new(task_id.clone(), root.clone(), goal).with_named_tests(tests.clone());
+    let report = build_loop(&root).run(task).await.map_err(loop_error)?;
+    let mut digests = vec![agentkit::sandbox::tree_digest(&root).map_err(|e| CliError::failed(e.to_string()))?];
+    for (i, copy) in copies.iter().enumerate() {
+        let id = TaskId::new(format!("{}-run{}", task_id.as_str(), i + 2));
+        build_loop(copy)
+            .run(Task::new(id, copy.clone(), goal).with_named_tests(tests.clone()))
+            .await
+            .map_err(loop_error)?;
+        digests.push(agentkit::sandbox::tree_digest(copy).map_err(|e| CliError::failed(e.to_string()))?);
+    }
     let ok = report.outcome == agentkit::core::Outcome::Accepted;
     let mut doc = to_json(&report);
     if let Value::Object(map) = &mut doc {
@@ -452,6 +521,12 @@ async fn repair(
         );
         map.insert("cost_usd".into(), json!(report.metrics.cost_usd));
         map.insert("rolled_back".into(), json!(report.metrics.rolled_back));
+        if repeat > 1 {
+            map.insert(
+                "determinism".into(),
+                json!({ "runs": digests.len(), "share": agentkit::core::determinism(&digests), "tree_digests": digests }),
+            );
+        }
     }
     let human = progress::summary(&report, &journal_path);
     Ok(Output { json: doc, human, ok })

@@ -1,12 +1,13 @@
 //! agentctl driven as a black box: its flags, exit codes and JSON documents.
 
 use crate::support::{agentctl, fixture, manifest, repo};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Output, Stdio};
 
 const STATS_GOAL: &str = "Make the failing tests pass: mean must return the arithmetic mean.";
 const ROMAN_GOAL: &str = "Make to_roman use subtractive notation so that all tests pass.";
+const TRAP_GOAL: &str = "Make discount_starts_at_one_hundred pass: an order of exactly 100.00 gets the 10% discount.";
 
 fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -59,6 +60,34 @@ fn repair_turns_the_buggy_fixture_green_from_the_cassette_and_reports_progress()
     }
     let fixed = std::fs::read_to_string(work.join("src/lib.rs")).unwrap();
     assert!(fixed.contains("Some(sum / values.len() as i64)"));
+
+    // The journal reads back as the task's timeline, with metrics.
+    let out = agentctl().args(["timeline", journal.to_str().unwrap(), "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["timeline"]["goal"], STATS_GOAL);
+    assert_eq!(doc["timeline"]["model_calls"], 2);
+    assert_eq!(doc["timeline"]["final_state"], "accepted");
+    assert_eq!(doc["timeline"]["verdict"]["verdict"], "approve");
+    let tokens = doc["timeline"]["tokens"].as_array().unwrap();
+    assert_eq!(tokens[0].as_u64().unwrap() + tokens[1].as_u64().unwrap(), doc_total_tokens(&lines));
+    assert_eq!(doc["metrics"]["pass_rate"], 1.0);
+    assert_eq!(doc["metrics"]["repairs_per_success"], 1.0);
+    let human = agentctl().args(["timeline", journal.to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("state executing -> repairing"), "{text}");
+    assert!(text.contains("verdict: approve"), "{text}");
+    let bad = agentctl().args(["timeline", journal.to_str().unwrap(), "no-such-task"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+/// Input plus output tokens of every model call in a journal.
+fn doc_total_tokens(events: &[Value]) -> u64 {
+    events
+        .iter()
+        .filter(|e| e["type"] == "llm_call")
+        .map(|e| e["input_tokens"].as_u64().unwrap() + e["output_tokens"].as_u64().unwrap())
+        .sum()
 }
 
 #[test]
@@ -77,6 +106,33 @@ fn repair_that_fails_every_attempt_rolls_back_to_a_byte_identical_tree() {
     assert_eq!(doc["attempts"].as_array().unwrap().len(), 3);
     assert_eq!(manifest(&work), before);
     assert!(work.join("scratch.txt").is_file(), "the untracked file survived");
+}
+
+#[test]
+fn a_fix_that_passes_the_named_test_but_breaks_another_is_rolled_back_with_the_regression_named() {
+    let (_dir, work) = fixture("regression-trap");
+    let before = manifest(&work);
+    let out = agentctl()
+        .args(["repair", work.to_str().unwrap(), "--goal", TRAP_GOAL, "--provider", "openai:gpt-4.1-mini"])
+        .args(["--test", "discount_starts_at_one_hundred", "--replay", &cassette("regression-trap"), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["outcome"], "rolled_back");
+    let regression =
+        "regression: `tests::no_discount_just_below_one_hundred` passed before the change and failed after it";
+    assert_eq!(doc["verdict"]["verdict"], "changes_requested");
+    assert_eq!(doc["verdict"]["items"][0], regression, "{}", doc["verdict"]);
+    // Each attempt made the named test pass: only the regression failed it.
+    for attempt in doc["attempts"].as_array().unwrap() {
+        assert_eq!(attempt["passed"], false);
+        let outcomes = attempt["classification"]["outcomes"].as_array().unwrap();
+        let status = |name: &str| outcomes.iter().find(|o| o["name"] == name).map(|o| o["status"].clone());
+        assert_eq!(status("tests::discount_starts_at_one_hundred"), Some(json!("passed")));
+        assert_eq!(status("tests::no_discount_just_below_one_hundred"), Some(json!("failed")));
+    }
+    assert_eq!(manifest(&work), before, "rolled back to the byte");
 }
 
 #[test]
@@ -321,4 +377,102 @@ fn repair_with_several_providers_falls_over_to_the_one_the_cassette_holds() {
     let doc = json(&out);
     assert_eq!(doc["outcome"], "accepted");
     assert_eq!(doc["attempts"].as_array().unwrap().len(), 2);
+}
+
+/// A copy of agent-oracles' python-small mutation fixture as a git repository
+/// with one commit, then line 11 (`if percent > 100:`) edited and committed.
+fn mutate_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("python-small");
+    std::fs::create_dir_all(&work).unwrap();
+    let src = repo().join("agent-oracles/tests/testdata/mutate/python-small");
+    for name in ["pricing.py", "test_pricing.py"] {
+        std::fs::copy(src.join(name), work.join(name)).unwrap();
+    }
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&work)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "fixture"]);
+    let pricing = std::fs::read_to_string(work.join("pricing.py")).unwrap();
+    assert_eq!(pricing.lines().nth(10), Some("    if percent > 100:"), "the fixture changed");
+    std::fs::write(work.join("pricing.py"), pricing.replace("    if percent > 100:\n", "    if 100 < percent:\n"))
+        .unwrap();
+    git(&["commit", "-q", "-am", "flip the comparison"]);
+    (dir, work)
+}
+
+#[test]
+fn mutate_json_lists_each_mutant_of_the_diff_and_exits_1_when_one_is_missed() {
+    let (dir, work) = mutate_fixture();
+    let cache = dir.path().join("cache");
+    let args = ["mutate", work.to_str().unwrap(), "--in-diff", "HEAD~1", "--jobs", "2"];
+    let out = agentctl().args(args).args(["--cache-dir", cache.to_str().unwrap(), "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    let mutants = doc["mutants"].as_array().unwrap();
+    assert!(!mutants.is_empty());
+    for m in mutants {
+        assert_eq!(m["file"], "pricing.py");
+        assert_eq!(m["line"], 11, "only the changed line: {m}");
+        for field in ["operator", "original", "replacement", "outcome"] {
+            assert!(m[field].is_string(), "{field} in {m}");
+        }
+        assert!(m["duration_ms"].is_u64());
+    }
+    let missed = |m: &&Value| m["outcome"] == "missed";
+    // `100 <= percent` caps 100 % to 100 %: no test can tell.
+    assert!(mutants.iter().filter(missed).any(|m| m["original"] == "<" && m["replacement"] == "<="), "{doc}");
+    assert!(doc["missed"].as_u64().unwrap() >= 1);
+    let (caught, missed_n) = (doc["caught"].as_f64().unwrap(), doc["missed"].as_f64().unwrap());
+    assert_eq!(doc["score"].as_f64().unwrap(), caught / (caught + missed_n));
+    assert!(doc["baseline_ms"].as_u64().unwrap() > 0);
+
+    // The same run again is served from the cache, and the human summary shows missed mutants as diffs.
+    let out = agentctl().args(args).args(["--cache-dir", cache.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("{} from cache", mutants.len())), "{text}");
+    assert!(text.contains("missed mutants:") && text.contains("-    if 100 < percent:"), "{text}");
+    assert!(text.contains("+    if 100 <= percent:"), "{text}");
+}
+
+#[test]
+fn mutate_of_a_missing_directory_or_an_unknown_revision_is_bad_input() {
+    let out = agentctl().args(["mutate", "/no/such/dir", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let (dir, work) = mutate_fixture();
+    let cache = dir.path().join("cache");
+    let out = agentctl()
+        .args(["mutate", work.to_str().unwrap(), "--in-diff", "no-such-rev", "--json"])
+        .args(["--cache-dir", cache.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(json(&out)["error"].as_str().unwrap().contains("no-such-rev"));
+}
+
+#[test]
+fn repeated_replayed_runs_of_a_task_leave_the_same_tree_and_report_determinism() {
+    let (_dir, work) = fixture("buggy-stats");
+    let out = agentctl()
+        .args(["repair", work.to_str().unwrap(), "--goal", STATS_GOAL, "--provider", "openai:gpt-4.1-mini"])
+        .args(["--replay", &cassette("buggy-stats"), "--repeat", "2", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["determinism"]["runs"], 2);
+    assert_eq!(doc["determinism"]["share"], 1.0);
+    let digests = doc["determinism"]["tree_digests"].as_array().unwrap();
+    assert_eq!(digests[0], digests[1]);
+    assert_eq!(digests[0].as_str().unwrap().len(), 64, "a SHA-256 in hex");
 }

@@ -3,14 +3,15 @@
 
 mod prompt;
 
-use prompt::PromptLimits;
 pub use prompt::SYSTEM_PROMPT;
+use prompt::{PromptLimits, PromptStyle};
 
 use crate::{
-    Action, Budget, BudgetStop, BudgetTracker, Classification, CommandSpec, CompletionRequest, DetectedCommand, Editor,
-    Event, EventKind, Executor, Failure, FailureCategory, FailureClassifier, FailureKind, FileChange, Gate,
-    GateContext, GateReport, Journal, JournalError, LlmProvider, Message, OracleError, Plan, RunOutput, SnapshotError,
-    Snapshotter, TaskId, TaskState, Tier, TimeoutKind, Usage, Verdict, WorkspaceOracle, WorkspaceProfile,
+    Action, Budget, BudgetStop, BudgetTracker, Classification, CommandSpec, CompletionRequest, ContextRenderer,
+    DetectedCommand, Editor, Event, EventKind, Executor, Failure, FailureCategory, FailureClassifier, FailureKind,
+    FileChange, Gate, GateContext, GateReport, Journal, JournalError, LlmProvider, Message, OracleError, PlainContext,
+    Plan, RunOutput, SnapshotError, Snapshotter, TaskId, TaskState, Tier, TimeoutKind, Usage, Verdict, WorkspaceOracle,
+    WorkspaceProfile,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -28,12 +29,29 @@ pub struct Task {
     pub root: PathBuf,
     /// What to achieve, in the user's words.
     pub goal: String,
+    /// Tests that must go from failing to passing; when set, the loop judges
+    /// an attempt regression-aware (these fixed, every passing test still
+    /// passing) instead of by the suite's exit code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_tests: Vec<String>,
 }
 
 impl Task {
     /// A task.
     pub fn new(id: impl Into<TaskId>, root: impl Into<PathBuf>, goal: impl Into<String>) -> Self {
-        Self { id: id.into(), root: root.into(), goal: goal.into() }
+        Self { id: id.into(), root: root.into(), goal: goal.into(), named_tests: Vec::new() }
+    }
+
+    /// A task from a spec: its goal is the spec rendered for planning, its
+    /// named tests those the acceptance criteria name.
+    pub fn from_spec(id: impl Into<TaskId>, root: impl Into<PathBuf>, spec: &crate::TaskSpec) -> Self {
+        Self { id: id.into(), root: root.into(), goal: spec.goal(), named_tests: spec.named_tests() }
+    }
+
+    /// Sets the tests that must go from failing to passing.
+    pub fn with_named_tests(mut self, tests: Vec<String>) -> Self {
+        self.named_tests = tests;
+        self
     }
 }
 
@@ -51,9 +69,11 @@ pub struct RepairConfig {
     pub test_idle_timeout_ms: Option<u64>,
     /// Corrective re-asks after an answer that is not a valid plan (default 1).
     pub max_plan_reasks: u32,
-    /// Lines of source shown on each side of a failure's line in a repair prompt.
+    /// Lines of source shown on each side of a failure's line in a repair
+    /// prompt, by the default [`PlainContext`] renderer.
     pub context_lines: u32,
-    /// At most this many failures go into one repair prompt.
+    /// At most this many failures go into one repair prompt, with the
+    /// default [`PlainContext`] renderer.
     pub max_failures_in_prompt: usize,
     /// Upper bound on tokens the model may generate per turn.
     pub max_tokens_per_turn: Option<u32>,
@@ -255,12 +275,42 @@ pub struct RepairLoop {
     config: RepairConfig,
     gates: Vec<Arc<dyn Gate>>,
     observer: Option<Observer>,
+    context: Option<Arc<dyn ContextRenderer>>,
+    memory: Option<Arc<dyn crate::Memory>>,
+    inspector: Option<crate::Inspector>,
 }
 
 impl RepairLoop {
     /// A loop over these parts with the default configuration.
     pub fn new(parts: RepairParts) -> Self {
-        Self { parts, config: RepairConfig::default(), gates: Vec::new(), observer: None }
+        Self {
+            parts,
+            config: RepairConfig::default(),
+            gates: Vec::new(),
+            observer: None,
+            context: None,
+            memory: None,
+            inspector: None,
+        }
+    }
+
+    /// Carries earlier attempts at the same goal and the workspace's lessons
+    /// into the planning prompt, and remembers this task's attempts (and,
+    /// when a repair made it pass, the lesson) when it ends. A memory that
+    /// cannot be read or written is logged, never a reason to stop.
+    pub fn with_memory(mut self, memory: Arc<dyn crate::Memory>) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// Verifies a passing attempt with `inspector` (its gates, then its
+    /// optional review of the change): `Approve` accepts; `ChangesRequested`
+    /// or `Partial` make the attempt fail with the items in the repair
+    /// prompt; `NeedsHuman` ends the task restored. Gates added with
+    /// [`with_gate`](Self::with_gate) run first.
+    pub fn with_inspector(mut self, inspector: crate::Inspector) -> Self {
+        self.inspector = Some(inspector);
+        self
     }
 
     /// Sets the configuration.
@@ -279,6 +329,24 @@ impl RepairLoop {
     pub fn with_observer(mut self, observer: Observer) -> Self {
         self.observer = Some(observer);
         self
+    }
+
+    /// Renders the failure sections of the plan and repair prompts with
+    /// `renderer` (e.g. `agent_oracles::RepairContextBuilder`, which groups
+    /// failures by root cause within a token budget). Without one, the loop
+    /// uses a [`PlainContext`] with the configuration's `context_lines` and
+    /// `max_failures_in_prompt`.
+    pub fn with_context_renderer(mut self, renderer: Arc<dyn ContextRenderer>) -> Self {
+        self.context = Some(renderer);
+        self
+    }
+
+    /// The renderer of the prompts' failure sections.
+    fn context_renderer(&self) -> Arc<dyn ContextRenderer> {
+        match &self.context {
+            Some(renderer) => renderer.clone(),
+            None => Arc::new(PlainContext::new(self.config.context_lines, self.config.max_failures_in_prompt)),
+        }
     }
 
     /// Runs the task to an outcome.
@@ -326,6 +394,7 @@ impl RepairLoop {
             run.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await?;
         }
         let end = result?;
+        run.remember(end.outcome).await;
         run.finish(end, test.display()).await
     }
 }
@@ -347,6 +416,7 @@ struct TaskRun<'a> {
     baseline: Classification,
     attempts: Vec<AttemptReport>,
     gates: Vec<GateReport>,
+    last_comparison: crate::RunComparison,
 }
 
 impl<'a> TaskRun<'a> {
@@ -360,17 +430,80 @@ impl<'a> TaskRun<'a> {
             baseline: Classification::default(),
             attempts: Vec::new(),
             gates: Vec::new(),
+            last_comparison: crate::RunComparison::default(),
+        }
+    }
+
+    /// The workspace's name for memory: the root directory's name.
+    fn workspace_name(&self) -> String {
+        self.task
+            .root
+            .file_name()
+            .map_or_else(|| self.task.root.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// What memory holds for this goal and workspace, rendered; `None` when nothing.
+    async fn recall(&self) -> Option<String> {
+        let memory = self.lp.memory.as_ref()?;
+        match memory.recall(&self.workspace_name(), &self.task.goal).await {
+            Ok(r) if !r.is_empty() => Some(r.render()),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(task = %self.task.id, error = %e, "memory could not be read");
+                None
+            }
+        }
+    }
+
+    /// Stores this task's attempts and, when a repair made it pass, the lesson.
+    async fn remember(&self, outcome: Outcome) {
+        let Some(memory) = &self.lp.memory else { return };
+        let workspace = self.workspace_name();
+        let mut entries = Vec::new();
+        for a in &self.attempts {
+            let mut failed: Vec<String> = a.classification.failures.iter().take(5).map(short_failure).collect();
+            if let Some(err) = &a.apply_error {
+                failed.insert(0, format!("could not apply: {err}"));
+            }
+            if !a.passed && failed.is_empty() {
+                failed.push("did not pass verification".to_owned());
+            }
+            let files = a.changes.iter().map(|c| c.path.clone()).collect();
+            entries.push(crate::MemoryEntry::Attempt(crate::AttemptNote::new(
+                &workspace,
+                &self.task.goal,
+                a.number,
+                &a.summary,
+                files,
+                failed,
+            )));
+        }
+        if outcome == Outcome::Accepted && self.attempts.len() > 1 {
+            let (fix, before) = (&self.attempts[self.attempts.len() - 1], &self.attempts[self.attempts.len() - 2]);
+            let mut seen = std::collections::BTreeSet::new();
+            for f in &before.classification.failures {
+                if seen.insert((f.kind, f.code.clone())) {
+                    let files = fix.changes.iter().map(|c| c.path.clone()).collect();
+                    entries.push(crate::MemoryEntry::Lesson(crate::Lesson::new(
+                        &workspace,
+                        f.kind,
+                        f.code.clone(),
+                        &fix.summary,
+                        files,
+                    )));
+                }
+            }
+        }
+        for entry in entries {
+            if let Err(e) = memory.remember(entry).await {
+                tracing::warn!(task = %self.task.id, error = %e, "memory could not be written");
+                return;
+            }
         }
     }
 
     fn limits(&self) -> PromptLimits {
-        PromptLimits {
-            context_lines: self.lp.config.context_lines,
-            max_failures: self.lp.config.max_failures_in_prompt,
-            max_file_bytes: 16 * 1024,
-            max_files: 6,
-            max_listing: 200,
-        }
+        PromptLimits { max_file_bytes: 16 * 1024, max_files: 6, max_listing: 200 }
     }
 
     async fn emit(&self, kind: EventKind) -> Result<(), LoopError> {
@@ -406,7 +539,8 @@ impl<'a> TaskRun<'a> {
         let span = tracing::info_span!("tests", task = %self.task.id, attempt, command = %spec.display());
         let output = self.lp.parts.executor.run(spec).instrument(span).await?;
         self.emit(run_event(&output)).await?;
-        let classification = self.lp.parts.classifier.classify(&output, profile);
+        let mut classification = self.lp.parts.classifier.classify(&output, profile);
+        classification.outcomes = self.lp.parts.classifier.test_outcomes(&output);
         self.emit(EventKind::FailureClassified { attempt, classification: classification.clone() }).await?;
         Ok((output.exit_code, classification))
     }
@@ -574,17 +708,20 @@ impl<'a> TaskRun<'a> {
                 budget_stop: None,
             });
         }
-        self.messages = vec![
-            Message::system(SYSTEM_PROMPT),
-            Message::user(prompt::plan_prompt(
-                &self.task.goal,
-                &self.task.root,
-                profile,
-                &test.display(),
-                &self.baseline,
-                self.limits(),
-            )),
-        ];
+        let renderer = self.lp.context_renderer();
+        let mut plan_text = prompt::plan_prompt(
+            &self.task.goal,
+            &self.task.root,
+            profile,
+            &test.display(),
+            &self.baseline,
+            PromptStyle { context: renderer.as_ref(), limits: self.limits() },
+        );
+        if let Some(recalled) = self.recall().await {
+            plan_text.push_str("\n\n");
+            plan_text.push_str(recalled.trim_end());
+        }
+        self.messages = vec![Message::system(SYSTEM_PROMPT), Message::user(plan_text)];
         for number in 1..=max {
             let purpose = if number == 1 { "plan" } else { "repair" };
             self.transition(if number == 1 { TaskState::Planning } else { TaskState::Repairing }).await?;
@@ -595,11 +732,24 @@ impl<'a> TaskRun<'a> {
             self.transition(TaskState::Executing).await?;
             let (changes, apply_error) = self.apply(&plan).await?;
             let (exit_code, classification) = self.run_tests(profile, test, number).await?;
-            let mut passed = apply_error.is_none() && classification.passed();
+            let comparison =
+                crate::compare_runs(&self.baseline.outcomes, &classification.outcomes, &self.task.named_tests);
+            let tests_ok = if self.task.named_tests.is_empty() {
+                // The suite's verdict, and no test that passed before may be gone or failing.
+                classification.passed() && comparison.regressions.is_empty()
+            } else {
+                // Regression-aware: the named tests fixed, every passing test still passing,
+                // in a run whose outcomes could be read; unrelated old failures do not count.
+                comparison.ok() && !classification.outcomes.is_empty() && classification.tier != Tier::Infrastructure
+            };
+            let mut passed = apply_error.is_none() && tests_ok;
             let mut gate_failures = Vec::new();
-            if passed && !self.lp.gates.is_empty() {
+            let mut review_stop = None;
+            if passed && (!self.lp.gates.is_empty() || self.lp.inspector.is_some()) {
                 self.transition(TaskState::Verifying).await?;
-                let cx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, changes.clone());
+                let cx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, changes.clone())
+                    .with_baseline(self.baseline.outcomes.clone())
+                    .with_named_tests(self.task.named_tests.clone());
                 self.gates.clear();
                 for gate in &self.lp.gates {
                     let report = match gate.check(&cx).await {
@@ -612,9 +762,42 @@ impl<'a> TaskRun<'a> {
                     }
                     self.gates.push(report);
                 }
+                if gate_failures.is_empty() {
+                    if let Some(inspector) = &self.lp.inspector {
+                        let inspection = inspector.inspect(&cx, &plan_diff(&plan)).await;
+                        for report in &inspection.gates {
+                            self.emit(EventKind::GateReport { report: report.clone() }).await?;
+                            self.gates.push(report.clone());
+                        }
+                        let review = match &inspection.verdict {
+                            Verdict::Approve => GateReport::new("review", true, "approved"),
+                            Verdict::ChangesRequested { items } | Verdict::Partial { items } => {
+                                let mut r = GateReport::new("review", false, "changes requested");
+                                r.findings = items.clone();
+                                r
+                            }
+                            Verdict::NeedsHuman { reason } => {
+                                review_stop = Some(reason.clone());
+                                GateReport::new("review", false, format!("needs a human: {reason}"))
+                            }
+                        };
+                        self.emit(EventKind::GateReport { report: review.clone() }).await?;
+                        if !review.passed {
+                            gate_failures.push(review.clone());
+                        }
+                        self.gates.push(review);
+                    }
+                }
                 passed = gate_failures.is_empty();
             }
             let mut shown = classification.clone();
+            // Regressions and unfixed named tests lead the repair prompt, in order.
+            let verdicts = comparison.regressions.iter().map(|r| format!("regression: {r}")).chain(
+                comparison.missing_fixes.iter().filter(|_| apply_error.is_none()).map(|m| format!("not fixed: {m}")),
+            );
+            let leading: Vec<Failure> =
+                verdicts.map(|line| Failure::new(FailureCategory::Test, FailureKind::TestAssertion, line)).collect();
+            shown.failures.splice(0..0, leading);
             for g in &gate_failures {
                 let mut f = Failure::new(
                     FailureCategory::Lint,
@@ -637,6 +820,14 @@ impl<'a> TaskRun<'a> {
             if passed {
                 return Ok(AttemptsEnd { outcome: Outcome::Accepted, verdict: Verdict::Approve, budget_stop: None });
             }
+            if let Some(reason) = review_stop {
+                return Ok(AttemptsEnd {
+                    outcome: Outcome::NeedsHuman,
+                    verdict: Verdict::NeedsHuman { reason },
+                    budget_stop: None,
+                });
+            }
+            self.last_comparison = comparison;
             if classification.tier == Tier::Infrastructure {
                 return Ok(AttemptsEnd {
                     outcome: Outcome::NeedsHuman,
@@ -652,16 +843,20 @@ impl<'a> TaskRun<'a> {
                     Some(&plan),
                     apply_error.as_deref(),
                     &shown,
-                    self.limits(),
+                    PromptStyle { context: renderer.as_ref(), limits: self.limits() },
                 );
                 self.messages.push(Message::user(text));
             }
         }
-        let items = self
-            .attempts
-            .last()
-            .map(|a| a.classification.failures.iter().map(short_failure).collect())
-            .unwrap_or_default();
+        // Regressions first: a fix that broke another test is named as such.
+        let mut items: Vec<String> =
+            self.last_comparison.regressions.iter().map(|r| format!("regression: {r}")).collect();
+        items.extend(
+            self.attempts
+                .last()
+                .map(|a| a.classification.failures.iter().map(short_failure).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
         Ok(AttemptsEnd {
             outcome: Outcome::RolledBack,
             verdict: Verdict::ChangesRequested { items },
@@ -734,4 +929,31 @@ fn short_failure(f: &Failure) -> String {
 fn infra_reason(c: &Classification) -> String {
     let first = c.failures.first().map(short_failure).unwrap_or_else(|| "unknown".into());
     format!("the environment, not the code, is failing: {first}")
+}
+
+/// The plan's edits as a unified-diff-like text, for a review.
+fn plan_diff(plan: &Plan) -> String {
+    let mut out = String::new();
+    for action in &plan.actions {
+        match action {
+            Action::WriteFile { path, content } => {
+                out.push_str(&format!("--- a/{path}\n+++ b/{path}\n"));
+                for line in content.lines() {
+                    out.push_str(&format!("+{line}\n"));
+                }
+            }
+            Action::ReplaceBlock { path, old, new } => {
+                out.push_str(&format!("--- a/{path}\n+++ b/{path}\n@@\n"));
+                for line in old.lines() {
+                    out.push_str(&format!("-{line}\n"));
+                }
+                for line in new.lines() {
+                    out.push_str(&format!("+{line}\n"));
+                }
+            }
+            Action::DeleteFile { path } => out.push_str(&format!("--- a/{path}\n+++ /dev/null\n")),
+            Action::RunCommand { program, args } => out.push_str(&format!("# ran: {program} {}\n", args.join(" "))),
+        }
+    }
+    out
 }

@@ -1,12 +1,13 @@
 //! Building the planning and repair prompts from structured facts.
 //!
-//! Prompts carry classified failures (kind, file, line, test, message, the
-//! code around the line) and the current text of the files involved, never
-//! the raw log. They hold only paths relative to the workspace root and no
+//! Prompts carry classified failures, rendered by the loop's
+//! [`ContextRenderer`](crate::ContextRenderer) (kind, file, line, test,
+//! message, the code around the line), and the current text of the files
+//! involved, never the raw log. They hold only paths relative to the workspace root and no
 //! timings, so the same workspace state gives the same prompt byte for byte:
 //! this is what makes record/replay cassettes reusable across machines.
 
-use crate::{Classification, Failure, Plan, WorkspaceProfile};
+use crate::{Classification, ContextRenderer, Plan, WorkspaceProfile, mask_durations};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -21,129 +22,21 @@ with a `summary` (one or two sentences) and `actions`, a list of: \
 After your plan is applied the test suite runs; if it fails you get the classified failures and answer \
 with a new plan that repairs them. Fix the code, not the tests, unless the goal says otherwise.";
 
+/// How failures and files go into a prompt: the loop's renderer and the limits.
+#[derive(Clone, Copy)]
+pub(crate) struct PromptStyle<'a> {
+    /// Renders the failure section.
+    pub(crate) context: &'a dyn ContextRenderer,
+    /// Bounds on files and listings.
+    pub(crate) limits: PromptLimits,
+}
+
 /// Limits on what a prompt may contain.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PromptLimits {
-    pub(crate) context_lines: u32,
-    pub(crate) max_failures: usize,
     pub(crate) max_file_bytes: usize,
     pub(crate) max_files: usize,
     pub(crate) max_listing: usize,
-}
-
-/// Replaces run-dependent figures (durations such as `0.52s`, `12ms`) so prompts stay stable.
-pub(crate) fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let starts_number = bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
-        if starts_number {
-            let mut j = i;
-            while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
-                j += 1;
-            }
-            let unit_len = if text[j..].starts_with("ms") {
-                2
-            } else if text[j..].starts_with('s') {
-                1
-            } else {
-                0
-            };
-            let after = j + unit_len;
-            let ends_word = after >= bytes.len() || !bytes[after].is_ascii_alphanumeric();
-            if unit_len > 0 && ends_word && text[i..j].contains('.') || (unit_len == 2 && ends_word) {
-                out.push_str("<time>");
-                i = after;
-                continue;
-            }
-            out.push_str(&text[i..j]);
-            i = j;
-            continue;
-        }
-        let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
-}
-
-fn status_line(c: &Classification) -> String {
-    let mut line = match c.tests {
-        Some(t) => format!("{} passed, {} failed, {} ignored", t.passed, t.failed, t.ignored),
-        None => "no test summary (the build may have failed)".to_owned(),
-    };
-    if !c.valid_run {
-        line.push_str("; the run is not valid");
-        if !c.notes.is_empty() {
-            let _ = write!(line, " ({})", c.notes.join("; "));
-        }
-    }
-    line
-}
-
-fn describe_failure(out: &mut String, index: usize, f: &Failure, root: &Path, limits: PromptLimits) {
-    let _ = write!(out, "{}. [{}]", index + 1, f.kind.name());
-    if let Some(file) = &f.file {
-        let _ = write!(out, " {}", file.display());
-        if let Some(line) = f.line {
-            let _ = write!(out, ":{line}");
-            if let Some(col) = f.column {
-                let _ = write!(out, ":{col}");
-            }
-        }
-    }
-    if let Some(code) = &f.code {
-        let _ = write!(out, " {code}");
-    }
-    if let Some(test) = &f.test_name {
-        let _ = write!(out, " in test `{test}`");
-    }
-    out.push('\n');
-    for line in f.message.lines().take(20) {
-        let _ = writeln!(out, "   {line}");
-    }
-    let snippet = f.snippet.clone().or_else(|| read_around(root, f, limits.context_lines));
-    if let Some(snippet) = snippet {
-        out.push_str("   ```\n");
-        for line in snippet.lines().take(2 * limits.context_lines as usize + 8) {
-            let _ = writeln!(out, "   {line}");
-        }
-        out.push_str("   ```\n");
-    }
-}
-
-/// Source lines around a failure's line, the failing line marked with `>`.
-fn read_around(root: &Path, f: &Failure, context: u32) -> Option<String> {
-    let file = f.file.as_ref()?;
-    let line = f.line? as usize;
-    let text = std::fs::read_to_string(root.join(file)).ok()?;
-    let lines: Vec<&str> = text.lines().collect();
-    if line == 0 || line > lines.len() {
-        return None;
-    }
-    let from = line.saturating_sub(context as usize).max(1);
-    let to = (line + context as usize).min(lines.len());
-    let mut out = String::new();
-    for n in from..=to {
-        let mark = if n == line { '>' } else { ' ' };
-        let _ = writeln!(out, "{mark}{n:>5} | {}", lines[n - 1]);
-    }
-    Some(out)
-}
-
-fn failures_section(out: &mut String, c: &Classification, root: &Path, limits: PromptLimits) {
-    let _ = writeln!(out, "Test status: {}", status_line(c));
-    if c.failures.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "Failures ({} in all):", c.failures.len());
-    for (i, f) in c.failures.iter().take(limits.max_failures).enumerate() {
-        describe_failure(out, i, f, root, limits);
-    }
-    if c.failures.len() > limits.max_failures {
-        let _ = writeln!(out, "… and {} more of the same run.", c.failures.len() - limits.max_failures);
-    }
 }
 
 fn files_section(out: &mut String, root: &Path, files: &BTreeSet<String>, limits: PromptLimits) {
@@ -232,20 +125,20 @@ pub(crate) fn plan_prompt(
     profile: &WorkspaceProfile,
     test_command: &str,
     baseline: &Classification,
-    limits: PromptLimits,
+    style: PromptStyle<'_>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Goal: {goal}\n");
     describe_workspace(&mut out, profile, test_command);
-    let files = list_files(root, limits.max_listing);
+    let files = list_files(root, style.limits.max_listing);
     if !files.is_empty() {
         let _ = writeln!(out, "Files: {}", files.join(", "));
     }
     out.push_str("\nBefore any change:\n");
-    failures_section(&mut out, baseline, root, limits);
-    files_section(&mut out, root, &failure_files(baseline), limits);
+    out.push_str(&style.context.render(root, baseline));
+    files_section(&mut out, root, &failure_files(baseline), style.limits);
     out.push_str("\nAnswer with the JSON plan that achieves the goal.");
-    normalize(&out)
+    mask_durations(&out)
 }
 
 /// The prompt after a failed attempt: what was tried and the classified failures it left.
@@ -256,7 +149,7 @@ pub(crate) fn repair_prompt(
     plan: Option<&Plan>,
     apply_error: Option<&str>,
     after: &Classification,
-    limits: PromptLimits,
+    style: PromptStyle<'_>,
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Attempt {attempt} of {max_attempts} did not pass.");
@@ -267,14 +160,14 @@ pub(crate) fn repair_prompt(
     if let Some(err) = apply_error {
         let _ = writeln!(out, "Applying your plan failed: {err}. The files were left as shown below.");
     }
-    failures_section(&mut out, after, root, limits);
+    out.push_str(&style.context.render(root, after));
     let mut files = failure_files(after);
     if let Some(plan) = plan {
         files.extend(plan.actions.iter().filter_map(|a| a.path()).map(str::to_owned));
     }
-    files_section(&mut out, root, &files, limits);
+    files_section(&mut out, root, &files, style.limits);
     out.push_str("\nAnswer with a JSON plan that repairs these failures.");
-    normalize(&out)
+    mask_durations(&out)
 }
 
 /// The corrective message after an answer that is not a valid plan.
@@ -283,16 +176,4 @@ pub(crate) fn reask_prompt(error: &str) -> String {
         "Your answer could not be used: {error}. Answer again with only one JSON object that matches the plan \
          schema: {{\"summary\": string, \"actions\": [ ... ]}} and nothing else."
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_are_masked_and_other_numbers_kept() {
-        assert_eq!(normalize("finished in 0.52s; 3 passed"), "finished in <time>; 3 passed");
-        assert_eq!(normalize("took 12ms at line 40"), "took <time> at line 40");
-        assert_eq!(normalize("E0308 v1.2 3s"), "E0308 v1.2 3s");
-    }
 }

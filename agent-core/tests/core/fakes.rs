@@ -27,6 +27,15 @@ pub(crate) struct Model {
 }
 
 impl Model {
+    /// A scripted model answering `replies` in order.
+    pub(crate) fn scripted(replies: Vec<&str>) -> Self {
+        Self {
+            id: ProviderId::new("fake:model"),
+            replies: Mutex::new(replies.into_iter().map(|r| Ok(r.to_owned())).collect()),
+            requests: Mutex::new(Vec::new()),
+        }
+    }
+
     pub(crate) fn requests(&self) -> Vec<CompletionRequest> {
         self.requests.lock().unwrap().clone()
     }

@@ -5,7 +5,12 @@
 //! facade's tests drive the same loop over the real implementations.
 #![allow(clippy::unwrap_used)]
 
+mod context;
 mod fakes;
+mod inspector;
+mod memory_spec;
+mod timeline;
+mod verification;
 
 use agent_core::{
     EventKind, FailureKind, GateReport, LoopError, MemoryJournal, Outcome, RepairConfig, RepairLoop, Task, TaskState,

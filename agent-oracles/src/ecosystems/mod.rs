@@ -1,7 +1,8 @@
 //! Workspace oracles for every ecosystem beyond cargo, over one bounded scan.
 //!
 //! The scan lists the root and the directories below it down to
-//! [`SCAN_DEPTH`] levels, honouring the root `.gitignore` and skipping
+//! [`SCAN_DEPTH`] levels, honouring `.gitignore` files (nested ones and
+//! `!` negations included, with git's precedence) and skipping
 //! dependency, vendored and build directories ([`SKIPPED_DIRS`]) and hidden
 //! ones; directories named by a manifest (workspace globs, `go.work` `use`,
 //! Maven modules, Gradle includes) are read as well. It never walks the whole
@@ -75,46 +76,73 @@ impl Dir {
     }
 }
 
-/// Patterns from the root `.gitignore` (negations and comments dropped).
+/// The `.gitignore` files met so far, one matcher per directory that has one
+/// (plus `.git/info/exclude` at the root), with git's precedence: the
+/// deepest file that says anything about a path decides, and a `!pattern`
+/// there re-includes what a shallower file ignored.
 #[derive(Debug, Default)]
 pub(crate) struct Ignore {
-    names: Vec<String>,
-    paths: Vec<String>,
+    /// `(directory relative to the root, its matcher)`, in the order met.
+    matchers: Vec<(PathBuf, ignore::gitignore::Gitignore)>,
+    /// Directories whose `.gitignore` was already looked for.
+    loaded: BTreeSet<PathBuf>,
 }
 
 impl Ignore {
-    fn load(root: &Path) -> Self {
-        let mut out = Self::default();
-        let Ok(text) = std::fs::read_to_string(root.join(".gitignore")) else { return out };
-        for line in text.lines() {
-            let l = line.trim();
-            if l.is_empty() || l.starts_with('#') || l.starts_with('!') {
-                continue;
-            }
-            let l = l.trim_end_matches('/');
-            let anchored = l.starts_with('/');
-            let l = l.trim_start_matches('/');
-            if l.is_empty() {
-                continue;
-            }
-            if anchored || l.contains('/') {
-                out.paths.push(l.to_owned());
-            } else {
-                out.names.push(l.to_owned());
+    /// Loads `rel/.gitignore` (and, for the root, `.git/info/exclude`).
+    fn add_dir(&mut self, root: &Path, rel: &Path) {
+        if !self.loaded.insert(rel.to_path_buf()) {
+            return;
+        }
+        let abs = root.join(rel);
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(&abs);
+        let mut any = false;
+        let mut files = vec![abs.join(".gitignore")];
+        if rel.as_os_str().is_empty() {
+            files.insert(0, abs.join(".git").join("info").join("exclude"));
+        }
+        for file in files {
+            if file.is_file() {
+                // A malformed line is skipped by the builder; the rest still apply.
+                let _ = builder.add(&file);
+                any = true;
             }
         }
-        out
+        if !any {
+            return;
+        }
+        if let Ok(matcher) = builder.build() {
+            self.matchers.push((rel.to_path_buf(), matcher));
+        }
     }
 
-    fn ignored(&self, rel: &Path, name: &str) -> bool {
-        if self.names.iter().any(|p| glob_match(p.as_bytes(), name.as_bytes())) {
+    /// Whether `rel` (relative to the root) is ignored; `is_dir` as git needs it for `dir/` patterns.
+    fn ignored(&self, root: &Path, rel: &Path, is_dir: bool) -> bool {
+        let abs = root.join(rel);
+        let mut deepest: Option<(usize, bool)> = None;
+        for (dir, matcher) in &self.matchers {
+            if !rel.starts_with(dir) || rel == dir {
+                continue;
+            }
+            let depth = dir.components().count();
+            if deepest.is_some_and(|(d, _)| d > depth) {
+                continue;
+            }
+            match matcher.matched(&abs, is_dir) {
+                ignore::Match::Ignore(_) => deepest = Some((depth, true)),
+                ignore::Match::Whitelist(_) => deepest = Some((depth, false)),
+                ignore::Match::None => {}
+            }
+        }
+        deepest.is_some_and(|(_, ignored)| ignored)
+    }
+
+    /// Whether `rel` or any directory above it is ignored.
+    fn ignored_or_parent(&self, root: &Path, rel: &Path, is_dir: bool) -> bool {
+        if self.ignored(root, rel, is_dir) {
             return true;
         }
-        if self.paths.is_empty() {
-            return false;
-        }
-        let rel = rel.to_string_lossy().replace('\\', "/");
-        self.paths.iter().any(|p| glob_match(p.as_bytes(), rel.as_bytes()))
+        rel.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).any(|a| self.ignored(root, a, true))
     }
 }
 
@@ -137,7 +165,7 @@ impl Scan {
         if !root.is_dir() {
             return Err(OracleError::NotADirectory { path: root.to_path_buf() });
         }
-        let mut scan = Self { root: root.to_path_buf(), dirs: Vec::new(), ignore: Ignore::load(root) };
+        let mut scan = Self { root: root.to_path_buf(), dirs: Vec::new(), ignore: Ignore::default() };
         let mut queue = std::collections::VecDeque::from([(PathBuf::new(), 0usize)]);
         while let Some((rel, depth)) = queue.pop_front() {
             if scan.dirs.len() >= MAX_DIRS {
@@ -155,18 +183,28 @@ impl Scan {
     }
 
     /// Lists one directory (not recorded); `None` when it cannot be read.
-    fn list(&self, rel: &Path) -> Option<Dir> {
+    /// Its `.gitignore`, if any, applies to what it holds from now on.
+    fn list(&mut self, rel: &Path) -> Option<Dir> {
         let entries = std::fs::read_dir(self.root.join(rel)).ok()?;
         let mut dir = Dir { rel: rel.to_path_buf(), files: BTreeSet::new(), subdirs: BTreeSet::new() };
+        let mut subdirs = Vec::new();
         for entry in entries.flatten() {
             let Ok(kind) = entry.file_type() else { continue };
             let name = entry.file_name().to_string_lossy().into_owned();
             if kind.is_dir() {
-                if !skipped(&name) && !self.ignore.ignored(&rel.join(&name), &name) {
-                    dir.subdirs.insert(name);
+                if !skipped(&name) {
+                    subdirs.push(name);
                 }
             } else if kind.is_file() || kind.is_symlink() {
                 dir.files.insert(name);
+            }
+        }
+        if dir.has(".gitignore") || rel.as_os_str().is_empty() {
+            self.ignore.add_dir(&self.root, rel);
+        }
+        for name in subdirs {
+            if !self.ignore.ignored(&self.root, &rel.join(&name), true) {
+                dir.subdirs.insert(name);
             }
         }
         Some(dir)
@@ -177,8 +215,20 @@ impl Scan {
         if let Some(i) = self.dirs.iter().position(|d| d.rel == rel) {
             return self.dirs.get(i);
         }
-        let name = rel.file_name()?.to_string_lossy().into_owned();
-        if rel.components().any(|c| skipped(&c.as_os_str().to_string_lossy())) || self.ignore.ignored(rel, &name) {
+        rel.file_name()?;
+        if rel.components().any(|c| skipped(&c.as_os_str().to_string_lossy()))
+            || self.ignore.ignored_or_parent(&self.root, rel, true)
+        {
+            return None;
+        }
+        // Directories between the last listed one and `rel` may hold `.gitignore`s of their own.
+        for ancestor in rel.ancestors().skip(1).collect::<Vec<_>>().into_iter().rev() {
+            let known = self.dirs.iter().any(|d| d.rel == ancestor);
+            if !known && self.root.join(ancestor).join(".gitignore").is_file() {
+                self.ignore.add_dir(&self.root, ancestor);
+            }
+        }
+        if self.ignore.ignored_or_parent(&self.root, rel, true) {
             return None;
         }
         let dir = self.list(rel)?;

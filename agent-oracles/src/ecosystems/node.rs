@@ -1,5 +1,6 @@
 //! Node and TypeScript: `package.json`, the package manager (npm, pnpm, yarn
-//! classic and berry, bun), workspaces and test runners.
+//! classic and berry, bun), workspaces, monorepo task runners (Nx,
+//! Turborepo, Moon) and test runners.
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd, noted};
@@ -233,8 +234,24 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
         project.build = Some(exec("tsc", &["--noEmit"], "typescript", 0.6));
     }
     let test_script = script(&pkg, "test").filter(|s| !s.contains(NPM_PLACEHOLDER));
+    let runners = monorepo_runners(scan, dir, &pkg);
+    if runners.len() > 1 {
+        out.ambiguities.push(Ambiguity {
+            subject: format!("monorepo task runner of {}", display_dir(&rel)),
+            candidates: runners.iter().map(|r| r.name.to_owned()).collect(),
+            evidence: runners.iter().map(|r| r.evidence.clone()).collect(),
+        });
+    }
+    let confidence_of_runner = if runners.len() > 1 { 0.5 } else { 0.8 };
     project.test = if test_script.is_some() {
         Some(run_script("test", 0.9))
+    } else if let Some(runner) = runners.first() {
+        let mut c = match runner.name {
+            "moon" => cmd("moon", &["run", ":test"], &rel, vec![runner.evidence.clone()], confidence_of_runner),
+            name => exec(name, runner.test_args, name, confidence_of_runner),
+        };
+        c.evidence = vec![runner.evidence.clone()];
+        Some(c)
     } else if deps_have(&pkg, "vitest") {
         Some(exec("vitest", &["run"], "vitest", 0.7))
     } else if deps_have(&pkg, "jest") {
@@ -260,6 +277,56 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     }
     out.projects.push(project);
     Ok(())
+}
+
+/// A monorepo task runner found at a package root.
+struct Runner {
+    /// `nx`, `turbo` or `moon`.
+    name: &'static str,
+    /// Arguments after the runner that run every project's `test` task.
+    test_args: &'static [&'static str],
+    /// The file that names it.
+    evidence: Evidence,
+}
+
+/// Nx (`nx.json`), Turborepo (`turbo.json` with a `test` task) and Moon
+/// (`.moon/workspace.yml`) at this directory, in that order.
+fn monorepo_runners(scan: &Scan, dir: &Dir, pkg: &Value) -> Vec<Runner> {
+    let mut out = Vec::new();
+    if dir.has("nx.json") || deps_have(pkg, "nx") {
+        let file = if dir.has("nx.json") { dir.file("nx.json") } else { dir.file("package.json") };
+        out.push(Runner {
+            name: "nx",
+            test_args: &["run-many", "-t", "test"],
+            evidence: noted(
+                Evidence::file(file),
+                "Nx workspace: `nx run-many -t test` runs every project's test target",
+            ),
+        });
+    }
+    if dir.has("turbo.json") {
+        let file = dir.file("turbo.json");
+        let text = scan.read(&file).unwrap_or_default();
+        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // Turborepo 2 names tasks under `tasks`, 1.x under `pipeline`.
+        let field = ["tasks", "pipeline"].into_iter().find(|k| json.get(k).and_then(|t| t.get("test")).is_some());
+        if let Some(field) = field {
+            out.push(Runner {
+                name: "turbo",
+                test_args: &["run", "test"],
+                evidence: Evidence::field(&file, format!("{field}.test")),
+            });
+        }
+    }
+    let moon = dir.rel.join(".moon").join("workspace.yml");
+    if scan.root.join(&moon).is_file() {
+        out.push(Runner {
+            name: "moon",
+            test_args: &["run", ":test"],
+            evidence: noted(Evidence::file(moon), "moon workspace: `moon run :test` runs every project's test task"),
+        });
+    }
+    out
 }
 
 fn display_dir(rel: &std::path::Path) -> String {

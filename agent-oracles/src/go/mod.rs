@@ -393,6 +393,10 @@ fn scan(lines: &[(Option<String>, String)]) -> Scan {
 }
 
 impl FailureClassifier for GoClassifier {
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<agent_core::TestOutcome> {
+        crate::outcomes::of_run(run)
+    }
+
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         let root = ws.root.as_path();
         let stdout = run.stdout.text();

@@ -11,7 +11,7 @@
 //! [`Gate`](agent_core::Gate) a repair loop uses to accept a change only when
 //! the mutation score of the code it changed reaches a threshold.
 //!
-//! ```no_run
+//! ```
 //! use agent_oracles::mutate::{generate, Operator};
 //! use agent_oracles::syntax::Lang;
 //!
@@ -21,15 +21,18 @@
 //! assert!(mutants.iter().all(|m| m.line != 2 || m.column < 16), "nothing in the comment");
 //! ```
 
+mod cache;
 mod diff;
 mod gate;
 mod generate;
 mod run;
+mod run_project;
+mod run_tree;
 
 pub use diff::{ChangedLines, changed_lines};
 pub use gate::MutationGate;
 pub use generate::generate;
-pub use run::{MutateError, MutationConfig, MutationRunner};
+pub use run::{DEFAULT_MIN_TIMEOUT, MutateError, MutationConfig, MutationRunner, default_cache_dir, test_timeout};
 
 use crate::syntax::Lang;
 use schemars::JsonSchema;
@@ -94,7 +97,8 @@ pub struct Mutant {
     pub byte_end: usize,
     /// What kind of change this is.
     pub operator: Operator,
-    /// The text replaced (`source[byte_start..byte_end]`).
+    /// The text replaced (`source[byte_start..byte_end]`); empty for an
+    /// insertion (Go body replacements insert `return …;` after the `{`).
     pub original: String,
     /// The text put in its place.
     pub replacement: String,
@@ -127,7 +131,8 @@ impl Mutant {
         let last = source[self.byte_end..].find('\n').map_or(source.len(), |i| self.byte_end + i);
         let before = &source[first..last];
         let after = format!("{}{}{}", &source[first..self.byte_start], self.replacement, &source[self.byte_end..last]);
-        let mut out = format!("--- {}\n+++ {} ({})\n@@ line {} @@\n", self.file, self.file, self.operator.name(), self.line);
+        let mut out =
+            format!("--- {}\n+++ {} ({})\n@@ line {} @@\n", self.file, self.file, self.operator.name(), self.line);
         for l in before.lines() {
             out.push('-');
             out.push_str(l);

@@ -1,9 +1,11 @@
-//! Classifiers for Python tools: [`PytestClassifier`], [`MypyClassifier`], [`RuffClassifier`].
+//! Classifiers for Python tools: [`PytestClassifier`], [`PytestJunitClassifier`], [`MypyClassifier`], [`RuffClassifier`].
 
+mod junit;
 mod mypy;
 mod pytest;
 mod ruff;
 
+pub use junit::PytestJunitClassifier;
 pub use mypy::MypyClassifier;
 pub use pytest::PytestClassifier;
 pub use ruff::RuffClassifier;
@@ -41,7 +43,7 @@ pub(crate) fn no_module_named(text: &str) -> Option<&str> {
 /// `python: No module named <tool>` on stderr: the tool itself is not installed,
 /// which the model cannot fix: an [`FailureKind::Environment`] failure.
 pub(crate) fn tool_not_installed(run: &RunOutput, tool: &str) -> Option<Failure> {
-    let stderr = run.stderr.text();
+    let stderr = crate::common::text(&run.stderr);
     let line = stderr.lines().find(|l| {
         no_module_named(l).is_some_and(|m| m == tool || m.starts_with(&format!("{tool}.")))
             && !l.trim_start().starts_with('E')
@@ -53,8 +55,12 @@ pub(crate) fn tool_not_installed(run: &RunOutput, tool: &str) -> Option<Failure>
     ))
 }
 
-/// Which Python tool printed `text`: `pytest`, `mypy` or `ruff`; `None` when none did.
+/// Which Python tool printed `text`: `pytest-junit` (a JUnit XML report by pytest), `pytest`,
+/// `mypy` or `ruff`; `None` when none did.
 pub(crate) fn detect(text: &str) -> Option<&'static str> {
+    if junit::is_pytest_report(text) {
+        return Some(PytestJunitClassifier::TOOL);
+    }
     if text.contains("\"noqa_row\"") || text.contains("https://docs.astral.sh/ruff") {
         return Some(RuffClassifier::TOOL);
     }

@@ -107,8 +107,8 @@ pub(crate) fn text_line(line: &str) -> Option<TextLine<'_>> {
 impl FailureClassifier for MypyClassifier {
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         let root = ws.root.as_path();
-        let stdout = run.stdout.text();
-        let stderr = run.stderr.text();
+        let stdout = crate::common::text(&run.stdout);
+        let stderr = crate::common::text(&run.stderr);
         let mut parsed = Parsed::default();
         if let Some(f) = tool_not_installed(run, "mypy") {
             parsed.failures.push(f);

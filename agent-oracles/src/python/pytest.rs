@@ -1,11 +1,10 @@
 //! [`PytestClassifier`]: structured failures from pytest's text output.
 
 use super::{is_project_module, no_module_named, tool_not_installed};
-use crate::common::{MAX_MESSAGE_LINES, Parsed, SnippetCache, bounded, finish, relativize};
+use crate::common::{FastMap, FastSet, MAX_MESSAGE_LINES, Parsed, SnippetCache, bounded, finish, relativize};
 use agent_core::{
     Classification, Failure, FailureCategory, FailureClassifier, FailureKind, RunOutput, TestCounts, WorkspaceProfile,
 };
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Classifies pytest's text output (default or `-rA`, any `--tb` style that prints
@@ -26,7 +25,7 @@ use std::path::{Path, PathBuf};
 ///   code disagrees with what was parsed (a non-zero exit with no parsed failure,
 ///   `PASSED` lines with exit 1, exit 0 with failures), or when no summary was found.
 /// - `No module named pytest` (pytest itself missing) is an
-///   [`FailureKind::Environment`] failure: tier infrastructure.
+///   [`FailureKind::Environment`] failure: tier infrastructure, and not a valid run.
 ///
 /// ```
 /// use agent_core::{FailureClassifier, FailureKind, RunOutput, WorkspaceProfile};
@@ -67,18 +66,21 @@ const EXIT_NO_TESTS: i32 = 5;
 const EXIT_USAGE: i32 = 4;
 
 /// Which section of the report a line is in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Section {
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Section {
     Other,
     Failures,
     Errors,
 }
 
 /// One `____ title ____` block of the FAILURES or ERRORS section.
-struct Block<'a> {
-    title: &'a str,
-    section: Section,
-    lines: Vec<&'a str>,
+pub(super) struct Block<'a> {
+    /// The title between the underscores (`test_add_fails`, `ERROR collecting x.py`).
+    pub(super) title: &'a str,
+    /// The section the block is in.
+    pub(super) section: Section,
+    /// The block's lines, without the title.
+    pub(super) lines: Vec<&'a str>,
 }
 
 /// A line made of `=` around a title: `=== FAILURES ===` → `FAILURES`.
@@ -128,12 +130,29 @@ fn traceback_location(line: &str) -> Option<(&str, u32, &str)> {
     if line.is_empty() || line.starts_with([' ', 'E', '>', '_']) {
         return None;
     }
-    let (loc, rest) = line.split_once(": ").or_else(|| line.strip_suffix(':').map(|l| (l, "")))?;
-    let (file, ln) = loc.rsplit_once(':')?;
-    if !file.ends_with(".py") {
-        return None;
+    // The first `.py:LINE:` in the line; what follows (after a space) is the text.
+    // A byte scan: this runs on every line of every traceback.
+    for (i, _) in line.match_indices(':') {
+        if !line[..i].ends_with(".py") {
+            continue;
+        }
+        let rest = &line[i + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            continue;
+        }
+        let after = rest[digits..].strip_prefix(':')?;
+        if !(after.is_empty() || after.starts_with(' ')) {
+            return None;
+        }
+        let file = &line[..i];
+        if file.contains(": ") {
+            // `text: file.py:3:` is not a location line.
+            return None;
+        }
+        return Some((file, rest[..digits].parse().ok()?, after.trim()));
     }
-    Some((file, ln.parse().ok()?, rest.trim()))
+    None
 }
 
 /// `File "/path/x.py", line 2` in a SyntaxError report.
@@ -197,15 +216,20 @@ fn test_kind(exc: Option<&str>, message: &str) -> FailureKind {
 }
 
 /// Context for building failures.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     root: &'a Path,
     rootdir: Option<PathBuf>,
     snippets: std::cell::RefCell<SnippetCache>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// A context for a workspace `root` and pytest's own `rootdir:`, when printed.
+    pub(super) fn new(root: &'a Path, rootdir: Option<PathBuf>) -> Self {
+        Self { root, rootdir, snippets: std::cell::RefCell::default() }
+    }
+
     /// A failure located at `file:line`, with a snippet when the file is readable.
-    fn locate(&self, mut f: Failure, file: &str, line: u32) -> Failure {
+    pub(super) fn locate(&self, mut f: Failure, file: &str, line: u32) -> Failure {
         let path = project_path(file, self.root, self.rootdir.as_deref());
         let mut cache = self.snippets.borrow_mut();
         f.snippet = cache.get(self.root, &path, line).or_else(|| {
@@ -216,7 +240,7 @@ impl Ctx<'_> {
     }
 
     /// A failure from one FAILURES/ERRORS block.
-    fn block_failure(&self, block: &Block<'_>, node_id: Option<&str>) -> Failure {
+    pub(super) fn block_failure(&self, block: &Block<'_>, node_id: Option<&str>) -> Failure {
         let errors: Vec<&str> =
             block.lines.iter().filter_map(|l| l.strip_prefix("E ").map(str::trim)).filter(|l| !l.is_empty()).collect();
         let locations: Vec<(&str, u32, &str)> = block.lines.iter().filter_map(|l| traceback_location(l)).collect();
@@ -306,7 +330,7 @@ fn short_line(line: &str) -> Option<(&str, &str, &str)> {
 
 /// The node id in `ids` (keyed by the part after the file) whose last part is the block
 /// `title` (`test_add_param[2-3-6]`, `TestX.test_y` for methods).
-fn node_id_for<'a>(title: &str, ids: &HashMap<&str, &'a str>) -> Option<&'a str> {
+fn node_id_for<'a>(title: &str, ids: &FastMap<&str, &'a str>) -> Option<&'a str> {
     let want = title.replace('.', "::");
     ids.get(want.as_str()).copied()
 }
@@ -318,12 +342,18 @@ fn node_key(id: &str) -> &str {
 }
 
 impl FailureClassifier for PytestClassifier {
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<agent_core::TestOutcome> {
+        crate::outcomes::of_run(run)
+    }
+
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
-        let stdout = run.stdout.text();
-        let stderr = run.stderr.text();
+        let stdout = crate::common::text(&run.stdout);
+        let stderr = crate::common::text(&run.stderr);
         let mut parsed = Parsed { test_run: true, ..Parsed::default() };
-        if let Some(f) = tool_not_installed(run, "pytest") {
-            parsed.failures.push(f);
+        let missing = tool_not_installed(run, "pytest");
+        if let Some(f) = &missing {
+            parsed.failures.push(f.clone());
+            parsed.notes.push("pytest is not installed: no test ran".to_owned());
         }
         let mut rootdir = None;
         let mut blocks: Vec<Block<'_>> = Vec::new();
@@ -389,12 +419,21 @@ impl FailureClassifier for PytestClassifier {
             }
         }
         let ctx = Ctx { root: ws.root.as_path(), rootdir, snippets: std::cell::RefCell::default() };
-        let mut covered: HashSet<&str> = HashSet::new();
-        let mut by_key: HashMap<&str, &str> = HashMap::new();
+        let mut covered: FastSet<&str> = FastSet::default();
+        let mut by_key: FastMap<&str, &str> = FastMap::default();
         for id in &failed_ids {
             by_key.entry(node_key(id)).or_insert(id);
         }
-        for block in &blocks {
+        // A block identical to an earlier one (same title, section and lines: output
+        // repeated by a loop or concatenated runs) would give an identical failure,
+        // which `finish` drops anyway: skip it before the work.
+        let mut by_title: FastMap<(&str, Section), Vec<usize>> = FastMap::default();
+        for (i, block) in blocks.iter().enumerate() {
+            let earlier = by_title.entry((block.title, block.section)).or_default();
+            if earlier.iter().any(|&j| blocks[j].lines == block.lines) {
+                continue;
+            }
+            earlier.push(i);
             let collecting = block.title.strip_prefix("ERROR collecting ").map(str::trim);
             let id = match collecting {
                 Some(path) => by_key.get(path).copied().filter(|id| *id == path),
@@ -451,7 +490,7 @@ impl FailureClassifier for PytestClassifier {
         }
         parsed.tests = counts;
         let mut c = finish(Self::TOOL, run, parsed, "pytest");
-        if no_tests || run.exit_code == Some(EXIT_NO_TESTS) {
+        if no_tests || run.exit_code == Some(EXIT_NO_TESTS) || missing.is_some() {
             c.valid_run = false;
         }
         if let Some(t) = c.tests {

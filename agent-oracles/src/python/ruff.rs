@@ -97,8 +97,8 @@ pub(super) fn concise_line(line: &str) -> Option<Concise<'_>> {
 impl FailureClassifier for RuffClassifier {
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
         let root = ws.root.as_path();
-        let stdout = run.stdout.text();
-        let stderr = run.stderr.text();
+        let stdout = crate::common::text(&run.stdout);
+        let stderr = crate::common::text(&run.stderr);
         let mut parsed = Parsed::default();
         if let Some(f) = tool_not_installed(run, "ruff") {
             parsed.failures.push(f);

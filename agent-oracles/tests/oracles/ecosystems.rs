@@ -442,3 +442,92 @@ async fn two_python_lockfiles_are_an_ambiguity() {
     assert_eq!(files, [Path::new("uv.lock"), Path::new("poetry.lock")]);
     assert!(profile.primary().unwrap().confidence <= 0.5);
 }
+
+#[tokio::test]
+async fn nested_gitignores_and_negations_follow_git_precedence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let module = |dir: &str| {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        std::fs::write(root.join(dir).join("go.mod"), format!("module {}\n", dir.replace('/', "_"))).unwrap();
+    };
+    // Root ignores every `gen*` directory but re-includes `gen-kept`.
+    std::fs::write(root.join(".gitignore"), "gen*/\n!gen-kept/\n").unwrap();
+    module("gen-a");
+    module("gen-kept");
+    // A nested .gitignore ignores `scratch` below `services` only, and
+    // re-includes `services/gen-api` that the root pattern ignored.
+    std::fs::create_dir_all(root.join("services")).unwrap();
+    std::fs::write(root.join("services/.gitignore"), "scratch/\n!gen-api/\n").unwrap();
+    module("services/scratch");
+    module("services/gen-api");
+    module("services/api");
+    module("scratch");
+    // `.git/info/exclude` counts as well.
+    std::fs::create_dir_all(root.join(".git/info")).unwrap();
+    std::fs::write(root.join(".git/info/exclude"), "/local-only/\n").unwrap();
+    module("local-only");
+
+    let listed = EcosystemOracle::all().scanned_dirs(root).unwrap();
+    for gone in ["gen-a", "services/scratch", "local-only"] {
+        assert!(!listed.contains(&PathBuf::from(gone)), "{gone} is ignored but was listed: {listed:?}");
+    }
+    for kept in ["gen-kept", "services/gen-api", "services/api", "scratch"] {
+        assert!(listed.contains(&PathBuf::from(kept)), "{kept} is not ignored but was not listed: {listed:?}");
+    }
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let mut found: Vec<String> = profile.projects.iter().map(|p| p.path.display().to_string()).collect();
+    found.sort();
+    assert_eq!(found, ["gen-kept", "scratch", "services/api", "services/gen-api"]);
+}
+
+#[tokio::test]
+async fn nx_turborepo_and_moon_run_every_projects_tests_and_two_runners_are_an_ambiguity() {
+    let write = |root: &Path, file: &str, text: &str| {
+        std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+        std::fs::write(root.join(file), text).unwrap();
+    };
+    let pkg = r#"{"name":"mono","private":true,"workspaces":["packages/*"]}"#;
+
+    let turbo = tempfile::tempdir().unwrap();
+    write(turbo.path(), "package.json", pkg);
+    write(turbo.path(), "package-lock.json", "{}");
+    write(turbo.path(), "turbo.json", r#"{"tasks":{"build":{},"test":{"dependsOn":["build"]}}}"#);
+    let profile = default_oracle().inspect(turbo.path()).await.unwrap();
+    let test = profile.primary().unwrap().test.clone();
+    assert_eq!(shape(&test), ("npx --no-install turbo run test".to_owned(), PathBuf::new()));
+    assert_eq!(test.as_ref().unwrap().evidence[0].field.as_deref(), Some("tasks.test"));
+    assert!(profile.ambiguities.is_empty());
+
+    // A turbo.json without a test task says nothing about tests.
+    let no_task = tempfile::tempdir().unwrap();
+    write(no_task.path(), "package.json", pkg);
+    write(no_task.path(), "turbo.json", r#"{"tasks":{"build":{}}}"#);
+    let profile = default_oracle().inspect(no_task.path()).await.unwrap();
+    assert!(profile.primary().unwrap().test.is_none());
+
+    let moon = tempfile::tempdir().unwrap();
+    write(moon.path(), "package.json", pkg);
+    write(moon.path(), ".moon/workspace.yml", "projects:\n  - 'packages/*'\n");
+    let profile = default_oracle().inspect(moon.path()).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test), ("moon run :test".to_owned(), PathBuf::new()));
+
+    // Nx and Turborepo at once: reported, the first taken with low confidence.
+    let both = tempfile::tempdir().unwrap();
+    write(both.path(), "package.json", pkg);
+    write(both.path(), "nx.json", "{}");
+    write(both.path(), "turbo.json", r#"{"pipeline":{"test":{}}}"#);
+    let profile = default_oracle().inspect(both.path()).await.unwrap();
+    assert_eq!(profile.ambiguities.len(), 1);
+    assert_eq!(profile.ambiguities[0].candidates, ["nx", "turbo"]);
+    let test = profile.primary().unwrap().test.clone().unwrap();
+    assert_eq!(test.display(), "npx --no-install nx run-many -t test");
+    assert!(test.confidence <= 0.5);
+
+    // A test script at the root wins over the runner (it usually calls it).
+    let scripted = tempfile::tempdir().unwrap();
+    write(scripted.path(), "package.json", r#"{"name":"m","scripts":{"test":"turbo run test --filter=./apps/*"}}"#);
+    write(scripted.path(), "turbo.json", r#"{"tasks":{"test":{}}}"#);
+    let profile = default_oracle().inspect(scripted.path()).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test).0, "npm test");
+}

@@ -3,13 +3,16 @@
 // Tests may unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod clean_room;
 mod common;
+mod digest;
 mod dir_snapshot;
 mod editor;
 mod exec;
 mod exec_faults;
 mod exec_limits;
 mod exec_sandbox;
+mod smoke;
 mod snapshot;
 mod snapshot_guards;
 mod snapshot_prop;

@@ -1,0 +1,225 @@
+//! Job directories: copies of the workspace that mutants are written into,
+//! and the walk that finds the source files worth mutating.
+//!
+//! A job directory is kept in step with the workspace by [`sync_tree`]:
+//! only files whose bytes differ are rewritten, so an unchanged file keeps
+//! its mtime and a build tool that fingerprints by mtime (cargo) does not
+//! rebuild it on the next run. Dependency directories (`node_modules`,
+//! `.venv`, `venv`) are symlinked, never copied; build output (`target`),
+//! version control (`.git`) and bytecode caches are left out.
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Directory names never copied into a job directory.
+const COPY_SKIP: &[&str] = &[
+    ".git",
+    ".hg",
+    ".jj",
+    "target",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".agentkit",
+    "mutants.out",
+    "mutants.out.old",
+];
+
+/// Directory names symlinked into a job directory instead of copied.
+const LINK_DIRS: &[&str] = &["node_modules", ".venv", "venv"];
+
+/// Directory names whose files are never mutated (dependencies, build
+/// output, vendored and generated code, test data).
+const SOURCE_SKIP: &[&str] = &[
+    "target",
+    "node_modules",
+    "vendor",
+    "third_party",
+    "third-party",
+    "__pycache__",
+    "venv",
+    "dist",
+    "build",
+    "out",
+    "testdata",
+    "fixtures",
+    "mutants.out",
+    "site-packages",
+];
+
+/// Makes `dst` a copy of `src` (see the module doc), skipping `exclude`
+/// (an absolute path, e.g. the cache directory when it lies inside `src`).
+pub(crate) fn sync_tree(src: &Path, dst: &Path, exclude: &Path) -> io::Result<()> {
+    fs::create_dir_all(dst)?;
+    sync_dir(src, dst, exclude)
+}
+
+fn sync_dir(src: &Path, dst: &Path, exclude: &Path) -> io::Result<()> {
+    let mut keep = BTreeSet::new();
+    for entry in fs::read_dir(src)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let from = entry.path();
+        if from == exclude || COPY_SKIP.iter().any(|s| OsStr::new(s) == name) {
+            continue;
+        }
+        let to = dst.join(&name);
+        let kind = entry.file_type()?;
+        keep.insert(name.clone());
+        if kind.is_dir() && LINK_DIRS.iter().any(|s| OsStr::new(s) == name) {
+            ensure_symlink(&from, &to)?;
+        } else if kind.is_dir() {
+            if fs::symlink_metadata(&to).map(|m| !m.is_dir()).unwrap_or(false) {
+                remove_any(&to)?;
+            }
+            fs::create_dir_all(&to)?;
+            sync_dir(&from, &to, exclude)?;
+        } else if kind.is_symlink() {
+            ensure_symlink(&fs::read_link(&from)?, &to)?;
+        } else if kind.is_file() {
+            sync_file(&from, &to)?;
+        }
+    }
+    for entry in fs::read_dir(dst)? {
+        let entry = entry?;
+        if !keep.contains(&entry.file_name()) {
+            remove_any(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+fn sync_file(from: &Path, to: &Path) -> io::Result<()> {
+    let bytes = fs::read(from)?;
+    match fs::symlink_metadata(to) {
+        Ok(meta) if meta.is_file() => {
+            if fs::read(to)? == bytes {
+                let mode = fs::metadata(from)?.permissions();
+                if meta.permissions() != mode {
+                    fs::set_permissions(to, mode)?;
+                }
+                return Ok(());
+            }
+        }
+        Ok(_) => remove_any(to)?,
+        Err(_) => {}
+    }
+    fs::write(to, &bytes)?;
+    fs::set_permissions(to, fs::metadata(from)?.permissions())
+}
+
+fn ensure_symlink(target: &Path, link: &Path) -> io::Result<()> {
+    if let Ok(meta) = fs::symlink_metadata(link) {
+        if meta.file_type().is_symlink() && fs::read_link(link)? == target {
+            return Ok(());
+        }
+        remove_any(link)?;
+    }
+    std::os::unix::fs::symlink(target, link)
+}
+
+fn remove_any(path: &Path) -> io::Result<()> {
+    let meta = fs::symlink_metadata(path)?;
+    if meta.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) }
+}
+
+/// Copies the directory `src` to `dst` (files, modes and symlinks as they
+/// are). Used to seed a job's build cache from the first job's.
+pub(crate) fn copy_dir(src: &Path, dst: &Path) -> io::Result<()> {
+    fs::create_dir_all(dst)?;
+    for entry in fs::read_dir(src)? {
+        let entry = entry?;
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_dir(&from, &to)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&from)?, &to)?;
+        } else if kind.is_file() {
+            fs::copy(&from, &to)?;
+        }
+    }
+    Ok(())
+}
+
+/// Files under `root` (relative, `/`-separated, sorted) that `keep` accepts,
+/// skipping hidden directories, [`SOURCE_SKIP`] directories and `exclude`.
+pub(crate) fn source_files(root: &Path, exclude: &Path, keep: &dyn Fn(&str) -> bool) -> io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in fs::read_dir(root.join(&rel))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name_str) = name.to_str() else { continue };
+            let path = rel.join(name_str);
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                let skipped = name_str.starts_with('.') || SOURCE_SKIP.contains(&name_str) || entry.path() == exclude;
+                if !skipped {
+                    stack.push(path);
+                }
+            } else if kind.is_file() {
+                let rel = path.to_string_lossy().replace('\\', "/");
+                if keep(&rel) {
+                    out.push(rel);
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_rewrites_only_changed_files_and_removes_stale_ones() {
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        fs::create_dir_all(src.path().join("src")).unwrap();
+        fs::create_dir_all(src.path().join("target/debug")).unwrap();
+        fs::create_dir_all(src.path().join("node_modules/x")).unwrap();
+        fs::write(src.path().join("src/a.rs"), "a").unwrap();
+        fs::write(src.path().join("src/b.rs"), "b").unwrap();
+        sync_tree(src.path(), dst.path(), Path::new("/nonexistent")).unwrap();
+        assert!(!dst.path().join("target").exists());
+        assert!(fs::symlink_metadata(dst.path().join("node_modules")).unwrap().file_type().is_symlink());
+        fs::write(src.path().join("src/b.rs"), "bb").unwrap();
+        fs::remove_file(src.path().join("src/a.rs")).unwrap();
+        fs::write(src.path().join("src/c.rs"), "c").unwrap();
+        sync_tree(src.path(), dst.path(), Path::new("/nonexistent")).unwrap();
+        assert!(!dst.path().join("src/a.rs").exists());
+        assert_eq!(fs::read_to_string(dst.path().join("src/b.rs")).unwrap(), "bb");
+        assert_eq!(fs::read_to_string(dst.path().join("src/c.rs")).unwrap(), "c");
+    }
+
+    #[test]
+    fn sync_keeps_the_mtime_of_an_unchanged_file() {
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        fs::write(src.path().join("lib.rs"), "same").unwrap();
+        sync_tree(src.path(), dst.path(), Path::new("/nonexistent")).unwrap();
+        let before = fs::metadata(dst.path().join("lib.rs")).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        sync_tree(src.path(), dst.path(), Path::new("/nonexistent")).unwrap();
+        assert_eq!(fs::metadata(dst.path().join("lib.rs")).unwrap().modified().unwrap(), before);
+    }
+
+    #[test]
+    fn source_walk_skips_dependency_build_and_hidden_directories() {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["src", "target/debug", "node_modules/p", ".git", "vendor/x"] {
+            fs::create_dir_all(root.path().join(dir)).unwrap();
+            fs::write(root.path().join(dir).join("f.rs"), "").unwrap();
+        }
+        let files = source_files(root.path(), Path::new("/nonexistent"), &|p| p.ends_with(".rs")).unwrap();
+        assert_eq!(files, vec!["src/f.rs".to_owned()]);
+    }
+}

@@ -1,0 +1,3 @@
+module example.com/gosmall
+
+go 1.19

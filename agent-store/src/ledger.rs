@@ -1,0 +1,331 @@
+//! [`BudgetLedger`]: spend recorded per task, worker, repository and tenant,
+//! with ceilings enforced atomically across every worker of every machine.
+//!
+//! A model call first [`reserve`](BudgetLedger::reserve)s an estimate: the
+//! reservation is admitted only if, for each of the four scopes that has a
+//! ceiling, `spent + estimate <= ceiling` — checked and added in one
+//! transaction (a conditional `UPDATE … WHERE spent + $x <= ceiling` under
+//! row locks on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so two workers
+//! can never both take the last dollar. After the call,
+//! [`settle`](BudgetLedger::settle) replaces the estimate with the real cost
+//! and records the spend with its provider and model.
+//!
+//! ```
+//! use agent_store::{BudgetLedger, Scope, Spend, SpendScopes, Store, StoreError};
+//! # let dir = tempfile::tempdir().unwrap();
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display())).await.unwrap();
+//! store.set_ceiling(Scope::Tenant, "acme", 1.00).await.unwrap();
+//! let scopes = SpendScopes::new("task-1", "worker-1", "repo", "acme");
+//! let r = store.reserve(&scopes, 0.75).await.unwrap();
+//! store.settle(&r, &Spend::new("openai", "gpt-4.1-mini", 0.60, 1000, 200)).await.unwrap();
+//! // 0.60 spent: another 0.50 would pass the ceiling and is refused.
+//! assert!(matches!(store.reserve(&scopes, 0.50).await, Err(StoreError::BudgetExceeded { .. })));
+//! # });
+//! ```
+
+use crate::store::{begin_write, on_pool};
+use crate::{Store, StoreError};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::fmt;
+
+/// What a ceiling applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Scope {
+    /// One task.
+    Task,
+    /// One worker.
+    Worker,
+    /// One repository.
+    Repo,
+    /// One tenant.
+    Tenant,
+}
+
+impl Scope {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Task => "task",
+            Self::Worker => "worker",
+            Self::Repo => "repo",
+            Self::Tenant => "tenant",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who spends: the four keys a charge counts against.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendScopes {
+    /// The task.
+    pub task: String,
+    /// The worker.
+    pub worker: String,
+    /// The repository.
+    pub repo: String,
+    /// The tenant.
+    pub tenant: String,
+}
+
+impl SpendScopes {
+    /// The four keys.
+    pub fn new(
+        task: impl Into<String>,
+        worker: impl Into<String>,
+        repo: impl Into<String>,
+        tenant: impl Into<String>,
+    ) -> Self {
+        Self { task: task.into(), worker: worker.into(), repo: repo.into(), tenant: tenant.into() }
+    }
+
+    /// `(scope, key)` pairs in the fixed order rows are locked in (so two
+    /// transactions never wait on each other in a cycle).
+    fn pairs(&self) -> [(Scope, &str); 4] {
+        [
+            (Scope::Tenant, self.tenant.as_str()),
+            (Scope::Repo, self.repo.as_str()),
+            (Scope::Worker, self.worker.as_str()),
+            (Scope::Task, self.task.as_str()),
+        ]
+    }
+}
+
+/// What one model call cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Spend {
+    /// The provider kind (`openai`).
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// Cost in US dollars.
+    pub cost_usd: f64,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+}
+
+impl Spend {
+    /// A spend record.
+    pub fn new(
+        provider: impl Into<String>,
+        model: impl Into<String>,
+        cost_usd: f64,
+        input_tokens: u64,
+        output_tokens: u64,
+    ) -> Self {
+        Self { provider: provider.into(), model: model.into(), cost_usd, input_tokens, output_tokens }
+    }
+}
+
+/// An admitted reservation, to settle or release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// Its id.
+    pub id: String,
+    /// Who it counts against.
+    pub scopes: SpendScopes,
+    /// The amount held, in micro-dollars.
+    pub amount_micros: i64,
+}
+
+/// Money in the ledger: integer micro-dollars, so ceilings compare exactly.
+pub fn usd_to_micros(usd: f64) -> i64 {
+    // Saturating float-to-int conversion; negative amounts are clamped to 0.
+    (usd.max(0.0) * 1_000_000.0).round() as i64
+}
+
+/// Micro-dollars as US dollars.
+pub fn micros_to_usd(micros: i64) -> f64 {
+    micros as f64 / 1_000_000.0
+}
+
+/// Budget ceilings and spend, shared by all workers.
+///
+/// ```
+/// use agent_store::{BudgetLedger, SpendScopes, Spend, StoreError};
+/// /// Charges a call that already happened, refusing it past a ceiling.
+/// async fn charge(l: &dyn BudgetLedger, who: &SpendScopes, s: &Spend) -> Result<(), StoreError> {
+///     let r = l.reserve(who, s.cost_usd).await?;
+///     l.settle(&r, s).await
+/// }
+/// # let dir = tempfile::tempdir().unwrap();
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # let store = agent_store::Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display())).await.unwrap();
+/// # charge(&store, &SpendScopes::new("t", "w", "r", "x"), &Spend::new("openai", "m", 0.1, 1, 1)).await.unwrap();
+/// # });
+/// ```
+#[async_trait]
+pub trait BudgetLedger: Send + Sync {
+    /// Sets (or replaces) the ceiling of `scope`/`key` in US dollars; what
+    /// was already spent under it still counts.
+    async fn set_ceiling(&self, scope: Scope, key: &str, usd: f64) -> Result<(), StoreError>;
+    /// Holds `estimate_usd` against every scope of `who`, or refuses with
+    /// [`StoreError::BudgetExceeded`] (holding nothing) when any ceiling
+    /// would be passed.
+    async fn reserve(&self, who: &SpendScopes, estimate_usd: f64) -> Result<Reservation, StoreError>;
+    /// Replaces the reservation with the real spend and records it;
+    /// settling twice records it once.
+    async fn settle(&self, reservation: &Reservation, spend: &Spend) -> Result<(), StoreError>;
+    /// Gives the reservation back without recording spend (the call failed).
+    async fn release(&self, reservation: &Reservation) -> Result<(), StoreError>;
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian, UTC).
+pub(crate) fn day_of(unix_ms: i64) -> String {
+    let days = unix_ms.div_euclid(86_400_000);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+impl Store {
+    async fn reserve_once(&self, id: &str, who: &SpendScopes, amount: i64) -> Result<Reservation, StoreError> {
+        let now = self.now_sql();
+        let admit = "UPDATE budgets SET spent_micros = spent_micros + $3 WHERE scope = $1 AND key = $2 \
+                     AND (ceiling_micros IS NULL OR spent_micros + $3 <= ceiling_micros)";
+        let insert = format!(
+            "INSERT INTO reservations (id, task, worker, repo, tenant, amount_micros, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, {now}) ON CONFLICT (id) DO NOTHING"
+        );
+        let reservation = Reservation { id: id.to_owned(), scopes: who.clone(), amount_micros: amount };
+        on_pool!(self, p => {
+            let mut tx = begin_write!(self, p);
+            let fresh = sqlx::query(&insert)
+                .bind(id).bind(&who.task).bind(&who.worker).bind(&who.repo).bind(&who.tenant).bind(amount)
+                .execute(&mut *tx).await?.rows_affected();
+            if fresh == 0 {
+                // A retry of a reservation that was admitted.
+                tx.commit().await?;
+                return Ok(reservation);
+            }
+            for (scope, key) in who.pairs() {
+                sqlx::query("INSERT INTO budgets (scope, key, spent_micros) VALUES ($1, $2, 0) ON CONFLICT (scope, key) DO NOTHING")
+                    .bind(scope.as_str()).bind(key).execute(&mut *tx).await?;
+                let n = sqlx::query(admit).bind(scope.as_str()).bind(key).bind(amount)
+                    .execute(&mut *tx).await?.rows_affected();
+                if n == 0 {
+                    let row = sqlx::query("SELECT ceiling_micros, spent_micros FROM budgets WHERE scope = $1 AND key = $2")
+                        .bind(scope.as_str()).bind(key).fetch_one(&mut *tx).await?;
+                    let ceiling: Option<i64> = row.try_get(0)?;
+                    let spent: i64 = row.try_get(1)?;
+                    tx.rollback().await?;
+                    return Err(StoreError::BudgetExceeded {
+                        scope,
+                        key: key.to_owned(),
+                        ceiling_usd: micros_to_usd(ceiling.unwrap_or(0)),
+                        spent_usd: micros_to_usd(spent),
+                        requested_usd: micros_to_usd(amount),
+                    });
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(reservation)
+    }
+
+    /// Closes the reservation and moves every scope by `actual - held`;
+    /// records `spend` when given. Does nothing if already closed.
+    async fn close_reservation(&self, r: &Reservation, spend: Option<&Spend>) -> Result<(), StoreError> {
+        let now = self.now_sql();
+        let actual = spend.map_or(0, |s| usd_to_micros(s.cost_usd));
+        let delta = actual - r.amount_micros;
+        let record = "INSERT INTO spend (reservation, task, worker, repo, tenant, provider, model, cost_micros, \
+               input_tokens, output_tokens, at_ms, day) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (reservation) DO NOTHING";
+        on_pool!(self, p => {
+            let mut tx = begin_write!(self, p);
+            let n = sqlx::query("UPDATE reservations SET settled = 1 WHERE id = $1 AND settled = 0")
+                .bind(&r.id).execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                tx.commit().await?;
+                return Ok(());
+            }
+            for (scope, key) in r.scopes.pairs() {
+                sqlx::query("UPDATE budgets SET spent_micros = spent_micros + $3 WHERE scope = $1 AND key = $2")
+                    .bind(scope.as_str()).bind(key).bind(delta).execute(&mut *tx).await?;
+            }
+            if let Some(s) = spend {
+                let at: i64 = sqlx::query(&format!("SELECT {now}")).fetch_one(&mut *tx).await?.try_get(0)?;
+                let who = &r.scopes;
+                sqlx::query(record)
+                    .bind(&r.id).bind(&who.task).bind(&who.worker).bind(&who.repo).bind(&who.tenant)
+                    .bind(&s.provider).bind(&s.model).bind(actual)
+                    .bind(i64::try_from(s.input_tokens).unwrap_or(i64::MAX))
+                    .bind(i64::try_from(s.output_tokens).unwrap_or(i64::MAX))
+                    .bind(at).bind(day_of(at))
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BudgetLedger for Store {
+    async fn set_ceiling(&self, scope: Scope, key: &str, usd: f64) -> Result<(), StoreError> {
+        let sql = "INSERT INTO budgets (scope, key, ceiling_micros, spent_micros) VALUES ($1, $2, $3, 0) \
+                   ON CONFLICT (scope, key) DO UPDATE SET ceiling_micros = excluded.ceiling_micros";
+        let micros = usd_to_micros(usd);
+        self.retry("set_ceiling", |_| async move {
+            on_pool!(self, p => {
+                sqlx::query(sql).bind(scope.as_str()).bind(key).bind(micros).execute(p).await?;
+            });
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reserve(&self, who: &SpendScopes, estimate_usd: f64) -> Result<Reservation, StoreError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let amount = usd_to_micros(estimate_usd);
+        self.retry("reserve", |_| self.reserve_once(&id, who, amount)).await
+    }
+
+    async fn settle(&self, reservation: &Reservation, spend: &Spend) -> Result<(), StoreError> {
+        self.retry("settle", |_| self.close_reservation(reservation, Some(spend))).await
+    }
+
+    async fn release(&self, reservation: &Reservation) -> Result<(), StoreError> {
+        self.retry("release", |_| self.close_reservation(reservation, None)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_of_writes_the_utc_calendar_date() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(951_782_400_000), "2000-02-29");
+        assert_eq!(day_of(1_795_305_600_000 - 1), "2026-11-21");
+    }
+
+    #[test]
+    fn dollars_round_to_whole_micro_dollars() {
+        assert_eq!(usd_to_micros(0.1), 100_000);
+        assert_eq!(usd_to_micros(-3.0), 0);
+        assert_eq!(micros_to_usd(2_500_000), 2.5);
+    }
+}

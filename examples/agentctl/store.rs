@@ -1,0 +1,347 @@
+//! `agentctl worker|enqueue|status|costs --store URL`: many workers on a
+//! shared [`Store`] (SQLite file or PostgreSQL server).
+//!
+//! - `enqueue --store URL --dir DIR --goal TEXT [--priority N] [--after ID]… [--repo R] [--tenant T] [--ceiling SCOPE:KEY=USD]…`
+//!   adds a task (payload `{"goal", "dir"}`) and prints its id.
+//! - `worker --store URL [--max-tasks N] [--lease D] [--drain] [--provider SPEC]… [--replay C] [--record C]`
+//!   claims tasks and runs on each the same repair loop as `agentctl repair`,
+//!   with the store as the journal and the budget ledger asked before every
+//!   model call (a [`LedgerGuard`] around the provider stack); then completes
+//!   the task with the loop's outcome. Several can run at once, on one
+//!   machine or many.
+//! - `status --store URL [--stuck-after D]`: tasks per state, unfinished and stuck tasks.
+//! - `costs --store URL [--by task|provider|model|repo|worker|tenant|day]`: spend grouped.
+//!
+//! Exit codes: 0 on success; 1 when a worker ran a task that was not
+//! accepted, when `status` finds stuck tasks, or when the store is
+//! unreachable; 2 on bad input (bad URL, missing directory, unknown task).
+
+use crate::{CliError, Output, cli, provider_stack, require_dir, snapshotter_for, to_json};
+use agentkit::core::{FailureClassifier, LlmProvider, Outcome, RepairConfig, RepairLoop, RepairParts, Task, TaskId};
+use agentkit::oracles::{classifier_for, default_oracle};
+use agentkit::providers::layers::{Retry, RetryPolicy};
+use agentkit::sandbox::{FileEditor, LimitedExecutor, ProcessExecutor};
+use agentkit::store::{
+    BudgetLedger, Claim, CostGroup, LedgerGuard, NewTask, Scope, SpendScopes, Store, StoreError, TaskQueue, TaskResult,
+    WorkerConfig, run_worker,
+};
+use clap::Args;
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Arguments of `agentctl worker`.
+#[derive(Args, Debug)]
+pub(crate) struct WorkerArgs {
+    /// The store: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long)]
+    pub(crate) store: String,
+    /// Stop after this many tasks.
+    #[arg(long)]
+    pub(crate) max_tasks: Option<usize>,
+    /// Lease length; the worker heartbeats every third of it (`30s`).
+    #[arg(long, default_value = "30s")]
+    pub(crate) lease: String,
+    /// Exit once nothing is ready and nothing is running (default: poll forever).
+    #[arg(long)]
+    pub(crate) drain: bool,
+    /// The worker's name (default `worker-PID`).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Provider spec `KIND:MODEL[@BASE_URL]`; repeat for a fallback chain.
+    #[arg(long = "provider")]
+    pub(crate) provider: Vec<String>,
+    /// Answer from this cassette instead of the network.
+    #[arg(long)]
+    pub(crate) replay: Option<PathBuf>,
+    /// Record every model exchange into this cassette.
+    #[arg(long)]
+    pub(crate) record: Option<PathBuf>,
+    /// Attempts per task (the first plan plus repairs).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) max_attempts: u32,
+    /// Dollars held against the budgets before each model call, until its real cost is known.
+    #[arg(long, default_value_t = 0.01)]
+    pub(crate) estimate_usd: f64,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `agentctl enqueue`.
+#[derive(Args, Debug)]
+pub(crate) struct EnqueueArgs {
+    /// The store URL.
+    #[arg(long)]
+    pub(crate) store: String,
+    /// The workspace the task runs in.
+    #[arg(long)]
+    pub(crate) dir: PathBuf,
+    /// What to achieve.
+    #[arg(long)]
+    pub(crate) goal: String,
+    /// Higher runs first.
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub(crate) priority: i64,
+    /// A task that must succeed first; repeatable.
+    #[arg(long)]
+    pub(crate) after: Vec<String>,
+    /// The repository (for budgets and costs; default: DIR).
+    #[arg(long)]
+    pub(crate) repo: Option<String>,
+    /// The tenant (for budgets and costs).
+    #[arg(long, default_value = "")]
+    pub(crate) tenant: String,
+    /// The task id (default: a fresh UUID).
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// Sets a budget ceiling, `SCOPE:KEY=USD` with SCOPE task, worker, repo or tenant; repeatable.
+    #[arg(long)]
+    pub(crate) ceiling: Vec<String>,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `agentctl status`.
+#[derive(Args, Debug)]
+pub(crate) struct StatusArgs {
+    /// The store URL.
+    #[arg(long)]
+    pub(crate) store: String,
+    /// A task queued or running this long without a change is stuck (`30m`).
+    #[arg(long, default_value = "30m")]
+    pub(crate) stuck_after: String,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Arguments of `agentctl costs`.
+#[derive(Args, Debug)]
+pub(crate) struct CostsArgs {
+    /// The store URL.
+    #[arg(long)]
+    pub(crate) store: String,
+    /// Group by task, provider, model, repo, worker, tenant or day.
+    #[arg(long, default_value = "task")]
+    pub(crate) by: String,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+async fn open(url: &str) -> Result<Store, CliError> {
+    Store::open(url).await.map_err(store_error)
+}
+
+/// Bad URLs, unknown tasks and conflicts are bad input; the rest is a failure.
+fn store_error(e: StoreError) -> CliError {
+    match e {
+        StoreError::BadUrl { .. } | StoreError::UnknownDependency { .. } | StoreError::Conflict { .. } => {
+            CliError::bad_input(e.to_string())
+        }
+        other => CliError::failed(other.to_string()),
+    }
+}
+
+fn parse_ceiling(text: &str) -> Result<(Scope, String, f64), CliError> {
+    let bad = || CliError::bad_input(format!("bad --ceiling `{text}`: expected SCOPE:KEY=USD, e.g. tenant:acme=5"));
+    let (scope_key, usd) = text.rsplit_once('=').ok_or_else(bad)?;
+    let (scope, key) = scope_key.split_once(':').ok_or_else(bad)?;
+    let scope = match scope {
+        "task" => Scope::Task,
+        "worker" => Scope::Worker,
+        "repo" => Scope::Repo,
+        "tenant" => Scope::Tenant,
+        _ => return Err(bad()),
+    };
+    let usd: f64 = usd.parse().map_err(|_| bad())?;
+    if !usd.is_finite() || usd < 0.0 {
+        return Err(bad());
+    }
+    Ok((scope, key.to_owned(), usd))
+}
+
+/// Runs `agentctl enqueue`.
+pub(crate) async fn enqueue(args: EnqueueArgs) -> Result<Output, CliError> {
+    let dir = require_dir(&args.dir)?;
+    let ceilings = args.ceiling.iter().map(|c| parse_ceiling(c)).collect::<Result<Vec<_>, _>>()?;
+    let store = open(&args.store).await?;
+    let mut task = NewTask::new(json!({"goal": args.goal, "dir": dir}))
+        .with_priority(args.priority)
+        .with_repo(args.repo.unwrap_or_else(|| dir.display().to_string()))
+        .with_tenant(args.tenant);
+    if let Some(id) = args.id {
+        task = task.with_id(id);
+    }
+    for after in args.after {
+        task = task.after(TaskId::new(after));
+    }
+    let id = store.enqueue(task).await.map_err(store_error)?;
+    for (scope, key, usd) in &ceilings {
+        store.set_ceiling(*scope, key, *usd).await.map_err(store_error)?;
+    }
+    let json = json!({"task": id, "ceilings": ceilings.iter().map(|(s, k, u)| json!({"scope": s, "key": k, "usd": u})).collect::<Vec<_>>()});
+    Ok(Output { json, human: format!("enqueued {id}"), ok: true })
+}
+
+/// Runs `agentctl status`.
+pub(crate) async fn status(args: StatusArgs) -> Result<Output, CliError> {
+    let limit = cli::parse_duration(&args.stuck_after).map_err(CliError::bad_input)?;
+    let store = open(&args.store).await?;
+    let counts = store.counts().await.map_err(store_error)?;
+    let stuck = store.stuck(limit).await.map_err(store_error)?;
+    let unfinished: Vec<_> = store
+        .tasks()
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .filter(|t| matches!(t.state.as_str(), "queued" | "running"))
+        .collect();
+    let mut human = format!(
+        "queued {}, running {}, done {}, failed {}\n",
+        counts.queued, counts.running, counts.done, counts.failed
+    );
+    for t in &unfinished {
+        let _ = writeln!(
+            human,
+            "  {} {} attempts={} worker={}",
+            t.id,
+            t.state,
+            t.attempts,
+            t.worker.as_deref().unwrap_or("-")
+        );
+    }
+    for s in &stuck {
+        let _ = writeln!(human, "stuck: {} {} for {} s", s.task.id, s.task.state, s.for_ms / 1000);
+    }
+    let json = json!({"counts": counts, "unfinished": unfinished, "stuck": stuck});
+    Ok(Output { json, human, ok: stuck.is_empty() })
+}
+
+/// Runs `agentctl costs`.
+pub(crate) async fn costs(args: CostsArgs) -> Result<Output, CliError> {
+    let group: CostGroup = args.by.parse().map_err(CliError::bad_input)?;
+    let store = open(&args.store).await?;
+    let rows = store.costs(group).await.map_err(store_error)?;
+    // `+ 0.0` turns the empty sum (-0.0) into 0.0.
+    let total: f64 = rows.iter().map(|r| r.cost_usd).sum::<f64>() + 0.0;
+    let mut human = String::new();
+    for r in &rows {
+        let _ = writeln!(
+            human,
+            "{:<40} {:>6} calls {:>10} in {:>8} out ${:.6}",
+            r.key, r.calls, r.input_tokens, r.output_tokens, r.cost_usd
+        );
+    }
+    let _ = writeln!(human, "total ${total:.6}");
+    Ok(Output { json: json!({"by": args.by, "rows": rows, "total_usd": total}), human, ok: true })
+}
+
+/// Runs `agentctl worker`.
+pub(crate) async fn worker(args: WorkerArgs) -> Result<Output, CliError> {
+    let lease = cli::parse_duration(&args.lease).map_err(CliError::bad_input)?;
+    if lease < Duration::from_millis(300) {
+        return Err(CliError::bad_input("--lease must be at least 300ms"));
+    }
+    if args.max_attempts == 0 {
+        return Err(CliError::bad_input("--max-attempts must be at least 1"));
+    }
+    let stack = provider_stack(&args.provider, args.replay.as_deref(), args.record.as_deref())?;
+    let provider: Arc<dyn LlmProvider> = Arc::new(Retry::new(stack, RetryPolicy::default()));
+    let store = Arc::new(open(&args.store).await?);
+    let name = args.name.unwrap_or_else(|| format!("worker-{}", std::process::id()));
+    let mut config = WorkerConfig::new(name.clone()).with_lease(lease);
+    if let Some(n) = args.max_tasks {
+        config = config.with_max_tasks(n);
+    }
+    if args.drain {
+        config = config.draining();
+    }
+    let runs: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let stats = run_worker(&store, &config, |claim| {
+        let (store, provider, runs, name) = (store.clone(), provider.clone(), runs.clone(), name.clone());
+        async move {
+            let (result, row) = run_task(&store, provider, &name, claim, args.max_attempts, args.estimate_usd).await;
+            if let Ok(mut runs) = runs.lock() {
+                runs.push(row);
+            }
+            result
+        }
+    })
+    .await
+    .map_err(store_error)?;
+    let runs = runs.lock().map(|r| r.clone()).unwrap_or_default();
+    let ok = runs.iter().all(|r| r["outcome"] == "accepted");
+    let mut human = format!("{name}: {} completed, {} lost\n", stats.completed, stats.lost);
+    for r in &runs {
+        let _ = writeln!(human, "  {} {}", r["task"].as_str().unwrap_or("?"), r["outcome"].as_str().unwrap_or("?"));
+    }
+    Ok(Output { json: json!({"worker": name, "stats": stats, "tasks": runs}), human, ok })
+}
+
+/// Runs the repair loop on one claimed task, as `agentctl repair` would,
+/// with the store as the journal and the ledger guarding each model call.
+async fn run_task(
+    store: &Arc<Store>,
+    provider: Arc<dyn LlmProvider>,
+    worker: &str,
+    claim: Claim,
+    max_attempts: u32,
+    estimate_usd: f64,
+) -> (TaskResult, Value) {
+    let task = &claim.task;
+    let goal = task.payload["goal"].as_str().unwrap_or_default().to_owned();
+    let dir = PathBuf::from(task.payload["dir"].as_str().unwrap_or_default());
+    let row = |outcome: &str, detail: Value| json!({"task": task.id, "attempt": claim.lease.attempt, "outcome": outcome, "detail": detail});
+    if goal.is_empty() || !dir.is_dir() {
+        let why = json!({"error": format!("payload needs a goal and an existing dir: {}", task.payload)});
+        return (TaskResult::failed("bad_payload").with_detail(why.clone()), row("bad_payload", why));
+    }
+    let who = SpendScopes::new(task.id.as_str(), worker, task.repo.clone(), task.tenant.clone());
+    let ledger: Arc<dyn BudgetLedger> = store.clone();
+    let guard = Arc::new(LedgerGuard::new(provider, ledger, who, estimate_usd));
+    let Some(classifier): Option<Arc<dyn FailureClassifier>> = classifier_for("cargo") else {
+        let why = json!({"error": "no cargo classifier"});
+        return (TaskResult::failed("error").with_detail(why.clone()), row("error", why));
+    };
+    let parts = RepairParts {
+        provider: guard.clone(),
+        oracle: Arc::new(default_oracle()),
+        classifier,
+        executor: Arc::new(
+            LimitedExecutor::new(ProcessExecutor::new().with_default_cwd(dir.clone()))
+                .with_max_consecutive_timeouts(3)
+                .with_max_total_time(Duration::from_secs(3600)),
+        ),
+        snapshotter: snapshotter_for(&dir).1,
+        editor: Arc::new(FileEditor::new()),
+        journal: store.clone(),
+    };
+    let config = RepairConfig::default().with_max_attempts(max_attempts);
+    let report = RepairLoop::new(parts).with_config(config).run(Task::new(task.id.clone(), dir, goal)).await;
+    match report {
+        Ok(report) => {
+            // A model call the ledger refused ends the loop as NeedsHuman;
+            // the worker reports it as the budget stop it is.
+            let outcome = match report.outcome {
+                Outcome::NeedsHuman if guard.refusals() > 0 => "budget_exceeded".to_owned(),
+                other => to_json(&other).as_str().unwrap_or("unknown").to_owned(),
+            };
+            let detail = to_json(&report);
+            let result = if report.outcome == Outcome::Accepted {
+                TaskResult::succeeded(outcome.clone())
+            } else {
+                TaskResult::failed(outcome.clone())
+            };
+            (result.with_detail(detail), row(&outcome, json!({"verdict": to_json(&report.verdict)})))
+        }
+        Err(e) => {
+            let why = json!({"error": e.to_string()});
+            (TaskResult::failed("error").with_detail(why.clone()), row("error", why))
+        }
+    }
+}
