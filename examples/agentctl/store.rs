@@ -18,7 +18,7 @@
 
 use crate::{CliError, Output, cli, provider_stack, require_dir, snapshotter_for, to_json};
 use agentkit::core::{FailureClassifier, LlmProvider, Outcome, RepairConfig, RepairLoop, RepairParts, Task, TaskId};
-use agentkit::oracles::{classifier_for, default_oracle};
+use agentkit::oracles::{RepairContextBuilder, classifier_for, default_oracle};
 use agentkit::providers::layers::{Retry, RetryPolicy};
 use agentkit::sandbox::{FileEditor, LimitedExecutor, ProcessExecutor};
 use agentkit::store::{
@@ -322,7 +322,12 @@ async fn run_task(
         journal: store.clone(),
     };
     let config = RepairConfig::default().with_max_attempts(max_attempts);
-    let report = RepairLoop::new(parts).with_config(config).run(Task::new(task.id.clone(), dir, goal)).await;
+    // The same loop `agentctl repair` runs: failures grouped by root cause within a token budget.
+    let report = RepairLoop::new(parts)
+        .with_config(config)
+        .with_context_renderer(Arc::new(RepairContextBuilder::new()))
+        .run(Task::new(task.id.clone(), dir, goal))
+        .await;
     match report {
         Ok(report) => {
             // A model call the ledger refused ends the loop as NeedsHuman;

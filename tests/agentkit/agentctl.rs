@@ -476,3 +476,39 @@ fn repeated_replayed_runs_of_a_task_leave_the_same_tree_and_report_determinism()
     assert_eq!(digests[0], digests[1]);
     assert_eq!(digests[0].as_str().unwrap().len(), 64, "a SHA-256 in hex");
 }
+
+#[test]
+fn a_worker_drains_an_enqueued_task_from_a_sqlite_store_and_the_costs_are_attributed() {
+    let (dir, work) = fixture("buggy-stats");
+    let store = format!("sqlite://{}?mode=rwc", dir.path().join("store.db").display());
+    let enqueue = agentctl()
+        .args(["enqueue", "--store", &store, "--dir", work.to_str().unwrap(), "--goal", STATS_GOAL])
+        .args(["--id", "stats-1", "--repo", "demo", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(enqueue.status.code(), Some(0), "{}", String::from_utf8_lossy(&enqueue.stderr));
+    assert_eq!(json(&enqueue)["task"], "stats-1");
+    let queued = json(&agentctl().args(["status", "--store", &store, "--json"]).output().unwrap());
+    assert_eq!(queued["counts"]["queued"], 1);
+
+    let worker = agentctl()
+        .args(["worker", "--store", &store, "--drain", "--provider", "openai:gpt-4.1-mini"])
+        .args(["--replay", &cassette("buggy-stats"), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(worker.status.code(), Some(0), "{}", String::from_utf8_lossy(&worker.stderr));
+    let doc = json(&worker);
+    assert_eq!(doc["stats"]["completed"], 1);
+    assert_eq!(doc["tasks"][0]["task"], "stats-1");
+    assert_eq!(doc["tasks"][0]["outcome"], "accepted");
+    assert!(std::fs::read_to_string(work.join("src/lib.rs")).unwrap().contains("Some(sum / values.len() as i64)"));
+
+    let status = json(&agentctl().args(["status", "--store", &store, "--json"]).output().unwrap());
+    assert_eq!((status["counts"]["done"].clone(), status["counts"]["queued"].clone()), (json!(1), json!(0)));
+    let costs = json(&agentctl().args(["costs", "--store", &store, "--by", "repo", "--json"]).output().unwrap());
+    assert_eq!(costs["rows"][0]["key"], "demo");
+    assert_eq!(costs["rows"][0]["calls"], 2, "the plan and the repair");
+    assert!(costs["total_usd"].as_f64().unwrap() > 0.0);
+    let bad = agentctl().args(["costs", "--store", &store, "--by", "planet"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
