@@ -9,9 +9,11 @@
 mod command;
 mod dependency;
 mod scope;
+mod spec;
 mod tests;
 
 pub use command::{CommandGate, CommandKind};
 pub use dependency::DependencyGate;
 pub use scope::ScopeGate;
+pub use spec::{SpecGates, gates_for_spec};
 pub use tests::TestsGate;

@@ -248,3 +248,24 @@ async fn a_run_that_collects_nothing_is_never_a_pass_for_the_tests_gate() {
     let report = TestsGate::new(Arc::new(ProcessExecutor::new())).check(&cx).await.unwrap();
     assert!(!report.passed, "{report:?}");
 }
+
+#[tokio::test]
+async fn a_specs_criteria_become_gates_and_a_protected_path_fails_its_scope_gate() {
+    use agent_core::{AcceptanceCriterion, NonGoal, TaskSpec};
+    use agent_oracles::gates::gates_for_spec;
+    let spec = TaskSpec::new("fix mean")
+        .with_criterion(AcceptanceCriterion::new("a", "builds").proved_by_gate("build"))
+        .with_criterion(AcceptanceCriterion::new("b", "fixed").proved_by_test("mean_empty"))
+        .with_criterion(AcceptanceCriterion::new("c", "starts").proved_by_gate("smoke"))
+        .with_criterion(AcceptanceCriterion::new("d", "again").proved_by_gate("build"))
+        .with_non_goal(NonGoal::new("no API change").touching(["src/api/**"]));
+    let built = gates_for_spec(&spec, Arc::new(ProcessExecutor::new())).unwrap();
+    assert_eq!(built.gates.len(), 3, "scope, build, tests; build once");
+    assert_eq!(built.left_to_host, ["smoke"]);
+    let change =
+        serde_json::from_value::<FileChange>(serde_json::json!({"path": "src/api/v1.rs", "change": "modified"}))
+            .unwrap();
+    let cx = GateContext::new("/r", WorkspaceProfile::default(), "g", vec![change]);
+    let scope = built.gates[0].check(&cx).await.unwrap();
+    assert_eq!((scope.gate.as_str(), scope.passed), ("scope", false));
+}
