@@ -1,7 +1,7 @@
 //! Classifier throughput on real captured output: pytest text
-//! (`agent-oracles/tests/testdata/python/out/pytest_ra.stdout`, `-rA`, 3 failures,
+//! (`agent-classify/tests/testdata/python/out/pytest_ra.stdout`, `-rA`, 3 failures,
 //! a collection-free run) and cargo `--message-format=json` output (every
-//! `agent-oracles/tests/testdata/captured/*.json.stdout`), each repeated to about
+//! `agent-classify/tests/testdata/captured/*.json.stdout`), each repeated to about
 //! 10 MB and classified whole, against the floor of `str::lines().count()` over
 //! the same text. `pytest_text_distinct` repeats the pytest output with the
 //! test names of each copy made unique, so every failure block is new work
@@ -16,8 +16,10 @@
 //! the ratio to the baseline from the medians of interleaved runs.
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
-use agentkit::core::{FailureClassifier, RunOutput, WorkspaceProfile};
-use agentkit::oracles::{CargoClassifier, PytestClassifier};
+use agentkit::classify::{CargoClassifier, PytestClassifier};
+use agentkit::core::FailureClassifier;
+use agentkit::core::exec::RunOutput;
+use agentkit::core::workspace::WorkspaceProfile;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -27,7 +29,7 @@ const TARGET_BYTES: usize = 10_000_000;
 const RUNS: usize = 11;
 
 fn testdata() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-oracles/tests/testdata")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-classify/tests/testdata")
 }
 
 /// `unit` repeated until the text is about [`TARGET_BYTES`] long.

@@ -19,7 +19,8 @@
 //! standard library `posix_spawn` the child instead of `fork`ing).
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
-use agentkit::core::{CommandSpec, Executor};
+use agentkit::core::Executor;
+use agentkit::core::exec::CommandSpec;
 use agentkit::sandbox::ProcessExecutor;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::PathBuf;

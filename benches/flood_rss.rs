@@ -12,7 +12,8 @@
 //! ```
 #![allow(missing_docs)]
 
-use agentkit::core::{CommandSpec, Executor, OutputCaps};
+use agentkit::core::Executor;
+use agentkit::core::exec::{CommandSpec, OutputCaps};
 use agentkit::sandbox::ProcessExecutor;
 
 const MIB: f64 = 1024.0 * 1024.0;

@@ -21,9 +21,11 @@
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 #![allow(clippy::unwrap_used)]
 
-use agentkit::core::{
-    Budget, CompletionRequest, Event, Journal, JournalError, LlmProvider, Message, ProviderId, TaskId, async_trait,
-};
+use agentkit::core::budget::Budget;
+use agentkit::core::event::{Event, TaskId};
+use agentkit::core::journal::JournalError;
+use agentkit::core::provider::{CompletionRequest, Message, ProviderId};
+use agentkit::core::{Journal, LlmProvider, async_trait};
 use agentkit::providers::layers::{Cascade, CascadeEntry, PriceTable, ProviderStack, RetryPolicy, SharedBudget};
 use agentkit::providers::{OpenAiProvider, ReplayProvider, request_key};
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -11,7 +11,7 @@
 #
 # What it does:
 #  1. builds agentctl in release mode;
-#  2. copies agent-oracles/tests/testdata/mutate/rust-small to a temp dir,
+#  2. copies agent-mutants/tests/testdata/mutate/rust-small to a temp dir,
 #     commits it with only the test module in src/lib.rs, then commits the
 #     real src/lib.rs: the diff HEAD~1..HEAD adds every function under test
 #     (the tests are unchanged, so neither tool mutates test code);
@@ -28,7 +28,7 @@ set -euo pipefail
 
 JOBS=${1:-2}
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-FIX=$REPO/agent-oracles/tests/testdata/mutate
+FIX=$REPO/agent-mutants/tests/testdata/mutate
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/agentkit-mutate-bench.XXXXXX")
 # KEEP=1 keeps the work directory (both tools' outputs) for inspection.
 if [ -z "${KEEP:-}" ]; then trap 'rm -rf "$WORK"' EXIT; else echo "work directory: $WORK"; fi

@@ -1,11 +1,11 @@
 //! Repair-context measurement: how many tokens the classified failures cost
 //! in a repair prompt, against the raw output they were classified from, on
-//! every captured fixture in `agent-oracles/tests/testdata`.
+//! every captured fixture in `agent-classify/tests/testdata`.
 //!
 //! For each fixture (cargo `captured/NAME.MODE.*`, `js/PROJECT/MODE.*`, and
 //! any `*/out/NAME.*` of other ecosystems) the bench detects the tool with
 //! `detect_tool`, classifies the output with `classifier_for`, renders the
-//! failure section with the two public renderers — agent-oracles'
+//! failure section with the two public renderers — agent-classify's
 //! `RepairContextBuilder` (root causes, enclosing functions, token budget;
 //! its defaults) and, for comparison, agent-core's `PlainContext` (one entry
 //! per failure, at most 8, 6 context lines: the `RepairConfig` defaults) —
@@ -35,8 +35,12 @@
 //! Target: context tokens ≤ 20 % of raw tokens (aim: 15 %) on failing
 //! fixtures, every failing location kept.
 
-use agent_core::{Classification, ContextRenderer, Failure, FailureKind, PlainContext, RunOutput, WorkspaceProfile};
-use agent_oracles::{RepairContextBuilder, RootCause, classifier_for, detect_tool};
+use agent_classify::{RepairContextBuilder, RootCause, classifier_for, detect_tool};
+use agent_core::ContextRenderer;
+use agent_core::exec::RunOutput;
+use agent_core::failure::{Classification, Failure, FailureKind};
+use agent_core::workspace::WorkspaceProfile;
+use agent_loop::PlainContext;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -227,7 +231,7 @@ fn pct(a: usize, b: usize) -> f64 {
 }
 
 fn main() {
-    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-oracles/tests/testdata");
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("agent-classify/tests/testdata");
     let bpe = match tiktoken_rs::o200k_base() {
         Ok(b) => b,
         Err(e) => {

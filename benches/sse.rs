@@ -17,7 +17,7 @@
 //! and the ratio to the baseline from the medians of 30 interleaved runs.
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
-use agentkit::core::{ProviderError, StreamEvent};
+use agentkit::core::provider::{ProviderError, StreamEvent};
 use agentkit::providers::openai::stream::{Assembler, sse_completion_stream};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;

@@ -13,7 +13,9 @@
 //! `cargo bench --bench store` (sizes: `STORE_BENCH_TASKS`, default 2000;
 //! `STORE_BENCH_APPENDS` per worker, default 500).
 
-use agentkit::core::{Event, EventKind, Journal, JsonlJournal, TaskId};
+use agentkit::agent::JsonlJournal;
+use agentkit::core::Journal;
+use agentkit::core::event::{Event, EventKind, TaskId};
 use agentkit::store::testing::PgServer;
 use agentkit::store::{NewTask, Store, StoreOptions, TaskQueue, TaskResult};
 use sqlx::Row;

@@ -7,8 +7,9 @@
 //! It talks to OpenAI (`OPENAI_API_KEY`, or any Chat Completions server via
 //! `OPENAI_BASE_URL`); the offline demo is `bash examples/demo.sh`.
 
-use agentkit::core::{JsonlJournal, RepairConfig, RepairLoop, RepairParts, Task};
-use agentkit::oracles::{classifier_for, default_oracle};
+use agentkit::agent::{JsonlJournal, RepairConfig, RepairLoop, RepairParts, Task};
+use agentkit::classify::classifier_for;
+use agentkit::oracles::default_oracle;
 use agentkit::providers::OpenAiProvider;
 use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
 use std::sync::Arc;

@@ -15,8 +15,11 @@
 //! cargo run --example record_cassettes
 //! ```
 
-use agentkit::core::{JsonlJournal, Outcome, ProviderId, RepairConfig, RepairLoop, RepairParts, Task, TaskId, Usage};
-use agentkit::oracles::{RepairContextBuilder, classifier_for, default_oracle};
+use agentkit::agent::{JsonlJournal, Outcome, RepairConfig, RepairLoop, RepairParts, Task};
+use agentkit::classify::{RepairContextBuilder, classifier_for};
+use agentkit::core::event::TaskId;
+use agentkit::core::provider::{ProviderId, Usage};
+use agentkit::oracles::default_oracle;
 use agentkit::providers::{RecordingProvider, ScriptedProvider, ScriptedReply};
 use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
 use std::path::{Path, PathBuf};
@@ -43,7 +46,7 @@ fn plan(summary: &str, path: &str, old: &str, new: &str) -> String {
 }
 
 fn reply(text: String, input_tokens: u64, output_tokens: u64) -> ScriptedReply {
-    ScriptedReply::text_with_usage(text, Usage { input_tokens, output_tokens, ..Usage::default() })
+    ScriptedReply::text_with_usage(text, Usage::new(input_tokens, output_tokens))
 }
 
 fn stats_script() -> Vec<ScriptedReply> {

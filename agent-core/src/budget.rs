@@ -1,6 +1,6 @@
 //! [`Budget`]: limits on attempts, tokens, cost and wall time, checked before every model turn.
 
-use crate::Usage;
+use crate::provider::Usage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -95,10 +95,11 @@ pub enum BudgetStop {
 /// Tracks what a task has spent against its [`Budget`].
 ///
 /// ```
-/// use agent_core::{Budget, BudgetStop, BudgetTracker, Usage};
+/// use agent_core::budget::{Budget, BudgetStop, BudgetTracker};
+/// use agent_core::provider::Usage;
 /// let mut t = BudgetTracker::start(Budget::unlimited().with_max_tokens(100));
 /// assert!(t.check().is_ok());
-/// t.record(&Usage { input_tokens: 80, output_tokens: 30, ..Usage::default() }, None);
+/// t.record(&Usage::new(80, 30), None);
 /// assert!(matches!(t.check(), Err(BudgetStop::Tokens { used: 110, limit: 100 })));
 /// ```
 #[derive(Clone, Debug)]

@@ -1,12 +1,15 @@
 //! [`Event`]: every step of a task, as appended to a [`Journal`](crate::Journal).
 
-use crate::{Classification, GateReport, TaskId, Verdict};
+use crate::failure::Classification;
+use crate::gate::{GateReport, Verdict};
+pub use crate::ids::TaskId;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The states of a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TaskState {
     /// Waiting to start.
     Queued,
@@ -142,6 +145,7 @@ pub enum EventKind {
 
 /// One journal entry.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
 pub struct Event {
     /// The task it belongs to.
     pub task: TaskId,
@@ -156,6 +160,11 @@ impl Event {
     /// An event of `task` happening now.
     pub fn now(task: TaskId, kind: EventKind) -> Self {
         Self { task, at_unix_ms: unix_ms_now(), kind }
+    }
+
+    /// An event of `task` at `at_unix_ms` (milliseconds since the Unix epoch).
+    pub fn at(task: TaskId, at_unix_ms: u64, kind: EventKind) -> Self {
+        Self { task, at_unix_ms, kind }
     }
 }
 

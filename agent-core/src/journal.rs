@@ -1,6 +1,6 @@
 //! The [`Journal`] trait: an append-only record of every step.
 
-use crate::{Event, TaskId};
+use crate::event::{Event, TaskId};
 use async_trait::async_trait;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +8,9 @@ use std::sync::Arc;
 /// Where events go. Appends are durable enough to read back at once.
 ///
 /// ```
-/// use agent_core::{async_trait, Event, Journal, JournalError, TaskId};
+/// use agent_core::{async_trait, Journal};
+/// use agent_core::event::{Event, TaskId};
+/// use agent_core::journal::JournalError;
 /// use std::sync::Mutex;
 ///
 /// /// Counts events and keeps none.
@@ -27,7 +29,7 @@ use std::sync::Arc;
 /// }
 /// # let c = Counter::default();
 /// # futures::executor::block_on(c.append(Event::now("t".into(),
-/// #     agent_core::EventKind::BudgetStop { reason: "x".into() }))).unwrap();
+/// #     agent_core::event::EventKind::BudgetStop { reason: "x".into() }))).unwrap();
 /// # assert_eq!(*c.0.lock().unwrap(), 1);
 /// ```
 #[async_trait]

@@ -7,7 +7,7 @@
 //! every task in that workspace. Implementations keep memory bounded and
 //! never store secrets ([`scrub_secrets`] is applied to every text field).
 
-use crate::FailureKind;
+use crate::failure::FailureKind;
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,33 @@ pub struct Lesson {
     pub fix: String,
     /// Files the fix changed.
     pub files: Vec<String>,
+}
+
+impl AttemptNote {
+    /// A note of one attempt.
+    pub fn new(
+        workspace: impl Into<String>,
+        goal: impl Into<String>,
+        attempt: u32,
+        tried: impl Into<String>,
+        files: Vec<String>,
+        failed_with: Vec<String>,
+    ) -> Self {
+        Self { workspace: workspace.into(), goal: goal.into(), attempt, tried: tried.into(), files, failed_with }
+    }
+}
+
+impl Lesson {
+    /// A lesson: `failure_kind` (with `code`) was fixed by `fix`.
+    pub fn new(
+        workspace: impl Into<String>,
+        failure_kind: FailureKind,
+        code: Option<String>,
+        fix: impl Into<String>,
+        files: Vec<String>,
+    ) -> Self {
+        Self { workspace: workspace.into(), failure_kind, code, fix: fix.into(), files }
+    }
 }
 
 /// A note to remember.
@@ -134,7 +161,8 @@ pub enum MemoryError {
 /// Where attempts and lessons are kept between tasks.
 ///
 /// ```
-/// use agent_core::{async_trait, Memory, MemoryEntry, MemoryError, Recollection};
+/// use agent_core::{async_trait, Memory};
+/// use agent_core::memory::{MemoryEntry, MemoryError, Recollection};
 /// use std::sync::Mutex;
 ///
 /// /// Keeps nothing: the behaviour of a loop without memory.
@@ -179,10 +207,10 @@ const SECRET_PREFIXES: &[&str] =
 /// Replaces what looks like a credential with [`REDACTED`]: tokens with a
 /// well-known key prefix, the value after `Bearer `, and the value of a
 /// `NAME=value` or `NAME: value` whose name looks secret
-/// ([`EnvPolicy::looks_secret`](crate::EnvPolicy::looks_secret)).
+/// ([`EnvPolicy::looks_secret`](crate::exec::EnvPolicy::looks_secret)).
 ///
 /// ```
-/// use agent_core::scrub_secrets;
+/// use agent_core::memory::scrub_secrets;
 ///
 /// assert_eq!(scrub_secrets("export OPENAI_API_KEY=sk-abc123def456"), "export OPENAI_API_KEY=[REDACTED]");
 /// assert_eq!(scrub_secrets("Authorization: Bearer abc.def"), "Authorization: Bearer [REDACTED]");
@@ -207,7 +235,7 @@ pub fn scrub_secrets(text: &str) -> String {
         }
         if let Some((name, value)) = word.split_once('=').or_else(|| word.split_once(':')) {
             let name_only = name.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '_');
-            if crate::EnvPolicy::looks_secret(&name_only.to_ascii_uppercase()) {
+            if crate::exec::EnvPolicy::looks_secret(&name_only.to_ascii_uppercase()) {
                 if value.is_empty() {
                     redact_next = word.ends_with(':') || word.ends_with('=');
                     out.push_str(piece);

@@ -99,7 +99,7 @@ impl Plan {
     /// or absolute path and a no-op replacement are unusable.
     ///
     /// ```
-    /// use agent_core::{Plan, PlanError};
+    /// use agent_core::plan::{Plan, PlanError};
     /// let ok = Plan::parse(r#"{"summary":"fix","actions":[{"action":"delete_file","path":"a.txt"}]}"#);
     /// assert!(ok.is_ok());
     /// let bad = Plan::parse(r#"{"summary":"fix","actions":[{"action":"format_disk"}]}"#);

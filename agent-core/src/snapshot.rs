@@ -1,6 +1,6 @@
 //! The [`Snapshotter`] trait: take, restore and drop snapshots of a workspace.
 
-use crate::SnapshotId;
+pub use crate::ids::SnapshotId;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +11,8 @@ use std::sync::Arc;
 /// user's uncommitted work from before the snapshot must survive.
 ///
 /// ```
-/// use agent_core::{async_trait, SnapshotError, SnapshotId, Snapshotter};
+/// use agent_core::{async_trait, Snapshotter};
+/// use agent_core::snapshot::{SnapshotError, SnapshotId};
 /// use std::path::Path;
 ///
 /// /// Takes no snapshots and refuses every restore: for read-only tools.

@@ -8,7 +8,7 @@
 //! check them before a run.
 //!
 //! ```
-//! use agent_core::{AcceptanceCriterion, NonGoal, TaskSpec};
+//! use agent_core::spec::{AcceptanceCriterion, NonGoal, TaskSpec};
 //!
 //! let spec = TaskSpec::new("`mean` of an empty slice panics")
 //!     .with_criterion(AcceptanceCriterion::new("empty", "mean(&[]) returns None").proved_by_test("empty_mean_is_none"))

@@ -2,10 +2,9 @@
 //! when cargo is there to ask.
 
 use crate::CargoOracle;
-use agent_core::{
-    CommandSpec, Evidence, Executor, OracleError, OutputCaps, WorkspaceOracle, WorkspaceProfile, async_trait,
-    build_systems,
-};
+use agent_core::exec::{CommandSpec, OutputCaps};
+use agent_core::workspace::{Evidence, OracleError, WorkspaceProfile, build_systems};
+use agent_core::{Executor, WorkspaceOracle, async_trait};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -2,7 +2,8 @@
 //! the commands that set it up, build, test and lint it.
 
 use crate::ecosystems::{glob_match, normalize};
-use agent_core::{DetectedCommand, Evidence, OracleError, Project, WorkspaceOracle, WorkspaceProfile, async_trait};
+use agent_core::workspace::{DetectedCommand, Evidence, OracleError, Project, WorkspaceProfile};
+use agent_core::{WorkspaceOracle, async_trait};
 use std::path::{Path, PathBuf};
 
 /// Finds a cargo package and/or workspace at the root of a directory.
@@ -174,7 +175,8 @@ fn inspect(root: &Path) -> Result<WorkspaceProfile, OracleError> {
         });
     }
 
-    let mut project = Project::new("", &[agent_core::kinds::RUST], agent_core::build_systems::CARGO);
+    let mut project =
+        Project::new("", &[agent_core::workspace::kinds::RUST], agent_core::workspace::build_systems::CARGO);
     project.primary = true;
     project.name = package.and_then(|p| p.get("name")).and_then(toml::Value::as_str).map(str::to_owned);
     if package.is_some() {

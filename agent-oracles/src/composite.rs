@@ -2,7 +2,8 @@
 //! [`default_oracle`]: the oracles this crate ships, composed.
 
 use crate::{CargoOracle, EcosystemOracle};
-use agent_core::{OracleError, WorkspaceOracle, WorkspaceProfile, async_trait};
+use agent_core::workspace::{OracleError, WorkspaceProfile};
+use agent_core::{WorkspaceOracle, async_trait};
 use std::path::Path;
 use std::sync::Arc;
 

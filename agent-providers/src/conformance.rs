@@ -10,13 +10,14 @@
 //!   [`StreamEvent::Done`], last, whose content equals the text;
 //! - a tool call is assembled (by `complete` and by `stream`) with its name
 //!   and arguments that parse to the JSON sent;
-//! - each HTTP error ([`ErrorClass`]) yields that [`ProviderErrorKind`](agent_core::ProviderErrorKind) class
+//! - each HTTP error ([`ErrorClass`]) yields that [`ProviderErrorKind`](agent_core::provider::ProviderErrorKind) class
 //!   with the status and the raw body kept, from `complete` and from `stream`;
 //! - a stream cut before its terminal event is an error, not a short answer;
 //! - `id()` has the form `kind:model`.
 //!
 //! ```no_run
-//! use agent_core::{LlmProvider, ProviderId, async_trait};
+//! use agent_core::{LlmProvider, async_trait};
+//! use agent_core::provider::ProviderId;
 //! use agent_providers::OpenAiProvider;
 //! use agent_providers::conformance::{CallMode, ConformanceHarness, Scenario, Wired, run_conformance};
 //!
@@ -46,10 +47,10 @@
 //! # }
 //! ```
 
-use agent_core::{
-    CompletionRequest, CompletionStream, LlmProvider, Message, ProviderError, ProviderId, StreamEvent, ToolSpec,
-    async_trait,
+use agent_core::provider::{
+    CompletionRequest, CompletionStream, Message, ProviderError, ProviderId, StreamEvent, ToolSpec,
 };
+use agent_core::{LlmProvider, async_trait};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use std::any::Any;
@@ -88,7 +89,7 @@ impl ErrorClass {
     pub const ALL: [ErrorClass; 5] =
         [Self::RateLimited, Self::QuotaExhausted, Self::Auth, Self::ContextTooLong, Self::Overloaded];
 
-    /// The [`ProviderErrorKind::name`](agent_core::ProviderErrorKind::name) the provider must report for it.
+    /// The [`ProviderErrorKind::name`](agent_core::provider::ProviderErrorKind::name) the provider must report for it.
     pub fn kind_name(self) -> &'static str {
         match self {
             Self::RateLimited => "rate_limited",
@@ -327,7 +328,7 @@ async fn check_stream_text(h: &impl ConformanceHarness) -> Result<String, String
     Ok(format!("{deltas} deltas, one Done"))
 }
 
-fn check_call(calls: &[agent_core::ToolCall], scenario: &Scenario) -> Result<String, String> {
+fn check_call(calls: &[agent_core::provider::ToolCall], scenario: &Scenario) -> Result<String, String> {
     let Scenario::ToolCall { name, arguments, .. } = scenario else { unreachable!("a tool scenario") };
     let [call] = calls else { return Err(format!("{} tool calls, expected one", calls.len())) };
     if &call.name != name {

@@ -2,7 +2,7 @@
 //!
 //! - [`OpenAiProvider`]: OpenAI Chat Completions and every server that speaks
 //!   it (Ollama, vLLM, llama.cpp, OpenRouter, …), with errors classified into
-//!   [`ProviderErrorKind`](agent_core::ProviderErrorKind) so that layers act
+//!   [`ProviderErrorKind`](agent_core::provider::ProviderErrorKind) so that layers act
 //!   on the class, and the cost of each call from the [`pricing`] table.
 //! - [`AnthropicProvider`] (Messages API), [`GeminiProvider`]
 //!   (`generateContent`) and [`OllamaProvider`] (native `/api/chat`): whole and
@@ -19,7 +19,7 @@
 //! This is the only crate of the workspace that speaks HTTP.
 //!
 //! ```no_run
-//! use agent_core::{CompletionRequest, Message};
+//! use agent_core::provider::{CompletionRequest, Message};
 //! use agent_providers::{ProviderSpec, build_provider};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

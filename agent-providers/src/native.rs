@@ -5,7 +5,7 @@
 // `ProviderError` is agent-core's error type, returned unboxed across the crate.
 #![allow(clippy::result_large_err)]
 
-use agent_core::{
+use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, Message, ProviderError, ProviderErrorKind, ProviderId, Role,
     StreamEvent,
 };

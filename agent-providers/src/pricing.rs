@@ -10,18 +10,18 @@
 //!  + cache_write · cache_write_rate + output · output_rate`.
 //!
 //! ```
-//! use agent_core::Usage;
+//! use agent_core::provider::Usage;
 //! use agent_providers::pricing::{cost_usd, price_for};
 //!
 //! assert!(price_for("gpt-4.1-mini").is_some());
-//! let usage = Usage { input_tokens: 1_000_000, ..Usage::default() };
+//! let usage = Usage::new(1_000_000, 0);
 //! assert_eq!(cost_usd("gpt-4.1-mini", &usage), price_for("gpt-4.1-mini").map(|p| p.input_per_mtok));
 //! assert_eq!(cost_usd("some-local-model", &usage), None);
 //! // Anthropic snapshot names (`-YYYYMMDD`) and `-latest` aliases are priced as their model.
 //! assert_eq!(price_for("claude-sonnet-4-20250514"), price_for("claude-sonnet-4"));
 //! ```
 
-use agent_core::Usage;
+use agent_core::provider::Usage;
 
 /// The price of one model, in US dollars per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -156,19 +156,14 @@ mod tests {
     #[test]
     fn cached_tokens_beyond_input_are_not_billed_twice() {
         let p = price(1.0, 0.5, 2.0);
-        let usage = Usage { input_tokens: 10, output_tokens: 0, cached_input_tokens: 50, ..Usage::default() };
+        let usage = Usage::new(10, 0).with_cached_input(50);
         assert!((p.cost(&usage) - 10.0 * 0.5 / 1e6).abs() < 1e-15);
     }
 
     #[test]
     fn cache_writes_are_billed_at_their_own_rate_and_not_again_as_input() {
         let p = anthropic(3.0, 3.75, 0.30, 15.0);
-        let usage = Usage {
-            input_tokens: 3_000_000,
-            cached_input_tokens: 1_000_000,
-            cache_write_input_tokens: 1_000_000,
-            ..Usage::default()
-        };
+        let usage = Usage::new(3_000_000, 0).with_cached_input(1_000_000).with_cache_write_input(1_000_000);
         assert!((p.cost(&usage) - (3.0 + 0.30 + 3.75)).abs() < 1e-9);
         assert_eq!(strip_compact_date_suffix("claude-3-5-haiku-20241022"), Some("claude-3-5-haiku"));
         assert_eq!(strip_compact_date_suffix("gemini-2.5-pro"), None);

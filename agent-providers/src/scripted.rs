@@ -1,7 +1,8 @@
 //! [`ScriptedProvider`]: a test double that answers from a script (feature `test-utils`).
 //!
 //! ```
-//! use agent_core::{CompletionRequest, LlmProvider, Message, ProviderErrorKind};
+//! use agent_core::provider::{CompletionRequest, Message, ProviderErrorKind};
+//! use agent_core::LlmProvider;
 //! use agent_providers::{ScriptedProvider, ScriptedReply};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -22,10 +23,11 @@
 //! paused time run them instantly.
 
 use crate::pricing;
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    StreamEvent, Usage, async_trait, stream_from_completion,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent, Usage,
+    stream_from_completion,
 };
+use agent_core::{LlmProvider, async_trait};
 use futures::StreamExt;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;

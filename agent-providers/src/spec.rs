@@ -12,7 +12,8 @@
 //! ```
 
 use crate::{AnthropicProvider, GeminiProvider, OllamaProvider, OpenAiProvider};
-use agent_core::{LlmProvider, ProviderId};
+use agent_core::LlmProvider;
+use agent_core::provider::ProviderId;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;

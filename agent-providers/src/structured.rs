@@ -7,7 +7,7 @@
 //! into `T`, naming the path that failed.
 //!
 //! ```no_run
-//! use agent_core::{CompletionRequest, Message};
+//! use agent_core::provider::{CompletionRequest, Message};
 //! use agent_providers::OpenAiProvider;
 //! use agent_providers::structured::{StructuredError, complete_structured};
 //! use schemars::JsonSchema;
@@ -35,7 +35,8 @@
 // returned as is, like the trait does, rather than boxed.
 #![allow(clippy::result_large_err)]
 
-use agent_core::{Completion, CompletionRequest, LlmProvider, ProviderError, ResponseFormat};
+use agent_core::LlmProvider;
+use agent_core::provider::{Completion, CompletionRequest, ProviderError, ResponseFormat};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 

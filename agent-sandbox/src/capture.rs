@@ -3,7 +3,7 @@
 //! Keeps the first `head_bytes` and the last `tail_bytes` of a stream in
 //! memory whatever its length; the full stream goes to the log file.
 
-use agent_core::{CapturedStream, OutputCaps};
+use agent_core::exec::{CapturedStream, OutputCaps};
 use std::collections::VecDeque;
 
 /// Head and tail of one stream, with the exact byte count.

@@ -6,7 +6,7 @@
 //! use agent_sandbox::DirSnapshotter;
 //! use std::path::Path;
 //!
-//! # async fn demo() -> Result<(), agent_core::SnapshotError> {
+//! # async fn demo() -> Result<(), agent_core::snapshot::SnapshotError> {
 //! let snaps = DirSnapshotter::in_temp_dir().with_max_file_bytes(1 << 20);
 //! let root = Path::new("/path/to/workspace");
 //! let id = snaps.snapshot(root).await?;
@@ -19,7 +19,8 @@
 //! # Ok(()) }
 //! ```
 
-use agent_core::{SnapshotError, SnapshotId, Snapshotter};
+use agent_core::Snapshotter;
+use agent_core::snapshot::{SnapshotError, SnapshotId};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -91,7 +92,7 @@ const MANIFEST_VERSION: u32 = 1;
 /// use agent_sandbox::DirSnapshotter;
 /// use std::path::{Path, PathBuf};
 ///
-/// # async fn demo() -> Result<(), agent_core::SnapshotError> {
+/// # async fn demo() -> Result<(), agent_core::snapshot::SnapshotError> {
 /// let snaps = DirSnapshotter::new(PathBuf::from("/var/tmp/agent-snapshots"))
 ///     .with_exclude(vec!["target".into(), "node_modules".into(), ".cache".into()]);
 /// let id = snaps.snapshot(Path::new("/path/to/workspace")).await?;

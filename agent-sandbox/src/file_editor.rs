@@ -1,6 +1,8 @@
 //! [`FileEditor`]: applies a plan's file actions under a workspace root, safely.
 
-use agent_core::{Action, EditError, Editor, FileChange};
+use agent_core::Editor;
+use agent_core::edit::{EditError, FileChange};
+use agent_core::plan::Action;
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -25,11 +27,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///   after the change, read back from the file.
 ///
 /// ```no_run
-/// use agent_core::{Action, Editor};
+/// use agent_core::plan::Action;
+/// use agent_core::Editor;
 /// use agent_sandbox::FileEditor;
 /// use std::path::Path;
 ///
-/// # async fn demo() -> Result<(), agent_core::EditError> {
+/// # async fn demo() -> Result<(), agent_core::edit::EditError> {
 /// let action = Action::WriteFile { path: "src/lib.rs".into(), content: "pub fn f() {}\n".into() };
 /// let change = FileEditor::new().apply(Path::new("/path/to/workspace"), &action).await?;
 /// assert_eq!(change.change, "created");
@@ -89,7 +92,7 @@ fn apply_blocking(root: &Path, action: &Action) -> Result<FileChange, EditError>
             write_atomic(&target, content.as_bytes())?;
             let change = if existed { "modified" } else { "created" };
             tracing::info!(path = %rel_text, change, "file written");
-            Ok(FileChange { path: rel_text, change: change.into(), sha256: Some(sha256_of(&target)?) })
+            Ok(FileChange::new(rel_text, change).with_sha256(Some(sha256_of(&target)?)))
         }
         Action::ReplaceBlock { old, new, .. } => {
             let bytes = match std::fs::read(&target) {
@@ -109,7 +112,7 @@ fn apply_blocking(root: &Path, action: &Action) -> Result<FileChange, EditError>
             out.extend_from_slice(&bytes[at + old.len()..]);
             write_atomic(&target, &out)?;
             tracing::info!(path = %rel_text, "block replaced");
-            Ok(FileChange { path: rel_text, change: "modified".into(), sha256: Some(sha256_of(&target)?) })
+            Ok(FileChange::new(rel_text, "modified").with_sha256(Some(sha256_of(&target)?)))
         }
         Action::DeleteFile { .. } => {
             match std::fs::symlink_metadata(&target) {
@@ -127,7 +130,7 @@ fn apply_blocking(root: &Path, action: &Action) -> Result<FileChange, EditError>
             }
             std::fs::remove_file(&target).map_err(io(&target))?;
             tracing::info!(path = %rel_text, "file deleted");
-            Ok(FileChange { path: rel_text, change: "deleted".into(), sha256: None })
+            Ok(FileChange::new(rel_text, "deleted"))
         }
         _ => Err(EditError::NotAnEdit),
     }

@@ -1,6 +1,7 @@
 //! [`GitSnapshotter`]: snapshots of a git working tree as unreferenced-by-branch commits.
 
-use agent_core::{SnapshotError, SnapshotId, Snapshotter};
+use agent_core::Snapshotter;
+use agent_core::snapshot::{SnapshotError, SnapshotId};
 use async_trait::async_trait;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -80,7 +81,7 @@ mod gix_snapshot;
 /// use agent_sandbox::GitSnapshotter;
 /// use std::path::Path;
 ///
-/// # async fn demo() -> Result<(), agent_core::SnapshotError> {
+/// # async fn demo() -> Result<(), agent_core::snapshot::SnapshotError> {
 /// let snaps = GitSnapshotter::new();
 /// let root = Path::new("/path/to/repo");
 /// let id = snaps.snapshot(root).await?;

@@ -2,7 +2,7 @@
 //! agents — the only crate of the workspace that spawns processes or writes
 //! to a user's workspace.
 //!
-//! - [`ProcessExecutor`] runs a [`CommandSpec`](agent_core::CommandSpec) in
+//! - [`ProcessExecutor`] runs a [`CommandSpec`](agent_core::exec::CommandSpec) in
 //!   its own process group with wall-clock and inactivity limits that end the
 //!   whole group, a clean environment, stdin from `/dev/null`, and output
 //!   bounded in memory (head and tail) with the full output in a log file.
@@ -13,7 +13,9 @@
 //!   paths that leave it or enter `.git`.
 //!
 //! ```no_run
-//! use agent_core::{Action, CommandSpec, Editor, Executor, Snapshotter};
+//! use agent_core::plan::Action;
+//! use agent_core::exec::CommandSpec;
+//! use agent_core::{Editor, Executor, Snapshotter};
 //! use agent_sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
 //! use std::path::Path;
 //! use std::time::Duration;
@@ -36,7 +38,6 @@
 //! ```
 
 mod capture;
-mod clean_room;
 mod confine;
 mod digest;
 mod dir_snapshotter;
@@ -46,10 +47,9 @@ mod group;
 mod limits;
 mod process_executor;
 mod sandbox_policy;
-mod smoke;
+mod service;
 mod worktree_pool;
 
-pub use clean_room::CleanRoomGate;
 pub use digest::tree_digest;
 pub use dir_snapshotter::{DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, DirExclusionReason, DirSnapshotter, ExcludedPath};
 pub use file_editor::FileEditor;
@@ -59,5 +59,4 @@ pub use process_executor::ProcessExecutor;
 pub use sandbox_policy::{
     LandlockSupport, NetworkIsolation, landlock_support, landlock_supported, network_isolation, seccomp_supported,
 };
-pub use smoke::{Health, SmokeFailure, SmokeGate, SmokeOutcome};
 pub use worktree_pool::{DEFAULT_CACHE_DIRS, PoolError, Worktree, WorktreePool};

@@ -1,6 +1,7 @@
 //! [`LimitedExecutor`]: task-level execution limits around any [`Executor`].
 
-use agent_core::{CommandSpec, ExecError, Executor, RunOutput};
+use agent_core::Executor;
+use agent_core::exec::{CommandSpec, ExecError, RunOutput, Service};
 use async_trait::async_trait;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -20,11 +21,12 @@ use std::time::{Duration, Instant};
 /// per task.
 ///
 /// ```no_run
-/// use agent_core::{CommandSpec, Executor};
+/// use agent_core::exec::CommandSpec;
+/// use agent_core::Executor;
 /// use agent_sandbox::{LimitedExecutor, ProcessExecutor};
 /// use std::time::Duration;
 ///
-/// # async fn demo() -> Result<(), agent_core::ExecError> {
+/// # async fn demo() -> Result<(), agent_core::exec::ExecError> {
 /// let exec = LimitedExecutor::new(ProcessExecutor::new())
 ///     .with_max_consecutive_timeouts(3)
 ///     .with_max_total_time(Duration::from_secs(30 * 60));
@@ -128,5 +130,12 @@ impl<E: Executor> Executor for LimitedExecutor<E> {
             }
         }
         result
+    }
+
+    /// Starts a service through the inner executor once the limits allow
+    /// another command; a service's time is not counted.
+    async fn start(&self, cmd: CommandSpec) -> Result<Box<dyn Service>, ExecError> {
+        self.check()?;
+        self.inner.start(cmd).await
     }
 }

@@ -4,7 +4,9 @@ use crate::capture::HeadTail;
 use crate::confine::ChildSetup;
 use crate::group::{GroupGuard, group_alive, signal_group, terminate_group};
 use crate::sandbox_policy::{self, NetworkIsolation};
-use agent_core::{CommandSpec, ExecError, Executor, OutputCaps, RunOutput, TimeoutKind};
+use crate::service::ProcessService;
+use agent_core::Executor;
+use agent_core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput, Service, TimeoutKind};
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -22,7 +24,7 @@ use tracing::Instrument;
 ///
 /// - The child runs in its own process group, with stdin from `/dev/null`
 ///   unless the spec gives input, and an environment built only from the
-///   spec's [`EnvPolicy`](agent_core::EnvPolicy).
+///   spec's [`EnvPolicy`](agent_core::exec::EnvPolicy).
 /// - The wall-clock and inactivity limits end the whole group: SIGTERM, a
 ///   grace period ([`with_kill_grace`](Self::with_kill_grace)), then SIGKILL.
 ///   A run never outlives its direct child by more than the drain period
@@ -37,25 +39,26 @@ use tracing::Instrument;
 ///   (`PR_SET_PDEATHSIG`, with the race against an already dead parent
 ///   closed); see [`with_parent_death_signal`](Self::with_parent_death_signal).
 /// - Sandbox policies, per command ([`CommandSpec::sandbox`]):
-///   [`WorkspaceWrite`](agent_core::SandboxPolicy::WorkspaceWrite) by Landlock
+///   [`WorkspaceWrite`](agent_core::exec::SandboxPolicy::WorkspaceWrite) by Landlock
 ///   (writes only beneath the working directory, the default working
 ///   directory, [`with_writable_root`](Self::with_writable_root) roots, the
 ///   temporary directory ([`with_sandbox_temp_dir`](Self::with_sandbox_temp_dir))
 ///   and `/dev/null`-like devices);
-///   [`NoNetwork`](agent_core::SandboxPolicy::NoNetwork) by a new network
+///   [`NoNetwork`](agent_core::exec::SandboxPolicy::NoNetwork) by a new network
 ///   namespace, or a seccomp filter denying non-Unix sockets where namespaces
 ///   are not allowed. What was enforced, and by which mechanism, is in
 ///   [`RunOutput::sandbox`]; a `Required` policy the kernel cannot enforce is
 ///   refused with [`ExecError::SandboxUnavailable`] before anything runs; a run
 ///   that looks stopped by the sandbox has
-///   [`denial_suspected`](agent_core::SandboxReport::denial_suspected) set.
+///   [`denial_suspected`](agent_core::exec::SandboxReport::denial_suspected) set.
 ///
 /// ```no_run
-/// use agent_core::{CommandSpec, Executor};
+/// use agent_core::exec::CommandSpec;
+/// use agent_core::Executor;
 /// use agent_sandbox::ProcessExecutor;
 /// use std::time::Duration;
 ///
-/// # async fn demo() -> Result<(), agent_core::ExecError> {
+/// # async fn demo() -> Result<(), agent_core::exec::ExecError> {
 /// let exec = ProcessExecutor::new().with_default_cwd("/tmp".into());
 /// let out = exec.run(CommandSpec::new("echo").args(["hi"]).wall_timeout(Duration::from_secs(10))).await?;
 /// assert_eq!(out.stdout.head, "hi\n");
@@ -148,7 +151,7 @@ impl ProcessExecutor {
     /// The temporary directory commands under the `WorkspaceWrite` policy may
     /// write beneath: `$TMPDIR` (or `/tmp`) by default; `None` for none. The
     /// child's `TMPDIR` variable is not changed: set it through the spec's
-    /// [`EnvPolicy`](agent_core::EnvPolicy) when this differs from the host's.
+    /// [`EnvPolicy`](agent_core::exec::EnvPolicy) when this differs from the host's.
     pub fn with_sandbox_temp_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.sandbox_temp_dir = dir;
         self
@@ -179,18 +182,20 @@ impl ProcessExecutor {
         if cwd.is_dir() { Ok(cwd) } else { Err(ExecError::BadWorkingDirectory { path: cwd }) }
     }
 
-    async fn run_inner(&self, spec: CommandSpec, span: tracing::Span) -> Result<RunOutput, ExecError> {
+    /// Checks `spec` and builds its process: working directory, sandbox
+    /// policy, environment and program resolved, in its own process group,
+    /// killed when dropped. Shared by [`Executor::run`] and [`Executor::start`].
+    pub(crate) fn prepare(&self, spec: &CommandSpec) -> Result<Prepared, ExecError> {
         if spec.program.trim().is_empty() {
             return Err(ExecError::InvalidCommand { reason: "the program name is empty".into() });
         }
-        let cwd = self.resolve_cwd(&spec)?;
+        let cwd = self.resolve_cwd(spec)?;
         let mut writable: Vec<PathBuf> = self.default_cwd.iter().cloned().collect();
         writable.extend(self.sandbox_temp_dir.iter().cloned());
         writable.extend(self.writable_roots.iter().cloned());
         let setup = ChildSetup { parent_death_signal: self.parent_death_signal, ..ChildSetup::default() };
         let sandbox_policy::Prepared { setup, report: sandbox } =
             sandbox_policy::prepare(&spec.sandbox, &cwd, &writable, self.network_isolation, setup)?;
-        let spawn_err = |source: std::io::Error| ExecError::Spawn { program: spec.program.clone(), source };
         let host_env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
         let env = spec.env.resolve(host_env);
         // Looked up here, on the child's PATH: the standard library would
@@ -211,8 +216,19 @@ impl ProcessExecutor {
             .stderr(Stdio::piped())
             .process_group(0);
         setup.install(&mut std_cmd);
-        let mut cmd = tokio::process::Command::from(std_cmd);
-        cmd.kill_on_drop(true);
+        let mut command = tokio::process::Command::from(std_cmd);
+        command.kill_on_drop(true);
+        Ok(Prepared { command, sandbox })
+    }
+
+    /// The time between SIGTERM and SIGKILL when a process group is ended.
+    pub(crate) fn kill_grace(&self) -> Duration {
+        self.kill_grace
+    }
+
+    async fn run_inner(&self, spec: CommandSpec, span: tracing::Span) -> Result<RunOutput, ExecError> {
+        let Prepared { command: mut cmd, sandbox } = self.prepare(&spec)?;
+        let spawn_err = |source: std::io::Error| ExecError::Spawn { program: spec.program.clone(), source };
 
         let start = Instant::now();
         let mut child = match cmd.spawn() {
@@ -385,6 +401,20 @@ impl Executor for ProcessExecutor {
         );
         self.run_inner(cmd, span.clone()).instrument(span).await
     }
+
+    async fn start(&self, cmd: CommandSpec) -> Result<Box<dyn Service>, ExecError> {
+        let service = ProcessService::start(self, &cmd)?;
+        tracing::info!(command = %cmd.display(), "service started");
+        Ok(Box::new(service))
+    }
+}
+
+/// A command ready to spawn, and what its sandbox policy enforces.
+pub(crate) struct Prepared {
+    /// The process, not yet spawned.
+    pub(crate) command: tokio::process::Command,
+    /// What the sandbox policy enforces, and how.
+    pub(crate) sandbox: agent_core::exec::SandboxReport,
 }
 
 /// The file `program` names: itself when it holds a `/`, else the first

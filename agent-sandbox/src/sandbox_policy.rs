@@ -18,7 +18,7 @@
 //! spawned.
 
 use crate::confine::ChildSetup;
-use agent_core::{Enforcement, ExecError, RunOutput, SandboxPolicy, SandboxReport};
+use agent_core::exec::{Enforcement, ExecError, RunOutput, SandboxPolicy, SandboxReport};
 use landlock::{
     ABI, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus,
     path_beneath_rules,

@@ -2,17 +2,18 @@
 //! every model call and records what the call cost.
 //!
 //! ```
-//! use agent_core::{CompletionRequest, LlmProvider, Message, ProviderId};
+//! use agent_core::provider::{CompletionRequest, Message, ProviderId};
+//! use agent_core::LlmProvider;
 //! use agent_store::{BudgetLedger, LedgerGuard, Scope, SpendScopes, Store};
 //! use std::sync::Arc;
 //! # struct Echo(ProviderId);
 //! # #[agent_core::async_trait]
 //! # impl LlmProvider for Echo {
 //! #     fn id(&self) -> &ProviderId { &self.0 }
-//! #     async fn complete(&self, _r: CompletionRequest) -> Result<agent_core::Completion, agent_core::ProviderError> {
-//! #         let mut c = agent_core::Completion::new(self.0.clone(), "hi"); c.cost_usd = Some(0.02); Ok(c)
+//! #     async fn complete(&self, _r: CompletionRequest) -> Result<agent_core::provider::Completion, agent_core::provider::ProviderError> {
+//! #         let mut c = agent_core::provider::Completion::new(self.0.clone(), "hi"); c.cost_usd = Some(0.02); Ok(c)
 //! #     }
-//! #     async fn stream(&self, _r: CompletionRequest) -> Result<agent_core::CompletionStream, agent_core::ProviderError> { unimplemented!() }
+//! #     async fn stream(&self, _r: CompletionRequest) -> Result<agent_core::provider::CompletionStream, agent_core::provider::ProviderError> { unimplemented!() }
 //! # }
 //! # let dir = tempfile::tempdir().unwrap();
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -29,8 +30,9 @@
 //! ```
 
 use crate::{BudgetLedger, Spend, SpendScopes, StoreError};
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
+use agent_core::LlmProvider;
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
 };
 use async_trait::async_trait;
 use std::sync::Arc;

@@ -18,7 +18,7 @@
 use crate::queue::{TASK_COLUMNS, attempt_from_row, task_from_row};
 use crate::store::on_pool;
 use crate::{Attempt, Store, StoreError, TaskRecord, micros_to_usd};
-use agent_core::Event;
+use agent_core::event::Event;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::str::FromStr;

@@ -29,7 +29,7 @@
 
 use crate::store::{begin_write, on_pool};
 use crate::{Store, StoreError};
-use agent_core::TaskId;
+use agent_core::event::TaskId;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

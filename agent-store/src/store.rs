@@ -3,7 +3,8 @@
 //! [`TaskQueue`](crate::TaskQueue) and the [`BudgetLedger`](crate::BudgetLedger).
 //!
 //! ```
-//! use agent_core::{Event, EventKind, Journal, TaskId};
+//! use agent_core::event::{Event, EventKind, TaskId};
+//! use agent_core::Journal;
 //! use agent_store::Store;
 //! # let dir = tempfile::tempdir().unwrap();
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -16,7 +17,9 @@
 //! ```
 
 use crate::StoreError;
-use agent_core::{Event, Journal, JournalError, TaskId};
+use agent_core::Journal;
+use agent_core::event::{Event, TaskId};
+use agent_core::journal::JournalError;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};

@@ -1,6 +1,6 @@
 //! Command-line arguments of agentctl, as DESIGN.md states them.
 
-use agentkit::core::{Enforcement, SandboxPolicy};
+use agentkit::core::exec::{Enforcement, SandboxPolicy};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;

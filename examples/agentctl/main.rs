@@ -11,13 +11,18 @@ mod progress;
 mod store;
 mod timeline;
 
-use agentkit::core::{
-    Classification, CommandSpec, Completion, CompletionRequest, CompletionStream, ExecError, Executor,
-    FailureClassifier, JsonlJournal, LlmProvider, Message, OutputCaps, ProviderError, ProviderErrorKind, RepairConfig,
-    RepairLoop, RepairParts, RunOutput, SnapshotError, SnapshotId, Snapshotter, StreamEvent, Task, TaskId,
-    WorkspaceOracle, WorkspaceProfile, unix_ms_now,
+use agentkit::agent::{JsonlJournal, RepairConfig, RepairLoop, RepairParts, Task};
+use agentkit::classify::{RepairContextBuilder, classifier_for, detect_tool};
+use agentkit::core::event::{TaskId, unix_ms_now};
+use agentkit::core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput};
+use agentkit::core::failure::Classification;
+use agentkit::core::provider::{
+    Completion, CompletionRequest, CompletionStream, Message, ProviderError, ProviderErrorKind, StreamEvent,
 };
-use agentkit::oracles::{RepairContextBuilder, classifier_for, default_oracle, default_oracle_with, detect_tool};
+use agentkit::core::snapshot::{SnapshotError, SnapshotId};
+use agentkit::core::workspace::WorkspaceProfile;
+use agentkit::core::{Executor, FailureClassifier, LlmProvider, Snapshotter, WorkspaceOracle};
+use agentkit::oracles::{default_oracle, default_oracle_with};
 use agentkit::providers::layers::{
     AttemptOutcome, Cascade, CascadeAttempt, CascadeEntry, ProviderStack, Retry, RetryPolicy,
 };
@@ -455,7 +460,7 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
     let classifier: Arc<dyn FailureClassifier> =
         classifier_for("cargo").ok_or_else(|| CliError::failed("no cargo classifier"))?;
     let memory: Option<Arc<dyn agentkit::core::Memory>> =
-        memory.map(|path| Arc::new(agentkit::core::FileMemory::new(path)) as Arc<dyn agentkit::core::Memory>);
+        memory.map(|path| Arc::new(agentkit::agent::FileMemory::new(path)) as Arc<dyn agentkit::core::Memory>);
     let build_loop = |root: &Path| {
         let parts = RepairParts {
             provider: provider.clone(),
@@ -482,8 +487,8 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
             None => repair_loop,
         }
     };
-    let loop_error = |e: agentkit::core::LoopError| match e {
-        agentkit::core::LoopError::NoTestCommand { .. } => CliError::bad_input(e.to_string()),
+    let loop_error = |e: agentkit::agent::LoopError| match e {
+        agentkit::agent::LoopError::NoTestCommand { .. } => CliError::bad_input(e.to_string()),
         other => CliError::failed(other.to_string()),
     };
     // Repeated runs (determinism) start from copies of the workspace as it is now.
@@ -505,7 +510,7 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
             .map_err(loop_error)?;
         digests.push(agentkit::sandbox::tree_digest(copy).map_err(|e| CliError::failed(e.to_string()))?);
     }
-    let ok = report.outcome == agentkit::core::Outcome::Accepted;
+    let ok = report.outcome == agentkit::agent::Outcome::Accepted;
     let mut doc = to_json(&report);
     if let Value::Object(map) = &mut doc {
         map.insert("journal".into(), json!(journal_path));
@@ -524,7 +529,7 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
         if repeat > 1 {
             map.insert(
                 "determinism".into(),
-                json!({ "runs": digests.len(), "share": agentkit::core::determinism(&digests), "tree_digests": digests }),
+                json!({ "runs": digests.len(), "share": agentkit::agent::determinism(&digests), "tree_digests": digests }),
             );
         }
     }
@@ -553,7 +558,7 @@ async fn collect_stream(mut events: CompletionStream, print: bool) -> Result<Com
     }
     Err(ProviderError::new(
         ProviderErrorKind::Unparseable,
-        agentkit::core::ProviderId::new("stream"),
+        agentkit::core::provider::ProviderId::new("stream"),
         format!("stream ended before its terminal event after {bytes} bytes"),
     ))
 }

@@ -1,5 +1,5 @@
 //! `agentctl mutate DIR [--in-diff REV] [--jobs N] [--json]`: mutation
-//! testing through agent-oracles' `MutationRunner`, with agent-sandbox's
+//! testing through agent-mutants' `MutationRunner`, with agent-sandbox's
 //! `ProcessExecutor` and a `DirSnapshotter` for the job trees.
 //!
 //! `--json` prints the `MutationReport` (per mutant: file, line, operator,
@@ -12,7 +12,7 @@
 
 use crate::cli::parse_duration;
 use crate::{CliError, Output, require_dir, to_json};
-use agentkit::oracles::mutate::{
+use agentkit::mutants::{
     MutantOutcome, MutateError, MutationConfig, MutationReport, MutationRunner, default_cache_dir,
 };
 use agentkit::sandbox::{DirSnapshotter, ProcessExecutor};

@@ -1,6 +1,9 @@
 //! One progress line per step of the repair loop, printed as the step happens.
 
-use agentkit::core::{Event, EventKind, FailureCategory, RepairReport, TaskState, Verdict};
+use agentkit::agent::RepairReport;
+use agentkit::core::event::{Event, EventKind, TaskState};
+use agentkit::core::failure::FailureCategory;
+use agentkit::core::gate::Verdict;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Mutex;

@@ -17,8 +17,11 @@
 //! unreachable; 2 on bad input (bad URL, missing directory, unknown task).
 
 use crate::{CliError, Output, cli, provider_stack, require_dir, snapshotter_for, to_json};
-use agentkit::core::{FailureClassifier, LlmProvider, Outcome, RepairConfig, RepairLoop, RepairParts, Task, TaskId};
-use agentkit::oracles::{RepairContextBuilder, classifier_for, default_oracle};
+use agentkit::agent::{Outcome, RepairConfig, RepairLoop, RepairParts, Task};
+use agentkit::classify::{RepairContextBuilder, classifier_for};
+use agentkit::core::event::TaskId;
+use agentkit::core::{FailureClassifier, LlmProvider};
+use agentkit::oracles::default_oracle;
 use agentkit::providers::layers::{Retry, RetryPolicy};
 use agentkit::sandbox::{FileEditor, LimitedExecutor, ProcessExecutor};
 use agentkit::store::{

@@ -8,7 +8,8 @@
 //! 2 on bad input (no such journal, a corrupt one, a task it does not hold).
 
 use crate::{CliError, Output, to_json};
-use agentkit::core::{JsonlJournal, RunMetrics, TaskId, TaskState, Timeline};
+use agentkit::agent::{JsonlJournal, RunMetrics, Timeline};
+use agentkit::core::event::{TaskId, TaskState};
 use clap::Args;
 use serde_json::json;
 use std::fmt::Write as _;

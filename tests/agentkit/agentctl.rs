@@ -379,13 +379,13 @@ fn repair_with_several_providers_falls_over_to_the_one_the_cassette_holds() {
     assert_eq!(doc["attempts"].as_array().unwrap().len(), 2);
 }
 
-/// A copy of agent-oracles' python-small mutation fixture as a git repository
+/// A copy of agent-mutants' python-small mutation fixture as a git repository
 /// with one commit, then line 11 (`if percent > 100:`) edited and committed.
 fn mutate_fixture() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("python-small");
     std::fs::create_dir_all(&work).unwrap();
-    let src = repo().join("agent-oracles/tests/testdata/mutate/python-small");
+    let src = repo().join("agent-mutants/tests/testdata/mutate/python-small");
     for name in ["pricing.py", "test_pricing.py"] {
         std::fs::copy(src.join(name), work.join(name)).unwrap();
     }

@@ -6,11 +6,14 @@
 //! ProcessExecutor, the cargo oracle and classifier, the git snapshotter.
 
 use crate::support::{fixture, git, manifest};
-use agentkit::core::{
-    Budget, EventKind, FailureKind, MemoryJournal, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task,
-    TaskState, Usage, Verdict,
-};
-use agentkit::oracles::{classifier_for, default_oracle};
+use agentkit::agent::{MemoryJournal, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task};
+use agentkit::classify::classifier_for;
+use agentkit::core::budget::Budget;
+use agentkit::core::event::{EventKind, TaskState};
+use agentkit::core::failure::FailureKind;
+use agentkit::core::gate::Verdict;
+use agentkit::core::provider::Usage;
+use agentkit::oracles::default_oracle;
 use agentkit::providers::{ScriptedProvider, ScriptedReply};
 use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
 use std::path::Path;
@@ -25,10 +28,7 @@ fn replace(summary: &str, old: &str, new: &str) -> ScriptedReply {
         "summary": summary,
         "actions": [{ "action": "replace_block", "path": "src/lib.rs", "old": old, "new": new }]
     });
-    ScriptedReply::text_with_usage(
-        plan.to_string(),
-        Usage { input_tokens: 1000, output_tokens: 100, ..Usage::default() },
-    )
+    ScriptedReply::text_with_usage(plan.to_string(), Usage::new(1000, 100))
 }
 
 struct Run {
@@ -157,7 +157,10 @@ async fn a_token_budget_stops_the_task_before_the_next_model_turn() {
     let r = run(&work, replies, config).await;
 
     assert_eq!(r.report.outcome, Outcome::BudgetExceeded);
-    assert!(matches!(r.report.budget_stop, Some(agentkit::core::BudgetStop::Tokens { used: 1100, limit: 1000 })));
+    assert!(matches!(
+        r.report.budget_stop,
+        Some(agentkit::core::budget::BudgetStop::Tokens { used: 1100, limit: 1000 })
+    ));
     assert_eq!(r.model.requests().len(), 1);
     assert_eq!(count(&r.journal, |k| matches!(k, EventKind::BudgetStop { .. })), 1);
     assert_eq!(manifest(&work), before);

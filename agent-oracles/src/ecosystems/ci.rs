@@ -1,6 +1,6 @@
 //! `.github/workflows/*.yml` `run:` steps as evidence for test commands.
 
-use agent_core::{DetectedCommand, Evidence};
+use agent_core::workspace::{DetectedCommand, Evidence};
 use std::path::{Path, PathBuf};
 
 /// One command line a workflow runs.

@@ -1,9 +1,8 @@
 //! [`EcosystemOracle`]: one bounded scan, every ecosystem's detector run over it.
 
 use super::{Dir, Scan, ci, noted};
-use agent_core::{
-    Ambiguity, Evidence, OracleError, Project, WorkspaceOracle, WorkspaceProfile, async_trait, build_systems,
-};
+use agent_core::workspace::{Ambiguity, Evidence, OracleError, Project, WorkspaceProfile, build_systems};
+use agent_core::{WorkspaceOracle, async_trait};
 use std::path::Path;
 
 /// An ecosystem the [`EcosystemOracle`] knows.

@@ -2,7 +2,7 @@
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd, normalize, noted};
-use agent_core::{Ambiguity, Evidence, OracleError, Project, build_systems, kinds};
+use agent_core::workspace::{Ambiguity, Evidence, OracleError, Project, build_systems, kinds};
 use std::path::PathBuf;
 
 /// Project paths a `.sln` names (`Project(...) = "Name", "path\to\x.csproj", ...`).

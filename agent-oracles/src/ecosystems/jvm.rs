@@ -2,7 +2,7 @@
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd, normalize, noted};
-use agent_core::{Evidence, OracleError, Project, build_systems, kinds};
+use agent_core::workspace::{Evidence, OracleError, Project, build_systems, kinds};
 use std::path::PathBuf;
 
 /// `<module>` entries of a `pom.xml`.

@@ -23,7 +23,7 @@ mod validate;
 pub use detect::{Ecosystem, EcosystemOracle};
 pub use validate::{Validation, ValidationError, dry_run_of, scaffold, validate_test_command};
 
-use agent_core::{DetectedCommand, Evidence, OracleError};
+use agent_core::workspace::{DetectedCommand, Evidence, OracleError};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -342,7 +342,7 @@ macro_rules! ecosystem_oracle {
             async fn inspect(
                 &self,
                 root: &std::path::Path,
-            ) -> Result<agent_core::WorkspaceProfile, agent_core::OracleError> {
+            ) -> Result<agent_core::workspace::WorkspaceProfile, agent_core::workspace::OracleError> {
                 detect::inspect(root, &[$eco], SCAN_DEPTH)
             }
         }

@@ -2,7 +2,7 @@
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd, noted};
-use agent_core::{Evidence, OracleError, Project, build_systems, kinds};
+use agent_core::workspace::{Evidence, OracleError, Project, build_systems, kinds};
 
 /// Kinds from `project(... LANGUAGES ...)` and sources: `c`, `cpp` or both.
 fn languages(text: &str) -> Vec<&'static str> {

@@ -4,7 +4,7 @@
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd, noted};
-use agent_core::{Ambiguity, DetectedCommand, Evidence, OracleError, Project, build_systems, kinds};
+use agent_core::workspace::{Ambiguity, DetectedCommand, Evidence, OracleError, Project, build_systems, kinds};
 use serde_json::Value;
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd, noted};
-use agent_core::{Ambiguity, DetectedCommand, Evidence, OracleError, Project, build_systems, kinds};
+use agent_core::workspace::{Ambiguity, DetectedCommand, Evidence, OracleError, Project, build_systems, kinds};
 use std::path::PathBuf;
 
 const MARKERS: &[&str] =

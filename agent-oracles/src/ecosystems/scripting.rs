@@ -2,7 +2,7 @@
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd, noted};
-use agent_core::{Evidence, OracleError, Project, build_systems, kinds};
+use agent_core::workspace::{Evidence, OracleError, Project, build_systems, kinds};
 use serde_json::Value;
 
 /// Detects a Deno project in `dir`.

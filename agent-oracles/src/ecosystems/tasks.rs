@@ -2,7 +2,7 @@
 
 use super::detect::Found;
 use super::{Dir, Scan, cmd};
-use agent_core::{Evidence, OracleError, Project, build_systems};
+use agent_core::workspace::{Evidence, OracleError, Project, build_systems};
 
 /// Whether a Makefile or justfile defines the target `name` (`name:` or `name arg:` at column 0).
 fn has_target(text: &str, name: &str) -> bool {

@@ -1,7 +1,9 @@
 //! Scaffold (the setup steps that make a fresh checkout testable) and the
 //! dry-run validation of the chosen test command through an [`Executor`].
 
-use agent_core::{DetectedCommand, Evidence, ExecError, Executor, Project, RunOutput, WorkspaceProfile, build_systems};
+use agent_core::Executor;
+use agent_core::exec::{ExecError, RunOutput};
+use agent_core::workspace::{DetectedCommand, Evidence, Project, WorkspaceProfile, build_systems};
 use std::path::Path;
 
 /// The ordered setup steps that make a fresh checkout testable.
@@ -12,7 +14,7 @@ use std::path::Path;
 /// Identical steps (same program, arguments and directory) appear once.
 ///
 /// ```
-/// use agent_core::{DetectedCommand, Project, WorkspaceProfile};
+/// use agent_core::workspace::{DetectedCommand, Project, WorkspaceProfile};
 /// let mut profile = WorkspaceProfile::new("/repo");
 /// let mut p = Project::new("", &["go"], "go");
 /// p.setup = Some(DetectedCommand::new("go", &["mod", "download"], vec![], 0.9));
@@ -153,7 +155,7 @@ pub async fn validate_test_command(
 #[cfg(test)]
 mod tests {
     use super::dry_run_of;
-    use agent_core::DetectedCommand;
+    use agent_core::workspace::DetectedCommand;
 
     fn dry(program: &str, args: &[&str]) -> Option<String> {
         dry_run_of(&DetectedCommand::new(program, args, vec![], 0.9)).map(|c| c.display())

@@ -1,6 +1,7 @@
 //! `CargoMetadataOracle` against the real `cargo metadata`, and its fallbacks.
 
-use agent_core::{CommandSpec, ExecError, Executor, RunOutput, WorkspaceOracle};
+use agent_core::exec::{CommandSpec, ExecError, RunOutput};
+use agent_core::{Executor, WorkspaceOracle};
 use agent_oracles::{CargoMetadataOracle, CargoOracle};
 use agent_sandbox::ProcessExecutor;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,9 @@
 //! choice, the bounded scan, scaffold order and dry-run validation.
 
 use crate::support::{copy_fixture, testdata};
-use agent_core::{
-    CommandSpec, DetectedCommand, ExecError, Executor, Project, RunOutput, WorkspaceOracle, WorkspaceProfile,
-    async_trait,
-};
+use agent_core::exec::{CommandSpec, ExecError, RunOutput};
+use agent_core::workspace::{DetectedCommand, Project, WorkspaceProfile};
+use agent_core::{Executor, WorkspaceOracle, async_trait};
 use agent_oracles::{EcosystemOracle, NodeOracle, ValidationError, default_oracle, scaffold, validate_test_command};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

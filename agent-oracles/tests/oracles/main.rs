@@ -1,26 +1,10 @@
-//! Integration tests of `agent-oracles`: oracles on fixture trees, classifiers
-//! on real cargo output (captured in `tests/testdata/captured` and produced live).
+//! Integration tests of `agent-oracles`: the oracles on fixture trees copied
+//! to temporary directories, and `cargo metadata` run for real.
 
 // Tests may unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-mod captured;
 mod cargo_metadata;
 mod ecosystems;
-mod flaky;
-mod gates;
-mod go_classifier;
-mod js;
-mod junit;
-mod live;
-mod mutate_generate;
-mod mutate_run;
-mod nextest;
 mod oracle;
-mod outcomes;
-mod properties;
-mod python_classifiers;
-mod python_go_properties;
-mod repair_context;
 mod support;
-mod synthetic;

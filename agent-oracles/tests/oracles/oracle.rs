@@ -1,7 +1,8 @@
 //! The cargo oracle and the composite on fixture trees copied to temporary directories.
 
 use crate::support::{copy_fixture, testdata};
-use agent_core::{OracleError, WorkspaceOracle};
+use agent_core::WorkspaceOracle;
+use agent_core::workspace::OracleError;
 use agent_oracles::{CargoOracle, CompositeOracle, default_oracle};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -12,15 +12,16 @@
 //! - `max_tokens` is required by the API: [`DEFAULT_MAX_TOKENS`] when unset.
 //!
 //! Usage is normalised: Anthropic's `input_tokens` excludes cache reads and
-//! writes, so [`Usage::input_tokens`](agent_core::Usage) is the sum of all
+//! writes, so [`Usage::input_tokens`](agent_core::provider::Usage) is the sum of all
 //! three, with the reads in `cached_input_tokens` and the writes in
 //! `cache_write_input_tokens`.
 //!
 //! ```no_run
-//! use agent_core::{CompletionRequest, LlmProvider, Message};
+//! use agent_core::provider::{CompletionRequest, Message};
+//! use agent_core::LlmProvider;
 //! use agent_providers::AnthropicProvider;
 //!
-//! # async fn demo() -> Result<(), agent_core::ProviderError> {
+//! # async fn demo() -> Result<(), agent_core::provider::ProviderError> {
 //! let provider = AnthropicProvider::from_env("claude-sonnet-4-5", None);
 //! let answer = provider.complete(CompletionRequest::new(vec![Message::user("Say hi")])).await?;
 //! println!("{} ({} tokens, ${:?})", answer.content, answer.usage.total(), answer.cost_usd);
@@ -35,10 +36,11 @@ mod wire;
 
 use crate::native::{self, CallContext, Frame, Framing, StreamDecoder};
 use crate::pricing;
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, FinishReason, LlmProvider, ProviderError, ProviderErrorKind,
-    ProviderId, StreamEvent, ToolCall, async_trait,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent, ToolCall,
 };
+use agent_core::{LlmProvider, async_trait};
 use std::collections::HashMap;
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -178,7 +180,7 @@ impl AnthropicProvider {
                 ContentBlock::Text { text } => content.push_str(&text),
                 ContentBlock::ToolUse { id, name, input } => {
                     let arguments = if input.is_null() { "{}".to_owned() } else { input.to_string() };
-                    tool_calls.push(ToolCall { id, name, arguments });
+                    tool_calls.push(ToolCall::new(id, name, arguments));
                 }
                 ContentBlock::Other => {}
             }
@@ -195,7 +197,7 @@ impl AnthropicProvider {
     }
 }
 
-fn cost(reported: Option<&str>, configured: &str, usage: &agent_core::Usage) -> Option<f64> {
+fn cost(reported: Option<&str>, configured: &str, usage: &agent_core::provider::Usage) -> Option<f64> {
     reported.and_then(|m| pricing::cost_usd(m, usage)).or_else(|| pricing::cost_usd(configured, usage))
 }
 
@@ -286,7 +288,7 @@ impl StreamDecoder for Decoder {
                         name: Some(name.clone()),
                         arguments: arguments.clone(),
                     });
-                    self.tool_calls.push(ToolCall { id, name, arguments });
+                    self.tool_calls.push(ToolCall::new(id, name, arguments));
                 }
                 ContentBlock::Other => {}
             },

@@ -2,7 +2,7 @@
 
 use super::DEFAULT_MAX_TOKENS;
 use crate::native::{arguments_value, body_excerpt};
-use agent_core::{CompletionRequest, FinishReason, Role, Usage};
+use agent_core::provider::{CompletionRequest, FinishReason, Role, Usage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -54,7 +54,6 @@ impl<'a> MessagesRequest<'a> {
                     system_parts.push(message.content.clone());
                     continue;
                 }
-                Role::User => ("user", vec![json!({"type": "text", "text": message.content})]),
                 Role::Assistant => {
                     let mut blocks = Vec::new();
                     if !message.content.is_empty() || message.tool_calls.is_empty() {
@@ -77,6 +76,8 @@ impl<'a> MessagesRequest<'a> {
                         "content": message.content,
                     })],
                 ),
+                // The user, and any role added later: sent as the user's words.
+                _ => ("user", vec![json!({"type": "text", "text": message.content})]),
             };
             // Consecutive turns of one role are merged: tool results answering one
             // assistant turn must all sit in the next user message.
@@ -162,13 +163,9 @@ impl WireUsage {
     pub(super) fn to_usage(self) -> Usage {
         let read = self.cache_read_input_tokens.unwrap_or(0);
         let write = self.cache_creation_input_tokens.unwrap_or(0);
-        Usage {
-            input_tokens: self.input_tokens.unwrap_or(0) + read + write,
-            output_tokens: self.output_tokens.unwrap_or(0),
-            cached_input_tokens: read,
-            reasoning_tokens: 0,
-            cache_write_input_tokens: write,
-        }
+        Usage::new(self.input_tokens.unwrap_or(0) + read + write, self.output_tokens.unwrap_or(0))
+            .with_cached_input(read)
+            .with_cache_write_input(write)
     }
 }
 

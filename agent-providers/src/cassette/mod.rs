@@ -28,7 +28,8 @@
 //! never a wrong answer.
 //!
 //! ```no_run
-//! use agent_core::{CompletionRequest, LlmProvider, Message, ProviderId};
+//! use agent_core::provider::{CompletionRequest, Message, ProviderId};
+//! use agent_core::LlmProvider;
 //! use agent_providers::{OpenAiProvider, RecordingProvider, ReplayProvider};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -52,7 +53,7 @@ pub use recording::{REDACTED, RecordingProvider};
 pub use replay::ReplayProvider;
 pub use replay_or_record::ReplayOrRecordProvider;
 
-use agent_core::{
+use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
     stream_from_completion,
 };

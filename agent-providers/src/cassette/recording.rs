@@ -1,10 +1,10 @@
 //! [`RecordingProvider`]: calls a real provider and appends every call to a cassette.
 
 use super::{Cassette, CassetteError, Interaction, RecordedOutcome, recording_stream, request_key};
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    async_trait,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
 };
+use agent_core::{LlmProvider, async_trait};
 use futures::FutureExt;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -3,10 +3,10 @@
 #![allow(clippy::result_large_err)]
 
 use super::{Cassette, CassetteError, Index, RecordedOutcome, outcome_to_completion, outcome_to_stream, request_key};
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId, Role,
-    async_trait,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, Role,
 };
+use agent_core::{LlmProvider, async_trait};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 

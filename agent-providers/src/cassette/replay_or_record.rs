@@ -2,9 +2,8 @@
 
 use super::recording::Recorder;
 use super::{CassetteError, Index, RecordedOutcome, outcome_to_completion, outcome_to_stream, request_key};
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderId, async_trait,
-};
+use agent_core::provider::{Completion, CompletionRequest, CompletionStream, ProviderError, ProviderId};
+use agent_core::{LlmProvider, async_trait};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 

@@ -4,7 +4,7 @@
 use super::wire::ErrorEnvelope;
 use crate::native::Classified;
 use crate::retry_after;
-use agent_core::ProviderErrorKind;
+use agent_core::provider::ProviderErrorKind;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 use std::time::SystemTime;

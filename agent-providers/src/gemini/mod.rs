@@ -18,10 +18,11 @@
 //! includes the cached tokens; output counts candidates plus thoughts.
 //!
 //! ```no_run
-//! use agent_core::{CompletionRequest, LlmProvider, Message};
+//! use agent_core::provider::{CompletionRequest, Message};
+//! use agent_core::LlmProvider;
 //! use agent_providers::GeminiProvider;
 //!
-//! # async fn demo() -> Result<(), agent_core::ProviderError> {
+//! # async fn demo() -> Result<(), agent_core::provider::ProviderError> {
 //! let provider = GeminiProvider::from_env("gemini-2.5-flash", None);
 //! let answer = provider.complete(CompletionRequest::new(vec![Message::user("Say hi")])).await?;
 //! println!("{} ({} tokens)", answer.content, answer.usage.total());
@@ -36,10 +37,11 @@ mod wire;
 
 use crate::native::{self, CallContext, Frame, Framing, StreamDecoder, generated_call_id};
 use crate::pricing;
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, FinishReason, LlmProvider, ProviderError, ProviderErrorKind,
-    ProviderId, StreamEvent, ToolCall, Usage, async_trait,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent, ToolCall, Usage,
 };
+use agent_core::{LlmProvider, async_trait};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 use wire::{GenerateResponse, UsageMetadata};
@@ -253,7 +255,7 @@ impl Assembly {
                     name: Some(call.name.clone()),
                     arguments: arguments.clone(),
                 });
-                self.tool_calls.push(ToolCall { id, name: call.name, arguments });
+                self.tool_calls.push(ToolCall::new(id, call.name, arguments));
             } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
                 if part.thought != Some(true) {
                     self.text.push_str(&text);

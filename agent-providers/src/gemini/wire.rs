@@ -1,7 +1,7 @@
 //! The Gemini `generateContent` wire format: the request body sent and the bodies read.
 
 use crate::native::{arguments_value, body_excerpt, tool_name_for};
-use agent_core::{CompletionRequest, FinishReason, Role, Usage};
+use agent_core::provider::{CompletionRequest, FinishReason, Role, Usage};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -15,7 +15,6 @@ pub(super) fn request_body(req: &CompletionRequest) -> Value {
                 system.push(&message.content);
                 continue;
             }
-            Role::User => ("user", vec![json!({"text": message.content})]),
             Role::Assistant => {
                 let mut parts = Vec::new();
                 if !message.content.is_empty() || message.tool_calls.is_empty() {
@@ -40,6 +39,8 @@ pub(super) fn request_body(req: &CompletionRequest) -> Value {
                 };
                 ("user", vec![json!({"functionResponse": {"name": name, "response": response}})])
             }
+            // The user, and any role added later: sent as the user's words.
+            _ => ("user", vec![json!({"text": message.content})]),
         };
         // Consecutive turns of one role are merged (function responses answering
         // one model turn go together in the next user turn).
@@ -310,13 +311,12 @@ pub(super) struct UsageMetadata {
 
 impl UsageMetadata {
     pub(super) fn to_usage(self) -> Usage {
-        Usage {
-            input_tokens: self.prompt_token_count + self.tool_use_prompt_token_count,
-            output_tokens: self.candidates_token_count + self.thoughts_token_count,
-            cached_input_tokens: self.cached_content_token_count,
-            reasoning_tokens: self.thoughts_token_count,
-            cache_write_input_tokens: 0,
-        }
+        Usage::new(
+            self.prompt_token_count + self.tool_use_prompt_token_count,
+            self.candidates_token_count + self.thoughts_token_count,
+        )
+        .with_cached_input(self.cached_content_token_count)
+        .with_reasoning(self.thoughts_token_count)
     }
 }
 

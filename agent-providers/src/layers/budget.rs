@@ -2,10 +2,11 @@
 // `ProviderError` is the error type of the `LlmProvider` trait; its size is not ours to change.
 #![allow(clippy::result_large_err)]
 
-use agent_core::{
-    Budget, BudgetStop, BudgetTracker, Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError,
-    ProviderErrorKind, ProviderId, StreamEvent, async_trait,
+use agent_core::budget::{Budget, BudgetStop, BudgetTracker};
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
 };
+use agent_core::{LlmProvider, async_trait};
 use futures::StreamExt;
 use std::sync::{Arc, Mutex, PoisonError};
 

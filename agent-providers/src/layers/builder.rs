@@ -2,7 +2,8 @@
 
 use super::{BudgetLayer, CostMeter, IdleWatchdog, PriceTable, Retry, RetryPolicy, SharedBudget};
 use crate::cassette::{CassetteError, RecordingProvider, ReplayOrRecordProvider, ReplayProvider};
-use agent_core::{Journal, LlmProvider, TaskId};
+use agent_core::event::TaskId;
+use agent_core::{Journal, LlmProvider};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +56,8 @@ struct Meter {
 /// cooling down (the cascade then answers `RateLimited` with the wait).
 ///
 /// ```
-/// use agent_core::{Budget, LlmProvider};
+/// use agent_core::budget::Budget;
+/// use agent_core::LlmProvider;
 /// use agent_providers::layers::{Cascade, CascadeEntry, ProviderStack, RetryPolicy, SharedBudget};
 /// use agent_providers::OpenAiProvider;
 /// use std::{sync::Arc, time::Duration};

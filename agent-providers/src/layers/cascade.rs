@@ -1,10 +1,11 @@
 //! [`Cascade`]: ordered providers, each with a state the host can see.
 
 use super::first_event;
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    async_trait, unix_ms_now,
+use agent_core::event::unix_ms_now;
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
 };
+use agent_core::{LlmProvider, async_trait};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -1,9 +1,10 @@
 //! [`CostMeter`]: prices every call from a [`PriceTable`] and journals it.
 
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, Event, EventKind, Journal, LlmProvider, ProviderError, ProviderId,
-    StreamEvent, TaskId, Usage, async_trait,
+use agent_core::event::{Event, EventKind, TaskId};
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderId, StreamEvent, Usage,
 };
+use agent_core::{Journal, LlmProvider, async_trait};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -340,13 +341,7 @@ mod tests {
     #[test]
     fn cache_reads_and_writes_are_billed_at_their_own_rates() {
         let p = ModelPrice::new(3.0, 0.3, 15.0).with_cache_write(3.75);
-        let usage = Usage {
-            input_tokens: 1_000_000,
-            cached_input_tokens: 500_000,
-            cache_write_input_tokens: 200_000,
-            output_tokens: 100_000,
-            ..Usage::default()
-        };
+        let usage = Usage::new(1_000_000, 100_000).with_cached_input(500_000).with_cache_write_input(200_000);
         // 300k plain · 3 + 500k · 0.3 + 200k · 3.75 + 100k · 15, per million.
         let expected = 0.9 + 0.15 + 0.75 + 1.5;
         assert!((p.cost(&usage) - expected).abs() < 1e-12, "{}", p.cost(&usage));

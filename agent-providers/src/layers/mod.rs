@@ -9,19 +9,24 @@
 //!   skipped, context-too-long goes to a larger window, a stream falls over
 //!   only before its first event.
 //! - [`IdleWatchdog`]: a stream that yields no event for a while ends with a
-//!   [`Timeout`](agent_core::ProviderErrorKind::Timeout).
+//!   [`Timeout`](agent_core::provider::ProviderErrorKind::Timeout).
 //! - [`CostMeter`]: prices every call from a [`PriceTable`] and appends one
-//!   [`EventKind::LlmCall`](agent_core::EventKind::LlmCall) per call to a journal.
+//!   [`EventKind::LlmCall`](agent_core::event::EventKind::LlmCall) per call to a journal.
 //! - [`BudgetLayer`]: refuses a call before it is sent when the task's token
 //!   or cost ceiling is reached ([`SharedBudget`]).
 //! - [`ProviderStack`]: a builder that puts them in the documented order.
 //!
 //! ```
-//! use agent_core::{Budget, CompletionRequest, LlmProvider, Message, TaskId};
-//! use agent_core::{Journal, MemoryJournal};
+//! use agent_core::budget::Budget;
+//! use agent_core::provider::{CompletionRequest, Message};
+//! use agent_core::LlmProvider;
+//! use agent_core::event::TaskId;
+//! use agent_core::Journal;
+//! use agent_loop::MemoryJournal;
 //! use agent_providers::layers::{PriceTable, ProviderStack, RetryPolicy, SharedBudget};
 //! use std::{sync::Arc, time::Duration};
-//! # use agent_core::{async_trait, Completion, CompletionStream, ProviderError, ProviderId, stream_from_completion};
+//! # use agent_core::async_trait;
+//! # use agent_core::provider::{Completion, CompletionStream, ProviderError, ProviderId, stream_from_completion};
 //! # struct Echo(ProviderId);
 //! # #[async_trait]
 //! # impl LlmProvider for Echo {
@@ -65,7 +70,7 @@ pub use cost_meter::{CostMeter, ModelPrice, PriceTable, PriceTableError};
 pub use retry::{Retry, RetryClasses, RetryPolicy};
 pub use watchdog::IdleWatchdog;
 
-use agent_core::{CompletionStream, ProviderError, ProviderErrorKind, ProviderId};
+use agent_core::provider::{CompletionStream, ProviderError, ProviderErrorKind, ProviderId};
 use futures::StreamExt;
 
 /// Waits for a stream's first item, so that a failure before the first event

@@ -1,10 +1,10 @@
 //! [`Retry`]: tries transient failures again, honouring the provider's delay.
 
 use super::first_event;
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    async_trait,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
 };
+use agent_core::{LlmProvider, async_trait};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 

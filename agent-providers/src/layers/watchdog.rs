@@ -1,9 +1,9 @@
 //! [`IdleWatchdog`]: ends a stream that stops yielding events.
 
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    async_trait,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
 };
+use agent_core::{LlmProvider, async_trait};
 use futures::StreamExt;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use std::time::Duration;
 /// no event arrives for `idle` (and applies the same limit to the wait for
 /// the stream to open).
 ///
-/// Only [`StreamEvent`](agent_core::StreamEvent)s reset the timer: text
+/// Only [`StreamEvent`](agent_core::provider::StreamEvent)s reset the timer: text
 /// deltas, tool-call deltas and `Done`. Providers must not turn keep-alive
 /// pings (SSE `: ping` comments, Anthropic `ping` events, empty chunks) into
 /// events, so a connection kept open by pings alone with no data is still

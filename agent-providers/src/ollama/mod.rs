@@ -14,10 +14,11 @@
 //! (spec `openai:MODEL@http://host:11434/v1`).
 //!
 //! ```no_run
-//! use agent_core::{CompletionRequest, LlmProvider, Message};
+//! use agent_core::provider::{CompletionRequest, Message};
+//! use agent_core::LlmProvider;
 //! use agent_providers::OllamaProvider;
 //!
-//! # async fn demo() -> Result<(), agent_core::ProviderError> {
+//! # async fn demo() -> Result<(), agent_core::provider::ProviderError> {
 //! let provider = OllamaProvider::from_env("qwen2.5:7b", None);
 //! let answer = provider.complete(CompletionRequest::new(vec![Message::user("Say hi")])).await?;
 //! println!("{} ({} tokens)", answer.content, answer.usage.total());
@@ -31,10 +32,11 @@ mod error;
 mod wire;
 
 use crate::native::{self, CallContext, Frame, Framing, StreamDecoder, generated_call_id};
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    StreamEvent, ToolCall, Usage, async_trait,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
+    ToolCall, Usage,
 };
+use agent_core::{LlmProvider, async_trait};
 
 use std::time::{Duration, SystemTime};
 use wire::ChatChunk;
@@ -239,7 +241,7 @@ impl Assembly {
                 name: Some(call.function.name.clone()),
                 arguments: arguments.clone(),
             });
-            self.tool_calls.push(ToolCall { id, name: call.function.name, arguments });
+            self.tool_calls.push(ToolCall::new(id, call.function.name, arguments));
         }
     }
 

@@ -1,7 +1,7 @@
 //! The Ollama `/api/chat` wire format: the request body sent and the bodies (or lines) read.
 
 use crate::native::{arguments_value, tool_name_for};
-use agent_core::{CompletionRequest, FinishReason, Role, Usage};
+use agent_core::provider::{CompletionRequest, FinishReason, Role, Usage};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -14,9 +14,10 @@ pub(super) fn request_body(model: &str, req: &CompletionRequest, stream: bool) -
         .map(|(i, message)| {
             let role = match message.role {
                 Role::System => "system",
-                Role::User => "user",
                 Role::Assistant => "assistant",
                 Role::Tool => "tool",
+                // The user, and any role added later.
+                _ => "user",
             };
             let mut wire = json!({"role": role, "content": message.content});
             if !message.tool_calls.is_empty() {
@@ -121,11 +122,7 @@ impl ChatChunk {
     /// `prompt_eval_count` (the prompt tokens evaluated) and `eval_count`. Ollama
     /// reports no cache counts, so a reused prompt prefix is simply not counted.
     pub(super) fn usage(&self) -> Usage {
-        Usage {
-            input_tokens: self.prompt_eval_count.unwrap_or(0),
-            output_tokens: self.eval_count.unwrap_or(0),
-            ..Usage::default()
-        }
+        Usage::new(self.prompt_eval_count.unwrap_or(0), self.eval_count.unwrap_or(0))
     }
 }
 

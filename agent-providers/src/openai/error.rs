@@ -2,7 +2,7 @@
 
 use super::wire::{ErrorBody, ErrorEnvelope};
 use crate::retry_after;
-use agent_core::ProviderErrorKind;
+use agent_core::provider::ProviderErrorKind;
 use reqwest::header::HeaderMap;
 use std::time::SystemTime;
 

@@ -2,10 +2,11 @@
 //! (Ollama, vLLM, llama.cpp, LM Studio, OpenRouter, …) by base URL.
 //!
 //! ```no_run
-//! use agent_core::{CompletionRequest, LlmProvider, Message};
+//! use agent_core::provider::{CompletionRequest, Message};
+//! use agent_core::LlmProvider;
 //! use agent_providers::OpenAiProvider;
 //!
-//! # async fn demo() -> Result<(), agent_core::ProviderError> {
+//! # async fn demo() -> Result<(), agent_core::provider::ProviderError> {
 //! let provider = OpenAiProvider::from_env("gpt-4.1-mini", None);
 //! let answer = provider.complete(CompletionRequest::new(vec![Message::user("Say hi")])).await?;
 //! println!("{} ({} tokens, ${:?})", answer.content, answer.usage.total(), answer.cost_usd);
@@ -21,10 +22,11 @@ pub mod stream;
 mod wire;
 
 use crate::pricing;
-use agent_core::{
-    Completion, CompletionRequest, CompletionStream, LlmProvider, ProviderError, ProviderErrorKind, ProviderId,
-    StreamEvent, async_trait, stream_from_completion,
+use agent_core::provider::{
+    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
+    stream_from_completion,
 };
+use agent_core::{LlmProvider, async_trait};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::header::HeaderMap;
 use std::fmt;

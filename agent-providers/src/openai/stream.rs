@@ -5,7 +5,7 @@
 //! benchmark as well as by [`OpenAiProvider::stream`](super::OpenAiProvider):
 //!
 //! ```
-//! use agent_core::StreamEvent;
+//! use agent_core::provider::StreamEvent;
 //! use agent_providers::openai::stream::Assembler;
 //!
 //! let mut asm = Assembler::new("openai:gpt-4.1-mini".into(), "gpt-4.1-mini");
@@ -39,7 +39,7 @@
 use super::error;
 use super::wire::{self, Arguments, ChatChunk, ToolCallPiece};
 use crate::pricing;
-use agent_core::{
+use agent_core::provider::{
     Completion, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId, StreamEvent, ToolCall,
     Usage,
 };
@@ -250,10 +250,12 @@ impl Assembler {
         calls.sort_by_key(|c| c.index);
         let tool_calls = calls
             .into_iter()
-            .map(|c| ToolCall {
-                id: c.id.unwrap_or_else(|| format!("call_{}", c.index)),
-                name: c.name,
-                arguments: wire::normalize_arguments(c.arguments),
+            .map(|c| {
+                ToolCall::new(
+                    c.id.unwrap_or_else(|| format!("call_{}", c.index)),
+                    c.name,
+                    wire::normalize_arguments(c.arguments),
+                )
             })
             .collect();
         let usage = self.usage.unwrap_or_default();
@@ -285,7 +287,7 @@ const DECODER_PIECE: usize = 4096;
 /// `data: [DONE]` ([`Assembler::ended_early`], class `Transport`).
 ///
 /// ```
-/// use agent_core::{ProviderError, StreamEvent};
+/// use agent_core::provider::{ProviderError, StreamEvent};
 /// use agent_providers::openai::stream::{Assembler, sse_completion_stream};
 /// use futures::StreamExt;
 ///

@@ -1,6 +1,6 @@
 //! The OpenAI Chat Completions wire format: the request body sent and the response body read.
 
-use agent_core::{CompletionRequest, FinishReason, Role, ToolCall, Usage};
+use agent_core::provider::{CompletionRequest, FinishReason, Role, ToolCall, Usage};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -116,7 +116,7 @@ impl<'a> ChatRequest<'a> {
 }
 
 impl<'a> WireMessage<'a> {
-    fn new(m: &'a agent_core::Message) -> Self {
+    fn new(m: &'a agent_core::provider::Message) -> Self {
         let content = if m.content.is_empty() && !m.tool_calls.is_empty() { None } else { Some(m.content.as_str()) };
         Self {
             role: m.role,
@@ -177,11 +177,11 @@ impl ResponseToolCall {
     /// The call, with `call_{position}` as id when the server gave none and `{}` for empty arguments.
     pub(super) fn into_tool_call(self, position: usize) -> ToolCall {
         let function = self.function.unwrap_or_default();
-        ToolCall {
-            id: self.id.filter(|id| !id.is_empty()).unwrap_or_else(|| format!("call_{position}")),
-            name: function.name.unwrap_or_default(),
-            arguments: normalize_arguments(function.arguments.map(Arguments::into_text).unwrap_or_default()),
-        }
+        ToolCall::new(
+            self.id.filter(|id| !id.is_empty()).unwrap_or_else(|| format!("call_{position}")),
+            function.name.unwrap_or_default(),
+            normalize_arguments(function.arguments.map(Arguments::into_text).unwrap_or_default()),
+        )
     }
 }
 
@@ -337,13 +337,9 @@ struct CompletionTokensDetails {
 impl WireUsage {
     /// OpenAI's `prompt_tokens` already includes the cached tokens.
     pub(super) fn to_usage(&self) -> Usage {
-        Usage {
-            input_tokens: self.prompt_tokens.unwrap_or(0),
-            output_tokens: self.completion_tokens.unwrap_or(0),
-            cached_input_tokens: self.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0),
-            reasoning_tokens: self.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens).unwrap_or(0),
-            cache_write_input_tokens: 0,
-        }
+        Usage::new(self.prompt_tokens.unwrap_or(0), self.completion_tokens.unwrap_or(0))
+            .with_cached_input(self.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0))
+            .with_reasoning(self.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens).unwrap_or(0))
     }
 }
 

@@ -3,8 +3,9 @@
 //! error class with status, request id and raw body kept.
 
 use crate::native_support::*;
-use agent_core::{
-    CompletionRequest, FinishReason, LlmProvider, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
+use agent_core::LlmProvider;
+use agent_core::provider::{
+    CompletionRequest, FinishReason, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
 };
 use agent_providers::{AnthropicProvider, ProviderSpec, build_provider_with_env};
 use serde_json::{Value, json};
@@ -148,12 +149,12 @@ async fn complete_returns_text_and_normalises_usage_with_cache_reads_and_writes(
 #[tokio::test]
 async fn request_carries_headers_system_prompt_tools_and_tool_turns() {
     let server = server_with(ok(message_body(json!([{"type": "text", "text": "Sunny."}]), "end_turn"))).await;
-    let call = ToolCall {
-        id: "toolu_01A09q90qw90lq917835lq9".to_owned(),
-        name: "get_weather".to_owned(),
-        arguments: r#"{"location":"Paris"}"#.to_owned(),
-    };
-    let second = ToolCall { id: "toolu_02".to_owned(), ..call.clone() };
+    let call = ToolCall::new(
+        "toolu_01A09q90qw90lq917835lq9".to_owned(),
+        "get_weather".to_owned(),
+        r#"{"location":"Paris"}"#.to_owned(),
+    );
+    let second = ToolCall::new("toolu_02", call.name.clone(), call.arguments.clone());
     let req = CompletionRequest::new(vec![
         Message::system("Be brief."),
         Message::system("Answer in English."),

@@ -1,7 +1,8 @@
 //! Record/replay through cassette files.
 
 use crate::common::*;
-use agent_core::{CompletionRequest, LlmProvider, Message, ProviderErrorKind, ProviderId, Role};
+use agent_core::LlmProvider;
+use agent_core::provider::{CompletionRequest, Message, ProviderErrorKind, ProviderId, Role};
 use agent_providers::{CassetteError, RecordingProvider, ReplayProvider, request_key};
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -254,12 +255,8 @@ fn role() -> impl Strategy<Value = Role> {
 }
 
 fn messages() -> impl Strategy<Value = Vec<Message>> {
-    prop::collection::vec((role(), ".{0,40}"), 1..6).prop_map(|items| {
-        items
-            .into_iter()
-            .map(|(role, content)| Message { role, content, tool_calls: Vec::new(), tool_call_id: None })
-            .collect()
-    })
+    prop::collection::vec((role(), ".{0,40}"), 1..6)
+        .prop_map(|items| items.into_iter().map(|(role, content)| Message::new(role, content)).collect())
 }
 
 proptest! {

@@ -4,7 +4,8 @@
 
 use crate::common::*;
 use crate::layers_support::*;
-use agent_core::{CompletionRequest, LlmProvider, Message, ProviderErrorKind, ProviderId, StreamEvent, ToolSpec};
+use agent_core::LlmProvider;
+use agent_core::provider::{CompletionRequest, Message, ProviderErrorKind, ProviderId, StreamEvent, ToolSpec};
 use agent_providers::layers::ProviderStack;
 use agent_providers::{
     RecordingProvider, ReplayOrRecordProvider, ReplayProvider, ScriptedReply, StreamStep, request_key,

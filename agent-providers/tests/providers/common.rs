@@ -1,6 +1,6 @@
 //! Helpers shared by the test modules: wire bodies as OpenAI sends them, and a provider for a mock server.
 
-use agent_core::{CompletionRequest, Message};
+use agent_core::provider::{CompletionRequest, Message};
 use agent_providers::OpenAiProvider;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -4,8 +4,9 @@
 //! id and raw body kept.
 
 use crate::native_support::*;
-use agent_core::{
-    CompletionRequest, FinishReason, LlmProvider, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
+use agent_core::LlmProvider;
+use agent_core::provider::{
+    CompletionRequest, FinishReason, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
 };
 use agent_providers::{GeminiProvider, ProviderSpec, build_provider_with_env};
 use serde_json::{Value, json};
@@ -117,11 +118,7 @@ async fn complete_returns_text_and_usage_with_cached_and_thought_tokens() {
 #[tokio::test]
 async fn request_carries_key_system_instruction_tools_function_turns_and_json_schema() {
     let server = server_with(ok(response_body(json!([{"text": "{\"ok\":true}"}]), "STOP"))).await;
-    let call = ToolCall {
-        id: "call_1".to_owned(),
-        name: "get_weather".to_owned(),
-        arguments: r#"{"location":"Paris"}"#.to_owned(),
-    };
+    let call = ToolCall::new("call_1".to_owned(), "get_weather".to_owned(), r#"{"location":"Paris"}"#.to_owned());
     let req = CompletionRequest::new(vec![
         Message::system("Be brief."),
         Message::user("Weather in Paris?"),

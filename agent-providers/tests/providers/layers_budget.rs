@@ -2,7 +2,11 @@
 
 use crate::common::ask;
 use crate::layers_support::*;
-use agent_core::{Budget, LlmProvider, MemoryJournal, ProviderErrorKind, TaskId, Usage};
+use agent_core::LlmProvider;
+use agent_core::budget::Budget;
+use agent_core::event::TaskId;
+use agent_core::provider::{ProviderErrorKind, Usage};
+use agent_loop::MemoryJournal;
 use agent_providers::ScriptedReply;
 use agent_providers::layers::{BudgetLayer, CostMeter, PriceTable, Retry, RetryPolicy, SharedBudget};
 use std::sync::Arc;
@@ -53,6 +57,6 @@ async fn a_stream_records_its_usage_when_done() {
     let budget = SharedBudget::new(Budget::unlimited());
     let layer = BudgetLayer::new(dyn_of(&p), budget.clone());
     drain(layer.stream(ask("q")).await.unwrap()).await;
-    assert_eq!(budget.snapshot().usage(), Usage { input_tokens: 5, output_tokens: 7, ..Usage::default() });
+    assert_eq!(budget.snapshot().usage(), Usage::new(5, 7));
     assert_eq!(budget.snapshot().turns(), 1);
 }

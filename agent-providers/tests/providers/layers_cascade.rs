@@ -3,7 +3,9 @@
 
 use crate::common::ask;
 use crate::layers_support::*;
-use agent_core::{LlmProvider, ProviderErrorKind, StreamEvent, Usage, unix_ms_now};
+use agent_core::LlmProvider;
+use agent_core::event::unix_ms_now;
+use agent_core::provider::{ProviderErrorKind, StreamEvent, Usage};
 use agent_providers::layers::{AttemptOutcome, Cascade, CascadeEntry, ProviderState};
 use agent_providers::{ScriptedProvider, ScriptedReply, StreamStep};
 use std::sync::Arc;

@@ -3,7 +3,10 @@
 
 use crate::common::ask;
 use crate::layers_support::*;
-use agent_core::{Event, EventKind, Journal, LlmProvider, MemoryJournal, ProviderErrorKind, StreamEvent, TaskId};
+use agent_core::event::{Event, EventKind, TaskId};
+use agent_core::provider::{ProviderErrorKind, StreamEvent};
+use agent_core::{Journal, LlmProvider};
+use agent_loop::MemoryJournal;
 use agent_providers::ScriptedReply;
 use agent_providers::layers::{CostMeter, ModelPrice, PriceTable};
 use std::sync::Arc;

@@ -3,7 +3,8 @@
 
 use crate::common::ask;
 use crate::layers_support::*;
-use agent_core::{LlmProvider, ProviderErrorKind, StreamEvent, Usage};
+use agent_core::LlmProvider;
+use agent_core::provider::{ProviderErrorKind, StreamEvent, Usage};
 use agent_providers::layers::{Retry, RetryClasses, RetryPolicy};
 use agent_providers::{ScriptedReply, StreamStep};
 use std::time::Duration;
@@ -139,7 +140,7 @@ fn backoff_jitter_stays_within_its_band_and_is_capped() {
         .with_backoff(Duration::from_millis(1_000), Duration::from_millis(4_000))
         .with_jitter(0.2)
         .with_max_attempts(10);
-    let err = agent_core::ProviderError::new(ProviderErrorKind::Other, "x:m".into(), "500");
+    let err = agent_core::provider::ProviderError::new(ProviderErrorKind::Other, "x:m".into(), "500");
     for attempt in 1..9 {
         let d = policy.delay_after(&err, attempt).unwrap();
         let nominal = (1_000u64 << (attempt - 1)).min(4_000) as f64;

@@ -3,7 +3,11 @@
 
 use crate::common::ask;
 use crate::layers_support::*;
-use agent_core::{Budget, EventKind, LlmProvider, MemoryJournal, ProviderErrorKind, TaskId};
+use agent_core::LlmProvider;
+use agent_core::budget::Budget;
+use agent_core::event::{EventKind, TaskId};
+use agent_core::provider::ProviderErrorKind;
+use agent_loop::MemoryJournal;
 use agent_providers::ScriptedReply;
 use agent_providers::layers::{Cascade, CascadeEntry, PriceTable, ProviderStack, RetryPolicy, SharedBudget};
 use std::sync::Arc;

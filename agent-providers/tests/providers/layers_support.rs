@@ -1,7 +1,8 @@
 //! Helpers for the layer tests. Every provider here is the `ScriptedProvider`
 //! test double (feature `test-utils`), never a real model.
 
-use agent_core::{CompletionStream, LlmProvider, ProviderError, StreamEvent, Usage};
+use agent_core::LlmProvider;
+use agent_core::provider::{CompletionStream, ProviderError, StreamEvent, Usage};
 use agent_providers::ScriptedProvider;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -33,5 +34,5 @@ pub(crate) fn text_of(items: &[Result<StreamEvent, ProviderError>]) -> String {
 }
 
 pub(crate) fn usage(input: u64, cached: u64, output: u64) -> Usage {
-    Usage { input_tokens: input, cached_input_tokens: cached, output_tokens: output, ..Usage::default() }
+    Usage::new(input, output).with_cached_input(cached)
 }

@@ -4,7 +4,8 @@
 
 use crate::common::{MODEL, ask};
 use crate::layers_support::*;
-use agent_core::{LlmProvider, ProviderErrorKind, StreamEvent, Usage};
+use agent_core::LlmProvider;
+use agent_core::provider::{ProviderErrorKind, StreamEvent, Usage};
 use agent_providers::layers::IdleWatchdog;
 use agent_providers::{OpenAiProvider, ScriptedReply, StreamStep, scripted::text_stream_steps};
 use std::io::{Read, Write};

@@ -2,7 +2,8 @@
 //! `OllamaProvider`, each with a wiremock server answering every scenario in
 //! the provider's own wire format.
 
-use agent_core::{ProviderId, async_trait};
+use agent_core::async_trait;
+use agent_core::provider::ProviderId;
 use agent_providers::conformance::{CallMode, ConformanceHarness, ErrorClass, Scenario, Wired, run_conformance};
 use agent_providers::{AnthropicProvider, GeminiProvider, OllamaProvider};
 use serde_json::{Value, json};

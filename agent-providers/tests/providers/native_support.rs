@@ -1,6 +1,6 @@
 //! Helpers shared by the Anthropic, Gemini and Ollama tests.
 
-use agent_core::{Completion, CompletionStream, ProviderError, StreamEvent};
+use agent_core::provider::{Completion, CompletionStream, ProviderError, StreamEvent};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

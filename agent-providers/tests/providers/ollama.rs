@@ -3,8 +3,9 @@
 //! calls with object arguments, and error classes.
 
 use crate::native_support::*;
-use agent_core::{
-    CompletionRequest, FinishReason, LlmProvider, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
+use agent_core::LlmProvider;
+use agent_core::provider::{
+    CompletionRequest, FinishReason, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
 };
 use agent_providers::{OllamaProvider, ProviderSpec, build_provider_with_env};
 use serde_json::{Value, json};
@@ -93,11 +94,7 @@ fn ok_body(body: Value) -> ResponseTemplate {
 #[tokio::test]
 async fn request_keeps_roles_sends_tools_object_arguments_format_and_options() {
     let server = server_with(ok_body(chat_body(json!({"role": "assistant", "content": "{}"})))).await;
-    let call = ToolCall {
-        id: "call_9".to_owned(),
-        name: "get_weather".to_owned(),
-        arguments: r#"{"city":"Paris"}"#.to_owned(),
-    };
+    let call = ToolCall::new("call_9".to_owned(), "get_weather".to_owned(), r#"{"city":"Paris"}"#.to_owned());
     let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]});
     let req = CompletionRequest::new(vec![
         Message::system("Be brief."),

@@ -3,7 +3,8 @@
 
 use crate::common::*;
 use crate::openai_stream::{chunk, event_stream, sse, usage_chunk};
-use agent_core::{ProviderId, async_trait};
+use agent_core::async_trait;
+use agent_core::provider::ProviderId;
 use agent_providers::conformance::{CallMode, ConformanceHarness, ErrorClass, Scenario, Wired, run_conformance};
 use serde_json::{Value, json};
 use wiremock::ResponseTemplate;

@@ -1,7 +1,8 @@
 //! Failed calls: every error class, with status, request id and raw body kept.
 
 use crate::common::*;
-use agent_core::{LlmProvider, ProviderError, ProviderErrorKind};
+use agent_core::LlmProvider;
+use agent_core::provider::{ProviderError, ProviderErrorKind};
 use agent_providers::OpenAiProvider;
 use std::time::Duration;
 use wiremock::ResponseTemplate;

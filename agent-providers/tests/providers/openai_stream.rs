@@ -2,8 +2,9 @@
 //! `: ping`, `[DONE]`) served on loopback, assembled into deltas and one `Done`.
 
 use crate::common::*;
-use agent_core::{
-    Completion, FinishReason, LlmProvider, ProviderError, ProviderErrorKind, StreamEvent, ToolCall, ToolSpec,
+use agent_core::LlmProvider;
+use agent_core::provider::{
+    Completion, FinishReason, ProviderError, ProviderErrorKind, StreamEvent, ToolCall, ToolSpec,
 };
 use agent_providers::openai::stream::{Assembler, sse_completion_stream};
 use futures::StreamExt;
@@ -126,7 +127,7 @@ fn tool_stream(middle: Vec<String>) -> String {
 }
 
 fn call(id: &str, name: &str, arguments: &str) -> ToolCall {
-    ToolCall { id: id.to_owned(), name: name.to_owned(), arguments: arguments.to_owned() }
+    ToolCall::new(id.to_owned(), name.to_owned(), arguments.to_owned())
 }
 
 #[tokio::test]
@@ -349,8 +350,8 @@ async fn tools_and_tool_messages_go_out_in_the_wire_format_and_tool_calls_come_b
     let tool =
         ToolSpec { name: "read_file".into(), description: "Reads a file".into(), parameters: parameters.clone() };
     let mut req = ask("what is in a.rs?").with_tools(vec![tool]);
-    req.messages.push(agent_core::Message::assistant_tool_calls("", vec![call("call_0", "read_file", "{}")]));
-    req.messages.push(agent_core::Message::tool_result("call_0", "fn main() {}"));
+    req.messages.push(agent_core::provider::Message::assistant_tool_calls("", vec![call("call_0", "read_file", "{}")]));
+    req.messages.push(agent_core::provider::Message::tool_result("call_0", "fn main() {}"));
     let out = provider_for(&server).complete(req).await.unwrap();
 
     assert_eq!(out.content, "");

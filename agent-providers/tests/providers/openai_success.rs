@@ -1,7 +1,8 @@
 //! Successful calls: what is sent and what is read back.
 
 use crate::common::*;
-use agent_core::{CompletionRequest, FinishReason, LlmProvider, Message, StreamEvent};
+use agent_core::LlmProvider;
+use agent_core::provider::{CompletionRequest, FinishReason, Message, StreamEvent};
 use agent_providers::OpenAiProvider;
 use futures::StreamExt;
 use serde_json::json;

@@ -1,10 +1,10 @@
 //! The price table, checked against OpenAI's published list prices.
 
-use agent_core::Usage;
+use agent_core::provider::Usage;
 use agent_providers::{cost_usd, price_for};
 
 fn usage(input: u64, cached: u64, output: u64) -> Usage {
-    Usage { input_tokens: input, output_tokens: output, cached_input_tokens: cached, ..Usage::default() }
+    Usage::new(input, output).with_cached_input(cached)
 }
 
 #[test]

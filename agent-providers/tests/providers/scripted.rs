@@ -1,7 +1,8 @@
 //! The scripted test double.
 
 use crate::common::ask;
-use agent_core::{LlmProvider, ProviderErrorKind, Usage};
+use agent_core::LlmProvider;
+use agent_core::provider::{ProviderErrorKind, Usage};
 use agent_providers::{ScriptedProvider, ScriptedReply};
 
 #[tokio::test]
@@ -29,7 +30,7 @@ async fn every_request_is_remembered_in_order() {
 
 #[tokio::test]
 async fn usage_is_priced_from_the_model_part_of_the_id() {
-    let usage = Usage { input_tokens: 1_000_000, output_tokens: 1_000_000, cached_input_tokens: 0, ..Usage::default() };
+    let usage = Usage::new(1_000_000, 1_000_000).with_cached_input(0);
     let provider = ScriptedProvider::new("openai:gpt-4.1-nano", vec![ScriptedReply::text_with_usage("x", usage)]);
     let out = provider.complete(ask("a")).await.unwrap();
     assert_eq!(out.provider.as_str(), "openai:gpt-4.1-nano");

@@ -2,7 +2,7 @@
 //! checked on receipt and every failure is typed.
 
 use crate::common::*;
-use agent_core::ProviderErrorKind;
+use agent_core::provider::ProviderErrorKind;
 use agent_providers::structured::{StructuredError, complete_structured};
 use schemars::JsonSchema;
 use serde::Deserialize;

@@ -23,7 +23,7 @@
 //! recorded stat and are always read.
 
 use super::gix_snapshot::{Walk, backend};
-use agent_core::SnapshotError;
+use agent_core::snapshot::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stat, stat};
 use std::collections::HashSet;

@@ -7,7 +7,7 @@
 
 use super::delta::{Delta, DirStats, rescan};
 use super::gix_snapshot::{Probe, Walk, backend, probe_all, read_path, walk_untracked};
-use agent_core::SnapshotError;
+use agent_core::snapshot::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::Mode;
 use std::io::Write;

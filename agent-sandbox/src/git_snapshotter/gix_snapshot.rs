@@ -8,7 +8,7 @@
 //! proportional to what changed, not to the size of the repository.
 
 use super::{Excluded, GuardReason, Limits, delta};
-use agent_core::SnapshotError;
+use agent_core::snapshot::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Flags, Mode, Stat, stat};
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -2,7 +2,8 @@
 //! and left alone, crash recovery, ids.
 
 use crate::common::write;
-use agent_core::{SnapshotError, SnapshotId, Snapshotter};
+use agent_core::Snapshotter;
+use agent_core::snapshot::{SnapshotError, SnapshotId};
 use agent_sandbox::{DirExclusionReason, DirSnapshotter, ExcludedPath};
 use proptest::prelude::*;
 use std::collections::BTreeMap;

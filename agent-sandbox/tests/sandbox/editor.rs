@@ -1,6 +1,8 @@
 //! `FileEditor`: edits, refusals that write nothing, evidence hashes.
 
-use agent_core::{Action, EditError, Editor};
+use agent_core::Editor;
+use agent_core::edit::EditError;
+use agent_core::plan::Action;
 use agent_sandbox::FileEditor;
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::PermissionsExt;

@@ -1,7 +1,8 @@
 //! `ProcessExecutor`: limits, capture, environment, errors, sandbox reporting.
 
 use crate::common::{alive, gone_within, read_pid};
-use agent_core::{CommandSpec, Enforcement, EnvPolicy, ExecError, Executor, OutputCaps, SandboxPolicy, TimeoutKind};
+use agent_core::Executor;
+use agent_core::exec::{CommandSpec, Enforcement, EnvPolicy, ExecError, OutputCaps, SandboxPolicy, TimeoutKind};
 use agent_sandbox::ProcessExecutor;
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! host dying under a running child.
 
 use crate::common::{alive, gone_within, read_pid};
-use agent_core::{CommandSpec, Executor, OutputCaps, TimeoutKind};
+use agent_core::Executor;
+use agent_core::exec::{CommandSpec, OutputCaps, TimeoutKind};
 use agent_sandbox::ProcessExecutor;
 use std::path::Path;
 use std::time::{Duration, Instant};

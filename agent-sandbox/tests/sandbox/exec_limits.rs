@@ -1,6 +1,7 @@
 //! `LimitedExecutor`: consecutive timeouts and total execution time per task.
 
-use agent_core::{CommandSpec, ExecError, Executor, TimeoutKind};
+use agent_core::Executor;
+use agent_core::exec::{CommandSpec, ExecError, TimeoutKind};
 use agent_sandbox::{LimitedExecutor, ProcessExecutor};
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //! workspace-write and no-network, with the refusal branch where the kernel
 //! cannot enforce them.
 
-use agent_core::{CommandSpec, Enforcement, ExecError, Executor, SandboxPolicy};
+use agent_core::Executor;
+use agent_core::exec::{CommandSpec, Enforcement, ExecError, SandboxPolicy};
 use agent_sandbox::{LandlockSupport, NetworkIsolation, ProcessExecutor};
 use std::net::TcpListener;
 use std::path::Path;

@@ -3,7 +3,6 @@
 // Tests may unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-mod clean_room;
 mod common;
 mod digest;
 mod dir_snapshot;
@@ -12,7 +11,6 @@ mod exec;
 mod exec_faults;
 mod exec_limits;
 mod exec_sandbox;
-mod smoke;
 mod snapshot;
 mod snapshot_guards;
 mod snapshot_prop;

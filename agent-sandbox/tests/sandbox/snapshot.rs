@@ -1,7 +1,8 @@
 //! `GitSnapshotter`: restore fidelity and leaving the user's git state alone.
 
 use crate::common::{Entry, git, init_repo, set_exec, tree_state, write};
-use agent_core::{SnapshotError, SnapshotId, Snapshotter};
+use agent_core::Snapshotter;
+use agent_core::snapshot::{SnapshotError, SnapshotId};
 use agent_sandbox::GitSnapshotter;
 use std::path::Path;
 

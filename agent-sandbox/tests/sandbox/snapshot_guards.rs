@@ -98,8 +98,12 @@ fn crash_half_way(root: &Path, id: &str) {
     write(root, "a.txt", b"user edit\n"); // already restored; the rest is not
 }
 
-async fn crashed_repo()
--> (tempfile::TempDir, agent_core::SnapshotId, std::collections::BTreeMap<String, crate::common::Entry>, Vec<u8>) {
+async fn crashed_repo() -> (
+    tempfile::TempDir,
+    agent_core::snapshot::SnapshotId,
+    std::collections::BTreeMap<String, crate::common::Entry>,
+    Vec<u8>,
+) {
     let dir = committed_repo();
     let root = dir.path();
     write(root, "a.txt", b"user edit\n");

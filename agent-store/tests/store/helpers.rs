@@ -1,6 +1,7 @@
 //! Databases, worker processes and checks shared by the tests.
 
-use agent_core::{Event, EventKind, Journal, TaskState};
+use agent_core::Journal;
+use agent_core::event::{Event, EventKind, TaskState};
 use agent_store::testing::{TestDatabase, test_database};
 use agent_store::{Store, TaskResult, WorkerConfig, run_worker};
 use std::io::Write;

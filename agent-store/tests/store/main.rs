@@ -7,7 +7,8 @@
 
 mod helpers;
 
-use agent_core::{Event, EventKind, Journal, TaskId};
+use agent_core::Journal;
+use agent_core::event::{Event, EventKind, TaskId};
 use agent_store::testing::PgServer;
 use agent_store::{
     BudgetLedger, Completed, CostGroup, NewTask, Scope, Spend, SpendScopes, Store, StoreError, StoreOptions, TaskQueue,
@@ -267,31 +268,31 @@ async fn on_postgres_a_task_whose_tenant_reached_its_ceiling_is_not_claimed() {
 
 /// A model that answers every call with a fixed cost and counts the calls it got.
 struct CountingModel {
-    id: agent_core::ProviderId,
+    id: agent_core::provider::ProviderId,
     calls: std::sync::atomic::AtomicUsize,
 }
 
 #[agent_core::async_trait]
 impl agent_core::LlmProvider for CountingModel {
-    fn id(&self) -> &agent_core::ProviderId {
+    fn id(&self) -> &agent_core::provider::ProviderId {
         &self.id
     }
     async fn complete(
         &self,
-        _req: agent_core::CompletionRequest,
-    ) -> Result<agent_core::Completion, agent_core::ProviderError> {
+        _req: agent_core::provider::CompletionRequest,
+    ) -> Result<agent_core::provider::Completion, agent_core::provider::ProviderError> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(2)).await;
-        let mut c = agent_core::Completion::new(self.id.clone(), "{}");
+        let mut c = agent_core::provider::Completion::new(self.id.clone(), "{}");
         c.cost_usd = Some(0.10);
         Ok(c)
     }
     async fn stream(
         &self,
-        _req: agent_core::CompletionRequest,
-    ) -> Result<agent_core::CompletionStream, agent_core::ProviderError> {
-        Err(agent_core::ProviderError::new(
-            agent_core::ProviderErrorKind::InvalidRequest,
+        _req: agent_core::provider::CompletionRequest,
+    ) -> Result<agent_core::provider::CompletionStream, agent_core::provider::ProviderError> {
+        Err(agent_core::provider::ProviderError::new(
+            agent_core::provider::ProviderErrorKind::InvalidRequest,
             self.id.clone(),
             "no streams",
         ))
@@ -299,10 +300,11 @@ impl agent_core::LlmProvider for CountingModel {
 }
 
 async fn guarded_model_calls(db: Db) {
-    use agent_core::{CompletionRequest, LlmProvider, Message, ProviderErrorKind};
+    use agent_core::LlmProvider;
+    use agent_core::provider::{CompletionRequest, Message, ProviderErrorKind};
     use agent_store::LedgerGuard;
     let model = Arc::new(CountingModel {
-        id: agent_core::ProviderId::new("openai:gpt-4.1-mini"),
+        id: agent_core::provider::ProviderId::new("openai:gpt-4.1-mini"),
         calls: std::sync::atomic::AtomicUsize::new(0),
     });
     let mut joins = Vec::new();

@@ -1,0 +1,453 @@
+//! Helpers shared by the classifiers: paths, snippets, environment detection,
+//! deduplication and the valid-run rules.
+
+use agent_core::exec::{CapturedStream, RunOutput};
+use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, Tier};
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+/// Most lines kept in a failure message.
+pub(crate) const MAX_MESSAGE_LINES: usize = 20;
+/// Most lines kept in a snippet.
+pub(crate) const MAX_SNIPPET_LINES: usize = 40;
+/// Lines of stderr kept when nothing could be parsed.
+const TAIL_LINES: usize = 20;
+/// Source lines shown on each side of a failing line.
+const CONTEXT_LINES: u32 = 3;
+
+/// A fast, non-cryptographic hasher (the FxHash mix) for the classifiers' sets
+/// and maps, whose keys are short strings and paths from one run's output:
+/// SipHash's resistance to crafted collisions buys nothing there and cost a
+/// fifth of the time on large outputs.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FastHasher(u64);
+
+impl FastHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl std::hash::Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Builds [`FastHasher`]s.
+pub(crate) type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
+/// A `HashSet` with [`FastHasher`].
+pub(crate) type FastSet<T> = HashSet<T, FastBuild>;
+/// A `HashMap` with [`FastHasher`].
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, FastBuild>;
+
+/// The captured text of a stream, borrowed when nothing was dropped (the common case),
+/// so a classifier does not copy megabytes of output to read it.
+pub(crate) fn text(stream: &CapturedStream) -> Cow<'_, str> {
+    if !stream.truncated && stream.tail.is_empty() {
+        Cow::Borrowed(stream.head.as_str())
+    } else {
+        Cow::Owned(stream.text())
+    }
+}
+
+/// `path` relative to `root` when it is absolute and under it; `./` stripped.
+pub(crate) fn relativize(path: &str, root: &Path) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() && !root.as_os_str().is_empty() {
+        if let Ok(rel) = p.strip_prefix(root) {
+            return rel.to_path_buf();
+        }
+    }
+    match path.strip_prefix("./") {
+        Some(rest) => PathBuf::from(rest),
+        None => p.to_path_buf(),
+    }
+}
+
+/// Parses `file:line:col` (col optional) at the end of `s`; the file may contain `:`.
+pub(crate) fn parse_location(s: &str) -> Option<(String, u32, Option<u32>)> {
+    let s = s.trim().trim_end_matches(':');
+    let mut parts = s.rsplitn(3, ':');
+    let last = parts.next()?;
+    let mid = parts.next()?;
+    let first = parts.next();
+    match (first, mid.parse::<u32>(), last.parse::<u32>()) {
+        (Some(file), Ok(line), Ok(col)) if !file.is_empty() => Some((file.to_owned(), line, Some(col))),
+        _ => {
+            let line = last.parse::<u32>().ok()?;
+            let file = match first {
+                Some(f) => format!("{f}:{mid}"),
+                None => mid.to_owned(),
+            };
+            (!file.is_empty()).then_some((file, line, None))
+        }
+    }
+}
+
+/// ±3 source lines around `line` of `root/file`, the failing line marked with `>`.
+pub(crate) fn source_snippet(root: &Path, file: &Path, line: u32) -> Option<String> {
+    if line == 0 {
+        return None;
+    }
+    let path = if file.is_absolute() { file.to_path_buf() } else { root.join(file) };
+    let text = std::fs::read_to_string(path).ok()?;
+    let first = line.saturating_sub(CONTEXT_LINES).max(1);
+    let last = line.saturating_add(CONTEXT_LINES);
+    let width = last.to_string().len();
+    let out: Vec<String> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let n = u32::try_from(i + 1).ok()?;
+            (n >= first && n <= last).then(|| {
+                let mark = if n == line { '>' } else { ' ' };
+                format!("{mark} {n:>width$} | {l}")
+            })
+        })
+        .collect();
+    (!out.is_empty()).then(|| out.join("\n"))
+}
+
+/// [`source_snippet`] remembered per file and line, so a classification that
+/// meets the same location many times (repeated or looping output) reads the file once.
+#[derive(Debug, Default)]
+pub(crate) struct SnippetCache {
+    seen: FastMap<(std::ffi::OsString, u32), Option<String>>,
+}
+
+impl SnippetCache {
+    /// [`source_snippet`] of `root/file` at `line`, from the cache when already read.
+    pub(crate) fn get(&mut self, root: &Path, file: &Path, line: u32) -> Option<String> {
+        let key = (root.join(file).into_os_string(), line);
+        if let Some(hit) = self.seen.get(&key) {
+            return hit.clone();
+        }
+        let snippet = source_snippet(root, file, line);
+        self.seen.insert(key, snippet.clone());
+        snippet
+    }
+}
+
+/// The first `max` lines of `lines`, with a marker when some were dropped.
+pub(crate) fn bounded(lines: &[&str], max: usize) -> String {
+    let mut out: Vec<&str> = lines.iter().take(max).copied().collect();
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    let mut text = out.join("\n");
+    if lines.len() > max {
+        text.push_str(&format!("\n[… {} more lines]", lines.len() - max));
+    }
+    text
+}
+
+/// The part of a rendered diagnostic that is about the user's code.
+///
+/// rustc follows some diagnostics with notes located in the standard library
+/// or in dependencies (`--> /rustc/<hash>/library/...`). Those lines cost
+/// tokens, change with every toolchain, and say nothing the model can act
+/// on, so the snippet stops at the first location after the primary one
+/// that lies outside the workspace (an absolute path), and trailing lines
+/// that introduced the dropped part go too.
+pub(crate) fn user_part<'a>(lines: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut seen_location = false;
+    for line in lines {
+        let t = line.trim_start();
+        if let Some(loc) = t.strip_prefix("--> ").or_else(|| t.strip_prefix("::: ")) {
+            if seen_location && loc.starts_with('/') {
+                break;
+            }
+            seen_location = true;
+        }
+        out.push(*line);
+    }
+    if out.len() < lines.len() {
+        while out.last().is_some_and(|l| {
+            let t = l.trim();
+            t.is_empty() || t == "|" || t.starts_with("help:") || t.starts_with("note:")
+        }) {
+            out.pop();
+        }
+    }
+    out
+}
+
+/// The last lines of `text`, non-empty ones only.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Substrings that reveal an environment problem, and what each means.
+const ENV_PATTERNS: &[(&str, &str)] = &[
+    ("command not found", "a command was not found"),
+    ("could not execute process", "a tool could not be executed"),
+    ("No space left on device", "the disk is full"),
+    ("out of memory", "out of memory"),
+    ("Cannot allocate memory", "out of memory"),
+    ("could not resolve host", "the network is unavailable (DNS)"),
+    ("Could not resolve host", "the network is unavailable (DNS)"),
+    ("Network is unreachable", "the network is unreachable"),
+    ("network unreachable", "the network is unreachable"),
+    ("but --offline was specified", "a download was needed in offline mode"),
+    ("Address already in use", "a port is already in use"),
+];
+
+/// Substrings that need a second look (`memory allocation of … failed`, ``linker `cc` not found``).
+const ENV_HINTS: &[&str] = &["memory allocation of", "linker `"];
+
+/// One automaton over [`ENV_PATTERNS`] and [`ENV_HINTS`]: most output holds none of
+/// them, and a single pass over it (SIMD-accelerated) says so.
+/// Leftmost-first matching lets the automaton use its packed (Teddy) SIMD searcher;
+/// whether any pattern occurs does not depend on the match semantics.
+static ENV_SEARCH: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(ENV_PATTERNS.iter().map(|(p, _)| *p).chain(ENV_HINTS.iter().copied()))
+        .ok()
+});
+
+/// Whether `text` holds any environment pattern or hint (patterns never span lines).
+fn any_env_pattern(text: &str) -> bool {
+    match ENV_SEARCH.as_ref() {
+        Some(ac) => ac.is_match(text),
+        None => ENV_PATTERNS.iter().any(|(p, _)| text.contains(p)) || ENV_HINTS.iter().any(|h| text.contains(h)),
+    }
+}
+
+/// Environment problems the model cannot fix: one [`FailureKind::Environment`] failure per pattern found.
+pub(crate) fn environment_failures(run: &RunOutput, program: &str) -> Vec<Failure> {
+    let stdout = text(&run.stdout);
+    let stderr = text(&run.stderr);
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    let push = |out: &mut Vec<Failure>, seen: &mut HashSet<String>, what: &str, line: &str| {
+        if seen.insert(what.to_owned()) {
+            out.push(Failure::new(
+                FailureCategory::Infrastructure,
+                FailureKind::Environment,
+                format!("{what}: {}", line.trim()),
+            ));
+        }
+    };
+    for text in [&stdout, &stderr] {
+        if !any_env_pattern(text) {
+            continue;
+        }
+        for line in text.lines() {
+            for (pattern, what) in ENV_PATTERNS {
+                if line.contains(pattern) {
+                    push(&mut out, &mut seen, what, line);
+                }
+            }
+            if line.contains("memory allocation of") && line.contains("failed") {
+                push(&mut out, &mut seen, "out of memory", line);
+            }
+            if line.contains("linker `") && line.contains("` not found") {
+                push(&mut out, &mut seen, "the linker is missing", line);
+            }
+        }
+    }
+    // The tool itself missing: the executor reports it on stderr, usually with exit 127.
+    if stderr.contains("No such file or directory (os error 2)") {
+        for line in stderr.lines() {
+            if line.contains("No such file or directory (os error 2)") && (program.is_empty() || line.contains(program))
+            {
+                push(&mut out, &mut seen, "a tool was not found", line);
+            }
+        }
+    }
+    if run.exit_code == Some(127) && seen.is_empty() {
+        push(&mut out, &mut seen, "a command was not found (exit 127)", &tail(&stderr, 1));
+    }
+    out
+}
+
+/// Drops failures identical to an earlier one (the snippet is not compared).
+pub(crate) fn dedupe(failures: Vec<Failure>) -> Vec<Failure> {
+    // Borrowed keys: nothing is cloned to compare.
+    type Key<'a> = (
+        FailureCategory,
+        FailureKind,
+        Option<&'a std::ffi::OsStr>,
+        Option<u32>,
+        Option<u32>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+    );
+    let keep: Vec<bool> = {
+        let mut seen: FastSet<Key<'_>> =
+            FastSet::with_capacity_and_hasher(failures.len().min(1024), FastBuild::default());
+        failures
+            .iter()
+            .map(|f| {
+                seen.insert((
+                    f.category,
+                    f.kind,
+                    f.file.as_deref().map(Path::as_os_str),
+                    f.line,
+                    f.column,
+                    f.test_name.as_deref(),
+                    f.code.as_deref(),
+                    f.message.as_str(),
+                ))
+            })
+            .collect()
+    };
+    if keep.iter().all(|k| *k) {
+        return failures;
+    }
+    failures.into_iter().zip(keep).filter_map(|(f, k)| k.then_some(f)).collect()
+}
+
+/// What a classifier parsed, before the valid-run rules are applied.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// Failures found, in order.
+    pub(crate) failures: Vec<Failure>,
+    /// Summed test counts, when a summary was found.
+    pub(crate) tests: Option<TestCounts>,
+    /// Whether the run was a test run (a summary is then required for a pass).
+    pub(crate) test_run: bool,
+    /// Remarks for people.
+    pub(crate) notes: Vec<String>,
+}
+
+/// Applies the valid-run and tier rules and builds the [`Classification`].
+pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str) -> Classification {
+    let Parsed { failures, tests, test_run, mut notes } = parsed;
+    let mut env = environment_failures(run, program);
+    // Environment failures come first: nothing else can be fixed before them.
+    env.extend(failures);
+    let mut failures = dedupe(env);
+    let valid_run;
+    if let Some(kind) = run.timed_out {
+        if !failures.iter().any(|f| f.kind == FailureKind::TestTimeout) {
+            failures.push(Failure::new(
+                FailureCategory::Test,
+                FailureKind::TestTimeout,
+                format!("the run was stopped by the {kind:?} time limit after {} ms", run.duration_ms).to_lowercase(),
+            ));
+        }
+        notes.push("the run timed out: its output is incomplete".to_owned());
+        valid_run = false;
+    } else if run.exit_code == Some(0) {
+        if !failures.is_empty() {
+            notes.push(format!("exit code 0 but {} failure(s) parsed", failures.len()));
+            valid_run = false;
+        } else if test_run && tests.is_none() {
+            notes.push("exit code 0 but no `test result:` summary found: did the tests run?".to_owned());
+            valid_run = false;
+        } else {
+            valid_run = true;
+        }
+    } else if run.exit_code.is_none() && run.signal.is_none() {
+        // Captured output whose exit status nobody recorded: judge it by its content alone.
+        notes.push("exit status unknown: judged from the output alone".to_owned());
+        valid_run = !failures.is_empty() || !test_run || tests.is_some();
+        if !valid_run {
+            notes.push("no failure and no `test result:` summary found: did the tests run?".to_owned());
+        }
+    } else if failures.is_empty() {
+        let status = match (run.exit_code, run.signal) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(sig)) => format!("signal {sig}"),
+            (None, None) => "no exit status".to_owned(),
+        };
+        notes.push(format!("{status} but no failure could be parsed from the output"));
+        let stderr = text(&run.stderr);
+        let source = if stderr.trim().is_empty() { text(&run.stdout) } else { stderr };
+        let mut message = tail(&source, TAIL_LINES);
+        if message.is_empty() {
+            message = format!("the command failed with {status} and printed nothing");
+        }
+        failures.push(Failure::new(FailureCategory::Build, FailureKind::Unknown, message));
+        valid_run = false;
+    } else {
+        valid_run = true;
+    }
+    let tier = if failures.iter().any(|f| f.kind == FailureKind::Environment) {
+        Tier::Infrastructure
+    } else if failures.is_empty() {
+        Tier::None
+    } else {
+        Tier::Code
+    };
+    let mut c = Classification::default();
+    c.tool = tool.to_owned();
+    c.failures = failures;
+    c.valid_run = valid_run;
+    c.tier = tier;
+    c.tests = tests;
+    c.notes = notes;
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::user_part;
+
+    #[test]
+    fn user_part_stops_at_the_first_standard_library_location_after_the_primary_one() {
+        let rendered = [
+            "error[E0277]: cannot divide `i64` by `usize`",
+            " --> src/lib.rs:9:14",
+            "  |",
+            "9 |     Some(sum / values.len())",
+            "  |              ^ no implementation for `i64 / usize`",
+            "  |",
+            "  = help: the trait `Div<usize>` is not implemented for `i64`",
+            "help: the following other types implement trait `Div<Rhs>`",
+            " --> /rustc/abc/library/core/src/ops/arith.rs:490:8",
+            "  = note: `i64` implements `Div`",
+        ];
+        let kept = user_part(&rendered);
+        assert_eq!(kept.last(), Some(&"  = help: the trait `Div<usize>` is not implemented for `i64`"));
+        assert!(!kept.iter().any(|l| l.contains("/rustc/")));
+    }
+
+    #[test]
+    fn user_part_keeps_an_absolute_primary_location() {
+        let rendered = ["error: x", " --> /abs/src/lib.rs:1:1", "1 | fn x()"];
+        assert_eq!(user_part(&rendered), rendered.to_vec());
+    }
+}

@@ -1,0 +1,374 @@
+//! What an [`Executor`](crate::Executor) is asked to run ([`CommandSpec`]) and what it reports ([`RunOutput`]).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Which environment variables a child process sees.
+///
+/// The default is a clean environment: only the variables named in
+/// [`EnvPolicy::DEFAULT_ALLOW`] and in `allow` pass from the host, plus those
+/// in `set`. A variable whose name looks like a secret (contains `KEY`,
+/// `TOKEN`, `SECRET` or `PASSWORD`) passes only when named in `allow`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct EnvPolicy {
+    /// Host variables to pass through, beyond the default allowlist.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Variables to set in the child, overriding the host's.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Pass the whole host environment (secrets still need naming in `allow`).
+    #[serde(default)]
+    pub inherit_all: bool,
+}
+
+impl EnvPolicy {
+    /// Host variables every child gets by default: what toolchains need to run.
+    pub const DEFAULT_ALLOW: &'static [&'static str] = &[
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TERM",
+        "TZ",
+        "TMPDIR",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        "CARGO_TARGET_DIR",
+        "GOPATH",
+        "GOCACHE",
+        "GOMODCACHE",
+        "GOFLAGS",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+        "JAVA_HOME",
+        "NODE_PATH",
+        "PYENV_ROOT",
+    ];
+
+    /// Whether a variable name looks like it holds a secret.
+    pub fn looks_secret(name: &str) -> bool {
+        let upper = name.to_ascii_uppercase();
+        ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"].iter().any(|s| upper.contains(s))
+    }
+
+    /// Also passes the host variable `name`.
+    pub fn allow(mut self, name: impl Into<String>) -> Self {
+        self.allow.push(name.into());
+        self
+    }
+
+    /// Passes the whole host environment except secret-looking names not named in `allow`.
+    pub fn inherit_all(mut self, inherit: bool) -> Self {
+        self.inherit_all = inherit;
+        self
+    }
+
+    /// Sets `name=value` in the child.
+    pub fn set(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set.insert(name.into(), value.into());
+        self
+    }
+
+    /// Computes the child's environment from the host's variables.
+    pub fn resolve(&self, host: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (name, value) in host {
+            let named = self.allow.iter().any(|a| a == &name);
+            let default = Self::DEFAULT_ALLOW.contains(&name.as_str());
+            let pass = named || ((default || self.inherit_all) && !Self::looks_secret(&name));
+            if pass {
+                out.insert(name, value);
+            }
+        }
+        for (k, v) in &self.set {
+            out.insert(k.clone(), v.clone());
+        }
+        out
+    }
+}
+
+/// Whether a sandbox policy must be enforced or only where the kernel allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcement {
+    /// Apply what the kernel supports; run anyway and report what was enforced.
+    #[default]
+    BestEffort,
+    /// Refuse to run unless the policy is fully enforced.
+    Required,
+}
+
+/// Confinement of a child process.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SandboxPolicy {
+    /// No confinement.
+    #[default]
+    None,
+    /// Writes only under the workspace (and a temporary directory).
+    WorkspaceWrite {
+        /// Must it be enforced?
+        enforcement: Enforcement,
+    },
+    /// No network access.
+    NoNetwork {
+        /// Must it be enforced?
+        enforcement: Enforcement,
+    },
+}
+
+/// Byte caps on captured output. Output past the caps goes only to the log file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OutputCaps {
+    /// Bytes kept from the start of each stream.
+    pub head_bytes: usize,
+    /// Bytes kept from the end of each stream.
+    pub tail_bytes: usize,
+}
+
+impl Default for OutputCaps {
+    fn default() -> Self {
+        Self { head_bytes: 256 * 1024, tail_bytes: 256 * 1024 }
+    }
+}
+
+/// A command to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct CommandSpec {
+    /// The program, looked up on `PATH` when it has no `/`.
+    pub program: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The working directory; the executor's default when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    /// The child's environment.
+    #[serde(default)]
+    pub env: EnvPolicy,
+    /// Bytes written to stdin; stdin is `/dev/null` when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
+    /// Wall-clock limit in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_timeout_ms: Option<u64>,
+    /// Inactivity limit in milliseconds: no output for this long ends the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Caps on captured output.
+    #[serde(default)]
+    pub output_caps: OutputCaps,
+    /// Confinement.
+    #[serde(default)]
+    pub sandbox: SandboxPolicy,
+}
+
+impl CommandSpec {
+    /// `program` with no arguments and every other setting at its default.
+    pub fn new(program: impl Into<String>) -> Self {
+        Self {
+            program: program.into(),
+            args: Vec::new(),
+            cwd: None,
+            env: EnvPolicy::default(),
+            stdin: None,
+            wall_timeout_ms: None,
+            idle_timeout_ms: None,
+            output_caps: OutputCaps::default(),
+            sandbox: SandboxPolicy::None,
+        }
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn cwd(mut self, cwd: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(cwd.into());
+        self
+    }
+
+    /// Sets the environment policy.
+    pub fn env(mut self, env: EnvPolicy) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Sets stdin.
+    pub fn stdin(mut self, input: impl Into<String>) -> Self {
+        self.stdin = Some(input.into());
+        self
+    }
+
+    /// Sets the wall-clock limit.
+    pub fn wall_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.wall_timeout_ms = Some(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Sets the inactivity limit.
+    pub fn idle_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.idle_timeout_ms = Some(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Sets the output caps.
+    pub fn output_caps(mut self, caps: OutputCaps) -> Self {
+        self.output_caps = caps;
+        self
+    }
+
+    /// Sets the sandbox policy.
+    pub fn sandbox(mut self, policy: SandboxPolicy) -> Self {
+        self.sandbox = policy;
+        self
+    }
+
+    /// The command line as one display string (`cargo test --quiet`).
+    pub fn display(&self) -> String {
+        std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Which limit ended a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// The wall-clock limit.
+    Wall,
+    /// The inactivity limit.
+    Idle,
+}
+
+impl TimeoutKind {
+    /// The stable snake_case name (`wall`, `idle`), as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeoutKind::Wall => "wall",
+            TimeoutKind::Idle => "idle",
+        }
+    }
+}
+
+/// Captured output of one stream (stdout or stderr), bounded in memory.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CapturedStream {
+    /// The first bytes, decoded lossily as UTF-8.
+    pub head: String,
+    /// The last bytes not already in `head`, decoded lossily; empty when nothing was dropped.
+    pub tail: String,
+    /// Bytes the stream produced in all.
+    pub total_bytes: u64,
+    /// Whether bytes between head and tail were dropped from memory (they are in the log).
+    pub truncated: bool,
+}
+
+impl CapturedStream {
+    /// Captured text: the head, then a marker and the tail when bytes were dropped.
+    pub fn text(&self) -> String {
+        if self.truncated {
+            format!("{}\n[… {} bytes omitted …]\n{}", self.head, self.omitted_bytes(), self.tail)
+        } else {
+            format!("{}{}", self.head, self.tail)
+        }
+    }
+
+    fn omitted_bytes(&self) -> u64 {
+        self.total_bytes.saturating_sub((self.head.len() + self.tail.len()) as u64)
+    }
+}
+
+/// What the sandbox actually enforced for a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SandboxReport {
+    /// The policy asked for.
+    pub requested: SandboxPolicy,
+    /// Whether it was fully enforced.
+    pub enforced: bool,
+    /// What was and was not enforced, for people: the mechanism used
+    /// (Landlock ABI, network namespace, seccomp filter) or why none was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Set when a sandbox was enforced and the run looks like it was stopped
+    /// by it rather than failing on its own: the evidence found (a message such
+    /// as "Permission denied", "Operation not permitted", "Read-only file
+    /// system" or "Network is unreachable" in the output, or death by
+    /// `SIGSYS`). A heuristic: a command may print these words for reasons of
+    /// its own, and a denied call whose error is swallowed leaves no trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denial_suspected: Option<String>,
+}
+
+/// The result of running a command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct RunOutput {
+    /// The command line that ran.
+    pub command: String,
+    /// The exit code, when the process exited normally.
+    pub exit_code: Option<i32>,
+    /// The signal that ended the process, when one did.
+    pub signal: Option<i32>,
+    /// The limit that ended the run, if one did.
+    pub timed_out: Option<TimeoutKind>,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// Captured stdout.
+    pub stdout: CapturedStream,
+    /// Captured stderr.
+    pub stderr: CapturedStream,
+    /// A file holding the whole output (stdout then stderr), when one was written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_path: Option<PathBuf>,
+    /// What the sandbox enforced.
+    #[serde(default)]
+    pub sandbox: SandboxReport,
+}
+
+impl RunOutput {
+    /// A finished run with this exit code and captured text; for tests and fakes.
+    pub fn from_text(
+        command: impl Into<String>,
+        exit_code: i32,
+        stdout: impl Into<String>,
+        stderr: impl Into<String>,
+    ) -> Self {
+        let stdout = stdout.into();
+        let stderr = stderr.into();
+        Self {
+            command: command.into(),
+            exit_code: Some(exit_code),
+            signal: None,
+            timed_out: None,
+            duration_ms: 0,
+            stdout: CapturedStream { total_bytes: stdout.len() as u64, head: stdout, ..CapturedStream::default() },
+            stderr: CapturedStream { total_bytes: stderr.len() as u64, head: stderr, ..CapturedStream::default() },
+            log_path: None,
+            sandbox: SandboxReport::default(),
+        }
+    }
+
+    /// True when the process exited with code 0 and no limit ended it.
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && self.timed_out.is_none()
+    }
+}

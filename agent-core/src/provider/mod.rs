@@ -1,0 +1,16 @@
+//! Talking to a language model: the [`LlmProvider`] trait, the request and
+//! completion types that cross it, token [`Usage`], streams, tool calls and
+//! the classified [`ProviderError`].
+//!
+//! Implementations live in `agent-providers`; a plugin author implements
+//! [`LlmProvider`] against this module alone.
+
+mod completion;
+mod llm_provider;
+
+pub use crate::ids::ProviderId;
+pub use completion::{
+    Completion, CompletionRequest, CompletionStream, FinishReason, Message, ResponseFormat, Role, StreamEvent,
+    ToolCall, ToolSpec, Usage, stream_from_completion,
+};
+pub use llm_provider::{LlmProvider, ProviderError, ProviderErrorKind};

@@ -1,0 +1,51 @@
+//! `agent-loop`: the reference loops over `agent-core`'s traits, and what
+//! they need around them: prompts, the inspector, memory, journals,
+//! timelines and metrics.
+//!
+//! [`RepairLoop`] inspects a workspace, snapshots it, runs the baseline
+//! tests, asks the model for a plan, applies it, tests, classifies the
+//! failure, repairs (at most N attempts), and accepts the change or restores
+//! the snapshot; every step is an event in a [`Journal`](agent_core::Journal).
+//! A host composes implementations (from `agent-providers`, `agent-oracles`,
+//! `agent-classify`, `agent-sandbox` or its own) into it:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use agent_core::{Editor, Executor, FailureClassifier, LlmProvider, Snapshotter, WorkspaceOracle};
+//! use agent_loop::{LoopError, MemoryJournal, RepairConfig, RepairLoop, RepairParts, Task};
+//! # async fn host(
+//! #     provider: Arc<dyn LlmProvider>, oracle: Arc<dyn WorkspaceOracle>,
+//! #     classifier: Arc<dyn FailureClassifier>, executor: Arc<dyn Executor>,
+//! #     snapshotter: Arc<dyn Snapshotter>, editor: Arc<dyn Editor>,
+//! # ) -> Result<(), LoopError> {
+//! let journal = Arc::new(MemoryJournal::default());
+//! let repair = RepairLoop::new(RepairParts {
+//!     provider, oracle, classifier, executor, snapshotter, editor, journal,
+//! })
+//! .with_config(RepairConfig::default().with_max_attempts(3));
+//! let report = repair.run(Task::new("fix-average", "/path/to/crate", "make the tests pass")).await?;
+//! println!("{:?} after {} attempts", report.outcome, report.attempts.len());
+//! # Ok(()) }
+//! ```
+//!
+//! This crate spawns no process, speaks no HTTP and writes nothing in a
+//! user's workspace: it acts through the traits. It writes only its own
+//! files (the JSONL journal, the memory file) where the host puts them.
+
+mod file_memory;
+mod inspector;
+mod jsonl_journal;
+mod memory_journal;
+mod plain_context;
+pub mod repair;
+mod timeline;
+
+pub use file_memory::FileMemory;
+pub use inspector::{CriterionFinding, Inspection, Inspector, Review, ReviewCall};
+pub use jsonl_journal::JsonlJournal;
+pub use memory_journal::MemoryJournal;
+pub use plain_context::PlainContext;
+pub use repair::{
+    AttemptReport, LoopError, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task, TaskMetrics,
+};
+pub use timeline::{RunMetrics, Timeline, TimelineEntry, determinism};

@@ -1,0 +1,972 @@
+//! The reference [`RepairLoop`]: inspect, snapshot, plan, apply, test,
+//! classify, repair, and restore or accept.
+
+mod prompt;
+
+pub use prompt::SYSTEM_PROMPT;
+use prompt::{PromptLimits, PromptStyle};
+
+use crate::PlainContext;
+use agent_core::budget::{Budget, BudgetStop, BudgetTracker};
+use agent_core::edit::FileChange;
+use agent_core::event::{Event, EventKind, TaskId, TaskState};
+use agent_core::exec::{CommandSpec, RunOutput};
+use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, Tier};
+use agent_core::gate::{GateContext, GateReport, Verdict};
+use agent_core::journal::JournalError;
+use agent_core::plan::{Action, Plan};
+use agent_core::provider::{CompletionRequest, Message, Usage};
+use agent_core::snapshot::SnapshotError;
+use agent_core::workspace::{DetectedCommand, OracleError, WorkspaceProfile};
+use agent_core::{
+    ContextRenderer, Editor, Executor, FailureClassifier, Gate, Journal, LlmProvider, Snapshotter, WorkspaceOracle,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// One goal for the loop in one workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct Task {
+    /// The task's id; events are grouped by it.
+    pub id: TaskId,
+    /// The workspace root.
+    pub root: PathBuf,
+    /// What to achieve, in the user's words.
+    pub goal: String,
+    /// Tests that must go from failing to passing; when set, the loop judges
+    /// an attempt regression-aware (these fixed, every passing test still
+    /// passing) instead of by the suite's exit code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub named_tests: Vec<String>,
+}
+
+impl Task {
+    /// A task.
+    pub fn new(id: impl Into<TaskId>, root: impl Into<PathBuf>, goal: impl Into<String>) -> Self {
+        Self { id: id.into(), root: root.into(), goal: goal.into(), named_tests: Vec::new() }
+    }
+
+    /// A task from a spec: its goal is the spec rendered for planning, its
+    /// named tests those the acceptance criteria name.
+    pub fn from_spec(id: impl Into<TaskId>, root: impl Into<PathBuf>, spec: &agent_core::spec::TaskSpec) -> Self {
+        Self { id: id.into(), root: root.into(), goal: spec.goal(), named_tests: spec.named_tests() }
+    }
+
+    /// Sets the tests that must go from failing to passing.
+    pub fn with_named_tests(mut self, tests: Vec<String>) -> Self {
+        self.named_tests = tests;
+        self
+    }
+}
+
+/// Settings of the loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct RepairConfig {
+    /// Attempts in all: the first plan plus the repairs (default 3).
+    pub max_attempts: u32,
+    /// Limits checked before every model turn.
+    pub budget: Budget,
+    /// Wall-clock limit of one test run, in milliseconds.
+    pub test_timeout_ms: u64,
+    /// Inactivity limit of one test run, in milliseconds.
+    pub test_idle_timeout_ms: Option<u64>,
+    /// Corrective re-asks after an answer that is not a valid plan (default 1).
+    pub max_plan_reasks: u32,
+    /// Lines of source shown on each side of a failure's line in a repair
+    /// prompt, by the default [`PlainContext`] renderer.
+    pub context_lines: u32,
+    /// At most this many failures go into one repair prompt, with the
+    /// default [`PlainContext`] renderer.
+    pub max_failures_in_prompt: usize,
+    /// Upper bound on tokens the model may generate per turn.
+    pub max_tokens_per_turn: Option<u32>,
+}
+
+impl Default for RepairConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            budget: Budget::unlimited(),
+            test_timeout_ms: 10 * 60 * 1000,
+            test_idle_timeout_ms: None,
+            max_plan_reasks: 1,
+            context_lines: 6,
+            max_failures_in_prompt: 8,
+            max_tokens_per_turn: Some(8192),
+        }
+    }
+}
+
+impl RepairConfig {
+    /// Sets the number of attempts in all (the first plan plus the repairs).
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n;
+        self
+    }
+
+    /// Sets the budget checked before every model turn.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Sets the wall-clock limit of one test run.
+    pub fn with_test_timeout(mut self, limit: Duration) -> Self {
+        self.test_timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// Sets the inactivity limit of one test run.
+    pub fn with_test_idle_timeout(mut self, limit: Duration) -> Self {
+        self.test_idle_timeout_ms = Some(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// Sets how many corrective re-asks follow an answer that is not a valid plan.
+    pub fn with_max_plan_reasks(mut self, n: u32) -> Self {
+        self.max_plan_reasks = n;
+        self
+    }
+}
+
+/// The parts a [`RepairLoop`] is made of.
+#[derive(Clone)]
+pub struct RepairParts {
+    /// The model.
+    pub provider: Arc<dyn LlmProvider>,
+    /// Inspects the workspace.
+    pub oracle: Arc<dyn WorkspaceOracle>,
+    /// Classifies test output.
+    pub classifier: Arc<dyn FailureClassifier>,
+    /// Runs commands.
+    pub executor: Arc<dyn Executor>,
+    /// Takes and restores snapshots.
+    pub snapshotter: Arc<dyn Snapshotter>,
+    /// Applies file actions.
+    pub editor: Arc<dyn Editor>,
+    /// Records every step.
+    pub journal: Arc<dyn Journal>,
+}
+
+/// How a task ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The tests pass with the change; the snapshot was dropped.
+    Accepted,
+    /// Every attempt failed; the workspace was restored.
+    RolledBack,
+    /// The model could not produce a usable plan, or the failure is not the code's; restored.
+    NeedsHuman,
+    /// A budget ran out; restored.
+    BudgetExceeded,
+}
+
+impl Outcome {
+    /// The final task state for this outcome.
+    pub fn state(self) -> TaskState {
+        match self {
+            Self::Accepted => TaskState::Accepted,
+            Self::RolledBack => TaskState::RolledBack,
+            Self::NeedsHuman => TaskState::NeedsHuman,
+            Self::BudgetExceeded => TaskState::BudgetExceeded,
+        }
+    }
+}
+
+/// What one attempt did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AttemptReport {
+    /// 1-based attempt number.
+    pub number: u32,
+    /// `plan` for the first attempt, `repair` after.
+    pub kind: String,
+    /// The model's summary of its plan.
+    pub summary: String,
+    /// Files changed.
+    pub changes: Vec<FileChange>,
+    /// The test command's exit code.
+    pub exit_code: Option<i32>,
+    /// The classified test run.
+    pub classification: Classification,
+    /// Whether the tests passed.
+    pub passed: bool,
+    /// Why the attempt could not be applied, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply_error: Option<String>,
+}
+
+/// Per-task figures.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskMetrics {
+    /// Attempts made.
+    pub attempts: u32,
+    /// Repairs made (attempts after the first).
+    pub repairs: u32,
+    /// Model turns taken (re-asks included).
+    pub model_turns: u32,
+    /// Whether the workspace was restored.
+    pub rolled_back: bool,
+    /// Tokens spent.
+    pub usage: Usage,
+    /// Cost in US dollars.
+    pub cost_usd: f64,
+    /// Wall time in milliseconds.
+    pub wall_ms: u64,
+}
+
+/// The report of one task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct RepairReport {
+    /// The task.
+    pub task: TaskId,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The test command the oracle chose.
+    pub test_command: String,
+    /// The baseline test run, before any change.
+    pub baseline: Classification,
+    /// Every attempt.
+    pub attempts: Vec<AttemptReport>,
+    /// Gate reports on the accepted change.
+    pub gates: Vec<GateReport>,
+    /// The budget limit that stopped the task, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_stop: Option<BudgetStop>,
+    /// Figures.
+    pub metrics: TaskMetrics,
+}
+
+/// Why the loop itself could not go on (as opposed to a failed attempt, which is in the report).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoopError {
+    /// The oracle failed.
+    #[error("inspecting the workspace failed: {0}")]
+    Oracle(#[from] OracleError),
+    /// The oracle found no test command, so nothing can be verified.
+    #[error("no test command found in {}", root.display())]
+    NoTestCommand {
+        /// The workspace.
+        root: PathBuf,
+    },
+    /// A snapshot could not be taken, or the workspace could not be restored.
+    #[error("snapshot failed: {0}")]
+    Snapshot(#[from] SnapshotError),
+    /// The journal failed.
+    #[error("journal failed: {0}")]
+    Journal(#[from] JournalError),
+    /// The test command could not be run at all.
+    #[error("running the tests failed: {0}")]
+    Exec(#[from] agent_core::exec::ExecError),
+    /// The configuration cannot work (e.g. zero attempts).
+    #[error("invalid loop configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Observes each event as it is journaled (e.g. to print progress).
+pub type Observer = Arc<dyn Fn(&agent_core::event::Event) + Send + Sync>;
+
+/// The reference repair loop.
+pub struct RepairLoop {
+    parts: RepairParts,
+    config: RepairConfig,
+    gates: Vec<Arc<dyn Gate>>,
+    observer: Option<Observer>,
+    context: Option<Arc<dyn ContextRenderer>>,
+    memory: Option<Arc<dyn agent_core::Memory>>,
+    inspector: Option<crate::Inspector>,
+}
+
+impl RepairLoop {
+    /// A loop over these parts with the default configuration.
+    pub fn new(parts: RepairParts) -> Self {
+        Self {
+            parts,
+            config: RepairConfig::default(),
+            gates: Vec::new(),
+            observer: None,
+            context: None,
+            memory: None,
+            inspector: None,
+        }
+    }
+
+    /// Carries earlier attempts at the same goal and the workspace's lessons
+    /// into the planning prompt, and remembers this task's attempts (and,
+    /// when a repair made it pass, the lesson) when it ends. A memory that
+    /// cannot be read or written is logged, never a reason to stop.
+    pub fn with_memory(mut self, memory: Arc<dyn agent_core::Memory>) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// Verifies a passing attempt with `inspector` (its gates, then its
+    /// optional review of the change): `Approve` accepts; `ChangesRequested`
+    /// or `Partial` make the attempt fail with the items in the repair
+    /// prompt; `NeedsHuman` ends the task restored. Gates added with
+    /// [`with_gate`](Self::with_gate) run first.
+    pub fn with_inspector(mut self, inspector: crate::Inspector) -> Self {
+        self.inspector = Some(inspector);
+        self
+    }
+
+    /// Sets the configuration.
+    pub fn with_config(mut self, config: RepairConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Adds a gate that a passing change must also pass.
+    pub fn with_gate(mut self, gate: Arc<dyn Gate>) -> Self {
+        self.gates.push(gate);
+        self
+    }
+
+    /// Calls `observer` with every event as it is journaled.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Renders the failure sections of the plan and repair prompts with
+    /// `renderer` (e.g. `agent_classify::RepairContextBuilder`, which groups
+    /// failures by root cause within a token budget). Without one, the loop
+    /// uses a [`PlainContext`] with the configuration's `context_lines` and
+    /// `max_failures_in_prompt`.
+    pub fn with_context_renderer(mut self, renderer: Arc<dyn ContextRenderer>) -> Self {
+        self.context = Some(renderer);
+        self
+    }
+
+    /// The renderer of the prompts' failure sections.
+    fn context_renderer(&self) -> Arc<dyn ContextRenderer> {
+        match &self.context {
+            Some(renderer) => renderer.clone(),
+            None => Arc::new(PlainContext::new(self.config.context_lines, self.config.max_failures_in_prompt)),
+        }
+    }
+
+    /// Runs the task to an outcome.
+    ///
+    /// inspect → snapshot → baseline tests → plan → apply → test → on failure
+    /// classify → repair prompt → repair, at most `max_attempts` attempts.
+    /// Passing: the snapshot is discarded. Failing after the last attempt, a
+    /// budget stop, an unusable plan after one re-ask, or an infrastructure
+    /// failure: the snapshot is restored. Every step is journaled.
+    ///
+    /// `Err` only when the loop itself cannot go on (no test command, a
+    /// snapshot or journal failure); the workspace is restored first whenever
+    /// a snapshot was taken.
+    pub async fn run(&self, task: Task) -> Result<RepairReport, LoopError> {
+        if self.config.max_attempts == 0 {
+            return Err(LoopError::InvalidConfig { reason: "max_attempts must be at least 1".into() });
+        }
+        let mut run = TaskRun::new(self, task);
+        run.emit(EventKind::TaskStarted { goal: run.task.goal.clone(), root: run.task.root.display().to_string() })
+            .await?;
+        run.transition(TaskState::Planning).await?;
+        let profile = self.parts.oracle.inspect(&run.task.root).await?;
+        let test = profile.test_command().cloned();
+        run.emit(EventKind::Inspected {
+            projects: profile.projects.len(),
+            test_command: test.as_ref().map(|t| t.display()),
+        })
+        .await?;
+        let Some(test) = test else {
+            run.finish_without_change(Outcome::NeedsHuman).await?;
+            return Err(LoopError::NoTestCommand { root: run.task.root.clone() });
+        };
+        let snapshot = self.parts.snapshotter.snapshot(&run.task.root).await?;
+        run.emit(EventKind::SnapshotTaken { id: snapshot.to_string() }).await?;
+
+        let result = run.attempts(&profile, &test).await;
+        let keep = matches!(result, Ok(ref e) if e.outcome == Outcome::Accepted);
+        if keep {
+            self.parts.snapshotter.discard(&run.task.root, &snapshot).await?;
+            run.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await?;
+        } else {
+            self.parts.snapshotter.restore(&run.task.root, &snapshot).await?;
+            run.emit(EventKind::SnapshotRestored { id: snapshot.to_string() }).await?;
+            self.parts.snapshotter.discard(&run.task.root, &snapshot).await?;
+            run.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await?;
+        }
+        let end = result?;
+        run.remember(end.outcome).await;
+        run.finish(end, test.display()).await
+    }
+}
+
+/// How the attempts ended, before the snapshot is dealt with.
+struct AttemptsEnd {
+    outcome: Outcome,
+    verdict: Verdict,
+    budget_stop: Option<BudgetStop>,
+}
+
+/// The state of one running task.
+struct TaskRun<'a> {
+    lp: &'a RepairLoop,
+    task: Task,
+    state: TaskState,
+    tracker: BudgetTracker,
+    messages: Vec<Message>,
+    baseline: Classification,
+    attempts: Vec<AttemptReport>,
+    gates: Vec<GateReport>,
+    last_comparison: agent_core::failure::RunComparison,
+}
+
+impl<'a> TaskRun<'a> {
+    fn new(lp: &'a RepairLoop, task: Task) -> Self {
+        Self {
+            tracker: BudgetTracker::start(lp.config.budget.clone()),
+            lp,
+            task,
+            state: TaskState::Queued,
+            messages: Vec::new(),
+            baseline: Classification::default(),
+            attempts: Vec::new(),
+            gates: Vec::new(),
+            last_comparison: agent_core::failure::RunComparison::default(),
+        }
+    }
+
+    /// The workspace's name for memory: the root directory's name.
+    fn workspace_name(&self) -> String {
+        self.task
+            .root
+            .file_name()
+            .map_or_else(|| self.task.root.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// What memory holds for this goal and workspace, rendered; `None` when nothing.
+    async fn recall(&self) -> Option<String> {
+        let memory = self.lp.memory.as_ref()?;
+        match memory.recall(&self.workspace_name(), &self.task.goal).await {
+            Ok(r) if !r.is_empty() => Some(r.render()),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(task = %self.task.id, error = %e, "memory could not be read");
+                None
+            }
+        }
+    }
+
+    /// Stores this task's attempts and, when a repair made it pass, the lesson.
+    async fn remember(&self, outcome: Outcome) {
+        let Some(memory) = &self.lp.memory else { return };
+        let workspace = self.workspace_name();
+        let mut entries = Vec::new();
+        for a in &self.attempts {
+            let mut failed: Vec<String> = a.classification.failures.iter().take(5).map(short_failure).collect();
+            if let Some(err) = &a.apply_error {
+                failed.insert(0, format!("could not apply: {err}"));
+            }
+            if !a.passed && failed.is_empty() {
+                failed.push("did not pass verification".to_owned());
+            }
+            let files = a.changes.iter().map(|c| c.path.clone()).collect();
+            entries.push(agent_core::memory::MemoryEntry::Attempt(agent_core::memory::AttemptNote::new(
+                &workspace,
+                &self.task.goal,
+                a.number,
+                &a.summary,
+                files,
+                failed,
+            )));
+        }
+        if outcome == Outcome::Accepted && self.attempts.len() > 1 {
+            let (fix, before) = (&self.attempts[self.attempts.len() - 1], &self.attempts[self.attempts.len() - 2]);
+            let mut seen = std::collections::BTreeSet::new();
+            for f in &before.classification.failures {
+                if seen.insert((f.kind, f.code.clone())) {
+                    let files = fix.changes.iter().map(|c| c.path.clone()).collect();
+                    entries.push(agent_core::memory::MemoryEntry::Lesson(agent_core::memory::Lesson::new(
+                        &workspace,
+                        f.kind,
+                        f.code.clone(),
+                        &fix.summary,
+                        files,
+                    )));
+                }
+            }
+        }
+        for entry in entries {
+            if let Err(e) = memory.remember(entry).await {
+                tracing::warn!(task = %self.task.id, error = %e, "memory could not be written");
+                return;
+            }
+        }
+    }
+
+    fn limits(&self) -> PromptLimits {
+        PromptLimits { max_file_bytes: 16 * 1024, max_files: 6, max_listing: 200 }
+    }
+
+    async fn emit(&self, kind: EventKind) -> Result<(), LoopError> {
+        let event = Event::now(self.task.id.clone(), kind);
+        if let Some(observer) = &self.lp.observer {
+            observer(&event);
+        }
+        self.lp.parts.journal.append(event).await?;
+        Ok(())
+    }
+
+    async fn transition(&mut self, to: TaskState) -> Result<(), LoopError> {
+        if self.state != to {
+            let from = self.state;
+            self.state = to;
+            tracing::debug!(task = %self.task.id, ?from, ?to, "state transition");
+            self.emit(EventKind::StateTransition { from, to }).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_tests(
+        &self,
+        profile: &WorkspaceProfile,
+        test: &DetectedCommand,
+        attempt: u32,
+    ) -> Result<(Option<i32>, Classification), LoopError> {
+        let mut spec =
+            test.to_spec(&self.task.root).wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+        if let Some(idle) = self.lp.config.test_idle_timeout_ms {
+            spec = spec.idle_timeout(Duration::from_millis(idle));
+        }
+        let span = tracing::info_span!("tests", task = %self.task.id, attempt, command = %spec.display());
+        let output = self.lp.parts.executor.run(spec).instrument(span).await?;
+        self.emit(run_event(&output)).await?;
+        let mut classification = self.lp.parts.classifier.classify(&output, profile);
+        classification.outcomes = self.lp.parts.classifier.test_outcomes(&output);
+        self.emit(EventKind::FailureClassified { attempt, classification: classification.clone() }).await?;
+        Ok((output.exit_code, classification))
+    }
+
+    /// Asks the model for a plan; one corrective re-ask (by default) on an unusable answer.
+    async fn ask_plan(&mut self, purpose: &str) -> Result<Result<Plan, AttemptsEnd>, LoopError> {
+        let mut reasks_left = self.lp.config.max_plan_reasks;
+        loop {
+            if let Err(stop) = self.tracker.check() {
+                self.emit(EventKind::BudgetStop { reason: stop.to_string() }).await?;
+                return Ok(Err(AttemptsEnd {
+                    outcome: Outcome::BudgetExceeded,
+                    verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
+                    budget_stop: Some(stop),
+                }));
+            }
+            let mut req = CompletionRequest::new(self.messages.clone())
+                .with_temperature(0.0)
+                .with_response_format("plan", Plan::json_schema());
+            req.max_tokens = self.lp.config.max_tokens_per_turn;
+            let started = std::time::Instant::now();
+            let span = tracing::info_span!(
+                "gen_ai.chat",
+                gen_ai.operation.name = "chat",
+                gen_ai.request.model = %self.lp.parts.provider.id().model(),
+                gen_ai.system = %self.lp.parts.provider.id().kind(),
+                gen_ai.usage.input_tokens = tracing::field::Empty,
+                gen_ai.usage.output_tokens = tracing::field::Empty,
+                purpose,
+            );
+            let answer = self.lp.parts.provider.complete(req).instrument(span.clone()).await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let completion = match answer {
+                Ok(c) => c,
+                Err(err) => {
+                    self.tracker.record_failed_turn();
+                    self.emit(EventKind::LlmCall {
+                        provider: err.provider.to_string(),
+                        purpose: purpose.to_owned(),
+                        input_tokens: 0,
+                        output_tokens: 0,
+                        cached_tokens: 0,
+                        cost_usd: None,
+                        latency_ms,
+                        error: Some(format!("{}: {}", err.kind.name(), err.message)),
+                    })
+                    .await?;
+                    return Ok(Err(AttemptsEnd {
+                        outcome: Outcome::NeedsHuman,
+                        verdict: Verdict::NeedsHuman { reason: format!("model call failed: {err}") },
+                        budget_stop: None,
+                    }));
+                }
+            };
+            span.record("gen_ai.usage.input_tokens", completion.usage.input_tokens);
+            span.record("gen_ai.usage.output_tokens", completion.usage.output_tokens);
+            self.tracker.record(&completion.usage, completion.cost_usd);
+            self.emit(EventKind::LlmCall {
+                provider: completion.provider.to_string(),
+                purpose: purpose.to_owned(),
+                input_tokens: completion.usage.input_tokens,
+                output_tokens: completion.usage.output_tokens,
+                cached_tokens: completion.usage.cached_input_tokens,
+                cost_usd: completion.cost_usd,
+                latency_ms,
+                error: None,
+            })
+            .await?;
+            self.messages.push(Message::assistant(completion.content.clone()));
+            match Plan::parse(&completion.content) {
+                Ok(plan) => return Ok(Ok(plan)),
+                Err(err) => {
+                    self.emit(EventKind::PlanRejected { error: err.to_string() }).await?;
+                    if reasks_left == 0 {
+                        return Ok(Err(AttemptsEnd {
+                            outcome: Outcome::NeedsHuman,
+                            verdict: Verdict::NeedsHuman {
+                                reason: format!(
+                                    "the model's answer did not match the plan schema after a re-ask: {err}"
+                                ),
+                            },
+                            budget_stop: None,
+                        }));
+                    }
+                    reasks_left -= 1;
+                    self.messages.push(Message::user(prompt::reask_prompt(&err.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Applies a plan; stops at the first action that cannot be applied.
+    async fn apply(&mut self, plan: &Plan) -> Result<(Vec<FileChange>, Option<String>), LoopError> {
+        let mut changes = Vec::new();
+        let mut error = None;
+        for action in &plan.actions {
+            match action {
+                Action::RunCommand { program, args } => {
+                    let spec = CommandSpec::new(program.clone())
+                        .args(args.clone())
+                        .cwd(&self.task.root)
+                        .wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+                    match self.lp.parts.executor.run(spec).await {
+                        Ok(out) => {
+                            self.emit(run_event(&out)).await?;
+                            if !out.success() {
+                                error = Some(format!("`{}` exited with {:?}", out.command, out.exit_code));
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            error = Some(format!("`{program}` could not run: {e}"));
+                            break;
+                        }
+                    }
+                }
+                _ => match self.lp.parts.editor.apply(&self.task.root, action).await {
+                    Ok(change) => changes.push(change),
+                    Err(e) => {
+                        error = Some(e.to_string());
+                        break;
+                    }
+                },
+            }
+        }
+        self.emit(EventKind::EditsApplied { files: changes.iter().map(|c| c.path.clone()).collect() }).await?;
+        Ok((changes, error))
+    }
+
+    /// Ends the task as over budget when the executor refuses to run more
+    /// commands (e.g. a `LimitedExecutor` after repeated timeouts).
+    async fn execution_limit(&self, err: LoopError) -> Result<AttemptsEnd, LoopError> {
+        match err {
+            LoopError::Exec(agent_core::exec::ExecError::LimitReached { reason }) => {
+                let stop = BudgetStop::Execution { reason };
+                self.emit(EventKind::BudgetStop { reason: stop.to_string() }).await?;
+                Ok(AttemptsEnd {
+                    outcome: Outcome::BudgetExceeded,
+                    verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
+                    budget_stop: Some(stop),
+                })
+            }
+            other => Err(other),
+        }
+    }
+
+    async fn attempts(&mut self, profile: &WorkspaceProfile, test: &DetectedCommand) -> Result<AttemptsEnd, LoopError> {
+        match self.attempts_inner(profile, test).await {
+            Ok(end) => Ok(end),
+            Err(err) => self.execution_limit(err).await,
+        }
+    }
+
+    async fn attempts_inner(
+        &mut self,
+        profile: &WorkspaceProfile,
+        test: &DetectedCommand,
+    ) -> Result<AttemptsEnd, LoopError> {
+        let max = self.lp.config.max_attempts;
+        self.baseline = self.run_tests(profile, test, 0).await?.1;
+        if self.baseline.tier == Tier::Infrastructure {
+            return Ok(AttemptsEnd {
+                outcome: Outcome::NeedsHuman,
+                verdict: Verdict::NeedsHuman { reason: infra_reason(&self.baseline) },
+                budget_stop: None,
+            });
+        }
+        let renderer = self.lp.context_renderer();
+        let mut plan_text = prompt::plan_prompt(
+            &self.task.goal,
+            &self.task.root,
+            profile,
+            &test.display(),
+            &self.baseline,
+            PromptStyle { context: renderer.as_ref(), limits: self.limits() },
+        );
+        if let Some(recalled) = self.recall().await {
+            plan_text.push_str("\n\n");
+            plan_text.push_str(recalled.trim_end());
+        }
+        self.messages = vec![Message::system(SYSTEM_PROMPT), Message::user(plan_text)];
+        for number in 1..=max {
+            let purpose = if number == 1 { "plan" } else { "repair" };
+            self.transition(if number == 1 { TaskState::Planning } else { TaskState::Repairing }).await?;
+            let plan = match self.ask_plan(purpose).await? {
+                Ok(plan) => plan,
+                Err(end) => return Ok(end),
+            };
+            self.transition(TaskState::Executing).await?;
+            let (changes, apply_error) = self.apply(&plan).await?;
+            let (exit_code, classification) = self.run_tests(profile, test, number).await?;
+            let comparison = agent_core::failure::compare_runs(
+                &self.baseline.outcomes,
+                &classification.outcomes,
+                &self.task.named_tests,
+            );
+            let tests_ok = if self.task.named_tests.is_empty() {
+                // The suite's verdict, and no test that passed before may be gone or failing.
+                classification.passed() && comparison.regressions.is_empty()
+            } else {
+                // Regression-aware: the named tests fixed, every passing test still passing,
+                // in a run whose outcomes could be read; unrelated old failures do not count.
+                comparison.ok() && !classification.outcomes.is_empty() && classification.tier != Tier::Infrastructure
+            };
+            let mut passed = apply_error.is_none() && tests_ok;
+            let mut gate_failures = Vec::new();
+            let mut review_stop = None;
+            if passed && (!self.lp.gates.is_empty() || self.lp.inspector.is_some()) {
+                self.transition(TaskState::Verifying).await?;
+                let cx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, changes.clone())
+                    .with_baseline(self.baseline.outcomes.clone())
+                    .with_named_tests(self.task.named_tests.clone());
+                self.gates.clear();
+                for gate in &self.lp.gates {
+                    let report = match gate.check(&cx).await {
+                        Ok(r) => r,
+                        Err(e) => GateReport::new("gate", false, format!("gate could not run: {e}")),
+                    };
+                    self.emit(EventKind::GateReport { report: report.clone() }).await?;
+                    if !report.passed {
+                        gate_failures.push(report.clone());
+                    }
+                    self.gates.push(report);
+                }
+                if gate_failures.is_empty() {
+                    if let Some(inspector) = &self.lp.inspector {
+                        let inspection = inspector.inspect(&cx, &plan_diff(&plan)).await;
+                        for report in &inspection.gates {
+                            self.emit(EventKind::GateReport { report: report.clone() }).await?;
+                            self.gates.push(report.clone());
+                        }
+                        let review = match &inspection.verdict {
+                            Verdict::Approve => GateReport::new("review", true, "approved"),
+                            Verdict::ChangesRequested { items } | Verdict::Partial { items } => {
+                                let mut r = GateReport::new("review", false, "changes requested");
+                                r.findings = items.clone();
+                                r
+                            }
+                            Verdict::NeedsHuman { reason } => {
+                                review_stop = Some(reason.clone());
+                                GateReport::new("review", false, format!("needs a human: {reason}"))
+                            }
+                            other => GateReport::new("review", false, format!("not approved: {other:?}")),
+                        };
+                        self.emit(EventKind::GateReport { report: review.clone() }).await?;
+                        if !review.passed {
+                            gate_failures.push(review.clone());
+                        }
+                        self.gates.push(review);
+                    }
+                }
+                passed = gate_failures.is_empty();
+            }
+            let mut shown = classification.clone();
+            // Regressions and unfixed named tests lead the repair prompt, in order.
+            let verdicts = comparison.regressions.iter().map(|r| format!("regression: {r}")).chain(
+                comparison.missing_fixes.iter().filter(|_| apply_error.is_none()).map(|m| format!("not fixed: {m}")),
+            );
+            let leading: Vec<Failure> =
+                verdicts.map(|line| Failure::new(FailureCategory::Test, FailureKind::TestAssertion, line)).collect();
+            shown.failures.splice(0..0, leading);
+            for g in &gate_failures {
+                let mut f = Failure::new(
+                    FailureCategory::Lint,
+                    FailureKind::Unknown,
+                    format!("gate `{}` failed: {}", g.gate, g.summary),
+                );
+                f.snippet = (!g.findings.is_empty()).then(|| g.findings.join("\n"));
+                shown.failures.push(f);
+            }
+            self.attempts.push(AttemptReport {
+                number,
+                kind: purpose.to_owned(),
+                summary: plan.summary.clone(),
+                changes,
+                exit_code,
+                classification: classification.clone(),
+                passed,
+                apply_error: apply_error.clone(),
+            });
+            if passed {
+                return Ok(AttemptsEnd { outcome: Outcome::Accepted, verdict: Verdict::Approve, budget_stop: None });
+            }
+            if let Some(reason) = review_stop {
+                return Ok(AttemptsEnd {
+                    outcome: Outcome::NeedsHuman,
+                    verdict: Verdict::NeedsHuman { reason },
+                    budget_stop: None,
+                });
+            }
+            self.last_comparison = comparison;
+            if classification.tier == Tier::Infrastructure {
+                return Ok(AttemptsEnd {
+                    outcome: Outcome::NeedsHuman,
+                    verdict: Verdict::NeedsHuman { reason: infra_reason(&classification) },
+                    budget_stop: None,
+                });
+            }
+            if number < max {
+                let text = prompt::repair_prompt(
+                    &self.task.root,
+                    number,
+                    max,
+                    Some(&plan),
+                    apply_error.as_deref(),
+                    &shown,
+                    PromptStyle { context: renderer.as_ref(), limits: self.limits() },
+                );
+                self.messages.push(Message::user(text));
+            }
+        }
+        // Regressions first: a fix that broke another test is named as such.
+        let mut items: Vec<String> =
+            self.last_comparison.regressions.iter().map(|r| format!("regression: {r}")).collect();
+        items.extend(
+            self.attempts
+                .last()
+                .map(|a| a.classification.failures.iter().map(short_failure).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
+        Ok(AttemptsEnd {
+            outcome: Outcome::RolledBack,
+            verdict: Verdict::ChangesRequested { items },
+            budget_stop: None,
+        })
+    }
+
+    async fn finish_without_change(&mut self, outcome: Outcome) -> Result<(), LoopError> {
+        self.transition(outcome.state()).await?;
+        self.emit(EventKind::TaskFinished { state: outcome.state() }).await
+    }
+
+    async fn finish(mut self, end: AttemptsEnd, test_command: String) -> Result<RepairReport, LoopError> {
+        self.transition(end.outcome.state()).await?;
+        self.emit(EventKind::Verdict { verdict: end.verdict.clone() }).await?;
+        self.emit(EventKind::TaskFinished { state: end.outcome.state() }).await?;
+        let attempts = u32::try_from(self.attempts.len()).unwrap_or(u32::MAX);
+        let metrics = TaskMetrics {
+            attempts,
+            repairs: attempts.saturating_sub(1),
+            model_turns: self.tracker.turns(),
+            rolled_back: end.outcome != Outcome::Accepted,
+            usage: self.tracker.usage(),
+            cost_usd: self.tracker.cost_usd(),
+            wall_ms: self.tracker.elapsed_ms(),
+        };
+        Ok(RepairReport {
+            task: self.task.id.clone(),
+            outcome: end.outcome,
+            verdict: end.verdict,
+            test_command,
+            baseline: self.baseline,
+            attempts: self.attempts,
+            gates: self.gates,
+            budget_stop: end.budget_stop,
+            metrics,
+        })
+    }
+}
+
+/// The journal event of a finished command.
+fn run_event(out: &RunOutput) -> EventKind {
+    EventKind::Run {
+        command: out.command.clone(),
+        exit_code: out.exit_code,
+        timed_out: out.timed_out.map(|t| t.name().to_owned()),
+        duration_ms: out.duration_ms,
+        log_path: out.log_path.as_ref().map(|p| p.display().to_string()),
+    }
+}
+
+fn short_failure(f: &Failure) -> String {
+    let mut s = format!("[{}]", f.kind.name());
+    if let Some(file) = &f.file {
+        s.push_str(&format!(" {}", file.display()));
+        if let Some(line) = f.line {
+            s.push_str(&format!(":{line}"));
+        }
+    }
+    if let Some(t) = &f.test_name {
+        s.push_str(&format!(" `{t}`"));
+    }
+    s.push_str(&format!(": {}", f.message.lines().next().unwrap_or_default()));
+    s
+}
+
+fn infra_reason(c: &Classification) -> String {
+    let first = c.failures.first().map(short_failure).unwrap_or_else(|| "unknown".into());
+    format!("the environment, not the code, is failing: {first}")
+}
+
+/// The plan's edits as a unified-diff-like text, for a review.
+fn plan_diff(plan: &Plan) -> String {
+    let mut out = String::new();
+    for action in &plan.actions {
+        match action {
+            Action::WriteFile { path, content } => {
+                out.push_str(&format!("--- a/{path}\n+++ b/{path}\n"));
+                for line in content.lines() {
+                    out.push_str(&format!("+{line}\n"));
+                }
+            }
+            Action::ReplaceBlock { path, old, new } => {
+                out.push_str(&format!("--- a/{path}\n+++ b/{path}\n@@\n"));
+                for line in old.lines() {
+                    out.push_str(&format!("-{line}\n"));
+                }
+                for line in new.lines() {
+                    out.push_str(&format!("+{line}\n"));
+                }
+            }
+            Action::DeleteFile { path } => out.push_str(&format!("--- a/{path}\n+++ /dev/null\n")),
+            Action::RunCommand { program, args } => out.push_str(&format!("# ran: {program} {}\n", args.join(" "))),
+            other => out.push_str(&format!("# {other:?}\n")),
+        }
+    }
+    out
+}

@@ -1,0 +1,279 @@
+//! Rust mutation rules.
+//!
+//! Test code is a file under `tests/` (or named `tests.rs`), an item under
+//! `#[cfg(test)]` and a function with a `#[test]`-like attribute
+//! (`#[test]`, `#[tokio::test]`, `#[rstest]`, …). `#[mutants::skip]`
+//! (also inside `cfg_attr`) removes every mutant of its item. Macro bodies
+//! are token trees to tree-sitter, so `assert!(a == b)` has no operator
+//! mutants.
+
+use super::{
+    Ctx, Out, binary, boundary, identifiers, is_comparison, named_children, operator_token, same_code, unused_later,
+};
+use crate::Operator;
+use tree_sitter::Node;
+
+/// The context inside an item, from its outer attributes.
+pub(super) fn enter(node: Node<'_>, src: &str, ctx: &Ctx) -> Option<Ctx> {
+    let kind = node.kind();
+    if kind == "source_file" {
+        let file_is_test = named_children(node)
+            .iter()
+            .any(|c| c.kind() == "inner_attribute_item" && is_cfg_test(&squash(text(*c, src))));
+        return file_is_test.then(|| Ctx { in_test: true, ..ctx.clone() });
+    }
+    if !kind.ends_with("_item") || kind.contains("attribute") {
+        return None;
+    }
+    let attrs = attributes(node, src);
+    let mut inner = ctx.clone();
+    if attrs.iter().any(|a| is_cfg_test(a)) {
+        inner.in_test = true;
+    }
+    if attrs.iter().any(|a| a.contains("mutants::skip")) {
+        inner.skip = true;
+    }
+    if kind == "function_item" {
+        inner.function = node.child_by_field_name("name").map(|n| text(n, src).to_string());
+        inner.test_fn = attrs.iter().any(|a| is_test_attr(a));
+        if inner.test_fn {
+            inner.in_test = true;
+        }
+    }
+    Some(inner)
+}
+
+/// The mutants of one Rust node.
+pub(super) fn visit(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    match node.kind() {
+        "binary_expression" | "compound_assignment_expr" => binary(node, ctx, out),
+        "if_expression" | "while_expression" => negate(node, ctx, out),
+        "integer_literal" if boundary_context(node, out) => boundary(node, ctx, out),
+        "match_block" => delete_arms(node, ctx, out),
+        "function_item" => {
+            if ctx.test_fn {
+                remove_test_statements(node, ctx, out);
+            } else if ctx.mutable() {
+                replace_body(node, ctx, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn text<'s>(node: Node<'_>, src: &'s str) -> &'s str {
+    src.get(node.byte_range()).unwrap_or("")
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The outer attributes of an item, whitespace removed, without `#[` `]`.
+fn attributes(node: Node<'_>, src: &str) -> Vec<String> {
+    let mut attrs = Vec::new();
+    let mut prev = node.prev_named_sibling();
+    while let Some(p) = prev {
+        match p.kind() {
+            "attribute_item" => {
+                let t = squash(text(p, src));
+                attrs.push(t.trim_start_matches("#[").trim_end_matches(']').to_string());
+            }
+            "line_comment" | "block_comment" => {}
+            _ => break,
+        }
+        prev = p.prev_named_sibling();
+    }
+    attrs
+}
+
+fn is_cfg_test(attr: &str) -> bool {
+    let attr = attr.trim_start_matches("#![").trim_end_matches(']');
+    attr == "cfg(test)" || attr.starts_with("cfg(all(test,")
+}
+
+fn is_test_attr(attr: &str) -> bool {
+    let path = attr.split('(').next().unwrap_or(attr);
+    let last = path.rsplit("::").next().unwrap_or(path);
+    matches!(last, "test" | "rstest" | "test_case" | "quickcheck")
+}
+
+/// `if c` → `if !(c)`, also for `while`; never on `if let` conditions.
+fn negate(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if !ctx.mutable() {
+        return;
+    }
+    let Some(cond) = node.child_by_field_name("condition") else {
+        return;
+    };
+    if matches!(cond.kind(), "let_condition" | "let_chain") {
+        return;
+    }
+    let replacement = format!("!({})", out.text(cond));
+    out.replace(cond, Operator::NegateCondition, &replacement, ctx);
+}
+
+/// Integer literals compared, returned, or the tail of a function body.
+fn boundary_context(node: Node<'_>, out: &Out<'_>) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    match parent.kind() {
+        "binary_expression" => operator_token(parent).is_some_and(|op| is_comparison(out.text(op))),
+        "return_expression" => true,
+        "block" => {
+            parent.parent().is_some_and(|f| f.kind() == "function_item")
+                && named_children(parent).last().is_some_and(|last| last.id() == node.id())
+        }
+        _ => false,
+    }
+}
+
+/// Deletes a match arm when the match has a `_` arm or the arm is not the
+/// last one (so the match stays exhaustive); the `_` arm itself stays.
+fn delete_arms(block: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if !ctx.mutable() {
+        return;
+    }
+    let arms: Vec<Node<'_>> = named_children(block).into_iter().filter(|c| c.kind() == "match_arm").collect();
+    if arms.len() < 2 {
+        return;
+    }
+    let src = out.src;
+    let wildcard: Vec<bool> = arms
+        .iter()
+        .map(|arm| arm.child_by_field_name("pattern").is_some_and(|p| squash(text(p, src)) == "_"))
+        .collect();
+    let has_wildcard = wildcard.contains(&true);
+    let last = arms.len() - 1;
+    for (i, arm) in arms.iter().enumerate() {
+        if !wildcard[i] && (has_wildcard || i != last) {
+            out.replace(*arm, Operator::DeleteArm, "", ctx);
+        }
+    }
+}
+
+/// Replaces the body of a function with plain values of its return type.
+fn replace_body(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    let Some(body) = func.child_by_field_name("body") else {
+        return;
+    };
+    let unsafe_fn = named_children(func)
+        .iter()
+        .any(|c| c.kind() == "function_modifiers" && out.text(*c).split_whitespace().any(|w| w == "unsafe"));
+    if unsafe_fn {
+        return;
+    }
+    let values = match func.child_by_field_name("return_type") {
+        None => vec!["()".to_string()],
+        Some(ty) => values_of(ty, out),
+    };
+    for value in values {
+        let replacement = if value == "()" { "{}".to_string() } else { format!("{{ {value} }}") };
+        if !same_code(out.text(body), &replacement) {
+            out.replace(body, Operator::ReplaceBody, &replacement, ctx);
+        }
+    }
+}
+
+/// Plain values of a Rust type, most telling first; empty when none is safe.
+fn values_of(ty: Node<'_>, out: &Out<'_>) -> Vec<String> {
+    let t = squash(out.text(ty));
+    let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match ty.kind() {
+        "unit_type" => strs(&["()"]),
+        "never_type" => Vec::new(),
+        "primitive_type" => match t.as_str() {
+            "bool" => strs(&["true", "false"]),
+            "f32" | "f64" => strs(&["0.0", "1.0"]),
+            "char" | "str" => strs(&["Default::default()"]),
+            _ => strs(&["0", "1"]),
+        },
+        "reference_type" => {
+            let inner = ty.child_by_field_name("type").map(|i| squash(out.text(i))).unwrap_or_default();
+            let mutable = named_children(ty).iter().any(|c| c.kind() == "mutable_specifier");
+            if inner == "str" && !mutable {
+                strs(&["\"\""])
+            } else if inner.starts_with('[') {
+                vec![if mutable { "&mut []".to_string() } else { "&[]".to_string() }]
+            } else {
+                Vec::new()
+            }
+        }
+        "abstract_type" => {
+            let trait_name = ty.child_by_field_name("trait").map(|n| squash(out.text(n))).unwrap_or_default();
+            if trait_name.starts_with("Iterator<") { strs(&["::std::iter::empty()"]) } else { Vec::new() }
+        }
+        "generic_type" => {
+            let name = ty.child_by_field_name("type").map(|n| squash(out.text(n))).unwrap_or_default();
+            let last = name.rsplit("::").next().unwrap_or(&name).to_string();
+            let first_arg = ty
+                .child_by_field_name("type_arguments")
+                .and_then(|args| named_children(args).into_iter().find(|a| a.kind() != "lifetime"));
+            match last.as_str() {
+                "Option" => strs(&["None"]),
+                "Vec" => strs(&["vec![]"]),
+                "Result" => {
+                    let inner = first_arg.map(|a| values_of(a, out)).unwrap_or_default();
+                    if inner.is_empty() {
+                        strs(&["Ok(Default::default())"])
+                    } else {
+                        inner.into_iter().map(|v| format!("Ok({v})")).collect()
+                    }
+                }
+                "Box" | "Arc" | "Rc" if first_arg.is_some_and(|a| squash(out.text(a)) == "str") => {
+                    strs(&["\"\".into()"])
+                }
+                "Cow" => strs(&["\"\".into()"]),
+                _ => strs(&["Default::default()"]),
+            }
+        }
+        "type_identifier" if t == "String" => strs(&["String::new()"]),
+        "type_identifier" | "scoped_type_identifier" | "tuple_type" | "array_type" => strs(&["Default::default()"]),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether a statement is an assertion: deleting one always leaves the test
+/// passing, so that mutant would say nothing about the test.
+fn is_assertion(text: &str) -> bool {
+    let t = text.trim_start();
+    ["assert", "debug_assert", "panic!", "unreachable!", "prop_assert"].iter().any(|p| t.starts_with(p))
+}
+
+/// Deletes one statement of a test body: expression statements (calls, not
+/// assertions) and `let`s whose names the rest of the body does not use.
+/// Control flow, items, assertions and the tail expression stay.
+fn remove_test_statements(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    let Some(body) = func.child_by_field_name("body") else {
+        return;
+    };
+    for stmt in named_children(body) {
+        let removable = match stmt.kind() {
+            "expression_statement" => named_children(stmt).first().is_some_and(|inner| {
+                !matches!(
+                    inner.kind(),
+                    "if_expression"
+                        | "match_expression"
+                        | "for_expression"
+                        | "while_expression"
+                        | "loop_expression"
+                        | "return_expression"
+                        | "break_expression"
+                        | "continue_expression"
+                        | "block"
+                        | "unsafe_block"
+                        | "async_block"
+                )
+            }),
+            "let_declaration" => stmt.child_by_field_name("pattern").is_some_and(|p| {
+                let names = identifiers(p, out.src);
+                unused_later(&names, out.src, stmt, body)
+            }),
+            _ => false,
+        };
+        if removable && !is_assertion(out.text(stmt)) {
+            out.replace(stmt, Operator::RemoveTestStatement, "", ctx);
+        }
+    }
+}

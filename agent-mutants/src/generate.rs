@@ -1,0 +1,364 @@
+//! Mutant generation over tree-sitter syntax trees.
+//!
+//! [`generate`] parses one file, walks its syntax tree once in pre-order and
+//! asks the rules of the file's language (`gen_rust`, `gen_python`,
+//! `gen_js`, `gen_go`) for the mutants of each node. The walk never enters
+//! a string literal, a comment or an `ERROR` node, and every mutant replaces
+//! either one operator token or one whole syntax node, so no mutant cuts
+//! inside a string or a comment (a mutant may only swallow a whole one, as
+//! when a function body is replaced).
+//!
+//! The walk carries a [`Ctx`]: whether the node is test code, whether it is
+//! the body of a test function, whether `#[mutants::skip]` applies, and the
+//! name of the enclosing function. Code-under-test operators never apply to
+//! test code; [`Operator::RemoveTestStatement`] applies only to test bodies.
+
+#[path = "gen_go.rs"]
+mod gen_go;
+#[path = "gen_js.rs"]
+mod gen_js;
+#[path = "gen_python.rs"]
+mod gen_python;
+#[path = "gen_rust.rs"]
+mod gen_rust;
+
+use super::{Mutant, Operator};
+use agent_syntax::Lang;
+use std::collections::HashSet;
+use std::rc::Rc;
+use tree_sitter::Node;
+
+/// Every mutant of one file, in file order. `file` is the path relative to
+/// the workspace root (`/`-separated); it decides whether the whole file is
+/// test code (`tests/` for Rust, `test_*.py`, `*.test.ts`, `_test.go`, …).
+///
+/// Generation is deterministic and never fails: a file the grammar cannot
+/// load gives no mutants, and syntax errors only hide the broken regions.
+pub fn generate(file: &str, lang: Lang, source: &str) -> Vec<Mutant> {
+    let Some(tree) = lang.parse(source) else {
+        return Vec::new();
+    };
+    let root_ctx = Ctx { in_test: is_test_file(lang, file), ..Ctx::default() };
+    let mut out = Out::new(file, lang, source);
+    let mut stack: Vec<(Node<'_>, Rc<Ctx>)> = vec![(tree.root_node(), Rc::new(root_ctx))];
+    while let Some((node, ctx)) = stack.pop() {
+        if lang.is_string_or_comment(node.kind()) || node.is_error() || node.is_missing() {
+            continue;
+        }
+        let ctx = match enter(lang, node, source, &ctx) {
+            Some(inner) => Rc::new(inner),
+            None => ctx,
+        };
+        visit(lang, node, &ctx, &mut out);
+        let mut cursor = node.walk();
+        let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+        for child in children.into_iter().rev() {
+            stack.push((child, Rc::clone(&ctx)));
+        }
+    }
+    out.finish()
+}
+
+/// Whether a file is a test file by its path alone (its language from the extension).
+pub(super) fn is_test_path(file: &str) -> bool {
+    Lang::from_path(std::path::Path::new(file)).is_some_and(|lang| is_test_file(lang, file))
+}
+
+/// Whether the whole file is test code, judged by its path.
+fn is_test_file(lang: Lang, file: &str) -> bool {
+    let path = file.replace('\\', "/");
+    let name = path.rsplit('/').next().unwrap_or(&path);
+    let in_dir = |dir: &str| path.starts_with(&format!("{dir}/")) || path.contains(&format!("/{dir}/"));
+    match lang {
+        Lang::Rust => in_dir("tests") || name == "tests.rs",
+        Lang::Python => {
+            let stem = name.strip_suffix(".pyi").or_else(|| name.strip_suffix(".py")).unwrap_or(name);
+            stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest"
+        }
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+            name.contains(".test.") || name.contains(".spec.") || in_dir("__tests__")
+        }
+        Lang::Go => name.ends_with("_test.go"),
+    }
+}
+
+/// The context a node is walked in.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Ctx {
+    /// Test code: only [`Operator::RemoveTestStatement`] applies.
+    pub(super) in_test: bool,
+    /// The node is (inside) a test function whose body statements may be removed.
+    pub(super) test_fn: bool,
+    /// `#[mutants::skip]` or the like: no mutant at all.
+    pub(super) skip: bool,
+    /// The innermost named function.
+    pub(super) function: Option<String>,
+}
+
+impl Ctx {
+    /// Whether code-under-test operators apply here.
+    pub(super) fn mutable(&self) -> bool {
+        !self.in_test && !self.skip
+    }
+}
+
+/// The context inside `node`, when it differs from the parent's.
+fn enter(lang: Lang, node: Node<'_>, src: &str, ctx: &Ctx) -> Option<Ctx> {
+    match lang {
+        Lang::Rust => gen_rust::enter(node, src, ctx),
+        Lang::Python => gen_python::enter(node, src, ctx),
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => gen_js::enter(node, src, ctx),
+        Lang::Go => gen_go::enter(node, src, ctx),
+    }
+}
+
+/// The mutants of one node (not of its children).
+fn visit(lang: Lang, node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if ctx.skip {
+        return;
+    }
+    match lang {
+        Lang::Rust => gen_rust::visit(node, ctx, out),
+        Lang::Python => gen_python::visit(node, ctx, out),
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => gen_js::visit(node, ctx, out),
+        Lang::Go => gen_go::visit(node, ctx, out),
+    }
+}
+
+/// Collects the mutants of one file.
+pub(super) struct Out<'s> {
+    file: &'s str,
+    lang: Lang,
+    /// The whole source text.
+    pub(super) src: &'s str,
+    line_starts: Vec<usize>,
+    seen: HashSet<(usize, usize, String)>,
+    mutants: Vec<Mutant>,
+}
+
+impl<'s> Out<'s> {
+    fn new(file: &'s str, lang: Lang, src: &'s str) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(src.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1))
+            .collect();
+        Self { file, lang, src, line_starts, seen: HashSet::new(), mutants: Vec::new() }
+    }
+
+    /// The language being mutated.
+    pub(super) fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The source text of a node.
+    pub(super) fn text(&self, node: Node<'_>) -> &'s str {
+        self.src.get(node.byte_range()).unwrap_or("")
+    }
+
+    /// Records a mutant replacing the whole of `node`.
+    pub(super) fn replace(&mut self, node: Node<'_>, operator: Operator, replacement: &str, ctx: &Ctx) {
+        self.push(node.start_byte(), node.end_byte(), operator, replacement, ctx);
+    }
+
+    /// Records a mutant replacing `src[start..end]`. Ignored when the range is
+    /// not on character boundaries or the replacement changes nothing.
+    pub(super) fn push(&mut self, start: usize, end: usize, operator: Operator, replacement: &str, ctx: &Ctx) {
+        let Some(original) = self.src.get(start..end) else {
+            return;
+        };
+        if original == replacement || !self.seen.insert((start, end, replacement.to_string())) {
+            return;
+        }
+        let line_index = self.line_starts.partition_point(|&s| s <= start).saturating_sub(1);
+        let line_start = self.line_starts.get(line_index).copied().unwrap_or(0);
+        self.mutants.push(Mutant {
+            file: self.file.to_string(),
+            lang: self.lang,
+            line: u32::try_from(line_index + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(start - line_start + 1).unwrap_or(u32::MAX),
+            byte_start: start,
+            byte_end: end,
+            operator,
+            original: original.to_string(),
+            replacement: replacement.to_string(),
+            function: ctx.function.clone(),
+            in_test: operator == Operator::RemoveTestStatement,
+        });
+    }
+
+    fn finish(mut self) -> Vec<Mutant> {
+        // Pre-order already gives file order for most nodes; a stable sort on
+        // the start byte fixes the rest (an operator token after its node's
+        // children) without disturbing the order of equal starts.
+        self.mutants.sort_by_key(|m| m.byte_start);
+        self.mutants
+    }
+}
+
+/// The named children of a node.
+pub(super) fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).collect()
+}
+
+/// The operator token of a binary-like node: the `operator` field, else the
+/// first anonymous child that is not punctuation.
+pub(super) fn operator_token(node: Node<'_>) -> Option<Node<'_>> {
+    if let Some(op) = node.child_by_field_name("operator") {
+        return Some(op);
+    }
+    let mut cursor = node.walk();
+    node.children(&mut cursor).find(|c| !c.is_named() && !matches!(c.kind(), "(" | ")"))
+}
+
+/// Replacements for an operator token, with the operator kind.
+pub(super) fn flips(op: &str) -> Option<(Operator, &'static [&'static str])> {
+    Some(match op {
+        "==" => (Operator::EqualityFlip, &["!="]),
+        "!=" => (Operator::EqualityFlip, &["=="]),
+        "===" => (Operator::EqualityFlip, &["!=="]),
+        "!==" => (Operator::EqualityFlip, &["==="]),
+        "<" => (Operator::RelationalFlip, &["<=", ">"]),
+        "<=" => (Operator::RelationalFlip, &["<", ">"]),
+        ">" => (Operator::RelationalFlip, &[">=", "<"]),
+        ">=" => (Operator::RelationalFlip, &[">", "<"]),
+        "&&" => (Operator::BooleanFlip, &["||"]),
+        "||" => (Operator::BooleanFlip, &["&&"]),
+        "+" => (Operator::ArithmeticFlip, &["-"]),
+        "-" => (Operator::ArithmeticFlip, &["+"]),
+        "*" => (Operator::ArithmeticFlip, &["/"]),
+        "/" => (Operator::ArithmeticFlip, &["*"]),
+        "+=" => (Operator::ArithmeticFlip, &["-="]),
+        "-=" => (Operator::ArithmeticFlip, &["+="]),
+        "*=" => (Operator::ArithmeticFlip, &["/="]),
+        "/=" => (Operator::ArithmeticFlip, &["*="]),
+        _ => return None,
+    })
+}
+
+/// Whether an operator compares (its integer operands get boundary mutants).
+pub(super) fn is_comparison(op: &str) -> bool {
+    matches!(op, "==" | "!=" | "===" | "!==" | "<" | "<=" | ">" | ">=")
+}
+
+/// Mutants of a binary-like node: its operator token flipped. Arithmetic is
+/// skipped when an operand is (cheaply seen to be) a string, so string
+/// concatenation is not turned into a subtraction.
+pub(super) fn binary(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if !ctx.mutable() {
+        return;
+    }
+    let Some(op) = operator_token(node) else {
+        return;
+    };
+    let Some((operator, replacements)) = flips(out.text(op)) else {
+        return;
+    };
+    if operator == Operator::ArithmeticFlip {
+        let lang = out.lang();
+        let stringy =
+            ["left", "right"].iter().any(|f| node.child_by_field_name(f).is_some_and(|n| is_stringy(lang, n, 0)));
+        if stringy {
+            return;
+        }
+    }
+    for r in replacements {
+        out.replace(op, operator, r, ctx);
+    }
+}
+
+/// Whether an expression is, or is a `+` chain containing, a string literal.
+pub(super) fn is_stringy(lang: Lang, node: Node<'_>, depth: usize) -> bool {
+    if lang.is_string_or_comment(node.kind()) || matches!(node.kind(), "template_string" | "macro_invocation") {
+        return true;
+    }
+    if depth > 16 {
+        return false;
+    }
+    match node.kind() {
+        "parenthesized_expression" | "expression_list" => {
+            named_children(node).into_iter().any(|c| is_stringy(lang, c, depth + 1))
+        }
+        "binary_expression" | "binary_operator" => {
+            let plus = operator_token(node).is_some_and(|op| op.kind() == "+");
+            plus && ["left", "right"]
+                .iter()
+                .any(|f| node.child_by_field_name(f).is_some_and(|n| is_stringy(lang, n, depth + 1)))
+        }
+        _ => false,
+    }
+}
+
+/// Boundary mutants of an integer literal: `n + 1` and `n - 1` written as
+/// literals, keeping a type suffix (`3u32` → `4u32`). Only plain decimal
+/// literals; `0` gets no `-1` (it would not type-check for unsigned types).
+pub(super) fn boundary(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if !ctx.mutable() {
+        return;
+    }
+    let text = out.text(node);
+    let digits_end = text.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(text.len());
+    let (digits, suffix) = text.split_at(digits_end);
+    let valid_suffix = suffix.is_empty()
+        || matches!(
+            suffix,
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "n"
+        );
+    if digits.is_empty() || digits.starts_with('_') || !valid_suffix {
+        return;
+    }
+    let clean: String = digits.chars().filter(|&c| c != '_').collect();
+    if clean.len() > 1 && clean.starts_with('0') {
+        return; // octal in Go, invalid elsewhere
+    }
+    let Ok(n) = clean.parse::<u128>() else {
+        return;
+    };
+    if let Some(up) = n.checked_add(1) {
+        out.replace(node, Operator::Boundary, &format!("{up}{suffix}"), ctx);
+    }
+    if let Some(down) = n.checked_sub(1) {
+        out.replace(node, Operator::Boundary, &format!("{down}{suffix}"), ctx);
+    }
+}
+
+/// Whether any of `names` occurs as a whole word in `text`.
+pub(super) fn mentions_any(text: &str, names: &[&str]) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    names.iter().filter(|n| !n.is_empty()).any(|name| {
+        text.match_indices(name).any(|(i, _)| {
+            let before_ok = text[..i].chars().next_back().is_none_or(|c| !is_word(c));
+            let after_ok = text[i + name.len()..].chars().next().is_none_or(|c| !is_word(c));
+            before_ok && after_ok
+        })
+    })
+}
+
+/// The texts of every `identifier` (and shorthand pattern) node under
+/// `node`, itself included: the names a declaration binds.
+pub(super) fn identifiers<'s>(node: Node<'_>, src: &'s str) -> Vec<&'s str> {
+    let mut found = Vec::new();
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "identifier" || n.kind().starts_with("shorthand_") {
+            if let Some(t) = src.get(n.byte_range()) {
+                found.push(t);
+            }
+        }
+        stack.extend(named_children(n));
+    }
+    found
+}
+
+/// Whether a declaration whose bound names are `names` may be removed from a
+/// test body: only when none of the names is used in the rest of the body.
+pub(super) fn unused_later(names: &[&str], src: &str, stmt: Node<'_>, body: Node<'_>) -> bool {
+    let rest = src.get(stmt.end_byte()..body.end_byte()).unwrap_or("");
+    let names: Vec<&str> = names.iter().copied().filter(|n| *n != "_").collect();
+    !mentions_any(rest, &names)
+}
+
+/// Whether a body already is the replacement, ignoring whitespace and `;`.
+pub(super) fn same_code(a: &str, b: &str) -> bool {
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace() && *c != ';').collect::<String>();
+    squash(a) == squash(b)
+}

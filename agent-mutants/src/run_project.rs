@@ -1,0 +1,429 @@
+//! What to run for a mutant, per ecosystem: the cheap check, the build
+//! (Rust, before the baseline tests only: a mutant's `cargo test` builds
+//! its own), and the tests of the affected package or module.
+//!
+//! | ecosystem | unit of a file | check | baseline build | tests |
+//! |---|---|---|---|---|
+//! | Cargo | its package (nearest `Cargo.toml` with `[package]`) | `cargo check -p PKG` (`--tests` for test code) | `cargo test -p PKG --no-run` | `cargo test -p PKG` (`--tests`, no doctest run, when no doc comment holds a code block) |
+//! | Go | its directory | `go vet ./DIR` | — | `go test -failfast ./DIR` |
+//! | Python | the module | `python3 -m py_compile FILE` | — | the pytest command on the test files that import the module (all tests when none is found) with `-x` |
+//! | Node/TypeScript | the project | `tsc --noEmit --incremental` (TypeScript, when a `tsc` is found), `node --check FILE` (JavaScript) | — | the project's test command |
+
+use super::Mutant;
+use agent_core::exec::{CommandSpec, EnvPolicy};
+use agent_core::workspace::{DetectedCommand, WorkspaceProfile};
+use agent_syntax::Lang;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// The kind of project being mutated, from the manifest at its root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ecosystem {
+    /// `Cargo.toml`.
+    Cargo,
+    /// `go.mod`.
+    Go,
+    /// `package.json` or `tsconfig.json`.
+    Node,
+    /// `pyproject.toml`, `setup.py`, `setup.cfg`, `pytest.ini`, `tox.ini`,
+    /// `requirements.txt`, or only Python files at the root.
+    Python,
+}
+
+impl Ecosystem {
+    /// The ecosystem of the project at `root`, by its root manifest.
+    pub(crate) fn detect(root: &Path) -> Option<Self> {
+        let has = |f: &str| root.join(f).is_file();
+        if has("Cargo.toml") {
+            Some(Self::Cargo)
+        } else if has("go.mod") {
+            Some(Self::Go)
+        } else if has("package.json") || has("tsconfig.json") {
+            Some(Self::Node)
+        } else if ["pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini", "requirements.txt"]
+            .iter()
+            .any(|f| has(f))
+        {
+            Some(Self::Python)
+        } else {
+            Self::by_files(root)
+        }
+    }
+
+    /// Without a manifest: the language of the source files at the root
+    /// (a directory of Python scripts and their `test_*.py` has none).
+    fn by_files(root: &Path) -> Option<Self> {
+        let entries = std::fs::read_dir(root).ok()?;
+        let langs: BTreeSet<Lang> = entries.filter_map(|e| e.ok()).filter_map(|e| Lang::from_path(&e.path())).collect();
+        let only = |l: Lang| langs.len() == 1 && langs.contains(&l);
+        if only(Lang::Python) {
+            Some(Self::Python)
+        } else if !langs.is_empty()
+            && langs.iter().all(|l| matches!(l, Lang::JavaScript | Lang::TypeScript | Lang::Tsx))
+        {
+            Some(Self::Node)
+        } else {
+            None
+        }
+    }
+
+    /// Whether a file of `lang` belongs to this ecosystem's sources.
+    fn accepts(self, lang: Lang) -> bool {
+        match self {
+            Self::Cargo => lang == Lang::Rust,
+            Self::Go => lang == Lang::Go,
+            Self::Python => lang == Lang::Python,
+            Self::Node => matches!(lang, Lang::JavaScript | Lang::TypeScript | Lang::Tsx),
+        }
+    }
+
+    /// The classifier name for this ecosystem's test output.
+    pub(crate) fn tool(self) -> &'static str {
+        match self {
+            Self::Cargo => "cargo",
+            Self::Go => "go",
+            Self::Python => "pytest",
+            Self::Node => "node",
+        }
+    }
+}
+
+/// A project ready to be mutated: its ecosystem and the commands found for it.
+#[derive(Clone, Debug)]
+pub(crate) struct Project {
+    pub(crate) eco: Ecosystem,
+    root: PathBuf,
+    /// The test command the oracle found (Python, Node).
+    test: Option<DetectedCommand>,
+    /// TypeScript: whether `tsconfig.json` is at the root (then only TypeScript is mutated).
+    typescript: bool,
+    /// Python: test files (relative) with the names they import.
+    py_tests: Vec<(String, BTreeSet<String>)>,
+    /// Rust: whether any doc comment holds a code block (a doctest). When
+    /// none does, builds and tests pass `--tests`, which leaves out the
+    /// doctest run (a rustdoc process with nothing to do) and the examples.
+    doctests: bool,
+}
+
+impl Project {
+    /// The project at `root`, with the test command of the oracle's `profile`.
+    pub(crate) fn new(root: &Path, eco: Ecosystem, profile: Option<&WorkspaceProfile>) -> Self {
+        let test = profile.and_then(WorkspaceProfile::test_command).cloned();
+        Self {
+            eco,
+            root: root.to_path_buf(),
+            test,
+            typescript: root.join("tsconfig.json").is_file(),
+            py_tests: Vec::new(),
+            doctests: true,
+        }
+    }
+
+    /// Whether `rel` is a source file this project mutates.
+    pub(crate) fn is_source(&self, rel: &str) -> Option<Lang> {
+        let lang = Lang::from_path(Path::new(rel))?;
+        if !self.eco.accepts(lang) {
+            return None;
+        }
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let generated = name.ends_with(".d.ts") || name.contains(".min.") || name.contains(".config.");
+        if generated || (self.typescript && lang == Lang::JavaScript) {
+            return None;
+        }
+        Some(lang)
+    }
+
+    /// Records what test selection needs from the source `files`: the
+    /// Python test files and what they import; whether Rust has doctests.
+    pub(crate) fn index_sources(&mut self, files: &[String]) {
+        if self.eco == Ecosystem::Cargo {
+            self.doctests = files.iter().any(|f| {
+                std::fs::read_to_string(self.root.join(f)).map_or(true, |text| {
+                    text.lines().any(|l| {
+                        let l = l.trim_start();
+                        (l.starts_with("///") || l.starts_with("//!")) && l.contains("```")
+                    }) || text.contains("#[doc")
+                })
+            });
+        }
+        if self.eco != Ecosystem::Python {
+            return;
+        }
+        self.py_tests = files
+            .iter()
+            .filter(|f| is_python_test(f))
+            .filter_map(|f| {
+                let text = std::fs::read_to_string(self.root.join(f)).ok()?;
+                Some((f.clone(), python_imports(&text)))
+            })
+            .collect();
+    }
+
+    /// The unit a mutant's tests are chosen by (see the module doc).
+    pub(crate) fn unit_of(&self, file: &str) -> String {
+        match self.eco {
+            Ecosystem::Cargo => cargo_package(&self.root, file).unwrap_or_default(),
+            Ecosystem::Go => go_dir(file),
+            Ecosystem::Python => {
+                if is_python_test(file) {
+                    return file.to_owned();
+                }
+                let stem = module_stem(file);
+                let users: Vec<&str> = self
+                    .py_tests
+                    .iter()
+                    .filter(|(_, imports)| imports.contains(&stem))
+                    .map(|(f, _)| f.as_str())
+                    .collect();
+                users.join(" ")
+            }
+            Ecosystem::Node => String::new(),
+        }
+    }
+
+    /// The environment of every command run in a job whose private cache is
+    /// `job_cache`. Python writes no bytecode (an import of a mutant must
+    /// never find a `.pyc` of another mutant of the same size and second);
+    /// the `.pyc` that `py_compile` writes is removed after each mutant.
+    pub(crate) fn env(&self, job_cache: &Path) -> EnvPolicy {
+        let base = EnvPolicy::default();
+        match self.eco {
+            Ecosystem::Cargo => base
+                .set("CARGO_TARGET_DIR", job_cache.join("target").display().to_string())
+                .set("CARGO_PROFILE_DEV_DEBUG", "0")
+                .set("CARGO_PROFILE_TEST_DEBUG", "0")
+                .set("CARGO_TERM_COLOR", "never")
+                .allow("RUSTFLAGS")
+                .allow("CARGO_NET_OFFLINE"),
+            Ecosystem::Python => base.set("PYTHONDONTWRITEBYTECODE", "1"),
+            Ecosystem::Go => base.allow("GOPROXY").allow("GONOSUMDB").allow("GOPRIVATE"),
+            Ecosystem::Node => base.set("CI", "1").set("NO_COLOR", "1"),
+        }
+    }
+
+    /// The cheap check of a mutant in the job tree `dir`, when the ecosystem has one.
+    /// TypeScript's check is incremental, its build info kept in `job_cache`.
+    pub(crate) fn check(&self, dir: &Path, job_cache: &Path, mutant: &Mutant) -> Option<CommandSpec> {
+        let spec = match self.eco {
+            Ecosystem::Cargo => {
+                let pkg = cargo_package(&self.root, &mutant.file).unwrap_or_default();
+                let mut args = vec!["check".to_owned(), "--quiet".into(), "--message-format=short".into()];
+                if !pkg.is_empty() {
+                    args.extend(["-p".to_owned(), pkg]);
+                }
+                if mutant.in_test {
+                    args.push("--tests".into());
+                }
+                CommandSpec::new("cargo").args(args)
+            }
+            Ecosystem::Go => CommandSpec::new("go").args(["vet".to_owned(), go_dir(&mutant.file)]),
+            Ecosystem::Python => CommandSpec::new("python3").args(["-m", "py_compile", mutant.file.as_str()]),
+            Ecosystem::Node if mutant.lang == Lang::JavaScript => {
+                CommandSpec::new("node").args(["--check", mutant.file.as_str()])
+            }
+            Ecosystem::Node => {
+                let tsc = self.tsc(dir)?;
+                let info = job_cache.join("tsbuildinfo").display().to_string();
+                CommandSpec::new(tsc).args(["--noEmit", "--incremental", "--tsBuildInfoFile", info.as_str(), "-p", "."])
+            }
+        };
+        Some(spec.cwd(dir))
+    }
+
+    /// The build before the timed test run (Rust: `cargo test --no-run`), for these units.
+    pub(crate) fn build(&self, dir: &Path, units: &BTreeSet<String>) -> Option<CommandSpec> {
+        if self.eco != Ecosystem::Cargo {
+            return None;
+        }
+        let mut args = vec!["test".to_owned(), "--no-run".into(), "--quiet".into(), "--message-format=short".into()];
+        args.extend(cargo_packages(units));
+        if !self.doctests {
+            args.push("--tests".into());
+        }
+        Some(CommandSpec::new("cargo").args(args).cwd(dir))
+    }
+
+    /// The schema build (Rust): the baseline build's packages and flags, with
+    /// cargo's JSON messages (test executables, error spans) on stdout.
+    pub(crate) fn schema_build(&self, dir: &Path, units: &BTreeSet<String>) -> CommandSpec {
+        let mut args = vec!["test".to_owned(), "--no-run".into(), "--message-format=json".into()];
+        args.extend(cargo_packages(units));
+        if !self.doctests {
+            args.push("--tests".into());
+        }
+        CommandSpec::new("cargo").args(args).cwd(dir)
+    }
+
+    /// Whether `cargo test` here also runs doctests (a schema run does not,
+    /// so schemata are used only when it does not).
+    pub(crate) fn runs_doctests(&self) -> bool {
+        self.doctests
+    }
+
+    /// The test run for these units (all tests when `units` holds only the empty unit).
+    pub(crate) fn test(&self, dir: &Path, units: &BTreeSet<String>) -> CommandSpec {
+        let spec = match self.eco {
+            Ecosystem::Cargo => {
+                let mut args = vec!["test".to_owned(), "--quiet".into()];
+                args.extend(cargo_packages(units));
+                if !self.doctests {
+                    args.push("--tests".into());
+                }
+                CommandSpec::new("cargo").args(args)
+            }
+            Ecosystem::Go => {
+                let mut args = vec!["test".to_owned(), "-failfast".into()];
+                args.extend(units.iter().cloned());
+                CommandSpec::new("go").args(args)
+            }
+            Ecosystem::Python => {
+                let mut files: BTreeSet<String> = BTreeSet::new();
+                let mut all = false;
+                for unit in units {
+                    if unit.is_empty() {
+                        all = true;
+                    }
+                    files.extend(unit.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
+                }
+                let (program, mut args) = match &self.test {
+                    Some(cmd) if cmd.display().contains("pytest") => (cmd.program.clone(), cmd.args.clone()),
+                    Some(cmd) => return cmd.to_spec(dir),
+                    None => ("python3".to_owned(), vec!["-m".to_owned(), "pytest".to_owned()]),
+                };
+                args.extend(["-x".to_owned(), "-q".into(), "-p".into(), "no:cacheprovider".into()]);
+                if !all {
+                    args.extend(files);
+                }
+                CommandSpec::new(program).args(args)
+            }
+            Ecosystem::Node => match &self.test {
+                Some(cmd) => return cmd.to_spec(dir),
+                None => CommandSpec::new("npm").args(["test"]),
+            },
+        };
+        spec.cwd(dir)
+    }
+
+    /// A `tsc` for the job tree `dir`: the project's own, else one on `PATH`.
+    fn tsc(&self, dir: &Path) -> Option<String> {
+        let local = dir.join("node_modules/.bin/tsc");
+        if local.is_file() {
+            return Some(local.display().to_string());
+        }
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path).map(|p| p.join("tsc")).find(|p| p.is_file()).map(|p| p.display().to_string())
+    }
+}
+
+fn cargo_packages(units: &BTreeSet<String>) -> Vec<String> {
+    if units.iter().any(String::is_empty) {
+        return vec!["--workspace".to_owned()];
+    }
+    units.iter().flat_map(|u| ["-p".to_owned(), u.clone()]).collect()
+}
+
+/// The name of the cargo package that owns `file`: the nearest directory
+/// above it with a `Cargo.toml` that has a `[package]` table.
+pub(crate) fn cargo_package(root: &Path, file: &str) -> Option<String> {
+    cargo_package_at(root, file).map(|(name, _)| name)
+}
+
+/// The directory (relative to `root`, `""` for the root itself) of the
+/// cargo package that owns `file`.
+pub(crate) fn cargo_package_dir(root: &Path, file: &str) -> Option<String> {
+    let (_, dir) = cargo_package_at(root, file)?;
+    let rel = dir.strip_prefix(root).ok()?;
+    Some(rel.to_string_lossy().replace('\\', "/"))
+}
+
+/// The name and directory of the package that owns `file`.
+fn cargo_package_at(root: &Path, file: &str) -> Option<(String, PathBuf)> {
+    let mut dir = root.join(file);
+    while dir.pop() {
+        let manifest = dir.join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            let value: toml::Table = text.parse().ok()?;
+            if let Some(name) = value.get("package").and_then(|p| p.get("name")).and_then(|n| n.as_str()) {
+                return Some((name.to_owned(), dir));
+            }
+        }
+        if dir == root {
+            break;
+        }
+    }
+    None
+}
+
+/// `./DIR` of a Go file (`.` for the root).
+fn go_dir(file: &str) -> String {
+    match file.rsplit_once('/') {
+        Some((dir, _)) => format!("./{dir}"),
+        None => ".".to_owned(),
+    }
+}
+
+/// Whether a Python file is a test file by pytest's default naming.
+fn is_python_test(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    (name.starts_with("test_") || name.ends_with("_test.py")) && name.ends_with(".py") || name == "conftest.py"
+}
+
+/// The module name of a Python file (`pkg/calc.py` → `calc`, `pkg/__init__.py` → `pkg`).
+fn module_stem(file: &str) -> String {
+    let path = Path::new(file);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if stem == "__init__" {
+        return path.parent().and_then(Path::file_name).and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+    }
+    stem.to_owned()
+}
+
+/// Every dotted-name segment a Python file names in its `import` and `from` lines.
+fn python_imports(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.starts_with("import ") || line.starts_with("from ") {
+            for word in line.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                if !word.is_empty() && word != "import" && word != "from" && word != "as" {
+                    out.insert(word.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_imports_lists_every_module_segment() {
+        let names = python_imports("import os\nfrom pkg.calc import add as plus\nx = 1 # import nothing\n");
+        let expected: BTreeSet<String> = ["os", "pkg", "calc", "add", "plus"].iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn module_stem_of_an_init_file_is_its_package() {
+        assert_eq!(module_stem("src/pkg/__init__.py"), "pkg");
+        assert_eq!(module_stem("src/pkg/calc.py"), "calc");
+    }
+
+    #[test]
+    fn go_dir_of_a_root_file_is_dot() {
+        assert_eq!(go_dir("main.go"), ".");
+        assert_eq!(go_dir("internal/calc/calc.go"), "./internal/calc");
+    }
+
+    #[test]
+    fn cargo_package_is_found_in_the_nearest_manifest_with_a_package() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("Cargo.toml"), "[workspace]\nmembers = [\"a\"]\n").unwrap();
+        std::fs::create_dir_all(root.path().join("a/src")).unwrap();
+        std::fs::write(root.path().join("a/Cargo.toml"), "[package]\nname = \"alpha\"\nversion = \"0.1.0\"\n").unwrap();
+        assert_eq!(cargo_package(root.path(), "a/src/lib.rs").as_deref(), Some("alpha"));
+        assert_eq!(cargo_package(root.path(), "src/lib.rs"), None);
+    }
+}
