@@ -1,9 +1,12 @@
-//! [`Budget`]: limits on attempts, tokens, cost and wall time, checked before every model turn.
+//! [`Budget`]: limits on attempts, tokens, cost and wall time, checked
+//! before every model turn, and [`Usd`], the one representation of money.
 
 use crate::provider::Usage;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
+
+pub use crate::money::Usd;
 
 /// Limits for one task. `None` means unlimited.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -14,7 +17,7 @@ pub struct Budget {
     /// Input plus output tokens.
     pub max_tokens: Option<u64>,
     /// Cost in US dollars.
-    pub max_cost_usd: Option<f64>,
+    pub max_cost_usd: Option<Usd>,
     /// Wall time of the whole task, in milliseconds.
     pub max_wall_ms: Option<u64>,
 }
@@ -35,8 +38,8 @@ impl Budget {
         self
     }
     /// Limits cost.
-    pub fn with_max_cost_usd(mut self, usd: f64) -> Self {
-        self.max_cost_usd = Some(usd);
+    pub fn with_max_cost(mut self, limit: Usd) -> Self {
+        self.max_cost_usd = Some(limit);
         self
     }
     /// Limits wall time.
@@ -68,12 +71,12 @@ pub enum BudgetStop {
         limit: u64,
     },
     /// Money used up.
-    #[error("cost budget exhausted: ${used:.4} of ${limit:.4}")]
+    #[error("cost budget exhausted: {used} of {limit}")]
     Cost {
         /// Dollars spent.
-        used: f64,
+        used: Usd,
         /// The limit.
-        limit: f64,
+        limit: Usd,
     },
     /// The executor refused to run more commands for this task (too many
     /// consecutive timeouts, or its total execution time used up).
@@ -108,13 +111,13 @@ pub struct BudgetTracker {
     started: Instant,
     turns: u32,
     usage: Usage,
-    cost_usd: f64,
+    cost_usd: Usd,
 }
 
 impl BudgetTracker {
     /// Starts the clock on `budget`.
     pub fn start(budget: Budget) -> Self {
-        Self { budget, started: Instant::now(), turns: 0, usage: Usage::default(), cost_usd: 0.0 }
+        Self { budget, started: Instant::now(), turns: 0, usage: Usage::default(), cost_usd: Usd::ZERO }
     }
 
     /// Checks every limit; call before each model turn.
@@ -145,10 +148,10 @@ impl BudgetTracker {
     }
 
     /// Records one model turn's usage and cost.
-    pub fn record(&mut self, usage: &Usage, cost_usd: Option<f64>) {
+    pub fn record(&mut self, usage: &Usage, cost: Option<Usd>) {
         self.turns += 1;
         self.usage.add(usage);
-        self.cost_usd += cost_usd.unwrap_or(0.0);
+        self.cost_usd += cost.unwrap_or(Usd::ZERO);
     }
 
     /// Records a model turn that failed before reporting usage.
@@ -167,7 +170,7 @@ impl BudgetTracker {
     }
 
     /// Dollars spent.
-    pub fn cost_usd(&self) -> f64 {
+    pub fn cost_usd(&self) -> Usd {
         self.cost_usd
     }
 

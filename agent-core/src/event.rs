@@ -1,5 +1,6 @@
 //! [`Event`]: every step of a task, as appended to a [`Journal`](crate::Journal).
 
+use crate::budget::Usd;
 use crate::failure::Classification;
 use crate::gate::{GateReport, Verdict};
 pub use crate::ids::TaskId;
@@ -70,7 +71,7 @@ pub enum EventKind {
         /// Prompt tokens served from a cache.
         cached_tokens: u64,
         /// Cost in US dollars, when known.
-        cost_usd: Option<f64>,
+        cost_usd: Option<Usd>,
         /// Latency in milliseconds.
         latency_ms: u64,
         /// The error class, when the call failed.

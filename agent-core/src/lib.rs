@@ -21,7 +21,7 @@
 //! | [`journal`] | the append-only record |
 //! | [`event`] | the steps and states of a task |
 //! | [`memory`] | lessons carried from one task to the next |
-//! | [`budget`] | limits on turns, tokens, cost and time |
+//! | [`budget`] | limits on turns, tokens, cost and time; money ([`Usd`](budget::Usd)) |
 //! | [`spec`] | tasks given as specifications |
 //!
 //! ```
@@ -54,6 +54,7 @@ pub mod gate;
 mod ids;
 pub mod journal;
 pub mod memory;
+mod money;
 pub mod plan;
 pub mod provider;
 pub mod snapshot;

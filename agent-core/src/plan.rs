@@ -106,7 +106,7 @@ impl Plan {
     /// assert!(matches!(bad, Err(PlanError::SchemaViolation { .. })));
     /// ```
     pub fn parse(answer: &str) -> Result<Plan, PlanError> {
-        let body = strip_fence(answer.trim());
+        let body = crate::provider::strip_code_fence(answer);
         let value: serde_json::Value =
             serde_json::from_str(body).map_err(|e| PlanError::NotJson { message: e.to_string() })?;
         let plan: Plan = serde_path_to_error::deserialize(value)
@@ -147,13 +147,6 @@ impl Plan {
         }
         Ok(())
     }
-}
-
-fn strip_fence(text: &str) -> &str {
-    let Some(rest) = text.strip_prefix("```") else { return text };
-    let Some(newline) = rest.find('\n') else { return text };
-    let inner = &rest[newline + 1..];
-    inner.trim_end().strip_suffix("```").map_or(text, str::trim)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use agent_core::gate::{GateContext, GateError, GateReport};
 use agent_core::workspace::WorkspaceProfile;
 use agent_core::{Executor, FailureClassifier, Gate, async_trait};
 use agent_syntax::Lang;
+use agent_syntax::imports::{JsImport, js_imports, python_imports};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -105,80 +106,14 @@ fn requirement_name(req: &str) -> Option<String> {
     (end > 0).then(|| pep503(&req[..end]))
 }
 
-/// Top-level module names imported by a Python source (relative imports and `__future__` left out).
-pub(crate) fn python_imports(source: &str) -> Vec<(String, u32)> {
-    let Some(tree) = Lang::Python.parse(source) else { return Vec::new() };
-    let mut out = Vec::new();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        let line = node.start_position().row as u32 + 1;
-        let text = |n: tree_sitter::Node<'_>| source[n.byte_range()].to_owned();
-        match node.kind() {
-            "import_statement" => {
-                let mut cursor = node.walk();
-                for child in node.named_children(&mut cursor) {
-                    let name = match child.kind() {
-                        "dotted_name" => Some(text(child)),
-                        "aliased_import" => child.child_by_field_name("name").map(text),
-                        _ => None,
-                    };
-                    if let Some(name) = name {
-                        out.push((name.split('.').next().unwrap_or_default().to_owned(), line));
-                    }
-                }
-            }
-            "import_from_statement" => {
-                if let Some(module) = node.child_by_field_name("module_name") {
-                    if module.kind() == "dotted_name" {
-                        let name = text(module);
-                        let top = name.split('.').next().unwrap_or_default().to_owned();
-                        if top != "__future__" {
-                            out.push((top, line));
-                        }
-                    }
-                }
-            }
-            _ => {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-            }
-        }
-    }
-    out.sort_by_key(|(_, l)| *l);
-    out
-}
-
-/// Module specifiers imported by a JavaScript or TypeScript source.
-pub(crate) fn js_imports(lang: Lang, source: &str) -> Vec<(String, u32)> {
-    let Some(tree) = lang.parse(source) else { return Vec::new() };
-    let unquote = |n: tree_sitter::Node<'_>| source[n.byte_range()].trim_matches(['"', '\'', '`']).to_owned();
-    let mut out = Vec::new();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        let line = node.start_position().row as u32 + 1;
-        match node.kind() {
-            "import_statement" | "export_statement" => {
-                if let Some(src) = node.child_by_field_name("source") {
-                    out.push((unquote(src), line));
-                }
-            }
-            "call_expression" => {
-                let callee = node.child_by_field_name("function").map(|f| &source[f.byte_range()]);
-                if matches!(callee, Some("require" | "import")) {
-                    let arg = node.child_by_field_name("arguments").and_then(|a| a.named_child(0));
-                    if let Some(arg) = arg.filter(|a| a.kind() == "string") {
-                        out.push((unquote(arg), line));
-                    }
-                }
-            }
-            _ => {}
-        }
-        let mut cursor = node.walk();
-        stack.extend(node.named_children(&mut cursor));
-    }
-    out.sort_by_key(|(_, l)| *l);
-    out.dedup();
-    out
+/// Top-level module names imported by a Python source, with their lines
+/// (relative imports and `__future__` left out: neither names a distribution).
+fn python_top_level_imports(source: &str) -> Vec<(String, u32)> {
+    python_imports(source)
+        .into_iter()
+        .filter(|i| !i.relative && i.module != "__future__")
+        .map(|i| (i.top_level().to_owned(), i.line))
+        .collect()
 }
 
 /// The package a specifier names: `@scope/name/sub` → `@scope/name`, `lodash/fp` → `lodash`.
@@ -296,7 +231,7 @@ impl DependencyGate {
         for file in files {
             let Ok(source) = std::fs::read_to_string(root.join(file)) else { continue };
             let mut seen = BTreeSet::new();
-            for (name, line) in python_imports(&source) {
+            for (name, line) in python_top_level_imports(&source) {
                 if !seen.insert(name.clone()) || stdlib.contains(name.as_str()) || python_local(root, file, &name) {
                     continue;
                 }
@@ -376,7 +311,7 @@ impl DependencyGate {
                 .and_then(|m| m.strip_prefix(root).ok().map(|p| p.display().to_string()))
                 .unwrap_or_else(|| "no package.json".to_owned());
             let mut seen = BTreeSet::new();
-            for (spec, line) in js_imports(*lang, &source) {
+            for JsImport { specifier: spec, line, .. } in js_imports(*lang, &source) {
                 if spec.starts_with(['.', '/']) || spec.starts_with("node:") || spec.is_empty() {
                     continue;
                 }
@@ -501,16 +436,13 @@ mod tests {
     #[test]
     fn python_imports_skip_relative_and_future_imports() {
         let src = "from __future__ import annotations\nimport os, yaml as y\nimport a.b.c\nfrom . import sib\nfrom .x import y\nfrom requests.adapters import HTTPAdapter\ndef f():\n    import numpy\n";
-        let names: Vec<(String, u32)> = python_imports(src);
+        let names: Vec<(String, u32)> = python_top_level_imports(src);
         let want = [("os", 2), ("yaml", 2), ("a", 3), ("requests", 6), ("numpy", 8)];
         assert_eq!(names, want.map(|(n, l)| (n.to_owned(), l)));
     }
 
     #[test]
-    fn js_imports_find_static_dynamic_require_and_reexports() {
-        let src = "import x from 'lodash/fp';\nimport '@scope/pkg/sub';\nconst fs = require(\"node:fs\");\nexport { a } from './local';\nconst m = await import('chalk');\n// require('in-comment')\n";
-        let specs: Vec<String> = js_imports(Lang::JavaScript, src).into_iter().map(|(s, _)| s).collect();
-        assert_eq!(specs, ["lodash/fp", "@scope/pkg/sub", "node:fs", "./local", "chalk"]);
+    fn package_of_a_specifier_is_its_scope_and_name_or_its_first_segment() {
         assert_eq!(package_of("@scope/pkg/sub"), "@scope/pkg");
         assert_eq!(package_of("lodash/fp"), "lodash");
     }

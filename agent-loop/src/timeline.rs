@@ -18,6 +18,7 @@
 //! assert_eq!(RunMetrics::from_events(&events).pass_rate, Some(1.0));
 //! ```
 
+use agent_core::budget::Usd;
 use agent_core::event::{Event, EventKind, TaskId, TaskState};
 use agent_core::gate::Verdict;
 use schemars::JsonSchema;
@@ -52,7 +53,7 @@ pub struct Timeline {
     /// Input and output tokens of those calls.
     pub tokens: (u64, u64),
     /// Their cost in US dollars, where priced.
-    pub cost_usd: f64,
+    pub cost_usd: Usd,
     /// The verdict, when one was given.
     pub verdict: Option<Verdict>,
     /// The state the task ended in.
@@ -106,8 +107,8 @@ impl Timeline {
                     t.model_calls += 1;
                     t.tokens.0 += input_tokens;
                     t.tokens.1 += output_tokens;
-                    t.cost_usd += cost_usd.unwrap_or(0.0);
-                    let cost = cost_usd.map_or_else(|| "unpriced".to_owned(), |c| format!("${c:.4}"));
+                    t.cost_usd += cost_usd.unwrap_or(Usd::ZERO);
+                    let cost = cost_usd.map_or_else(|| "unpriced".to_owned(), |c| format!("${:.4}", c.dollars()));
                     let mut line = format!(
                         "model {provider} ({purpose}): {input_tokens} in / {output_tokens} out tokens, {cost}, {latency_ms}ms"
                     );
@@ -180,7 +181,10 @@ impl Timeline {
         let _ = writeln!(
             out,
             "model calls: {}, tokens: {} in / {} out, cost: ${:.4}",
-            self.model_calls, self.tokens.0, self.tokens.1, self.cost_usd
+            self.model_calls,
+            self.tokens.0,
+            self.tokens.1,
+            self.cost_usd.dollars()
         );
         out
     }
@@ -207,7 +211,7 @@ pub struct RunMetrics {
     /// Mean mutation score of accepted tasks that ran a mutation gate.
     pub mutation_score: Option<f64>,
     /// Total cost in US dollars.
-    pub cost_usd: f64,
+    pub cost_usd: Usd,
 }
 
 impl RunMetrics {
@@ -229,7 +233,7 @@ impl RunMetrics {
                 EventKind::GateReport { report } if report.gate == "mutation" => {
                     t.mutation = report.score;
                 }
-                EventKind::LlmCall { cost_usd, .. } => m.cost_usd += cost_usd.unwrap_or(0.0),
+                EventKind::LlmCall { cost_usd, .. } => m.cost_usd += cost_usd.unwrap_or(Usd::ZERO),
                 _ => {}
             }
         }

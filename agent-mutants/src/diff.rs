@@ -81,18 +81,19 @@ impl ChangedLines {
         self.deleted.iter().map(String::as_str)
     }
 
-    /// Changed or deleted files that are test files by their path (the rules
-    /// [`generate`](super::generate) uses: `tests/` and `tests.rs` for Rust,
-    /// `test_*.py`, `*_test.py`, `conftest.py`, `*.test.*`, `*.spec.*`,
-    /// `__tests__/`, `*_test.go`). Test code inside a source file (a Rust
-    /// `#[cfg(test)]` module) is not a test file: find it with
-    /// [`contains_mutant`](Self::contains_mutant) on the file's mutants.
+    /// Changed or deleted files that are test files by their path
+    /// ([`agent_syntax::is_test_path`], the rules [`generate`](super::generate)
+    /// uses: `tests/` and `tests.rs` for Rust, `test_*.py`, `*_test.py`,
+    /// `conftest.py`, `*.test.*`, `*.spec.*`, `__tests__/`, `*_test.go`).
+    /// Test code inside a source file (a Rust `#[cfg(test)]` module) is not
+    /// a test file: find it with [`contains_mutant`](Self::contains_mutant)
+    /// on the file's mutants.
     pub fn test_files(&self) -> Vec<&str> {
         self.touched
             .iter()
             .chain(&self.deleted)
             .map(String::as_str)
-            .filter(|f| super::generate::is_test_path(f))
+            .filter(|f| agent_syntax::is_test_path(std::path::Path::new(f)))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect()

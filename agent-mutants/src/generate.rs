@@ -30,7 +30,8 @@ use tree_sitter::Node;
 
 /// Every mutant of one file, in file order. `file` is the path relative to
 /// the workspace root (`/`-separated); it decides whether the whole file is
-/// test code (`tests/` for Rust, `test_*.py`, `*.test.ts`, `_test.go`, …).
+/// test code ([`Lang::is_test_file`]: `tests/` for Rust, `test_*.py`,
+/// `*.test.ts`, `_test.go`, …).
 ///
 /// Generation is deterministic and never fails: a file the grammar cannot
 /// load gives no mutants, and syntax errors only hide the broken regions.
@@ -38,7 +39,7 @@ pub fn generate(file: &str, lang: Lang, source: &str) -> Vec<Mutant> {
     let Some(tree) = lang.parse(source) else {
         return Vec::new();
     };
-    let root_ctx = Ctx { in_test: is_test_file(lang, file), ..Ctx::default() };
+    let root_ctx = Ctx { in_test: lang.is_test_file(std::path::Path::new(file)), ..Ctx::default() };
     let mut out = Out::new(file, lang, source);
     let mut stack: Vec<(Node<'_>, Rc<Ctx>)> = vec![(tree.root_node(), Rc::new(root_ctx))];
     while let Some((node, ctx)) = stack.pop() {
@@ -57,29 +58,6 @@ pub fn generate(file: &str, lang: Lang, source: &str) -> Vec<Mutant> {
         }
     }
     out.finish()
-}
-
-/// Whether a file is a test file by its path alone (its language from the extension).
-pub(super) fn is_test_path(file: &str) -> bool {
-    Lang::from_path(std::path::Path::new(file)).is_some_and(|lang| is_test_file(lang, file))
-}
-
-/// Whether the whole file is test code, judged by its path.
-fn is_test_file(lang: Lang, file: &str) -> bool {
-    let path = file.replace('\\', "/");
-    let name = path.rsplit('/').next().unwrap_or(&path);
-    let in_dir = |dir: &str| path.starts_with(&format!("{dir}/")) || path.contains(&format!("/{dir}/"));
-    match lang {
-        Lang::Rust => in_dir("tests") || name == "tests.rs",
-        Lang::Python => {
-            let stem = name.strip_suffix(".pyi").or_else(|| name.strip_suffix(".py")).unwrap_or(name);
-            stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest"
-        }
-        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
-            name.contains(".test.") || name.contains(".spec.") || in_dir("__tests__")
-        }
-        Lang::Go => name.ends_with("_test.go"),
-    }
 }
 
 /// The context a node is walked in.

@@ -12,7 +12,8 @@
 use super::Mutant;
 use agent_core::exec::{CommandSpec, EnvPolicy};
 use agent_core::workspace::{DetectedCommand, WorkspaceProfile};
-use agent_syntax::Lang;
+use agent_syntax::imports::{Import, python_imports};
+use agent_syntax::{Lang, is_test_path};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -97,8 +98,8 @@ pub(crate) struct Project {
     test: Option<DetectedCommand>,
     /// TypeScript: whether `tsconfig.json` is at the root (then only TypeScript is mutated).
     typescript: bool,
-    /// Python: test files (relative) with the names they import.
-    py_tests: Vec<(String, BTreeSet<String>)>,
+    /// Python: test files (relative) with their imports.
+    py_tests: Vec<(String, Vec<Import>)>,
     /// Rust: whether any doc comment holds a code block (a doctest). When
     /// none does, builds and tests pass `--tests`, which leaves out the
     /// doctest run (a rustdoc process with nothing to do) and the examples.
@@ -151,7 +152,7 @@ impl Project {
         }
         self.py_tests = files
             .iter()
-            .filter(|f| is_python_test(f))
+            .filter(|f| is_test_path(Path::new(f)))
             .filter_map(|f| {
                 let text = std::fs::read_to_string(self.root.join(f)).ok()?;
                 Some((f.clone(), python_imports(&text)))
@@ -165,14 +166,14 @@ impl Project {
             Ecosystem::Cargo => cargo_package(&self.root, file).unwrap_or_default(),
             Ecosystem::Go => go_dir(file),
             Ecosystem::Python => {
-                if is_python_test(file) {
+                if is_test_path(Path::new(file)) {
                     return file.to_owned();
                 }
                 let stem = module_stem(file);
                 let users: Vec<&str> = self
                     .py_tests
                     .iter()
-                    .filter(|(_, imports)| imports.contains(&stem))
+                    .filter(|(_, imports)| imports.iter().any(|i| i.mentions(&stem)))
                     .map(|(f, _)| f.as_str())
                     .collect();
                 users.join(" ")
@@ -362,12 +363,6 @@ fn go_dir(file: &str) -> String {
     }
 }
 
-/// Whether a Python file is a test file by pytest's default naming.
-fn is_python_test(file: &str) -> bool {
-    let name = file.rsplit('/').next().unwrap_or(file);
-    (name.starts_with("test_") || name.ends_with("_test.py")) && name.ends_with(".py") || name == "conftest.py"
-}
-
 /// The module name of a Python file (`pkg/calc.py` → `calc`, `pkg/__init__.py` → `pkg`).
 fn module_stem(file: &str) -> String {
     let path = Path::new(file);
@@ -378,31 +373,33 @@ fn module_stem(file: &str) -> String {
     stem.to_owned()
 }
 
-/// Every dotted-name segment a Python file names in its `import` and `from` lines.
-fn python_imports(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in text.lines() {
-        let line = line.trim_start();
-        if line.starts_with("import ") || line.starts_with("from ") {
-            for word in line.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-                if !word.is_empty() && word != "import" && word != "from" && word != "as" {
-                    out.insert(word.to_owned());
-                }
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn python_imports_lists_every_module_segment() {
-        let names = python_imports("import os\nfrom pkg.calc import add as plus\nx = 1 # import nothing\n");
-        let expected: BTreeSet<String> = ["os", "pkg", "calc", "add", "plus"].iter().map(|s| (*s).to_owned()).collect();
-        assert_eq!(names, expected);
+    fn python_tests_of_a_module_are_the_test_files_whose_imports_mention_it() {
+        let root = tempfile::tempdir().unwrap();
+        let files = [
+            ("calc.py", "def add(a, b):\n    return a + b\n"),
+            ("tests/test_plain.py", "import calc\n"),
+            ("tests/test_from_pkg.py", "from pkg import (\n    util,\n    calc,\n)\n"),
+            ("tests/test_dotted.py", "from pkg.calc import add\n"),
+            ("tests/test_relative.py", "from .calc import add\n"),
+            ("tests/test_words.py", "# import calc\nDOC = '''\nimport calc\n'''\nimport other\n"),
+            ("tests/test_alias.py", "from pkg import calculator as calc\n"),
+        ];
+        std::fs::create_dir_all(root.path().join("tests")).unwrap();
+        for (file, text) in files {
+            std::fs::write(root.path().join(file), text).unwrap();
+        }
+        let mut project = Project::new(root.path(), Ecosystem::Python, None);
+        project.index_sources(&files.map(|(f, _)| f.to_owned()));
+        assert_eq!(
+            project.unit_of("calc.py"),
+            "tests/test_plain.py tests/test_from_pkg.py tests/test_dotted.py tests/test_relative.py"
+        );
+        assert_eq!(project.unit_of("tests/test_words.py"), "tests/test_words.py");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 // `ProviderError` is agent-core's error type, returned unboxed across the crate.
 #![allow(clippy::result_large_err)]
 
+use agent_core::budget::Usd;
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, Message, ProviderError, ProviderErrorKind, ProviderId, Role,
     StreamEvent,
@@ -253,7 +254,7 @@ where
                 }
                 span.record("gen_ai.usage.input_tokens", c.usage.input_tokens);
                 span.record("gen_ai.usage.output_tokens", c.usage.output_tokens);
-                tracing::debug!(cost_usd = c.cost_usd, "chat completion finished");
+                tracing::debug!(cost_usd = c.cost_usd.map(Usd::dollars), "chat completion finished");
             }
             Err(e) => {
                 span.record("error.type", e.kind.name());

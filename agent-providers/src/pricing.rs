@@ -15,12 +15,14 @@
 //!
 //! assert!(price_for("gpt-4.1-mini").is_some());
 //! let usage = Usage::new(1_000_000, 0);
-//! assert_eq!(cost_usd("gpt-4.1-mini", &usage), price_for("gpt-4.1-mini").map(|p| p.input_per_mtok));
+//! let list_price = price_for("gpt-4.1-mini").map(|p| p.input_per_mtok).unwrap();
+//! assert_eq!(cost_usd("gpt-4.1-mini", &usage).map(|c| c.dollars()), Some(list_price));
 //! assert_eq!(cost_usd("some-local-model", &usage), None);
 //! // Anthropic snapshot names (`-YYYYMMDD`) and `-latest` aliases are priced as their model.
 //! assert_eq!(price_for("claude-sonnet-4-20250514"), price_for("claude-sonnet-4"));
 //! ```
 
+use agent_core::budget::Usd;
 use agent_core::provider::Usage;
 
 /// The price of one model, in US dollars per million tokens.
@@ -42,15 +44,17 @@ impl Price {
     ///
     /// Cache reads and writes are parts of `usage.input_tokens`; counts beyond
     /// it are clamped so no token is billed twice.
-    pub fn cost(&self, usage: &Usage) -> f64 {
+    pub fn cost(&self, usage: &Usage) -> Usd {
         let cached = usage.cached_input_tokens.min(usage.input_tokens);
         let written = usage.cache_write_input_tokens.min(usage.input_tokens - cached);
         let uncached = usage.input_tokens - cached - written;
-        (uncached as f64 * self.input_per_mtok
-            + cached as f64 * self.cached_input_per_mtok
-            + written as f64 * self.cache_write_per_mtok
-            + usage.output_tokens as f64 * self.output_per_mtok)
-            / 1_000_000.0
+        Usd::from_dollars(
+            (uncached as f64 * self.input_per_mtok
+                + cached as f64 * self.cached_input_per_mtok
+                + written as f64 * self.cache_write_per_mtok
+                + usage.output_tokens as f64 * self.output_per_mtok)
+                / 1_000_000.0,
+        )
     }
 }
 
@@ -119,7 +123,7 @@ pub fn price_for(model: &str) -> Option<Price> {
 }
 
 /// The cost of one call of `model` with this usage, in US dollars, if the price is known.
-pub fn cost_usd(model: &str, usage: &Usage) -> Option<f64> {
+pub fn cost_usd(model: &str, usage: &Usage) -> Option<Usd> {
     price_for(model).map(|p| p.cost(usage))
 }
 
@@ -157,14 +161,14 @@ mod tests {
     fn cached_tokens_beyond_input_are_not_billed_twice() {
         let p = price(1.0, 0.5, 2.0);
         let usage = Usage::new(10, 0).with_cached_input(50);
-        assert!((p.cost(&usage) - 10.0 * 0.5 / 1e6).abs() < 1e-15);
+        assert_eq!(p.cost(&usage), Usd::from_dollars(10.0 * 0.5 / 1e6));
     }
 
     #[test]
     fn cache_writes_are_billed_at_their_own_rate_and_not_again_as_input() {
         let p = anthropic(3.0, 3.75, 0.30, 15.0);
         let usage = Usage::new(3_000_000, 0).with_cached_input(1_000_000).with_cache_write_input(1_000_000);
-        assert!((p.cost(&usage) - (3.0 + 0.30 + 3.75)).abs() < 1e-9);
+        assert_eq!(p.cost(&usage), Usd::from_dollars(3.0 + 0.30 + 3.75));
         assert_eq!(strip_compact_date_suffix("claude-3-5-haiku-20241022"), Some("claude-3-5-haiku"));
         assert_eq!(strip_compact_date_suffix("gemini-2.5-pro"), None);
     }

@@ -280,16 +280,9 @@ fn check_id(id: &SnapshotId) -> Result<(), SnapshotError> {
     if ok { Ok(()) } else { Err(SnapshotError::NotFound { id: id.clone() }) }
 }
 
-/// A fresh id: time, process, counter and randomness from the std hasher's keys.
+/// A fresh id: `d` and a time-ordered UUID (v7), so ids sort by creation.
 fn new_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(nanos);
-    hasher.write_u64(count);
-    format!("d{nanos:x}-{:x}-{count:x}-{:016x}", std::process::id(), hasher.finish())
+    format!("d{}", uuid::Uuid::now_v7().simple())
 }
 
 /// The workspace root as a canonical directory, or `Unsupported`.

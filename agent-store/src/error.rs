@@ -8,6 +8,7 @@
 //! ```
 
 use crate::Scope;
+use agent_core::budget::Usd;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +51,7 @@ pub enum StoreError {
     /// Spending `requested_usd` more would take `scope` past its ceiling;
     /// nothing was recorded.
     #[error(
-        "budget ceiling of {scope} `{key}` reached: ${spent_usd:.6} spent of ${ceiling_usd:.6}, ${requested_usd:.6} more refused"
+        "budget ceiling of {scope} `{key}` reached: {spent_usd} spent of {ceiling_usd}, {requested_usd} more refused"
     )]
     BudgetExceeded {
         /// Which kind of scope refused.
@@ -58,11 +59,11 @@ pub enum StoreError {
         /// The scope's key (the task id, worker name, repository or tenant).
         key: String,
         /// The ceiling, in US dollars.
-        ceiling_usd: f64,
+        ceiling_usd: Usd,
         /// Already spent or reserved, in US dollars.
-        spent_usd: f64,
+        spent_usd: Usd,
         /// The amount that was refused.
-        requested_usd: f64,
+        requested_usd: Usd,
     },
     /// A task with this id already exists.
     #[error("task {task} already exists")]

@@ -4,6 +4,7 @@
 //! ```
 //! use agent_core::provider::{CompletionRequest, Message, ProviderId};
 //! use agent_core::LlmProvider;
+//! use agent_core::budget::Usd;
 //! use agent_store::{BudgetLedger, LedgerGuard, Scope, SpendScopes, Store};
 //! use std::sync::Arc;
 //! # struct Echo(ProviderId);
@@ -11,16 +12,16 @@
 //! # impl LlmProvider for Echo {
 //! #     fn id(&self) -> &ProviderId { &self.0 }
 //! #     async fn complete(&self, _r: CompletionRequest) -> Result<agent_core::provider::Completion, agent_core::provider::ProviderError> {
-//! #         let mut c = agent_core::provider::Completion::new(self.0.clone(), "hi"); c.cost_usd = Some(0.02); Ok(c)
+//! #         let mut c = agent_core::provider::Completion::new(self.0.clone(), "hi"); c.cost_usd = Some(Usd::from_dollars(0.02)); Ok(c)
 //! #     }
 //! #     async fn stream(&self, _r: CompletionRequest) -> Result<agent_core::provider::CompletionStream, agent_core::provider::ProviderError> { unimplemented!() }
 //! # }
 //! # let dir = tempfile::tempdir().unwrap();
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let store = Arc::new(Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("g.db").display())).await.unwrap());
-//! store.set_ceiling(Scope::Task, "t1", 0.03).await.unwrap();
+//! store.set_ceiling(Scope::Task, "t1", Usd::from_dollars(0.03)).await.unwrap();
 //! let model: Arc<dyn LlmProvider> = Arc::new(Echo(ProviderId::new("openai:gpt-4.1-mini")));
-//! let guarded = LedgerGuard::new(model, store.clone(), SpendScopes::new("t1", "w1", "repo", "acme"), 0.01);
+//! let guarded = LedgerGuard::new(model, store.clone(), SpendScopes::new("t1", "w1", "repo", "acme"), Usd::from_dollars(0.01));
 //! let req = CompletionRequest::new(vec![Message::user("hello")]);
 //! assert!(guarded.complete(req.clone()).await.is_ok()); // 0.02 spent
 //! assert!(guarded.complete(req.clone()).await.is_ok()); // 0.02 + 0.01 held <= 0.03: admitted, 0.04 spent
@@ -31,6 +32,7 @@
 
 use crate::{BudgetLedger, Spend, SpendScopes, StoreError};
 use agent_core::LlmProvider;
+use agent_core::budget::Usd;
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
 };
@@ -52,7 +54,7 @@ pub struct LedgerGuard {
     inner: Arc<dyn LlmProvider>,
     ledger: Arc<dyn BudgetLedger>,
     who: SpendScopes,
-    estimate_usd: f64,
+    estimate_usd: Usd,
     refusals: AtomicUsize,
 }
 
@@ -63,7 +65,7 @@ impl LedgerGuard {
         inner: Arc<dyn LlmProvider>,
         ledger: Arc<dyn BudgetLedger>,
         who: SpendScopes,
-        estimate_usd: f64,
+        estimate_usd: Usd,
     ) -> Self {
         Self { inner, ledger, who, estimate_usd, refusals: AtomicUsize::new(0) }
     }
@@ -85,7 +87,7 @@ impl LedgerGuard {
         ProviderError::new(kind, self.inner.id().clone(), format!("budget ledger: {e}"))
     }
 
-    fn spend(&self, cost_usd: f64, input: u64, output: u64, model: Option<&str>) -> Spend {
+    fn spend(&self, cost_usd: Usd, input: u64, output: u64, model: Option<&str>) -> Spend {
         let id = self.inner.id();
         Spend::new(id.kind(), model.unwrap_or(id.model()), cost_usd, input, output)
     }
@@ -102,7 +104,7 @@ impl LlmProvider for LedgerGuard {
         match self.inner.complete(req).await {
             Ok(c) => {
                 let spend = self.spend(
-                    c.cost_usd.unwrap_or(0.0),
+                    c.cost_usd.unwrap_or(Usd::ZERO),
                     c.usage.input_tokens,
                     c.usage.output_tokens,
                     c.model.as_deref(),

@@ -11,16 +11,17 @@
 //! and records the spend with its provider and model.
 //!
 //! ```
+//! use agent_core::budget::Usd;
 //! use agent_store::{BudgetLedger, Scope, Spend, SpendScopes, Store, StoreError};
 //! # let dir = tempfile::tempdir().unwrap();
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display())).await.unwrap();
-//! store.set_ceiling(Scope::Tenant, "acme", 1.00).await.unwrap();
+//! store.set_ceiling(Scope::Tenant, "acme", Usd::from_dollars(1.00)).await.unwrap();
 //! let scopes = SpendScopes::new("task-1", "worker-1", "repo", "acme");
-//! let r = store.reserve(&scopes, 0.75).await.unwrap();
-//! store.settle(&r, &Spend::new("openai", "gpt-4.1-mini", 0.60, 1000, 200)).await.unwrap();
+//! let r = store.reserve(&scopes, Usd::from_dollars(0.75)).await.unwrap();
+//! store.settle(&r, &Spend::new("openai", "gpt-4.1-mini", Usd::from_dollars(0.60), 1000, 200)).await.unwrap();
 //! // 0.60 spent: another 0.50 would pass the ceiling and is refused.
-//! assert!(matches!(store.reserve(&scopes, 0.50).await, Err(StoreError::BudgetExceeded { .. })));
+//! assert!(matches!(store.reserve(&scopes, Usd::from_dollars(0.50)).await, Err(StoreError::BudgetExceeded { .. })));
 //! # });
 //! ```
 
@@ -30,6 +31,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::fmt;
+
+use agent_core::budget::Usd;
 
 /// What a ceiling applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -109,7 +112,7 @@ pub struct Spend {
     /// The model.
     pub model: String,
     /// Cost in US dollars.
-    pub cost_usd: f64,
+    pub cost_usd: Usd,
     /// Prompt tokens.
     pub input_tokens: u64,
     /// Generated tokens.
@@ -121,7 +124,7 @@ impl Spend {
     pub fn new(
         provider: impl Into<String>,
         model: impl Into<String>,
-        cost_usd: f64,
+        cost_usd: Usd,
         input_tokens: u64,
         output_tokens: u64,
     ) -> Self {
@@ -136,19 +139,8 @@ pub struct Reservation {
     pub id: String,
     /// Who it counts against.
     pub scopes: SpendScopes,
-    /// The amount held, in micro-dollars.
-    pub amount_micros: i64,
-}
-
-/// Money in the ledger: integer micro-dollars, so ceilings compare exactly.
-pub fn usd_to_micros(usd: f64) -> i64 {
-    // Saturating float-to-int conversion; negative amounts are clamped to 0.
-    (usd.max(0.0) * 1_000_000.0).round() as i64
-}
-
-/// Micro-dollars as US dollars.
-pub fn micros_to_usd(micros: i64) -> f64 {
-    micros as f64 / 1_000_000.0
+    /// The amount held.
+    pub amount: Usd,
 }
 
 /// Budget ceilings and spend, shared by all workers.
@@ -163,18 +155,18 @@ pub fn micros_to_usd(micros: i64) -> f64 {
 /// # let dir = tempfile::tempdir().unwrap();
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// # let store = agent_store::Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display())).await.unwrap();
-/// # charge(&store, &SpendScopes::new("t", "w", "r", "x"), &Spend::new("openai", "m", 0.1, 1, 1)).await.unwrap();
+/// # charge(&store, &SpendScopes::new("t", "w", "r", "x"), &Spend::new("openai", "m", agent_core::budget::Usd::from_dollars(0.1), 1, 1)).await.unwrap();
 /// # });
 /// ```
 #[async_trait]
 pub trait BudgetLedger: Send + Sync {
     /// Sets (or replaces) the ceiling of `scope`/`key` in US dollars; what
     /// was already spent under it still counts.
-    async fn set_ceiling(&self, scope: Scope, key: &str, usd: f64) -> Result<(), StoreError>;
+    async fn set_ceiling(&self, scope: Scope, key: &str, ceiling: Usd) -> Result<(), StoreError>;
     /// Holds `estimate_usd` against every scope of `who`, or refuses with
     /// [`StoreError::BudgetExceeded`] (holding nothing) when any ceiling
     /// would be passed.
-    async fn reserve(&self, who: &SpendScopes, estimate_usd: f64) -> Result<Reservation, StoreError>;
+    async fn reserve(&self, who: &SpendScopes, estimate: Usd) -> Result<Reservation, StoreError>;
     /// Replaces the reservation with the real spend and records it;
     /// settling twice records it once.
     async fn settle(&self, reservation: &Reservation, spend: &Spend) -> Result<(), StoreError>;
@@ -207,7 +199,7 @@ impl Store {
             "INSERT INTO reservations (id, task, worker, repo, tenant, amount_micros, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, {now}) ON CONFLICT (id) DO NOTHING"
         );
-        let reservation = Reservation { id: id.to_owned(), scopes: who.clone(), amount_micros: amount };
+        let reservation = Reservation { id: id.to_owned(), scopes: who.clone(), amount: Usd::from_micros(amount) };
         on_pool!(self, p => {
             let mut tx = begin_write!(self, p);
             let fresh = sqlx::query(&insert)
@@ -232,9 +224,9 @@ impl Store {
                     return Err(StoreError::BudgetExceeded {
                         scope,
                         key: key.to_owned(),
-                        ceiling_usd: micros_to_usd(ceiling.unwrap_or(0)),
-                        spent_usd: micros_to_usd(spent),
-                        requested_usd: micros_to_usd(amount),
+                        ceiling_usd: Usd::from_micros(ceiling.unwrap_or(0)),
+                        spent_usd: Usd::from_micros(spent),
+                        requested_usd: Usd::from_micros(amount),
                     });
                 }
             }
@@ -247,8 +239,8 @@ impl Store {
     /// records `spend` when given. Does nothing if already closed.
     async fn close_reservation(&self, r: &Reservation, spend: Option<&Spend>) -> Result<(), StoreError> {
         let now = self.now_sql();
-        let actual = spend.map_or(0, |s| usd_to_micros(s.cost_usd));
-        let delta = actual - r.amount_micros;
+        let actual = spend.map_or(0, |s| s.cost_usd.micros().max(0));
+        let delta = actual - r.amount.micros();
         let record = "INSERT INTO spend (reservation, task, worker, repo, tenant, provider, model, cost_micros, \
                input_tokens, output_tokens, at_ms, day) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (reservation) DO NOTHING";
@@ -283,10 +275,10 @@ impl Store {
 
 #[async_trait]
 impl BudgetLedger for Store {
-    async fn set_ceiling(&self, scope: Scope, key: &str, usd: f64) -> Result<(), StoreError> {
+    async fn set_ceiling(&self, scope: Scope, key: &str, ceiling: Usd) -> Result<(), StoreError> {
         let sql = "INSERT INTO budgets (scope, key, ceiling_micros, spent_micros) VALUES ($1, $2, $3, 0) \
                    ON CONFLICT (scope, key) DO UPDATE SET ceiling_micros = excluded.ceiling_micros";
-        let micros = usd_to_micros(usd);
+        let micros = ceiling.micros().max(0);
         self.retry("set_ceiling", |_| async move {
             on_pool!(self, p => {
                 sqlx::query(sql).bind(scope.as_str()).bind(key).bind(micros).execute(p).await?;
@@ -296,9 +288,9 @@ impl BudgetLedger for Store {
         .await
     }
 
-    async fn reserve(&self, who: &SpendScopes, estimate_usd: f64) -> Result<Reservation, StoreError> {
+    async fn reserve(&self, who: &SpendScopes, estimate: Usd) -> Result<Reservation, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
-        let amount = usd_to_micros(estimate_usd);
+        let amount = estimate.micros().max(0);
         self.retry("reserve", |_| self.reserve_once(&id, who, amount)).await
     }
 
@@ -320,12 +312,5 @@ mod tests {
         assert_eq!(day_of(0), "1970-01-01");
         assert_eq!(day_of(951_782_400_000), "2000-02-29");
         assert_eq!(day_of(1_795_305_600_000 - 1), "2026-11-21");
-    }
-
-    #[test]
-    fn dollars_round_to_whole_micro_dollars() {
-        assert_eq!(usd_to_micros(0.1), 100_000);
-        assert_eq!(usd_to_micros(-3.0), 0);
-        assert_eq!(micros_to_usd(2_500_000), 2.5);
     }
 }

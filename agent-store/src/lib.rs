@@ -48,7 +48,7 @@ mod worker;
 
 pub use error::StoreError;
 pub use guard::LedgerGuard;
-pub use ledger::{BudgetLedger, Reservation, Scope, Spend, SpendScopes, micros_to_usd, usd_to_micros};
+pub use ledger::{BudgetLedger, Reservation, Scope, Spend, SpendScopes};
 pub use queries::{CostGroup, CostRow, QueueCounts, StuckTask, Timeline};
 pub use queue::{Attempt, Claim, Completed, Lease, NewTask, TaskQueue, TaskRecord, TaskResult};
 pub use store::{Backend, Store, StoreOptions};

@@ -3,21 +3,23 @@
 //! limit; counts of the queue by state.
 //!
 //! ```
+//! use agent_core::budget::Usd;
 //! use agent_store::{BudgetLedger, CostGroup, Spend, SpendScopes, Store};
 //! # let dir = tempfile::tempdir().unwrap();
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display())).await.unwrap();
-//! let r = store.reserve(&SpendScopes::new("t1", "w1", "repo-a", "acme"), 0.0).await.unwrap();
-//! store.settle(&r, &Spend::new("openai", "gpt-4.1-mini", 0.25, 100, 10)).await.unwrap();
+//! let r = store.reserve(&SpendScopes::new("t1", "w1", "repo-a", "acme"), Usd::ZERO).await.unwrap();
+//! store.settle(&r, &Spend::new("openai", "gpt-4.1-mini", Usd::from_dollars(0.25), 100, 10)).await.unwrap();
 //! let rows = store.costs(CostGroup::Model).await.unwrap();
 //! assert_eq!(rows[0].key, "gpt-4.1-mini");
-//! assert_eq!(rows[0].cost_usd, 0.25);
+//! assert_eq!(rows[0].cost_usd.dollars(), 0.25);
 //! # });
 //! ```
 
 use crate::queue::{TASK_COLUMNS, attempt_from_row, task_from_row};
 use crate::store::on_pool;
-use crate::{Attempt, Store, StoreError, TaskRecord, micros_to_usd};
+use crate::{Attempt, Store, StoreError, TaskRecord};
+use agent_core::budget::Usd;
 use agent_core::event::Event;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -92,7 +94,7 @@ pub struct CostRow {
     /// Generated tokens.
     pub output_tokens: u64,
     /// US dollars.
-    pub cost_usd: f64,
+    pub cost_usd: Usd,
 }
 
 /// Everything known about one task.
@@ -160,7 +162,7 @@ impl Store {
                         calls: to_u64(r.try_get("calls")?),
                         input_tokens: to_u64(r.try_get("i")?),
                         output_tokens: to_u64(r.try_get("o")?),
-                        cost_usd: micros_to_usd(r.try_get("c")?),
+                        cost_usd: Usd::from_micros(r.try_get("c")?),
                     }))
                     .collect::<Result<Vec<_>, StoreError>>()
             })

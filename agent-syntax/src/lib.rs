@@ -1,5 +1,7 @@
 //! `agent-syntax`: source languages parsed with tree-sitter, and the helpers
-//! that the mutation engine and the repair-context builder share.
+//! that the mutation engine, the gates and the repair-context builder share:
+//! [`enclosing_function`], the test-file convention of each language
+//! ([`is_test_path`]) and the imports of a file ([`imports`]).
 //!
 //! ```
 //! use agent_syntax::Lang;
@@ -9,6 +11,8 @@
 //! let tree = Lang::Python.parse("def f():\n    return 1\n").unwrap();
 //! assert_eq!(tree.root_node().kind(), "module");
 //! ```
+
+pub mod imports;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -102,6 +106,26 @@ impl Lang {
         )
     }
 
+    /// Whether `path` (relative to the workspace root, `/`- or
+    /// `\`-separated) names a test file of this language by its
+    /// conventions, from the path alone (see [`is_test_path`]).
+    pub fn is_test_file(self, path: &Path) -> bool {
+        let path = path.to_string_lossy().replace('\\', "/");
+        let name = path.rsplit('/').next().unwrap_or(&path);
+        let in_dir = |dir: &str| path.starts_with(&format!("{dir}/")) || path.contains(&format!("/{dir}/"));
+        match self {
+            Lang::Rust => in_dir("tests") || name == "tests.rs",
+            Lang::Python => {
+                let stem = name.strip_suffix(".pyi").or_else(|| name.strip_suffix(".py")).unwrap_or(name);
+                stem.starts_with("test_") || stem.ends_with("_test") || stem == "conftest"
+            }
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
+                name.contains(".test.") || name.contains(".spec.") || in_dir("__tests__")
+            }
+            Lang::Go => name.ends_with("_test.go"),
+        }
+    }
+
     /// Node kinds that are function-like definitions in this language.
     pub fn function_kinds(self) -> &'static [&'static str] {
         match self {
@@ -117,6 +141,31 @@ impl Lang {
             Lang::Go => &["function_declaration", "method_declaration", "func_literal"],
         }
     }
+}
+
+/// Whether `path` (relative to the workspace root, `/`- or `\`-separated)
+/// is a test file, judged by its path alone, its language from its extension:
+///
+/// - Rust: under a `tests/` directory, or a file named `tests.rs`;
+/// - Python: `test_*.py`, `*_test.py`, `conftest.py` (and the `.pyi` stubs);
+/// - JavaScript/TypeScript: `*.test.*`, `*.spec.*`, or under `__tests__/`;
+/// - Go: `*_test.go`.
+///
+/// Test code inside a source file (a Rust `#[cfg(test)]` module) is not a
+/// test file; a file of no known language never is.
+///
+/// ```
+/// use agent_syntax::is_test_path;
+///
+/// assert!(is_test_path("tests/cli.rs".as_ref()));
+/// assert!(is_test_path("pkg/test_calc.py".as_ref()));
+/// assert!(is_test_path("src/__tests__/app.tsx".as_ref()));
+/// assert!(is_test_path("calc/calc_test.go".as_ref()));
+/// assert!(!is_test_path("src/testing.rs".as_ref()));
+/// assert!(!is_test_path("tests/data.json".as_ref()));
+/// ```
+pub fn is_test_path(path: &Path) -> bool {
+    Lang::from_path(path).is_some_and(|lang| lang.is_test_file(path))
 }
 
 /// The 1-based line range (inclusive) of the innermost function that
@@ -141,5 +190,80 @@ pub fn enclosing_function(path: &Path, source: &str, line: u32) -> Option<(u32, 
             return Some((node.start_position().row as u32 + 1, node.end_position().row as u32 + 1));
         }
         node = node.parent()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn test_path(path: &str) -> bool {
+        is_test_path(Path::new(path))
+    }
+
+    #[test]
+    fn test_paths_follow_the_convention_of_their_language() {
+        for path in [
+            "tests/cli.rs",
+            "crate/tests/it/main.rs",
+            "src/tests.rs",
+            "test_calc.py",
+            "pkg/calc_test.py",
+            "tests/conftest.py",
+            "stubs/test_calc.pyi",
+            "app.test.js",
+            "src/app.spec.ts",
+            "src/__tests__/app.tsx",
+            "web/__tests__/util.mjs",
+            "calc/calc_test.go",
+        ] {
+            assert!(test_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn source_paths_and_unknown_languages_are_not_test_paths() {
+        for path in [
+            "src/lib.rs",
+            "src/testing.rs",
+            "src/contests/mod.rs",
+            "latest.py",
+            "pkg/contest.py",
+            "tests.py",
+            "src/attest.ts",
+            "tests/app.js",
+            "calc/testdata.go",
+            "tests/fixture.json",
+            "test_notes.txt",
+            "README",
+        ] {
+            assert!(!test_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn backslash_separated_paths_are_judged_like_slash_separated_ones() {
+        assert!(test_path("crate\\tests\\cli.rs"));
+        assert!(test_path("src\\__tests__\\app.ts"));
+        assert!(test_path("pkg\\test_calc.py"));
+        assert!(!test_path("src\\lib.rs"));
+    }
+
+    #[test]
+    fn the_language_given_decides_the_convention() {
+        assert!(Lang::Rust.is_test_file(Path::new("tests/helper")));
+        assert!(!Lang::Go.is_test_file(Path::new("tests/helper")));
+        assert!(Lang::Python.is_test_file(Path::new("test_calc")));
+    }
+
+    proptest! {
+        #[test]
+        fn is_test_path_never_panics_on_arbitrary_paths(path in any::<String>()) {
+            let _ = test_path(&path);
+            for lang in [Lang::Rust, Lang::Python, Lang::JavaScript, Lang::TypeScript, Lang::Tsx, Lang::Go] {
+                let _ = lang.is_test_file(Path::new(&path));
+            }
+        }
     }
 }

@@ -19,6 +19,7 @@
 use crate::{CliError, Output, cli, provider_stack, require_dir, snapshotter_for, to_json};
 use agentkit::agent::{Outcome, RepairConfig, RepairLoop, RepairParts, Task};
 use agentkit::classify::{RepairContextBuilder, classifier_for};
+use agentkit::core::budget::Usd;
 use agentkit::core::event::TaskId;
 use agentkit::core::{FailureClassifier, LlmProvider};
 use agentkit::oracles::default_oracle;
@@ -185,7 +186,7 @@ pub(crate) async fn enqueue(args: EnqueueArgs) -> Result<Output, CliError> {
     }
     let id = store.enqueue(task).await.map_err(store_error)?;
     for (scope, key, usd) in &ceilings {
-        store.set_ceiling(*scope, key, *usd).await.map_err(store_error)?;
+        store.set_ceiling(*scope, key, Usd::from_dollars(*usd)).await.map_err(store_error)?;
     }
     let json = json!({"task": id, "ceilings": ceilings.iter().map(|(s, k, u)| json!({"scope": s, "key": k, "usd": u})).collect::<Vec<_>>()});
     Ok(Output { json, human: format!("enqueued {id}"), ok: true })
@@ -230,8 +231,7 @@ pub(crate) async fn costs(args: CostsArgs) -> Result<Output, CliError> {
     let group: CostGroup = args.by.parse().map_err(CliError::bad_input)?;
     let store = open(&args.store).await?;
     let rows = store.costs(group).await.map_err(store_error)?;
-    // `+ 0.0` turns the empty sum (-0.0) into 0.0.
-    let total: f64 = rows.iter().map(|r| r.cost_usd).sum::<f64>() + 0.0;
+    let total = rows.iter().map(|r| r.cost_usd).sum::<Usd>().dollars();
     let mut human = String::new();
     for r in &rows {
         let _ = writeln!(
@@ -306,7 +306,7 @@ async fn run_task(
     }
     let who = SpendScopes::new(task.id.as_str(), worker, task.repo.clone(), task.tenant.clone());
     let ledger: Arc<dyn BudgetLedger> = store.clone();
-    let guard = Arc::new(LedgerGuard::new(provider, ledger, who, estimate_usd));
+    let guard = Arc::new(LedgerGuard::new(provider, ledger, who, Usd::from_dollars(estimate_usd)));
     let Some(classifier): Option<Arc<dyn FailureClassifier>> = classifier_for("cargo") else {
         let why = json!({"error": "no cargo classifier"});
         return (TaskResult::failed("error").with_detail(why.clone()), row("error", why));

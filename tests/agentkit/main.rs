@@ -6,5 +6,6 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod agentctl;
+mod architecture;
 mod repair_loop;
 mod support;

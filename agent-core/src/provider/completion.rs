@@ -1,5 +1,6 @@
 //! The data that crosses [`LlmProvider`](crate::LlmProvider): requests, completions, usage, streams.
 
+use crate::budget::Usd;
 use crate::provider::{ProviderError, ProviderId};
 use futures::Stream;
 use schemars::JsonSchema;
@@ -264,7 +265,7 @@ pub struct Completion {
     pub usage: Usage,
     /// Cost in US dollars, when the price of the model is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost_usd: Option<f64>,
+    pub cost_usd: Option<Usd>,
     /// The provider's request id, for support tickets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -310,7 +311,7 @@ impl Completion {
     }
 
     /// Sets the cost in US dollars.
-    pub fn with_cost(mut self, cost_usd: Option<f64>) -> Self {
+    pub fn with_cost(mut self, cost_usd: Option<Usd>) -> Self {
         self.cost_usd = cost_usd;
         self
     }

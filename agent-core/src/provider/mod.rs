@@ -6,6 +6,7 @@
 //! [`LlmProvider`] against this module alone.
 
 mod completion;
+mod fence;
 mod llm_provider;
 
 pub use crate::ids::ProviderId;
@@ -13,4 +14,5 @@ pub use completion::{
     Completion, CompletionRequest, CompletionStream, FinishReason, Message, ResponseFormat, Role, StreamEvent,
     ToolCall, ToolSpec, Usage, stream_from_completion,
 };
+pub use fence::strip_code_fence;
 pub use llm_provider::{LlmProvider, ProviderError, ProviderErrorKind};

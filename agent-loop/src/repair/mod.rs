@@ -7,7 +7,7 @@ pub use prompt::SYSTEM_PROMPT;
 use prompt::{PromptLimits, PromptStyle};
 
 use crate::PlainContext;
-use agent_core::budget::{Budget, BudgetStop, BudgetTracker};
+use agent_core::budget::{Budget, BudgetStop, BudgetTracker, Usd};
 use agent_core::edit::FileChange;
 use agent_core::event::{Event, EventKind, TaskId, TaskState};
 use agent_core::exec::{CommandSpec, RunOutput};
@@ -217,7 +217,7 @@ pub struct TaskMetrics {
     /// Tokens spent.
     pub usage: Usage,
     /// Cost in US dollars.
-    pub cost_usd: f64,
+    pub cost_usd: Usd,
     /// Wall time in milliseconds.
     pub wall_ms: u64,
 }

@@ -79,31 +79,24 @@ fn failure_files(c: &Classification) -> BTreeSet<String> {
         .collect()
 }
 
-/// A bounded listing of the workspace's source files, sorted, skipping
-/// hidden, build-output and dependency directories.
+/// A bounded listing of the workspace's files, sorted: what git would
+/// show (`.gitignore`, `.git/info/exclude` and the global excludes
+/// honoured), without hidden files and without build-output and dependency
+/// directories even where nothing ignores them.
 pub(crate) fn list_files(root: &Path, max: usize) -> Vec<String> {
     const SKIP: &[&str] = &["target", "node_modules", "vendor", "dist", "build", "__pycache__", ".venv"];
-    let mut out = Vec::new();
-    let mut stack = vec![std::path::PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(root.join(&rel)) else { continue };
-        let mut names: Vec<(String, bool)> = entries
-            .filter_map(Result::ok)
-            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.file_type().map(|t| t.is_dir()).unwrap_or(false)))
-            .filter(|(n, _)| !n.starts_with('.'))
-            .collect();
-        names.sort();
-        for (name, is_dir) in names.into_iter().rev() {
-            let path = rel.join(&name);
-            if is_dir {
-                if !SKIP.contains(&name.as_str()) {
-                    stack.push(path);
-                }
-            } else {
-                out.push(path.to_string_lossy().into_owned());
-            }
-        }
-    }
+    let walk = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .parents(false)
+        .filter_entry(|e| {
+            !(e.depth() > 0 && e.file_type().is_some_and(|t| t.is_dir()) && SKIP.iter().any(|s| e.file_name() == *s))
+        })
+        .build();
+    let mut out: Vec<String> = walk
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .filter_map(|e| e.path().strip_prefix(root).ok().map(|p| p.to_string_lossy().into_owned()))
+        .collect();
     out.sort();
     out.truncate(max);
     out

@@ -36,6 +36,7 @@ mod wire;
 
 use crate::native::{self, CallContext, Frame, Framing, StreamDecoder};
 use crate::pricing;
+use agent_core::budget::Usd;
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId,
     StreamEvent, ToolCall,
@@ -197,7 +198,7 @@ impl AnthropicProvider {
     }
 }
 
-fn cost(reported: Option<&str>, configured: &str, usage: &agent_core::provider::Usage) -> Option<f64> {
+fn cost(reported: Option<&str>, configured: &str, usage: &agent_core::provider::Usage) -> Option<Usd> {
     reported.and_then(|m| pricing::cost_usd(m, usage)).or_else(|| pricing::cost_usd(configured, usage))
 }
 

@@ -1,5 +1,6 @@
 //! [`CostMeter`]: prices every call from a [`PriceTable`] and journals it.
 
+use agent_core::budget::Usd;
 use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ProviderError, ProviderId, StreamEvent, Usage,
@@ -48,15 +49,17 @@ impl ModelPrice {
     /// `usage.input_tokens` includes cached reads and cache writes (see
     /// [`Usage`]); each part is billed at its own rate and the rest at `input`:
     /// `(input − cached − written)·input + cached·cached_input + written·cache_write + output·output`.
-    pub fn cost(&self, usage: &Usage) -> f64 {
+    pub fn cost(&self, usage: &Usage) -> Usd {
         let cached = usage.cached_input_tokens.min(usage.input_tokens);
         let written = usage.cache_write_input_tokens.min(usage.input_tokens - cached);
         let plain = usage.input_tokens - cached - written;
-        (plain as f64 * self.input
-            + cached as f64 * self.cached_input.unwrap_or(self.input)
-            + written as f64 * self.cache_write.unwrap_or(self.input)
-            + usage.output_tokens as f64 * self.output)
-            / 1_000_000.0
+        Usd::from_dollars(
+            (plain as f64 * self.input
+                + cached as f64 * self.cached_input.unwrap_or(self.input)
+                + written as f64 * self.cache_write.unwrap_or(self.input)
+                + usage.output_tokens as f64 * self.output)
+                / 1_000_000.0,
+        )
     }
 }
 
@@ -158,7 +161,7 @@ impl PriceTable {
     }
 
     /// The cost of one call of `model` with `usage`, in US dollars, if the price is known.
-    pub fn cost(&self, model: &str, usage: &Usage) -> Option<f64> {
+    pub fn cost(&self, model: &str, usage: &Usage) -> Option<Usd> {
         self.price(model).map(|p| p.cost(usage))
     }
 }
@@ -344,6 +347,6 @@ mod tests {
         let usage = Usage::new(1_000_000, 100_000).with_cached_input(500_000).with_cache_write_input(200_000);
         // 300k plain · 3 + 500k · 0.3 + 200k · 3.75 + 100k · 15, per million.
         let expected = 0.9 + 0.15 + 0.75 + 1.5;
-        assert!((p.cost(&usage) - expected).abs() < 1e-12, "{}", p.cost(&usage));
+        assert_eq!(p.cost(&usage), Usd::from_dollars(expected), "{}", p.cost(&usage));
     }
 }

@@ -44,7 +44,7 @@
 //! let provider = ProviderStack::new(Arc::new(Echo("openai:gpt-4.1-mini".into())))
 //!     .idle_timeout(Duration::from_secs(120))
 //!     .cost_meter(PriceTable::builtin(), journal.clone(), TaskId::new("t1"))
-//!     .budget(SharedBudget::new(Budget::unlimited().with_max_cost_usd(2.0)))
+//!     .budget(SharedBudget::new(Budget::unlimited().with_max_cost(agent_core::budget::Usd::from_dollars(2.0))))
 //!     .retry(RetryPolicy::default())
 //!     .build()
 //!     .unwrap();

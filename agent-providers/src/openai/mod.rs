@@ -22,6 +22,7 @@ pub mod stream;
 mod wire;
 
 use crate::pricing;
+use agent_core::budget::Usd;
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
     stream_from_completion,
@@ -306,7 +307,7 @@ fn record_outcome(span: &tracing::Span, result: Result<&Completion, &ProviderErr
             }
             span.record("gen_ai.usage.input_tokens", c.usage.input_tokens);
             span.record("gen_ai.usage.output_tokens", c.usage.output_tokens);
-            tracing::debug!(parent: span, cost_usd = c.cost_usd, "chat completion finished");
+            tracing::debug!(parent: span, cost_usd = c.cost_usd.map(Usd::dollars), "chat completion finished");
         }
         Err(e) => {
             span.record("error.type", e.kind.name());

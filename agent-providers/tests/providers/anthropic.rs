@@ -4,6 +4,7 @@
 
 use crate::native_support::*;
 use agent_core::LlmProvider;
+use agent_core::budget::Usd;
 use agent_core::provider::{
     CompletionRequest, FinishReason, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
 };
@@ -143,7 +144,7 @@ async fn complete_returns_text_and_normalises_usage_with_cache_reads_and_writes(
     assert_eq!(out.usage.output_tokens, 12);
     // $3 input, $0.30 cache read, $3.75 cache write, $15 output per million.
     let expected = (25.0 * 3.0 + 2000.0 * 0.30 + 100.0 * 3.75 + 12.0 * 15.0) / 1e6;
-    assert!((out.cost_usd.unwrap() - expected).abs() < 1e-12, "cost {:?}", out.cost_usd);
+    assert_eq!(out.cost_usd.unwrap(), Usd::from_dollars(expected), "cost {:?}", out.cost_usd);
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 use crate::native_support::*;
 use agent_core::LlmProvider;
+use agent_core::budget::Usd;
 use agent_core::provider::{
     CompletionRequest, FinishReason, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
 };
@@ -112,7 +113,7 @@ async fn complete_returns_text_and_usage_with_cached_and_thought_tokens() {
     assert_eq!(out.usage.reasoning_tokens, 50);
     // $0.30 input, $0.03 cached input, $2.50 output per million.
     let expected = (200.0 * 0.30 + 1000.0 * 0.03 + 58.0 * 2.50) / 1e6;
-    assert!((out.cost_usd.unwrap() - expected).abs() < 1e-12, "cost {:?}", out.cost_usd);
+    assert_eq!(out.cost_usd.unwrap(), Usd::from_dollars(expected), "cost {:?}", out.cost_usd);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ use crate::common::ask;
 use crate::layers_support::*;
 use agent_core::LlmProvider;
 use agent_core::budget::Budget;
+use agent_core::budget::Usd;
 use agent_core::event::TaskId;
 use agent_core::provider::{ProviderErrorKind, Usage};
 use agent_loop::MemoryJournal;
@@ -40,11 +41,11 @@ async fn the_cost_ceiling_uses_the_cost_the_meter_computed_and_retry_does_not_re
         "openai:gpt-4.1-mini",
         vec![ScriptedReply::text_with_usage("x", usage(1_000_000, 0, 0)), ScriptedReply::text("never")],
     );
-    let budget = SharedBudget::new(Budget::unlimited().with_max_cost_usd(0.25));
+    let budget = SharedBudget::new(Budget::unlimited().with_max_cost(Usd::from_dollars(0.25)));
     let meter = CostMeter::new(dyn_of(&p), PriceTable::builtin(), Arc::new(MemoryJournal::default()), TaskId::new("t"));
     let stack = Retry::new(BudgetLayer::new(meter, budget.clone()), RetryPolicy::default());
     stack.complete(ask("one")).await.unwrap();
-    assert!((budget.snapshot().cost_usd() - 0.40).abs() < 1e-9);
+    assert_eq!(budget.snapshot().cost_usd(), Usd::from_dollars(0.40));
 
     let e = stack.complete(ask("two")).await.unwrap_err();
     assert!(e.message.contains("cost budget exhausted"), "{}", e.message);

@@ -3,6 +3,7 @@
 
 use crate::common::ask;
 use crate::layers_support::*;
+use agent_core::budget::Usd;
 use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::provider::{ProviderErrorKind, StreamEvent};
 use agent_core::{Journal, LlmProvider};
@@ -12,8 +13,8 @@ use agent_providers::layers::{CostMeter, ModelPrice, PriceTable};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() < 1e-9
+fn close(a: Usd, b: f64) -> bool {
+    a == Usd::from_dollars(b)
 }
 
 async fn events(journal: &MemoryJournal, task: &str) -> Vec<Event> {

@@ -42,7 +42,7 @@ async fn each_retry_attempt_is_metered_and_counted_against_the_budget() {
         .collect();
     assert_eq!(errors, [Some("rate_limited".to_owned()), None], "retry is outside the cost meter");
     assert_eq!(budget.snapshot().turns(), 2, "retry is outside the budget");
-    assert!(budget.snapshot().cost_usd() > 0.0, "budget is outside the cost meter");
+    assert!(budget.snapshot().cost_usd() > agent_core::budget::Usd::ZERO, "budget is outside the cost meter");
 }
 
 #[tokio::test(start_paused = true)]

@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use agent_core::LlmProvider;
+use agent_core::budget::Usd;
 use agent_core::provider::{
     Completion, FinishReason, ProviderError, ProviderErrorKind, StreamEvent, ToolCall, ToolSpec,
 };
@@ -151,7 +152,7 @@ async fn text_stream_yields_each_delta_then_one_done_with_usage_cost_and_request
     assert_eq!(done.request_id.as_deref(), Some("req_stream_7"));
     assert_eq!((done.usage.input_tokens, done.usage.cached_input_tokens, done.usage.output_tokens), (2006, 1920, 300));
     let cost = done.cost_usd.expect("gpt-4.1-mini is priced");
-    assert!((cost - 0.000_706_4).abs() < 1e-12, "same price as the non-streamed call, was {cost}");
+    assert_eq!(cost, Usd::from_dollars(0.000_706_4), "same price as the non-streamed call, was {cost}");
 
     let body = only_request_body(&server).await;
     assert_eq!(body["stream"], true);

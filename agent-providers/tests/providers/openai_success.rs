@@ -2,6 +2,7 @@
 
 use crate::common::*;
 use agent_core::LlmProvider;
+use agent_core::budget::Usd;
 use agent_core::provider::{CompletionRequest, FinishReason, Message, StreamEvent};
 use agent_providers::OpenAiProvider;
 use futures::StreamExt;
@@ -29,7 +30,7 @@ async fn completion_reads_content_usage_cached_tokens_and_prices_them() {
     // gpt-4.1-mini list price: $0.40 input, $0.10 cached input, $1.60 output per million tokens.
     // 86 uncached · 0.40 + 1920 cached · 0.10 + 300 · 1.60 = 706.4 µ$
     let cost = out.cost_usd.expect("gpt-4.1-mini is priced");
-    assert!((cost - 0.000_706_4).abs() < 1e-12, "cost was {cost}");
+    assert_eq!(cost, Usd::from_dollars(0.000_706_4), "cost was {cost}");
 }
 
 #[tokio::test]

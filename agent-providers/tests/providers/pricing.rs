@@ -1,5 +1,6 @@
 //! The price table, checked against OpenAI's published list prices.
 
+use agent_core::budget::Usd;
 use agent_core::provider::Usage;
 use agent_providers::{cost_usd, price_for};
 
@@ -11,7 +12,7 @@ fn usage(input: u64, cached: u64, output: u64) -> Usage {
 fn a_million_tokens_of_each_kind_costs_the_list_price() {
     // gpt-4o: $2.50 input, $1.25 cached input, $10.00 output per million tokens.
     let cost = cost_usd("gpt-4o", &usage(2_000_000, 1_000_000, 1_000_000)).unwrap();
-    assert!((cost - (2.50 + 1.25 + 10.00)).abs() < 1e-9, "cost was {cost}");
+    assert_eq!(cost, Usd::from_dollars(2.50 + 1.25 + 10.00), "cost was {cost}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use crate::common::ask;
 use agent_core::LlmProvider;
+use agent_core::budget::Usd;
 use agent_core::provider::{ProviderErrorKind, Usage};
 use agent_providers::{ScriptedProvider, ScriptedReply};
 
@@ -36,5 +37,5 @@ async fn usage_is_priced_from_the_model_part_of_the_id() {
     assert_eq!(out.provider.as_str(), "openai:gpt-4.1-nano");
     assert_eq!(out.usage, usage);
     // gpt-4.1-nano: $0.10 input + $0.40 output per million tokens.
-    assert!((out.cost_usd.unwrap() - 0.50).abs() < 1e-9);
+    assert_eq!(out.cost_usd.unwrap(), Usd::from_dollars(0.50));
 }

@@ -198,7 +198,7 @@ async fn budget_race(db: Db) {
     // Two workers with separate pools: they share nothing but the database.
     let a = Arc::new(Store::open_with(&db.url, StoreOptions::default().with_max_connections(4)).await.unwrap());
     let b = Arc::new(Store::open_with(&db.url, StoreOptions::default().with_max_connections(4)).await.unwrap());
-    a.set_ceiling(Scope::Tenant, "acme", 1.00).await.unwrap();
+    a.set_ceiling(Scope::Tenant, "acme", usd(1.00)).await.unwrap();
     let mut joins = Vec::new();
     for (n, store) in [a.clone(), b.clone()].into_iter().enumerate() {
         for lane in 0..4 {
@@ -207,13 +207,13 @@ async fn budget_race(db: Db) {
                 let who = SpendScopes::new(format!("task-{n}-{lane}"), format!("worker-{n}"), "repo", "acme");
                 let mut admitted = 0;
                 for _ in 0..10 {
-                    match store.reserve(&who, 0.05).await {
+                    match store.reserve(&who, usd(0.05)).await {
                         Ok(r) => {
-                            store.settle(&r, &Spend::new("openai", "gpt-4.1-mini", 0.05, 10, 1)).await.unwrap();
+                            store.settle(&r, &Spend::new("openai", "gpt-4.1-mini", usd(0.05), 10, 1)).await.unwrap();
                             admitted += 1;
                         }
                         Err(StoreError::BudgetExceeded { scope, ceiling_usd, .. }) => {
-                            assert_eq!((scope, ceiling_usd), (Scope::Tenant, 1.0));
+                            assert_eq!((scope, ceiling_usd), (Scope::Tenant, usd(1.0)));
                         }
                         Err(e) => panic!("{e}"),
                     }
@@ -229,7 +229,7 @@ async fn budget_race(db: Db) {
     // 80 attempts of $0.05 against a $1.00 ceiling: exactly 20 fit.
     assert_eq!(admitted, 20);
     let rows = a.costs(CostGroup::Tenant).await.unwrap();
-    assert_eq!((rows[0].calls, rows[0].cost_usd), (20, 1.0));
+    assert_eq!((rows[0].calls, rows[0].cost_usd.dollars()), (20, 1.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -246,13 +246,13 @@ async fn exhausted_budget_blocks_claims(db: Db) {
     let store = Store::open(&db.url).await.unwrap();
     store.enqueue(NewTask::new(json!({})).with_id("broke").with_tenant("acme").with_priority(5)).await.unwrap();
     store.enqueue(NewTask::new(json!({})).with_id("fine").with_tenant("other")).await.unwrap();
-    store.set_ceiling(Scope::Tenant, "acme", 0.10).await.unwrap();
-    let r = store.reserve(&SpendScopes::new("earlier", "w", "", "acme"), 0.10).await.unwrap();
-    store.settle(&r, &Spend::new("anthropic", "claude", 0.10, 5, 5)).await.unwrap();
+    store.set_ceiling(Scope::Tenant, "acme", usd(0.10)).await.unwrap();
+    let r = store.reserve(&SpendScopes::new("earlier", "w", "", "acme"), usd(0.10)).await.unwrap();
+    store.settle(&r, &Spend::new("anthropic", "claude", usd(0.10), 5, 5)).await.unwrap();
     let claim = store.claim("w", Duration::from_secs(10)).await.unwrap().unwrap();
     assert_eq!(claim.task.id.as_str(), "fine", "the tenant at its ceiling gets no claim");
     assert!(store.claim("w", Duration::from_secs(10)).await.unwrap().is_none());
-    store.set_ceiling(Scope::Tenant, "acme", 0.20).await.unwrap();
+    store.set_ceiling(Scope::Tenant, "acme", usd(0.20)).await.unwrap();
     assert_eq!(store.claim("w", Duration::from_secs(10)).await.unwrap().unwrap().task.id.as_str(), "broke");
 }
 
@@ -284,7 +284,7 @@ impl agent_core::LlmProvider for CountingModel {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(2)).await;
         let mut c = agent_core::provider::Completion::new(self.id.clone(), "{}");
-        c.cost_usd = Some(0.10);
+        c.cost_usd = Some(usd(0.10));
         Ok(c)
     }
     async fn stream(
@@ -312,11 +312,11 @@ async fn guarded_model_calls(db: Db) {
         // Each worker process has its own pool; they share only the database.
         let store = Arc::new(Store::open(&db.url).await.unwrap());
         if worker == 0 {
-            store.set_ceiling(Scope::Repo, "app", 0.50).await.unwrap();
+            store.set_ceiling(Scope::Repo, "app", usd(0.50)).await.unwrap();
         }
         for lane in 0..3 {
             let who = SpendScopes::new(format!("t{worker}{lane}"), format!("w{worker}"), "app", "acme");
-            let guard = LedgerGuard::new(model.clone(), store.clone(), who, 0.10);
+            let guard = LedgerGuard::new(model.clone(), store.clone(), who, usd(0.10));
             joins.push(tokio::spawn(async move {
                 let mut refused = 0;
                 for _ in 0..4 {
@@ -341,7 +341,7 @@ async fn guarded_model_calls(db: Db) {
     assert_eq!(refused, 19);
     let store = Store::open(&db.url).await.unwrap();
     let rows = store.costs(CostGroup::Provider).await.unwrap();
-    assert_eq!((rows[0].key.as_str(), rows[0].calls, rows[0].cost_usd), ("openai", 5, 0.5));
+    assert_eq!((rows[0].key.as_str(), rows[0].calls, rows[0].cost_usd.dollars()), ("openai", 5, 0.5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -392,13 +392,13 @@ async fn queries(db: Db) {
         ("t1", "r1", "anthropic", "claude-sonnet", 0.50, 200, 20),
         ("t2", "r2", "openai", "gpt-4.1-mini", 1.00, 300, 30),
     ];
-    for (task, repo, provider, model, usd, i, o) in spends {
-        let r = store.reserve(&SpendScopes::new(task, "w1", repo, "acme"), 0.01).await.unwrap();
-        store.settle(&r, &Spend::new(provider, model, usd, i, o)).await.unwrap();
-        store.settle(&r, &Spend::new(provider, model, usd, i, o)).await.unwrap(); // a retry records nothing more
+    for (task, repo, provider, model, dollars, i, o) in spends {
+        let r = store.reserve(&SpendScopes::new(task, "w1", repo, "acme"), usd(0.01)).await.unwrap();
+        store.settle(&r, &Spend::new(provider, model, usd(dollars), i, o)).await.unwrap();
+        store.settle(&r, &Spend::new(provider, model, usd(dollars), i, o)).await.unwrap(); // a retry records nothing more
     }
     let by = |rows: Vec<agent_store::CostRow>| -> Vec<(String, u64, f64)> {
-        rows.into_iter().map(|r| (r.key, r.calls, r.cost_usd)).collect()
+        rows.into_iter().map(|r| (r.key, r.calls, r.cost_usd.dollars())).collect()
     };
     assert_eq!(
         by(store.costs(CostGroup::Task).await.unwrap()),
@@ -504,4 +504,9 @@ async fn reopening_a_store_applies_no_migration_twice_and_keeps_the_data() {
     let again = Store::open(&db.url).await.unwrap();
     assert_eq!(again.tasks().await.unwrap().len(), 1);
     assert!(matches!(Store::open("mysql://x").await, Err(StoreError::BadUrl { .. })));
+}
+
+/// Dollars as the store's money type.
+fn usd(dollars: f64) -> agent_core::budget::Usd {
+    agent_core::budget::Usd::from_dollars(dollars)
 }
