@@ -1,7 +1,7 @@
 //! [`CargoClassifier`]: structured failures from `cargo build`, `cargo test`
 //! and `cargo clippy` output, human or `--message-format=json`.
 
-use crate::common::{FastSet, Parsed, finish};
+use crate::common::{Parsed, finish};
 use crate::{libtest, rustc};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
@@ -84,21 +84,7 @@ impl FailureClassifier for CargoClassifier {
         let timed_out = run.timed_out.is_some();
         let mut parsed = Parsed::default();
         let mut json_tests = crate::nextest::JsonReport::default();
-        // cargo prints the same diagnostic once per target that compiles the
-        // file (`lib` and `lib test`); an identical line gives an identical failure.
-        let mut seen: FastSet<&str> = FastSet::default();
-        for line in stdout.lines().chain(stderr.lines()) {
-            if json_tests.line(line, root) {
-                continue;
-            }
-            let t = line.trim();
-            if rustc::is_error_candidate(t) && !seen.insert(t) {
-                continue;
-            }
-            if let Some(Some(failure)) = rustc::json_line(line, root) {
-                parsed.failures.push(failure);
-            }
-        }
+        parsed.failures = json_tests.read(&stdout, &stderr, root);
         parsed.failures.extend(rustc::human(&stderr, root));
         parsed.failures.extend(rustc::human(&stdout, root));
         let out = libtest::parse(&stdout, root, timed_out);

@@ -4,6 +4,9 @@
 use agent_core::exec::{CapturedStream, RunOutput};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, Tier};
 use aho_corasick::{AhoCorasick, MatchKind};
+// The classifiers' sets and maps are keyed by short strings and paths from one run's
+// output: FxHash, since SipHash's resistance to crafted collisions buys nothing there.
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,65 +20,6 @@ pub(crate) const MAX_SNIPPET_LINES: usize = 40;
 const TAIL_LINES: usize = 20;
 /// Source lines shown on each side of a failing line.
 const CONTEXT_LINES: u32 = 3;
-
-/// A fast, non-cryptographic hasher (the FxHash mix) for the classifiers' sets
-/// and maps, whose keys are short strings and paths from one run's output:
-/// SipHash's resistance to crafted collisions buys nothing there and cost a
-/// fifth of the time on large outputs.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct FastHasher(u64);
-
-impl FastHasher {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
-    }
-}
-
-impl std::hash::Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
-        }
-    }
-
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// Builds [`FastHasher`]s.
-pub(crate) type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
-/// A `HashSet` with [`FastHasher`].
-pub(crate) type FastSet<T> = HashSet<T, FastBuild>;
-/// A `HashMap` with [`FastHasher`].
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, FastBuild>;
 
 /// The captured text of a stream, borrowed when nothing was dropped (the common case),
 /// so a classifier does not copy megabytes of output to read it.
@@ -145,11 +89,44 @@ pub(crate) fn source_snippet(root: &Path, file: &Path, line: u32) -> Option<Stri
     (!out.is_empty()).then(|| out.join("\n"))
 }
 
+/// The words a tool's test summary uses for each of the [`TestCounts`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CountWords {
+    /// Words counted as passed.
+    pub(crate) passed: &'static [&'static str],
+    /// Words counted as failed.
+    pub(crate) failed: &'static [&'static str],
+    /// Words counted as ignored.
+    pub(crate) ignored: &'static [&'static str],
+}
+
+impl CountWords {
+    /// Adds each `N word …` part of a summary to `counts`, by the counter `word`
+    /// belongs to; parts in another form or with another word are skipped.
+    pub(crate) fn add<'a>(&self, parts: impl IntoIterator<Item = &'a str>, counts: &mut TestCounts) {
+        for part in parts {
+            let mut words = part.split_whitespace();
+            let (Some(n), Some(what)) = (words.next(), words.next()) else { continue };
+            let Ok(n) = n.parse::<u32>() else { continue };
+            let counter = if self.passed.contains(&what) {
+                &mut counts.passed
+            } else if self.failed.contains(&what) {
+                &mut counts.failed
+            } else if self.ignored.contains(&what) {
+                &mut counts.ignored
+            } else {
+                continue;
+            };
+            *counter = counter.saturating_add(n);
+        }
+    }
+}
+
 /// [`source_snippet`] remembered per file and line, so a classification that
 /// meets the same location many times (repeated or looping output) reads the file once.
 #[derive(Debug, Default)]
 pub(crate) struct SnippetCache {
-    seen: FastMap<(std::ffi::OsString, u32), Option<String>>,
+    seen: FxHashMap<(std::ffi::OsString, u32), Option<String>>,
 }
 
 impl SnippetCache {
@@ -315,8 +292,7 @@ pub(crate) fn dedupe(failures: Vec<Failure>) -> Vec<Failure> {
         &'a str,
     );
     let keep: Vec<bool> = {
-        let mut seen: FastSet<Key<'_>> =
-            FastSet::with_capacity_and_hasher(failures.len().min(1024), FastBuild::default());
+        let mut seen: FxHashSet<Key<'_>> = FxHashSet::with_capacity_and_hasher(failures.len().min(1024), FxBuildHasher);
         failures
             .iter()
             .map(|f| {

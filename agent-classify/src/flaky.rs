@@ -157,28 +157,13 @@ impl FlakyDetector {
             Family::Cargo => cargo_command(name, failure, root),
             Family::Pytest => CommandSpec::new(python).args(["-m", "pytest", "-p", "no:cacheprovider", name]),
             Family::Go => go_command(name, failure),
-            Family::Jest => {
-                let mut c = CommandSpec::new("npx").args(["jest", "--ci"]);
-                if let Some(file) = &failure.file {
-                    c = c.args([file.to_string_lossy().into_owned()]);
-                }
-                c.args(["-t".to_owned(), js_pattern(name)])
-            }
-            Family::Vitest => {
-                let mut c = CommandSpec::new("npx").args(["vitest", "run"]);
-                if let Some(file) = &failure.file {
-                    c = c.args([file.to_string_lossy().into_owned()]);
-                }
-                c.args(["-t".to_owned(), js_pattern(name)])
-            }
-            Family::NodeTest => {
-                let mut c = CommandSpec::new("node")
-                    .args(["--test".to_owned(), format!("--test-name-pattern={}", js_pattern(name))]);
-                if let Some(file) = &failure.file {
-                    c = c.args([file.to_string_lossy().into_owned()]);
-                }
-                c
-            }
+            Family::Jest => npx_command(["jest", "--ci"], name, failure),
+            Family::Vitest => npx_command(["vitest", "run"], name, failure),
+            Family::NodeTest => with_file(
+                CommandSpec::new("node")
+                    .args(["--test".to_owned(), format!("--test-name-pattern={}", js_pattern(name))]),
+                failure,
+            ),
         };
         Some(spec.cwd(root))
     }
@@ -337,6 +322,20 @@ fn go_command(name: &str, failure: &Failure) -> CommandSpec {
         None => "./".to_owned(),
     };
     CommandSpec::new("go").args(["test".to_owned(), "-v".to_owned(), "-run".to_owned(), pattern, pkg])
+}
+
+/// `npx RUNNER [FILE] -t PATTERN` (jest, vitest): the failing test's file, when
+/// known, narrows the run; the pattern picks the test.
+fn npx_command(runner: [&str; 2], name: &str, failure: &Failure) -> CommandSpec {
+    with_file(CommandSpec::new("npx").args(runner), failure).args(["-t".to_owned(), js_pattern(name)])
+}
+
+/// `spec` with the failing test's file appended as an argument, when the failure has one.
+fn with_file(spec: CommandSpec, failure: &Failure) -> CommandSpec {
+    match &failure.file {
+        Some(file) => spec.args([file.to_string_lossy().into_owned()]),
+        None => spec,
+    }
 }
 
 /// A jest/vitest/node test-name pattern matching `name` exactly. Jest joins

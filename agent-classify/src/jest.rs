@@ -1,7 +1,7 @@
 //! [`JestClassifier`]: structured failures from jest and vitest, `--json`
 //! (`--reporter=json` for vitest) or their default text reporters.
 
-use crate::common::{MAX_MESSAGE_LINES, Parsed, bounded, finish, relativize, source_snippet};
+use crate::common::{CountWords, MAX_MESSAGE_LINES, Parsed, bounded, finish, relativize, source_snippet};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts};
@@ -407,18 +407,10 @@ impl JestClassifier {
 
 /// Counts from `2 failed, 2 passed, 4 total` (jest) or `2 failed | 2 passed` (vitest).
 fn summary_counts(text: &str) -> TestCounts {
+    const WORDS: CountWords =
+        CountWords { passed: &["passed"], failed: &["failed"], ignored: &["skipped", "todo", "pending"] };
     let mut counts = TestCounts::default();
-    for part in text.split([',', '|']) {
-        let mut words = part.split_whitespace();
-        let (Some(n), Some(what)) = (words.next(), words.next()) else { continue };
-        let Ok(n) = n.parse::<u32>() else { continue };
-        match what {
-            "passed" => counts.passed = counts.passed.saturating_add(n),
-            "failed" => counts.failed = counts.failed.saturating_add(n),
-            "skipped" | "todo" | "pending" => counts.ignored = counts.ignored.saturating_add(n),
-            _ => {}
-        }
-    }
+    WORDS.add(text.split([',', '|']), &mut counts);
     counts
 }
 

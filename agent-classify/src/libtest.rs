@@ -1,7 +1,7 @@
 //! libtest's human output: `test name ... FAILED`, the `---- name stdout ----`
 //! sections with their panics, and the `test result:` summaries.
 
-use crate::common::{MAX_MESSAGE_LINES, bounded, parse_location, relativize, source_snippet};
+use crate::common::{CountWords, MAX_MESSAGE_LINES, bounded, parse_location, relativize, source_snippet};
 use agent_core::failure::{Failure, FailureCategory, FailureKind, TestCounts};
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -47,21 +47,12 @@ fn result_line(line: &str) -> Option<(&str, &str)> {
 
 /// Adds the counts of a `test result:` line to `total`.
 fn add_counts(line: &str, total: &mut TestCounts) -> bool {
+    const WORDS: CountWords = CountWords { passed: &["passed"], failed: &["failed"], ignored: &["ignored"] };
     let Some(rest) = line.trim().strip_prefix("test result: ") else {
         return false;
     };
     let body = rest.split_once(". ").map_or(rest, |(_, b)| b);
-    for part in body.split(';') {
-        let mut words = part.split_whitespace();
-        let (Some(n), Some(what)) = (words.next(), words.next()) else { continue };
-        let Ok(n) = n.parse::<u32>() else { continue };
-        match what {
-            "passed" => total.passed = total.passed.saturating_add(n),
-            "failed" => total.failed = total.failed.saturating_add(n),
-            "ignored" => total.ignored = total.ignored.saturating_add(n),
-            _ => {}
-        }
-    }
+    WORDS.add(body.split(';'), total);
     true
 }
 

@@ -1,12 +1,13 @@
 //! [`NextestClassifier`]: cargo-nextest's human output, its `libtest-json`
 //! output, and libtest's own JSON (`cargo test -- -Z unstable-options --format json`).
 
-use crate::common::{Parsed, finish};
+use crate::common::{CountWords, Parsed, finish};
 use crate::{libtest, rustc};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts};
 use agent_core::workspace::WorkspaceProfile;
+use rustc_hash::FxHashSet;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::Path;
@@ -162,6 +163,31 @@ impl JsonReport {
         true
     }
 
+    /// Reads cargo's output, `stdout` then `stderr`, line by line: libtest events
+    /// go to the report, and the rustc JSON diagnostics that are errors come back
+    /// as failures.
+    ///
+    /// Cargo prints the same diagnostic once per target that compiles the file
+    /// (`lib` and `lib test`); an identical line gives an identical failure, so
+    /// it is parsed once.
+    pub(crate) fn read(&mut self, stdout: &str, stderr: &str, root: &Path) -> Vec<Failure> {
+        let mut failures = Vec::new();
+        let mut seen: FxHashSet<&str> = FxHashSet::default();
+        for line in stdout.lines().chain(stderr.lines()) {
+            if self.line(line, root) {
+                continue;
+            }
+            let t = line.trim();
+            if rustc::is_error_candidate(t) && !seen.insert(t) {
+                continue;
+            }
+            if let Some(Some(failure)) = rustc::json_line(line, root) {
+                failures.push(failure);
+            }
+        }
+        failures
+    }
+
     /// Counts from the test events, else from the suite events (nextest's
     /// experimental output repeats ignored tests in every suite event).
     pub(crate) fn counts(&self) -> Option<TestCounts> {
@@ -235,19 +261,10 @@ fn summary(line: &str) -> Option<TestCounts> {
     let rest = line.trim().strip_prefix("Summary [")?;
     let (_, rest) = rest.split_once(']')?;
     let (_, body) = rest.split_once(" run: ")?;
+    const WORDS: CountWords =
+        CountWords { passed: &["passed"], failed: &["failed", "timed", "leaky", "exec"], ignored: &["skipped"] };
     let mut counts = TestCounts::default();
-    for part in body.split(", ") {
-        let part = part.split(" (").next().unwrap_or(part);
-        let mut words = part.split_whitespace();
-        let (Some(n), Some(what)) = (words.next(), words.next()) else { continue };
-        let Ok(n) = n.parse::<u32>() else { continue };
-        match what {
-            "passed" => counts.passed = counts.passed.saturating_add(n),
-            "failed" | "timed" | "leaky" | "exec" => counts.failed = counts.failed.saturating_add(n),
-            "skipped" => counts.ignored = counts.ignored.saturating_add(n),
-            _ => {}
-        }
-    }
+    WORDS.add(body.split(", ").map(|part| part.split(" (").next().unwrap_or(part)), &mut counts);
     Some(counts)
 }
 
@@ -335,14 +352,7 @@ impl FailureClassifier for NextestClassifier {
         let stderr = crate::common::text(&run.stderr);
         let mut parsed = Parsed { test_run: true, ..Parsed::default() };
         let mut json = JsonReport::default();
-        for line in stdout.lines().chain(stderr.lines()) {
-            if json.line(line, root) {
-                continue;
-            }
-            if let Some(Some(failure)) = rustc::json_line(line, root) {
-                parsed.failures.push(failure);
-            }
-        }
+        parsed.failures = json.read(&stdout, &stderr, root);
         for text in [&stderr, &stdout] {
             parsed.failures.extend(rustc::human(text, root).into_iter().filter(|f| !is_run_summary(f)));
         }

@@ -1,11 +1,12 @@
 //! [`PytestClassifier`]: structured failures from pytest's text output.
 
 use super::{is_project_module, no_module_named, tool_not_installed};
-use crate::common::{FastMap, FastSet, MAX_MESSAGE_LINES, Parsed, SnippetCache, bounded, finish, relativize};
+use crate::common::{MAX_MESSAGE_LINES, Parsed, SnippetCache, bounded, finish, relativize};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts};
 use agent_core::workspace::WorkspaceProfile;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::path::{Path, PathBuf};
 
 /// Classifies pytest's text output (default or `-rA`, any `--tb` style that prints
@@ -334,7 +335,7 @@ fn short_line(line: &str) -> Option<(&str, &str, &str)> {
 
 /// The node id in `ids` (keyed by the part after the file) whose last part is the block
 /// `title` (`test_add_param[2-3-6]`, `TestX.test_y` for methods).
-fn node_id_for<'a>(title: &str, ids: &FastMap<&str, &'a str>) -> Option<&'a str> {
+fn node_id_for<'a>(title: &str, ids: &FxHashMap<&str, &'a str>) -> Option<&'a str> {
     let want = title.replace('.', "::");
     ids.get(want.as_str()).copied()
 }
@@ -423,15 +424,15 @@ impl FailureClassifier for PytestClassifier {
             }
         }
         let ctx = Ctx { root: ws.root.as_path(), rootdir, snippets: std::cell::RefCell::default() };
-        let mut covered: FastSet<&str> = FastSet::default();
-        let mut by_key: FastMap<&str, &str> = FastMap::default();
+        let mut covered: FxHashSet<&str> = FxHashSet::default();
+        let mut by_key: FxHashMap<&str, &str> = FxHashMap::default();
         for id in &failed_ids {
             by_key.entry(node_key(id)).or_insert(id);
         }
         // A block identical to an earlier one (same title, section and lines: output
         // repeated by a loop or concatenated runs) would give an identical failure,
         // which `finish` drops anyway: skip it before the work.
-        let mut by_title: FastMap<(&str, Section), Vec<usize>> = FastMap::default();
+        let mut by_title: FxHashMap<(&str, Section), Vec<usize>> = FxHashMap::default();
         for (i, block) in blocks.iter().enumerate() {
             let earlier = by_title.entry((block.title, block.section)).or_default();
             if earlier.iter().any(|&j| blocks[j].lines == block.lines) {

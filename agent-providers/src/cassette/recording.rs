@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
-/// What a redacted string is replaced with in the cassette.
-pub const REDACTED: &str = "[REDACTED]";
+/// What a redacted string is replaced with in the cassette (the same marker as in memory).
+pub use agent_core::memory::REDACTED;
 
 /// A layer that records every call of the provider it wraps into a cassette file.
 ///
