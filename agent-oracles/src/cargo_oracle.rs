@@ -1,7 +1,7 @@
 //! [`CargoOracle`]: reads `Cargo.toml` to find a Rust package or workspace and
 //! the commands that set it up, build, test and lint it.
 
-use crate::ecosystems::{glob_match, normalize};
+use crate::ecosystems::{ci, glob_matcher, normalize};
 use agent_core::workspace::{DetectedCommand, Evidence, OracleError, Project, WorkspaceProfile};
 use agent_core::{WorkspaceOracle, async_trait};
 use std::path::{Path, PathBuf};
@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 ///
 /// Reads `Cargo.toml` with a TOML parser (no process; [`CargoMetadataOracle`](crate::CargoMetadataOracle)
 /// confirms the members with `cargo metadata` where cargo can be run):
-/// `[package].name`, `[workspace].members` (with `*` and `?` globs expanded
-/// against directories holding a `Cargo.toml`), `exclude` and
+/// `[package].name`, `[workspace].members` (with `*`, `?` and `[…]` globs
+/// expanded against directories holding a `Cargo.toml`), `exclude` and
 /// `default-members`. The commands it reports are runnable from the root:
 /// `cargo fetch`, `cargo build --workspace --all-targets`,
 /// `cargo test --workspace --no-fail-fast` and
 /// `cargo clippy --workspace --all-targets -- -D warnings`. A
-/// `rust-toolchain(.toml)` file and a GitHub workflow that runs `cargo test`
-/// are added as evidence.
+/// `rust-toolchain(.toml)` file and a GitHub workflow step that runs
+/// `cargo test` or `cargo nextest` (workflows read as YAML) are added as evidence.
 ///
 /// A root without `Cargo.toml` gives a profile without projects.
 ///
@@ -75,25 +75,30 @@ fn strings(table: Option<&toml::Table>, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether a member pattern component is a glob (cargo reads members with `*`, `?` and `[…]`).
+fn is_glob(part: &str) -> bool {
+    part.contains(['*', '?', '['])
+}
+
 /// Expands a member pattern to directories (relative to `root`) that hold a `Cargo.toml`.
 fn expand(root: &Path, pattern: &str) -> Vec<PathBuf> {
     let pattern = normalize(pattern);
-    let has_glob = pattern.to_string_lossy().contains(['*', '?']);
-    if !has_glob {
+    if !is_glob(&pattern.to_string_lossy()) {
         return vec![pattern];
     }
     let mut found = vec![PathBuf::new()];
     for part in pattern.iter() {
         let part = part.to_string_lossy();
         let mut next = Vec::new();
+        let matches = glob_matcher(&part);
         for dir in &found {
-            if part.contains(['*', '?']) {
+            if is_glob(&part) {
                 let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
                 let mut names: Vec<String> = entries
                     .filter_map(Result::ok)
                     .filter(|e| e.path().is_dir())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !n.starts_with('.') && glob_match(part.as_bytes(), n.as_bytes()))
+                    .filter(|n| !n.starts_with('.') && matches(n))
                     .collect();
                 names.sort();
                 next.extend(names.into_iter().map(|n| dir.join(n)));
@@ -106,48 +111,14 @@ fn expand(root: &Path, pattern: &str) -> Vec<PathBuf> {
     found.into_iter().filter(|d| root.join(d).join("Cargo.toml").is_file()).collect()
 }
 
-/// Paths of `.github/workflows/*.yml` lines that run `cargo test`, with the line.
+/// The first line of each `.github/workflows/*.yml` that runs `cargo test`
+/// or `cargo nextest`, as evidence (the workflows are read by [`ci::runs`]).
 fn ci_test_runs(root: &Path) -> Vec<Evidence> {
-    let dir = root.join(".github").join("workflows");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for file in files {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
-        let mut block_indent: Option<usize> = None;
-        for line in text.lines() {
-            let indent = line.len() - line.trim_start().len();
-            let t = line.trim_start().trim_start_matches("- ").trim_start();
-            if let Some(limit) = block_indent {
-                if !line.trim().is_empty() && indent <= limit {
-                    block_indent = None;
-                }
-            }
-            let in_block = block_indent.is_some();
-            let run_value = t.strip_prefix("run:").map(str::trim);
-            if let Some(value) = run_value {
-                if value.starts_with('|') || value.starts_with('>') {
-                    block_indent = Some(indent);
-                    continue;
-                }
-            }
-            let command = match (run_value, in_block) {
-                (Some(v), _) => v,
-                (None, true) => line.trim(),
-                (None, false) => continue,
-            };
-            if command.contains("cargo test") || command.contains("cargo nextest") {
-                let rel = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-                let mut ev = Evidence::field(rel, "run");
-                ev.note = Some(command.to_owned());
-                out.push(ev);
-                break;
-            }
+    let mut out: Vec<Evidence> = Vec::new();
+    for run in ci::runs(root) {
+        let tests = run.line.contains("cargo test") || run.line.contains("cargo nextest");
+        if tests && !out.iter().any(|e| e.file == run.file) {
+            out.push(run.evidence());
         }
     }
     out
@@ -250,14 +221,29 @@ fn inspect(root: &Path) -> Result<WorkspaceProfile, OracleError> {
 
 #[cfg(test)]
 mod tests {
-    use super::glob_match;
+    use super::glob_matcher;
+
+    fn glob_match(pattern: &str, name: &str) -> bool {
+        glob_matcher(pattern)(name)
+    }
 
     #[test]
     fn glob_matches_stars_and_question_marks() {
-        assert!(glob_match(b"*", b"core"));
-        assert!(glob_match(b"agent-*", b"agent-core"));
-        assert!(!glob_match(b"agent-*", b"core"));
-        assert!(glob_match(b"c?re", b"core"));
-        assert!(!glob_match(b"c?re", b"coore"));
+        assert!(glob_match("*", "core"));
+        assert!(glob_match("agent-*", "agent-core"));
+        assert!(!glob_match("agent-*", "core"));
+        assert!(glob_match("c?re", "core"));
+        assert!(!glob_match("c?re", "coore"));
+    }
+
+    #[test]
+    fn glob_stars_and_question_marks_never_cross_a_slash() {
+        assert!(!glob_match("*", "a/b"));
+        assert!(!glob_match("a?b", "a/b"));
+        assert!(glob_match("[cu]*", "util"));
+        assert!(!glob_match("[cu]*", "tools"));
+        assert!(glob_match("{core,util}", "util"));
+        assert!(glob_match("weird[", "weird["), "an invalid glob matches its own text");
+        assert!(!glob_match("weird[", "weirdo"));
     }
 }

@@ -1,10 +1,13 @@
-//! `.github/workflows/*.yml` `run:` steps as evidence for test commands.
+//! `.github/workflows/*.yml` `run:` steps as evidence for test commands: the
+//! one reader of CI workflows, used by the ecosystem oracles and the
+//! [`CargoOracle`](crate::CargoOracle).
 
+use super::formats;
 use agent_core::workspace::{DetectedCommand, Evidence};
 use std::path::{Path, PathBuf};
 
 /// One command line a workflow runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Run {
     /// The workflow, relative to the root.
     pub(crate) file: PathBuf,
@@ -12,7 +15,23 @@ pub(crate) struct Run {
     pub(crate) line: String,
 }
 
-/// Every `run:` command line (single-line values and the lines of `|`/`>` blocks).
+impl Run {
+    /// Evidence naming the workflow's `run` field, with the command line as its note.
+    pub(crate) fn evidence(&self) -> Evidence {
+        let mut ev = Evidence::field(self.file.clone(), "run");
+        ev.note = Some(self.line.clone());
+        ev
+    }
+}
+
+/// Every command line of the `run:` steps of the workflows in
+/// `root/.github/workflows`, files in name order, jobs and steps in document order.
+///
+/// Each workflow is read as YAML (`jobs.<id>.steps[].run`): block (`|`) and
+/// folded (`>`) scalars, flow style, anchors, aliases and `<<` merge keys read
+/// as GitHub reads them. A script gives one line per command (blank lines and
+/// `#` comments dropped, `\` continuations joined). A workflow that is not
+/// valid YAML gives nothing.
 pub(crate) fn runs(root: &Path) -> Vec<Run> {
     let dir = root.join(".github").join("workflows");
     let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
@@ -26,31 +45,52 @@ pub(crate) fn runs(root: &Path) -> Vec<Run> {
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
         let rel = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-        let mut block_indent: Option<usize> = None;
-        for line in text.lines() {
-            let indent = line.len() - line.trim_start().len();
-            let t = line.trim_start().trim_start_matches("- ").trim_start();
-            if let Some(limit) = block_indent {
-                if !line.trim().is_empty() && indent <= limit {
-                    block_indent = None;
-                }
-            }
-            let run_value = t.strip_prefix("run:").map(str::trim);
-            if let Some(value) = run_value {
-                if value.starts_with('|') || value.starts_with('>') {
-                    block_indent = Some(indent);
-                    continue;
-                }
-            }
-            let command = match (run_value, block_indent.is_some()) {
-                (Some(v), _) => v,
-                (None, true) => line.trim(),
-                (None, false) => continue,
-            };
-            if !command.is_empty() && !command.starts_with('#') {
-                out.push(Run { file: rel.clone(), line: command.to_owned() });
+        match workflow_runs(&text) {
+            Ok(lines) => out.extend(lines.into_iter().map(|line| Run { file: rel.clone(), line })),
+            Err(error) => tracing::debug!(file = %rel.display(), %error, "skipping a workflow that is not valid YAML"),
+        }
+    }
+    out
+}
+
+/// The command lines of one workflow's `run:` steps.
+fn workflow_runs(text: &str) -> Result<Vec<String>, String> {
+    let doc = formats::yaml(text)?;
+    let mut out = Vec::new();
+    let Some(jobs) = formats::get(&doc, "jobs") else { return Ok(out) };
+    for job in formats::values(jobs) {
+        let Some(steps) = formats::get(job, "steps") else { continue };
+        for step in formats::items(steps) {
+            if let Some(script) = formats::get(step, "run").and_then(formats::text) {
+                out.extend(command_lines(&script));
             }
         }
+    }
+    Ok(out)
+}
+
+/// The commands of a shell script: one per line, `\` continuations joined,
+/// blank lines and comment lines dropped.
+fn command_lines(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for line in script.lines().map(str::trim) {
+        if pending.is_empty() && (line.is_empty() || line.starts_with('#')) {
+            continue;
+        }
+        if let Some(head) = line.strip_suffix('\\') {
+            pending.push_str(head.trim_end());
+            pending.push(' ');
+            continue;
+        }
+        pending.push_str(line);
+        let command = std::mem::take(&mut pending);
+        if !command.trim().is_empty() {
+            out.push(command.trim().to_owned());
+        }
+    }
+    if !pending.trim().is_empty() {
+        out.push(pending.trim().to_owned());
     }
     out
 }
@@ -80,13 +120,57 @@ pub(crate) fn confirm(test: &mut DetectedCommand, runs: &[Run]) {
             if test.evidence.iter().any(|e| e.file == run.file) {
                 continue;
             }
-            let mut ev = Evidence::field(run.file.clone(), "run");
-            ev.note = Some(run.line.clone());
-            test.evidence.push(ev);
+            test.evidence.push(run.evidence());
             confirmed = true;
         }
     }
     if confirmed {
         test.confidence = (test.confidence + 0.1).min(1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{command_lines, workflow_runs};
+
+    #[test]
+    fn flow_style_steps_and_aliased_commands_are_read() {
+        let text = "on: push\njobs:\n  a: {runs-on: ubuntu-latest, steps: [{uses: actions/checkout@v4}, {run: npm ci}]}\n  b:\n    steps:\n      - run: &t npm test\n      - run: *t\n";
+        assert_eq!(workflow_runs(text).unwrap(), ["npm ci", "npm test", "npm test"]);
+    }
+
+    #[test]
+    fn keys_after_a_block_run_in_the_same_step_are_not_commands() {
+        // A line reader takes `name:` and `env:` below `- run: |` (deeper than the dash) for script lines.
+        let text = "jobs:\n  t:\n    steps:\n    - run: |\n        make build\n\n        make test\n      name: cargo test\n      env:\n        CI: \"run: pytest\"\n";
+        assert_eq!(workflow_runs(text).unwrap(), ["make build", "make test"]);
+    }
+
+    #[test]
+    fn run_text_outside_steps_is_not_a_command() {
+        let text = "env:\n  HELP: |\n    run: cargo test --not-a-step\njobs:\n  t:\n    steps:\n      - name: x\n        with:\n          script: \"run: pytest\"\n      - run: >-\n          cargo test\n          --workspace\n";
+        assert_eq!(workflow_runs(text).unwrap(), ["cargo test --workspace"]);
+    }
+
+    #[test]
+    fn jobs_merged_from_an_anchor_contribute_their_steps() {
+        let text = "x-job: &job\n  runs-on: ubuntu-latest\n  steps: [{run: go test ./...}]\njobs:\n  linux: *job\n  mac:\n    <<: *job\n    runs-on: macos-latest\n";
+        assert_eq!(workflow_runs(text).unwrap(), ["go test ./...", "go test ./..."]);
+    }
+
+    #[test]
+    fn scripts_split_into_commands_with_continuations_joined() {
+        assert_eq!(
+            command_lines("# setup\nnpm ci\n\npytest \\\n  -q \\\n  tests/\necho done"),
+            ["npm ci", "pytest -q tests/", "echo done"]
+        );
+    }
+
+    #[test]
+    fn a_malformed_workflow_is_an_error() {
+        assert!(workflow_runs("jobs:\n  t:\n    steps: [\n").is_err());
+        assert!(workflow_runs("").unwrap().is_empty());
     }
 }

@@ -8,9 +8,10 @@
 //! Maven modules, Gradle includes) are read as well. It never walks the whole
 //! tree. Each ecosystem file turns the manifests of one directory into projects.
 
-mod ci;
+pub(crate) mod ci;
 mod detect;
 pub(crate) mod dotnet;
+pub(crate) mod formats;
 pub(crate) mod go;
 pub(crate) mod jvm;
 pub(crate) mod native;
@@ -270,9 +271,10 @@ impl Scan {
             for s in subs {
                 self.expand_from(dir.join(s), parts, out, depth + 1);
             }
-        } else if first.contains(['*', '?', '[']) {
+        } else if first.contains(['*', '?', '[', '{']) {
+            let matches = glob_matcher(first);
             let subs: Vec<String> = self.dir(&dir).map(|d| d.subdirs.iter().cloned().collect()).unwrap_or_default();
-            for s in subs.into_iter().filter(|s| glob_match(first.as_bytes(), s.as_bytes())) {
+            for s in subs.into_iter().filter(|s| matches(s)) {
                 self.expand_from(dir.join(s), rest, out, depth + 1);
             }
         } else if !skipped(first) {
@@ -293,14 +295,15 @@ pub(crate) fn normalize(path: &str) -> PathBuf {
     out
 }
 
-/// Whether `name` matches the glob `pattern` (`*`, `?`).
-pub(crate) fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.first(), name.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => glob_match(&pattern[1..], name) || (!name.is_empty() && glob_match(pattern, &name[1..])),
-        (Some(b'?'), Some(_)) => glob_match(&pattern[1..], &name[1..]),
-        (Some(p), Some(n)) if p == n => glob_match(&pattern[1..], &name[1..]),
-        _ => false,
+/// A matcher for one path component of a member glob (`*`, `?`, `[ab]`,
+/// `{a,b}`, as [`globset`] reads them); `*` and `?` never match a `/`. A
+/// pattern globset rejects (an unclosed `[`) matches only its own text.
+pub(crate) fn glob_matcher(pattern: &str) -> impl Fn(&str) -> bool + use<> {
+    let glob = globset::GlobBuilder::new(pattern).literal_separator(true).build().map(|g| g.compile_matcher());
+    let literal = pattern.to_owned();
+    move |name: &str| match &glob {
+        Ok(matcher) => matcher.is_match(name),
+        Err(_) => name == literal,
     }
 }
 

@@ -3,7 +3,7 @@
 //! Turborepo, Moon) and test runners.
 
 use super::detect::Found;
-use super::{Dir, Scan, cmd, noted};
+use super::{Dir, Scan, cmd, formats, noted};
 use agent_core::workspace::{Ambiguity, DetectedCommand, Evidence, OracleError, Project, build_systems, kinds};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -31,38 +31,18 @@ fn script<'a>(pkg: &'a Value, name: &str) -> Option<&'a str> {
     pkg.get("scripts").and_then(|s| s.get(name)).and_then(Value::as_str)
 }
 
-/// `packages` globs of `pnpm-workspace.yaml` (a line-based read of the one list it needs).
-fn pnpm_packages(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut inside = false;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if !line.starts_with([' ', '\t', '-']) {
-            inside = trimmed.starts_with("packages:");
-            if let Some(rest) = trimmed.strip_prefix("packages:") {
-                // Flow style: packages: ['a/*', 'b']
-                let rest = rest.trim().trim_start_matches('[').trim_end_matches(']');
-                out.extend(rest.split(',').map(unquote).filter(|s| !s.is_empty()));
-            }
-            continue;
-        }
-        if inside {
-            if let Some(item) = trimmed.strip_prefix('-') {
-                let item = unquote(item.split(" #").next().unwrap_or(item));
-                if !item.is_empty() {
-                    out.push(item);
-                }
-            }
-        }
-    }
-    out
+/// `packages` globs of a `pnpm-workspace.yaml` (block or flow list, anchors
+/// resolved), or why it is not valid YAML.
+fn pnpm_packages(text: &str) -> Result<Vec<String>, String> {
+    let doc = formats::yaml(text)?;
+    let packages = formats::get(&doc, "packages").map(formats::items).unwrap_or_default();
+    Ok(packages.iter().filter_map(formats::text).map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
 }
 
-fn unquote(s: &str) -> String {
-    s.trim().trim_matches(['"', '\'']).to_owned()
+/// A JSON-with-comments file of `dir` (`tsconfig.json`, `turbo.json`): `None`
+/// when absent or unreadable, `Some(Err)` with the parser's message when malformed.
+fn read_jsonc(scan: &Scan, file: &std::path::Path) -> Option<Result<Value, String>> {
+    scan.read(file).map(|text| formats::jsonc(&text))
 }
 
 /// Detects a `package.json` project in `dir`.
@@ -142,8 +122,7 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     if pm == build_systems::PNPM && dir.has("pnpm-lock.yaml") {
         // The pnpm major that wrote the lockfile, from `lockfileVersion`.
         let lock = dir.file("pnpm-lock.yaml");
-        let version =
-            scan.read(&lock).and_then(|t| t.lines().find_map(|l| l.strip_prefix("lockfileVersion:").map(unquote)));
+        let version = scan.read(&lock).and_then(|t| formats::top_level_scalar(&t, "lockfileVersion"));
         if let Some(v) = version {
             let major = match v.split('.').next().unwrap_or("") {
                 "9" => "pnpm 9 or later",
@@ -173,10 +152,16 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     }
     if dir.has("pnpm-workspace.yaml") {
         let file = dir.file("pnpm-workspace.yaml");
-        if let Some(text) = scan.read(&file) {
-            for p in pnpm_packages(&text) {
-                patterns.push((p, Evidence::field(&file, "packages")));
+        match scan.read(&file).map(|text| pnpm_packages(&text)) {
+            Some(Ok(packages)) => {
+                patterns.extend(packages.into_iter().map(|p| (p, Evidence::field(&file, "packages"))));
             }
+            Some(Err(error)) => {
+                project
+                    .evidence
+                    .push(noted(Evidence::file(&file), format!("not valid YAML, packages not read: {error}")));
+            }
+            None => {}
         }
     }
     let mut members: Vec<PathBuf> = Vec::new();
@@ -231,7 +216,25 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     if script(&pkg, "build").is_some() {
         project.build = Some(run_script("build", 0.9));
     } else if project_kinds.contains(&kinds::TYPESCRIPT) && dir.has("tsconfig.json") {
-        project.build = Some(exec("tsc", &["--noEmit"], "typescript", 0.6));
+        // A solution-style tsconfig (`references`) is built with `tsc --build`; any other is type-checked.
+        let tsconfig = dir.file("tsconfig.json");
+        let (args, ev): (&[&str], Evidence) = match read_jsonc(scan, &tsconfig) {
+            Some(Ok(json)) if json.get("references").and_then(Value::as_array).is_some_and(|r| !r.is_empty()) => (
+                &["--build"],
+                noted(
+                    Evidence::field(&tsconfig, "references"),
+                    "project references: `tsc --build` builds them in order",
+                ),
+            ),
+            Some(Err(error)) => (
+                &["--noEmit"],
+                noted(Evidence::file(&tsconfig), format!("not valid JSON with comments, settings not read: {error}")),
+            ),
+            _ => (&["--noEmit"], Evidence::file(&tsconfig)),
+        };
+        let mut build = exec("tsc", args, "typescript", 0.6);
+        build.evidence.push(ev);
+        project.build = Some(build);
     }
     let test_script = script(&pkg, "test").filter(|s| !s.contains(NPM_PLACEHOLDER));
     let runners = monorepo_runners(scan, dir, &pkg);
@@ -306,8 +309,8 @@ fn monorepo_runners(scan: &Scan, dir: &Dir, pkg: &Value) -> Vec<Runner> {
     }
     if dir.has("turbo.json") {
         let file = dir.file("turbo.json");
-        let text = scan.read(&file).unwrap_or_default();
-        let json: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        // turbo.json may hold comments; a malformed one names no task.
+        let json: Value = read_jsonc(scan, &file).and_then(Result::ok).unwrap_or(Value::Null);
         // Turborepo 2 names tasks under `tasks`, 1.x under `pipeline`.
         let field = ["tasks", "pipeline"].into_iter().find(|k| json.get(k).and_then(|t| t.get("test")).is_some());
         if let Some(field) = field {
@@ -343,12 +346,30 @@ fn project_evidence_note(evidence: &mut Vec<Evidence>, file: &std::path::Path, n
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::pnpm_packages;
 
     #[test]
     fn pnpm_workspace_lists_block_and_flow_packages() {
         let text = "packages:\n  - 'packages/*'\n  - \"apps/*\" # apps\n  - '!**/test/**'\ncatalog:\n  react: ^18\n";
-        assert_eq!(pnpm_packages(text), ["packages/*", "apps/*", "!**/test/**"]);
-        assert_eq!(pnpm_packages("packages: ['a/*', b]\n"), ["a/*", "b"]);
+        assert_eq!(pnpm_packages(text).unwrap(), ["packages/*", "apps/*", "!**/test/**"]);
+        assert_eq!(pnpm_packages("packages: ['a/*', b]\n").unwrap(), ["a/*", "b"]);
+    }
+
+    #[test]
+    fn pnpm_workspace_flow_lists_across_lines_and_aliases_are_read() {
+        // A line reader sees `packages: [` and nothing it can take after it.
+        let text = "packages: [\n  'packages/*',\n  \"apps/*\", # apps\n  ]\n";
+        assert_eq!(pnpm_packages(text).unwrap(), ["packages/*", "apps/*"]);
+        let text = "x-dirs: &dirs\n  - libs/*\npackages: *dirs\n";
+        assert_eq!(pnpm_packages(text).unwrap(), ["libs/*"]);
+        // A `- item` under another key is not a package.
+        assert_eq!(pnpm_packages("onlyBuiltDependencies:\n  - esbuild\n").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn malformed_pnpm_workspace_is_an_error_not_a_guess() {
+        assert!(pnpm_packages("packages:\n  - 'a/*'\n - [b\n").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Deno (`deno.json`), Ruby (`Gemfile`, `Rakefile`) and PHP (`composer.json` scripts).
 
 use super::detect::Found;
-use super::{Dir, Scan, cmd, noted};
+use super::{Dir, Scan, cmd, formats, noted};
 use agent_core::workspace::{Evidence, OracleError, Project, build_systems, kinds};
 use serde_json::Value;
 
@@ -11,11 +11,15 @@ pub(crate) fn detect_deno(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result
     let rel = dir.rel.clone();
     let file = dir.file(manifest);
     let text = scan.read(&file).unwrap_or_default();
-    // deno.jsonc may hold comments; only deno.json is parsed.
-    let json: Option<Value> = serde_json::from_str(&text).ok();
+    // Deno reads both deno.json and deno.jsonc as JSON with comments and trailing commas.
+    let parsed = formats::jsonc(&text);
     let mut project = Project::new(rel.clone(), &[kinds::DENO, kinds::TYPESCRIPT], build_systems::DENO);
+    project.evidence.push(match &parsed {
+        Ok(_) => Evidence::file(&file),
+        Err(error) => noted(Evidence::file(&file), format!("not valid JSON with comments, tasks not read: {error}")),
+    });
+    let json: Option<Value> = parsed.ok();
     project.name = json.as_ref().and_then(|j| j.get("name")).and_then(Value::as_str).map(str::to_owned);
-    project.evidence.push(Evidence::file(&file));
     let ev = vec![Evidence::file(&file)];
     let task = |name: &str| json.as_ref().and_then(|j| j.get("tasks")).and_then(|t| t.get(name)).is_some();
     project.setup = Some(cmd("deno", &["install"], &rel, ev.clone(), 0.8));

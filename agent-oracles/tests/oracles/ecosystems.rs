@@ -530,3 +530,154 @@ async fn nx_turborepo_and_moon_run_every_projects_tests_and_two_runners_are_an_a
     let profile = default_oracle().inspect(scripted.path()).await.unwrap();
     assert_eq!(shape(&profile.primary().unwrap().test).0, "npm test");
 }
+
+fn write(root: &Path, file: &str, text: &str) {
+    std::fs::create_dir_all(root.join(file).parent().unwrap()).unwrap();
+    std::fs::write(root.join(file), text).unwrap();
+}
+
+#[tokio::test]
+async fn tsconfig_with_comments_and_trailing_commas_is_read_and_its_references_are_built_with_tsc_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "package.json", r#"{"name":"ts","devDependencies":{"typescript":"^5"}}"#);
+    write(tmp.path(), "package-lock.json", "{}");
+    write(
+        tmp.path(),
+        "tsconfig.json",
+        "// solution-style config\n{\n  \"files\": [],\n  /* each package builds itself */\n  \"references\": [\n    { \"path\": \"./packages/core\" },\n    { \"path\": \"./packages/cli\" },\n  ],\n}\n",
+    );
+    let profile = default_oracle().inspect(tmp.path()).await.unwrap();
+    let p = project(&profile, "", "npm");
+    assert_eq!(p.kinds, ["node", "typescript"]);
+    let build = p.build.as_ref().unwrap();
+    assert_eq!(build.display(), "npx --no-install tsc --build");
+    assert!(
+        build.evidence.iter().any(|e| e.file == Path::new("tsconfig.json") && e.field.as_deref() == Some("references"))
+    );
+
+    // A tsconfig that is not even JSONC keeps the type check, with a note saying it was not read.
+    write(tmp.path(), "tsconfig.json", "{ \"references\": [ ");
+    let profile = default_oracle().inspect(tmp.path()).await.unwrap();
+    let build = project(&profile, "", "npm").build.clone().unwrap();
+    assert_eq!(build.display(), "npx --no-install tsc --noEmit");
+    let note = build.evidence.iter().find(|e| e.file == Path::new("tsconfig.json")).unwrap().note.clone();
+    assert!(note.unwrap().contains("not valid JSON with comments"));
+}
+
+#[tokio::test]
+async fn deno_jsonc_and_turbo_json_with_comments_give_their_tasks() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "deno.jsonc",
+        "{\n  // the package\n  \"name\": \"@acme/jsonc\",\n  \"tasks\": {\n    \"test\": \"deno test -A\", // all permissions\n  },\n}\n",
+    );
+    let profile = default_oracle().inspect(tmp.path()).await.unwrap();
+    let p = project(&profile, "", "deno");
+    assert_eq!(p.name.as_deref(), Some("@acme/jsonc"));
+    assert_eq!(shape(&p.test).0, "deno task test");
+
+    let turbo = tempfile::tempdir().unwrap();
+    write(turbo.path(), "package.json", r#"{"name":"mono","private":true,"workspaces":["packages/*"]}"#);
+    write(turbo.path(), "package-lock.json", "{}");
+    write(
+        turbo.path(),
+        "turbo.json",
+        "{\n  // Turborepo 2\n  \"tasks\": {\n    \"test\": { \"dependsOn\": [\"^build\",], },\n  },\n}\n",
+    );
+    let profile = default_oracle().inspect(turbo.path()).await.unwrap();
+    let test = profile.primary().unwrap().test.clone();
+    assert_eq!(shape(&test).0, "npx --no-install turbo run test");
+    assert_eq!(test.unwrap().evidence[0].field.as_deref(), Some("tasks.test"));
+}
+
+#[tokio::test]
+async fn pom_modules_and_artifact_id_come_from_the_xml_not_from_comments_cdata_or_the_parent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pom = r#"<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <!-- formerly <artifactId>old-name</artifactId> -->
+  <parent>
+    <groupId>com.acme</groupId>
+    <artifactId>acme-bom</artifactId>
+  </parent>
+  <artifactId>acme-app</artifactId>
+  <packaging>pom</packaging>
+  <description><![CDATA[Lists <module>fake</module> in prose.]]></description>
+  <modules>
+    <!-- <module>legacy</module> -->
+    <module>
+      core
+    </module>
+    <module><![CDATA[web]]></module>
+  </modules>
+</project>
+"#;
+    write(tmp.path(), "pom.xml", pom);
+    for m in ["core", "web", "legacy", "fake"] {
+        write(tmp.path(), &format!("{m}/pom.xml"), &format!("<project><artifactId>{m}</artifactId></project>"));
+    }
+    let profile = EcosystemOracle::all().with_scan_depth(0).inspect(tmp.path()).await.unwrap();
+    assert_eq!(profile.projects.len(), 1, "{:#?}", profile.projects);
+    let p = project(&profile, "", "maven");
+    assert_eq!(p.name.as_deref(), Some("acme-app"));
+    assert_eq!(paths(&p.members), ["core", "web"]);
+    let packaging = p.evidence.iter().find(|e| e.field.as_deref() == Some("packaging")).unwrap();
+    assert_eq!(packaging.note.as_deref(), Some("packaging pom"));
+
+    // A pom.xml that is not well-formed is still a Maven project, with a note and no guessed modules.
+    write(tmp.path(), "pom.xml", "<project><modules><module>core</module></project>");
+    let profile = EcosystemOracle::all().with_scan_depth(0).inspect(tmp.path()).await.unwrap();
+    let p = project(&profile, "", "maven");
+    assert!(p.members.is_empty());
+    assert!(p.evidence[0].note.as_deref().unwrap().contains("not well-formed XML"));
+    assert_eq!(shape(&p.test).0, "mvn -B test");
+}
+
+#[tokio::test]
+async fn a_flow_style_workflow_step_makes_its_project_primary_over_the_largest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "web/package.json", r#"{"name":"web","scripts":{"test":"vitest run"}}"#);
+    write(root, "web/package-lock.json", "{}");
+    write(root, "api/go.work", "use (\n\t./a\n\t./b\n)\n");
+    write(root, "api/a/go.mod", "module a\n");
+    write(root, "api/b/go.mod", "module b\n");
+    // Steps in flow style, the command behind an anchor: no `run:` starts a line.
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "x-cmd: &test cd web && npm test\njobs:\n  web: {runs-on: ubuntu-latest, steps: [{uses: actions/checkout@v4}, {run: *test}]}\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let web = project(&profile, "web", "npm");
+    assert!(web.primary, "{:#?}", profile.projects);
+    let ci = web.test.as_ref().unwrap().evidence.iter().find(|e| e.field.as_deref() == Some("run")).unwrap();
+    assert_eq!(ci.file, Path::new(".github/workflows/ci.yml"));
+    assert_eq!(ci.note.as_deref(), Some("cd web && npm test"));
+}
+
+#[tokio::test]
+async fn pnpm_workspace_in_multiline_flow_style_lists_members_and_a_malformed_one_is_a_note() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "package.json", r#"{"name":"mono","packageManager":"pnpm@9.0.0"}"#);
+    write(root, "pnpm-lock.yaml", "lockfileVersion: '6.0'\n\nimporters:\n  .: {}\n");
+    write(root, "pnpm-workspace.yaml", "packages: [\n  'libs/*',   # libraries\n  \"apps/*\",\n  ]\n");
+    for m in ["libs/a", "apps/b"] {
+        write(root, &format!("{m}/package.json"), &format!(r#"{{"name":"{m}"}}"#));
+    }
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = project(&profile, "", "pnpm");
+    assert_eq!(paths(&p.members), ["apps/b", "libs/a"]);
+    let lock = p.evidence.iter().find(|e| e.file == Path::new("pnpm-lock.yaml")).unwrap();
+    assert!(lock.note.as_deref().unwrap().contains("pnpm 8"));
+
+    write(root, "pnpm-workspace.yaml", "packages: [\n  'libs/*'\n - apps/*\n");
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.projects.iter().find(|p| p.path == Path::new("") && p.build_system == "pnpm").unwrap();
+    assert!(p.members.is_empty());
+    let note = p.evidence.iter().find(|e| e.file == Path::new("pnpm-workspace.yaml")).unwrap().note.clone();
+    assert!(note.unwrap().contains("not valid YAML"));
+}

@@ -127,3 +127,41 @@ async fn virtual_workspace_has_no_name_and_members_only() {
     let members: Vec<&Path> = p.members.iter().map(PathBuf::as_path).collect();
     assert_eq!(members, [Path::new("crates/core"), Path::new("crates/experimental")]);
 }
+
+#[tokio::test]
+async fn ci_runs_are_read_as_yaml_flow_steps_and_folded_scripts_count_and_run_text_elsewhere_does_not() {
+    let (_tmp, root) = fixture("lone");
+    let workflows = root.join(".github").join("workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    // `run:` text inside another block scalar is not a step; the real step is in flow style.
+    std::fs::write(
+        workflows.join("a.yml"),
+        "on: push\nenv:\n  HELP: |\n    run: cargo test --not-a-step\njobs:\n  \
+         lint: {runs-on: ubuntu-latest, steps: [{uses: actions/checkout@v4}, {run: \"cargo nextest run --workspace\"}]}\n",
+    )
+    .unwrap();
+    // A folded scalar is one command spread over lines.
+    std::fs::write(
+        workflows.join("b.yaml"),
+        "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: >-\n          cargo test\n          --workspace --no-fail-fast\n",
+    )
+    .unwrap();
+    // A workflow that is not valid YAML is no evidence, and no error.
+    std::fs::write(workflows.join("c.yml"), "jobs:\n  t:\n    steps: [\n      - run: cargo test\n").unwrap();
+    let profile = CargoOracle::new().inspect(&root).await.unwrap();
+    let test = profile.primary().unwrap().test.as_ref().unwrap();
+    let ci: Vec<(&str, &str)> = test
+        .evidence
+        .iter()
+        .filter(|e| e.field.as_deref() == Some("run"))
+        .map(|e| (e.file.to_str().unwrap(), e.note.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        ci,
+        [
+            (".github/workflows/a.yml", "cargo nextest run --workspace"),
+            (".github/workflows/b.yaml", "cargo test --workspace --no-fail-fast"),
+        ]
+    );
+    assert_eq!(test.confidence, 1.0);
+}
