@@ -1,5 +1,23 @@
 //! Helpers shared by the classifiers: paths, snippets, environment detection,
 //! deduplication and the valid-run rules.
+//!
+//! **Valid-run rules** (`finish`, which every classifier ends with; they
+//! follow SWE-bench's hardening of test harnesses). A run passes only when
+//! it is valid and nothing failed. It is not valid when it timed out (its
+//! output is incomplete), when it exits 0 but failures were parsed, when a
+//! test run exits 0 without the tool's test summary (did the tests run?), or
+//! when it fails and no failure can be parsed (the tail of its output then
+//! becomes one `Unknown` failure). Output whose exit status nobody recorded
+//! is judged from its content alone. Classifiers add their tool's cases: no
+//! test collected or found is not a pass (pytest's exit 5, jest's and node's
+//! empty suites), and skipped tests count as ignored, never as passed.
+//!
+//! **Environment tier.** Problems the model cannot fix (a command or tool
+//! not found, a missing linker, out of memory, a full disk, no network, an
+//! offline build that needed a download, a port in use) become
+//! [`FailureKind::Environment`] failures, listed first, and put the
+//! classification in tier [`Tier::Infrastructure`]: the repair loop does not
+//! send them to the model but hands the task to a person.
 
 use agent_core::exec::{CapturedStream, RunOutput};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, Tier};

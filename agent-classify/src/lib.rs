@@ -27,7 +27,10 @@
 //! ```
 //!
 //! Classifiers are pure functions of the captured output (plus reads of
-//! source files under the workspace root for snippets).
+//! source files under the workspace root for snippets). Their tests run on
+//! real outputs of the real tools, captured beside the sources that produced
+//! them with the exact commands (`tests/testdata`, with its capture scripts
+//! and READMEs).
 //!
 //! Features: `syntax` (default) shows the enclosing function of a failure
 //! through tree-sitter; `tokenizer` (default) counts the repair-context

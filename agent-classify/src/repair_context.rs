@@ -5,8 +5,7 @@
 //!
 //! [`RepairContextBuilder`] implements agent-core's
 //! [`ContextRenderer`](agent_core::ContextRenderer), so a host hands it to
-//! the loop with
-//! [`RepairLoop::with_context_renderer`](agent_loop::RepairLoop::with_context_renderer).
+//! the loop with `RepairLoop::with_context_renderer` (agent-loop).
 //!
 //! ```
 //! use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind};

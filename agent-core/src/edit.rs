@@ -1,4 +1,11 @@
 //! The [`Editor`] trait: applies a plan's file actions to a workspace.
+//!
+//! A loop carries out a plan through this trait instead of writing files
+//! itself, so the write stays in the implementation (`agent-sandbox`'s
+//! `FileEditor`; only that crate writes to a user's workspace). Each applied
+//! action returns a [`FileChange`] holding the SHA-256 of the file on disk
+//! afterwards: the evidence against which `agent-loop`'s `Inspector` checks
+//! the files a reviewer claims the change modified.
 
 use crate::plan::Action;
 use async_trait::async_trait;

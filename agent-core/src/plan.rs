@@ -1,4 +1,14 @@
 //! [`Plan`] and [`Action`]: what the model asks to be done, checked against a schema.
+//!
+//! Validation is strict deserialisation of the type the schema is generated
+//! from. [`Plan::json_schema`] is derived by schemars from [`Plan`], and
+//! [`Plan::parse`] deserialises into it (`deny_unknown_fields` on every
+//! type) through `serde_path_to_error`, so it rejects what the schema
+//! rejects (unknown fields and actions, missing fields, wrong types) and
+//! names the path that failed. Semantic checks follow (no actions, an empty
+//! or absolute path, an empty or no-op replacement, an empty program). No
+//! second JSON-schema engine is needed, and the schema sent to the model and
+//! the check of its answer cannot drift apart.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,7 @@
 //! Reading a journal back: one task's [`Timeline`], and [`RunMetrics`]
-//! across every task of a journal.
+//! across every task of a journal (`agentctl timeline` prints both).
+//! [`determinism`] compares the trees that repeated runs of one task leave
+//! behind (`agentctl repair --repeat`).
 //!
 //! ```
 //! use agent_core::event::{Event, EventKind, TaskId, TaskState};

@@ -1,5 +1,11 @@
 //! Running mutants in parallel job directories.
 //!
+//! The runner only reads the workspace: mutants are written into job trees
+//! under the cache directory ([`MutationConfig`]'s `cache_dir`, by default
+//! [`default_cache_dir`]), every process goes through the [`Executor`], and
+//! every undo through the [`Snapshotter`] (the job trees have no `.git`, so
+//! a `DirSnapshotter` fits; agentctl uses one).
+//!
 //! A run, in order:
 //!
 //! 1. The project's ecosystem is read from its root manifest (`Cargo.toml`,
@@ -48,6 +54,17 @@
 //!    and all of them when the schema does not build, take the per-mutant
 //!    path above, which is queued first (it is the slow one). The switched
 //!    mutants are listed in `<cache>/schema-bin/mutants.txt` (`FILE KEY` lines).
+//!
+//! Speed levers, none of which changes an outcome: parallel jobs (`jobs`,
+//! by default one per core, at most 4); a build cache per job kept across
+//! mutants and runs, seeded from job 0's after the baseline; job trees
+//! synced by content, so cargo does not rebuild unchanged files; Rust builds
+//! without debug info (`CARGO_PROFILE_DEV_DEBUG=0`,
+//! `CARGO_PROFILE_TEST_DEBUG=0`: less to write and link); `cargo test
+//! --tests` (no doctest run, no example built) when no doc comment holds a
+//! code block; test runners that stop at the first failure (`pytest -x`,
+//! `go test -failfast`, cargo's default); the results cache; and the Rust
+//! schemata.
 
 #[path = "run_schema.rs"]
 mod run_schema;

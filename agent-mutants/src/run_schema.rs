@@ -17,6 +17,15 @@
 //! array lengths, enum discriminants, patterns, attributes, macro token
 //! trees, generic arguments), and every mutant the compiler names in an
 //! error of the schema build.
+//!
+//! Sites nest: a mutant inside an expression that is itself switched is
+//! switched inside that expression's original arm. A compile error of the
+//! schema build is blamed by its primary span on the innermost range that
+//! holds it: inside one mutant's arm, that mutant; elsewhere in a switched
+//! expression, all of that expression's mutants. Those go back to the
+//! per-mutant path and the schema is built again (see the
+//! `run_schema_build` module). Reports, mutant keys and the results cache
+//! do not depend on which path a mutant took.
 
 use crate::{Mutant, Operator};
 use agent_syntax::Lang;

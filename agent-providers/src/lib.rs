@@ -16,7 +16,9 @@
 //!   and [`layers::ProviderStack`], which wraps a provider in them in a documented order.
 //! - `ScriptedProvider` (feature `test-utils`): a test double answering from a script.
 //!
-//! This is the only crate of the workspace that speaks HTTP.
+//! This is the only crate of the workspace that speaks HTTP. Its tests run
+//! against a local server on loopback (wiremock) that speaks the real wire
+//! format of each provider; none calls a live service.
 //!
 //! ```no_run
 //! use agent_core::provider::{CompletionRequest, Message};

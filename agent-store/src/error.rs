@@ -1,6 +1,16 @@
 //! [`StoreError`]: why a store operation failed, with the control-flow facts
 //! (transient or not, lease lost, budget exceeded) as variants.
 //!
+//! Transient means the same operation may succeed later: I/O errors, pool
+//! timeouts, protocol and TLS errors, PostgreSQL's SQLSTATE classes 08
+//! (connection), 57P (server shutting down or starting) and 53 (insufficient
+//! resources), 40001 (serialization failure) and 40P01 (deadlock), and
+//! SQLite's BUSY and LOCKED. The store retries these inside each operation
+//! (see [`Store`](crate::Store)), so a caller sees
+//! [`StoreError::Transient`] only once they have lasted
+//! [`StoreOptions::retry_for`](crate::StoreOptions::retry_for). Every other
+//! driver error is [`StoreError::Database`]: trying again will not help.
+//!
 //! ```
 //! use agent_store::StoreError;
 //! let e = StoreError::LeaseLost { task: "t1".into(), token: "abc".into() };

@@ -10,6 +10,18 @@
 //! [`settle`](BudgetLedger::settle) replaces the estimate with the real cost
 //! and records the spend with its provider and model.
 //!
+//! The four scopes are updated in a fixed order (tenant, repository, worker,
+//! task), so two reservations never wait on each other in a cycle; a scope
+//! that refuses rolls the whole reservation back. Settling applies the
+//! difference between the real cost and the estimate to every scope
+//! unconditionally (the call happened, so its cost counts even past a
+//! ceiling) and writes one `spend` row with the provider, model, tokens and
+//! UTC day, which the cost queries group by. A reservation carries an id
+//! made by the client, so a `reserve` retried after a lost answer holds
+//! nothing twice, and settling or releasing twice changes nothing. Money is
+//! integer micro-dollars ([`Usd`]) in memory and in the tables.
+//! [`LedgerGuard`](crate::LedgerGuard) does all this around a provider.
+//!
 //! ```
 //! use agent_core::budget::Usd;
 //! use agent_store::{BudgetLedger, Scope, Spend, SpendScopes, Store, StoreError};

@@ -8,6 +8,32 @@
 //! [`Completed::AlreadyCompleted`], and a lease that was reclaimed answers
 //! [`StoreError::LeaseLost`].
 //!
+//! **A claim is two statements, and the client holds no transaction.** The
+//! first returns every running task whose lease expired to `queued`
+//! (reclaim). The second takes the best ready task in one `UPDATE tasks SET
+//! state = 'running', lease_token = … WHERE id = (SELECT … LIMIT 1)
+//! RETURNING …`: queued, every dependency `done`, no ceiling of its task,
+//! repository or tenant or of the claiming worker reached; highest priority
+//! first, then enqueue order. On PostgreSQL both inner selects are `FOR
+//! UPDATE OF t SKIP LOCKED`, so concurrent claimers neither wait for nor
+//! take the same row; on SQLite a write statement takes the database's write
+//! lock before it reads (busy timeout 30 s, BUSY retried), so claims are
+//! serialised. BENCHMARKS.md compares it with a naive select-then-update
+//! claim, and records why it replaced an earlier nine-round-trip transaction.
+//!
+//! **The attempt history** is kept by triggers (migration 0002) on the
+//! task's state: a claim opens an attempt, a reclaim closes it as
+//! `lease_expired`, a completion closes it as `completed`, each inside the
+//! same statement, so the history cannot drift from the task row.
+//!
+//! **Leases** expire on the database's clock; a heartbeat extends one only
+//! while its token still holds the task. **A completion** is one `UPDATE …
+//! WHERE id = … AND lease_token = … AND state = 'running'`. The token stays
+//! on the row afterwards, which is how a retried completion under the same
+//! lease is told apart from one under a lease that was reclaimed. A claim
+//! that committed but whose answer was lost is orphaned until its lease
+//! expires, then reclaimed.
+//!
 //! ```
 //! use agent_store::{NewTask, Store, TaskQueue, TaskResult, Completed};
 //! use std::time::Duration;

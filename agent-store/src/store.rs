@@ -2,6 +2,33 @@
 //! its migrations applied; it is the [`Journal`](agent_core::Journal), the
 //! [`TaskQueue`](crate::TaskQueue) and the [`BudgetLedger`](crate::BudgetLedger).
 //!
+//! **One type over two pools.** The pool is an enum, and each query is
+//! written once and run through a macro against whichever pool the store
+//! holds, so SQLite and PostgreSQL answer the same API and pass the same
+//! tests. SQLite runs in WAL mode, and its write transactions begin with
+//! `BEGIN IMMEDIATE` (the write lock taken up front, so no transaction fails
+//! upgrading a read lock); PostgreSQL relies on row locks.
+//!
+//! **Time** is the database's clock, never a worker's: leases, queue states
+//! and spend are stamped by the server, so workers on machines with skewed
+//! clocks agree on when a lease expires.
+//!
+//! **Retries.** Every operation retries transient errors
+//! ([`StoreError::Transient`]) with exponential backoff from 10 ms to 1 s
+//! for [`StoreOptions::retry_for`] (60 s by default); the pool reconnects on
+//! its own (sqlx tests a connection before handing it out). A retry is safe
+//! because every write is idempotent: events, tasks and reservations carry
+//! ids made by the client and are inserted with `ON CONFLICT DO NOTHING`,
+//! and completion is fenced by the lease token.
+//!
+//! **Migrations** are `sqlx::migrate!` per backend (`migrations/sqlite`,
+//! `migrations/postgres`), applied by [`Store::open`]. On PostgreSQL sqlx
+//! serialises concurrent openers with an advisory lock; SQLite openers that
+//! race retry, and the loser finds the migration applied.
+//!
+//! The library spawns no process; starting a throwaway PostgreSQL server for
+//! tests is `testing::PgServer`'s job, behind the `test-utils` feature.
+//!
 //! ```
 //! use agent_core::event::{Event, EventKind, TaskId};
 //! use agent_core::Journal;

@@ -1,4 +1,12 @@
 //! Command-line arguments of agentctl, as DESIGN.md states them.
+//!
+//! Additions beyond DESIGN.md, all additive (the subcommands, flags and JSON
+//! fields it lists are unchanged): `repair --test NAME` (repeatable; the
+//! attempt is judged regression-aware), `repair --memory FILE` (opt-in, so
+//! replayed demos keep the prompts their cassettes were recorded with),
+//! `repair --repeat N` (determinism), `timeline JOURNAL [TASK]`, and the
+//! store subcommands `worker`, `enqueue`, `status` and `costs`. The repair
+//! report's attempts carry per-test outcomes.
 
 use agentkit::core::exec::{Enforcement, SandboxPolicy};
 use clap::{Parser, Subcommand};

@@ -2,6 +2,16 @@
 //! runs: which tests went from failing to passing, and which went from
 //! passing to anything else.
 //!
+//! Classifiers produce the outcomes
+//! ([`FailureClassifier::test_outcomes`](crate::FailureClassifier::test_outcomes);
+//! `agent-classify` reads every runner's per-test lines). [`compare_runs`] is
+//! pure, and both the repair loop and `agent-gates`' `TestsGate` judge a
+//! change with it. A goal names a test by its full name or by a suffix after
+//! a separator ([`names_test`]); a name printed more than once (two test
+//! binaries) counts as passed only if every instance passed. A run with no
+//! outcome at all gives no regression list: it is not a valid run, which the
+//! caller reports instead.
+//!
 //! ```
 //! use agent_core::failure::{TestOutcome, TestStatus, compare_runs};
 //!

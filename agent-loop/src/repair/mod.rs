@@ -1,5 +1,73 @@
 //! The reference [`RepairLoop`]: inspect, snapshot, plan, apply, test,
 //! classify, repair, and restore or accept.
+//!
+//! ```text
+//! TaskStarted → Planning → inspect (oracle) ── no test command: NeedsHuman, nothing touched
+//!   → snapshot → baseline tests (classified, attempt 0) ── infrastructure failure: NeedsHuman
+//!   → for attempt in 1..=max_attempts (default 3):
+//!        Planning (attempt 1) or Repairing (later attempts):
+//!          budget check → model turn → Plan::parse
+//!          (an answer that is not a usable plan: PlanRejected and a corrective re-ask,
+//!           `max_plan_reasks` times (default 1), then NeedsHuman)
+//!        Executing: apply the actions in order (file actions through the Editor,
+//!          run_command through the Executor; the first that fails ends the plan)
+//!          → tests → classify → compare per-test outcomes with the baseline
+//!        tests pass → Verifying (when gates or an inspector are set): gates, then the inspector
+//!          → all pass: Accepted, the snapshot is discarded
+//!          → a gate fails or the review requests changes: the attempt fails, the findings
+//!            go into the repair prompt
+//!          → the review needs a human: NeedsHuman
+//!        infrastructure failure: NeedsHuman
+//!        otherwise: repair prompt from the classified failures → next attempt
+//!   → still failing after the last attempt: RolledBack
+//! budget exhausted before a model turn, or the executor refuses to run more
+//!   (ExecError::LimitReached): BudgetStop event, BudgetExceeded
+//! a model call that fails: NeedsHuman
+//! every ending but Accepted: the snapshot is restored, then discarded
+//! ```
+//!
+//! **Attempts count plans, not model turns.** `max_attempts` bounds the
+//! apply-and-test cycles. A corrective re-ask after an answer that is not a
+//! valid plan is a model turn (checked against the [`Budget`] and counted by
+//! it) but not an attempt; [`TaskMetrics`] reports both.
+//!
+//! **A baseline test run precedes planning**, so the first prompt carries the
+//! classified failures the goal is about, and the report
+//! ([`RepairReport::baseline`]) shows what failed before any change. A
+//! baseline that fails for the environment (tier
+//! [`Infrastructure`](Tier::Infrastructure): a missing tool, a full disk)
+//! ends the task before any model turn.
+//!
+//! **Acceptance is regression-aware.** Every test run is also read as
+//! per-test outcomes ([`FailureClassifier::test_outcomes`]) and compared
+//! with the baseline's ([`compare_runs`](agent_core::failure::compare_runs)).
+//! With named tests ([`Task::named_tests`], or the tests a spec's acceptance
+//! criteria name), an attempt passes when they go from failing to passing
+//! and every test that passed at baseline still passes, in a run whose
+//! outcomes could be read and whose failure is not the environment's, even
+//! while unrelated tests that failed before still fail: the suite's exit
+//! code would reject every change in such a workspace. Without named tests
+//! the suite's verdict decides, and a test that passed at baseline must not
+//! fail or disappear. Regressions and unfixed named tests lead the next
+//! repair prompt.
+//!
+//! **Budgets and provider errors.** [`RepairConfig::budget`] is checked
+//! before every model turn. Provider errors reach the loop after the
+//! provider's own layers (retry, cascade) did what they could; one that does
+//! (a ledger's refusal included) ends the task as NeedsHuman.
+//!
+//! **Renderer and memory are set with methods**, not as fields:
+//! [`RepairLoop::with_context_renderer`] (default [`PlainContext`]; agentctl
+//! uses `agent_classify::RepairContextBuilder`) and
+//! [`RepairLoop::with_memory`]. [`RepairConfig`] stays plain serialisable
+//! data, and [`RepairParts`] stays a struct that hosts write out as a
+//! literal, which a new field would break. Memory is opt-in because what it
+//! recalls is appended to the planning prompt, and a changed prompt misses
+//! in a cassette recorded without it.
+//!
+//! Every step is an [`Event`] in the journal;
+//! [`RepairLoop::with_observer`] sees each one as it is journaled (agentctl
+//! prints its progress lines from it).
 
 mod prompt;
 

@@ -6,6 +6,14 @@
 //! involved, never the raw log. They hold only paths relative to the workspace root and no
 //! timings, so the same workspace state gives the same prompt byte for byte:
 //! this is what makes record/replay cassettes reusable across machines.
+//!
+//! What keeps them stable: the file listing is sorted, bounded and honours
+//! the ignore files; durations copied from tool output are masked
+//! ([`mask_durations`]); file contents are shown only for workspace-relative
+//! locations, cut at a size limit; and the loop sends every request at
+//! temperature 0 with the plan's JSON schema as its response format. A
+//! cassette keys a call by a hash of the whole request, so a prompt that
+//! changed by one byte is a miss, never a wrong answer.
 
 use agent_core::ContextRenderer;
 use agent_core::context::mask_durations;

@@ -1,6 +1,6 @@
 //! The in-process restore path: the snapshot's stat index tells by `lstat`
 //! which files may differ from the snapshot (the same racy-clean rules as the
-//! snapshot side, see [`probe`]); only those are read, compared with their
+//! snapshot side, see [`probe`](super::gix_snapshot::probe)); only those are read, compared with their
 //! blob ids and, if they differ, rewritten from the snapshot's blobs. Files
 //! created since are found with one gix directory walk against the stat
 //! index.
