@@ -4,6 +4,8 @@ use agent_core::exec::RunOutput;
 use agent_core::workspace::WorkspaceProfile;
 use std::path::{Path, PathBuf};
 
+pub(crate) use agent_testkit::{copy_fixture, line_of};
+
 /// `agent-classify/tests/testdata`.
 pub(crate) fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("testdata")
@@ -31,34 +33,4 @@ pub(crate) fn captured(name: &str, mode: &str) -> RunOutput {
 /// A profile rooted at the fixture crate's source, so snippets can be read.
 pub(crate) fn profile_of(name: &str) -> WorkspaceProfile {
     WorkspaceProfile::new(crate_dir(name))
-}
-
-/// Copies a fixture tree into a fresh temporary directory; returns the guard and the copy's path.
-pub(crate) fn copy_fixture(src: &Path) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dst = tmp.path().join(src.file_name().unwrap());
-    copy_dir(src, &dst);
-    (tmp, dst)
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let entry = entry.unwrap();
-        let to = dst.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "target" {
-                copy_dir(&entry.path(), &to);
-            }
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap();
-        }
-    }
-}
-
-/// The 1-based line of the first line of `file` containing `needle` (read from the fixture, not the code under test).
-pub(crate) fn line_of(file: &Path, needle: &str) -> u32 {
-    let text = std::fs::read_to_string(file).unwrap();
-    let idx = text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} not in {file:?}"));
-    u32::try_from(idx + 1).unwrap()
 }

@@ -5,9 +5,9 @@
 
 use agent_mutants::{Mutant, Operator, changed_lines, generate};
 use agent_syntax::Lang;
+use agent_testkit::git;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use Operator::{
     ArithmeticFlip, BooleanFlip, Boundary, DeleteArm, EqualityFlip, NegateCondition, RelationalFlip,
@@ -792,23 +792,6 @@ proptest! {
 }
 
 // ---------------------------------------------------------------- diff
-
-/// Runs git in `dir`, panicking with its stderr on failure; returns stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn numbered(n: u32) -> String {
     (1..=n).map(|i| format!("line {i}\n")).collect()

@@ -12,7 +12,6 @@ use agent_mutants::{
 };
 use agent_sandbox::{DirSnapshotter, ProcessExecutor};
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -66,14 +65,7 @@ fn dump(report: &MutationReport) -> String {
 }
 
 fn git(root: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    agent_testkit::git(root, args);
 }
 
 const RUST_LIB: &str = r#"//! A tiny crate whose tests let some mutants through.
