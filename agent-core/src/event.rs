@@ -132,6 +132,23 @@ pub enum EventKind {
         /// The verdict.
         verdict: Verdict,
     },
+    /// A tool call of an agent session ran (or was refused).
+    ToolCall {
+        /// The session turn (1-based) the model asked for it in.
+        turn: u32,
+        /// The tool's name as the model called it.
+        name: String,
+        /// SHA-256 (hex) of the arguments as the model sent them: which call
+        /// this was, without the content (arguments may hold file text).
+        arguments_sha256: String,
+        /// How long the call took, in milliseconds.
+        duration_ms: u64,
+        /// Bytes of the observation shown to the model.
+        result_bytes: u64,
+        /// The error shown instead of a result, if the call failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// A budget stopped the task before a model turn.
     BudgetStop {
         /// Which limit, and the figures.

@@ -4,7 +4,7 @@
 //! A plugin author depends on this crate alone and implements one trait:
 //! [`LlmProvider`], [`WorkspaceOracle`], [`FailureClassifier`],
 //! [`Executor`], [`Snapshotter`], [`Editor`], [`Gate`], [`Journal`],
-//! [`Memory`] or [`ContextRenderer`]. The traits are re-exported here; their
+//! [`Memory`], [`ContextRenderer`] or [`Tool`]. The traits are re-exported here; their
 //! data lives in one module per concern:
 //!
 //! | module | concern |
@@ -23,6 +23,7 @@
 //! | [`memory`] | lessons carried from one task to the next |
 //! | [`budget`] | limits on turns, tokens, cost and time; money ([`Usd`](budget::Usd)) |
 //! | [`spec`] | tasks given as specifications |
+//! | [`tool`] | tools an agent session offers the model |
 //!
 //! ```
 //! use agent_core::exec::{CommandSpec, RunOutput};
@@ -59,6 +60,7 @@ pub mod plan;
 pub mod provider;
 pub mod snapshot;
 pub mod spec;
+pub mod tool;
 pub mod workspace;
 
 pub use async_trait::async_trait;
@@ -71,4 +73,5 @@ pub use journal::Journal;
 pub use memory::Memory;
 pub use provider::LlmProvider;
 pub use snapshot::Snapshotter;
+pub use tool::Tool;
 pub use workspace::WorkspaceOracle;

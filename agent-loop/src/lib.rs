@@ -38,7 +38,9 @@ mod jsonl_journal;
 mod memory_journal;
 mod plain_context;
 pub mod repair;
+pub mod session;
 mod timeline;
+pub mod tools;
 
 pub use file_memory::FileMemory;
 pub use inspector::{CriterionFinding, Inspection, Inspector, Review, ReviewCall};

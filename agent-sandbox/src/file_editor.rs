@@ -3,10 +3,11 @@
 use agent_core::Editor;
 use agent_core::edit::{EditError, FileChange};
 use agent_core::plan::Action;
+use agent_core::workspace::{ContainmentError, contain};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Applies [`Action::WriteFile`], [`Action::ReplaceBlock`] and
@@ -67,9 +68,8 @@ impl Editor for FileEditor {
 
 fn apply_blocking(root: &Path, action: &Action) -> Result<FileChange, EditError> {
     let requested = action.path().ok_or(EditError::NotAnEdit)?;
-    let rel = normalize(requested)?;
+    let (rel, target) = contained(root, requested)?;
     let rel_text = rel.to_string_lossy().into_owned();
-    let target = resolve(root, &rel, requested)?;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| EditError::Io { path, source }
@@ -136,90 +136,20 @@ fn apply_blocking(root: &Path, action: &Action) -> Result<FileChange, EditError>
     }
 }
 
-fn is_git(name: &std::ffi::OsStr) -> bool {
-    name.to_str().is_some_and(|n| n.eq_ignore_ascii_case(".git"))
-}
-
-/// The path relative to the root with `.` and `..` folded away; refuses
-/// absolute paths, paths climbing above the root and `.git` components.
-fn normalize(requested: &str) -> Result<PathBuf, EditError> {
-    let outside = || EditError::OutsideWorkspace { path: requested.to_owned() };
-    if requested.trim().is_empty() || requested.contains('\0') {
-        return Err(outside());
+/// The workspace-relative path and the file to operate on, through the
+/// workspace's one containment check ([`contain`]); absolute paths are
+/// refused even when they point inside the root (a plan names files
+/// relative to it).
+fn contained(root: &Path, requested: &str) -> Result<(PathBuf, PathBuf), EditError> {
+    if requested.contains('\0') || Path::new(requested).is_absolute() {
+        return Err(EditError::OutsideWorkspace { path: requested.to_owned() });
     }
-    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
-    let mut git = false;
-    for c in Path::new(requested).components() {
-        match c {
-            Component::Prefix(_) | Component::RootDir => return Err(outside()),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if parts.pop().is_none() {
-                    return Err(outside());
-                }
-            }
-            Component::Normal(n) => {
-                git |= is_git(n);
-                parts.push(n);
-            }
-        }
-    }
-    if git {
-        return Err(EditError::InsideGitDir { path: requested.to_owned() });
-    }
-    if parts.is_empty() {
-        return Err(outside());
-    }
-    Ok(parts.iter().collect())
-}
-
-/// The file to operate on: `root/rel`, with the existing part of its parent
-/// resolved through symlinks and checked to stay inside the root (and out of
-/// `.git`); a symlink at the target itself is followed the same way.
-fn resolve(root: &Path, rel: &Path, requested: &str) -> Result<PathBuf, EditError> {
-    let outside = || EditError::OutsideWorkspace { path: requested.to_owned() };
-    let canon_root = root.canonicalize().map_err(|source| EditError::Io { path: root.to_path_buf(), source })?;
-    let check = |resolved: &Path| -> Result<(), EditError> {
-        let inner = resolved.strip_prefix(&canon_root).map_err(|_| outside())?;
-        if inner.components().any(|c| matches!(c, Component::Normal(n) if is_git(n))) {
-            return Err(EditError::InsideGitDir { path: requested.to_owned() });
-        }
-        Ok(())
-    };
-    let name = rel.file_name().ok_or_else(outside)?;
-    let parent_rel = rel.parent().unwrap_or(Path::new(""));
-    // Deepest existing ancestor of the parent, resolved.
-    let mut existing = canon_root.join(parent_rel);
-    let mut missing: Vec<std::ffi::OsString> = Vec::new();
-    let resolved_parent = loop {
-        match existing.canonicalize() {
-            Ok(p) => break p,
-            Err(_) => {
-                if std::fs::symlink_metadata(&existing).is_ok() {
-                    // A dangling symlink (or unreadable entry) in the way.
-                    return Err(outside());
-                }
-                let Some(last) = existing.file_name() else { return Err(outside()) };
-                missing.push(last.to_owned());
-                if !existing.pop() {
-                    return Err(outside());
-                }
-            }
-        }
-    };
-    check(&resolved_parent)?;
-    let mut parent = resolved_parent;
-    for part in missing.iter().rev() {
-        parent.push(part);
-    }
-    let target = parent.join(name);
-    match std::fs::symlink_metadata(&target) {
-        Ok(m) if m.file_type().is_symlink() => {
-            let resolved = target.canonicalize().map_err(|_| outside())?;
-            check(&resolved)?;
-            Ok(resolved)
-        }
-        _ => Ok(target),
+    match contain(root, Path::new(requested)) {
+        Ok(c) if c.relative.as_os_str().is_empty() => Err(EditError::OutsideWorkspace { path: requested.to_owned() }),
+        Ok(c) => Ok((c.relative, c.resolved)),
+        Err(ContainmentError::InsideGitDir { .. }) => Err(EditError::InsideGitDir { path: requested.to_owned() }),
+        Err(ContainmentError::Root { path, source }) => Err(EditError::Io { path, source }),
+        Err(_) => Err(EditError::OutsideWorkspace { path: requested.to_owned() }),
     }
 }
 

@@ -178,24 +178,41 @@ pub(crate) fn prepare(
         }
         _ => Ok(format!("{why}: the process ran unconfined (policy `{name}` not enforced, best effort)")),
     };
-    match policy {
-        SandboxPolicy::None => Ok(Prepared {
-            setup,
-            report: SandboxReport { requested: policy.clone(), enforced: true, detail: None, denial_suspected: None },
-        }),
-        SandboxPolicy::WorkspaceWrite { enforcement } => {
-            let support = landlock_support();
-            if support == LandlockSupport::None {
-                let detail = unenforced("workspace_write", *enforcement, "this kernel has no usable Landlock".into())?;
-                return Ok(Prepared { setup, report: report(false, detail) });
-            }
-            if support == LandlockSupport::Partial && *enforcement == Enforcement::Required {
-                return Err(ExecError::SandboxUnavailable {
-                    reason: "sandbox policy `workspace_write` is required but this kernel's Landlock ABI is older \
-                             than v3: truncation and cross-directory renames would stay unrestricted"
-                        .into(),
-                });
-            }
+    let (write, net, enforcement) = match policy {
+        SandboxPolicy::None => {
+            return Ok(Prepared {
+                setup,
+                report: SandboxReport {
+                    requested: policy.clone(),
+                    enforced: true,
+                    detail: None,
+                    denial_suspected: None,
+                },
+            });
+        }
+        SandboxPolicy::WorkspaceWrite { enforcement } => (true, false, *enforcement),
+        SandboxPolicy::NoNetwork { enforcement } => (false, true, *enforcement),
+        SandboxPolicy::WorkspaceWriteNoNetwork { enforcement } => (true, true, *enforcement),
+        _ => {
+            return Err(ExecError::SandboxUnavailable {
+                reason: format!("policy {policy:?} is not known to this executor"),
+            });
+        }
+    };
+    let mut details = Vec::new();
+    let mut enforced = true;
+    if write {
+        let support = landlock_support();
+        if support == LandlockSupport::None {
+            details.push(unenforced("workspace_write", enforcement, "this kernel has no usable Landlock".into())?);
+            enforced = false;
+        } else if support == LandlockSupport::Partial && enforcement == Enforcement::Required {
+            return Err(ExecError::SandboxUnavailable {
+                reason: "sandbox policy `workspace_write` is required but this kernel's Landlock ABI is older \
+                         than v3: truncation and cross-directory renames would stay unrestricted"
+                    .into(),
+            });
+        } else {
             let mut roots: Vec<&Path> = vec![cwd];
             roots.extend(writable.iter().map(PathBuf::as_path));
             let ruleset = write_ruleset(&roots).map_err(|e| ExecError::SandboxUnavailable {
@@ -204,30 +221,32 @@ pub(crate) fn prepare(
             setup.landlock = Some(ruleset);
             let how = if support == LandlockSupport::Full { "fully enforced" } else { "partially enforced (old ABI)" };
             let list = roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-            let detail =
-                format!("landlock ({how}): writes allowed only beneath {list} and /dev/null, /dev/zero, /dev/tty");
-            Ok(Prepared { setup, report: report(support == LandlockSupport::Full, detail) })
+            details.push(format!(
+                "landlock ({how}): writes allowed only beneath {list} and /dev/null, /dev/zero, /dev/tty"
+            ));
+            enforced &= support == LandlockSupport::Full;
         }
-        SandboxPolicy::NoNetwork { enforcement } => match network.map_or_else(network_isolation, available) {
+    }
+    if net {
+        match network.map_or_else(network_isolation, available) {
             NetworkIsolation::Namespace => {
                 setup.new_netns = true;
-                let detail = "network namespace: the process runs in a new network namespace with no interface up";
-                Ok(Prepared { setup, report: report(true, detail.into()) })
+                details
+                    .push("network namespace: the process runs in a new network namespace with no interface up".into());
             }
             NetworkIsolation::Seccomp => {
                 let filter = socket_filter().map_err(|reason| ExecError::SandboxUnavailable { reason })?;
                 setup.seccomp = Some(filter);
-                let detail = "seccomp: socket() fails with EPERM for every address family but AF_UNIX";
-                Ok(Prepared { setup, report: report(true, detail.into()) })
+                details.push("seccomp: socket() fails with EPERM for every address family but AF_UNIX".into());
             }
             _ => {
                 let why = "neither a network namespace nor a seccomp filter can be set up here".to_string();
-                let detail = unenforced("no_network", *enforcement, why)?;
-                Ok(Prepared { setup, report: report(false, detail) })
+                details.push(unenforced("no_network", enforcement, why)?);
+                enforced = false;
             }
-        },
-        _ => Err(ExecError::SandboxUnavailable { reason: format!("policy {policy:?} is not known to this executor") }),
+        }
     }
+    Ok(Prepared { setup, report: report(enforced, details.join("; ")) })
 }
 
 /// `wanted` when this kernel supports it, else [`NetworkIsolation::None`].

@@ -214,7 +214,9 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms))
 }
 
-/// Parses `none`, `workspace-write`, `no-network`, each optionally with `:required` or `:best-effort`.
+/// Parses `none`, `workspace-write`, `no-network` or both joined with `+`
+/// (`workspace-write+no-network`, in either order), optionally with
+/// `:required` or `:best-effort`.
 pub(crate) fn parse_sandbox(text: &str) -> Result<SandboxPolicy, String> {
     let (name, level) = text.split_once(':').unwrap_or((text, "best-effort"));
     let enforcement = match level {
@@ -226,6 +228,11 @@ pub(crate) fn parse_sandbox(text: &str) -> Result<SandboxPolicy, String> {
         "none" => Ok(SandboxPolicy::None),
         "workspace-write" => Ok(SandboxPolicy::WorkspaceWrite { enforcement }),
         "no-network" => Ok(SandboxPolicy::NoNetwork { enforcement }),
-        other => Err(format!("unknown sandbox policy `{other}`: use none, workspace-write or no-network")),
+        "workspace-write+no-network" | "no-network+workspace-write" => {
+            Ok(SandboxPolicy::WorkspaceWriteNoNetwork { enforcement })
+        }
+        other => Err(format!(
+            "unknown sandbox policy `{other}`: use none, workspace-write, no-network or workspace-write+no-network"
+        )),
     }
 }

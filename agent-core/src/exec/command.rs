@@ -125,6 +125,23 @@ pub enum SandboxPolicy {
         /// Must it be enforced?
         enforcement: Enforcement,
     },
+    /// Both: writes only under the workspace, and no network access.
+    WorkspaceWriteNoNetwork {
+        /// Must it be enforced (both parts)?
+        enforcement: Enforcement,
+    },
+}
+
+impl SandboxPolicy {
+    /// Whether the policy confines writes to the workspace.
+    pub fn confines_writes(&self) -> bool {
+        matches!(self, SandboxPolicy::WorkspaceWrite { .. } | SandboxPolicy::WorkspaceWriteNoNetwork { .. })
+    }
+
+    /// Whether the policy cuts the network.
+    pub fn cuts_network(&self) -> bool {
+        matches!(self, SandboxPolicy::NoNetwork { .. } | SandboxPolicy::WorkspaceWriteNoNetwork { .. })
+    }
 }
 
 /// Byte caps on captured output. Output past the caps goes only to the log file.

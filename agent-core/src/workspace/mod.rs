@@ -1,10 +1,13 @@
 //! What a workspace is: the [`WorkspaceOracle`] trait and the
 //! [`WorkspaceProfile`] it returns (projects, kinds, build systems, the
 //! setup/build/test/lint commands, each answer with its evidence and
-//! confidence, and the ambiguities nobody should guess away).
+//! confidence, and the ambiguities nobody should guess away), and
+//! [`contain`], the check that a path stays inside a workspace.
 
+mod containment;
 mod oracle;
 mod profile;
 
+pub use containment::{Contained, ContainmentError, contain};
 pub use oracle::{OracleError, WorkspaceOracle};
 pub use profile::{Ambiguity, DetectedCommand, Evidence, Project, WorkspaceProfile, build_systems, kinds};

@@ -2,7 +2,8 @@
 //! failure section of a planning or repair prompt, and the helpers renderers
 //! share ([`test_status_line`], [`mask_durations`]). `agent-loop` holds the
 //! default rendering (`PlainContext`), `agent-classify` the grouped,
-//! budgeted one (`RepairContextBuilder`).
+//! budgeted one (`RepairContextBuilder`). [`RepoMapper`] maps a workspace
+//! for the first prompt of an agent session.
 //!
 //! A loop asks its renderer for the text that
 //! stands between the attempt summary and the current file contents of a
@@ -11,6 +12,10 @@
 //! paths), so record/replay cassettes keyed by the request stay valid.
 //! [`mask_durations`] replaces run-dependent durations for renderers that
 //! copy tool messages.
+
+mod repo_map;
+
+pub use repo_map::RepoMapper;
 
 use crate::failure::Classification;
 use std::fmt::Write as _;

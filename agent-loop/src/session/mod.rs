@@ -1,0 +1,1 @@
+//! The agent session: a tool-using conversation with the model (being built).
