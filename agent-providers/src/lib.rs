@@ -11,7 +11,8 @@
 //! - [`ProviderSpec`] and [`build_provider`]: a provider from text,
 //!   `KIND:MODEL[@BASE_URL]`, with keys read from the environment.
 //! - [`RecordingProvider`] and [`ReplayProvider`]: record calls into a JSON
-//!   cassette once, replay them offline forever ([`cassette`]).
+//!   cassette once, replay them offline forever ([`cassette`]), matched by
+//!   request or, for agent sessions, turn by turn ([`ReplayMatch`]).
 //! - [`layers`]: retry, cascade/fallback, idle watchdog, cost meter, budget,
 //!   and [`layers::ProviderStack`], which wraps a provider in them in a documented order.
 //! - `ScriptedProvider` (feature `test-utils`): a test double answering from a script.
@@ -52,7 +53,10 @@ pub mod structured;
 
 pub use anthropic::AnthropicProvider;
 pub use cassette::ReplayOrRecordProvider;
-pub use cassette::{CassetteError, RecordingProvider, ReplayProvider, request_key};
+pub use cassette::{
+    CassetteError, RecordingProvider, ReplayMatch, ReplayMismatch, ReplayMismatchLog, ReplayProvider,
+    RequestDifference, UnknownReplayMatch, request_key,
+};
 pub use gemini::GeminiProvider;
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;

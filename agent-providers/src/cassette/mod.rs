@@ -14,7 +14,8 @@
 //! before streams were recorded hold no `"stream"` entries and load as they are.
 //!
 //! Three modes: [`RecordingProvider`] (record every call),
-//! [`ReplayProvider`] (replay; a miss is an error naming the request) and
+//! [`ReplayProvider`] (replay; a miss is an error naming the request; see
+//! [sequential replay](#sequential-replay) for matching by position) and
 //! [`ReplayOrRecordProvider`] (replay a hit, call the inner provider and
 //! record a miss). It holds
 //! only the [`CompletionRequest`] and the [`Completion`] or [`ProviderError`]:
@@ -26,6 +27,58 @@
 //! the whole request, so any change in a prompt or a setting is a miss
 //! ([`ProviderErrorKind::NotRecorded`]),
 //! never a wrong answer.
+//!
+//! # Sequential replay
+//!
+//! Strict matching is the default, and right for tests of a provider or a
+//! prompt. An agent session is different: it runs many model turns per
+//! task, and its prompts quote tool observations (compiler and test-runner
+//! output) whose wording changes with the rustc, pytest or go at hand, so
+//! a demo cassette keyed on prompt bytes would miss on a newcomer's machine.
+//! [`ReplayMatch::Sequential`] ([`ReplayProvider::sequential`], or
+//! [`ProviderStack::replay_with`](crate::layers::ProviderStack::replay_with)
+//! in a stack) replays such a task turn by turn:
+//!
+//! - The Nth call to the provider, `complete` or `stream`, gets the Nth
+//!   interaction recorded under its provider id (the interaction's
+//!   `"provider"` field), whatever the request. Each provider id has its own
+//!   sequence, so the members of a cascade replay independently.
+//! - A recorded error replays as that error, a recorded stream as a stream,
+//!   exactly as in strict mode.
+//! - When the request's key differs from the recorded one the call is still
+//!   answered, and the mismatch is reported, not failed: a
+//!   [`ReplayMismatch`] (turn number from 1, recorded key, actual key and a
+//!   [`RequestDifference`]: the JSON path of the first difference, such as
+//!   `messages[3].content`, with a bounded excerpt of both sides) is kept in
+//!   a [`ReplayMismatchLog`] ([`ReplayProvider::mismatches`]) and logged with
+//!   `tracing::warn!`. A cassette recorded with redactions is compared as
+//!   written, so the difference may point at a redacted string.
+//! - A call past the provider's last recorded interaction fails with
+//!   [`ProviderErrorKind::NotRecorded`], whose message says how many were
+//!   recorded. A [`Cascade`](crate::layers::Cascade) treats that as a miss
+//!   and moves on to its next provider, as it does for a strict miss.
+//!
+//! Sequential replay trusts the order of the calls: if a run takes a
+//! different path (a turn more or fewer, or a cascade member whose
+//! rate-limit cool-down ran out live but not in the faster replay), later
+//! answers belong to other questions. The mismatch log is how a host
+//! notices; a demo can print it, a test can assert it is empty.
+//!
+//! ```no_run
+//! use agent_core::provider::{CompletionRequest, Message, ProviderId};
+//! use agent_core::LlmProvider;
+//! use agent_providers::ReplayProvider;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let replay = ReplayProvider::open("examples/cassettes/buggy-stats.json", ProviderId::new("openai:gpt-4.1-mini"))?
+//!     .sequential();
+//! // Turn 1 is answered with the first recording even if this rustc worded its error differently.
+//! let answer = replay.complete(CompletionRequest::new(vec![Message::user("fix: error[E0308]…")])).await?;
+//! for mismatch in replay.mismatches() {
+//!     eprintln!("warning: {mismatch}");
+//! }
+//! # let _ = answer; Ok(()) }
+//! ```
 //!
 //! ```no_run
 //! use agent_core::provider::{CompletionRequest, Message, ProviderId};
@@ -48,10 +101,12 @@
 mod recording;
 mod replay;
 mod replay_or_record;
+mod sequential;
 
 pub use recording::{REDACTED, RecordingProvider};
 pub use replay::ReplayProvider;
 pub use replay_or_record::ReplayOrRecordProvider;
+pub use sequential::{ReplayMatch, ReplayMismatch, ReplayMismatchLog, RequestDifference, UnknownReplayMatch};
 
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,

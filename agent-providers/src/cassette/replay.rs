@@ -2,13 +2,16 @@
 // `ProviderError` is the error type of the `LlmProvider` trait; its size is not ours to change.
 #![allow(clippy::result_large_err)]
 
-use super::{Cassette, CassetteError, Index, RecordedOutcome, outcome_to_completion, outcome_to_stream, request_key};
+use super::sequential::{ReplayMatch, ReplayMismatch, ReplayMismatchLog, first_difference};
+use super::{
+    Cassette, CassetteError, Index, Interaction, RecordedOutcome, outcome_to_completion, outcome_to_stream, request_key,
+};
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, Role,
 };
 use agent_core::{LlmProvider, async_trait};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 /// How many characters of the last user message a miss quotes.
 const SNIPPET_CHARS: usize = 120;
@@ -16,29 +19,80 @@ const SNIPPET_CHARS: usize = 120;
 /// An [`LlmProvider`] that answers from a cassette written by
 /// [`RecordingProvider`](super::RecordingProvider).
 ///
-/// A request is looked up by [`request_key`] under this provider's id (give
-/// the id the recording provider had). A key recorded several times is
-/// answered in recorded order, then the last answer repeats. A recorded
-/// error is returned as that error. A request that was never recorded fails
-/// with [`ProviderErrorKind::NotRecorded`], whose message quotes the request,
-/// its key, the cassette path and its size. Completions come back with
+/// By default ([`ReplayMatch::Strict`]) a request is looked up by
+/// [`request_key`] under this provider's id (give the id the recording
+/// provider had). A key recorded several times is answered in recorded
+/// order, then the last answer repeats. A recorded error is returned as that
+/// error. A request that was never recorded fails with
+/// [`ProviderErrorKind::NotRecorded`], whose message quotes the request, its
+/// key, the cassette path and its size. Completions come back with
 /// `provider` set to this provider's id. A recorded stream replays to
 /// `stream` as the same events (then its error, if it ended with one).
+///
+/// In [`ReplayMatch::Sequential`] mode ([`ReplayProvider::sequential`]) the
+/// Nth call, `complete` or `stream`, gets the Nth interaction recorded under
+/// this provider's id, whatever the request; outcomes replay as in strict
+/// mode. A call whose key differs from the recorded one is answered all the
+/// same and reported: kept as a [`ReplayMismatch`] ([`ReplayProvider::mismatches`])
+/// and logged with `tracing::warn!`. A call past the last recorded
+/// interaction fails with [`ProviderErrorKind::NotRecorded`], whose message
+/// says how many were recorded.
 #[derive(Debug)]
 pub struct ReplayProvider {
     id: ProviderId,
     path: PathBuf,
     interactions: usize,
     index: Mutex<Index>,
+    matching: ReplayMatch,
+    /// The interactions recorded under `id`, oldest first, for sequential mode.
+    sequence: Vec<Interaction>,
+    /// How many calls sequential mode has answered or refused.
+    calls: Mutex<usize>,
+    mismatches: ReplayMismatchLog,
 }
 
 impl ReplayProvider {
-    /// Opens the cassette at `path`, replaying as provider `id`.
+    /// Opens the cassette at `path`, replaying as provider `id` in [`ReplayMatch::Strict`] mode.
     pub fn open(path: impl AsRef<Path>, id: ProviderId) -> Result<Self, CassetteError> {
         let path = path.as_ref().to_owned();
         let cassette = Cassette::load(&path)?;
         let index = Mutex::new(Index::new(&cassette));
-        Ok(Self { id, path, interactions: cassette.interactions.len(), index })
+        let interactions = cassette.interactions.len();
+        let sequence = cassette.interactions.into_iter().filter(|i| i.provider == id).collect();
+        Ok(Self {
+            id,
+            path,
+            interactions,
+            index,
+            matching: ReplayMatch::Strict,
+            sequence,
+            calls: Mutex::new(0),
+            mismatches: ReplayMismatchLog::new(),
+        })
+    }
+
+    /// Sets how calls are matched to recordings.
+    pub fn with_match(mut self, matching: ReplayMatch) -> Self {
+        self.matching = matching;
+        self
+    }
+
+    /// Matches calls by position ([`ReplayMatch::Sequential`]): the Nth call
+    /// gets the Nth interaction recorded under this provider's id.
+    pub fn sequential(self) -> Self {
+        self.with_match(ReplayMatch::Sequential)
+    }
+
+    /// Reports mismatches into `log` (shared with its clones) instead of a
+    /// log of this provider's own.
+    pub fn with_mismatch_log(mut self, log: ReplayMismatchLog) -> Self {
+        self.mismatches = log;
+        self
+    }
+
+    /// How calls are matched to recordings.
+    pub fn match_mode(&self) -> ReplayMatch {
+        self.matching
     }
 
     /// The cassette file.
@@ -51,10 +105,47 @@ impl ReplayProvider {
         self.interactions
     }
 
+    /// How many of them were recorded under this provider's id: the length of
+    /// the sequence that [`ReplayMatch::Sequential`] replays.
+    pub fn recorded_turns(&self) -> usize {
+        self.sequence.len()
+    }
+
+    /// The mismatches reported so far, oldest first: every entry of this
+    /// provider's log (which other replays may share, see
+    /// [`with_mismatch_log`](Self::with_mismatch_log)). Strict mode reports none.
+    pub fn mismatches(&self) -> Vec<ReplayMismatch> {
+        self.mismatches.mismatches()
+    }
+
+    /// How many mismatches the log holds.
+    pub fn mismatch_count(&self) -> usize {
+        self.mismatches.len()
+    }
+
+    /// The log mismatches are reported into (a handle sharing it).
+    pub fn mismatch_log(&self) -> ReplayMismatchLog {
+        self.mismatches.clone()
+    }
+
     fn not_recorded(&self, req: &CompletionRequest, key: String) -> ProviderError {
         let message = format!(
             "no recording for request {:?} (key {key}) in cassette {} ({} interactions); record it again",
             snippet(req),
+            self.path.display(),
+            self.interaction_count(),
+        );
+        ProviderError::new(ProviderErrorKind::NotRecorded { request_hash: key }, self.id.clone(), message)
+    }
+
+    fn past_the_end(&self, req: &CompletionRequest, turn: usize, key: String) -> ProviderError {
+        let message = format!(
+            "sequential replay: call {turn} to {} (request {:?}, key {key}) has no recording; \
+             {} interactions were recorded for {} in cassette {} ({} in all); record it again",
+            self.id,
+            snippet(req),
+            self.sequence.len(),
+            self.id,
             self.path.display(),
             self.interaction_count(),
         );
@@ -90,7 +181,44 @@ impl LlmProvider for ReplayProvider {
 impl ReplayProvider {
     fn lookup(&self, req: &CompletionRequest) -> Result<RecordedOutcome, ProviderError> {
         let key = request_key(&self.id, req);
-        let found = self.index.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next(&key);
-        found.ok_or_else(|| self.not_recorded(req, key))
+        match self.matching {
+            ReplayMatch::Strict => {
+                let found = self.index.lock().unwrap_or_else(PoisonError::into_inner).next(&key);
+                found.ok_or_else(|| self.not_recorded(req, key))
+            }
+            ReplayMatch::Sequential => self.next_in_sequence(req, key),
+        }
+    }
+
+    fn next_in_sequence(&self, req: &CompletionRequest, key: String) -> Result<RecordedOutcome, ProviderError> {
+        let position = {
+            let mut calls = self.calls.lock().unwrap_or_else(PoisonError::into_inner);
+            let position = *calls;
+            *calls += 1;
+            position
+        };
+        let turn = position + 1;
+        let Some(recorded) = self.sequence.get(position) else {
+            return Err(self.past_the_end(req, turn, key));
+        };
+        if recorded.key != key {
+            let mismatch = ReplayMismatch {
+                provider: self.id.clone(),
+                turn,
+                recorded_key: recorded.key.clone(),
+                actual_key: key,
+                difference: first_difference(&recorded.request, req),
+            };
+            tracing::warn!(
+                provider = %self.id,
+                turn,
+                recorded_key = %mismatch.recorded_key,
+                actual_key = %mismatch.actual_key,
+                cassette = %self.path.display(),
+                "sequential replay answered a request that differs from its recording: {mismatch}"
+            );
+            self.mismatches.push(mismatch);
+        }
+        Ok(recorded.outcome.clone())
     }
 }

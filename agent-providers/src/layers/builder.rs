@@ -1,7 +1,9 @@
 //! [`ProviderStack`]: builds a provider wrapped in layers, in a fixed, documented order.
 
 use super::{BudgetLayer, CostMeter, IdleWatchdog, PriceTable, Retry, RetryPolicy, SharedBudget};
-use crate::cassette::{CassetteError, RecordingProvider, ReplayOrRecordProvider, ReplayProvider};
+use crate::cassette::{
+    CassetteError, RecordingProvider, ReplayMatch, ReplayMismatchLog, ReplayOrRecordProvider, ReplayProvider,
+};
 use agent_core::event::TaskId;
 use agent_core::{Journal, LlmProvider};
 use std::path::PathBuf;
@@ -20,7 +22,7 @@ pub enum StackError {
 #[derive(Debug)]
 enum CassetteMode {
     Record(PathBuf),
-    Replay(PathBuf),
+    Replay(PathBuf, ReplayMatch),
     ReplayOrRecord(PathBuf),
 }
 
@@ -80,6 +82,7 @@ struct Meter {
 pub struct ProviderStack {
     base: Arc<dyn LlmProvider>,
     cassette: Option<CassetteMode>,
+    mismatch_log: Option<ReplayMismatchLog>,
     redactions: Vec<String>,
     idle: Option<Duration>,
     meter: Option<Meter>,
@@ -93,6 +96,7 @@ impl std::fmt::Debug for ProviderStack {
         f.debug_struct("ProviderStack")
             .field("base", self.base.id())
             .field("cassette", &self.cassette)
+            .field("replay_mismatch_log", &self.mismatch_log.is_some())
             .field("idle", &self.idle)
             .field("cost_meter", &self.meter.is_some())
             .field("budget", &self.budget.is_some())
@@ -107,6 +111,7 @@ impl ProviderStack {
         Self {
             base,
             cassette: None,
+            mismatch_log: None,
             redactions: Vec::new(),
             idle: None,
             meter: None,
@@ -122,9 +127,28 @@ impl ProviderStack {
         self
     }
 
-    /// Answers from the cassette at `path` only; a miss is an error naming the request.
-    pub fn replay(mut self, path: impl Into<PathBuf>) -> Self {
-        self.cassette = Some(CassetteMode::Replay(path.into()));
+    /// Answers from the cassette at `path` only, matching requests strictly
+    /// ([`ReplayMatch::Strict`]); a miss is an error naming the request.
+    pub fn replay(self, path: impl Into<PathBuf>) -> Self {
+        self.replay_with(path, ReplayMatch::Strict)
+    }
+
+    /// Answers from the cassette at `path` only, matching calls to
+    /// recordings as `matching` says. With [`ReplayMatch::Sequential`] the
+    /// Nth call gets the Nth interaction recorded for the provider's id and a
+    /// request that differs is reported, not failed (see
+    /// [sequential replay](crate::cassette#sequential-replay)); read the
+    /// reports through [`replay_mismatch_log`](Self::replay_mismatch_log).
+    pub fn replay_with(mut self, path: impl Into<PathBuf>, matching: ReplayMatch) -> Self {
+        self.cassette = Some(CassetteMode::Replay(path.into(), matching));
+        self
+    }
+
+    /// Where the replay reports requests that differ from their recordings
+    /// (sequential replay only). Several stacks may share one log; without
+    /// one, the mismatches are only logged with `tracing::warn!`.
+    pub fn replay_mismatch_log(mut self, log: ReplayMismatchLog) -> Self {
+        self.mismatch_log = Some(log);
         self
     }
 
@@ -173,7 +197,7 @@ impl ProviderStack {
     /// The provider with its layers, in the order documented on [`ProviderStack`].
     pub fn build(self) -> Result<Arc<dyn LlmProvider>, StackError> {
         let mut p: Arc<dyn LlmProvider> = self.base;
-        let replaying = matches!(self.cassette, Some(CassetteMode::Replay(_)));
+        let replaying = matches!(self.cassette, Some(CassetteMode::Replay(..)));
         if let (Some(idle), false) = (self.idle, replaying) {
             p = Arc::new(IdleWatchdog::new(p, idle));
         }
@@ -182,7 +206,13 @@ impl ProviderStack {
             Some(CassetteMode::Record(path)) => {
                 Arc::new(RecordingProvider::new(p, path)?.with_redactions(self.redactions))
             }
-            Some(CassetteMode::Replay(path)) => Arc::new(ReplayProvider::open(path, p.id().clone())?),
+            Some(CassetteMode::Replay(path, matching)) => {
+                let replay = ReplayProvider::open(path, p.id().clone())?.with_match(matching);
+                Arc::new(match self.mismatch_log {
+                    Some(log) => replay.with_mismatch_log(log),
+                    None => replay,
+                })
+            }
             Some(CassetteMode::ReplayOrRecord(path)) => {
                 Arc::new(ReplayOrRecordProvider::new(p, path)?.with_redactions(self.redactions))
             }

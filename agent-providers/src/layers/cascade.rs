@@ -150,7 +150,7 @@ impl Member {
 /// | `QuotaExhausted` | exhausted until its reset, or for the life of the cascade | the next provider, at once (no sleep) |
 /// | `Overloaded`, `Transport`, `Timeout`, `Other` (5xx), `Auth` | unchanged | the next provider |
 /// | `ContextTooLong` | unchanged | the next provider whose known context window is larger (smaller ones are skipped) |
-/// | `NotRecorded` (a replay miss) | unchanged | the next provider: when a cascade was recorded, the answer sits under the provider that gave it |
+/// | `NotRecorded` (a replay miss; in [sequential replay](crate::cassette#sequential-replay), a provider with no recorded interaction left) | unchanged | the next provider: when a cascade was recorded, the answer sits under the provider that gave it |
 /// | `InvalidRequest`, `Unparseable` | unchanged | nothing: the error is returned (the request is at fault) |
 ///
 /// A stream falls over only before its first event: the cascade waits for

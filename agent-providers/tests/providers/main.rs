@@ -8,6 +8,8 @@ mod anthropic;
 mod cassette;
 #[cfg(feature = "test-utils")]
 mod cassette_modes;
+#[cfg(feature = "test-utils")]
+mod cassette_sequential;
 mod common;
 mod gemini;
 #[cfg(feature = "test-utils")]
