@@ -50,4 +50,6 @@ pub use plain_context::PlainContext;
 pub use repair::{
     AttemptReport, LoopError, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task, TaskMetrics,
 };
+pub use session::{AgentSession, SessionConfig, SessionEnd, SessionError, SessionReport, ToolMode};
 pub use timeline::{RunMetrics, Timeline, TimelineEntry, determinism};
+pub use tools::ToolSet;

@@ -11,11 +11,17 @@
 //! let t = TaskId::new("t1");
 //! let events = vec![
 //!     Event::at(t.clone(), 1_000, EventKind::TaskStarted { goal: "fix".into(), root: "/r".into() }),
+//!     Event::at(t.clone(), 1_200, EventKind::ToolCall {
+//!         turn: 2, name: "read_file".into(), arguments_sha256: "ab12".into(),
+//!         duration_ms: 3, result_bytes: 812, error: None,
+//!     }),
 //!     Event::at(t.clone(), 1_500, EventKind::Verdict { verdict: Verdict::Approve }),
 //!     Event::at(t.clone(), 2_000, EventKind::TaskFinished { state: TaskState::Accepted }),
 //! ];
 //! let timeline = Timeline::of(&events, &t);
 //! assert_eq!(timeline.final_state, Some(TaskState::Accepted));
+//! assert_eq!(timeline.tool_calls, 1);
+//! assert!(timeline.render().contains("+200ms  tool read_file (turn 2): 812 bytes in 3ms"));
 //! assert!(timeline.render().contains("+500ms  verdict: approve"));
 //! assert_eq!(RunMetrics::from_events(&events).pass_rate, Some(1.0));
 //! ```
@@ -56,6 +62,9 @@ pub struct Timeline {
     pub tokens: (u64, u64),
     /// Their cost in US dollars, where priced.
     pub cost_usd: Usd,
+    /// Tool calls an agent session ran.
+    #[serde(default)]
+    pub tool_calls: u32,
     /// The verdict, when one was given.
     pub verdict: Option<Verdict>,
     /// The state the task ended in.
@@ -156,6 +165,14 @@ impl Timeline {
                     t.verdict = Some(verdict.clone());
                     format!("verdict: {}", verdict_line(verdict))
                 }
+                EventKind::ToolCall { turn, name, duration_ms, result_bytes, error, .. } => {
+                    t.tool_calls += 1;
+                    let mut line = format!("tool {name} (turn {turn}): {result_bytes} bytes in {duration_ms}ms");
+                    if let Some(err) = error {
+                        let _ = write!(line, ", error: {err}");
+                    }
+                    line
+                }
                 EventKind::BudgetStop { reason } => format!("budget stop: {reason}"),
                 EventKind::TaskFinished { state } => {
                     t.final_state = Some(*state);
@@ -168,7 +185,8 @@ impl Timeline {
         t
     }
 
-    /// The timeline as text: a header, then `+OFFSET  what happened` per event, then totals.
+    /// The timeline as text: a header, then `+OFFSET  what happened` per event, then totals
+    /// (tool calls among them when a session ran any).
     pub fn render(&self) -> String {
         let mut out = format!("task {}", self.task);
         if let Some(goal) = &self.goal {
@@ -180,7 +198,7 @@ impl Timeline {
         }
         let states: Vec<String> = self.states.iter().map(|s| state_name(*s)).collect();
         let _ = writeln!(out, "states: {}", states.join(" -> "));
-        let _ = writeln!(
+        let _ = write!(
             out,
             "model calls: {}, tokens: {} in / {} out, cost: ${:.4}",
             self.model_calls,
@@ -188,6 +206,10 @@ impl Timeline {
             self.tokens.1,
             self.cost_usd.dollars()
         );
+        if self.tool_calls > 0 {
+            let _ = write!(out, ", tool calls: {}", self.tool_calls);
+        }
+        out.push('\n');
         out
     }
 }

@@ -3,11 +3,68 @@
 //!
 //! The names and arguments are the contract in DESIGN.md ("Agent tools"):
 //! `list_files`, `read_file`, `search`, `edit_file`, `write_file`,
-//! `delete_file`, `run_tests`, `run_command`, `finish`. Every observation is
-//! bounded ([`bound_observation`]); every path goes through
-//! [`contain`](agent_core::workspace::contain); every write through the
+//! `delete_file`, `run_tests`, `run_command`, `finish`
+//! ([`ToolSet::builtin`]). Every observation is bounded
+//! ([`bound_observation`]); every path goes through
+//! [`contain`](agent_core::workspace::contain) (a refusal is
+//! [`ToolError::Refused`] with its reason); every write through the
 //! context's [`Editor`](agent_core::Editor) and every process through its
 //! [`Executor`](agent_core::Executor).
+//!
+//! The arguments of each tool are a `deny_unknown_fields` struct whose JSON
+//! schema (schemars) is the tool's [`parameters`](Tool::parameters), so the
+//! schema the model sees and the check of its call cannot drift apart; a
+//! call that does not match is [`ToolError::InvalidArguments`] naming the
+//! field.
+//!
+//! Observations hold workspace-relative paths only and come out in a stable
+//! order, so the same workspace gives the same prompt bytes on every
+//! machine. `list_files` and `search` walk the workspace the same way:
+//! `.gitignore`, `.ignore` and `.git/info/exclude` honoured (not the user's
+//! global excludes), hidden files and `.git` skipped, and dependency caches
+//! nothing ignores (`node_modules`, `__pycache__`, a directory holding a
+//! `CACHEDIR.TAG` such as cargo's `target`); symlinks are not followed. File
+//! contents are shown as they are; command output has its durations masked
+//! ([`mask_durations`](agent_core::context::mask_durations)) and the
+//! workspace root written as `.`.
+//!
+//! The tools run on a tokio runtime: file reads and walks go to its
+//! blocking pool.
+//!
+//! ```
+//! use agent_loop::tools::ToolSet;
+//!
+//! let tools = ToolSet::builtin();
+//! assert_eq!(tools.names(), [
+//!     "list_files", "read_file", "search", "edit_file", "write_file",
+//!     "delete_file", "run_tests", "run_command", "finish",
+//! ]);
+//! let read = tools.get("read_file").unwrap().parameters();
+//! assert_eq!(read["type"], "object");
+//! assert_eq!(read["required"], serde_json::json!(["path"]));
+//! ```
+
+mod common;
+mod delete_file;
+mod edit_file;
+mod finish;
+mod list_files;
+mod read_file;
+mod run_command;
+mod run_tests;
+mod search;
+mod walk;
+mod write_file;
+
+pub use delete_file::DeleteFile;
+pub use edit_file::EditFile;
+pub use finish::Finish;
+pub use list_files::ListFiles;
+pub use read_file::ReadFile;
+pub use run_command::RunCommand;
+pub use run_tests::RunTests;
+pub use search::Search;
+pub use write_file::WriteFile;
 
 use agent_core::Tool;
 use agent_core::provider::ToolSpec;
@@ -30,6 +87,22 @@ impl ToolSet {
     /// No tools.
     pub fn empty() -> Self {
         Self::default()
+    }
+
+    /// The nine built-in tools, in this order: `list_files`, `read_file`,
+    /// `search`, `edit_file`, `write_file`, `delete_file`, `run_tests`,
+    /// `run_command`, `finish`.
+    pub fn builtin() -> Self {
+        Self::empty()
+            .with(Arc::new(ListFiles))
+            .with(Arc::new(ReadFile))
+            .with(Arc::new(Search))
+            .with(Arc::new(EditFile))
+            .with(Arc::new(WriteFile))
+            .with(Arc::new(DeleteFile))
+            .with(Arc::new(RunTests))
+            .with(Arc::new(RunCommand))
+            .with(Arc::new(Finish))
     }
 
     /// With `tool` added; a tool of the same name is replaced (a host can

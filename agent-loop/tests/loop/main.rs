@@ -9,7 +9,9 @@ mod context;
 mod fakes;
 mod inspector;
 mod memory;
+mod session;
 mod timeline;
+mod tools;
 mod verification;
 
 use agent_core::event::{EventKind, TaskState};
