@@ -15,6 +15,17 @@
 # 3. regression-trap: every "fix" makes the named test pass but breaks another
 #    test; the loop judges each attempt regression-aware, rolls back and names
 #    the regression. Then `agentctl timeline` reads the task back from its journal.
+# 4. Agent sessions (tools mode, the default): the model reads, searches,
+#    edits and runs the tests with tools, then the loop verifies. In Rust
+#    (an edit that does not match, then a repair session after the loop's own
+#    test run finds a type error), Python (pytest), Go (go test) and
+#    JavaScript (node --test), each run classified by the tool that ran.
+#    These replay turn by turn (`--replay-match sequential`), so a toolchain
+#    that words its errors differently from the one the cassettes were
+#    recorded with still replays; the differences are listed, not failed.
+#
+# Demos 1-3 run the one-shot plan mode (`--mode plan`) their cassettes were
+# recorded in.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$(pwd)
@@ -29,7 +40,7 @@ trap 'rm -rf "$work"' EXIT
 echo
 echo "== 1. repair a real bug (buggy-stats)"
 bash examples/fixtures/setup.sh buggy-stats "$work/buggy-stats"
-agentctl repair "$work/buggy-stats" \
+agentctl repair "$work/buggy-stats" --mode plan \
   --goal "Make the failing tests pass: mean must return the arithmetic mean." \
   --provider openai:gpt-4.1-mini --replay "$repo/examples/cassettes/buggy-stats.json"
 echo "-- the fixed function:"
@@ -46,7 +57,7 @@ manifest() {
 }
 manifest "$work/hopeless-roman" > "$work/before.txt"
 status=0
-agentctl repair "$work/hopeless-roman" \
+agentctl repair "$work/hopeless-roman" --mode plan \
   --goal "Make to_roman use subtractive notation so that all tests pass." \
   --provider openai:gpt-4.1-mini --replay "$repo/examples/cassettes/hopeless-roman.json" || status=$?
 if [ "$status" -ne 1 ]; then
@@ -65,7 +76,7 @@ echo
 echo "== 3. a fix that breaks another test is not a fix (regression-trap)"
 bash examples/fixtures/setup.sh regression-trap "$work/regression-trap"
 status=0
-agentctl repair "$work/regression-trap" \
+agentctl repair "$work/regression-trap" --mode plan \
   --goal "Make discount_starts_at_one_hundred pass: an order of exactly 100.00 gets the 10% discount." \
   --test discount_starts_at_one_hundred --journal "$work/trap.jsonl" \
   --provider openai:gpt-4.1-mini --replay "$repo/examples/cassettes/regression-trap.json" || status=$?
@@ -75,3 +86,21 @@ if [ "$status" -ne 1 ]; then
 fi
 echo "-- the task read back from its journal:"
 agentctl timeline "$work/trap.jsonl" || true
+
+echo
+echo "== 4. agent sessions: the model works with tools (Rust, Python, Go, JavaScript)"
+session() {
+  local fixture=$1 cassette=$2 goal=$3
+  bash examples/fixtures/setup.sh "$fixture" "$work/$fixture"
+  echo "-- $fixture"
+  agentctl repair "$work/$fixture" --goal "$goal" --provider openai:gpt-4.1-mini \
+    --replay "$repo/examples/cassettes/$cassette.json" --replay-match sequential \
+    --journal "$work/$fixture.jsonl"
+  agentctl timeline "$work/$fixture.jsonl" | grep -E '^  \+[0-9]+ms  (tool|model|verdict)' || true
+}
+session buggy-stats buggy-stats-tools "Make the failing tests pass: mean must return the arithmetic mean."
+session py-slugify py-slugify "Make the failing tests pass: slugify must lower-case the title."
+session go-wordfreq go-wordfreq "Make the failing tests pass: Count must compare words without regard to case."
+session js-median js-median "Make the failing tests pass: median must order the numbers by value."
+echo
+echo "== demo finished: every repair above ran real tools on real repositories"

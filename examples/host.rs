@@ -8,7 +8,7 @@
 //! `OPENAI_BASE_URL`); the offline demo is `bash examples/demo.sh`.
 
 use agentkit::agent::{JsonlJournal, RepairConfig, RepairLoop, RepairParts, Task};
-use agentkit::classify::classifier_for;
+use agentkit::classify::AutoClassifier;
 use agentkit::oracles::default_oracle;
 use agentkit::providers::OpenAiProvider;
 use agentkit::sandbox::{FileEditor, GitSnapshotter, ProcessExecutor};
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let parts = RepairParts {
         provider: Arc::new(OpenAiProvider::from_env("gpt-4.1-mini", None)),
         oracle: Arc::new(default_oracle()),
-        classifier: classifier_for("cargo").ok_or("no cargo classifier")?,
+        classifier: Arc::new(AutoClassifier::new()),
         executor: Arc::new(ProcessExecutor::new()),
         snapshotter: Arc::new(GitSnapshotter::new()),
         editor: Arc::new(FileEditor::new()),

@@ -83,13 +83,35 @@ pub(crate) fn parse_location(s: &str) -> Option<(String, u32, Option<u32>)> {
     }
 }
 
-/// ±3 source lines around `line` of `root/file`, the failing line marked with `>`.
+/// The text of `file` (relative to `root`, or absolute under it) when
+/// agent-core's [`contain`](agent_core::workspace::contain) accepts it, else `None`.
+///
+/// The one way this crate reads a file named by tool output or by a
+/// failure: a path outside the workspace (an absolute frame in the standard
+/// library, `../../etc/passwd`, a symlink pointing out, anything in `.git`)
+/// stays a location in the failure and its content is never read. An empty
+/// root stands for the current directory, as `Path::join` treats it.
+pub(crate) fn read_contained(root: &Path, file: &Path) -> Option<String> {
+    read_contained_bounded(root, file, u64::MAX)
+}
+
+/// [`read_contained`], for a file of at most `max_bytes` bytes (a larger one is not read).
+pub(crate) fn read_contained_bounded(root: &Path, file: &Path, max_bytes: u64) -> Option<String> {
+    let root = if root.as_os_str().is_empty() { Path::new(".") } else { root };
+    let contained = agent_core::workspace::contain(root, file).ok()?;
+    if max_bytes < u64::MAX && std::fs::metadata(&contained.resolved).ok()?.len() > max_bytes {
+        return None;
+    }
+    std::fs::read_to_string(contained.resolved).ok()
+}
+
+/// ±3 source lines around `line` of `root/file`, the failing line marked with `>`;
+/// `None` when the file is outside the workspace ([`read_contained`]).
 pub(crate) fn source_snippet(root: &Path, file: &Path, line: u32) -> Option<String> {
     if line == 0 {
         return None;
     }
-    let path = if file.is_absolute() { file.to_path_buf() } else { root.join(file) };
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = read_contained(root, file)?;
     let first = line.saturating_sub(CONTEXT_LINES).max(1);
     let last = line.saturating_add(CONTEXT_LINES);
     let width = last.to_string().len();

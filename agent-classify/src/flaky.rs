@@ -295,15 +295,14 @@ fn integration_target(file: &Path) -> Option<String> {
 
 /// The package name of the nearest `Cargo.toml` above `file` inside `root`, when
 /// that is not the root's own manifest (the root package needs no `-p`).
+/// Manifests outside the workspace are not read.
 fn package_of(root: &Path, file: &Path) -> Option<String> {
     let mut dir: PathBuf = file.parent()?.to_path_buf();
     loop {
         if dir.as_os_str().is_empty() {
             return None;
         }
-        let manifest = root.join(&dir).join("Cargo.toml");
-        if manifest.is_file() {
-            let text = std::fs::read_to_string(manifest).ok()?;
+        if let Some(text) = crate::common::read_contained(root, &dir.join("Cargo.toml")) {
             let value: toml::Table = toml::from_str(&text).ok()?;
             return value.get("package")?.get("name")?.as_str().map(str::to_owned);
         }

@@ -7,10 +7,12 @@
 //! classifier per tool (cargo/rustc/libtest, cargo-nextest, pytest text and
 //! JUnit XML, mypy, ruff, go, tsc, jest/vitest, node --test, eslint, and a
 //! generic fallback), [`classifier_for`] and [`detect_tool`] to pick one,
-//! the [`FlakyDetector`] (re-runs through the caller's
-//! [`Executor`](agent_core::Executor)), and the [`RepairContextBuilder`],
-//! which renders failures as a prompt grouped by root cause within a token
-//! budget.
+//! the [`AutoClassifier`], which picks one per run from the command that ran
+//! ([`tool_for_command`]), the [`FlakyDetector`] (re-runs through the
+//! caller's [`Executor`](agent_core::Executor)), the
+//! [`RepairContextBuilder`], which renders failures as a prompt grouped by
+//! root cause within a token budget, and the [`RepoMap`], a ranked map of
+//! the workspace's files and symbols for the first prompt of a session.
 //!
 //! ```
 //! use agent_core::exec::RunOutput;
@@ -27,15 +29,21 @@
 //! ```
 //!
 //! Classifiers are pure functions of the captured output (plus reads of
-//! source files under the workspace root for snippets). Their tests run on
+//! source files under the workspace root for snippets). Every read of a
+//! file named by tool output or by a failure goes through agent-core's
+//! [`contain`](agent_core::workspace::contain): a path outside the
+//! workspace (an absolute frame elsewhere, `../`, a symlink pointing out)
+//! stays a location in the failure and its content is never read. Their tests run on
 //! real outputs of the real tools, captured beside the sources that produced
 //! them with the exact commands (`tests/testdata`, with its capture scripts
 //! and READMEs).
 //!
 //! Features: `syntax` (default) shows the enclosing function of a failure
-//! through tree-sitter; `tokenizer` (default) counts the repair-context
-//! budget with tiktoken's `o200k_base`.
+//! and the repo map's symbols and import links through tree-sitter;
+//! `tokenizer` (default) counts the repair-context and repo-map budgets with
+//! tiktoken's `o200k_base`.
 
+mod auto;
 mod cargo_classifier;
 mod common;
 mod eslint;
@@ -50,9 +58,11 @@ mod outcomes;
 mod python;
 mod registry;
 mod repair_context;
+mod repo_map;
 mod rustc;
 mod tsc;
 
+pub use auto::{AutoClassifier, tool_for_command};
 pub use cargo_classifier::CargoClassifier;
 pub use eslint::EslintClassifier;
 pub use flaky::{FlakyDetector, FlakyError, FlakyReport, Rerun};
@@ -65,4 +75,5 @@ pub use outcomes::test_outcomes;
 pub use python::{MypyClassifier, PytestClassifier, PytestJunitClassifier, RuffClassifier};
 pub use registry::{classifier_for, detect_tool};
 pub use repair_context::{RepairContextBuilder, RootCause, count_tokens, exact_token_counts};
+pub use repo_map::RepoMap;
 pub use tsc::TscClassifier;

@@ -458,7 +458,7 @@ impl RepairContextBuilder {
         let source = cause
             .file
             .as_ref()
-            .and_then(|f| std::fs::read_to_string(root.join(f)).ok())
+            .and_then(|f| crate::common::read_contained(root, f))
             .map(|text| text.lines().map(str::to_owned).collect::<Vec<String>>());
         let at = cause.line.map(|l| l as usize).filter(|&l| l > 0);
         let failing_source = match (&source, at) {

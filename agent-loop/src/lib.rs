@@ -48,7 +48,7 @@ pub use jsonl_journal::JsonlJournal;
 pub use memory_journal::MemoryJournal;
 pub use plain_context::PlainContext;
 pub use repair::{
-    AttemptReport, LoopError, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task, TaskMetrics,
+    AttemptReport, LoopError, LoopMode, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task, TaskMetrics,
 };
 pub use session::{AgentSession, SessionConfig, SessionEnd, SessionError, SessionReport, ToolMode};
 pub use timeline::{RunMetrics, Timeline, TimelineEntry, determinism};

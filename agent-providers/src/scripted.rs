@@ -24,8 +24,8 @@
 
 use crate::pricing;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent, Usage,
-    stream_from_completion,
+    Completion, CompletionRequest, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent, ToolCall, Usage, stream_from_completion,
 };
 use agent_core::{LlmProvider, async_trait};
 use futures::StreamExt;
@@ -41,6 +41,15 @@ pub enum ScriptedReply {
         /// The answer text.
         content: String,
         /// The usage reported with it (and priced from the price table).
+        usage: Usage,
+    },
+    /// A completion that calls tools (with `content` as its text, often empty).
+    ToolCalls {
+        /// The answer text beside the calls.
+        content: String,
+        /// The calls, in order.
+        calls: Vec<ToolCall>,
+        /// The usage reported with it.
         usage: Usage,
     },
     /// A failure of this class.
@@ -76,6 +85,22 @@ impl ScriptedReply {
     /// A completion with this text and usage.
     pub fn text_with_usage(content: impl Into<String>, usage: Usage) -> Self {
         Self::Text { content: content.into(), usage }
+    }
+
+    /// A completion calling these tools, with this usage. Each call is
+    /// `(name, arguments)`; their ids are `call_1`, `call_2`, … within the reply.
+    pub fn tool_calls(calls: Vec<(&str, serde_json::Value)>, usage: Usage) -> Self {
+        let calls = calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, args))| ToolCall::new(format!("call_{}", i + 1), name, args.to_string()))
+            .collect();
+        Self::ToolCalls { content: String::new(), calls, usage }
+    }
+
+    /// A completion calling one tool `name` with `arguments`, with this usage.
+    pub fn call(name: &str, arguments: serde_json::Value, usage: Usage) -> Self {
+        Self::tool_calls(vec![(name, arguments)], usage)
     }
 
     /// A failure of this class.
@@ -189,6 +214,12 @@ impl ScriptedProvider {
         completion
     }
 
+    fn calls_completion(&self, content: String, calls: Vec<ToolCall>, usage: Usage) -> Completion {
+        let mut completion = self.text_completion(content, usage).with_finish_reason(Some(FinishReason::ToolCalls));
+        completion.tool_calls = calls;
+        completion
+    }
+
     fn steps_stream(&self, steps: Vec<StreamStep>) -> CompletionStream {
         let id = self.id.clone();
         let stream = futures::stream::unfold(steps.into_iter(), move |mut steps| {
@@ -220,6 +251,7 @@ impl LlmProvider for ScriptedProvider {
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         match self.next_reply(req).await? {
             ScriptedReply::Text { content, usage } => Ok(self.text_completion(content, usage)),
+            ScriptedReply::ToolCalls { content, calls, usage } => Ok(self.calls_completion(content, calls, usage)),
             ScriptedReply::Error(kind) => Err(self.error_of(kind)),
             ScriptedReply::Stream(steps) => {
                 let mut stream = self.steps_stream(steps);
@@ -241,6 +273,9 @@ impl LlmProvider for ScriptedProvider {
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
         match self.next_reply(req).await? {
             ScriptedReply::Text { content, usage } => Ok(stream_from_completion(self.text_completion(content, usage))),
+            ScriptedReply::ToolCalls { content, calls, usage } => {
+                Ok(stream_from_completion(self.calls_completion(content, calls, usage)))
+            }
             ScriptedReply::Error(kind) => Err(self.error_of(kind)),
             ScriptedReply::Stream(steps) => Ok(self.steps_stream(steps)),
             ScriptedReply::Delayed(..) => unreachable!("next_reply unwraps delays"),

@@ -197,7 +197,17 @@ impl ProcessExecutor {
         let sandbox_policy::Prepared { setup, report: sandbox } =
             sandbox_policy::prepare(&spec.sandbox, &cwd, &writable, self.network_isolation, setup)?;
         let host_env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        let env = spec.env.resolve(host_env);
+        let mut env = spec.env.resolve(host_env);
+        let mut sandbox = sandbox;
+        if spec.sandbox.confines_writes() {
+            if let Some(caches) = self.redirect_caches(spec, &mut env) {
+                let note = format!("toolchain caches redirected beneath {}", caches.display());
+                sandbox.detail = Some(match sandbox.detail.take() {
+                    Some(d) => format!("{d}; {note}"),
+                    None => note,
+                });
+            }
+        }
         // Looked up here, on the child's PATH: the standard library would
         // otherwise have to `fork` and try each PATH entry in the child (it
         // cannot use `posix_spawnp` once the environment is replaced).
@@ -219,6 +229,30 @@ impl ProcessExecutor {
         let mut command = tokio::process::Command::from(std_cmd);
         command.kill_on_drop(true);
         Ok(Prepared { command, sandbox })
+    }
+
+    /// Under a policy that confines writes, the toolchains' own caches (Go's
+    /// build cache, the XDG cache, npm's and pip's) would be outside the
+    /// writable roots and every build would fail; they are pointed at
+    /// `<sandbox temp dir>/agentkit-sandbox-cache` instead, unless the spec
+    /// sets them itself. The user's real caches are never written by a
+    /// confined command (nothing it plants there can reach a later build
+    /// outside the sandbox). Returns the cache directory, when one was set.
+    fn redirect_caches(
+        &self,
+        spec: &CommandSpec,
+        env: &mut std::collections::BTreeMap<String, String>,
+    ) -> Option<PathBuf> {
+        let base = self.sandbox_temp_dir.as_ref()?.join("agentkit-sandbox-cache");
+        for (var, sub) in
+            [("XDG_CACHE_HOME", ""), ("GOCACHE", "go-build"), ("npm_config_cache", "npm"), ("PIP_CACHE_DIR", "pip")]
+        {
+            if !spec.env.set.contains_key(var) {
+                let dir = if sub.is_empty() { base.clone() } else { base.join(sub) };
+                env.insert(var.to_owned(), dir.to_string_lossy().into_owned());
+            }
+        }
+        Some(base)
     }
 
     /// The time between SIGTERM and SIGKILL when a process group is ended.

@@ -3,10 +3,12 @@
 //! [`python_imports`] lists Python's `import` and `from … import`
 //! statements as [`Import`]s; [`js_imports`] lists the module specifiers of
 //! JavaScript and TypeScript (`import`, `export … from`, `import()`,
-//! `require()`) as [`JsImport`]s. Both read the syntax tree, so a word
-//! `import` in a comment or a string is not an import, a statement may span
-//! several lines, and an import nested in a function or an `if` counts. A
-//! syntax error hides only the region tree-sitter could not recover.
+//! `require()`) as [`JsImport`]s; [`rust_imports`] lists the paths of
+//! Rust's `use` declarations and its `mod NAME;` declarations as
+//! [`RustImport`]s. All read the syntax tree, so a word `import` in a
+//! comment or a string is not an import, a statement may span several
+//! lines, and an import nested in a function or an `if` counts. A syntax
+//! error hides only the region tree-sitter could not recover.
 //!
 //! ```
 //! use agent_syntax::imports::python_imports;
@@ -198,6 +200,131 @@ pub fn js_imports(lang: Lang, source: &str) -> Vec<JsImport> {
     out
 }
 
+/// What a [`RustImport`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RustImportKind {
+    /// A path of a `use` declaration.
+    Use,
+    /// A `mod NAME;` declaration: a module in another file.
+    Mod,
+}
+
+/// One path a Rust `use` declaration names (a `use a::{b, c}` names two),
+/// or one `mod NAME;` declaration.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RustImport {
+    /// The path's segments as written (`crate`, `repair`, `Prompt` for
+    /// `use crate::repair::Prompt`); a glob ends with `*`; an alias is
+    /// dropped. For a `mod NAME;` declaration, the name alone.
+    pub path: Vec<String>,
+    /// The 1-based line where the declaration starts.
+    pub line: u32,
+    /// `use` or `mod`.
+    pub kind: RustImportKind,
+}
+
+/// Every `use` path and every `mod NAME;` declaration (a module whose body
+/// is in another file) of a Rust source, in source order. Inline modules
+/// (`mod tests { … }`) are not imports; the `use` declarations inside them are.
+///
+/// ```
+/// use agent_syntax::imports::{RustImportKind, rust_imports};
+///
+/// let src = "mod parse;\nuse crate::parse::{self, Token as T};\nuse std::io::*;\n";
+/// let paths: Vec<String> = rust_imports(src).iter().map(|i| i.path.join("::")).collect();
+/// assert_eq!(paths, ["parse", "crate::parse::self", "crate::parse::Token", "std::io::*"]);
+/// assert_eq!(rust_imports(src)[0].kind, RustImportKind::Mod);
+/// ```
+pub fn rust_imports(source: &str) -> Vec<RustImport> {
+    let Some(tree) = Lang::Rust.parse(source) else { return Vec::new() };
+    let mut out = Vec::new();
+    for_each_node(&tree, |node| match node.kind() {
+        "use_declaration" => {
+            if let Some(argument) = node.child_by_field_name("argument") {
+                let mut paths = Vec::new();
+                use_paths(argument, source, &[], &mut paths, 0);
+                let line = line_of(node);
+                out.extend(paths.into_iter().map(|path| RustImport { path, line, kind: RustImportKind::Use }));
+            }
+        }
+        "mod_item" if node.child_by_field_name("body").is_none() => {
+            if let Some(name) = node.child_by_field_name("name").and_then(|n| text(n, source)) {
+                if !name.is_empty() {
+                    out.push(RustImport {
+                        path: vec![name.to_owned()],
+                        line: line_of(node),
+                        kind: RustImportKind::Mod,
+                    });
+                }
+            }
+        }
+        _ => {}
+    });
+    out
+}
+
+/// The segments of a path node (`a::b::c`, `crate`, `super::x`); empty for other nodes.
+fn path_segments(node: Node<'_>, source: &str, depth: usize) -> Vec<String> {
+    match node.kind() {
+        "identifier" | "crate" | "self" | "super" | "metavariable" => {
+            text(node, source).filter(|t| !t.is_empty()).map(|t| vec![t.to_owned()]).unwrap_or_default()
+        }
+        "scoped_identifier" if depth < 64 => {
+            let mut segments =
+                node.child_by_field_name("path").map(|p| path_segments(p, source, depth + 1)).unwrap_or_default();
+            segments.extend(
+                node.child_by_field_name("name").map(|n| path_segments(n, source, depth + 1)).unwrap_or_default(),
+            );
+            segments
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The paths a `use` argument names, each after `prefix`.
+fn use_paths(node: Node<'_>, source: &str, prefix: &[String], out: &mut Vec<Vec<String>>, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    let with = |rest: Vec<String>| -> Vec<String> { prefix.iter().cloned().chain(rest).collect() };
+    match node.kind() {
+        "use_as_clause" => {
+            if let Some(path) = node.child_by_field_name("path") {
+                use_paths(path, source, prefix, out, depth + 1);
+            }
+        }
+        "use_wildcard" => {
+            let mut cursor = node.walk();
+            let inner = node.named_children(&mut cursor).find_map(|c| {
+                let s = path_segments(c, source, 0);
+                (!s.is_empty()).then_some(s)
+            });
+            let mut path = with(inner.unwrap_or_default());
+            path.push("*".to_owned());
+            out.push(path);
+        }
+        "scoped_use_list" => {
+            let base = with(node.child_by_field_name("path").map(|p| path_segments(p, source, 0)).unwrap_or_default());
+            if let Some(list) = node.child_by_field_name("list") {
+                use_paths(list, source, &base, out, depth + 1);
+            }
+        }
+        "use_list" => {
+            let mut cursor = node.walk();
+            let items: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+            for item in items {
+                use_paths(item, source, prefix, out, depth + 1);
+            }
+        }
+        _ => {
+            let segments = path_segments(node, source, 0);
+            if !segments.is_empty() {
+                out.push(with(segments));
+            }
+        }
+    }
+}
+
 /// Calls `visit` on every node of `tree` in source order (pre-order),
 /// without recursion, so deep nesting cannot overflow the stack.
 fn for_each_node<'t>(tree: &'t Tree, mut visit: impl FnMut(Node<'t>)) {
@@ -376,6 +503,46 @@ mod tests {
         assert_eq!(js_imports(Lang::Go, "import \"fmt\"\n"), []);
     }
 
+    #[test]
+    fn rust_use_trees_are_flattened_into_paths_without_aliases() {
+        let src = "use a::b::C;\nuse a::{b, c::D, self};\nuse a::b as c;\nuse a::*;\nuse super::super::y;\nuse ::std::z;\npub(crate) use self::m::{n::{o, r as s}, *};\n// use in::comment;\nfn f() {\n    use inner::Thing;\n}\n";
+        let paths: Vec<String> = rust_imports(src).iter().map(|i| i.path.join("::")).collect();
+        assert_eq!(
+            paths,
+            [
+                "a::b::C",
+                "a::b",
+                "a::c::D",
+                "a::self",
+                "a::b",
+                "a::*",
+                "super::super::y",
+                "std::z",
+                "self::m::n::o",
+                "self::m::n::r",
+                "self::m::*",
+                "inner::Thing",
+            ]
+        );
+        let lines: Vec<u32> = rust_imports(src).iter().map(|i| i.line).collect();
+        assert_eq!(lines, [1, 2, 2, 2, 3, 4, 5, 6, 7, 7, 7, 10]);
+    }
+
+    #[test]
+    fn rust_out_of_line_modules_are_imports_and_inline_ones_are_not() {
+        let src = "mod parse;\npub mod eval;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+        let found: Vec<(String, RustImportKind, u32)> =
+            rust_imports(src).into_iter().map(|i| (i.path.join("::"), i.kind, i.line)).collect();
+        assert_eq!(
+            found,
+            [
+                ("parse".to_owned(), RustImportKind::Mod, 1),
+                ("eval".to_owned(), RustImportKind::Mod, 2),
+                ("super::*".to_owned(), RustImportKind::Use, 5),
+            ]
+        );
+    }
+
     /// Fragments of import syntax, to build sources that stress error recovery.
     fn import_soup() -> impl Strategy<Value = String> {
         let token = prop::sample::select(vec![
@@ -391,6 +558,9 @@ mod tests {
             let _ = python_imports(&source);
             for lang in [Lang::JavaScript, Lang::TypeScript, Lang::Tsx] {
                 let _ = js_imports(lang, &source);
+            }
+            for import in rust_imports(&source) {
+                prop_assert!(!import.path.is_empty() && import.line >= 1);
             }
         }
 

@@ -1,7 +1,8 @@
 //! `agent-syntax`: source languages parsed with tree-sitter, and the helpers
 //! that the mutation engine, the gates and the repair-context builder share:
 //! [`enclosing_function`], the test-file convention of each language
-//! ([`is_test_path`]) and the imports of a file ([`imports`]).
+//! ([`is_test_path`]), the imports of a file ([`imports`]) and its
+//! top-level symbols ([`symbols`]).
 //!
 //! ```
 //! use agent_syntax::Lang;
@@ -13,6 +14,7 @@
 //! ```
 
 pub mod imports;
+pub mod symbols;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -170,6 +170,27 @@ pub(crate) enum Command {
         /// whose resulting tree is the most common one.
         #[arg(long, default_value_t = 1)]
         repeat: u32,
+        /// How the model works: `tools` (agent sessions: read, search, edit,
+        /// run the tests, finish) or `plan` (one JSON plan per attempt).
+        #[arg(long, default_value = "tools", value_parser = ["tools", "plan"])]
+        mode: String,
+        /// Most model turns of one agent session.
+        #[arg(long, default_value_t = 30)]
+        max_turns: u32,
+        /// The sandbox of the commands the model runs: none, workspace-write,
+        /// no-network or workspace-write+no-network, with :required to refuse
+        /// where the kernel cannot enforce it.
+        #[arg(long, default_value = "workspace-write+no-network", value_parser = parse_sandbox)]
+        sandbox: SandboxPolicy,
+        /// How tools are called: `native` (the provider's tool calling) or
+        /// `json` (the model answers one JSON object per turn).
+        #[arg(long, default_value = "native", value_parser = ["native", "json"])]
+        tool_calling: String,
+        /// How --replay matches a request: `strict` (by the request's bytes)
+        /// or `sequential` (the Nth call gets the Nth recording; differences
+        /// are reported, not failed).
+        #[arg(long, default_value = "strict", value_parser = ["strict", "sequential"])]
+        replay_match: String,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,

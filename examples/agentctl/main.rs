@@ -11,10 +11,10 @@ mod progress;
 mod store;
 mod timeline;
 
-use agentkit::agent::{JsonlJournal, RepairConfig, RepairLoop, RepairParts, Task};
-use agentkit::classify::{RepairContextBuilder, classifier_for, detect_tool};
+use agentkit::agent::{JsonlJournal, LoopMode, RepairConfig, RepairLoop, RepairParts, SessionConfig, Task, ToolMode};
+use agentkit::classify::{AutoClassifier, RepairContextBuilder, RepoMap, classifier_for, detect_tool};
 use agentkit::core::event::{TaskId, unix_ms_now};
-use agentkit::core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput};
+use agentkit::core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput, SandboxPolicy};
 use agentkit::core::failure::Classification;
 use agentkit::core::provider::{
     Completion, CompletionRequest, CompletionStream, Message, ProviderError, ProviderErrorKind, StreamEvent,
@@ -26,7 +26,7 @@ use agentkit::oracles::{default_oracle, default_oracle_with};
 use agentkit::providers::layers::{
     AttemptOutcome, Cascade, CascadeAttempt, CascadeEntry, ProviderStack, Retry, RetryPolicy,
 };
-use agentkit::providers::{ProviderSpec, build_provider};
+use agentkit::providers::{ProviderSpec, ReplayMatch, ReplayMismatchLog, build_provider};
 use agentkit::sandbox::{DirSnapshotter, FileEditor, GitSnapshotter, LimitedExecutor, ProcessExecutor};
 use clap::Parser;
 use cli::{Cli, Command};
@@ -113,9 +113,37 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         Command::Status(args) => store::status(args).await,
         Command::Costs(args) => store::costs(args).await,
         Command::Repair {
-            dir, goal, provider, replay, record, max_attempts, journal, tests, memory, repeat, ..
+            dir,
+            goal,
+            provider,
+            replay,
+            record,
+            max_attempts,
+            journal,
+            tests,
+            memory,
+            repeat,
+            mode,
+            max_turns,
+            sandbox,
+            tool_calling,
+            replay_match,
+            ..
         } => {
-            let run = RepairRun { replay, record, max_attempts, journal, tests, memory, repeat };
+            let run = RepairRun {
+                replay,
+                record,
+                max_attempts,
+                journal,
+                tests,
+                memory,
+                repeat,
+                mode,
+                max_turns,
+                sandbox,
+                tool_calling,
+                replay_match,
+            };
             repair(&dir, &goal, &provider, run).await
         }
     }
@@ -287,6 +315,18 @@ async fn discard(dir: &Path, id: &str) -> Result<Output, CliError> {
 /// One provider stack per spec (replay or record cassette, idle watchdog),
 /// composed into a cascade tried in the order the specs were given.
 fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>) -> Result<Cascade, CliError> {
+    provider_stack_matching(specs, replay, record, ReplayMatch::Strict, None)
+}
+
+/// [`provider_stack`] with a replay matching mode, and the log its
+/// sequential replay reports differences to.
+fn provider_stack_matching(
+    specs: &[String],
+    replay: Option<&Path>,
+    record: Option<&Path>,
+    matching: ReplayMatch,
+    mismatches: Option<ReplayMismatchLog>,
+) -> Result<Cascade, CliError> {
     if replay.is_some() && record.is_some() {
         return Err(CliError::bad_input("--replay and --record cannot be used together"));
     }
@@ -297,7 +337,10 @@ fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>
         let base = build_provider(&spec).map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
         let mut stack = ProviderStack::new(base).idle_timeout(std::time::Duration::from_secs(300));
         if let Some(path) = replay {
-            stack = stack.replay(path);
+            stack = stack.replay_with(path, matching);
+            if let Some(log) = &mismatches {
+                stack = stack.replay_mismatch_log(log.clone());
+            }
         }
         if let Some(path) = record {
             stack = stack.record(path);
@@ -440,25 +483,50 @@ struct RepairRun {
     tests: Vec<String>,
     memory: Option<PathBuf>,
     repeat: u32,
+    mode: String,
+    max_turns: u32,
+    sandbox: SandboxPolicy,
+    tool_calling: String,
+    replay_match: String,
 }
 
 async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Result<Output, CliError> {
-    let RepairRun { replay, record, max_attempts, journal, tests, memory, repeat } = run;
+    let RepairRun {
+        replay,
+        record,
+        max_attempts,
+        journal,
+        tests,
+        memory,
+        repeat,
+        mode,
+        max_turns,
+        sandbox,
+        tool_calling,
+        replay_match,
+    } = run;
     let (replay, record) = (replay.as_deref(), record.as_deref());
     let root = require_dir(dir)?;
     if max_attempts == 0 {
         return Err(CliError::bad_input("--max-attempts must be at least 1"));
     }
-    let stack = provider_stack(specs, replay, record)?;
+    if max_turns == 0 {
+        return Err(CliError::bad_input("--max-turns must be at least 1"));
+    }
+    let matching: ReplayMatch = replay_match.parse().map_err(|e| CliError::bad_input(format!("{e}")))?;
+    let mismatches = ReplayMismatchLog::new();
+    let stack = provider_stack_matching(specs, replay, record, matching, Some(mismatches.clone()))?;
     // Transient failures the cascade cannot route around (every provider cooling down) are retried.
     let provider: Arc<dyn LlmProvider> = Arc::new(Retry::new(stack, RetryPolicy::default()));
+    let mode = if mode == "plan" { LoopMode::Plan } else { LoopMode::Tools };
+    let tool_mode = if tool_calling == "json" { ToolMode::Json } else { ToolMode::Native };
     let task_id = TaskId::new(format!("task-{}", unix_ms_now()));
     let journal_path = journal
         .unwrap_or_else(|| std::env::temp_dir().join("agentkit-journals").join(format!("{}.jsonl", task_id.as_str())));
     let journal: Arc<dyn agentkit::core::Journal> =
         Arc::new(JsonlJournal::open(&journal_path).await.map_err(|e| CliError::bad_input(e.to_string()))?);
-    let classifier: Arc<dyn FailureClassifier> =
-        classifier_for("cargo").ok_or_else(|| CliError::failed("no cargo classifier"))?;
+    // Each run is classified by the tool that ran: cargo, pytest, go, jest, node --test, …
+    let classifier: Arc<dyn FailureClassifier> = Arc::new(AutoClassifier::new());
     let memory: Option<Arc<dyn agentkit::core::Memory>> =
         memory.map(|path| Arc::new(agentkit::agent::FileMemory::new(path)) as Arc<dyn agentkit::core::Memory>);
     let build_loop = |root: &Path| {
@@ -476,12 +544,19 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
             editor: Arc::new(FileEditor::new()),
             journal: journal.clone(),
         };
-        let config = RepairConfig::default().with_max_attempts(max_attempts);
-        let printer = progress::Printer::new(max_attempts);
+        let config = RepairConfig::default()
+            .with_max_attempts(max_attempts)
+            .with_mode(mode)
+            .with_session(SessionConfig::default().with_max_turns(max_turns).with_mode(tool_mode))
+            .with_sandbox(sandbox.clone());
+        let printer = progress::Printer::new(max_attempts, mode == LoopMode::Tools);
         let repair_loop =
             RepairLoop::new(parts).with_config(config).with_observer(Arc::new(move |event| printer.print(event)));
         // Failures reach the model grouped by root cause, with their enclosing functions, within a token budget.
-        let repair_loop = repair_loop.with_context_renderer(Arc::new(RepairContextBuilder::new()));
+        let repair_loop = repair_loop
+            .with_context_renderer(Arc::new(RepairContextBuilder::new()))
+            // The first prompt of a session maps the repository, the failing files first.
+            .with_repo_map(Arc::new(RepoMap::new()));
         match &memory {
             Some(m) => repair_loop.with_memory(m.clone()),
             None => repair_loop,
@@ -526,6 +601,12 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
         );
         map.insert("cost_usd".into(), json!(report.metrics.cost_usd));
         map.insert("rolled_back".into(), json!(report.metrics.rolled_back));
+        map.insert("mode".into(), json!(if mode == LoopMode::Plan { "plan" } else { "tools" }));
+        map.insert("tool_calls".into(), json!(report.metrics.tool_calls));
+        if replay.is_some() {
+            let list: Vec<Value> = mismatches.mismatches().iter().map(to_json).collect();
+            map.insert("replay_mismatches".into(), json!(list));
+        }
         if repeat > 1 {
             map.insert(
                 "determinism".into(),

@@ -12,11 +12,13 @@ use std::sync::Mutex;
 pub(crate) struct Printer {
     max_attempts: u32,
     attempt: Mutex<u32>,
+    /// Whether the loop runs agent sessions (tools mode) rather than plans.
+    tools: bool,
 }
 
 impl Printer {
-    pub(crate) fn new(max_attempts: u32) -> Self {
-        Self { max_attempts, attempt: Mutex::new(0) }
+    pub(crate) fn new(max_attempts: u32, tools: bool) -> Self {
+        Self { max_attempts, attempt: Mutex::new(0), tools }
     }
 
     fn line(&self, text: impl AsRef<str>) {
@@ -45,6 +47,7 @@ impl Printer {
                         self.max_attempts
                     ));
                 }
+                TaskState::Executing if self.tools => self.line("the model works with the tools"),
                 TaskState::Executing => self.line("applying the plan"),
                 TaskState::Verifying => self.line("verifying with gates"),
                 _ => {}
@@ -56,6 +59,10 @@ impl Printer {
                 }
             },
             EventKind::PlanRejected { error } => self.line(format!("plan rejected: {error}")),
+            EventKind::ToolCall { turn, name, error, .. } => match error {
+                Some(e) => self.line(format!("  turn {turn}: {name} — error: {}", e.lines().next().unwrap_or(e))),
+                None => self.line(format!("  turn {turn}: {name}")),
+            },
             EventKind::EditsApplied { files } => self.line(format!(
                 "applied: {}; testing",
                 if files.is_empty() { "nothing".into() } else { files.join(", ") }
@@ -139,8 +146,15 @@ pub(crate) fn summary(report: &RepairReport, journal: &Path) -> String {
     let m = &report.metrics;
     let _ = writeln!(
         s,
-        "repairs: {}, model turns: {}, tokens: {} in / {} out, cost: ${:.6}, rolled back: {}, wall: {} ms",
-        m.repairs, m.model_turns, m.usage.input_tokens, m.usage.output_tokens, m.cost_usd, m.rolled_back, m.wall_ms
+        "repairs: {}, model turns: {}, tool calls: {}, tokens: {} in / {} out, cost: {}, rolled back: {}, wall: {} ms",
+        m.repairs,
+        m.model_turns,
+        m.tool_calls,
+        m.usage.input_tokens,
+        m.usage.output_tokens,
+        m.cost_usd,
+        m.rolled_back,
+        m.wall_ms
     );
     let _ = writeln!(s, "journal: {}", journal.display());
     s

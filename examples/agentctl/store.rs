@@ -17,8 +17,8 @@
 //! unreachable; 2 on bad input (bad URL, missing directory, unknown task).
 
 use crate::{CliError, Output, cli, provider_stack, require_dir, snapshotter_for, to_json};
-use agentkit::agent::{Outcome, RepairConfig, RepairLoop, RepairParts, Task};
-use agentkit::classify::{RepairContextBuilder, classifier_for};
+use agentkit::agent::{LoopMode, Outcome, RepairConfig, RepairLoop, RepairParts, SessionConfig, Task};
+use agentkit::classify::{AutoClassifier, RepairContextBuilder, RepoMap};
 use agentkit::core::budget::Usd;
 use agentkit::core::event::TaskId;
 use agentkit::core::{FailureClassifier, LlmProvider};
@@ -69,6 +69,15 @@ pub(crate) struct WorkerArgs {
     /// Dollars held against the budgets before each model call, until its real cost is known.
     #[arg(long, default_value_t = 0.01)]
     pub(crate) estimate_usd: f64,
+    /// How the model works: `tools` (agent sessions) or `plan` (one JSON plan per attempt).
+    #[arg(long, default_value = "tools", value_parser = ["tools", "plan"])]
+    pub(crate) mode: String,
+    /// Most model turns of one agent session.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) max_turns: u32,
+    /// The sandbox of the commands the model runs (as for `repair`).
+    #[arg(long, default_value = "workspace-write+no-network", value_parser = crate::cli::parse_sandbox)]
+    pub(crate) sandbox: agentkit::core::exec::SandboxPolicy,
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
@@ -264,11 +273,22 @@ pub(crate) async fn worker(args: WorkerArgs) -> Result<Output, CliError> {
     if args.drain {
         config = config.draining();
     }
+    if args.max_turns == 0 {
+        return Err(CliError::bad_input("--max-turns must be at least 1"));
+    }
+    let settings = TaskSettings {
+        max_attempts: args.max_attempts,
+        estimate_usd: args.estimate_usd,
+        mode: if args.mode == "plan" { LoopMode::Plan } else { LoopMode::Tools },
+        max_turns: args.max_turns,
+        sandbox: args.sandbox.clone(),
+    };
     let runs: Arc<Mutex<Vec<Value>>> = Arc::default();
     let stats = run_worker(&store, &config, |claim| {
         let (store, provider, runs, name) = (store.clone(), provider.clone(), runs.clone(), name.clone());
+        let settings = settings.clone();
         async move {
-            let (result, row) = run_task(&store, provider, &name, claim, args.max_attempts, args.estimate_usd).await;
+            let (result, row) = run_task(&store, provider, &name, claim, &settings).await;
             if let Ok(mut runs) = runs.lock() {
                 runs.push(row);
             }
@@ -286,6 +306,16 @@ pub(crate) async fn worker(args: WorkerArgs) -> Result<Output, CliError> {
     Ok(Output { json: json!({"worker": name, "stats": stats, "tasks": runs}), human, ok })
 }
 
+/// How the worker runs each task's loop.
+#[derive(Clone)]
+struct TaskSettings {
+    max_attempts: u32,
+    estimate_usd: f64,
+    mode: LoopMode,
+    max_turns: u32,
+    sandbox: agentkit::core::exec::SandboxPolicy,
+}
+
 /// Runs the repair loop on one claimed task, as `agentctl repair` would,
 /// with the store as the journal and the ledger guarding each model call.
 async fn run_task(
@@ -293,9 +323,9 @@ async fn run_task(
     provider: Arc<dyn LlmProvider>,
     worker: &str,
     claim: Claim,
-    max_attempts: u32,
-    estimate_usd: f64,
+    settings: &TaskSettings,
 ) -> (TaskResult, Value) {
+    let TaskSettings { max_attempts, estimate_usd, mode: loop_mode, max_turns, sandbox } = settings.clone();
     let task = &claim.task;
     let goal = task.payload["goal"].as_str().unwrap_or_default().to_owned();
     let dir = PathBuf::from(task.payload["dir"].as_str().unwrap_or_default());
@@ -307,10 +337,8 @@ async fn run_task(
     let who = SpendScopes::new(task.id.as_str(), worker, task.repo.clone(), task.tenant.clone());
     let ledger: Arc<dyn BudgetLedger> = store.clone();
     let guard = Arc::new(LedgerGuard::new(provider, ledger, who, Usd::from_dollars(estimate_usd)));
-    let Some(classifier): Option<Arc<dyn FailureClassifier>> = classifier_for("cargo") else {
-        let why = json!({"error": "no cargo classifier"});
-        return (TaskResult::failed("error").with_detail(why.clone()), row("error", why));
-    };
+    // Each run is classified by the tool that ran, as in `agentctl repair`.
+    let classifier: Arc<dyn FailureClassifier> = Arc::new(AutoClassifier::new());
     let parts = RepairParts {
         provider: guard.clone(),
         oracle: Arc::new(default_oracle()),
@@ -324,11 +352,16 @@ async fn run_task(
         editor: Arc::new(FileEditor::new()),
         journal: store.clone(),
     };
-    let config = RepairConfig::default().with_max_attempts(max_attempts);
+    let config = RepairConfig::default()
+        .with_max_attempts(max_attempts)
+        .with_mode(loop_mode)
+        .with_session(SessionConfig::default().with_max_turns(max_turns))
+        .with_sandbox(sandbox);
     // The same loop `agentctl repair` runs: failures grouped by root cause within a token budget.
     let report = RepairLoop::new(parts)
         .with_config(config)
         .with_context_renderer(Arc::new(RepairContextBuilder::new()))
+        .with_repo_map(Arc::new(RepoMap::new()))
         .run(Task::new(task.id.clone(), dir, goal))
         .await;
     match report {

@@ -28,7 +28,16 @@ fn repair_turns_the_buggy_fixture_green_from_the_cassette_and_reports_progress()
     let (_dir, work) = fixture("buggy-stats");
     let journal = work.parent().unwrap().join("journal.jsonl");
     let out = agentctl()
-        .args(["repair", work.to_str().unwrap(), "--goal", STATS_GOAL, "--provider", "openai:gpt-4.1-mini"])
+        .args([
+            "repair",
+            work.to_str().unwrap(),
+            "--mode",
+            "plan",
+            "--goal",
+            STATS_GOAL,
+            "--provider",
+            "openai:gpt-4.1-mini",
+        ])
         .args(["--replay", &cassette("buggy-stats"), "--json", "--journal", journal.to_str().unwrap()])
         .output()
         .unwrap();
@@ -95,7 +104,16 @@ fn repair_that_fails_every_attempt_rolls_back_to_a_byte_identical_tree() {
     let (_dir, work) = fixture("hopeless-roman");
     let before = manifest(&work);
     let out = agentctl()
-        .args(["repair", work.to_str().unwrap(), "--goal", ROMAN_GOAL, "--provider", "openai:gpt-4.1-mini"])
+        .args([
+            "repair",
+            work.to_str().unwrap(),
+            "--mode",
+            "plan",
+            "--goal",
+            ROMAN_GOAL,
+            "--provider",
+            "openai:gpt-4.1-mini",
+        ])
         .args(["--replay", &cassette("hopeless-roman"), "--json"])
         .output()
         .unwrap();
@@ -113,7 +131,16 @@ fn a_fix_that_passes_the_named_test_but_breaks_another_is_rolled_back_with_the_r
     let (_dir, work) = fixture("regression-trap");
     let before = manifest(&work);
     let out = agentctl()
-        .args(["repair", work.to_str().unwrap(), "--goal", TRAP_GOAL, "--provider", "openai:gpt-4.1-mini"])
+        .args([
+            "repair",
+            work.to_str().unwrap(),
+            "--mode",
+            "plan",
+            "--goal",
+            TRAP_GOAL,
+            "--provider",
+            "openai:gpt-4.1-mini",
+        ])
         .args(["--test", "discount_starts_at_one_hundred", "--replay", &cassette("regression-trap"), "--json"])
         .output()
         .unwrap();
@@ -140,7 +167,16 @@ fn repair_with_a_goal_the_cassette_never_saw_fails_loudly_and_restores() {
     let (_dir, work) = fixture("buggy-stats");
     let before = manifest(&work);
     let out = agentctl()
-        .args(["repair", work.to_str().unwrap(), "--goal", "A different goal", "--replay", &cassette("buggy-stats")])
+        .args([
+            "repair",
+            work.to_str().unwrap(),
+            "--mode",
+            "plan",
+            "--goal",
+            "A different goal",
+            "--replay",
+            &cassette("buggy-stats"),
+        ])
         .arg("--json")
         .output()
         .unwrap();
@@ -368,7 +404,7 @@ fn snapshot_and_restore_of_a_directory_that_is_not_a_repository_use_directory_co
 fn repair_with_several_providers_falls_over_to_the_one_the_cassette_holds() {
     let (_dir, work) = fixture("buggy-stats");
     let out = agentctl()
-        .args(["repair", work.to_str().unwrap(), "--goal", STATS_GOAL])
+        .args(["repair", work.to_str().unwrap(), "--mode", "plan", "--goal", STATS_GOAL])
         .args(["--provider", "openai:gpt-4.1-nano", "--provider", "openai:gpt-4.1-mini"])
         .args(["--replay", &cassette("buggy-stats"), "--json"])
         .output()
@@ -464,7 +500,16 @@ fn mutate_of_a_missing_directory_or_an_unknown_revision_is_bad_input() {
 fn repeated_replayed_runs_of_a_task_leave_the_same_tree_and_report_determinism() {
     let (_dir, work) = fixture("buggy-stats");
     let out = agentctl()
-        .args(["repair", work.to_str().unwrap(), "--goal", STATS_GOAL, "--provider", "openai:gpt-4.1-mini"])
+        .args([
+            "repair",
+            work.to_str().unwrap(),
+            "--mode",
+            "plan",
+            "--goal",
+            STATS_GOAL,
+            "--provider",
+            "openai:gpt-4.1-mini",
+        ])
         .args(["--replay", &cassette("buggy-stats"), "--repeat", "2", "--json"])
         .output()
         .unwrap();
@@ -492,7 +537,7 @@ fn a_worker_drains_an_enqueued_task_from_a_sqlite_store_and_the_costs_are_attrib
     assert_eq!(queued["counts"]["queued"], 1);
 
     let worker = agentctl()
-        .args(["worker", "--store", &store, "--drain", "--provider", "openai:gpt-4.1-mini"])
+        .args(["worker", "--store", &store, "--drain", "--mode", "plan", "--provider", "openai:gpt-4.1-mini"])
         .args(["--replay", &cassette("buggy-stats"), "--json"])
         .output()
         .unwrap();

@@ -7,5 +7,8 @@
 
 mod agentctl;
 mod architecture;
+mod discovery;
 mod repair_loop;
+mod session_faults;
+mod sessions;
 mod support;

@@ -6,7 +6,7 @@
 //! ProcessExecutor, the cargo oracle and classifier, the git snapshotter.
 
 use crate::support::{fixture, git, manifest};
-use agentkit::agent::{MemoryJournal, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task};
+use agentkit::agent::{LoopMode, MemoryJournal, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task};
 use agentkit::classify::classifier_for;
 use agentkit::core::budget::Budget;
 use agentkit::core::event::{EventKind, TaskState};
@@ -69,7 +69,12 @@ fn count(journal: &MemoryJournal, pred: impl Fn(&EventKind) -> bool) -> usize {
 async fn a_correct_first_plan_is_accepted_and_keeps_the_users_uncommitted_work() {
     let (_dir, work) = fixture("buggy-stats");
     let notes_before = std::fs::read_to_string(work.join("NOTES.md")).unwrap();
-    let r = run(&work, vec![replace("fix the divisor", BAD_LINE, GOOD_LINE)], RepairConfig::default()).await;
+    let r = run(
+        &work,
+        vec![replace("fix the divisor", BAD_LINE, GOOD_LINE)],
+        RepairConfig::default().with_mode(LoopMode::Plan),
+    )
+    .await;
 
     assert_eq!(r.report.outcome, Outcome::Accepted);
     assert_eq!(r.report.verdict, Verdict::Approve);
@@ -99,7 +104,7 @@ async fn a_failed_first_plan_is_classified_and_repaired_on_the_second_attempt() 
         replace("divide by the length", BAD_LINE, TYPE_ERROR_LINE),
         replace("cast the length", TYPE_ERROR_LINE, GOOD_LINE),
     ];
-    let r = run(&work, replies, RepairConfig::default()).await;
+    let r = run(&work, replies, RepairConfig::default().with_mode(LoopMode::Plan)).await;
 
     assert_eq!(r.report.outcome, Outcome::Accepted, "{:#?}", r.report);
     assert_eq!(r.report.attempts.len(), 2);
@@ -133,7 +138,7 @@ async fn after_the_last_failed_attempt_the_workspace_is_restored_byte_for_byte()
         replace("attempt two", "    Some(sum / 3)", "    Some(sum * 2)"),
         replace("attempt three", "    Some(sum * 2)", "    Some(sum)"),
     ];
-    let r = run(&work, replies, RepairConfig::default()).await;
+    let r = run(&work, replies, RepairConfig::default().with_mode(LoopMode::Plan)).await;
 
     assert_eq!(r.report.outcome, Outcome::RolledBack);
     assert!(matches!(r.report.verdict, Verdict::ChangesRequested { ref items } if !items.is_empty()));
@@ -150,7 +155,8 @@ async fn after_the_last_failed_attempt_the_workspace_is_restored_byte_for_byte()
 async fn a_token_budget_stops_the_task_before_the_next_model_turn() {
     let (_dir, work) = fixture("buggy-stats");
     let before = manifest(&work);
-    let config = RepairConfig::default().with_budget(Budget::unlimited().with_max_tokens(1000));
+    let config =
+        RepairConfig::default().with_mode(LoopMode::Plan).with_budget(Budget::unlimited().with_max_tokens(1000));
     // The first plan spends 1100 tokens and fails; the repair turn must not happen.
     let replies =
         vec![replace("wrong", BAD_LINE, "    Some(sum / 3)"), replace("never asked", "    Some(sum / 3)", GOOD_LINE)];
@@ -170,7 +176,8 @@ async fn a_token_budget_stops_the_task_before_the_next_model_turn() {
 async fn a_zero_turn_budget_stops_before_the_first_model_call() {
     let (_dir, work) = fixture("buggy-stats");
     let before = manifest(&work);
-    let config = RepairConfig::default().with_budget(Budget::unlimited().with_max_model_turns(0));
+    let config =
+        RepairConfig::default().with_mode(LoopMode::Plan).with_budget(Budget::unlimited().with_max_model_turns(0));
     let r = run(&work, vec![replace("unused", BAD_LINE, GOOD_LINE)], config).await;
     assert_eq!(r.report.outcome, Outcome::BudgetExceeded);
     assert!(r.model.requests().is_empty());
@@ -185,7 +192,7 @@ async fn an_answer_that_is_not_a_plan_gets_one_corrective_reask() {
         ScriptedReply::text("I think you should divide by the length."),
         replace("fix the divisor", BAD_LINE, GOOD_LINE),
     ];
-    let r = run(&work, replies, RepairConfig::default()).await;
+    let r = run(&work, replies, RepairConfig::default().with_mode(LoopMode::Plan)).await;
     assert_eq!(r.report.outcome, Outcome::Accepted);
     assert_eq!(count(&r.journal, |k| matches!(k, EventKind::PlanRejected { .. })), 1);
     let requests = r.model.requests();
@@ -205,7 +212,7 @@ async fn a_second_invalid_plan_stops_the_task_as_needing_a_human() {
         ScriptedReply::text(r#"{"summary":"x","steps":[]}"#),
         replace("never asked", BAD_LINE, GOOD_LINE),
     ];
-    let r = run(&work, replies, RepairConfig::default()).await;
+    let r = run(&work, replies, RepairConfig::default().with_mode(LoopMode::Plan)).await;
     assert_eq!(r.report.outcome, Outcome::NeedsHuman);
     assert!(matches!(r.report.verdict, Verdict::NeedsHuman { ref reason } if reason.contains("schema")));
     assert_eq!(r.model.requests().len(), 2, "one re-ask at most");
@@ -222,7 +229,7 @@ async fn an_edit_outside_the_workspace_is_refused_and_reported_to_the_model() {
         "actions": [{ "action": "write_file", "path": "../escaped.txt", "content": "x" }]
     });
     let replies = vec![ScriptedReply::text(escape.to_string()), replace("fix", BAD_LINE, GOOD_LINE)];
-    let r = run(&work, replies, RepairConfig::default()).await;
+    let r = run(&work, replies, RepairConfig::default().with_mode(LoopMode::Plan)).await;
     assert!(!outside.exists());
     assert!(r.report.attempts[0].apply_error.as_deref().unwrap_or_default().contains("outside"));
     let requests = r.model.requests();

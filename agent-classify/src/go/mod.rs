@@ -108,7 +108,7 @@ struct Packages {
 
 impl Packages {
     fn new(root: &Path) -> Self {
-        let module = std::fs::read_to_string(root.join("go.mod")).ok().and_then(|t| {
+        let module = crate::common::read_contained(root, Path::new("go.mod")).and_then(|t| {
             t.lines().find_map(|l| l.trim().strip_prefix("module ").map(|m| m.trim().trim_matches('"').to_owned()))
         });
         Self { module }

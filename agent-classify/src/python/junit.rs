@@ -254,7 +254,8 @@ fn node_id(case: &Case, root: &Path) -> String {
         None => {
             let found = (1..=parts.len()).rev().find(|&n| {
                 let candidate = format!("{}.py", parts[..n].join("/"));
-                !root.as_os_str().is_empty() && root.join(&candidate).is_file()
+                !root.as_os_str().is_empty()
+                    && agent_core::workspace::contain(root, Path::new(&candidate)).is_ok_and(|c| c.resolved.is_file())
             });
             // Unknown layout: a trailing capitalised part is a class (`TestX`), the rest the module.
             let n = found.unwrap_or_else(|| {

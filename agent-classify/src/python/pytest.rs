@@ -233,13 +233,15 @@ impl<'a> Ctx<'a> {
         Self { root, rootdir, snippets: std::cell::RefCell::default() }
     }
 
-    /// A failure located at `file:line`, with a snippet when the file is readable.
+    /// A failure located at `file:line`, with a snippet when the file is
+    /// readable inside the workspace. pytest's `rootdir:` comes from the
+    /// output: a path under it is read only when it is also under the root.
     pub(super) fn locate(&self, mut f: Failure, file: &str, line: u32) -> Failure {
         let path = project_path(file, self.root, self.rootdir.as_deref());
         let mut cache = self.snippets.borrow_mut();
         f.snippet = cache.get(self.root, &path, line).or_else(|| {
             let base = self.rootdir.as_deref()?;
-            cache.get(base, &path, line)
+            cache.get(self.root, &base.join(&path), line)
         });
         f.at(path, Some(line), None)
     }

@@ -16,14 +16,14 @@ use std::path::{Path, PathBuf};
 /// The directory the capture script ran the tools in (see `testdata/js/capture.sh`).
 const CAPTURE_ROOT: &str = "/tmp/agent-oracles-js-capture";
 
-fn project(name: &str) -> PathBuf {
+pub(crate) fn project(name: &str) -> PathBuf {
     testdata().join("js").join(name)
 }
 
 /// The captured `MODE.{stdout,stderr,exit}` of project `name`, with the
 /// capture directory's absolute path replaced by the fixture's, as if the
 /// tool had run in the fixture itself.
-fn captured(name: &str, mode: &str, command: &str) -> RunOutput {
+pub(crate) fn captured(name: &str, mode: &str, command: &str) -> RunOutput {
     let dir = project(name);
     let from = format!("{CAPTURE_ROOT}/{name}");
     let to = dir.to_string_lossy().into_owned();

@@ -5,7 +5,9 @@
 // Tests may unwrap: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod auto;
 mod captured;
+mod containment;
 mod flaky;
 mod go_classifier;
 mod js;
@@ -17,5 +19,6 @@ mod properties;
 mod python_classifiers;
 mod python_go_properties;
 mod repair_context;
+mod repo_map;
 mod support;
 mod synthetic;

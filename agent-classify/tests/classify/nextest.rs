@@ -13,7 +13,7 @@ use std::path::Path;
 const MODES: [&str; 3] = ["nextest", "nextest_json", "libtest_json"];
 
 /// The captured run of crate `name` in `mode`, with its recorded command and exit code.
-fn captured(name: &str, mode: &str) -> RunOutput {
+pub(crate) fn captured(name: &str, mode: &str) -> RunOutput {
     let dir = testdata().join("nextest");
     let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{name}.{mode}.{ext}"))).unwrap();
     let exit: i32 = read("exit").trim().parse().unwrap();

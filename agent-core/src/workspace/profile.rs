@@ -106,6 +106,12 @@ impl Evidence {
     pub fn field(file: impl Into<PathBuf>, field: impl Into<String>) -> Self {
         Self { file: file.into(), field: Some(field.into()), note: None }
     }
+
+    /// With a note for people.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
 }
 
 /// A command the oracle chose, runnable from the workspace root, with why.

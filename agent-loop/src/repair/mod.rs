@@ -71,20 +71,25 @@
 
 mod prompt;
 
-pub use prompt::SYSTEM_PROMPT;
 use prompt::{PromptLimits, PromptStyle};
+pub use prompt::{SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT};
 
 use crate::PlainContext;
+use crate::session::{AgentSession, SessionConfig, SessionEnd, SessionError, TurnReport};
+use crate::tools::ToolSet;
 use agent_core::budget::{Budget, BudgetStop, BudgetTracker, Usd};
+use agent_core::context::RepoMapper;
 use agent_core::edit::FileChange;
 use agent_core::event::{Event, EventKind, TaskId, TaskState};
 use agent_core::exec::{CommandSpec, RunOutput};
+use agent_core::exec::{Enforcement, SandboxPolicy};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, Tier};
 use agent_core::gate::{GateContext, GateReport, Verdict};
 use agent_core::journal::JournalError;
 use agent_core::plan::{Action, Plan};
 use agent_core::provider::{CompletionRequest, Message, Usage};
 use agent_core::snapshot::SnapshotError;
+use agent_core::tool::{ObservationLimits, ToolContext};
 use agent_core::workspace::{DetectedCommand, OracleError, WorkspaceProfile};
 use agent_core::{
     ContextRenderer, Editor, Executor, FailureClassifier, Gate, Journal, LlmProvider, Snapshotter, WorkspaceOracle,
@@ -154,6 +159,51 @@ pub struct RepairConfig {
     pub max_failures_in_prompt: usize,
     /// Upper bound on tokens the model may generate per turn.
     pub max_tokens_per_turn: Option<u32>,
+    /// How the model works: agent sessions with tools (the default) or one
+    /// JSON plan per attempt.
+    #[serde(default)]
+    pub mode: LoopMode,
+    /// The agent sessions' settings (turns, tool calling, compaction), in tools mode.
+    #[serde(default)]
+    pub session: SessionConfig,
+    /// The sandbox every command the model runs is under, in tools mode
+    /// (default: writes only in the workspace and no network, best effort).
+    #[serde(default = "default_sandbox")]
+    pub sandbox: SandboxPolicy,
+    /// Most tokens of one tool observation, in tools mode (default 2,000).
+    #[serde(default = "default_observation_tokens")]
+    pub observation_tokens: usize,
+    /// Most tokens of the repository map in the first prompt of a session,
+    /// when a map is set ([`RepairLoop::with_repo_map`]; default 1,500).
+    #[serde(default = "default_repo_map_tokens")]
+    pub repo_map_tokens: usize,
+}
+
+/// How the model works in each attempt.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LoopMode {
+    /// An agent session per attempt: the model reads, searches, edits and
+    /// runs the tests with tools, then calls `finish`; the loop then runs
+    /// the tests itself to verify.
+    #[default]
+    Tools,
+    /// One JSON plan per attempt, applied by the loop (for models without
+    /// tool calling, and the replayed plan-mode demos).
+    Plan,
+}
+
+fn default_sandbox() -> SandboxPolicy {
+    SandboxPolicy::WorkspaceWriteNoNetwork { enforcement: Enforcement::BestEffort }
+}
+
+fn default_observation_tokens() -> usize {
+    2_000
+}
+
+fn default_repo_map_tokens() -> usize {
+    1_500
 }
 
 impl Default for RepairConfig {
@@ -167,6 +217,11 @@ impl Default for RepairConfig {
             context_lines: 6,
             max_failures_in_prompt: 8,
             max_tokens_per_turn: Some(8192),
+            mode: LoopMode::default(),
+            session: SessionConfig::default(),
+            sandbox: default_sandbox(),
+            observation_tokens: default_observation_tokens(),
+            repo_map_tokens: default_repo_map_tokens(),
         }
     }
 }
@@ -199,6 +254,24 @@ impl RepairConfig {
     /// Sets how many corrective re-asks follow an answer that is not a valid plan.
     pub fn with_max_plan_reasks(mut self, n: u32) -> Self {
         self.max_plan_reasks = n;
+        self
+    }
+
+    /// Sets how the model works: agent sessions or JSON plans.
+    pub fn with_mode(mut self, mode: LoopMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Sets the agent sessions' settings.
+    pub fn with_session(mut self, session: SessionConfig) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// Sets the sandbox of the commands the model runs.
+    pub fn with_sandbox(mut self, policy: SandboxPolicy) -> Self {
+        self.sandbox = policy;
         self
     }
 }
@@ -269,6 +342,12 @@ pub struct AttemptReport {
     /// Why the attempt could not be applied, if it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub apply_error: Option<String>,
+    /// The agent session's turns and tool calls (tools mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<TurnReport>,
+    /// How the agent session ended (tools mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_end: Option<SessionEnd>,
 }
 
 /// Per-task figures.
@@ -280,6 +359,9 @@ pub struct TaskMetrics {
     pub repairs: u32,
     /// Model turns taken (re-asks included).
     pub model_turns: u32,
+    /// Tool calls made by the agent sessions.
+    #[serde(default)]
+    pub tool_calls: u32,
     /// Whether the workspace was restored.
     pub rolled_back: bool,
     /// Tokens spent.
@@ -337,6 +419,12 @@ pub enum LoopError {
     /// The test command could not be run at all.
     #[error("running the tests failed: {0}")]
     Exec(#[from] agent_core::exec::ExecError),
+    /// The agent session could not run (its configuration).
+    #[error("agent session failed: {reason}")]
+    Session {
+        /// Why.
+        reason: String,
+    },
     /// The configuration cannot work (e.g. zero attempts).
     #[error("invalid loop configuration: {reason}")]
     InvalidConfig {
@@ -357,6 +445,8 @@ pub struct RepairLoop {
     context: Option<Arc<dyn ContextRenderer>>,
     memory: Option<Arc<dyn agent_core::Memory>>,
     inspector: Option<crate::Inspector>,
+    tools: ToolSet,
+    repo_map: Option<Arc<dyn RepoMapper>>,
 }
 
 impl RepairLoop {
@@ -370,7 +460,25 @@ impl RepairLoop {
             context: None,
             memory: None,
             inspector: None,
+            tools: ToolSet::builtin(),
+            repo_map: None,
         }
+    }
+
+    /// The tools the agent sessions offer (default [`ToolSet::builtin`]); a
+    /// host adds its own or replaces a built-in.
+    pub fn with_tools(mut self, tools: ToolSet) -> Self {
+        self.tools = tools;
+        self
+    }
+
+    /// Puts a map of the repository (files and their top-level symbols,
+    /// ranked toward the failing files) in the first prompt of each session,
+    /// within `RepairConfig::repo_map_tokens` (e.g. `agent_classify::RepoMap`).
+    /// Without one the prompt lists the files.
+    pub fn with_repo_map(mut self, mapper: Arc<dyn RepoMapper>) -> Self {
+        self.repo_map = Some(mapper);
+        self
     }
 
     /// Carries earlier attempts at the same goal and the workspace's lessons
@@ -454,14 +562,21 @@ impl RepairLoop {
             test_command: test.as_ref().map(|t| t.display()),
         })
         .await?;
-        let Some(test) = test else {
+        if test.is_none() && self.config.mode == LoopMode::Plan {
             run.finish_without_change(Outcome::NeedsHuman).await?;
             return Err(LoopError::NoTestCommand { root: run.task.root.clone() });
-        };
+        }
         let snapshot = self.parts.snapshotter.snapshot(&run.task.root).await?;
         run.emit(EventKind::SnapshotTaken { id: snapshot.to_string() }).await?;
 
-        let result = run.attempts(&profile, &test).await;
+        let result = match &test {
+            Some(test) => {
+                run.test_display = test.display();
+                run.attempts(&profile, test).await
+            }
+            // Tools mode: the model looks for the test command; the loop checks it runs tests.
+            None => run.discover_and_attempt(&profile).await,
+        };
         let keep = matches!(result, Ok(ref e) if e.outcome == Outcome::Accepted);
         if keep {
             self.parts.snapshotter.discard(&run.task.root, &snapshot).await?;
@@ -474,8 +589,47 @@ impl RepairLoop {
         }
         let end = result?;
         run.remember(end.outcome).await;
-        run.finish(end, test.display()).await
+        let test_command = run.test_display.clone();
+        run.finish(end, test_command).await
     }
+}
+
+/// What an attempt produced before the loop verifies it.
+struct Step {
+    summary: String,
+    changes: Vec<FileChange>,
+    apply_error: Option<String>,
+    plan: Option<Plan>,
+    turns: Vec<TurnReport>,
+    session_end: Option<SessionEnd>,
+}
+
+impl Step {
+    fn of_plan(plan: Plan, changes: Vec<FileChange>, apply_error: Option<String>) -> Self {
+        Self {
+            summary: plan.summary.clone(),
+            changes,
+            apply_error,
+            plan: Some(plan),
+            turns: Vec::new(),
+            session_end: None,
+        }
+    }
+}
+
+/// A note for the next prompt when a session did not end with `finish`.
+fn session_end_note(end: &SessionEnd) -> Option<String> {
+    match end {
+        SessionEnd::MaxTurns { turns } => {
+            Some(format!("Your session ended after {turns} turns without calling finish."))
+        }
+        _ => None,
+    }
+}
+
+/// The changed files as a listing, for a review when there is no plan.
+fn changes_listing(changes: &[FileChange]) -> String {
+    changes.iter().map(|c| format!("{} {}\n", c.change, c.path)).collect()
 }
 
 /// How the attempts ended, before the snapshot is dealt with.
@@ -496,6 +650,10 @@ struct TaskRun<'a> {
     attempts: Vec<AttemptReport>,
     gates: Vec<GateReport>,
     last_comparison: agent_core::failure::RunComparison,
+    /// The test command used, as shown in the report.
+    test_display: String,
+    /// Tool calls made by the task's sessions.
+    tool_calls: u32,
 }
 
 impl<'a> TaskRun<'a> {
@@ -510,6 +668,8 @@ impl<'a> TaskRun<'a> {
             attempts: Vec::new(),
             gates: Vec::new(),
             last_comparison: agent_core::failure::RunComparison::default(),
+            test_display: String::new(),
+            tool_calls: 0,
         }
     }
 
@@ -711,6 +871,154 @@ impl<'a> TaskRun<'a> {
         }
     }
 
+    /// What an agent session may use: this task's workspace and parts, the
+    /// loop's classifier and renderer, the configured sandbox and limits.
+    fn tool_context(&self, profile: WorkspaceProfile, renderer: Arc<dyn ContextRenderer>) -> ToolContext {
+        let limits = ObservationLimits::default()
+            .with_max_tokens(self.lp.config.observation_tokens)
+            .with_test_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+        ToolContext::new(
+            &self.task.root,
+            self.lp.parts.editor.clone(),
+            self.lp.parts.executor.clone(),
+            profile,
+            self.lp.parts.classifier.clone(),
+            renderer,
+        )
+        .with_sandbox(self.lp.config.sandbox.clone())
+        .with_limits(limits)
+    }
+
+    /// One attempt as an agent session: the model works with the tools until
+    /// it calls `finish` (or runs out of turns); the loop verifies afterwards.
+    async fn session_step(
+        &mut self,
+        purpose: &str,
+        cx: &ToolContext,
+        first_user: String,
+    ) -> Result<Result<Step, AttemptsEnd>, LoopError> {
+        let mut session = AgentSession::new(
+            self.lp.parts.provider.clone(),
+            self.lp.tools.clone(),
+            self.lp.parts.journal.clone(),
+            self.task.id.clone(),
+        )
+        .with_config(self.lp.config.session.clone())
+        .with_purpose(purpose);
+        if let Some(observer) = &self.lp.observer {
+            session = session.with_observer(observer.clone());
+        }
+        let report = match session.run(cx, prompt::TOOLS_SYSTEM_PROMPT.to_owned(), first_user, &mut self.tracker).await
+        {
+            Ok(report) => report,
+            Err(SessionError::Provider { error, .. }) => {
+                return Ok(Err(AttemptsEnd {
+                    outcome: Outcome::NeedsHuman,
+                    verdict: Verdict::NeedsHuman { reason: format!("model call failed: {error}") },
+                    budget_stop: None,
+                }));
+            }
+            Err(SessionError::Journal(e)) => return Err(LoopError::Journal(e)),
+            Err(other) => return Err(LoopError::Session { reason: other.to_string() }),
+        };
+        self.tool_calls = self.tool_calls.saturating_add(u32::try_from(report.tool_call_count()).unwrap_or(u32::MAX));
+        self.emit(EventKind::EditsApplied { files: report.changes.iter().map(|c| c.path.clone()).collect() }).await?;
+        match &report.end {
+            SessionEnd::BudgetStop(stop) => {
+                return Ok(Err(AttemptsEnd {
+                    outcome: Outcome::BudgetExceeded,
+                    verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
+                    budget_stop: Some(stop.clone()),
+                }));
+            }
+            SessionEnd::InvalidCalls { count, last_error } => {
+                return Ok(Err(AttemptsEnd {
+                    outcome: Outcome::NeedsHuman,
+                    verdict: Verdict::NeedsHuman {
+                        reason: format!("the model made {count} invalid tool calls in a row; the last: {last_error}"),
+                    },
+                    budget_stop: None,
+                }));
+            }
+            _ => {}
+        }
+        let summary = report.summary().map(str::to_owned).unwrap_or_default();
+        Ok(Ok(Step {
+            summary,
+            changes: report.changes,
+            apply_error: None,
+            plan: None,
+            turns: report.turns,
+            session_end: Some(report.end),
+        }))
+    }
+
+    /// Tools mode without a test command: a session asks the model to find
+    /// one; the loop runs it once, and uses it only when that run is a test
+    /// run (a test summary or per-test outcomes were read from it), which is
+    /// the dry run that validates it. Then the attempts go on as usual.
+    async fn discover_and_attempt(&mut self, profile: &WorkspaceProfile) -> Result<AttemptsEnd, LoopError> {
+        let needs_human = |reason: String| AttemptsEnd {
+            outcome: Outcome::NeedsHuman,
+            verdict: Verdict::NeedsHuman { reason },
+            budget_stop: None,
+        };
+        let renderer = self.lp.context_renderer();
+        let cx = self.tool_context(profile.clone(), renderer);
+        let tools = ["list_files", "read_file", "search", "run_command", "finish"]
+            .iter()
+            .filter_map(|name| self.lp.tools.get(name).cloned())
+            .fold(ToolSet::empty(), ToolSet::with);
+        let mut session = AgentSession::new(
+            self.lp.parts.provider.clone(),
+            tools,
+            self.lp.parts.journal.clone(),
+            self.task.id.clone(),
+        )
+        .with_config(self.lp.config.session.clone())
+        .with_purpose("discover");
+        if let Some(observer) = &self.lp.observer {
+            session = session.with_observer(observer.clone());
+        }
+        let text = prompt::discovery_prompt(&self.task.goal, &self.task.root, profile, self.limits().max_listing);
+        let report = match session.run(&cx, prompt::TOOLS_SYSTEM_PROMPT.to_owned(), text, &mut self.tracker).await {
+            Ok(report) => report,
+            Err(SessionError::Provider { error, .. }) => {
+                return Ok(needs_human(format!("model call failed: {error}")));
+            }
+            Err(SessionError::Journal(e)) => return Err(LoopError::Journal(e)),
+            Err(other) => return Err(LoopError::Session { reason: other.to_string() }),
+        };
+        self.tool_calls = self.tool_calls.saturating_add(u32::try_from(report.tool_call_count()).unwrap_or(u32::MAX));
+        if let SessionEnd::BudgetStop(stop) = &report.end {
+            return Ok(AttemptsEnd {
+                outcome: Outcome::BudgetExceeded,
+                verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
+                budget_stop: Some(stop.clone()),
+            });
+        }
+        let Some(line) = report.summary().and_then(|s| s.lines().map(str::trim).find(|l| !l.is_empty())) else {
+            return Ok(needs_human("no test command was found, and the model did not name one".into()));
+        };
+        let words: Vec<&str> = line.trim_matches('`').split_whitespace().collect();
+        let Some((program, args)) = words.split_first() else {
+            return Ok(needs_human("no test command was found, and the model did not name one".into()));
+        };
+        let evidence = vec![agent_core::workspace::Evidence::file("model").with_note("named by the agent session")];
+        let test = DetectedCommand::new(*program, args, evidence, 0.5);
+        self.emit(EventKind::Inspected { projects: profile.projects.len(), test_command: Some(test.display()) })
+            .await?;
+        self.test_display = test.display();
+        let (_, probe) = self.run_tests(profile, &test, 0).await?;
+        if probe.tests.is_none() && probe.outcomes.is_empty() {
+            return Ok(needs_human(format!(
+                "the command the model named, `{}`, does not run tests (no test summary or outcome in its output)",
+                test.display()
+            )));
+        }
+        self.attempts(profile, &test).await
+    }
+
     /// Applies a plan; stops at the first action that cannot be applied.
     async fn apply(&mut self, plan: &Plan) -> Result<(Vec<FileChange>, Option<String>), LoopError> {
         let mut changes = Vec::new();
@@ -788,28 +1096,63 @@ impl<'a> TaskRun<'a> {
             });
         }
         let renderer = self.lp.context_renderer();
-        let mut plan_text = prompt::plan_prompt(
-            &self.task.goal,
-            &self.task.root,
-            profile,
-            &test.display(),
-            &self.baseline,
-            PromptStyle { context: renderer.as_ref(), limits: self.limits() },
-        );
-        if let Some(recalled) = self.recall().await {
-            plan_text.push_str("\n\n");
-            plan_text.push_str(recalled.trim_end());
+        let tools_mode = self.lp.config.mode != LoopMode::Plan;
+        let recalled = self.recall().await;
+        let mut session_text = String::new();
+        if tools_mode {
+            let map = self.lp.repo_map.as_ref().map(|mapper| {
+                let focus: Vec<PathBuf> =
+                    self.baseline.failures.iter().filter_map(|f| f.file.clone()).filter(|p| p.is_relative()).collect();
+                mapper.map(&self.task.root, &focus, self.lp.config.repo_map_tokens)
+            });
+            session_text = prompt::session_prompt(
+                &self.task.goal,
+                &self.task.root,
+                profile,
+                &test.display(),
+                &self.baseline,
+                PromptStyle { context: renderer.as_ref(), limits: self.limits() },
+                map.as_deref(),
+            );
+            if let Some(recalled) = &recalled {
+                session_text.push_str("\n\n");
+                session_text.push_str(recalled.trim_end());
+            }
+        } else {
+            let mut plan_text = prompt::plan_prompt(
+                &self.task.goal,
+                &self.task.root,
+                profile,
+                &test.display(),
+                &self.baseline,
+                PromptStyle { context: renderer.as_ref(), limits: self.limits() },
+            );
+            if let Some(recalled) = &recalled {
+                plan_text.push_str("\n\n");
+                plan_text.push_str(recalled.trim_end());
+            }
+            self.messages = vec![Message::system(SYSTEM_PROMPT), Message::user(plan_text)];
         }
-        self.messages = vec![Message::system(SYSTEM_PROMPT), Message::user(plan_text)];
+        let cx = self.tool_context(profile.clone(), renderer.clone());
         for number in 1..=max {
             let purpose = if number == 1 { "plan" } else { "repair" };
             self.transition(if number == 1 { TaskState::Planning } else { TaskState::Repairing }).await?;
-            let plan = match self.ask_plan(purpose).await? {
-                Ok(plan) => plan,
-                Err(end) => return Ok(end),
+            let step = if tools_mode {
+                self.transition(TaskState::Executing).await?;
+                match self.session_step(purpose, &cx, std::mem::take(&mut session_text)).await? {
+                    Ok(step) => step,
+                    Err(end) => return Ok(end),
+                }
+            } else {
+                let plan = match self.ask_plan(purpose).await? {
+                    Ok(plan) => plan,
+                    Err(end) => return Ok(end),
+                };
+                self.transition(TaskState::Executing).await?;
+                let (changes, apply_error) = self.apply(&plan).await?;
+                Step::of_plan(plan, changes, apply_error)
             };
-            self.transition(TaskState::Executing).await?;
-            let (changes, apply_error) = self.apply(&plan).await?;
+            let Step { summary, changes, apply_error, plan, turns, session_end } = step;
             let (exit_code, classification) = self.run_tests(profile, test, number).await?;
             let comparison = agent_core::failure::compare_runs(
                 &self.baseline.outcomes,
@@ -829,12 +1172,12 @@ impl<'a> TaskRun<'a> {
             let mut review_stop = None;
             if passed && (!self.lp.gates.is_empty() || self.lp.inspector.is_some()) {
                 self.transition(TaskState::Verifying).await?;
-                let cx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, changes.clone())
+                let gcx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, changes.clone())
                     .with_baseline(self.baseline.outcomes.clone())
                     .with_named_tests(self.task.named_tests.clone());
                 self.gates.clear();
                 for gate in &self.lp.gates {
-                    let report = match gate.check(&cx).await {
+                    let report = match gate.check(&gcx).await {
                         Ok(r) => r,
                         Err(e) => GateReport::new("gate", false, format!("gate could not run: {e}")),
                     };
@@ -846,7 +1189,11 @@ impl<'a> TaskRun<'a> {
                 }
                 if gate_failures.is_empty() {
                     if let Some(inspector) = &self.lp.inspector {
-                        let inspection = inspector.inspect(&cx, &plan_diff(&plan)).await;
+                        let diff = match &plan {
+                            Some(plan) => plan_diff(plan),
+                            None => changes_listing(&changes),
+                        };
+                        let inspection = inspector.inspect(&gcx, &diff).await;
                         for report in &inspection.gates {
                             self.emit(EventKind::GateReport { report: report.clone() }).await?;
                             self.gates.push(report.clone());
@@ -890,15 +1237,18 @@ impl<'a> TaskRun<'a> {
                 f.snippet = (!g.findings.is_empty()).then(|| g.findings.join("\n"));
                 shown.failures.push(f);
             }
+            let end_note = session_end.as_ref().and_then(session_end_note);
             self.attempts.push(AttemptReport {
                 number,
                 kind: purpose.to_owned(),
-                summary: plan.summary.clone(),
+                summary: summary.clone(),
                 changes,
                 exit_code,
                 classification: classification.clone(),
                 passed,
                 apply_error: apply_error.clone(),
+                turns,
+                session_end,
             });
             if passed {
                 return Ok(AttemptsEnd { outcome: Outcome::Accepted, verdict: Verdict::Approve, budget_stop: None });
@@ -919,16 +1269,29 @@ impl<'a> TaskRun<'a> {
                 });
             }
             if number < max {
-                let text = prompt::repair_prompt(
-                    &self.task.root,
-                    number,
-                    max,
-                    Some(&plan),
-                    apply_error.as_deref(),
-                    &shown,
-                    PromptStyle { context: renderer.as_ref(), limits: self.limits() },
-                );
-                self.messages.push(Message::user(text));
+                let style = PromptStyle { context: renderer.as_ref(), limits: self.limits() };
+                if tools_mode {
+                    session_text = prompt::session_repair_prompt(
+                        &self.task.root,
+                        number,
+                        max,
+                        Some(summary.as_str()).filter(|s| !s.is_empty()),
+                        end_note.as_deref(),
+                        &shown,
+                        style,
+                    );
+                } else {
+                    let text = prompt::repair_prompt(
+                        &self.task.root,
+                        number,
+                        max,
+                        plan.as_ref(),
+                        apply_error.as_deref(),
+                        &shown,
+                        style,
+                    );
+                    self.messages.push(Message::user(text));
+                }
             }
         }
         // Regressions first: a fix that broke another test is named as such.
@@ -961,6 +1324,7 @@ impl<'a> TaskRun<'a> {
             attempts,
             repairs: attempts.saturating_sub(1),
             model_turns: self.tracker.turns(),
+            tool_calls: self.tool_calls,
             rolled_back: end.outcome != Outcome::Accepted,
             usage: self.tracker.usage(),
             cost_usd: self.tracker.cost_usd(),

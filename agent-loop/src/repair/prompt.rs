@@ -34,6 +34,95 @@ with a `summary` (one or two sentences) and `actions`, a list of: \
 After your plan is applied the test suite runs; if it fails you get the classified failures and answer \
 with a new plan that repairs them. Fix the code, not the tests, unless the goal says otherwise.";
 
+/// The system prompt of every agent session of the loop (tools mode).
+pub const TOOLS_SYSTEM_PROMPT: &str = "You are a careful software engineer working inside a real repository \
+through tools. Look before you change anything: list_files, read_file and search show the code. edit_file \
+replaces one occurrence of a text (read the file first so that `old` matches it); write_file and delete_file \
+change whole files; run_tests runs the test suite, or the tests you name, and shows the classified failures; \
+run_command runs a program in the repository root. Paths are relative to the repository root. Fix the code, \
+not the tests, unless the goal says otherwise. When the tests pass, call finish with a one- or two-sentence \
+summary of what you changed.";
+
+/// The first message of the session that looks for a test command the oracle did not find.
+pub(crate) fn discovery_prompt(goal: &str, root: &Path, profile: &WorkspaceProfile, max_listing: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Goal (for later): {goal}\n");
+    if let Some(p) = profile.primary() {
+        let _ = writeln!(out, "Workspace: a {} project built with {}.", p.kinds.join("/"), p.build_system);
+    }
+    let files = list_files(root, max_listing);
+    if !files.is_empty() {
+        let _ = writeln!(out, "Files: {}", files.join(", "));
+    }
+    out.push_str(
+        "\nNo test command was found for this repository. Find the command that runs its tests (read the \
+         manifests, the CI configuration, the README), run it once with run_command to see that it really \
+         runs tests, then call finish with a summary whose first line is exactly that command, program first, \
+         arguments separated by spaces, run from the repository root. Change no file.",
+    );
+    out
+}
+
+/// The first message of an agent session: goal, workspace, baseline, map.
+pub(crate) fn session_prompt(
+    goal: &str,
+    root: &Path,
+    profile: &WorkspaceProfile,
+    test_command: &str,
+    baseline: &Classification,
+    style: PromptStyle<'_>,
+    repo_map: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Goal: {goal}\n");
+    describe_workspace(&mut out, profile, test_command);
+    out.push_str("\nBefore any change:\n");
+    out.push_str(&mask_durations(&style.context.render(root, baseline)));
+    match repo_map.map(str::trim).filter(|m| !m.is_empty()) {
+        Some(map) => {
+            out.push_str("\nRepository map (files and their top-level symbols, the failing files first):\n");
+            out.push_str(map);
+            out.push('\n');
+        }
+        None => {
+            let files = list_files(root, style.limits.max_listing);
+            if !files.is_empty() {
+                let _ = writeln!(out, "\nFiles: {}", files.join(", "));
+            }
+        }
+    }
+    out.push_str("\nWork with the tools; call finish when the tests pass.");
+    out
+}
+
+/// The first message of the session after a failed attempt: what the last
+/// session said it did, how it ended, and the classified failures the
+/// loop's own test run found.
+pub(crate) fn session_repair_prompt(
+    root: &Path,
+    attempt: u32,
+    max_attempts: u32,
+    summary: Option<&str>,
+    end_note: Option<&str>,
+    after: &Classification,
+    style: PromptStyle<'_>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Attempt {attempt} of {max_attempts} did not pass: the test suite run after your session still fails."
+    );
+    if let Some(summary) = summary {
+        let _ = writeln!(out, "Your summary: {summary}");
+    }
+    if let Some(note) = end_note {
+        let _ = writeln!(out, "{note}");
+    }
+    out.push_str(&mask_durations(&style.context.render(root, after)));
+    out.push_str("\nThe files are as you left them. Continue with the tools; call finish when the tests pass.");
+    out
+}
+
 /// How failures and files go into a prompt: the loop's renderer and the limits.
 #[derive(Clone, Copy)]
 pub(crate) struct PromptStyle<'a> {
@@ -57,7 +146,10 @@ fn files_section(out: &mut String, root: &Path, files: &BTreeSet<String>, limits
         if shown == limits.max_files {
             break;
         }
-        let Ok(text) = std::fs::read_to_string(root.join(path)) else { continue };
+        // Only files inside the workspace: a path from tool output that
+        // leaves it stays a location, its content is never read.
+        let Ok(inside) = agent_core::workspace::contain(root, Path::new(path)) else { continue };
+        let Ok(text) = std::fs::read_to_string(&inside.resolved) else { continue };
         shown += 1;
         let _ = writeln!(out, "\nCurrent content of `{path}`:");
         out.push_str("```\n");
@@ -140,10 +232,10 @@ pub(crate) fn plan_prompt(
         let _ = writeln!(out, "Files: {}", files.join(", "));
     }
     out.push_str("\nBefore any change:\n");
-    out.push_str(&style.context.render(root, baseline));
+    out.push_str(&mask_durations(&style.context.render(root, baseline)));
     files_section(&mut out, root, &failure_files(baseline), style.limits);
     out.push_str("\nAnswer with the JSON plan that achieves the goal.");
-    mask_durations(&out)
+    out
 }
 
 /// The prompt after a failed attempt: what was tried and the classified failures it left.
@@ -165,14 +257,14 @@ pub(crate) fn repair_prompt(
     if let Some(err) = apply_error {
         let _ = writeln!(out, "Applying your plan failed: {err}. The files were left as shown below.");
     }
-    out.push_str(&style.context.render(root, after));
+    out.push_str(&mask_durations(&style.context.render(root, after)));
     let mut files = failure_files(after);
     if let Some(plan) = plan {
         files.extend(plan.actions.iter().filter_map(|a| a.path()).map(str::to_owned));
     }
     files_section(&mut out, root, &files, style.limits);
     out.push_str("\nAnswer with a JSON plan that repairs these failures.");
-    mask_durations(&out)
+    out
 }
 
 /// The corrective message after an answer that is not a valid plan.

@@ -26,6 +26,7 @@ async fn a_custom_renderer_writes_the_failure_sections_of_the_plan_and_repair_pr
         Fakes::new(vec![Ok(plan_json("a.rs")), Ok(plan_json("b.rs"))], vec![(1, "first"), (1, "second"), (0, "ok")]);
     let marker = Arc::new(Marker::default());
     let report = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
         .with_context_renderer(marker.clone())
         .run(Task::new("t", "/workspace", "make it pass"))
         .await
@@ -48,7 +49,11 @@ async fn a_custom_renderer_writes_the_failure_sections_of_the_plan_and_repair_pr
 #[tokio::test]
 async fn without_a_renderer_the_prompts_use_the_plain_rendering() {
     let f = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "assertion failed"), (0, "ok")]);
-    RepairLoop::new(f.parts()).run(Task::new("t", "/workspace", "make it pass")).await.unwrap();
+    RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .run(Task::new("t", "/workspace", "make it pass"))
+        .await
+        .unwrap();
     let plan_prompt = f.model.requests()[0].messages.last().unwrap().content.clone();
     let mut c = Classification::default();
     c.valid_run = true;

@@ -233,3 +233,9 @@ impl Fakes {
         }
     }
 }
+
+/// The loop's configuration in plan mode: these fakes script JSON plans
+/// (the one-shot mode), not agent sessions.
+pub(crate) fn plan_config() -> agent_loop::RepairConfig {
+    agent_loop::RepairConfig::default().with_mode(agent_loop::LoopMode::Plan)
+}

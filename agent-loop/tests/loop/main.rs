@@ -17,7 +17,7 @@ mod verification;
 use agent_core::event::{EventKind, TaskState};
 use agent_core::failure::FailureKind;
 use agent_core::gate::{GateReport, Verdict};
-use agent_loop::{LoopError, MemoryJournal, Outcome, RepairConfig, RepairLoop, Task};
+use agent_loop::{LoopError, MemoryJournal, Outcome, RepairLoop, Task};
 use fakes::{FailingGate, Fakes, plan_json};
 use std::sync::Arc;
 
@@ -28,7 +28,11 @@ fn task() -> Task {
 #[tokio::test]
 async fn zero_attempts_is_an_invalid_configuration_and_touches_nothing() {
     let f = Fakes::new(vec![], vec![]);
-    let err = RepairLoop::new(f.parts()).with_config(RepairConfig::default().with_max_attempts(0)).run(task()).await;
+    let err = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_config(crate::fakes::plan_config().with_max_attempts(0))
+        .run(task())
+        .await;
     assert!(matches!(err, Err(LoopError::InvalidConfig { .. })));
     assert_eq!(f.snapshots.lock().unwrap().taken, 0);
 }
@@ -37,7 +41,7 @@ async fn zero_attempts_is_an_invalid_configuration_and_touches_nothing() {
 async fn a_workspace_without_a_test_command_is_an_error_before_any_snapshot() {
     let mut f = Fakes::new(vec![], vec![]);
     f.oracle_has_tests = false;
-    let err = RepairLoop::new(f.parts()).run(task()).await;
+    let err = RepairLoop::new(f.parts()).with_config(crate::fakes::plan_config()).run(task()).await;
     assert!(matches!(err, Err(LoopError::NoTestCommand { .. })));
     assert_eq!(f.snapshots.lock().unwrap().taken, 0);
     assert!(f.model.requests().is_empty());
@@ -46,7 +50,7 @@ async fn a_workspace_without_a_test_command_is_an_error_before_any_snapshot() {
 #[tokio::test]
 async fn an_infrastructure_failure_at_baseline_asks_no_model_and_restores() {
     let f = Fakes::new(vec![], vec![(127, "cargo: command not found")]);
-    let report = RepairLoop::new(f.parts()).run(task()).await.unwrap();
+    let report = RepairLoop::new(f.parts()).with_config(crate::fakes::plan_config()).run(task()).await.unwrap();
     assert_eq!(report.outcome, Outcome::NeedsHuman);
     assert!(matches!(report.verdict, Verdict::NeedsHuman { ref reason } if reason.contains("environment")));
     assert!(f.model.requests().is_empty());
@@ -57,7 +61,7 @@ async fn an_infrastructure_failure_at_baseline_asks_no_model_and_restores() {
 #[tokio::test]
 async fn a_provider_error_ends_the_task_as_needing_a_human_and_restores() {
     let f = Fakes::new(vec![Err("quota")], vec![(1, "assertion failed")]);
-    let report = RepairLoop::new(f.parts()).run(task()).await.unwrap();
+    let report = RepairLoop::new(f.parts()).with_config(crate::fakes::plan_config()).run(task()).await.unwrap();
     assert_eq!(report.outcome, Outcome::NeedsHuman);
     assert!(matches!(report.verdict, Verdict::NeedsHuman { ref reason } if reason.contains("quota")));
     assert_eq!(f.snapshots.lock().unwrap().restored, 1);
@@ -72,7 +76,12 @@ async fn a_failing_gate_turns_a_passing_run_into_a_repair_with_the_gates_finding
         vec![(1, "assertion failed"), (0, "ok"), (0, "ok")],
     );
     let gate = Arc::new(FailingGate::new(1));
-    let report = RepairLoop::new(f.parts()).with_gate(gate.clone()).run(task()).await.unwrap();
+    let report = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_gate(gate.clone())
+        .run(task())
+        .await
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Accepted);
     assert_eq!(report.attempts.len(), 2);
     assert!(!report.attempts[0].passed, "the tests passed but the gate did not");
@@ -85,7 +94,7 @@ async fn a_failing_gate_turns_a_passing_run_into_a_repair_with_the_gates_finding
 #[tokio::test]
 async fn every_state_transition_is_journaled_in_order() {
     let f = Fakes::new(vec![Ok(plan_json("a.rs")), Ok(plan_json("b.rs"))], vec![(1, "x"), (1, "y"), (0, "ok")]);
-    let report = RepairLoop::new(f.parts()).run(task()).await.unwrap();
+    let report = RepairLoop::new(f.parts()).with_config(crate::fakes::plan_config()).run(task()).await.unwrap();
     assert_eq!(report.outcome, Outcome::Accepted);
     let states: Vec<TaskState> = f
         .journal
@@ -118,6 +127,7 @@ async fn events_are_seen_by_the_observer_as_they_are_journaled() {
     let counter = seen.clone();
     let journal: Arc<MemoryJournal> = f.journal.clone();
     RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
         .with_observer(Arc::new(move |_| *counter.lock().unwrap() += 1))
         .run(task())
         .await
@@ -129,7 +139,7 @@ async fn events_are_seen_by_the_observer_as_they_are_journaled() {
 async fn an_executor_that_refuses_to_run_more_ends_the_task_as_over_budget_and_restores() {
     let mut f = Fakes::new(vec![Ok(plan_json("a.rs")), Ok(plan_json("b.rs"))], vec![(1, "x")]);
     f.refuse_after = Some(2);
-    let report = RepairLoop::new(f.parts()).run(task()).await.unwrap();
+    let report = RepairLoop::new(f.parts()).with_config(crate::fakes::plan_config()).run(task()).await.unwrap();
     assert_eq!(report.outcome, Outcome::BudgetExceeded);
     assert!(
         matches!(report.budget_stop, Some(agent_core::budget::BudgetStop::Execution { ref reason }) if reason.contains("timeouts"))

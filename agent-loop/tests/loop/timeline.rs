@@ -9,7 +9,11 @@ use agent_loop::{RepairLoop, RunMetrics, Task, Timeline};
 #[tokio::test]
 async fn a_repaired_task_reads_back_as_states_model_calls_runs_and_verdict() {
     let f = Fakes::new(vec![Ok(plan_json("a.rs")), Ok(plan_json("b.rs"))], vec![(1, "x"), (1, "y"), (0, "ok")]);
-    RepairLoop::new(f.parts()).run(Task::new("t", "/workspace", "make it pass")).await.unwrap();
+    RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .run(Task::new("t", "/workspace", "make it pass"))
+        .await
+        .unwrap();
     let events = f.journal.all();
     let timeline = Timeline::of(&events, &TaskId::new("t"));
     assert_eq!(timeline.goal.as_deref(), Some("make it pass"));

@@ -3,7 +3,7 @@
 
 use crate::fakes::{Fakes, Model, plan_json};
 use agent_core::gate::Verdict;
-use agent_loop::{FileMemory, Inspector, Outcome, RepairConfig, RepairLoop, Task};
+use agent_loop::{FileMemory, Inspector, Outcome, RepairLoop, Task};
 use std::sync::Arc;
 
 fn task() -> Task {
@@ -16,7 +16,8 @@ async fn memory_of_a_failed_task_changes_the_next_planning_prompt_of_the_same_go
     let memory = Arc::new(FileMemory::new(dir.path().join("memory.jsonl")));
     let first = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "assertion failed")]);
     let report = RepairLoop::new(first.parts())
-        .with_config(RepairConfig::default().with_max_attempts(1))
+        .with_config(crate::fakes::plan_config())
+        .with_config(crate::fakes::plan_config().with_max_attempts(1))
         .with_memory(memory.clone())
         .run(task())
         .await
@@ -26,14 +27,24 @@ async fn memory_of_a_failed_task_changes_the_next_planning_prompt_of_the_same_go
     assert!(!first_prompt.contains("Earlier attempts"), "nothing to remember yet");
 
     let second = Fakes::new(vec![Ok(plan_json("b.rs"))], vec![(1, "assertion failed"), (0, "ok")]);
-    RepairLoop::new(second.parts()).with_memory(memory.clone()).run(task()).await.unwrap();
+    RepairLoop::new(second.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_memory(memory.clone())
+        .run(task())
+        .await
+        .unwrap();
     let prompt = second.model.requests()[0].messages[1].content.clone();
     assert!(prompt.contains("Earlier attempts at this same task (do not repeat what failed):"), "{prompt}");
     assert!(prompt.contains("- attempt 1: write a.rs (files: a.rs) — failed with:"), "{prompt}");
 
     // Another goal in the same workspace does not see those attempts.
     let other = Fakes::new(vec![Ok(plan_json("c.rs"))], vec![(1, "x"), (0, "ok")]);
-    RepairLoop::new(other.parts()).with_memory(memory).run(Task::new("u", "/workspace", "another goal")).await.unwrap();
+    RepairLoop::new(other.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_memory(memory)
+        .run(Task::new("u", "/workspace", "another goal"))
+        .await
+        .unwrap();
     assert!(!other.model.requests()[0].messages[1].content.contains("Earlier attempts"));
 }
 
@@ -42,10 +53,20 @@ async fn a_repair_that_passes_leaves_a_lesson_for_every_later_task_in_the_worksp
     let dir = tempfile::tempdir().unwrap();
     let memory = Arc::new(FileMemory::new(dir.path().join("memory.jsonl")));
     let f = Fakes::new(vec![Ok(plan_json("a.rs")), Ok(plan_json("b.rs"))], vec![(1, "x"), (1, "y"), (0, "ok")]);
-    let report = RepairLoop::new(f.parts()).with_memory(memory.clone()).run(task()).await.unwrap();
+    let report = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_memory(memory.clone())
+        .run(task())
+        .await
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Accepted);
     let next = Fakes::new(vec![Ok(plan_json("c.rs"))], vec![(1, "x"), (0, "ok")]);
-    RepairLoop::new(next.parts()).with_memory(memory).run(Task::new("u", "/workspace", "new goal")).await.unwrap();
+    RepairLoop::new(next.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_memory(memory)
+        .run(Task::new("u", "/workspace", "new goal"))
+        .await
+        .unwrap();
     let prompt = next.model.requests()[0].messages[1].content.clone();
     assert!(
         prompt.contains("Lessons from earlier tasks in this workspace:\n- test_assertion was fixed by: write b.rs"),
@@ -58,6 +79,7 @@ async fn an_unparseable_review_twice_ends_the_task_needing_a_human_and_restored(
     let f = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "x"), (0, "ok")]);
     let reviewer = Arc::new(Model::scripted(vec!["LGTM", "{\"verdict\": \"ship it\"}", "{\"verdict\":\"approve\"}"]));
     let report = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
         .with_inspector(Inspector::new().with_reviewer(reviewer.clone()))
         .run(task())
         .await
@@ -78,8 +100,12 @@ async fn a_review_requesting_changes_turns_a_passing_run_into_a_repair_and_an_ap
         r#"{"verdict":"changes_requested","items":["handle the empty input"]}"#,
         r#"{"verdict":"approve"}"#,
     ]));
-    let report =
-        RepairLoop::new(f.parts()).with_inspector(Inspector::new().with_reviewer(reviewer)).run(task()).await.unwrap();
+    let report = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_inspector(Inspector::new().with_reviewer(reviewer))
+        .run(task())
+        .await
+        .unwrap();
     assert_eq!(report.outcome, Outcome::Accepted);
     assert_eq!(report.attempts.len(), 2);
     let repair_prompt = f.model.requests()[1].messages.last().unwrap().content.clone();

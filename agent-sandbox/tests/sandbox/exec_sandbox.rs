@@ -205,3 +205,31 @@ fn the_probes_agree_with_each_other() {
         assert!(agent_sandbox::seccomp_supported());
     }
 }
+
+#[tokio::test]
+async fn a_command_confined_to_the_workspace_gets_toolchain_caches_it_may_write_and_a_spec_may_override_them() {
+    let workspace = scratch_dir();
+    let logs = tempfile::tempdir().unwrap();
+    let exec = executor(workspace.path(), logs.path());
+    let script = "echo \"$GOCACHE|$XDG_CACHE_HOME|$PIP_CACHE_DIR\"; mkdir -p \"$GOCACHE\" && echo x > \"$GOCACHE/probe\" && echo wrote";
+    let confined = sh(script).sandbox(SandboxPolicy::WorkspaceWriteNoNetwork { enforcement: Enforcement::BestEffort });
+    let out = exec.run(confined).await.unwrap();
+    let cache = logs.path().join("agentkit-sandbox-cache");
+    let line = out.stdout.head.lines().next().unwrap().to_owned();
+    assert_eq!(
+        line,
+        format!("{}|{}|{}", cache.join("go-build").display(), cache.display(), cache.join("pip").display())
+    );
+    assert!(out.stdout.head.contains("wrote"), "the redirected cache is writable: {:?}", out.stderr.head);
+    assert!(cache.join("go-build/probe").exists());
+
+    let own = sh("echo \"$GOCACHE\"")
+        .env(agent_core::exec::EnvPolicy::default().set("GOCACHE", "/elsewhere"))
+        .sandbox(SandboxPolicy::WorkspaceWrite { enforcement: Enforcement::BestEffort });
+    assert_eq!(exec.run(own).await.unwrap().stdout.head, "/elsewhere\n");
+
+    // Unconfined commands keep the host's caches untouched.
+    let free = sh("echo \"${GOCACHE:-unset}\"").env(agent_core::exec::EnvPolicy::default());
+    let host = std::env::var("GOCACHE").unwrap_or_else(|_| "unset".into());
+    assert_eq!(exec.run(free).await.unwrap().stdout.head, format!("{host}\n"));
+}
