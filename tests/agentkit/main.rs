@@ -8,6 +8,7 @@
 mod agentctl;
 mod architecture;
 mod discovery;
+mod openai_session;
 mod repair_loop;
 mod session_faults;
 mod sessions;
