@@ -1,11 +1,14 @@
 //! `agent-loop`: the reference loops over `agent-core`'s traits, and what
-//! they need around them: prompts, the inspector, memory, journals,
-//! timelines and metrics.
+//! they need around them: agent sessions and their tools, prompts, the
+//! inspector, memory, journals, timelines and metrics.
 //!
 //! [`RepairLoop`] inspects a workspace, snapshots it, runs the baseline
-//! tests, asks the model for a plan, applies it, tests, classifies the
-//! failure, repairs (at most N attempts), and accepts the change or restores
-//! the snapshot; every step is an event in a [`Journal`](agent_core::Journal).
+//! tests, lets the model work on it (by default an [`AgentSession`]: the
+//! model reads, searches, edits and runs the tests with the [`ToolSet`]'s
+//! tools until it calls `finish`; or one JSON plan, [`LoopMode::Plan`]),
+//! runs the tests itself, classifies the failure, repairs (at most N
+//! attempts), and accepts the change or restores the snapshot; every step is
+//! an event in a [`Journal`](agent_core::Journal).
 //! A host composes implementations (from `agent-providers`, `agent-oracles`,
 //! `agent-classify`, `agent-sandbox` or its own) into it:
 //!
