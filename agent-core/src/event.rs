@@ -4,6 +4,7 @@ use crate::budget::Usd;
 use crate::failure::Classification;
 use crate::gate::{GateReport, Verdict};
 pub use crate::ids::TaskId;
+use crate::provider::{Completion, ProviderError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -159,6 +160,36 @@ pub enum EventKind {
         /// The final state.
         state: TaskState,
     },
+}
+
+impl EventKind {
+    /// The [`EventKind::LlmCall`] of a model call that answered `completion`.
+    pub fn llm_call(purpose: &str, completion: &Completion, latency_ms: u64) -> Self {
+        EventKind::LlmCall {
+            provider: completion.provider.to_string(),
+            purpose: purpose.to_owned(),
+            input_tokens: completion.usage.input_tokens,
+            output_tokens: completion.usage.output_tokens,
+            cached_tokens: completion.usage.cached_input_tokens,
+            cost_usd: completion.cost_usd,
+            latency_ms,
+            error: None,
+        }
+    }
+
+    /// The [`EventKind::LlmCall`] of a model call that failed with `error`.
+    pub fn failed_llm_call(purpose: &str, error: &ProviderError, latency_ms: u64) -> Self {
+        EventKind::LlmCall {
+            provider: error.provider.to_string(),
+            purpose: purpose.to_owned(),
+            input_tokens: 0,
+            output_tokens: 0,
+            cached_tokens: 0,
+            cost_usd: None,
+            latency_ms,
+            error: Some(format!("{}: {}", error.kind.name(), error.message)),
+        }
+    }
 }
 
 /// One journal entry.

@@ -816,17 +816,7 @@ impl<'a> TaskRun<'a> {
                 Ok(c) => c,
                 Err(err) => {
                     self.tracker.record_failed_turn();
-                    self.emit(EventKind::LlmCall {
-                        provider: err.provider.to_string(),
-                        purpose: purpose.to_owned(),
-                        input_tokens: 0,
-                        output_tokens: 0,
-                        cached_tokens: 0,
-                        cost_usd: None,
-                        latency_ms,
-                        error: Some(format!("{}: {}", err.kind.name(), err.message)),
-                    })
-                    .await?;
+                    self.emit(EventKind::failed_llm_call(purpose, &err, latency_ms)).await?;
                     return Ok(Err(AttemptsEnd {
                         outcome: Outcome::NeedsHuman,
                         verdict: Verdict::NeedsHuman { reason: format!("model call failed: {err}") },
@@ -837,17 +827,7 @@ impl<'a> TaskRun<'a> {
             span.record("gen_ai.usage.input_tokens", completion.usage.input_tokens);
             span.record("gen_ai.usage.output_tokens", completion.usage.output_tokens);
             self.tracker.record(&completion.usage, completion.cost_usd);
-            self.emit(EventKind::LlmCall {
-                provider: completion.provider.to_string(),
-                purpose: purpose.to_owned(),
-                input_tokens: completion.usage.input_tokens,
-                output_tokens: completion.usage.output_tokens,
-                cached_tokens: completion.usage.cached_input_tokens,
-                cost_usd: completion.cost_usd,
-                latency_ms,
-                error: None,
-            })
-            .await?;
+            self.emit(EventKind::llm_call(purpose, &completion, latency_ms)).await?;
             self.messages.push(Message::assistant(completion.content.clone()));
             match Plan::parse(&completion.content) {
                 Ok(plan) => return Ok(Ok(plan)),

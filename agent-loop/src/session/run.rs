@@ -156,17 +156,7 @@ impl<'a> SessionRun<'a> {
         match answer {
             Err(error) => {
                 tracker.record_failed_turn();
-                self.emit(EventKind::LlmCall {
-                    provider: error.provider.to_string(),
-                    purpose: purpose.to_owned(),
-                    input_tokens: 0,
-                    output_tokens: 0,
-                    cached_tokens: 0,
-                    cost_usd: None,
-                    latency_ms,
-                    error: Some(format!("{}: {}", error.kind.name(), error.message)),
-                })
-                .await?;
+                self.emit(EventKind::failed_llm_call(purpose, &error, latency_ms)).await?;
                 Err(SessionError::Provider { turn, error: Box::new(error) })
             }
             Ok(completion) => {
@@ -175,17 +165,7 @@ impl<'a> SessionRun<'a> {
                 tracker.record(&completion.usage, completion.cost_usd);
                 self.usage.add(&completion.usage);
                 self.cost_usd += completion.cost_usd.unwrap_or(Usd::ZERO);
-                self.emit(EventKind::LlmCall {
-                    provider: completion.provider.to_string(),
-                    purpose: purpose.to_owned(),
-                    input_tokens: completion.usage.input_tokens,
-                    output_tokens: completion.usage.output_tokens,
-                    cached_tokens: completion.usage.cached_input_tokens,
-                    cost_usd: completion.cost_usd,
-                    latency_ms,
-                    error: None,
-                })
-                .await?;
+                self.emit(EventKind::llm_call(purpose, &completion, latency_ms)).await?;
                 Ok(completion)
             }
         }
