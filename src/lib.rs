@@ -14,6 +14,7 @@
 //! | `gates` | `agent-gates`: verification gates | `gates` |
 //! | `sandbox` | `agent-sandbox`: processes, snapshots, worktrees, edits | `sandbox` |
 //! | `store` | `agent-store`: shared state on SQLite and PostgreSQL | `store` |
+//! | `swe` | `agent-swe`: the SWE-bench-format task runner | `swe` |
 //!
 //! All are on by default, with `tree-sitter` (enclosing functions in repair
 //! contexts, the dependency gate) and `tokenizer` (exact token budgets). A
@@ -50,3 +51,5 @@ pub use agent_providers as providers;
 pub use agent_sandbox as sandbox;
 #[cfg(feature = "store")]
 pub use agent_store as store;
+#[cfg(feature = "swe")]
+pub use agent_swe as swe;

@@ -134,6 +134,8 @@ pub(crate) enum Command {
     Status(crate::store::StatusArgs),
     /// Spend of a shared store grouped by task, provider, model, repo or day.
     Costs(crate::store::CostsArgs),
+    /// SWE-bench-format task instances: `swe run`, `swe report`.
+    Swe(crate::swe::SweArgs),
     /// Run the whole repair loop on DIR.
     Repair {
         /// The workspace (a git repository).
@@ -215,6 +217,7 @@ impl Command {
             Self::Enqueue(args) => args.json,
             Self::Status(args) => args.json,
             Self::Costs(args) => args.json,
+            Self::Swe(args) => args.json(),
         }
     }
 }

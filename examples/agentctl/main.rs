@@ -9,6 +9,7 @@ mod cli;
 mod mutate;
 mod progress;
 mod store;
+mod swe;
 mod timeline;
 
 use agentkit::agent::{JsonlJournal, LoopMode, RepairConfig, RepairLoop, RepairParts, SessionConfig, Task, ToolMode};
@@ -44,7 +45,7 @@ const BAD_INPUT: u8 = 2;
 /// A failure of agentctl itself, with the exit code it maps to.
 struct CliError {
     code: u8,
-    message: String,
+    pub(crate) message: String,
 }
 
 impl CliError {
@@ -112,6 +113,7 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         Command::Enqueue(args) => store::enqueue(args).await,
         Command::Status(args) => store::status(args).await,
         Command::Costs(args) => store::costs(args).await,
+        Command::Swe(args) => swe::swe(args).await,
         Command::Repair {
             dir,
             goal,

@@ -67,6 +67,7 @@ fn only_agent_providers_depends_on_an_http_client() {
         "agent-gates",
         "agent-sandbox",
         "agent-store",
+        "agent-swe",
     ] {
         let deps = normal_deps(&["-p", krate]);
         assert!(!deps.contains(&"reqwest".to_owned()) && !deps.contains(&"hyper".to_owned()), "{krate} speaks HTTP");
@@ -116,6 +117,7 @@ fn only_agent_sandbox_spawns_processes() {
         "agent-gates",
         "agent-syntax",
         "agent-store",
+        "agent-swe",
     ] {
         spawning_lines(&repo().join(krate).join("src"), &mut found);
     }

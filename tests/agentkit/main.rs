@@ -13,3 +13,4 @@ mod repair_loop;
 mod session_faults;
 mod sessions;
 mod support;
+mod swe;
