@@ -7,10 +7,10 @@
 //!
 //! | kind | setup | tests |
 //! |---|---|---|
-//! | Python | a venv outside the checkout; `pip install -e '.[test extras]' pytest` plus the test requirement files | `python -m pytest -rA -p no:cacheprovider ID…` |
+//! | Python | a venv outside the checkout; `pip install -e '.[test extras]' pytest` plus the test requirement files (`requirements-dev.txt`, `tests/requirements.txt`, …) | `python -m pytest -rA -p no:cacheprovider ID…` |
 //! | Go | `go mod download` unless vendored or without requirements | `go test -v -run '^(A\|B)$' ./...` |
 //! | Rust | `cargo fetch` | `cargo test --workspace --no-fail-fast -- --exact NAME…` |
-//! | Node | `npm ci` (`npm install` without a lock file; pnpm, yarn by their lock files) | `npx jest --json`, `npx vitest run --reporter=json`, else the project's test command |
+//! | Node | `npm ci` (`npm install` without a lock file; pnpm, yarn by their lock files, through `npx` when not installed) | jest's API with `--json`, `npx vitest run --reporter=json`, else the project's test command |
 //! | other | the oracle's setup command | the oracle's test command |
 //!
 //! Test names never pass through a shell unquoted: the default commands
@@ -96,7 +96,8 @@ pub enum TestCommand {
         /// The package or workspace directory, relative to the root.
         cwd: PathBuf,
     },
-    /// jest with its JSON report on stdout (the whole suite).
+    /// jest with its JSON report on stdout (the whole suite), started
+    /// through its API (`node -e "require('jest').run(['--json'])"`).
     Jest {
         /// The package directory, relative to the root.
         cwd: PathBuf,
@@ -113,7 +114,12 @@ pub enum TestCommand {
 impl TestCommand {
     /// The command that runs `tests` (the whole suite for the runners
     /// without a name filter here; the verdict reads the named tests' outcomes).
+    ///
+    /// A name holding a NUL byte cannot be a process argument: it is left
+    /// off the command line (the verdict still looks it up in the output).
     pub fn for_tests(&self, tests: &[String]) -> DetectedCommand {
+        let passable: Vec<String> = tests.iter().filter(|t| !t.contains('\0')).cloned().collect();
+        let tests = passable.as_slice();
         let evidence = vec![Evidence::file("instance").with_note("the instance's tests")];
         let with_cwd = |mut cmd: DetectedCommand, cwd: &Path| {
             cmd.cwd = cwd.to_path_buf();
@@ -143,11 +149,22 @@ impl TestCommand {
                 with_cwd(DetectedCommand::new("go", &["test", "-v", "-run", &pattern, "./..."], evidence, 1.0), cwd)
             }
             Self::Cargo { cwd } => {
-                let mut args = vec!["test", "--workspace", "--no-fail-fast", "--", "--exact"];
+                let mut args = vec!["test", "--workspace", "--no-fail-fast", "--"];
+                // rustdoc splits a filter at its spaces, so a doctest's name
+                // (`src/lib.rs - f (line 3)`) never matches exactly: with one,
+                // the filters match as substrings instead (more tests run; the
+                // verdict reads the named ones).
+                if !tests.iter().any(|t| t.contains(char::is_whitespace)) {
+                    args.push("--exact");
+                }
                 args.extend(tests.iter().map(String::as_str));
                 with_cwd(DetectedCommand::new("cargo", &args, evidence, 1.0), cwd)
             }
-            Self::Jest { cwd } => with_cwd(DetectedCommand::new("npx", &["jest", "--json"], evidence, 1.0), cwd),
+            // jest's own API with its arguments, so the tests see a clean
+            // `process.argv` (a CLI under test that parses it would read `--json`).
+            Self::Jest { cwd } => {
+                with_cwd(DetectedCommand::new("node", &["-e", "require('jest').run(['--json'])"], evidence, 1.0), cwd)
+            }
             Self::Vitest { cwd } => {
                 with_cwd(DetectedCommand::new("npx", &["vitest", "run", "--reporter=json"], evidence, 1.0), cwd)
             }
@@ -156,7 +173,7 @@ impl TestCommand {
     }
 }
 
-/// A word quoted for `sh` (names with a NUL byte are refused before this).
+/// A word quoted for `sh` (names with a NUL byte are left out before this).
 fn quote(word: &str) -> String {
     shlex::try_quote(word).map(|q| q.into_owned()).unwrap_or_else(|_| format!("'{}'", word.replace('\0', "")))
 }
@@ -202,6 +219,12 @@ const TEST_REQUIREMENTS: &[&str] = &[
     "requirements/test.txt",
     "requirements/tests.txt",
     "requirements/dev.txt",
+    "requirements/testing.txt",
+    "requirements-testing.txt",
+    "dev-requirements.txt",
+    "test_requirements.txt",
+    "tests/requirements.txt",
+    "test/requirements.txt",
 ];
 
 impl EnvPlan {
@@ -301,10 +324,11 @@ impl EnvPlan {
         } else if is(kinds::RUST) {
             (vec![SetupStep::new("cargo", &["fetch"], &dir)], TestCommand::Cargo { cwd: dir.clone() })
         } else if is(kinds::NODE) || is(kinds::TYPESCRIPT) {
+            let manager = package_manager(&abs);
             let setup = if project.build_system == build_systems::PNPM || abs.join("pnpm-lock.yaml").is_file() {
-                SetupStep::new("pnpm", &["install", "--frozen-lockfile"], &dir)
+                via_npx("pnpm", manager.as_deref(), "9", &["install", "--frozen-lockfile"], &dir, host_path)
             } else if project.build_system == build_systems::YARN || abs.join("yarn.lock").is_file() {
-                SetupStep::new("yarn", &["install", "--frozen-lockfile"], &dir)
+                via_npx("yarn", manager.as_deref(), "1", &["install", "--frozen-lockfile"], &dir, host_path)
             } else if abs.join("package-lock.json").is_file() || abs.join("npm-shrinkwrap.json").is_file() {
                 SetupStep::new("npm", &["ci", "--no-audit", "--no-fund"], &dir)
             } else {
@@ -374,6 +398,36 @@ fn python_dependency_groups(dir: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|req| req.as_str().map(str::to_owned))
         .collect()
+}
+
+/// `packageManager` of package.json (`pnpm@10.28.0`).
+fn package_manager(dir: &Path) -> Option<String> {
+    let manifest: serde_json::Value =
+        std::fs::read_to_string(dir.join("package.json")).ok().and_then(|t| serde_json::from_str(&t).ok())?;
+    manifest["packageManager"].as_str().map(|s| s.split('+').next().unwrap_or(s).to_owned())
+}
+
+/// `tool ARGS` when `tool` is on `PATH`, else `npx --yes tool@VERSION ARGS`
+/// with the version `packageManager` names (or `fallback`).
+fn via_npx(
+    tool: &str,
+    manager: Option<&str>,
+    fallback: &str,
+    args: &[&str],
+    dir: &Path,
+    host_path: Option<&str>,
+) -> SetupStep {
+    let on_path = host_path.unwrap_or_default().split(':').any(|d| !d.is_empty() && Path::new(d).join(tool).is_file());
+    if on_path {
+        return SetupStep::new(tool, args, dir);
+    }
+    let version = manager
+        .and_then(|m| m.strip_prefix(&format!("{tool}@")).map(str::to_owned))
+        .unwrap_or_else(|| fallback.to_owned());
+    let spec = format!("{tool}@{version}");
+    let mut all = vec!["--yes", spec.as_str()];
+    all.extend_from_slice(args);
+    SetupStep::new("npx", &all, dir)
 }
 
 /// `jest` or `vitest` when the package's test script or dependencies name one.

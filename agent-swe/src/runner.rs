@@ -315,6 +315,7 @@ impl SweRunner {
             let limit = limit.clone();
             let out = out.clone();
             let id = instance.instance_id.clone();
+            let repo = instance.repo.clone();
             let handle = tokio::spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let started = Instant::now();
@@ -334,16 +335,16 @@ impl SweRunner {
                 entry.wall_ms = elapsed_ms(started);
                 (entry, prediction)
             });
-            running.push(async move { (id, handle.await) });
+            running.push(async move { (id, repo, handle.await) });
         }
-        while let Some((id, joined)) = running.next().await {
+        while let Some((id, repo, joined)) = running.next().await {
             let (entry, prediction) = match joined {
                 Ok(done) => done,
                 Err(e) => {
                     let why =
                         if e.is_panic() { "the runner panicked on this instance" } else { "the run was cancelled" };
                     let mut entry = InstanceReport::failed(&stub(&id), InstanceStatus::Error, why);
-                    entry.repo = String::new();
+                    entry.repo = repo;
                     (entry, None)
                 }
             };
@@ -557,6 +558,8 @@ impl Shared {
             let run = match run {
                 Ok(run) => run,
                 Err(e) => {
+                    setup_log.push_str(&format!("$ {}\n{}\n", step.display(), e.1));
+                    let _ = std::fs::write(logs.join("setup.log"), &setup_log);
                     phases.setup_ms = elapsed_ms(setup_started);
                     progress.entry.phases = phases;
                     return Err(e);

@@ -88,3 +88,21 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+#[test]
+fn a_name_holding_a_nul_byte_is_accepted_and_kept_off_the_command_line() {
+    let inst = SweInstance::from_json(&line(r#", "FAIL_TO_PASS": ["normalize \u0000x", "plain"]"#)).expect("NUL names");
+    assert_eq!(inst.fail_to_pass[0], "normalize \0x");
+    let cmd = TestCommand::Template("run {tests}".into()).for_tests(&inst.fail_to_pass);
+    assert_eq!(cmd.args, ["-c", "run plain"]);
+}
+
+#[test]
+fn a_doctest_name_drops_cargo_exact_matching_which_rustdoc_cannot_apply() {
+    let cargo = TestCommand::Cargo { cwd: Default::default() };
+    let plain = cargo.for_tests(&["tests::a".into()]);
+    assert!(plain.args.contains(&"--exact".to_owned()), "{:?}", plain.args);
+    let doc = cargo.for_tests(&["tests::a".into(), "src/lib.rs - (line 19)".into()]);
+    assert!(!doc.args.contains(&"--exact".to_owned()), "{:?}", doc.args);
+    assert_eq!(doc.args.last().map(String::as_str), Some("src/lib.rs - (line 19)"));
+}

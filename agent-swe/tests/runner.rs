@@ -353,3 +353,27 @@ async fn an_agent_that_changes_nothing_leaves_the_instance_unresolved_with_an_em
     assert!(e.patch_is_empty);
     assert_eq!(e.tests_status["FAIL_TO_PASS"].failure, ["tests/test_calc.py::test_add"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_while_running_one_instance_is_reported_and_the_others_finish() {
+    let c = calc();
+    let out = tempfile::tempdir().expect("out");
+    let factory = |instance: &SweInstance| -> Result<Arc<dyn LlmProvider>, String> {
+        if instance.instance_id.ends_with("-19") {
+            panic!("a host's provider factory panicked");
+        }
+        let script = vec![
+            call("edit_file", json!({ "path": "calc.py", "old": "    return a - b\n", "new": "    return a + b\n" })),
+            call("finish", json!({ "summary": "add adds" })),
+        ];
+        Ok(Arc::new(ScriptedProvider::new(ProviderId::new("openai:gpt-4.1-mini"), script)))
+    };
+    let solver = Solver::agent(AgentSolver::new("scripted", Arc::new(factory)));
+    let insts = vec![instance(&c, "acme__calc-19", json!({})), instance(&c, "acme__calc-20", json!({}))];
+    let report = run(&c.repos, out.path(), solver, insts).await;
+    let e = entry(&report, "acme__calc-19");
+    assert_eq!(e.status, InstanceStatus::Error);
+    assert!(e.verdict.contains("panicked"), "{}", e.verdict);
+    assert_eq!(e.repo, "acme/calc");
+    assert_eq!(entry(&report, "acme__calc-20").status, InstanceStatus::Resolved);
+}
