@@ -12,13 +12,20 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 mod delta;
+mod git_state;
 mod gix_restore;
 mod gix_snapshot;
+mod owner;
+mod recover;
+
+pub use git_state::RefChange;
+pub use recover::RecoverReport;
 
 /// Snapshots and restores a git working tree in process with gix (the `git`
 /// command line only for what the gix path does not model).
 ///
-/// The user's index, `HEAD`, branches and stash are never touched:
+/// The user's index, `HEAD`, branches and stash are never touched by a
+/// snapshot, and a restore puts them back as they were:
 ///
 /// - `snapshot` records every non-ignored file (tracked, modified, staged,
 ///   untracked-not-ignored, deletions, executable bits, symlinks) as a commit
@@ -60,16 +67,38 @@ mod gix_snapshot;
 ///   files that did not change are not rewritten (their mtimes stay). A
 ///   snapshot whose stat data is missing, or a tree where a directory now
 ///   stands at a file's path, is restored through the `git` command line.
+/// - `snapshot` also records `HEAD` (symbolic, to a possibly unborn branch,
+///   or detached), every ref under `refs/` (branches, tags, remote-tracking,
+///   symbolic refs, `refs/stash`) with its target, and the stash list (the
+///   bytes of the `refs/stash` reflog). `restore` first checks that all of
+///   it can be put back (every object a changed ref or stash entry names
+///   still exists; `index.lock` is free) and refuses otherwise with
+///   [`SnapshotError::RestoreRefused`] naming what changed, or
+///   [`SnapshotError::Locked`], before touching anything. It then puts
+///   `HEAD` and the refs back (one `update-ref` transaction) and the stash
+///   list, before the tree and the index, so the index never goes back over
+///   a moved `HEAD`. The user's index is written as git does: into
+///   `index.lock`, created exclusively, renamed over the index.
+///   [`ref_changes`](Self::ref_changes) says what a command moved.
+///   In a repository with linked worktrees (whose concurrent runs share
+///   the refs and the stash) only the working tree's `HEAD` is recorded and
+///   put back; reftable repositories are not modelled (nothing is recorded).
 /// - `discard` deletes the ref and the saved index.
 ///
-/// **Crash safety.** Before it touches the working tree, `restore` writes
-/// `<git-dir>/agentkit/restore-in-progress` holding the snapshot id, and
-/// removes it once the user's index is back. Restoring is idempotent, so if
-/// a process dies in the middle, the next `snapshot`, `restore` or `discard`
-/// on that repository first finishes the interrupted restore (the tree
-/// becomes the snapshot's, the user's index is put back) and then does what
-/// was asked. A marker naming a snapshot that no longer exists is dropped
-/// with a warning.
+/// **Crash safety.** Every marker records its owner: process id, start time
+/// (from `/proc/PID/stat`, so a reused pid is not taken for the owner) and
+/// wall time. A snapshot leaves `<git-dir>/agentkit/run-<id>` until it is
+/// discarded, so a run killed between its snapshot and its end can be put
+/// back by [`recover`](Self::recover) (`agentctl recover DIR`), which acts
+/// only once no owner is running. Before it touches the working tree,
+/// `restore` writes `<git-dir>/agentkit/restore-in-progress` naming the
+/// snapshot, and removes it once the user's index is back. Restoring is
+/// idempotent, so if a process dies in the middle, the next `snapshot`,
+/// `restore` or `discard` on that repository first finishes the interrupted
+/// restore (the tree becomes the snapshot's, the user's index is put back)
+/// and then does what was asked; while the restoring process is still
+/// alive they fail with [`SnapshotError::Locked`] instead. A marker naming a
+/// snapshot that no longer exists is dropped with a warning.
 ///
 /// Nested repositories and submodules are not descended into. Content is
 /// stored raw: `.gitattributes` filters and line-ending conversion are not
@@ -150,6 +179,9 @@ impl Default for GitSnapshotter {
 
 const REF_PREFIX: &str = "refs/agentkit/snapshots/";
 const MARKER: &str = "restore-in-progress";
+/// Prefix of the marker a snapshot leaves until it is discarded: the
+/// workspace is in a run owned by the process it names.
+const RUN_MARKER: &str = "run-";
 
 impl GitSnapshotter {
     /// A snapshotter running `git` from `PATH`.
@@ -183,6 +215,50 @@ impl GitSnapshotter {
             let (id, report) = Repo::open(&git, &root, limits)?.snapshot()?;
             span2.record("id", id.as_str());
             Ok((id, report))
+        })
+        .await
+    }
+
+    /// Restores a workspace a killed process left mid-run.
+    ///
+    /// Every snapshot leaves a marker (`<git-dir>/agentkit/run-<id>`)
+    /// naming its owner (process id, start time, wall time) until it is
+    /// discarded; a restore leaves `restore-in-progress` until it is done.
+    /// When no owner of a marker is still running (a pid reused by another
+    /// process does not count), this finishes an interrupted restore,
+    /// restores the oldest snapshot of the dead run (the user's state before
+    /// it: tree, index, `HEAD`, refs and stash list) and discards the run's
+    /// snapshots. A marker whose owner runs is never acted on
+    /// ([`RecoverReport::OwnerRunning`]); a marker of a snapshot discarded
+    /// since is dropped.
+    pub async fn recover(&self, root: &Path) -> Result<RecoverReport, SnapshotError> {
+        let git = self.git.clone();
+        let limits = self.limits;
+        let root = root.to_path_buf();
+        let span = tracing::info_span!("agent_sandbox.recover", root = %root.display());
+        blocking(move || {
+            let _e = span.enter();
+            Repo::open(&git, &root, limits)?.recover_run()
+        })
+        .await
+    }
+
+    /// How `HEAD`, the refs and the stash list differ now from snapshot
+    /// `id` (empty when they match, or when the snapshot predates their
+    /// recording): for noticing that a command moved them.
+    pub async fn ref_changes(&self, root: &Path, id: &SnapshotId) -> Result<Vec<RefChange>, SnapshotError> {
+        let git = self.git.clone();
+        let limits = self.limits;
+        let root = root.to_path_buf();
+        let id = id.clone();
+        blocking(move || {
+            check_id(&id)?;
+            let repo = Repo::open(&git, &root, limits)?;
+            match repo.saved_git_state(id.as_str())? {
+                Some(state) => repo.ref_changes(&state),
+                None if repo.snapshot_exists(id.as_str())? => Ok(Vec::new()),
+                None => Err(SnapshotError::NotFound { id }),
+            }
         })
         .await
     }
@@ -254,6 +330,8 @@ struct Repo {
     git: PathBuf,
     root: PathBuf,
     git_dir: PathBuf,
+    /// Where the shared refs and their logs live (the git dir but in a linked worktree).
+    common_dir: PathBuf,
     user_index: PathBuf,
     empty_tree: String,
     limits: Limits,
@@ -272,6 +350,7 @@ impl Repo {
             git: git.to_path_buf(),
             root: root.to_path_buf(),
             git_dir: PathBuf::new(),
+            common_dir: PathBuf::new(),
             user_index: PathBuf::new(),
             empty_tree: String::new(),
             limits,
@@ -279,6 +358,7 @@ impl Repo {
         };
         if let Some(repo) = probe.open_gix() {
             probe.git_dir = repo.git_dir().canonicalize().map_err(io_err(repo.git_dir()))?;
+            probe.common_dir = repo.common_dir().canonicalize().map_err(io_err(repo.common_dir()))?;
             let index = repo.index_path();
             probe.user_index = if index.is_absolute() { index } else { root.join(index) };
             probe.empty_tree = gix::ObjectId::empty_tree(repo.object_hash()).to_string();
@@ -310,6 +390,9 @@ impl Repo {
             )));
         }
         probe.git_dir = PathBuf::from(git_dir);
+        let common = probe.run_text(None, &["rev-parse", "--git-common-dir"])?;
+        let common = PathBuf::from(common.trim_end_matches('\n'));
+        probe.common_dir = if common.is_absolute() { common } else { root.join(common) };
         let index = probe.run_text(None, &["rev-parse", "--git-path", "index"])?;
         let index = PathBuf::from(index.trim_end_matches('\n'));
         probe.user_index = if index.is_absolute() { index } else { root.join(index) };
@@ -549,25 +632,104 @@ impl Repo {
         self.agentkit_dir().join(MARKER)
     }
 
-    /// Finishes a restore a crashed process left half done (see the type's docs).
-    fn recover(&self) -> Result<(), SnapshotError> {
+    /// The marker a snapshot leaves until it is discarded.
+    fn run_marker(&self, id: &str) -> PathBuf {
+        self.agentkit_dir().join(format!("{RUN_MARKER}{id}"))
+    }
+
+    /// The snapshot's `HEAD`, refs and stash list.
+    fn saved_git_state_path(&self, id: &str) -> PathBuf {
+        self.agentkit_dir().join(format!("refs-{id}"))
+    }
+
+    /// The saved git state of snapshot `id`; `None` for a snapshot taken
+    /// before they were recorded (or in a reftable repository).
+    fn saved_git_state(&self, id: &str) -> Result<Option<git_state::GitState>, SnapshotError> {
+        let path = self.saved_git_state_path(id);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| SnapshotError::Backend {
+                operation: format!("read {}", path.display()),
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    /// git's lock for the user's index.
+    fn index_lock(&self) -> PathBuf {
+        let mut name = self.user_index.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        self.user_index.with_file_name(name)
+    }
+
+    /// Puts the user's index bytes back (removes it for `None`) under
+    /// `index.lock`, taken create-exclusive as git does: the bytes go into
+    /// the lock file, which is renamed over the index. An index that already
+    /// holds those bytes is not rewritten (its mtime, which git's racy-clean
+    /// rule reads, stays).
+    fn write_user_index(&self, bytes: Option<&[u8]>) -> Result<(), SnapshotError> {
+        let now = match std::fs::read(&self.user_index) {
+            Ok(now) => Some(now),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_err(&self.user_index)(e)),
+        };
+        if now.as_deref() == bytes {
+            return Ok(());
+        }
+        let lock = self.index_lock();
+        let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(SnapshotError::Locked { path: lock, holder: None });
+            }
+            Err(e) => return Err(io_err(&lock)(e)),
+        };
+        let written = match bytes {
+            Some(bytes) => file
+                .write_all(bytes)
+                .and_then(|()| {
+                    let mode = std::fs::metadata(&self.user_index).map_or(0o644, |m| m.permissions().mode());
+                    file.set_permissions(std::fs::Permissions::from_mode(mode))
+                })
+                .and_then(|()| std::fs::rename(&lock, &self.user_index))
+                .map_err(io_err(&self.user_index)),
+            None => remove_if_present(&self.user_index),
+        };
+        drop(file);
+        if written.is_err() || bytes.is_none() {
+            let _ = std::fs::remove_file(&lock);
+        }
+        written
+    }
+
+    /// Finishes a restore a crashed process left half done (see the type's
+    /// docs) and returns its snapshot; a restore another live process is
+    /// running is not touched ([`SnapshotError::Locked`]).
+    fn finish_interrupted_restore(&self) -> Result<Option<SnapshotId>, SnapshotError> {
         let marker = self.marker();
-        let id = match std::fs::read_to_string(&marker) {
-            Ok(id) => SnapshotId(id.trim().to_owned()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        let (id, owner) = match std::fs::read_to_string(&marker) {
+            Ok(text) => owner::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(&marker)(e)),
         };
+        if let Some(owner) = owner.filter(|o| o.pid != std::process::id() && o.is_running()) {
+            return Err(SnapshotError::Locked { path: marker, holder: Some(owner.pid) });
+        }
         if check_id(&id).is_ok() && self.snapshot_exists(id.as_str())? {
             tracing::warn!(id = %id, "finishing a restore that was interrupted");
-            self.restore_inner(&id)
+            self.restore_inner(&id)?;
+            Ok(Some(id))
         } else {
             tracing::warn!(id = %id, "dropping the marker of an interrupted restore of a snapshot that no longer exists");
-            remove_if_present(&marker)
+            remove_if_present(&marker)?;
+            Ok(None)
         }
     }
 
     fn snapshot(&self) -> Result<(SnapshotId, SnapshotReport), SnapshotError> {
-        self.recover()?;
+        self.finish_interrupted_restore()?;
+        let git_state = self.git_state()?;
         let user_index = match std::fs::read(&self.user_index) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -639,6 +801,12 @@ impl Repo {
             listing.push(0);
         }
         write_atomic(&self.saved_excluded(&commit), &listing)?;
+        if let Some(state) = &git_state {
+            let bytes = serde_json::to_vec(state)
+                .map_err(|e| SnapshotError::Backend { operation: "save refs".into(), message: e.to_string() })?;
+            write_atomic(&self.saved_git_state_path(&commit), &bytes)?;
+        }
+        write_atomic(&self.run_marker(&commit), owner::render(&commit, &owner::Owner::current()).as_bytes())?;
         // The ref last: a snapshot exists only once everything it needs is saved.
         self.set_ref(&commit)?;
         tracing::info!(id = %commit, excluded = excluded.len(), "snapshot taken");
@@ -666,7 +834,7 @@ impl Repo {
     }
 
     fn restore(&self, id: &SnapshotId) -> Result<(), SnapshotError> {
-        self.recover()?;
+        self.finish_interrupted_restore()?;
         self.restore_inner(id)
     }
 
@@ -690,6 +858,18 @@ impl Repo {
             excluded.iter().any(|e| path == e.as_slice() || (path.starts_with(e) && path.get(e.len()) == Some(&b'/')))
         };
 
+        // Before anything changes: HEAD, refs and stash can be put back, and
+        // nobody holds the index.
+        let saved_state = self.saved_git_state(id_str)?;
+        let ref_changes = match &saved_state {
+            Some(state) => self.check_git_state(id, state)?,
+            None => Vec::new(),
+        };
+        let lock = self.index_lock();
+        if lock.exists() {
+            return Err(SnapshotError::Locked { path: lock, holder: None });
+        }
+
         let prepared = match &self.gix {
             Some(repo) => {
                 let (delta, stat_index) = (self.stat_delta(id_str), self.stat_index(id_str));
@@ -704,7 +884,14 @@ impl Repo {
         };
 
         // From here on the tree changes: leave a marker a later call finishes from.
-        write_atomic(&self.marker(), id_str.as_bytes())?;
+        write_atomic(&self.marker(), owner::render(id_str, &owner::Owner::current()).as_bytes())?;
+        // HEAD and the refs first, so the index never goes back over a moved HEAD.
+        if let Some(state) = &saved_state {
+            if !ref_changes.is_empty() {
+                tracing::info!(changes = ?ref_changes, "putting HEAD, refs and stash back");
+            }
+            self.put_git_state(state, &ref_changes)?;
+        }
 
         match (prepared, &self.gix) {
             (gix_restore::Prepared::Ready(plan), Some(repo)) => {
@@ -758,13 +945,7 @@ impl Repo {
             }
         }
         // 5. The user's index, byte for byte.
-        match saved_bytes {
-            // Not rewritten when it already holds those bytes (its mtime,
-            // which git's racy-clean rule reads, stays).
-            Some(bytes) if std::fs::read(&self.user_index).is_ok_and(|now| now == bytes) => {}
-            Some(bytes) => write_atomic(&self.user_index, &bytes)?,
-            None => remove_if_present(&self.user_index)?,
-        }
+        self.write_user_index(saved_bytes.as_deref())?;
         remove_if_present(&self.marker())?;
         tracing::info!("snapshot restored");
         Ok(())
@@ -868,7 +1049,11 @@ impl Repo {
     }
 
     fn discard(&self, id: &SnapshotId) -> Result<(), SnapshotError> {
-        self.recover()?;
+        self.finish_interrupted_restore()?;
+        self.discard_inner(id)
+    }
+
+    fn discard_inner(&self, id: &SnapshotId) -> Result<(), SnapshotError> {
         let id_str = id.as_str();
         if !self.snapshot_exists(id_str)? {
             return Err(SnapshotError::NotFound { id: id.clone() });
@@ -881,6 +1066,9 @@ impl Repo {
             self.stat_index(id_str),
             self.stat_delta(id_str),
             self.saved_excluded(id_str),
+            self.saved_git_state_path(id_str),
+            // Last: until it goes, a crash leaves the run recoverable.
+            self.run_marker(id_str),
         ] {
             remove_if_present(&path)?;
         }

@@ -53,7 +53,7 @@ mod worktree_pool;
 pub use digest::tree_digest;
 pub use dir_snapshotter::{DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, DirExclusionReason, DirSnapshotter, ExcludedPath};
 pub use file_editor::FileEditor;
-pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, SnapshotReport};
+pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, RecoverReport, RefChange, SnapshotReport};
 pub use limits::LimitedExecutor;
 pub use process_executor::ProcessExecutor;
 pub use sandbox_policy::{

@@ -14,4 +14,5 @@ mod exec_sandbox;
 mod snapshot;
 mod snapshot_guards;
 mod snapshot_prop;
+mod snapshot_refs;
 mod worktree_pool;
