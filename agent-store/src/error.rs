@@ -4,7 +4,8 @@
 //! Transient means the same operation may succeed later: I/O errors, pool
 //! timeouts, protocol and TLS errors, PostgreSQL's SQLSTATE classes 08
 //! (connection), 57P (server shutting down or starting) and 53 (insufficient
-//! resources), 40001 (serialization failure) and 40P01 (deadlock), and
+//! resources), 57014 (a statement cancelled by `statement_timeout`, e.g.
+//! stuck behind a lock), 40001 (serialization failure) and 40P01 (deadlock), and
 //! SQLite's BUSY and LOCKED. The store retries these inside each operation
 //! (see [`Store`](crate::Store)), so a caller sees
 //! [`StoreError::Transient`] only once they have lasted
@@ -75,11 +76,22 @@ pub enum StoreError {
         /// The amount that was refused.
         requested_usd: Usd,
     },
-    /// A task with this id already exists.
-    #[error("task {task} already exists")]
+    /// A task with this id already exists with different content (an
+    /// enqueue repeated with the same content is not an error).
+    #[error("task {task} already exists with a different {}", differs.join(", "))]
     Conflict {
         /// The task id.
         task: String,
+        /// What differs from the stored task: `priority`, `repo`, `tenant`,
+        /// `payload`, `max_attempts`, `after`.
+        differs: Vec<String>,
+    },
+    /// No reservation has this id (settle and release work from the
+    /// stored reservation, so a made-up one is refused).
+    #[error("no budget reservation {id}")]
+    UnknownReservation {
+        /// The reservation id.
+        id: String,
     },
     /// A task names a dependency that is not in the queue.
     #[error("task {task} depends on unknown task {dependency}")]
@@ -129,7 +141,8 @@ fn is_transient(e: &sqlx::Error) -> bool {
             if code.starts_with("08") || code.starts_with("57P") || code.starts_with("53") {
                 return true;
             }
-            if code == "40001" || code == "40P01" {
+            // 57014: cancelled, here by the connection's statement_timeout.
+            if code == "40001" || code == "40P01" || code == "57014" {
                 return true;
             }
             // SQLite extended result codes: the primary code is the low byte.

@@ -16,7 +16,14 @@
 //! difference between the real cost and the estimate to every scope
 //! unconditionally (the call happened, so its cost counts even past a
 //! ceiling) and writes one `spend` row with the provider, model, tokens and
-//! UTC day, which the cost queries group by. A reservation carries an id
+//! UTC day, which the cost queries group by. Settling and releasing work
+//! from the stored reservation row (who it counts against, what it holds):
+//! the caller only names it. A reservation made by a worker that holds its
+//! task's lease remembers that lease; once the lease is dead (expired, or
+//! the task no longer running under it), the reservation expires and its
+//! amount is given back ([`Store::expire_reservations`], run before every
+//! reserve and claim), so a worker that died mid-call does not hold budget
+//! forever. A reservation carries an id
 //! made by the client, so a `reserve` retried after a lost answer holds
 //! nothing twice, and settling or releasing twice changes nothing. Money is
 //! integer micro-dollars ([`Usd`]) in memory and in the tables.
@@ -180,9 +187,14 @@ pub trait BudgetLedger: Send + Sync {
     /// would be passed.
     async fn reserve(&self, who: &SpendScopes, estimate: Usd) -> Result<Reservation, StoreError>;
     /// Replaces the reservation with the real spend and records it;
-    /// settling twice records it once.
+    /// settling twice records it once. Only the reservation's id is read:
+    /// the amount held and the scopes charged come from the stored row.
+    /// Settling a reservation that expired (its worker's lease died)
+    /// charges the whole cost, since the hold was already given back.
+    /// [`StoreError::UnknownReservation`] when no such reservation exists.
     async fn settle(&self, reservation: &Reservation, spend: &Spend) -> Result<(), StoreError>;
-    /// Gives the reservation back without recording spend (the call failed).
+    /// Gives the reservation back without recording spend (the call
+    /// failed); like `settle`, it works from the stored row.
     async fn release(&self, reservation: &Reservation) -> Result<(), StoreError>;
 }
 
@@ -207,9 +219,13 @@ impl Store {
         let now = self.now_sql();
         let admit = "UPDATE budgets SET spent_micros = spent_micros + $3 WHERE scope = $1 AND key = $2 \
                      AND (ceiling_micros IS NULL OR spent_micros + $3 <= ceiling_micros)";
+        // The reservation remembers the lease its task is running under (if
+        // this worker holds one), so it expires when that lease dies.
         let insert = format!(
-            "INSERT INTO reservations (id, task, worker, repo, tenant, amount_micros, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, {now}) ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO reservations (id, task, worker, repo, tenant, amount_micros, created_ms, lease_token) \
+             VALUES ($1, $2, $3, $4, $5, $6, {now}, \
+               (SELECT t.lease_token FROM tasks t WHERE t.id = $2 AND t.worker = $3 AND t.state = 'running')) \
+             ON CONFLICT (id) DO NOTHING"
         );
         let reservation = Reservation { id: id.to_owned(), scopes: who.clone(), amount: Usd::from_micros(amount) };
         on_pool!(self, p => {
@@ -247,32 +263,57 @@ impl Store {
         Ok(reservation)
     }
 
-    /// Closes the reservation and moves every scope by `actual - held`;
-    /// records `spend` when given. Does nothing if already closed.
-    async fn close_reservation(&self, r: &Reservation, spend: Option<&Spend>) -> Result<(), StoreError> {
+    /// Closes the reservation `id` as its row says (who, how much held),
+    /// moving every scope by `actual - held`, and records `spend` when given.
+    /// Does nothing if already closed; an expired reservation held nothing
+    /// any more, so settling it charges the whole cost and releasing it
+    /// does nothing.
+    async fn close_reservation(&self, id: &str, spend: Option<&Spend>) -> Result<(), StoreError> {
         let now = self.now_sql();
-        let actual = spend.map_or(0, |s| s.cost_usd.micros().max(0));
-        let delta = actual - r.amount.micros();
+        let select = match self.backend() {
+            crate::Backend::Postgres => {
+                "SELECT task, worker, repo, tenant, amount_micros, settled FROM reservations WHERE id = $1 FOR UPDATE"
+            }
+            crate::Backend::Sqlite => {
+                "SELECT task, worker, repo, tenant, amount_micros, settled FROM reservations WHERE id = $1"
+            }
+        };
         let record = "INSERT INTO spend (reservation, task, worker, repo, tenant, provider, model, cost_micros, \
                input_tokens, output_tokens, at_ms, day) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (reservation) DO NOTHING";
         on_pool!(self, p => {
             let mut tx = begin_write!(self, p);
-            let n = sqlx::query("UPDATE reservations SET settled = 1 WHERE id = $1 AND settled = 0")
-                .bind(&r.id).execute(&mut *tx).await?.rows_affected();
-            if n == 0 {
-                tx.commit().await?;
-                return Ok(());
-            }
-            for (scope, key) in r.scopes.pairs() {
+            let Some(row) = sqlx::query(select).bind(id).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return Err(StoreError::UnknownReservation { id: id.to_owned() });
+            };
+            let who = SpendScopes::new(
+                row.try_get::<String, _>("task")?,
+                row.try_get::<String, _>("worker")?,
+                row.try_get::<String, _>("repo")?,
+                row.try_get::<String, _>("tenant")?,
+            );
+            let amount: i64 = row.try_get("amount_micros")?;
+            let settled: i64 = row.try_get("settled")?;
+            let held = match (settled, spend) {
+                (SETTLED, _) | (EXPIRED, None) => {
+                    tx.rollback().await?;
+                    return Ok(());
+                }
+                (EXPIRED, Some(_)) => 0,
+                _ => amount,
+            };
+            let actual = spend.map_or(0, |s| s.cost_usd.micros().max(0));
+            let delta = actual - held;
+            sqlx::query("UPDATE reservations SET settled = 1 WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            for (scope, key) in who.pairs() {
                 sqlx::query("UPDATE budgets SET spent_micros = spent_micros + $3 WHERE scope = $1 AND key = $2")
                     .bind(scope.as_str()).bind(key).bind(delta).execute(&mut *tx).await?;
             }
             if let Some(s) = spend {
                 let at: i64 = sqlx::query(&format!("SELECT {now}")).fetch_one(&mut *tx).await?.try_get(0)?;
-                let who = &r.scopes;
                 sqlx::query(record)
-                    .bind(&r.id).bind(&who.task).bind(&who.worker).bind(&who.repo).bind(&who.tenant)
+                    .bind(id).bind(&who.task).bind(&who.worker).bind(&who.repo).bind(&who.tenant)
                     .bind(&s.provider).bind(&s.model).bind(actual)
                     .bind(i64::try_from(s.input_tokens).unwrap_or(i64::MAX))
                     .bind(i64::try_from(s.output_tokens).unwrap_or(i64::MAX))
@@ -283,6 +324,93 @@ impl Store {
         });
         Ok(())
     }
+
+    /// Expires the open reservations whose lease died (the task is no
+    /// longer running under the lease they were made under, or that lease
+    /// expired): each gives its amount back to its four scopes. Returns how
+    /// many expired. [`reserve`](BudgetLedger::reserve) and
+    /// [`claim`](crate::TaskQueue::claim) call this first, so a worker that
+    /// died mid-call holds no budget past its lease.
+    pub async fn expire_reservations(&self) -> Result<u64, StoreError> {
+        let now = self.now_sql();
+        let dead = format!(
+            "SELECT r.id FROM reservations r WHERE r.settled = 0 AND r.lease_token IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = r.task AND t.lease_token = r.lease_token \
+                             AND t.state = 'running' AND t.lease_expires_ms >= {now})"
+        );
+        let ids: Vec<String> = self
+            .retry("expire_reservations", |_| async {
+                on_pool!(self, p => Ok(sqlx::query(&dead).fetch_all(p).await?
+                    .iter().map(|r| r.try_get(0)).collect::<Result<Vec<String>, _>>()?))
+            })
+            .await?;
+        let mut expired = 0;
+        for id in &ids {
+            if self.retry("expire_reservation", |_| self.expire_one(id)).await? {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
+    /// Expires one reservation if it is still open; whether it did.
+    async fn expire_one(&self, id: &str) -> Result<bool, StoreError> {
+        let close = "UPDATE reservations SET settled = 2 WHERE id = $1 AND settled = 0 \
+                     RETURNING task, worker, repo, tenant, amount_micros";
+        on_pool!(self, p => {
+            let mut tx = begin_write!(self, p);
+            let Some(row) = sqlx::query(close).bind(id).fetch_optional(&mut *tx).await? else {
+                tx.rollback().await?;
+                return Ok(false);
+            };
+            let who = SpendScopes::new(
+                row.try_get::<String, _>("task")?,
+                row.try_get::<String, _>("worker")?,
+                row.try_get::<String, _>("repo")?,
+                row.try_get::<String, _>("tenant")?,
+            );
+            let amount: i64 = row.try_get("amount_micros")?;
+            for (scope, key) in who.pairs() {
+                sqlx::query("UPDATE budgets SET spent_micros = spent_micros - $3 WHERE scope = $1 AND key = $2")
+                    .bind(scope.as_str()).bind(key).bind(amount).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            tracing::info!(reservation = %id, task = %who.task, worker = %who.worker, "reservation of a dead lease expired");
+        });
+        Ok(true)
+    }
+
+    /// The ceiling of `scope`/`key` and what is spent or held under it;
+    /// `None` when nothing was ever set or charged there.
+    pub async fn budget(&self, scope: Scope, key: &str) -> Result<Option<Budget>, StoreError> {
+        let sql = "SELECT ceiling_micros, spent_micros FROM budgets WHERE scope = $1 AND key = $2";
+        self.retry("budget", |_| async {
+            on_pool!(self, p => {
+                let Some(row) = sqlx::query(sql).bind(scope.as_str()).bind(key).fetch_optional(p).await? else {
+                    return Ok(None);
+                };
+                let ceiling: Option<i64> = row.try_get(0)?;
+                let spent: i64 = row.try_get(1)?;
+                Ok(Some(Budget { ceiling: ceiling.map(Usd::from_micros), spent: Usd::from_micros(spent) }))
+            })
+        })
+        .await
+    }
+}
+
+/// `reservations.settled`: settled or released.
+const SETTLED: i64 = 1;
+/// `reservations.settled`: expired with its lease; its amount was given back.
+const EXPIRED: i64 = 2;
+
+/// A budget scope's ceiling and use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Budget {
+    /// The ceiling, if one is set.
+    pub ceiling: Option<Usd>,
+    /// Spent plus held by open reservations.
+    pub spent: Usd,
 }
 
 #[async_trait]
@@ -303,15 +431,17 @@ impl BudgetLedger for Store {
     async fn reserve(&self, who: &SpendScopes, estimate: Usd) -> Result<Reservation, StoreError> {
         let id = uuid::Uuid::new_v4().to_string();
         let amount = estimate.micros().max(0);
+        // A dead worker's holds are given back before this one is admitted.
+        self.expire_reservations().await?;
         self.retry("reserve", |_| self.reserve_once(&id, who, amount)).await
     }
 
     async fn settle(&self, reservation: &Reservation, spend: &Spend) -> Result<(), StoreError> {
-        self.retry("settle", |_| self.close_reservation(reservation, Some(spend))).await
+        self.retry("settle", |_| self.close_reservation(&reservation.id, Some(spend))).await
     }
 
     async fn release(&self, reservation: &Reservation) -> Result<(), StoreError> {
-        self.retry("release", |_| self.close_reservation(reservation, None)).await
+        self.retry("release", |_| self.close_reservation(&reservation.id, None)).await
     }
 }
 

@@ -8,16 +8,23 @@
 //!   atomically (`FOR UPDATE SKIP LOCKED` on PostgreSQL) under leases renewed
 //!   by heartbeat; an expired lease is reclaimed with its attempt history;
 //!   completion is idempotent and fenced by the lease, so no task is lost
-//!   and none is completed twice;
+//!   and none is completed twice; a task claimed `max_attempts` times
+//!   without a final result is dead-lettered with the reason, and the
+//!   dependants of a failed or dead task are marked `blocked` by it;
+//!   enqueue is idempotent per task id;
 //! - a [`BudgetLedger`]: spend per task, worker, repository and tenant, with
 //!   ceilings enforced atomically across workers at claim time and before
-//!   every model call ([`LedgerGuard`]);
+//!   every model call ([`LedgerGuard`]); settled from the stored
+//!   reservation, whose hold expires with a dead worker's lease;
 //! - the queries a host needs: [`Store::costs`], [`Store::timeline`],
 //!   [`Store::stuck`], [`Store::counts`].
 //!
 //! Transient database errors (server restarting, connection lost, SQLite
 //! busy) are [`StoreError::Transient`] and are retried with backoff inside
-//! each operation, so workers ride out a database restart.
+//! each operation, so workers ride out a database restart; every connection
+//! carries a statement timeout (PostgreSQL `statement_timeout`, SQLite busy
+//! timeout). A [`run_worker`] whose heartbeats fail stops its run before
+//! its lease expires, so no other worker claims a task still being worked on.
 //!
 //! ```
 //! use agent_store::{NewTask, Store, TaskQueue, TaskResult, WorkerConfig, run_worker};
@@ -48,7 +55,7 @@ mod worker;
 
 pub use error::StoreError;
 pub use guard::LedgerGuard;
-pub use ledger::{BudgetLedger, Reservation, Scope, Spend, SpendScopes};
+pub use ledger::{Budget, BudgetLedger, Reservation, Scope, Spend, SpendScopes};
 pub use queries::{CostGroup, CostRow, QueueCounts, StuckTask, Timeline};
 pub use queue::{Attempt, Claim, Completed, Lease, NewTask, TaskQueue, TaskRecord, TaskResult};
 pub use store::{Backend, Store, StoreOptions};

@@ -129,8 +129,12 @@ pub struct QueueCounts {
     pub running: u64,
     /// Completed successfully.
     pub done: u64,
-    /// Completed unsuccessfully.
+    /// Completed unsuccessfully (a final failure).
     pub failed: u64,
+    /// Dead-lettered: claimed `max_attempts` times without a final result.
+    pub dead: u64,
+    /// Never to run: a dependency failed or is dead.
+    pub blocked: u64,
 }
 
 impl QueueCounts {
@@ -223,6 +227,8 @@ impl Store {
                         "queued" => counts.queued = n,
                         "running" => counts.running = n,
                         "done" => counts.done = n,
+                        "dead" => counts.dead = n,
+                        "blocked" => counts.blocked = n,
                         _ => counts.failed += n,
                     }
                 }

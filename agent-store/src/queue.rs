@@ -8,11 +8,13 @@
 //! [`Completed::AlreadyCompleted`], and a lease that was reclaimed answers
 //! [`StoreError::LeaseLost`].
 //!
-//! **A claim is two statements, and the client holds no transaction.** The
-//! first returns every running task whose lease expired to `queued`
-//! (reclaim). The second takes the best ready task in one `UPDATE tasks SET
-//! state = 'running', lease_token = … WHERE id = (SELECT … LIMIT 1)
-//! RETURNING …`: queued, every dependency `done`, no ceiling of its task,
+//! **A claim is two steps, and the client holds no transaction across
+//! them.** The first returns every running task whose lease expired to
+//! `queued` (reclaim), or to `dead` when that was its last allowed claim
+//! (`max_attempts`), marking the dead task's dependants `blocked` in the
+//! same transaction. The second takes the best ready task in one
+//! `UPDATE tasks SET state = 'running', lease_token = … WHERE id =
+//! (SELECT … LIMIT 1) RETURNING …`: queued, every dependency `done`, no ceiling of its task,
 //! repository or tenant or of the claiming worker reached; highest priority
 //! first, then enqueue order. On PostgreSQL both inner selects are `FOR
 //! UPDATE OF t SKIP LOCKED`, so concurrent claimers neither wait for nor
@@ -21,10 +23,29 @@
 //! serialised. BENCHMARKS.md compares it with a naive select-then-update
 //! claim, and records why it replaced an earlier nine-round-trip transaction.
 //!
-//! **The attempt history** is kept by triggers (migration 0002) on the
-//! task's state: a claim opens an attempt, a reclaim closes it as
-//! `lease_expired`, a completion closes it as `completed`, each inside the
-//! same statement, so the history cannot drift from the task row.
+//! **No task waits forever.** A task is claimed at most `max_attempts`
+//! times (default 5, set per task at enqueue): a lease that expires, or a
+//! [retryable](TaskResult::retryable) failure, on the last allowed claim
+//! moves it to `dead` with the reason. A task that ends `failed` or `dead`
+//! marks every queued task downstream of it (through any chain of
+//! dependencies) `blocked`, naming it in `blocked_by`, in the transaction
+//! that ends it; a task enqueued after a failed, dead or blocked one is
+//! `blocked` at once. On PostgreSQL, enqueue share-locks its dependencies'
+//! rows, so a dependency cannot fail unseen between the check and the commit.
+//!
+//! **Enqueue is idempotent**: the same id with the same content is a no-op
+//! answering the id (a client retrying after a lost answer); the same id
+//! with different content is [`StoreError::Conflict`] naming the fields.
+//!
+//! **The attempt history** is kept by triggers (migrations 0002, 0003) on
+//! the task's state: a claim opens an attempt; the statement that takes the
+//! task out of `running` closes it, as `lease_expired` (reclaim),
+//! `completed` (success or final failure) or `failed` (retryable failure),
+//! each inside the same statement, so the history cannot drift from the
+//! task row. A completion retried under the same lease finds its own
+//! attempt closed by a completion and answers
+//! [`Completed::AlreadyCompleted`]; a lease whose attempt expired answers
+//! [`StoreError::LeaseLost`].
 //!
 //! **Leases** expire on the database's clock; a heartbeat extends one only
 //! while its token still holds the task. **A completion** is one `UPDATE …
@@ -78,12 +99,33 @@ pub struct NewTask {
     pub tenant: String,
     /// What the worker needs (e.g. `{"goal": …, "dir": …}`).
     pub payload: Value,
+    /// Claims allowed before the task is dead-lettered (default
+    /// [`NewTask::DEFAULT_MAX_ATTEMPTS`]): a lease that expires, or a
+    /// retryable failure, on the last allowed claim moves the task to `dead`
+    /// instead of back to the queue.
+    pub max_attempts: u32,
 }
 
 impl NewTask {
+    /// Claims allowed per task unless set otherwise (the column's default).
+    pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
     /// A task with this payload, priority 0, no dependencies.
     pub fn new(payload: Value) -> Self {
-        Self { id: None, priority: 0, after: Vec::new(), repo: String::new(), tenant: String::new(), payload }
+        Self {
+            id: None,
+            priority: 0,
+            after: Vec::new(),
+            repo: String::new(),
+            tenant: String::new(),
+            payload,
+            max_attempts: Self::DEFAULT_MAX_ATTEMPTS,
+        }
+    }
+    /// Sets the number of claims allowed before the task is dead-lettered (at least 1).
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
     }
     /// Sets the id.
     pub fn with_id(mut self, id: impl Into<TaskId>) -> Self {
@@ -126,12 +168,21 @@ pub struct TaskRecord {
     pub tenant: String,
     /// What the worker needs.
     pub payload: Value,
-    /// `queued`, `running`, `done` or `failed`.
+    /// `queued`, `running`, `done`, `failed`, `dead` (claimed
+    /// `max_attempts` times without a final result; see `reason`) or
+    /// `blocked` (a dependency failed or is dead; see `blocked_by`).
     pub state: String,
     /// The worker holding it, while running.
     pub worker: Option<String>,
     /// Claims so far.
     pub attempts: u32,
+    /// Claims allowed before the task is dead-lettered.
+    pub max_attempts: u32,
+    /// Why the task is `dead` or `blocked`.
+    pub reason: Option<String>,
+    /// For a `blocked` task: the failed or dead task it waited for (the
+    /// first failure in its chain of dependencies).
+    pub blocked_by: Option<TaskId>,
     /// Times it was completed (1 once done; never more).
     pub completions: u32,
     /// The outcome given at completion.
@@ -167,7 +218,8 @@ pub struct Attempt {
     pub started_ms: i64,
     /// When it ended, if it did.
     pub ended_ms: Option<i64>,
-    /// `completed`, `lease_expired` or `None` while running.
+    /// `completed` (a success or a final failure), `failed` (a retryable
+    /// failure), `lease_expired`, or `None` while running.
     pub result: Option<String>,
 }
 
@@ -189,6 +241,12 @@ pub struct Claim {
 pub struct TaskResult {
     /// Whether it succeeded: dependants wait for success.
     pub succeeded: bool,
+    /// For a failure: whether another claim may succeed (an infrastructure
+    /// error rather than a verdict). A retryable failure goes back to the
+    /// queue, or to `dead` once the task used its `max_attempts`; any other
+    /// failure is final (`failed`).
+    #[serde(default)]
+    pub retryable: bool,
     /// A short outcome (`accepted`, `rolled_back`, …).
     pub outcome: String,
     /// Anything else (e.g. the repair report).
@@ -198,11 +256,18 @@ pub struct TaskResult {
 impl TaskResult {
     /// A success with this outcome.
     pub fn succeeded(outcome: impl Into<String>) -> Self {
-        Self { succeeded: true, outcome: outcome.into(), detail: Value::Null }
+        Self { succeeded: true, retryable: false, outcome: outcome.into(), detail: Value::Null }
     }
-    /// A failure with this outcome.
+    /// A final failure with this outcome: the task ends `failed` and its
+    /// dependants are marked `blocked`.
     pub fn failed(outcome: impl Into<String>) -> Self {
-        Self { succeeded: false, outcome: outcome.into(), detail: Value::Null }
+        Self { succeeded: false, retryable: false, outcome: outcome.into(), detail: Value::Null }
+    }
+    /// A failure another claim may not repeat (e.g. the store or the
+    /// machine failed, not the task): the task goes back to the queue, or to
+    /// `dead` once it used its `max_attempts`.
+    pub fn retryable(outcome: impl Into<String>) -> Self {
+        Self { succeeded: false, retryable: true, outcome: outcome.into(), detail: Value::Null }
     }
     /// Attaches details.
     pub fn with_detail(mut self, detail: Value) -> Self {
@@ -242,7 +307,13 @@ pub enum Completed {
 /// ```
 #[async_trait]
 pub trait TaskQueue: Send + Sync {
-    /// Adds a task; its dependencies must exist. Returns its id.
+    /// Adds a task; its dependencies must exist. Returns its id. A task
+    /// whose dependency already failed (or is dead or blocked) is enqueued
+    /// `blocked`. Idempotent: enqueuing again a task with the same id and
+    /// the same content (priority, repository, tenant, payload,
+    /// `max_attempts`, dependencies) changes nothing and returns its id; the
+    /// same id with different content is [`StoreError::Conflict`] naming
+    /// what differs.
     async fn enqueue(&self, task: NewTask) -> Result<TaskId, StoreError>;
     /// Atomically claims the highest-priority ready task (queued, every
     /// dependency done, no budget ceiling of its task, repository, tenant or
@@ -252,8 +323,15 @@ pub trait TaskQueue: Send + Sync {
     /// Extends the lease to `lease` from now; [`StoreError::LeaseLost`] when
     /// it was reclaimed.
     async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<(), StoreError>;
-    /// Completes the task under `lease`; idempotent (see [`Completed`]).
+    /// Completes the task under `lease`; idempotent (see [`Completed`]). A
+    /// success ends `done`, a final failure `failed`; a
+    /// [retryable](TaskResult::retryable) failure goes back to the queue, or
+    /// to `dead` on the task's last allowed attempt. The dependants of a
+    /// task that ends `failed` or `dead` are marked `blocked` by it.
     async fn complete(&self, lease: &Lease, result: TaskResult) -> Result<Completed, StoreError>;
+    /// Tasks per state (a worker that drains the queue stops when nothing
+    /// is queued or running).
+    async fn counts(&self) -> Result<crate::QueueCounts, StoreError>;
 }
 
 fn ms(d: Duration) -> i64 {
@@ -261,11 +339,11 @@ fn ms(d: Duration) -> i64 {
 }
 
 /// The task columns, as `RETURNING` lists them (no table alias).
-const RETURNED_COLUMNS: &str = "id, priority, repo, tenant, payload, state, worker, attempts, completions, outcome, \
-     enqueued_ms, state_since_ms";
+const RETURNED_COLUMNS: &str = "id, priority, repo, tenant, payload, state, worker, attempts, max_attempts, reason, \
+     blocked_by, completions, outcome, enqueued_ms, state_since_ms";
 
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.priority, t.repo, t.tenant, t.payload, t.state, t.worker, t.attempts, \
-     t.completions, t.outcome, t.enqueued_ms, t.state_since_ms";
+     t.max_attempts, t.reason, t.blocked_by, t.completions, t.outcome, t.enqueued_ms, t.state_since_ms";
 
 pub(crate) fn task_from_row<R: Row>(row: &R) -> Result<TaskRecord, StoreError>
 where
@@ -285,6 +363,9 @@ where
         state: row.try_get("state")?,
         worker: row.try_get("worker")?,
         attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+        max_attempts: u32::try_from(row.try_get::<i64, _>("max_attempts")?).unwrap_or(u32::MAX),
+        reason: row.try_get("reason")?,
+        blocked_by: row.try_get::<Option<String>, _>("blocked_by")?.map(TaskId::new),
         completions: u32::try_from(row.try_get::<i64, _>("completions")?).unwrap_or(u32::MAX),
         outcome: row.try_get("outcome")?,
         enqueued_ms: row.try_get("enqueued_ms")?,
@@ -310,32 +391,90 @@ where
 }
 
 impl Store {
-    async fn enqueue_once(&self, id: &str, task: &NewTask, retry: bool) -> Result<TaskId, StoreError> {
+    /// `UPDATE` marking every queued task downstream of `$1` (through any
+    /// chain of dependencies) `blocked` by `$1`, with the reason `$2`.
+    fn block_dependants_sql(&self) -> String {
+        let now = self.now_sql();
+        format!(
+            "WITH RECURSIVE down(id) AS (\
+               SELECT d.task FROM task_deps d WHERE d.dep = $1 \
+               UNION SELECT d.task FROM task_deps d JOIN down ON d.dep = down.id) \
+             UPDATE tasks SET state = 'blocked', blocked_by = $1, reason = $2, state_since_ms = {now}, \
+               finished_ms = {now} \
+             WHERE state = 'queued' AND id IN (SELECT id FROM down)"
+        )
+    }
+
+    async fn enqueue_once(&self, id: &str, task: &NewTask) -> Result<TaskId, StoreError> {
         let now = self.now_sql();
         let payload = task.payload.to_string();
+        let mut deps: Vec<&str> = task.after.iter().map(TaskId::as_str).collect();
+        deps.sort_unstable();
+        deps.dedup();
         let insert = format!(
-            "INSERT INTO tasks (id, priority, repo, tenant, payload, state, enqueued_ms, state_since_ms) \
-             VALUES ($1, $2, $3, $4, $5, 'queued', {now}, {now}) ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO tasks (id, priority, repo, tenant, payload, state, max_attempts, reason, blocked_by, \
+               enqueued_ms, state_since_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {now}, {now}) ON CONFLICT (id) DO NOTHING"
         );
+        // A dependency's row is share-locked on PostgreSQL, so it cannot
+        // fail between this check and the commit without seeing the new
+        // dependant (its completion waits for the lock, then blocks it).
+        let dep_sql = match self.backend() {
+            crate::Backend::Postgres => "SELECT state, blocked_by FROM tasks WHERE id = $1 FOR SHARE",
+            crate::Backend::Sqlite => "SELECT state, blocked_by FROM tasks WHERE id = $1",
+        };
         on_pool!(self, p => {
             let mut tx = begin_write!(self, p);
-            for dep in &task.after {
-                let found = sqlx::query("SELECT 1 FROM tasks WHERE id = $1").bind(dep.as_str()).fetch_optional(&mut *tx).await?;
-                if found.is_none() {
-                    return Err(StoreError::UnknownDependency { task: id.to_owned(), dependency: dep.to_string() });
+            let mut blocker: Option<(String, String)> = None;
+            for dep in &deps {
+                let Some(row) = sqlx::query(dep_sql).bind(*dep).fetch_optional(&mut *tx).await? else {
+                    return Err(StoreError::UnknownDependency { task: id.to_owned(), dependency: (*dep).to_owned() });
+                };
+                let state: String = row.try_get(0)?;
+                let root: Option<String> = row.try_get(1)?;
+                if blocker.is_none() && matches!(state.as_str(), "failed" | "dead" | "blocked") {
+                    let root = if state == "blocked" { root.unwrap_or_else(|| (*dep).to_owned()) } else { (*dep).to_owned() };
+                    let reason = format!("dependency {dep} is {state}");
+                    blocker = Some((root, reason));
                 }
             }
+            let state = if blocker.is_some() { "blocked" } else { "queued" };
+            let (root, reason) = blocker.map_or((None, None), |(r, why)| (Some(r), Some(why)));
             let inserted = sqlx::query(&insert)
                 .bind(id).bind(task.priority).bind(&task.repo).bind(&task.tenant).bind(&payload)
+                .bind(state).bind(i64::from(task.max_attempts)).bind(reason).bind(root)
                 .execute(&mut *tx).await?.rows_affected();
             if inserted == 0 {
-                // A retry whose first try committed but lost its answer.
-                if retry { return Ok(TaskId::new(id)); }
-                return Err(StoreError::Conflict { task: id.to_owned() });
+                // The id exists: a retry of this same enqueue (whose answer
+                // was lost, or a client retrying) is a no-op; different
+                // content under the same id is a conflict.
+                let row = sqlx::query("SELECT priority, repo, tenant, payload, max_attempts FROM tasks WHERE id = $1")
+                    .bind(id).fetch_one(&mut *tx).await?;
+                let stored_deps: Vec<String> = sqlx::query("SELECT dep FROM task_deps WHERE task = $1 ORDER BY dep")
+                    .bind(id).fetch_all(&mut *tx).await?
+                    .iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+                let stored_payload: String = row.try_get("payload")?;
+                let stored_payload: Value = serde_json::from_str(&stored_payload)
+                    .map_err(|e| StoreError::Corrupt { what: "task payload", message: e.to_string() })?;
+                let mut differs = Vec::new();
+                if row.try_get::<i64, _>("priority")? != task.priority { differs.push("priority"); }
+                if row.try_get::<String, _>("repo")? != task.repo { differs.push("repo"); }
+                if row.try_get::<String, _>("tenant")? != task.tenant { differs.push("tenant"); }
+                if stored_payload != task.payload { differs.push("payload"); }
+                if row.try_get::<i64, _>("max_attempts")? != i64::from(task.max_attempts) { differs.push("max_attempts"); }
+                if stored_deps.iter().map(String::as_str).ne(deps.iter().copied()) { differs.push("after"); }
+                tx.rollback().await?;
+                if differs.is_empty() {
+                    return Ok(TaskId::new(id));
+                }
+                return Err(StoreError::Conflict {
+                    task: id.to_owned(),
+                    differs: differs.into_iter().map(String::from).collect(),
+                });
             }
-            for dep in &task.after {
+            for dep in &deps {
                 sqlx::query("INSERT INTO task_deps (task, dep) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                    .bind(id).bind(dep.as_str()).execute(&mut *tx).await?;
+                    .bind(id).bind(*dep).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -345,14 +484,22 @@ impl Store {
     async fn claim_once(&self, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
         let now = self.now_sql();
         let lock = self.skip_locked("t");
-        // Reclaim: tasks whose lease expired go back to the queue; the
-        // `tasks_reclaimed` trigger closes their attempt as `lease_expired`.
+        // Reclaim: tasks whose lease expired go back to the queue, or to
+        // `dead` when that was their last allowed claim; the trigger closes
+        // their attempt as `lease_expired`.
         let reclaim = format!(
-            "UPDATE tasks SET state = 'queued', worker = NULL, lease_expires_ms = NULL, state_since_ms = {now} \
+            "UPDATE tasks SET \
+               state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+               reason = CASE WHEN attempts >= max_attempts THEN \
+                 'the lease of ' || COALESCE(worker, '?') || ' expired on attempt ' || attempts || ' of ' || max_attempts \
+                 ELSE reason END, \
+               finished_ms = CASE WHEN attempts >= max_attempts THEN {now} ELSE finished_ms END, \
+               worker = NULL, lease_expires_ms = NULL, state_since_ms = {now}, attempt_end = 'lease_expired' \
              WHERE state = 'running' AND id IN \
                (SELECT t.id FROM tasks t WHERE t.state = 'running' AND t.lease_expires_ms < {now}{lock}) \
-             RETURNING id"
+             RETURNING id, state"
         );
+        let block = self.block_dependants_sql();
         // Take the best ready task in one statement; the `tasks_claimed`
         // trigger opens its attempt row.
         let take = format!(
@@ -371,10 +518,20 @@ impl Store {
         );
         let token = uuid::Uuid::new_v4().to_string();
         let task = on_pool!(self, p => {
-            for row in sqlx::query(&reclaim).fetch_all(p).await? {
+            // The reclaim and the marking of a dead task's dependants are one
+            // transaction, so no dependant is left waiting for a dead task.
+            let mut tx = begin_write!(self, p);
+            for row in sqlx::query(&reclaim).fetch_all(&mut *tx).await? {
                 let id: String = row.try_get(0)?;
-                tracing::info!(task = %id, "lease expired; task reclaimed");
+                let state: String = row.try_get(1)?;
+                if state == "dead" {
+                    tracing::warn!(task = %id, "lease expired on the last allowed attempt; task is dead");
+                    sqlx::query(&block).bind(&id).bind(format!("dependency {id} is dead")).execute(&mut *tx).await?;
+                } else {
+                    tracing::info!(task = %id, "lease expired; task reclaimed");
+                }
             }
+            tx.commit().await?;
             match sqlx::query(&take).bind(worker).bind(&token).bind(ms(lease)).fetch_optional(p).await? {
                 Some(row) => task_from_row(&row)?,
                 None => return Ok(None),
@@ -407,29 +564,53 @@ impl Store {
 
     async fn complete_once(&self, lease: &Lease, result: &TaskResult) -> Result<Completed, StoreError> {
         let now = self.now_sql();
-        // One statement; the `tasks_finished` trigger closes the attempt.
+        // One statement each; the trigger closes the attempt.
         let finish = format!(
             "UPDATE tasks SET state = $3, outcome = $4, result = $5, finished_ms = {now}, state_since_ms = {now}, \
-               completions = completions + 1, lease_expires_ms = NULL \
-             WHERE id = $1 AND lease_token = $2 AND state = 'running'"
+               completions = completions + 1, lease_expires_ms = NULL, attempt_end = 'completed' \
+             WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING state"
         );
-        let state = if result.succeeded { "done" } else { "failed" };
+        let requeue = format!(
+            "UPDATE tasks SET \
+               state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+               reason = CASE WHEN attempts >= max_attempts THEN \
+                 'failed on attempt ' || attempts || ' of ' || max_attempts || ': ' || CAST($3 AS TEXT) ELSE reason END, \
+               finished_ms = CASE WHEN attempts >= max_attempts THEN {now} ELSE finished_ms END, \
+               outcome = $3, result = $4, worker = NULL, lease_expires_ms = NULL, state_since_ms = {now}, \
+               attempt_end = 'failed' \
+             WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING state"
+        );
+        let block = self.block_dependants_sql();
         let detail = result.detail.to_string();
+        let task = lease.task.as_str();
         on_pool!(self, p => {
-            let n = sqlx::query(&finish)
-                .bind(lease.task.as_str()).bind(&lease.token).bind(state).bind(&result.outcome).bind(&detail)
-                .execute(p).await?.rows_affected();
-            if n == 1 {
-                return Ok(Completed::Completed);
-            }
-            // The token stays on a finished task: the same lease finds its
-            // own completion (a retry); any other lease was reclaimed.
-            let row = sqlx::query("SELECT state, lease_token FROM tasks WHERE id = $1")
-                .bind(lease.task.as_str()).fetch_optional(p).await?;
+            let mut tx = begin_write!(self, p);
+            let row = if result.succeeded || !result.retryable {
+                let state = if result.succeeded { "done" } else { "failed" };
+                sqlx::query(&finish).bind(task).bind(&lease.token).bind(state).bind(&result.outcome).bind(&detail)
+                    .fetch_optional(&mut *tx).await?
+            } else {
+                sqlx::query(&requeue).bind(task).bind(&lease.token).bind(&result.outcome).bind(&detail)
+                    .fetch_optional(&mut *tx).await?
+            };
             if let Some(row) = row {
                 let state: String = row.try_get(0)?;
-                let token: Option<String> = row.try_get(1)?;
-                if (state == "done" || state == "failed") && token.as_deref() == Some(lease.token.as_str()) {
+                if state == "failed" || state == "dead" {
+                    // Dependants would wait forever: mark them, in the same transaction.
+                    sqlx::query(&block).bind(task).bind(format!("dependency {task} is {state}"))
+                        .execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                return Ok(Completed::Completed);
+            }
+            // The attempt of this lease says how it ended: by a completion
+            // (this is a retry) or by its lease expiring (lost).
+            let ended: Option<Option<String>> = sqlx::query("SELECT result FROM attempts WHERE lease_token = $1")
+                .bind(&lease.token).fetch_optional(&mut *tx).await?
+                .map(|r| r.try_get(0)).transpose()?;
+            tx.rollback().await?;
+            if let Some(Some(how)) = ended {
+                if how == "completed" || how == "failed" {
                     return Ok(Completed::AlreadyCompleted);
                 }
             }
@@ -442,12 +623,14 @@ impl Store {
 impl TaskQueue for Store {
     async fn enqueue(&self, task: NewTask) -> Result<TaskId, StoreError> {
         let id = task.id.clone().map_or_else(|| uuid::Uuid::new_v4().to_string(), |t| t.0);
-        self.retry("enqueue", |n| self.enqueue_once(&id, &task, n > 1)).await
+        self.retry("enqueue", |_| self.enqueue_once(&id, &task)).await
     }
 
     /// Retried on transient errors. A claim whose commit succeeded but whose
     /// answer was lost is orphaned until its lease expires, then reclaimed.
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError> {
+        // A dead worker's reservations would hold budget that claims check.
+        self.expire_reservations().await?;
         self.retry("claim", |_| self.claim_once(worker, lease)).await
     }
 
@@ -457,5 +640,9 @@ impl TaskQueue for Store {
 
     async fn complete(&self, lease: &Lease, result: TaskResult) -> Result<Completed, StoreError> {
         self.retry("complete", |_| self.complete_once(lease, &result)).await
+    }
+
+    async fn counts(&self) -> Result<crate::QueueCounts, StoreError> {
+        Store::counts(self).await
     }
 }

@@ -21,6 +21,13 @@
 //! ids made by the client and are inserted with `ON CONFLICT DO NOTHING`,
 //! and completion is fenced by the lease token.
 //!
+//! **Timeouts.** Every connection carries a bound on how long one statement
+//! may wait: PostgreSQL's `statement_timeout`
+//! ([`StoreOptions::statement_timeout`], sent with the connection's startup
+//! parameters) and SQLite's busy timeout ([`StoreOptions::busy_timeout`]),
+//! so a lock held by a stuck client delays an operation by at most its
+//! retry window instead of hanging it.
+//!
 //! **Migrations** are `sqlx::migrate!` per backend (`migrations/sqlite`,
 //! `migrations/postgres`), applied by [`Store::open`]. On PostgreSQL sqlx
 //! serialises concurrent openers with an advisory lock; SQLite openers that
@@ -76,13 +83,24 @@ pub struct StoreOptions {
     /// database busy) are retried with backoff before an operation gives up
     /// (default 60 s).
     pub retry_for: Duration,
-    /// SQLite's busy timeout: how long a writer waits for the lock (default 30 s).
+    /// SQLite's busy timeout, set on every connection: how long a statement
+    /// waits for the database's lock before failing as busy (transient,
+    /// retried) (default 30 s).
     pub busy_timeout: Duration,
+    /// PostgreSQL's `statement_timeout`, set on every connection: a
+    /// statement running (or waiting for a lock) longer is cancelled and
+    /// fails as transient, retried within `retry_for` (default 30 s).
+    pub statement_timeout: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 4, retry_for: Duration::from_secs(60), busy_timeout: Duration::from_secs(30) }
+        Self {
+            max_connections: 4,
+            retry_for: Duration::from_secs(60),
+            busy_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -95,6 +113,16 @@ impl StoreOptions {
     /// Sets how long transient errors are retried.
     pub fn with_retry_for(mut self, d: Duration) -> Self {
         self.retry_for = d;
+        self
+    }
+    /// Sets SQLite's busy timeout.
+    pub fn with_busy_timeout(mut self, d: Duration) -> Self {
+        self.busy_timeout = d;
+        self
+    }
+    /// Sets PostgreSQL's `statement_timeout` (at least 1 ms: 0 would mean none).
+    pub fn with_statement_timeout(mut self, d: Duration) -> Self {
+        self.statement_timeout = d.max(Duration::from_millis(1));
         self
     }
 }
@@ -166,8 +194,10 @@ impl Store {
                 .connect_lazy_with(connect);
             Pool::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let timeout_ms = options.statement_timeout.as_millis().max(1);
             let connect = PgConnectOptions::from_str(url)
                 .map_err(|_| StoreError::BadUrl { url: shown.clone() })?
+                .options([("statement_timeout", format!("{timeout_ms}ms"))])
                 .disable_statement_logging();
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections)

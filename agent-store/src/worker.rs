@@ -15,10 +15,11 @@
 //! # });
 //! ```
 
-use crate::{Claim, Completed, Store, StoreError, TaskQueue, TaskResult};
+use crate::{Claim, Completed, StoreError, TaskQueue, TaskResult};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// How a worker behaves.
 #[derive(Clone, Debug)]
@@ -28,6 +29,11 @@ pub struct WorkerConfig {
     pub name: String,
     /// Lease length; the worker heartbeats every third of it (default 30 s).
     pub lease: Duration,
+    /// How long before its lease would expire a worker whose heartbeats
+    /// fail stops work on the task (default: a fifth of the lease). Time to
+    /// cancel the run (and restore its workspace) before another worker may
+    /// claim the task.
+    pub stop_margin: Option<Duration>,
     /// Wait between claims when nothing is ready (default 200 ms).
     pub poll: Duration,
     /// Stop after this many tasks.
@@ -42,6 +48,7 @@ impl WorkerConfig {
         Self {
             name: name.into(),
             lease: Duration::from_secs(30),
+            stop_margin: None,
             poll: Duration::from_millis(200),
             max_tasks: None,
             exit_when_drained: false,
@@ -50,6 +57,12 @@ impl WorkerConfig {
     /// Sets the lease length.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease;
+        self
+    }
+    /// Sets how long before the lease would expire a worker cut off from
+    /// the store stops work (capped at half the lease).
+    pub fn with_stop_margin(mut self, margin: Duration) -> Self {
+        self.stop_margin = Some(margin);
         self
     }
     /// Sets the idle poll interval.
@@ -67,6 +80,13 @@ impl WorkerConfig {
         self.exit_when_drained = true;
         self
     }
+
+    /// How long after the last successful heartbeat was sent the worker
+    /// gives up on the task: the lease less the stop margin.
+    fn give_up_after(&self) -> Duration {
+        let margin = self.stop_margin.unwrap_or(self.lease / 5).min(self.lease / 2);
+        self.lease.saturating_sub(margin)
+    }
 }
 
 /// What a worker did.
@@ -80,16 +100,79 @@ pub struct WorkerStats {
     pub already_completed: usize,
     /// Tasks abandoned because their lease was lost (reclaimed elsewhere).
     pub lost: usize,
+    /// Tasks stopped locally because no heartbeat succeeded for (nearly)
+    /// the length of the lease, e.g. the store was unreachable: the run was
+    /// cancelled before the lease could expire and the task was not
+    /// completed, so another worker claims it once the lease expires.
+    #[serde(default)]
+    pub expired: usize,
+}
+
+/// Why the heartbeat of a task stopped.
+enum Stop {
+    /// The lease was reclaimed by another worker.
+    Lost,
+    /// No heartbeat succeeded in time: the lease is about to expire.
+    Expired,
+    /// A permanent store error.
+    Failed(StoreError),
+}
+
+/// Heartbeats `lease` every third of its length until it is lost, a
+/// permanent error occurs, or no heartbeat has succeeded for
+/// [`WorkerConfig::give_up_after`] since the last successful one was sent
+/// (counted from `since`, when the claim was asked for). Retries of a
+/// failing heartbeat end by then: the database set the lease's expiry no
+/// earlier than the request was sent, so stopping at that deadline stops
+/// before the database considers the lease expired.
+async fn keep_alive<Q: TaskQueue + ?Sized>(
+    queue: &Q,
+    config: &WorkerConfig,
+    lease: &crate::Lease,
+    since: Instant,
+) -> Stop {
+    let every = (config.lease / 3).max(Duration::from_millis(10));
+    let pause = (every / 4).max(Duration::from_millis(10));
+    let mut last_ok = since;
+    let mut next = since + every;
+    loop {
+        let deadline = last_ok + config.give_up_after();
+        tokio::time::sleep_until(next.min(deadline)).await;
+        if Instant::now() >= deadline {
+            return Stop::Expired;
+        }
+        let sent = Instant::now();
+        match tokio::time::timeout_at(deadline, queue.heartbeat(lease, config.lease)).await {
+            Ok(Ok(())) => {
+                last_ok = sent;
+                next = sent + every;
+            }
+            Ok(Err(StoreError::LeaseLost { .. })) => return Stop::Lost,
+            Ok(Err(e)) if e.is_transient() => {
+                tracing::warn!(task = %lease.task, error = %e, "heartbeat failed; retrying until the lease runs out");
+                next = Instant::now() + pause;
+            }
+            Ok(Err(e)) => return Stop::Failed(e),
+            Err(_) => return Stop::Expired,
+        }
+    }
 }
 
 /// Claims tasks and runs `handler` on each while heartbeating its lease,
-/// then completes it with the handler's result. A task whose lease is lost
-/// mid-way is abandoned (the handler's future is dropped) and not completed.
-/// Transient database errors are retried inside each operation (see
-/// [`StoreOptions::retry_for`](crate::StoreOptions)); anything else ends the
-/// worker with the error.
-pub async fn run_worker<F, Fut>(store: &Store, config: &WorkerConfig, mut handler: F) -> Result<WorkerStats, StoreError>
+/// then completes it with the handler's result.
+///
+/// The handler's future is dropped (the run is cancelled) and the task is
+/// not completed when its lease is lost (reclaimed elsewhere) or when no
+/// heartbeat has succeeded for the lease less
+/// [`WorkerConfig::stop_margin`]: a worker cut off from the store stops
+/// before its lease expires, so another worker never claims a task this one
+/// is still working on. Transient database errors are retried inside each
+/// operation (see [`StoreOptions::retry_for`](crate::StoreOptions)), a
+/// heartbeat's only until the lease runs out; anything else ends the worker
+/// with the error.
+pub async fn run_worker<Q, F, Fut>(queue: &Q, config: &WorkerConfig, mut handler: F) -> Result<WorkerStats, StoreError>
 where
+    Q: TaskQueue + ?Sized,
     F: FnMut(Claim) -> Fut,
     Fut: Future<Output = TaskResult>,
 {
@@ -99,8 +182,10 @@ where
         if config.max_tasks.is_some_and(|max| taken >= max) {
             return Ok(stats);
         }
-        let Some(claim) = store.claim(&config.name, config.lease).await? else {
-            if config.exit_when_drained && store.counts().await?.running == 0 {
+        // The lease starts on the database's clock some time after this.
+        let asked = Instant::now();
+        let Some(claim) = queue.claim(&config.name, config.lease).await? else {
+            if config.exit_when_drained && queue.counts().await?.running == 0 {
                 return Ok(stats);
             }
             tokio::time::sleep(config.poll).await;
@@ -110,27 +195,23 @@ where
         let lease = claim.lease.clone();
         tracing::info!(task = %lease.task, attempt = lease.attempt, worker = %config.name, "claimed");
         let work = handler(claim);
-        let beat = async {
-            let every = (config.lease / 3).max(Duration::from_millis(10));
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(e) = store.heartbeat(&lease, config.lease).await {
-                    return e;
-                }
-            }
-        };
         let result = tokio::select! {
             result = work => result,
-            error = beat => match error {
-                StoreError::LeaseLost { .. } => {
+            stop = keep_alive(queue, config, &lease, asked) => match stop {
+                Stop::Lost => {
                     tracing::warn!(task = %lease.task, "lease lost; abandoning the task");
                     stats.lost += 1;
                     continue;
                 }
-                other => return Err(other),
+                Stop::Expired => {
+                    tracing::warn!(task = %lease.task, "no heartbeat succeeded within the lease; stopped work on the task");
+                    stats.expired += 1;
+                    continue;
+                }
+                Stop::Failed(e) => return Err(e),
             },
         };
-        match store.complete(&lease, result).await {
+        match queue.complete(&lease, result).await {
             Ok(Completed::Completed) => stats.completed += 1,
             Ok(Completed::AlreadyCompleted) => stats.already_completed += 1,
             Err(StoreError::LeaseLost { .. }) => stats.lost += 1,

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
 mod helpers;
+mod reliability;
 
 use agent_core::Journal;
 use agent_core::event::{Event, EventKind, TaskId};
@@ -173,13 +174,18 @@ async fn claim_order(db: Db) {
     assert!(store.claim("w", lease).await.unwrap().is_none(), "c waits for a");
     store.complete(&second.lease, TaskResult::failed("rolled_back")).await.unwrap();
     assert!(store.claim("w", lease).await.unwrap().is_none(), "a failed dependency does not release c");
+    let c = store.timeline("c").await.unwrap().unwrap().task;
+    assert_eq!((c.state.as_str(), c.blocked_by.as_ref().map(TaskId::as_str)), ("blocked", Some("a")));
     assert!(matches!(
         store.enqueue(NewTask::new(json!({})).with_id("d").after(TaskId::new("nope"))).await,
         Err(StoreError::UnknownDependency { .. })
     ));
-    assert!(matches!(store.enqueue(NewTask::new(json!({})).with_id("a")).await, Err(StoreError::Conflict { .. })));
+    assert!(matches!(
+        store.enqueue(NewTask::new(json!({"other": 1})).with_id("a")).await,
+        Err(StoreError::Conflict { .. })
+    ));
     let counts = store.counts().await.unwrap();
-    assert_eq!((counts.queued, counts.running, counts.failed), (1, 1, 1));
+    assert_eq!((counts.queued, counts.running, counts.failed, counts.blocked), (0, 1, 1, 1));
 }
 
 #[tokio::test]
