@@ -13,14 +13,130 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
+/// The identity of a workspace for memory: lessons are shared by every
+/// checkout with the same key and by no other.
+///
+/// A repository is identified by its root commit (so two clones in
+/// differently named directories share a key, and two different
+/// repositories both checked out as `app/` do not), plus the workspace's
+/// path inside the repository when it is a subdirectory (two projects of a
+/// monorepo stay apart). A directory outside any repository (or one with no
+/// commit yet) is identified by its canonical path. A host with an identity
+/// of its own (a repository URL) uses [`WorkspaceKey::named`].
+///
+/// ```
+/// use agent_core::memory::WorkspaceKey;
+/// use std::path::Path;
+///
+/// let root = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+/// assert_eq!(WorkspaceKey::repository(root, "").as_str(), format!("git:{root}"));
+/// assert_eq!(WorkspaceKey::repository(root, "crates/core").as_str(), format!("git:{root}/crates/core"));
+/// assert_eq!(WorkspaceKey::path(Path::new("/srv/app")).as_str(), "path:/srv/app");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct WorkspaceKey(String);
+
+impl WorkspaceKey {
+    /// The key of a repository whose root commit is `root_commit` (hex), for
+    /// the workspace at `subdir` inside it (`/`-separated, empty for the
+    /// repository's top level).
+    pub fn repository(root_commit: &str, subdir: &str) -> Self {
+        let subdir = subdir.trim_matches('/');
+        if subdir.is_empty() { Self(format!("git:{root_commit}")) } else { Self(format!("git:{root_commit}/{subdir}")) }
+    }
+
+    /// The key of a directory outside any repository: its canonical path.
+    pub fn path(canonical: &std::path::Path) -> Self {
+        Self(format!("path:{}", canonical.display()))
+    }
+
+    /// A key the host chose (a repository URL, a project id), used as given.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The key as text, as [`Memory::recall`] and the notes carry it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for WorkspaceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for WorkspaceKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Normalised goals longer than this are cut and suffixed with a hash of the whole.
+const MAX_GOAL_KEY_CHARS: usize = 200;
+
+/// The key that identifies "the same task": the goal scrubbed of secrets,
+/// lower-cased, with apostrophes dropped and every run of other
+/// non-alphanumeric characters (spaces, punctuation, backquotes) turned into
+/// one space. A goal whose key is longer than 200 characters is keyed by its
+/// first 200 and a stable hash of the whole, so a long goal keeps its key
+/// whatever a store does to bound the text it keeps.
+///
+/// Both sides of a [`Memory`] use it: an [`AttemptNote`] records the key of
+/// its full goal when it is made, and a recall compares that key with the
+/// key of the goal asked about.
+///
+/// ```
+/// use agent_core::memory::goal_key;
+///
+/// assert_eq!(goal_key("Fix the `mean()` function."), "fix the mean function");
+/// assert_eq!(goal_key("  fix the mean-function  "), goal_key("Fix the mean function!"));
+/// assert_eq!(goal_key("don't panic on empty input"), goal_key("Dont panic on empty input"));
+/// assert_ne!(goal_key("fix issue 12"), goal_key("fix issue 13"));
+/// ```
+pub fn goal_key(goal: &str) -> String {
+    let scrubbed = scrub_secrets(goal);
+    let mut key = String::with_capacity(scrubbed.len());
+    let mut gap = false;
+    for c in scrubbed.chars() {
+        if c == '\'' || c == '\u{2019}' {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if gap && !key.is_empty() {
+                key.push(' ');
+            }
+            gap = false;
+            key.extend(c.to_lowercase());
+        } else {
+            gap = true;
+        }
+    }
+    match key.char_indices().nth(MAX_GOAL_KEY_CHARS) {
+        Some((cut, _)) => format!("{}#{:016x}", &key[..cut], fnv1a(key.as_bytes())),
+        None => key,
+    }
+}
+
+/// FNV-1a, 64 bits: a hash that stays the same across builds and platforms.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
 /// One attempt at a task, as remembered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct AttemptNote {
-    /// The workspace (a stable name, e.g. the root directory's name or a repository URL).
+    /// The workspace's key ([`WorkspaceKey::as_str`]).
     pub workspace: String,
-    /// The task's goal, which identifies "the same task".
+    /// The task's goal, as the user wrote it (a store may cut it).
     pub goal: String,
+    /// [`goal_key`] of the full goal, which identifies "the same task"
+    /// (empty in notes written before it existed: then it is computed from `goal`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub goal_key: String,
     /// Attempt number, from 1.
     pub attempt: u32,
     /// What was tried (the plan's summary).
@@ -35,7 +151,7 @@ pub struct AttemptNote {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Lesson {
-    /// The workspace.
+    /// The workspace's key ([`WorkspaceKey::as_str`]).
     pub workspace: String,
     /// The kind of failure that was fixed.
     pub failure_kind: FailureKind,
@@ -58,7 +174,22 @@ impl AttemptNote {
         files: Vec<String>,
         failed_with: Vec<String>,
     ) -> Self {
-        Self { workspace: workspace.into(), goal: goal.into(), attempt, tried: tried.into(), files, failed_with }
+        let goal = goal.into();
+        Self {
+            workspace: workspace.into(),
+            goal_key: goal_key(&goal),
+            goal,
+            attempt,
+            tried: tried.into(),
+            files,
+            failed_with,
+        }
+    }
+
+    /// Whether this note is an attempt at `goal`: the same [`goal_key`].
+    pub fn is_for_goal(&self, goal: &str) -> bool {
+        let asked = goal_key(goal);
+        if self.goal_key.is_empty() { goal_key(&self.goal) == asked } else { self.goal_key == asked }
     }
 }
 
@@ -180,7 +311,9 @@ pub enum MemoryError {
 /// ```
 #[async_trait]
 pub trait Memory: Send + Sync {
-    /// Attempts at `goal` and lessons of `workspace`.
+    /// Attempts at `goal` (the notes whose [`goal_key`] equals that of
+    /// `goal`: see [`AttemptNote::is_for_goal`]) and lessons of `workspace`
+    /// (a [`WorkspaceKey::as_str`], compared exactly).
     async fn recall(&self, workspace: &str, goal: &str) -> Result<Recollection, MemoryError>;
     /// Stores one note (scrubbed of secrets and bounded by the implementation).
     async fn remember(&self, entry: MemoryEntry) -> Result<(), MemoryError>;

@@ -94,6 +94,24 @@ pub enum SnapshotError {
         /// What the backend said.
         message: String,
     },
+    /// A restore refused before touching anything: the workspace cannot be
+    /// put back safely (e.g. a ref now points at an object that is gone).
+    #[error("cannot restore snapshot {id}: {reason}")]
+    RestoreRefused {
+        /// The snapshot asked for.
+        id: SnapshotId,
+        /// What changed since the snapshot and why it cannot be put back.
+        reason: String,
+    },
+    /// Another process holds a lock the operation needs (e.g. git's
+    /// `index.lock`, or the marker of a restore it is running).
+    #[error("{} is held by another process{}", path.display(), holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// The holding process, when known.
+        holder: Option<u32>,
+    },
     /// A file operation failed.
     #[error("i/o error on {}: {source}", path.display())]
     Io {

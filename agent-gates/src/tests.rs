@@ -2,22 +2,29 @@
 //! to passing, every test that passed still passes, and the run is valid.
 
 use agent_classify::{GenericClassifier, classifier_for, detect_tool, test_outcomes};
-use agent_core::failure::{Tier, compare_runs};
-use agent_core::gate::{GateContext, GateError, GateReport};
+use agent_core::exec::CommandSpec;
+use agent_core::failure::Tier;
+use agent_core::gate::{GateContext, GateError, GateReport, TestBaseline, check_test_run, per_test_reporting};
+use agent_core::workspace::{DetectedCommand, WorkspaceProfile};
 use agent_core::{Executor, FailureClassifier, Gate, async_trait};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs the workspace's test command through an [`Executor`] (asking
-/// pytest for `-v -rA` and `go test` for `-v` so every test is listed), reads the
-/// per-test outcomes ([`test_outcomes`]) and compares them with the
-/// baseline outcomes in [`GateContext::baseline`]:
+/// pytest for `-v -rA` and `go test` for `-v` so every test is listed:
+/// [`per_test_reporting`], the repair loop's way too), reads the per-test
+/// outcomes ([`test_outcomes`]) and judges them against the baseline run in
+/// [`GateContext::test_baseline`] with [`check_test_run`], the repair
+/// loop's own check (build the baseline with [`TestsGate::baseline`]):
 ///
 /// - every test in [`GateContext::named_tests`] must pass after the change
 ///   (a skipped test does not count; a test the run does not show is missing);
 /// - every test that passed in the baseline must still pass (pass→pass);
-/// - a run from which no test outcome can be read, or whose failure is
-///   infrastructure (a missing toolchain, a port in use), is never a pass.
+/// - a run from which no test outcome can be read, whose exit code
+///   disagrees with its outcomes, or whose failure is infrastructure (a
+///   missing toolchain, a port in use), is never a pass;
+/// - an empty or invalid baseline is never compared against: the run must
+///   then be a clean pass on its own; without a baseline the gate cannot check.
 ///
 /// Tests that failed before and still fail, and that the goal does not name,
 /// do not fail the gate: a change is judged on what it changed.
@@ -57,47 +64,73 @@ impl TestsGate {
     }
 }
 
-/// Asks runners that print only failures by default to print every test:
-/// pytest gets `-v -rA`, `go test` gets `-v` (unless it has `-v` or `-json`).
-fn per_test_reporting(mut spec: agent_core::exec::CommandSpec) -> agent_core::exec::CommandSpec {
-    let is_pytest = spec.program.ends_with("pytest") || spec.args.iter().any(|a| a == "pytest");
-    // `-rA` alone names no skipped test (`SKIPPED [1] file:line`); `-v` does.
-    if is_pytest && !spec.args.iter().any(|a| a.starts_with("-v")) {
-        spec.args.push("-v".to_owned());
+impl TestsGate {
+    /// The command this gate runs in `root`: the workspace's test command with
+    /// its per-test reporting flags, exactly as the repair loop runs its
+    /// baseline and after-runs.
+    fn spec(&self, cx_root: &std::path::Path, test: &DetectedCommand) -> CommandSpec {
+        per_test_reporting(test.to_spec(cx_root)).wall_timeout(self.timeout)
     }
-    if is_pytest && !spec.args.iter().any(|a| a == "-rA") {
-        spec.args.push("-rA".to_owned());
+
+    async fn run(&self, root: &std::path::Path, profile: &WorkspaceProfile) -> Result<Run, GateError> {
+        let Some(test) = profile.test_command() else {
+            return Err(GateError::NotApplicable { gate: GATE.to_owned(), reason: "no test command".to_owned() });
+        };
+        let spec = self.spec(root, test);
+        let command = spec.display();
+        let run = self.executor.run(spec).await.map_err(|source| GateError::Exec { gate: GATE.to_owned(), source })?;
+        let text = format!("{}\n{}", run.stdout.text(), run.stderr.text());
+        let classifier: Arc<dyn FailureClassifier> =
+            detect_tool(&text).and_then(classifier_for).unwrap_or_else(|| Arc::new(GenericClassifier::new()));
+        let classification = classifier.classify(&run, profile);
+        Ok(Run { command, exit_code: run.exit_code, outcomes: test_outcomes(&text), classification })
     }
-    let is_go_test = spec.program == "go" && spec.args.first().is_some_and(|a| a == "test");
-    if is_go_test && !spec.args.iter().any(|a| a == "-v" || a == "-json") {
-        spec.args.insert(1, "-v".to_owned());
+
+    /// Runs the baseline, before the change, exactly as [`check`](Gate::check)
+    /// will run the after-run; a host sets it with
+    /// [`GateContext::with_test_baseline`]. The repair loop builds its own
+    /// the same way.
+    pub async fn baseline(
+        &self,
+        root: &std::path::Path,
+        profile: &WorkspaceProfile,
+    ) -> Result<TestBaseline, GateError> {
+        let run = self.run(root, profile).await?;
+        Ok(TestBaseline::new(run.command, run.exit_code, run.outcomes))
     }
-    spec
+}
+
+struct Run {
+    command: String,
+    exit_code: Option<i32>,
+    outcomes: Vec<agent_core::failure::TestOutcome>,
+    classification: agent_core::failure::Classification,
 }
 
 #[async_trait]
 impl Gate for TestsGate {
     async fn check(&self, cx: &GateContext) -> Result<GateReport, GateError> {
-        let Some(test) = cx.profile.test_command() else {
-            return Err(GateError::NotApplicable { gate: GATE.to_owned(), reason: "no test command".to_owned() });
+        let Some(baseline) = &cx.test_baseline else {
+            if cx.profile.test_command().is_none() {
+                return Err(GateError::NotApplicable { gate: GATE.to_owned(), reason: "no test command".to_owned() });
+            }
+            return Err(GateError::CouldNotCheck {
+                gate: GATE.to_owned(),
+                reason: "no baseline run to compare with (TestsGate::baseline, before the change)".to_owned(),
+            });
         };
-        let spec = per_test_reporting(test.to_spec(&cx.root)).wall_timeout(self.timeout);
-        let run = self.executor.run(spec).await.map_err(|source| GateError::Exec { gate: GATE.to_owned(), source })?;
-        let text = format!("{}\n{}", run.stdout.text(), run.stderr.text());
-        let classifier: Arc<dyn FailureClassifier> =
-            detect_tool(&text).and_then(classifier_for).unwrap_or_else(|| Arc::new(GenericClassifier::new()));
-        let classification = classifier.classify(&run, &cx.profile);
-        let after = test_outcomes(&text);
+        let Run { command, exit_code, outcomes: after, classification } = self.run(&cx.root, &cx.profile).await?;
         if classification.tier == Tier::Infrastructure {
             let mut report = GateReport::new(GATE, false, "the test run failed for an infrastructure reason");
             report.findings = classification.failures.iter().map(|f| f.message.clone()).take(5).collect();
             return Ok(report);
         }
+        let check = check_test_run(baseline, &command, exit_code, &after, &cx.named_tests);
         if after.is_empty() {
             let mut report = GateReport::new(
                 GATE,
                 false,
-                format!("`{}` ran no test this gate could read: the run is not valid", test.display()),
+                format!("`{command}` ran no test this gate could read: the run is not valid"),
             );
             report.findings = classification
                 .failures
@@ -107,8 +140,8 @@ impl Gate for TestsGate {
                 .collect();
             return Ok(report);
         }
-        let cmp = compare_runs(&cx.baseline, &after, &cx.named_tests);
-        let passed = cmp.ok();
+        let cmp = check.comparison;
+        let passed = check.passed;
         let counts = |s| after.iter().filter(|o| o.status == s).count();
         let tally = format!(
             "{} passed, {} failed, {} skipped",
@@ -118,6 +151,8 @@ impl Gate for TestsGate {
         );
         let summary = if passed {
             format!("{tally}; {} named test(s) fixed, no regression", cmp.fixed.len())
+        } else if !check.problems.is_empty() {
+            format!("{tally}; the run cannot be judged: {}", check.problems.join("; "))
         } else {
             format!(
                 "{tally}; {} regression(s), {} named test(s) not fixed",
@@ -126,7 +161,8 @@ impl Gate for TestsGate {
             )
         };
         let mut report = GateReport::new(GATE, passed, summary);
-        report.findings = cmp.regressions.iter().map(|r| format!("regression: {r}")).collect();
+        report.findings = check.problems.iter().map(|p| format!("invalid run: {p}")).collect();
+        report.findings.extend(cmp.regressions.iter().map(|r| format!("regression: {r}")));
         report.findings.extend(cmp.missing_fixes.iter().map(|m| format!("not fixed: {m}")));
         Ok(report)
     }

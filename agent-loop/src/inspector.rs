@@ -3,7 +3,7 @@
 //! evidence on disk, ending in a [`Verdict`].
 
 use agent_core::edit::FileChange;
-use agent_core::gate::{GateContext, GateError, GateReport, Verdict};
+use agent_core::gate::{GateContext, GateReport, Verdict};
 use agent_core::provider::{CompletionRequest, Message};
 use agent_core::spec::TaskSpec;
 use agent_core::{Gate, LlmProvider};
@@ -79,9 +79,10 @@ impl Review {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Inspection {
-    /// Reports of the gates that applied, in order.
+    /// Reports of the gates, in order; a gate that did not apply is there
+    /// as a [`GateReport::skipped`] report (as in the repair loop's).
     pub gates: Vec<GateReport>,
-    /// Gates that did not apply to this workspace, with the reason.
+    /// Gates that did not apply to this workspace, named, with the reason.
     pub skipped: Vec<String>,
     /// The model's review, when one was asked for and parsed.
     pub review: Option<Review>,
@@ -170,15 +171,16 @@ impl Inspector {
         };
         let mut items = Vec::new();
         for gate in &self.gates {
-            match gate.check(cx).await {
+            match agent_core::gate::check_gate(gate.as_ref(), cx).await {
                 Ok(report) => {
-                    if !report.passed {
+                    if report.skipped {
+                        out.skipped.push(format!("{}: {}", report.gate, report.summary));
+                    } else if !report.passed {
                         items.push(format!("gate `{}`: {}", report.gate, report.summary));
                         items.extend(report.findings.iter().take(10).cloned());
                     }
                     out.gates.push(report);
                 }
-                Err(GateError::NotApplicable { gate, reason }) => out.skipped.push(format!("{gate}: {reason}")),
                 Err(e) => {
                     out.verdict = Verdict::NeedsHuman { reason: format!("a gate could not run: {e}") };
                     return out;

@@ -45,7 +45,7 @@ pub mod session;
 mod timeline;
 pub mod tools;
 
-pub use file_memory::FileMemory;
+pub use file_memory::{FileMemory, workspace_key};
 pub use inspector::{CriterionFinding, Inspection, Inspector, Review, ReviewCall};
 pub use jsonl_journal::JsonlJournal;
 pub use memory_journal::MemoryJournal;

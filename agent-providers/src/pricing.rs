@@ -109,17 +109,40 @@ const TABLE: &[(&str, Price)] = &[
 
 /// The price of `model`, if the table knows it.
 ///
-/// Matches the name exactly or without a dated snapshot suffix (`-YYYY-MM-DD`
-/// or `-YYYYMMDD`), a Claude `-latest` suffix or a `models/` prefix, so
-/// `gpt-4o-2024-08-06` is priced as `gpt-4o`, `claude-3-5-haiku-latest` as
-/// `claude-3-5-haiku` and `models/gemini-2.5-pro` as `gemini-2.5-pro`.
+/// Tries the names of [`model_names`] in order, so `gpt-4o-2024-08-06` is
+/// priced as `gpt-4o`, `claude-3-5-haiku-latest` as `claude-3-5-haiku`,
+/// `models/gemini-2.5-pro` as `gemini-2.5-pro` and a router's
+/// `anthropic/claude-sonnet-4` as `claude-sonnet-4`.
 pub fn price_for(model: &str) -> Option<Price> {
     let lookup = |name: &str| TABLE.iter().find(|(n, _)| *n == name).map(|(_, p)| *p);
-    let model = model.strip_prefix("models/").unwrap_or(model);
-    lookup(model)
-        .or_else(|| strip_date_suffix(model).and_then(lookup))
-        .or_else(|| strip_compact_date_suffix(model).and_then(lookup))
-        .or_else(|| model.strip_prefix("claude-").and(model.strip_suffix("-latest")).and_then(lookup))
+    model_names(model).into_iter().find_map(lookup)
+}
+
+/// The names a price table looks `model` up under, in order: the name as
+/// given; without a path prefix (`models/`, a router's `anthropic/`); then
+/// without a dated snapshot suffix (`-YYYY-MM-DD` or `-YYYYMMDD`) or a
+/// Claude `-latest` suffix. [`price_for`] and
+/// [`PriceTable`](crate::layers::PriceTable) both use it, so a name one
+/// prices the other prices too.
+///
+/// ```
+/// use agent_providers::pricing::model_names;
+///
+/// assert_eq!(model_names("openai/gpt-4o-2024-08-06"), ["openai/gpt-4o-2024-08-06", "gpt-4o-2024-08-06", "gpt-4o"]);
+/// assert_eq!(model_names("claude-3-5-haiku-latest"), ["claude-3-5-haiku-latest", "claude-3-5-haiku"]);
+/// assert_eq!(model_names("o3"), ["o3"]);
+/// ```
+pub fn model_names(model: &str) -> Vec<&str> {
+    let mut names = vec![model];
+    let bare = model.rsplit('/').next().unwrap_or(model);
+    if bare != model && !bare.is_empty() {
+        names.push(bare);
+    }
+    let dateless = strip_date_suffix(bare)
+        .or_else(|| strip_compact_date_suffix(bare))
+        .or_else(|| bare.strip_prefix("claude-").and(bare.strip_suffix("-latest")));
+    names.extend(dateless);
+    names
 }
 
 /// The cost of one call of `model` with this usage, in US dollars, if the price is known.

@@ -99,6 +99,14 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Restore DIR if a killed run left it mid-attempt (its owner process is gone).
+    Recover {
+        /// The workspace (a git repository).
+        dir: PathBuf,
+        /// Print one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// One completion through the provider stack (a fallback chain when several specs are given).
     Ask {
         /// Provider spec `KIND:MODEL[@BASE_URL]`; repeat for a fallback chain.
@@ -209,6 +217,7 @@ impl Command {
             | Self::Snapshot { json, .. }
             | Self::Restore { json, .. }
             | Self::Discard { json, .. }
+            | Self::Recover { json, .. }
             | Self::Ask { json, .. }
             | Self::Repair { json, .. } => *json,
             Self::Mutate(args) => args.json,

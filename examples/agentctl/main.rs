@@ -8,6 +8,7 @@
 mod cli;
 mod mutate;
 mod progress;
+mod recover;
 mod store;
 mod swe;
 mod timeline;
@@ -104,6 +105,7 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         Command::Snapshot { dir, .. } => snapshot(&dir).await,
         Command::Restore { dir, id, .. } => restore(&dir, &id).await,
         Command::Discard { dir, id, .. } => discard(&dir, &id).await,
+        Command::Recover { dir, .. } => recover::recover(&dir).await,
         Command::Ask { provider, stream, schema, replay, record, prompt, json } => {
             ask(&provider, stream, json, schema.as_deref(), replay.as_deref(), record.as_deref(), &prompt).await
         }
@@ -507,6 +509,54 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
         tool_calling,
         replay_match,
     } = run;
+    /// SIGINT and SIGTERM, watched while `agentctl repair` runs.
+    struct Interrupts {
+        int: tokio::signal::unix::Signal,
+        term: tokio::signal::unix::Signal,
+    }
+
+    impl Interrupts {
+        fn new() -> std::io::Result<Self> {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self { int: signal(SignalKind::interrupt())?, term: signal(SignalKind::terminate())? })
+        }
+
+        /// Runs `task`; `Err` names the signal that cancelled it (the run's
+        /// future is dropped then, which spawns its restore).
+        async fn run(
+            &mut self,
+            repair_loop: &RepairLoop,
+            task: Task,
+        ) -> Result<Result<agentkit::agent::RepairReport, agentkit::agent::LoopError>, &'static str> {
+            tokio::select! {
+                done = repair_loop.run(task) => Ok(done),
+                _ = self.int.recv() => Err("SIGINT"),
+                _ = self.term.recv() => Err("SIGTERM"),
+            }
+        }
+    }
+
+    /// The report of a run cancelled by `signal`, once its restore finished.
+    async fn interrupted(signal: &str, repair_loop: &RepairLoop, task: &TaskId, root: &Path, journal: &Path) -> Output {
+        let restores = repair_loop.wait_for_restores().await;
+        let reason = if restores > 0 {
+            format!("interrupted by {signal}; the workspace was restored to its snapshot")
+        } else {
+            format!("interrupted by {signal} before anything was changed")
+        };
+        let json = json!({
+            "task": task.as_str(),
+            "outcome": "interrupted",
+            "verdict": { "verdict": "needs_human", "reason": reason },
+            "signal": signal,
+            "restored": restores > 0,
+            "root": root,
+            "journal": journal,
+        });
+        let human = format!("outcome: interrupted\nverdict: needs a human: {reason}\njournal: {}", journal.display());
+        Output { json, human, ok: false }
+    }
+
     let (replay, record) = (replay.as_deref(), record.as_deref());
     let root = require_dir(dir)?;
     if max_attempts == 0 {
@@ -576,15 +626,23 @@ async fn repair(dir: &Path, goal: &str, specs: &[String], run: RepairRun) -> Res
         copy_tree(&root, &copy).map_err(|e| CliError::failed(format!("copying the workspace: {e}")))?;
         copies.push(copy);
     }
+    // SIGINT and SIGTERM cancel the run: its future is dropped, the loop's
+    // restore guard restores the snapshot, and a report says so (exit 1).
+    let mut signals = Interrupts::new().map_err(|e| CliError::failed(format!("cannot watch for signals: {e}")))?;
     let task = Task::new(task_id.clone(), root.clone(), goal).with_named_tests(tests.clone());
-    let report = build_loop(&root).run(task).await.map_err(loop_error)?;
+    let first = build_loop(&root);
+    let report = match signals.run(&first, task).await {
+        Ok(done) => done.map_err(loop_error)?,
+        Err(signal) => return Ok(interrupted(signal, &first, &task_id, &root, &journal_path).await),
+    };
     let mut digests = vec![agentkit::sandbox::tree_digest(&root).map_err(|e| CliError::failed(e.to_string()))?];
     for (i, copy) in copies.iter().enumerate() {
         let id = TaskId::new(format!("{}-run{}", task_id.as_str(), i + 2));
-        build_loop(copy)
-            .run(Task::new(id, copy.clone(), goal).with_named_tests(tests.clone()))
-            .await
-            .map_err(loop_error)?;
+        let again = build_loop(copy);
+        match signals.run(&again, Task::new(id.clone(), copy.clone(), goal).with_named_tests(tests.clone())).await {
+            Ok(done) => done.map_err(loop_error)?,
+            Err(signal) => return Ok(interrupted(signal, &again, &id, copy, &journal_path).await),
+        };
         digests.push(agentkit::sandbox::tree_digest(copy).map_err(|e| CliError::failed(e.to_string()))?);
     }
     let ok = report.outcome == agentkit::agent::Outcome::Accepted;

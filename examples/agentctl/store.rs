@@ -1,15 +1,23 @@
 //! `agentctl worker|enqueue|status|costs --store URL`: many workers on a
 //! shared [`Store`] (SQLite file or PostgreSQL server).
 //!
-//! - `enqueue --store URL --dir DIR --goal TEXT [--priority N] [--after ID]… [--repo R] [--tenant T] [--ceiling SCOPE:KEY=USD]…`
-//!   adds a task (payload `{"goal", "dir"}`) and prints its id.
+//! - `enqueue --store URL --dir DIR --goal TEXT [--priority N] [--after ID]… [--repo R] [--tenant T] [--ceiling SCOPE:KEY=USD]… [--id ID] [--max-attempts N]`
+//!   adds a task (payload `{"goal", "dir"}`) and prints its id. Repeating
+//!   it with the same `--id` and the same content is a no-op; the same id
+//!   with other content is refused (exit 2). `--max-attempts` is how many
+//!   times the task may be claimed before it is dead-lettered.
 //! - `worker --store URL [--max-tasks N] [--lease D] [--drain] [--provider SPEC]… [--replay C] [--record C]`
 //!   claims tasks and runs on each the same repair loop as `agentctl repair`,
 //!   with the store as the journal and the budget ledger asked before every
 //!   model call (a [`LedgerGuard`] around the provider stack); then completes
 //!   the task with the loop's outcome. Several can run at once, on one
-//!   machine or many.
-//! - `status --store URL [--stuck-after D]`: tasks per state, unfinished and stuck tasks.
+//!   machine or many. A worker that cannot heartbeat its lease stops the
+//!   run (cancelling it, which restores the workspace) before the lease
+//!   expires and leaves the task to another worker; a loop that ends in an
+//!   error (not a verdict) is a retryable failure, claimed again until the
+//!   task's maximum of attempts, then dead.
+//! - `status --store URL [--stuck-after D]`: tasks per state, unfinished,
+//!   dead and blocked tasks (with the reason), and stuck tasks.
 //! - `costs --store URL [--by task|provider|model|repo|worker|tenant|day]`: spend grouped.
 //!
 //! Exit codes: 0 on success; 1 when a worker ran a task that was not
@@ -110,6 +118,10 @@ pub(crate) struct EnqueueArgs {
     /// The task id (default: a fresh UUID).
     #[arg(long)]
     pub(crate) id: Option<String>,
+    /// Claims of this task allowed before it is dead-lettered (a worker
+    /// dying or its loop erroring on each); not the repair attempts of one run.
+    #[arg(long, default_value_t = NewTask::DEFAULT_MAX_ATTEMPTS)]
+    pub(crate) max_attempts: u32,
     /// Sets a budget ceiling, `SCOPE:KEY=USD` with SCOPE task, worker, repo or tenant; repeatable.
     #[arg(long)]
     pub(crate) ceiling: Vec<String>,
@@ -181,12 +193,16 @@ fn parse_ceiling(text: &str) -> Result<(Scope, String, f64), CliError> {
 /// Runs `agentctl enqueue`.
 pub(crate) async fn enqueue(args: EnqueueArgs) -> Result<Output, CliError> {
     let dir = require_dir(&args.dir)?;
+    if args.max_attempts == 0 {
+        return Err(CliError::bad_input("--max-attempts must be at least 1"));
+    }
     let ceilings = args.ceiling.iter().map(|c| parse_ceiling(c)).collect::<Result<Vec<_>, _>>()?;
     let store = open(&args.store).await?;
     let mut task = NewTask::new(json!({"goal": args.goal, "dir": dir}))
         .with_priority(args.priority)
         .with_repo(args.repo.unwrap_or_else(|| dir.display().to_string()))
-        .with_tenant(args.tenant);
+        .with_tenant(args.tenant)
+        .with_max_attempts(args.max_attempts);
     if let Some(id) = args.id {
         task = task.with_id(id);
     }
@@ -207,17 +223,13 @@ pub(crate) async fn status(args: StatusArgs) -> Result<Output, CliError> {
     let store = open(&args.store).await?;
     let counts = store.counts().await.map_err(store_error)?;
     let stuck = store.stuck(limit).await.map_err(store_error)?;
-    let unfinished: Vec<_> = store
-        .tasks()
-        .await
-        .map_err(store_error)?
-        .into_iter()
-        .filter(|t| matches!(t.state.as_str(), "queued" | "running"))
-        .collect();
+    let all = store.tasks().await.map_err(store_error)?;
+    let given_up: Vec<_> = all.iter().filter(|t| matches!(t.state.as_str(), "dead" | "blocked")).cloned().collect();
     let mut human = format!(
-        "queued {}, running {}, done {}, failed {}\n",
-        counts.queued, counts.running, counts.done, counts.failed
+        "queued {}, running {}, done {}, failed {}, dead {}, blocked {}\n",
+        counts.queued, counts.running, counts.done, counts.failed, counts.dead, counts.blocked
     );
+    let unfinished: Vec<_> = all.iter().filter(|t| matches!(t.state.as_str(), "queued" | "running")).collect();
     for t in &unfinished {
         let _ = writeln!(
             human,
@@ -231,7 +243,18 @@ pub(crate) async fn status(args: StatusArgs) -> Result<Output, CliError> {
     for s in &stuck {
         let _ = writeln!(human, "stuck: {} {} for {} s", s.task.id, s.task.state, s.for_ms / 1000);
     }
-    let json = json!({"counts": counts, "unfinished": unfinished, "stuck": stuck});
+    for t in &given_up {
+        let _ = writeln!(
+            human,
+            "{}: {} attempts={}/{} {}",
+            t.state,
+            t.id,
+            t.attempts,
+            t.max_attempts,
+            t.reason.as_deref().unwrap_or("")
+        );
+    }
+    let json = json!({"counts": counts, "unfinished": unfinished, "dead_or_blocked": given_up, "stuck": stuck});
     Ok(Output { json, human, ok: stuck.is_empty() })
 }
 
@@ -284,7 +307,7 @@ pub(crate) async fn worker(args: WorkerArgs) -> Result<Output, CliError> {
         sandbox: args.sandbox.clone(),
     };
     let runs: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let stats = run_worker(&store, &config, |claim| {
+    let stats = run_worker(store.as_ref(), &config, |claim| {
         let (store, provider, runs, name) = (store.clone(), provider.clone(), runs.clone(), name.clone());
         let settings = settings.clone();
         async move {
@@ -299,7 +322,10 @@ pub(crate) async fn worker(args: WorkerArgs) -> Result<Output, CliError> {
     .map_err(store_error)?;
     let runs = runs.lock().map(|r| r.clone()).unwrap_or_default();
     let ok = runs.iter().all(|r| r["outcome"] == "accepted");
-    let mut human = format!("{name}: {} completed, {} lost\n", stats.completed, stats.lost);
+    let mut human = format!(
+        "{name}: {} completed, {} lost, {} stopped (no heartbeat within the lease)\n",
+        stats.completed, stats.lost, stats.expired
+    );
     for r in &runs {
         let _ = writeln!(human, "  {} {}", r["task"].as_str().unwrap_or("?"), r["outcome"].as_str().unwrap_or("?"));
     }
@@ -381,8 +407,10 @@ async fn run_task(
             (result.with_detail(detail), row(&outcome, json!({"verdict": to_json(&report.verdict)})))
         }
         Err(e) => {
+            // An error is no verdict on the task: another claim may get
+            // through, up to the task's maximum of attempts.
             let why = json!({"error": e.to_string()});
-            (TaskResult::failed("error").with_detail(why.clone()), row("error", why))
+            (TaskResult::retryable("error").with_detail(why.clone()), row("error", why))
         }
     }
 }

@@ -26,7 +26,8 @@ fn unmarked_project() -> (tempfile::TempDir, std::path::PathBuf) {
         "from calc import double\n\n\ndef test_double():\n    assert double(3) == 6\n",
     )
     .unwrap();
-    std::fs::write(work.join("check.sh"), "#!/bin/sh\nexec python3 -m pytest -q -p no:cacheprovider checks\n").unwrap();
+    std::fs::write(work.join("check.sh"), "#!/bin/sh\nexec python3 -m pytest -q -rA -p no:cacheprovider checks\n")
+        .unwrap();
     git(&work, &["init", "-q"]);
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-qm", "calc"]);

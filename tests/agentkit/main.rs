@@ -8,7 +8,9 @@
 mod agentctl;
 mod architecture;
 mod discovery;
+mod interrupt;
 mod openai_session;
+mod recover;
 mod repair_loop;
 mod session_faults;
 mod sessions;

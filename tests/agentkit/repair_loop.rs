@@ -237,3 +237,311 @@ async fn an_edit_outside_the_workspace_is_refused_and_reported_to_the_model() {
     assert!(repair_prompt.contains("Applying your plan failed"), "{repair_prompt}");
     assert_eq!(r.report.outcome, Outcome::Accepted);
 }
+
+/// What the stalling or panicking model does on its second call.
+#[derive(Clone, Copy)]
+enum Second {
+    /// Never answers: the run waits until its future is dropped.
+    Hang,
+    /// Panics, as a broken component would.
+    Panic,
+}
+
+/// A model whose first answer is a scripted plan and whose second call
+/// hangs or panics; `called_twice` fires when the second call starts.
+struct Interrupting {
+    first: ScriptedProvider,
+    calls: std::sync::atomic::AtomicUsize,
+    second: Second,
+    called_twice: Arc<tokio::sync::Notify>,
+}
+
+#[agentkit::core::async_trait]
+impl agentkit::core::LlmProvider for Interrupting {
+    fn id(&self) -> &agentkit::core::provider::ProviderId {
+        self.first.id()
+    }
+    async fn complete(
+        &self,
+        req: agentkit::core::provider::CompletionRequest,
+    ) -> Result<agentkit::core::provider::Completion, agentkit::core::provider::ProviderError> {
+        if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return self.first.complete(req).await;
+        }
+        self.called_twice.notify_one();
+        match self.second {
+            Second::Hang => std::future::pending().await,
+            Second::Panic => panic!("the model component broke"),
+        }
+    }
+    async fn stream(
+        &self,
+        req: agentkit::core::provider::CompletionRequest,
+    ) -> Result<agentkit::core::provider::CompletionStream, agentkit::core::provider::ProviderError> {
+        self.first.stream(req).await
+    }
+}
+
+fn interrupting_loop(work: &Path, second: Second) -> (RepairLoop, Arc<tokio::sync::Notify>, Arc<MemoryJournal>) {
+    let called_twice = Arc::new(tokio::sync::Notify::new());
+    // Attempt 1 writes a wrong fix that fails the tests; attempt 2's model call hangs or panics.
+    let model = Interrupting {
+        first: ScriptedProvider::new("openai:gpt-4.1-mini", vec![replace("wrong", BAD_LINE, "    Some(sum / 3)")]),
+        calls: Default::default(),
+        second,
+        called_twice: called_twice.clone(),
+    };
+    let journal = Arc::new(MemoryJournal::default());
+    let parts = RepairParts {
+        provider: Arc::new(model),
+        oracle: Arc::new(default_oracle()),
+        classifier: classifier_for("cargo").unwrap(),
+        executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.to_path_buf())),
+        snapshotter: Arc::new(GitSnapshotter::new()),
+        editor: Arc::new(FileEditor::new()),
+        journal: journal.clone(),
+    };
+    let lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(LoopMode::Plan));
+    (lp, called_twice, journal)
+}
+
+fn ends_interrupted(journal: &MemoryJournal) {
+    let all = journal.all();
+    assert!(all.iter().any(|e| matches!(e.kind, EventKind::SnapshotRestored { .. })));
+    assert!(all.iter().any(
+        |e| matches!(&e.kind, EventKind::Verdict { verdict: Verdict::NeedsHuman { reason } } if reason.contains("interrupted"))
+    ));
+    assert!(matches!(all.last().unwrap().kind, EventKind::TaskFinished { state: TaskState::RolledBack }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_dropped_mid_attempt_leaves_the_workspace_byte_identical() {
+    let (_dir, work) = fixture("buggy-stats");
+    let before = manifest(&work);
+    let (lp, called_twice, journal) = interrupting_loop(&work, Second::Hang);
+    {
+        let run = lp.run(Task::new("t1", &work, "Make the failing tests pass."));
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => panic!("the run ended on its own: {:?}", r.map(|r| r.outcome)),
+            () = called_twice.notified() => {}
+        }
+        // The first attempt's edit is in the tree while the second model call hangs.
+        assert!(lib_rs(&work).contains("Some(sum / 3)"));
+    } // the run future is dropped here
+    assert_eq!(lp.wait_for_restores().await, 1);
+    assert_eq!(manifest(&work), before);
+    ends_interrupted(&journal);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_component_mid_run_leaves_the_workspace_byte_identical() {
+    use futures::FutureExt;
+    let (_dir, work) = fixture("buggy-stats");
+    let before = manifest(&work);
+    let (lp, _called_twice, journal) = interrupting_loop(&work, Second::Panic);
+    let outcome = std::panic::AssertUnwindSafe(lp.run(Task::new("t1", &work, "Make the failing tests pass.")))
+        .catch_unwind()
+        .await;
+    assert!(outcome.is_err(), "the panic reaches the caller");
+    assert_eq!(lp.wait_for_restores().await, 1);
+    assert_eq!(manifest(&work), before);
+    ends_interrupted(&journal);
+}
+
+/// A plan replacing `old` with `new` in `path`.
+fn edit(summary: &str, path: &str, old: &str, new: &str) -> ScriptedReply {
+    let plan = serde_json::json!({
+        "summary": summary,
+        "actions": [{ "action": "replace_block", "path": path, "old": old, "new": new }]
+    });
+    ScriptedReply::text_with_usage(plan.to_string(), Usage::new(100, 10))
+}
+
+/// The loop over real parts and the auto classifier, in plan mode, on
+/// `work` with `named` tests, the plans `replies` and the gates `gates`.
+async fn run_auto(
+    work: &Path,
+    named: &[&str],
+    replies: Vec<ScriptedReply>,
+    gates: Vec<Arc<dyn agentkit::core::Gate>>,
+) -> (RepairReport, Arc<MemoryJournal>) {
+    let journal = Arc::new(MemoryJournal::default());
+    let parts = RepairParts {
+        provider: Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", replies)),
+        oracle: Arc::new(default_oracle()),
+        classifier: Arc::new(agentkit::classify::AutoClassifier::new()),
+        executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.to_path_buf())),
+        snapshotter: Arc::new(GitSnapshotter::new()),
+        editor: Arc::new(FileEditor::new()),
+        journal: journal.clone(),
+    };
+    let mut lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(LoopMode::Plan));
+    for gate in gates {
+        lp = lp.with_gate(gate);
+    }
+    let task = Task::new("t1", work, "Make the named test pass.")
+        .with_named_tests(named.iter().map(|s| (*s).to_owned()).collect());
+    (lp.run(task).await.unwrap(), journal)
+}
+
+/// Attempt 1 fixes the named test and breaks one that passed at baseline;
+/// the loop must name the regression and accept only attempt 2's real fix.
+async fn regression_then_fix(fixture_name: &str, named: &str, regressed: &str, path: &str, edits: [(&str, &str); 2]) {
+    let (_dir, work) = fixture(fixture_name);
+    let [(old, bad), (old2, good)] = edits;
+    let replies = vec![edit("breaks another test", path, old, bad), edit("the real fix", path, old2, good)];
+    let (report, journal) = run_auto(&work, &[named], replies, vec![]).await;
+    // The baseline ran with per-test reporting: it shows the passing tests too.
+    let passing_at_baseline =
+        report.baseline.outcomes.iter().filter(|o| o.status == agentkit::core::failure::TestStatus::Passed).count();
+    assert!(passing_at_baseline >= 2, "{fixture_name}: baseline without passing tests: {:?}", report.baseline.outcomes);
+    assert!(!report.attempts[0].passed, "{fixture_name}: a regression was accepted");
+    let prompt_of_repair = journal.all().iter().any(|e| {
+        matches!(&e.kind, EventKind::FailureClassified { attempt: 1, classification }
+            if classification.outcomes.iter().any(|o| o.name.contains(regressed) && o.status != agentkit::core::failure::TestStatus::Passed))
+    });
+    assert!(prompt_of_repair, "{fixture_name}: `{regressed}` did not fail in attempt 1");
+    assert_eq!(report.outcome, Outcome::Accepted, "{fixture_name}: {:?}", report.verdict);
+    assert_eq!(report.attempts.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pytest_regression_is_caught_against_the_loops_own_baseline() {
+    regression_then_fix(
+        "py-slugify",
+        "test_capitals_are_lowered",
+        "test_no_hyphen_at_the_ends",
+        "slugkit/slug.py",
+        [
+            (
+                "    slug = _NOT_WORD.sub(\"-\", title)\n    return slug.strip(\"-\")",
+                "    return _NOT_WORD.sub(\"-\", title.lower())",
+            ),
+            (
+                "    return _NOT_WORD.sub(\"-\", title.lower())",
+                "    return _NOT_WORD.sub(\"-\", title.lower()).strip(\"-\")",
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_go_test_regression_is_caught_against_the_loops_own_baseline() {
+    regression_then_fix(
+        "go-wordfreq",
+        "TestCountIgnoresCase",
+        "TestTopPicksTheMostFrequent",
+        "wordfreq.go",
+        [
+            ("\t\tcounts[word]++", "\t\tcounts[strings.ToLower(word)] = 3"),
+            ("\t\tcounts[strings.ToLower(word)] = 3", "\t\tcounts[strings.ToLower(word)]++"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cargo_test_regression_is_caught_against_the_loops_own_baseline() {
+    regression_then_fix(
+        "regression-trap",
+        "discount_starts_at_one_hundred",
+        "no_discount_just_below_one_hundred",
+        "src/lib.rs",
+        [
+            ("    if total > 10_000 {", "    if total >= 9_999 {"),
+            ("    if total >= 9_999 {", "    if total >= 10_000 {"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_test_regression_is_caught_against_the_loops_own_baseline() {
+    regression_then_fix(
+        "js-median",
+        "numbers are ordered by value, not as text",
+        "median of nothing is NaN",
+        "median.js",
+        [
+            (
+                "  if (values.length === 0) return NaN;\n  const sorted = [...values].sort();",
+                "  if (values.length === 0) return 0;\n  const sorted = [...values].sort((a, b) => a - b);",
+            ),
+            ("  if (values.length === 0) return 0;", "  if (values.length === 0) return NaN;"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_path_changed_in_attempt_one_is_caught_by_the_scope_gate_at_attempt_three() {
+    let (_dir, work) = fixture("regression-trap");
+    let before = manifest(&work);
+    let first = serde_json::json!({
+        "summary": "touch the notes and try a wrong fix",
+        "actions": [
+            { "action": "replace_block", "path": "NOTES.md", "old": "Tracked file.", "new": "Edited file." },
+            { "action": "replace_block", "path": "src/lib.rs", "old": "    if total > 10_000 {", "new": "    if total > 10_001 {" }
+        ]
+    });
+    let replies = vec![
+        ScriptedReply::text_with_usage(first.to_string(), Usage::new(100, 10)),
+        edit("still wrong", "src/lib.rs", "    if total > 10_001 {", "    if total > 10_002 {"),
+        edit("the real fix", "src/lib.rs", "    if total > 10_002 {", "    if total >= 10_000 {"),
+    ];
+    let scope: Arc<dyn agentkit::core::Gate> =
+        Arc::new(agentkit::gates::ScopeGate::new(vec!["NOTES.md".into()]).unwrap());
+    let (report, journal) = run_auto(&work, &["discount_starts_at_one_hundred"], replies, vec![scope]).await;
+    assert_eq!(report.attempts.len(), 3);
+    // Attempt 3 passes its tests and touches only src/lib.rs; the change since the snapshot still holds NOTES.md.
+    assert!(report.attempts[2].changes.iter().all(|c| c.path == "src/lib.rs"));
+    let scope_reports: Vec<_> = journal
+        .all()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::GateReport { report } if report.gate == "scope" => Some(report),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(scope_reports.len(), 1, "the gates run once, on the one attempt whose tests pass");
+    assert!(!scope_reports[0].passed);
+    assert!(scope_reports[0].findings.iter().any(|f| f.contains("NOTES.md")), "{:?}", scope_reports[0]);
+    assert_eq!(report.outcome, Outcome::RolledBack);
+    assert_eq!(manifest(&work), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unittest_run_of_zero_tests_is_never_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().canonicalize().unwrap();
+    std::fs::write(work.join("pyproject.toml"), "[project]\nname = \"calc\"\nversion = \"0.1.0\"\n").unwrap();
+    std::fs::write(work.join("calc.py"), "def add(a, b):\n    return a - b\n").unwrap();
+    std::fs::create_dir(work.join("tests")).unwrap();
+    std::fs::write(work.join("tests/__init__.py"), "").unwrap();
+    std::fs::write(
+        work.join("tests/test_calc.py"),
+        "import unittest\nfrom calc import add\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
+    )
+    .unwrap();
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &["-c", "user.name=t", "-c", "user.email=t@e.invalid", "commit", "-qm", "calc"],
+    ] {
+        git(&work, args);
+    }
+    let before = manifest(&work);
+    // Deleting the failing test makes `python -m unittest discover` run 0 tests and exit 0 (Python 3.11).
+    let delete = serde_json::json!({
+        "summary": "remove the failing test",
+        "actions": [{ "action": "delete_file", "path": "tests/test_calc.py" }]
+    });
+    let replies = vec![ScriptedReply::text(delete.to_string()); 3];
+    let (report, _journal) = run_auto(&work, &[], replies, vec![]).await;
+    assert!(report.test_command.contains("unittest"), "{}", report.test_command);
+    assert_ne!(report.outcome, Outcome::Accepted, "{:?}", report.attempts.first().map(|a| &a.classification));
+    assert!(!report.attempts[0].passed);
+    assert_eq!(manifest(&work), before);
+}

@@ -3,8 +3,10 @@
 //! the model's word), what it is given ([`GateContext`]) and reports
 //! ([`GateReport`]), and the final [`Verdict`] on a change.
 
+mod test_run;
 mod verdict;
 
+pub use test_run::{TestBaseline, TestRunCheck, check_test_run, exit_code_agrees, per_test_reporting};
 pub use verdict::Verdict;
 
 use crate::edit::FileChange;
@@ -25,8 +27,15 @@ pub struct GateContext {
     pub profile: WorkspaceProfile,
     /// The goal of the task.
     pub goal: String,
-    /// Files the change touched, with their evidence.
+    /// Files the change touched, with their evidence. The repair loop gives
+    /// the cumulative change against its snapshot (every attempt's edits and
+    /// whatever commands changed), not only the last attempt's.
     pub changes: Vec<FileChange>,
+    /// The cumulative change as a unified diff (`--- a/… +++ b/…`), empty when unknown.
+    pub diff: String,
+    /// The baseline test run (command, exit code, per-test outcomes), when
+    /// the host ran one; `baseline` holds its outcomes.
+    pub test_baseline: Option<TestBaseline>,
     /// Per-test outcomes of the baseline run, before any change (empty when unknown).
     pub baseline: Vec<crate::failure::TestOutcome>,
     /// Tests the goal names: they must go from failing to passing.
@@ -41,7 +50,29 @@ impl GateContext {
         goal: impl Into<String>,
         changes: Vec<FileChange>,
     ) -> Self {
-        Self { root: root.into(), profile, goal: goal.into(), changes, baseline: Vec::new(), named_tests: Vec::new() }
+        Self {
+            root: root.into(),
+            profile,
+            goal: goal.into(),
+            changes,
+            diff: String::new(),
+            test_baseline: None,
+            baseline: Vec::new(),
+            named_tests: Vec::new(),
+        }
+    }
+
+    /// Sets the unified diff of the change.
+    pub fn with_diff(mut self, diff: impl Into<String>) -> Self {
+        self.diff = diff.into();
+        self
+    }
+
+    /// Sets the baseline test run (and [`baseline`](Self::baseline), its outcomes).
+    pub fn with_test_baseline(mut self, baseline: TestBaseline) -> Self {
+        self.baseline = baseline.outcomes.clone();
+        self.test_baseline = Some(baseline);
+        self
     }
 
     /// Sets the per-test outcomes of the baseline run.
@@ -73,12 +104,33 @@ pub struct GateReport {
     /// A measured score, for gates that have one (the mutation score, 0–1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// The gate does not apply to this workspace and did not run
+    /// (`passed` is true: it objects to nothing); the summary says why.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 impl GateReport {
     /// A report.
     pub fn new(gate: impl Into<String>, passed: bool, summary: impl Into<String>) -> Self {
-        Self { gate: gate.into(), passed, summary: summary.into(), findings: Vec::new(), score: None }
+        Self { gate: gate.into(), passed, summary: summary.into(), findings: Vec::new(), score: None, skipped: false }
+    }
+
+    /// The report of a gate that does not apply to the workspace, named, with why.
+    pub fn skipped(gate: impl Into<String>, reason: impl Into<String>) -> Self {
+        let mut report = Self::new(gate, true, format!("skipped: {}", reason.into()));
+        report.skipped = true;
+        report
+    }
+}
+
+/// Runs `gate`: a gate that does not apply ([`GateError::NotApplicable`])
+/// is a [`GateReport::skipped`] report naming it; other errors are returned.
+/// The repair loop and the Inspector both check gates through this.
+pub async fn check_gate(gate: &dyn Gate, cx: &GateContext) -> Result<GateReport, GateError> {
+    match gate.check(cx).await {
+        Err(GateError::NotApplicable { gate, reason }) => Ok(GateReport::skipped(gate, reason)),
+        other => other,
     }
 }
 
@@ -121,6 +173,15 @@ impl<T: Gate + ?Sized> Gate for Arc<T> {
 impl<T: Gate + ?Sized> Gate for Box<T> {
     async fn check(&self, cx: &GateContext) -> Result<GateReport, GateError> {
         (**self).check(cx).await
+    }
+}
+
+impl GateError {
+    /// The name of the gate that failed.
+    pub fn gate(&self) -> &str {
+        match self {
+            Self::Exec { gate, .. } | Self::CouldNotCheck { gate, .. } | Self::NotApplicable { gate, .. } => gate,
+        }
     }
 }
 

@@ -182,11 +182,9 @@ fn stats_project() -> tempfile::TempDir {
     tmp
 }
 
-async fn baseline_of(root: &Path, profile: &WorkspaceProfile) -> Vec<agent_core::failure::TestOutcome> {
-    let mut spec = profile.test_command().unwrap().to_spec(root);
-    spec.args.push("-rA".into());
-    let run = agent_core::Executor::run(&ProcessExecutor::new(), spec).await.unwrap();
-    agent_classify::test_outcomes(&format!("{}\n{}", run.stdout.text(), run.stderr.text()))
+/// The baseline through the gate's own production path.
+async fn baseline_of(root: &Path, profile: &WorkspaceProfile) -> agent_core::gate::TestBaseline {
+    agent_gates::TestsGate::new(Arc::new(ProcessExecutor::new())).baseline(root, profile).await.unwrap()
 }
 
 #[tokio::test]
@@ -197,10 +195,11 @@ async fn the_tests_gate_names_a_regression_and_accepts_a_fix_that_keeps_every_pa
     let root = tmp.path();
     let profile = agent_oracles::default_oracle().inspect(root).await.unwrap();
     let baseline = baseline_of(root, &profile).await;
-    assert_eq!(baseline.len(), 3, "{baseline:?}");
+    assert_eq!(baseline.outcomes.len(), 3, "{baseline:?}");
+    assert!(baseline.command.ends_with("-v -rA"), "{}", baseline.command);
     let gate = TestsGate::new(Arc::new(ProcessExecutor::new()));
     let cx = GateContext::new(root, profile, "mean of [] is None", vec![])
-        .with_baseline(baseline)
+        .with_test_baseline(baseline)
         .with_named_tests(vec!["test_mean_empty".into()]);
 
     // The "fix" makes the named test pass and breaks another.
@@ -248,7 +247,7 @@ async fn a_run_that_collects_nothing_is_never_a_pass_for_the_tests_gate() {
     let baseline = baseline_of(root, &profile).await;
     // A syntax error in the module under test: collection fails, nothing runs.
     write(root, "stats.py", "def mean(xs)\n    return 0\n");
-    let cx = GateContext::new(root, profile, "g", vec![]).with_baseline(baseline);
+    let cx = GateContext::new(root, profile, "g", vec![]).with_test_baseline(baseline);
     let report = TestsGate::new(Arc::new(ProcessExecutor::new())).check(&cx).await.unwrap();
     assert!(!report.passed, "{report:?}");
 }

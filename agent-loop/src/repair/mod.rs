@@ -53,8 +53,21 @@
 //!
 //! **Budgets and provider errors.** [`RepairConfig::budget`] is checked
 //! before every model turn. Provider errors reach the loop after the
-//! provider's own layers (retry, cascade) did what they could; one that does
-//! (a ledger's refusal included) ends the task as NeedsHuman.
+//! provider's own layers (retry, cascade) did what they could; a quota or
+//! spend refusal (`QuotaExhausted`, as a budget ledger's refusal surfaces)
+//! ends the task as BudgetExceeded, any other as NeedsHuman.
+//!
+//! **Restore on every way out.** From the snapshot until the loop restored
+//! or discarded it itself, a guard is armed: a run whose future is dropped
+//! (cancelled) or that panics spawns the restore on the runtime when the
+//! guard drops; hosts await it with [`RepairLoop::wait_for_restores`].
+//! Every end journals a verdict and `TaskFinished`, error paths included;
+//! an error after the task reached its outcome comes back as
+//! [`LoopError::AfterOutcome`] carrying the report.
+//!
+//! **Gates see the cumulative change**: the files and a unified diff of
+//! everything changed since the snapshot (every attempt, and what commands
+//! changed), compared with an image of the tree taken with the snapshot.
 //!
 //! **Renderer and memory are set with methods**, not as fields:
 //! [`RepairLoop::with_context_renderer`] (default [`PlainContext`]; agentctl
@@ -69,7 +82,9 @@
 //! [`RepairLoop::with_observer`] sees each one as it is journaled (agentctl
 //! prints its progress lines from it).
 
+mod guard;
 mod prompt;
+mod tree;
 
 use prompt::{PromptLimits, PromptStyle};
 pub use prompt::{SYSTEM_PROMPT, TOOLS_SYSTEM_PROMPT};
@@ -83,12 +98,12 @@ use agent_core::edit::FileChange;
 use agent_core::event::{Event, EventKind, TaskId, TaskState};
 use agent_core::exec::{CommandSpec, RunOutput};
 use agent_core::exec::{Enforcement, SandboxPolicy};
-use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, Tier};
-use agent_core::gate::{GateContext, GateReport, Verdict};
+use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestStatus, Tier};
+use agent_core::gate::{GateContext, GateReport, TestBaseline, Verdict};
 use agent_core::journal::JournalError;
 use agent_core::plan::{Action, Plan};
 use agent_core::provider::{CompletionRequest, Message, Usage};
-use agent_core::snapshot::SnapshotError;
+use agent_core::snapshot::{SnapshotError, SnapshotId};
 use agent_core::tool::{ObservationLimits, ToolContext};
 use agent_core::workspace::{DetectedCommand, OracleError, WorkspaceProfile};
 use agent_core::{
@@ -410,9 +425,45 @@ pub enum LoopError {
         /// The workspace.
         root: PathBuf,
     },
-    /// A snapshot could not be taken, or the workspace could not be restored.
-    #[error("snapshot failed: {0}")]
-    Snapshot(#[from] SnapshotError),
+    /// The snapshot could not be taken: nothing was changed.
+    #[error("taking a snapshot of {} failed: {source}", root.display())]
+    SnapshotTake {
+        /// The workspace.
+        root: PathBuf,
+        /// The snapshotter's error.
+        #[source]
+        source: SnapshotError,
+    },
+    /// The workspace could not be restored to the snapshot: the tree may
+    /// hold the failed attempt's changes, and the snapshot is kept.
+    #[error("restoring snapshot {id} failed: {source}")]
+    Restore {
+        /// The snapshot that is still there to restore from.
+        id: SnapshotId,
+        /// The snapshotter's error.
+        #[source]
+        source: SnapshotError,
+    },
+    /// The snapshot could not be discarded after the tree was dealt with.
+    #[error("discarding snapshot {id} failed: {source}")]
+    Discard {
+        /// The snapshot left behind.
+        id: SnapshotId,
+        /// The snapshotter's error.
+        #[source]
+        source: SnapshotError,
+    },
+    /// The task reached an outcome (in `report`: an accepted change stays in
+    /// the tree) and a later step failed (discarding the snapshot, the
+    /// journal).
+    #[error("the task ended {:?}, then: {error}", report.outcome)]
+    AfterOutcome {
+        /// The task's report.
+        report: Box<RepairReport>,
+        /// What failed after the outcome.
+        #[source]
+        error: Box<LoopError>,
+    },
     /// The journal failed.
     #[error("journal failed: {0}")]
     Journal(#[from] JournalError),
@@ -433,6 +484,25 @@ pub enum LoopError {
     },
 }
 
+impl LoopError {
+    /// The report of a task that reached an outcome before this error.
+    pub fn report(&self) -> Option<&RepairReport> {
+        match self {
+            Self::AfterOutcome { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The snapshot this error leaves behind, if any.
+    pub fn snapshot(&self) -> Option<&SnapshotId> {
+        match self {
+            Self::Restore { id, .. } | Self::Discard { id, .. } => Some(id),
+            Self::AfterOutcome { error, .. } => error.snapshot(),
+            _ => None,
+        }
+    }
+}
+
 /// Observes each event as it is journaled (e.g. to print progress).
 pub type Observer = Arc<dyn Fn(&agent_core::event::Event) + Send + Sync>;
 
@@ -447,6 +517,7 @@ pub struct RepairLoop {
     inspector: Option<crate::Inspector>,
     tools: ToolSet,
     repo_map: Option<Arc<dyn RepoMapper>>,
+    pending: guard::PendingRestores,
 }
 
 impl RepairLoop {
@@ -462,6 +533,7 @@ impl RepairLoop {
             inspector: None,
             tools: ToolSet::builtin(),
             repo_map: None,
+            pending: guard::PendingRestores::default(),
         }
     }
 
@@ -552,45 +624,76 @@ impl RepairLoop {
             return Err(LoopError::InvalidConfig { reason: "max_attempts must be at least 1".into() });
         }
         let mut run = TaskRun::new(self, task);
-        run.emit(EventKind::TaskStarted { goal: run.task.goal.clone(), root: run.task.root.display().to_string() })
-            .await?;
-        run.transition(TaskState::Planning).await?;
-        let profile = self.parts.oracle.inspect(&run.task.root).await?;
-        let test = profile.test_command().cloned();
-        run.emit(EventKind::Inspected {
-            projects: profile.projects.len(),
-            test_command: test.as_ref().map(|t| t.display()),
-        })
-        .await?;
-        if test.is_none() && self.config.mode == LoopMode::Plan {
-            run.finish_without_change(Outcome::NeedsHuman).await?;
-            return Err(LoopError::NoTestCommand { root: run.task.root.clone() });
-        }
-        let snapshot = self.parts.snapshotter.snapshot(&run.task.root).await?;
-        run.emit(EventKind::SnapshotTaken { id: snapshot.to_string() }).await?;
-
-        let result = match &test {
-            Some(test) => {
-                run.test_display = test.display();
-                run.attempts(&profile, test).await
+        let (profile, test) = match run.inspect().await {
+            Ok(found) => found,
+            Err(e) => {
+                run.end_on_error(&e).await;
+                return Err(e);
             }
-            // Tools mode: the model looks for the test command; the loop checks it runs tests.
-            None => run.discover_and_attempt(&profile).await,
+        };
+        if test.is_none() && self.config.mode == LoopMode::Plan {
+            let e = LoopError::NoTestCommand { root: run.task.root.clone() };
+            run.end_on_error(&e).await;
+            return Err(e);
+        }
+        let snapshot = match self.parts.snapshotter.snapshot(&run.task.root).await {
+            Ok(id) => id,
+            Err(source) => {
+                let e = LoopError::SnapshotTake { root: run.task.root.clone(), source };
+                run.end_on_error(&e).await;
+                return Err(e);
+            }
+        };
+        // From here until the loop has restored or discarded the snapshot
+        // itself, a dropped or panicking run is restored by the guard.
+        let mut guard = guard::RestoreGuard::arm(self, run.task.id.clone(), run.task.root.clone(), snapshot.clone());
+        if !self.gates.is_empty() || self.inspector.is_some() {
+            let root = run.task.root.clone();
+            run.image = tokio::task::spawn_blocking(move || tree::TreeImage::capture(&root)).await.ok().map(Arc::new);
+        }
+        let result = match run.emit(EventKind::SnapshotTaken { id: snapshot.to_string() }).await {
+            Err(e) => Err(e),
+            Ok(()) => match &test {
+                Some(test) => {
+                    run.test_display = test.display();
+                    run.attempts(&profile, test).await
+                }
+                // Tools mode: the model looks for the test command; the loop checks it runs tests.
+                None => run.discover_and_attempt(&profile).await,
+            },
         };
         let keep = matches!(result, Ok(ref e) if e.outcome == Outcome::Accepted);
-        if keep {
-            self.parts.snapshotter.discard(&run.task.root, &snapshot).await?;
-            run.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await?;
-        } else {
-            self.parts.snapshotter.restore(&run.task.root, &snapshot).await?;
-            run.emit(EventKind::SnapshotRestored { id: snapshot.to_string() }).await?;
-            self.parts.snapshotter.discard(&run.task.root, &snapshot).await?;
-            run.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await?;
+        let settled = run.settle(&snapshot, keep).await;
+        guard.disarm();
+        match result {
+            Err(e) => {
+                // A workspace that could not be restored is the more urgent news.
+                let e = match settled {
+                    Ok(()) => e,
+                    Err(settle) => {
+                        tracing::error!(task = %run.task.id, error = %e, "the loop failed, then its restore failed");
+                        settle
+                    }
+                };
+                run.end_on_error(&e).await;
+                Err(e)
+            }
+            Ok(end) => {
+                run.remember(end.outcome).await;
+                let (report, journaled) = run.finish(end).await;
+                match settled.and(journaled) {
+                    Ok(()) => Ok(report),
+                    Err(error) => Err(LoopError::AfterOutcome { report: Box::new(report), error: Box::new(error) }),
+                }
+            }
         }
-        let end = result?;
-        run.remember(end.outcome).await;
-        let test_command = run.test_display.clone();
-        run.finish(end, test_command).await
+    }
+
+    /// Awaits the restores that guards of dropped or panicked runs spawned
+    /// (see the module docs). A host that cancels a run awaits this before
+    /// it looks at the workspace or exits; returns how many it waited for.
+    pub async fn wait_for_restores(&self) -> usize {
+        self.pending.wait().await
     }
 }
 
@@ -627,9 +730,12 @@ fn session_end_note(end: &SessionEnd) -> Option<String> {
     }
 }
 
-/// The changed files as a listing, for a review when there is no plan.
-fn changes_listing(changes: &[FileChange]) -> String {
-    changes.iter().map(|c| format!("{} {}\n", c.change, c.path)).collect()
+/// One run of the test command.
+struct TestRun {
+    /// The command as run (with its per-test reporting flags).
+    command: String,
+    exit_code: Option<i32>,
+    classification: Classification,
 }
 
 /// How the attempts ended, before the snapshot is dealt with.
@@ -647,6 +753,10 @@ struct TaskRun<'a> {
     tracker: BudgetTracker,
     messages: Vec<Message>,
     baseline: Classification,
+    /// The baseline run as the regression check reads it.
+    test_baseline: TestBaseline,
+    /// The workspace at snapshot time, when gates need the cumulative change.
+    image: Option<Arc<tree::TreeImage>>,
     attempts: Vec<AttemptReport>,
     gates: Vec<GateReport>,
     last_comparison: agent_core::failure::RunComparison,
@@ -654,6 +764,8 @@ struct TaskRun<'a> {
     test_display: String,
     /// Tool calls made by the task's sessions.
     tool_calls: u32,
+    /// Whether the tree was restored to the snapshot.
+    restored: bool,
 }
 
 impl<'a> TaskRun<'a> {
@@ -665,26 +777,26 @@ impl<'a> TaskRun<'a> {
             state: TaskState::Queued,
             messages: Vec::new(),
             baseline: Classification::default(),
+            test_baseline: TestBaseline::default(),
+            image: None,
             attempts: Vec::new(),
             gates: Vec::new(),
             last_comparison: agent_core::failure::RunComparison::default(),
             test_display: String::new(),
             tool_calls: 0,
+            restored: false,
         }
     }
 
-    /// The workspace's name for memory: the root directory's name.
-    fn workspace_name(&self) -> String {
-        self.task
-            .root
-            .file_name()
-            .map_or_else(|| self.task.root.display().to_string(), |n| n.to_string_lossy().into_owned())
+    /// The workspace's key for memory: the repository's identity ([`crate::workspace_key`]).
+    async fn workspace_name(&self) -> String {
+        crate::workspace_key(&self.task.root).await.as_str().to_owned()
     }
 
     /// What memory holds for this goal and workspace, rendered; `None` when nothing.
     async fn recall(&self) -> Option<String> {
         let memory = self.lp.memory.as_ref()?;
-        match memory.recall(&self.workspace_name(), &self.task.goal).await {
+        match memory.recall(&self.workspace_name().await, &self.task.goal).await {
             Ok(r) if !r.is_empty() => Some(r.render()),
             Ok(_) => None,
             Err(e) => {
@@ -697,7 +809,7 @@ impl<'a> TaskRun<'a> {
     /// Stores this task's attempts and, when a repair made it pass, the lesson.
     async fn remember(&self, outcome: Outcome) {
         let Some(memory) = &self.lp.memory else { return };
-        let workspace = self.workspace_name();
+        let workspace = self.workspace_name().await;
         let mut entries = Vec::new();
         for a in &self.attempts {
             let mut failed: Vec<String> = a.classification.failures.iter().take(5).map(short_failure).collect();
@@ -741,6 +853,64 @@ impl<'a> TaskRun<'a> {
         }
     }
 
+    /// Whether an after-run passes: the regression check against the
+    /// baseline ([`check_test_run`](agent_core::gate::check_test_run): a run
+    /// that shows outcomes agreeing with its exit code, the named tests
+    /// fixed, no test that passed at baseline failing or gone, an empty or
+    /// invalid baseline never compared against) in a run whose failure is
+    /// not the environment's; without named tests the suite must pass too.
+    /// Returns the comparison and why the run is not valid, if it is not.
+    fn judge(
+        &self,
+        command: &str,
+        exit_code: Option<i32>,
+        classification: &Classification,
+    ) -> (bool, agent_core::failure::RunComparison, Vec<String>) {
+        let named = &self.task.named_tests;
+        let infra = classification.tier == Tier::Infrastructure;
+        if classification.outcomes.is_empty() && named.is_empty() {
+            // A run that lists no test by name (unittest, `pytest -q` behind a
+            // script): judged by the counts, a clean pass with at least as
+            // many passing tests as at baseline and never zero tests.
+            let ran = classification.tests.map_or(0, |t| t.passed);
+            let passing_outcomes =
+                self.test_baseline.outcomes.iter().filter(|o| o.status == TestStatus::Passed).count();
+            let before =
+                self.baseline.tests.map_or(0, |t| t.passed).max(u32::try_from(passing_outcomes).unwrap_or(u32::MAX));
+            let mut problems = Vec::new();
+            if ran == 0 {
+                problems.push(format!("`{command}` ran no passing test: the run is not valid"));
+            } else if ran < before {
+                problems.push(format!("{ran} tests passed, fewer than the {before} at baseline"));
+            }
+            if exit_code != Some(0) && classification.failures.is_empty() {
+                problems.push(format!("exit code {exit_code:?} with no failure parsed"));
+            }
+            let ok = problems.is_empty() && classification.passed() && exit_code == Some(0) && !infra;
+            return (ok, agent_core::failure::RunComparison::default(), problems);
+        }
+        let check =
+            agent_core::gate::check_test_run(&self.test_baseline, command, exit_code, &classification.outcomes, named);
+        let suite_ok = !named.is_empty() || classification.passed();
+        (check.passed && suite_ok && !infra, check.comparison, check.problems)
+    }
+
+    /// Every change since the snapshot (the image taken with it), or this
+    /// attempt's changes when no image could be taken.
+    async fn cumulative_change(&self, attempt: &[FileChange]) -> tree::TreeChange {
+        let Some(image) = self.image.clone() else {
+            return tree::TreeChange { changes: attempt.to_vec(), diff: String::new() };
+        };
+        let root = self.task.root.clone();
+        match tokio::task::spawn_blocking(move || image.changes_since(&root)).await {
+            Ok(change) => change,
+            Err(e) => {
+                tracing::error!(task = %self.task.id, error = %e, "the cumulative change could not be read");
+                tree::TreeChange { changes: attempt.to_vec(), diff: String::new() }
+            }
+        }
+    }
+
     fn limits(&self) -> PromptLimits {
         PromptLimits { max_file_bytes: 16 * 1024, max_files: 6, max_listing: 200 }
     }
@@ -764,24 +934,29 @@ impl<'a> TaskRun<'a> {
         Ok(())
     }
 
+    /// Runs the tests exactly as every run of this task does: the test
+    /// command with its per-test reporting flags
+    /// ([`per_test_reporting`](agent_core::gate::per_test_reporting)), so
+    /// the baseline and the after-runs show per-test outcomes alike.
     async fn run_tests(
         &self,
         profile: &WorkspaceProfile,
         test: &DetectedCommand,
         attempt: u32,
-    ) -> Result<(Option<i32>, Classification), LoopError> {
-        let mut spec =
-            test.to_spec(&self.task.root).wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+    ) -> Result<TestRun, LoopError> {
+        let mut spec = agent_core::gate::per_test_reporting(test.to_spec(&self.task.root))
+            .wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
         if let Some(idle) = self.lp.config.test_idle_timeout_ms {
             spec = spec.idle_timeout(Duration::from_millis(idle));
         }
-        let span = tracing::info_span!("tests", task = %self.task.id, attempt, command = %spec.display());
+        let command = spec.display();
+        let span = tracing::info_span!("tests", task = %self.task.id, attempt, command = %command);
         let output = self.lp.parts.executor.run(spec).instrument(span).await?;
         self.emit(run_event(&output)).await?;
         let mut classification = self.lp.parts.classifier.classify(&output, profile);
         classification.outcomes = self.lp.parts.classifier.test_outcomes(&output);
         self.emit(EventKind::FailureClassified { attempt, classification: classification.clone() }).await?;
-        Ok((output.exit_code, classification))
+        Ok(TestRun { command, exit_code: output.exit_code, classification })
     }
 
     /// Asks the model for a plan; one corrective re-ask (by default) on an unusable answer.
@@ -817,11 +992,7 @@ impl<'a> TaskRun<'a> {
                 Err(err) => {
                     self.tracker.record_failed_turn();
                     self.emit(EventKind::failed_llm_call(purpose, &err, latency_ms)).await?;
-                    return Ok(Err(AttemptsEnd {
-                        outcome: Outcome::NeedsHuman,
-                        verdict: Verdict::NeedsHuman { reason: format!("model call failed: {err}") },
-                        budget_stop: None,
-                    }));
+                    return Ok(Err(provider_end(&err)));
                 }
             };
             span.record("gen_ai.usage.input_tokens", completion.usage.input_tokens);
@@ -891,13 +1062,7 @@ impl<'a> TaskRun<'a> {
         let report = match session.run(cx, prompt::TOOLS_SYSTEM_PROMPT.to_owned(), first_user, &mut self.tracker).await
         {
             Ok(report) => report,
-            Err(SessionError::Provider { error, .. }) => {
-                return Ok(Err(AttemptsEnd {
-                    outcome: Outcome::NeedsHuman,
-                    verdict: Verdict::NeedsHuman { reason: format!("model call failed: {error}") },
-                    budget_stop: None,
-                }));
-            }
+            Err(SessionError::Provider { error, .. }) => return Ok(Err(provider_end(&error))),
             Err(SessionError::Journal(e)) => return Err(LoopError::Journal(e)),
             Err(other) => return Err(LoopError::Session { reason: other.to_string() }),
         };
@@ -963,9 +1128,7 @@ impl<'a> TaskRun<'a> {
         let text = prompt::discovery_prompt(&self.task.goal, &self.task.root, profile, self.limits().max_listing);
         let report = match session.run(&cx, prompt::TOOLS_SYSTEM_PROMPT.to_owned(), text, &mut self.tracker).await {
             Ok(report) => report,
-            Err(SessionError::Provider { error, .. }) => {
-                return Ok(needs_human(format!("model call failed: {error}")));
-            }
+            Err(SessionError::Provider { error, .. }) => return Ok(provider_end(&error)),
             Err(SessionError::Journal(e)) => return Err(LoopError::Journal(e)),
             Err(other) => return Err(LoopError::Session { reason: other.to_string() }),
         };
@@ -989,7 +1152,7 @@ impl<'a> TaskRun<'a> {
         self.emit(EventKind::Inspected { projects: profile.projects.len(), test_command: Some(test.display()) })
             .await?;
         self.test_display = test.display();
-        let (_, probe) = self.run_tests(profile, &test, 0).await?;
+        let probe = self.run_tests(profile, &test, 0).await?.classification;
         if probe.tests.is_none() && probe.outcomes.is_empty() {
             return Ok(needs_human(format!(
                 "the command the model named, `{}`, does not run tests (no test summary or outcome in its output)",
@@ -1067,7 +1230,10 @@ impl<'a> TaskRun<'a> {
         test: &DetectedCommand,
     ) -> Result<AttemptsEnd, LoopError> {
         let max = self.lp.config.max_attempts;
-        self.baseline = self.run_tests(profile, test, 0).await?.1;
+        let baseline = self.run_tests(profile, test, 0).await?;
+        self.test_baseline =
+            TestBaseline::new(baseline.command, baseline.exit_code, baseline.classification.outcomes.clone());
+        self.baseline = baseline.classification;
         if self.baseline.tier == Tier::Infrastructure {
             return Ok(AttemptsEnd {
                 outcome: Outcome::NeedsHuman,
@@ -1133,33 +1299,24 @@ impl<'a> TaskRun<'a> {
                 Step::of_plan(plan, changes, apply_error)
             };
             let Step { summary, changes, apply_error, plan, turns, session_end } = step;
-            let (exit_code, classification) = self.run_tests(profile, test, number).await?;
-            let comparison = agent_core::failure::compare_runs(
-                &self.baseline.outcomes,
-                &classification.outcomes,
-                &self.task.named_tests,
-            );
-            let tests_ok = if self.task.named_tests.is_empty() {
-                // The suite's verdict, and no test that passed before may be gone or failing.
-                classification.passed() && comparison.regressions.is_empty()
-            } else {
-                // Regression-aware: the named tests fixed, every passing test still passing,
-                // in a run whose outcomes could be read; unrelated old failures do not count.
-                comparison.ok() && !classification.outcomes.is_empty() && classification.tier != Tier::Infrastructure
-            };
+            let TestRun { command, exit_code, classification } = self.run_tests(profile, test, number).await?;
+            let (tests_ok, comparison, problems) = self.judge(&command, exit_code, &classification);
             let mut passed = apply_error.is_none() && tests_ok;
             let mut gate_failures = Vec::new();
             let mut review_stop = None;
             if passed && (!self.lp.gates.is_empty() || self.lp.inspector.is_some()) {
                 self.transition(TaskState::Verifying).await?;
-                let gcx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, changes.clone())
-                    .with_baseline(self.baseline.outcomes.clone())
+                // The gates judge the whole change since the snapshot, not this attempt's alone.
+                let cumulative = self.cumulative_change(&changes).await;
+                let gcx = GateContext::new(&self.task.root, profile.clone(), &self.task.goal, cumulative.changes)
+                    .with_diff(cumulative.diff)
+                    .with_test_baseline(self.test_baseline.clone())
                     .with_named_tests(self.task.named_tests.clone());
                 self.gates.clear();
                 for gate in &self.lp.gates {
-                    let report = match gate.check(&gcx).await {
+                    let report = match agent_core::gate::check_gate(gate.as_ref(), &gcx).await {
                         Ok(r) => r,
-                        Err(e) => GateReport::new("gate", false, format!("gate could not run: {e}")),
+                        Err(e) => GateReport::new(e.gate(), false, format!("gate could not run: {e}")),
                     };
                     self.emit(EventKind::GateReport { report: report.clone() }).await?;
                     if !report.passed {
@@ -1169,11 +1326,7 @@ impl<'a> TaskRun<'a> {
                 }
                 if gate_failures.is_empty() {
                     if let Some(inspector) = &self.lp.inspector {
-                        let diff = match &plan {
-                            Some(plan) => plan_diff(plan),
-                            None => changes_listing(&changes),
-                        };
-                        let inspection = inspector.inspect(&gcx, &diff).await;
+                        let inspection = inspector.inspect(&gcx, &gcx.diff).await;
                         for report in &inspection.gates {
                             self.emit(EventKind::GateReport { report: report.clone() }).await?;
                             self.gates.push(report.clone());
@@ -1205,6 +1358,10 @@ impl<'a> TaskRun<'a> {
             let verdicts = comparison.regressions.iter().map(|r| format!("regression: {r}")).chain(
                 comparison.missing_fixes.iter().filter(|_| apply_error.is_none()).map(|m| format!("not fixed: {m}")),
             );
+            // Why the run is not valid leads only when nothing else failed (a run that
+            // looked green); a failing run's own failures already say what is wrong.
+            let invalid = problems.iter().filter(|_| classification.failures.is_empty());
+            let verdicts = invalid.map(|p| format!("test run: {p}")).chain(verdicts);
             let leading: Vec<Failure> =
                 verdicts.map(|line| Failure::new(FailureCategory::Test, FailureKind::TestAssertion, line)).collect();
             shown.failures.splice(0..0, leading);
@@ -1290,37 +1447,88 @@ impl<'a> TaskRun<'a> {
         })
     }
 
-    async fn finish_without_change(&mut self, outcome: Outcome) -> Result<(), LoopError> {
-        self.transition(outcome.state()).await?;
-        self.emit(EventKind::TaskFinished { state: outcome.state() }).await
+    /// TaskStarted, inspection; the profile and its test command.
+    async fn inspect(&mut self) -> Result<(WorkspaceProfile, Option<DetectedCommand>), LoopError> {
+        self.emit(EventKind::TaskStarted { goal: self.task.goal.clone(), root: self.task.root.display().to_string() })
+            .await?;
+        self.transition(TaskState::Planning).await?;
+        let profile = self.lp.parts.oracle.inspect(&self.task.root).await?;
+        let test = profile.test_command().cloned();
+        self.emit(EventKind::Inspected {
+            projects: profile.projects.len(),
+            test_command: test.as_ref().map(|t| t.display()),
+        })
+        .await?;
+        Ok((profile, test))
     }
 
-    async fn finish(mut self, end: AttemptsEnd, test_command: String) -> Result<RepairReport, LoopError> {
-        self.transition(end.outcome.state()).await?;
-        self.emit(EventKind::Verdict { verdict: end.verdict.clone() }).await?;
-        self.emit(EventKind::TaskFinished { state: end.outcome.state() }).await?;
+    /// Keeps the change (discards the snapshot) or restores the tree and
+    /// discards the snapshot. A failed restore keeps the snapshot.
+    async fn settle(&mut self, snapshot: &SnapshotId, keep: bool) -> Result<(), LoopError> {
+        let root = self.task.root.clone();
+        let snapshotter = &self.lp.parts.snapshotter;
+        if !keep {
+            snapshotter
+                .restore(&root, snapshot)
+                .await
+                .map_err(|source| LoopError::Restore { id: snapshot.clone(), source })?;
+            self.restored = true;
+            self.emit(EventKind::SnapshotRestored { id: snapshot.to_string() }).await?;
+        }
+        snapshotter
+            .discard(&root, snapshot)
+            .await
+            .map_err(|source| LoopError::Discard { id: snapshot.clone(), source })?;
+        self.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await
+    }
+
+    /// Journals a verdict and the end of a task the loop could not carry on
+    /// (best effort: the journal may be what failed).
+    async fn end_on_error(&mut self, error: &LoopError) {
+        let reason = format!("the loop could not go on: {error}");
+        let state = TaskState::NeedsHuman;
+        let journaled = async {
+            self.transition(state).await?;
+            self.emit(EventKind::Verdict { verdict: Verdict::NeedsHuman { reason } }).await?;
+            self.emit(EventKind::TaskFinished { state }).await
+        }
+        .await;
+        if let Err(e) = journaled {
+            tracing::error!(task = %self.task.id, error = %e, "the end of a failed task could not be journaled");
+        }
+    }
+
+    /// The report, and whether its end could be journaled.
+    async fn finish(mut self, end: AttemptsEnd) -> (RepairReport, Result<(), LoopError>) {
+        let journaled = async {
+            self.transition(end.outcome.state()).await?;
+            self.emit(EventKind::Verdict { verdict: end.verdict.clone() }).await?;
+            self.emit(EventKind::TaskFinished { state: end.outcome.state() }).await
+        }
+        .await;
         let attempts = u32::try_from(self.attempts.len()).unwrap_or(u32::MAX);
         let metrics = TaskMetrics {
             attempts,
             repairs: attempts.saturating_sub(1),
             model_turns: self.tracker.turns(),
             tool_calls: self.tool_calls,
-            rolled_back: end.outcome != Outcome::Accepted,
+            rolled_back: self.restored,
             usage: self.tracker.usage(),
             cost_usd: self.tracker.cost_usd(),
             wall_ms: self.tracker.elapsed_ms(),
         };
-        Ok(RepairReport {
+        let report = RepairReport {
             task: self.task.id.clone(),
             outcome: end.outcome,
             verdict: end.verdict,
-            test_command,
+            test_command: self.test_display,
             baseline: self.baseline,
             attempts: self.attempts,
             gates: self.gates,
             budget_stop: end.budget_stop,
             metrics,
-        })
+        };
+        (report, journaled)
     }
 }
 
@@ -1332,6 +1540,24 @@ fn run_event(out: &RunOutput) -> EventKind {
         timed_out: out.timed_out.map(|t| t.name().to_owned()),
         duration_ms: out.duration_ms,
         log_path: out.log_path.as_ref().map(|p| p.display().to_string()),
+    }
+}
+
+/// How a model call that failed ends the task: a quota or spend limit (a
+/// budget ledger's refusal surfaces as `QuotaExhausted`) is over budget,
+/// anything else needs a human.
+fn provider_end(err: &agent_core::provider::ProviderError) -> AttemptsEnd {
+    match err.kind {
+        agent_core::provider::ProviderErrorKind::QuotaExhausted { .. } => AttemptsEnd {
+            outcome: Outcome::BudgetExceeded,
+            verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: the spend was refused: {err}") },
+            budget_stop: None,
+        },
+        _ => AttemptsEnd {
+            outcome: Outcome::NeedsHuman,
+            verdict: Verdict::NeedsHuman { reason: format!("model call failed: {err}") },
+            budget_stop: None,
+        },
     }
 }
 
@@ -1353,32 +1579,4 @@ fn short_failure(f: &Failure) -> String {
 fn infra_reason(c: &Classification) -> String {
     let first = c.failures.first().map(short_failure).unwrap_or_else(|| "unknown".into());
     format!("the environment, not the code, is failing: {first}")
-}
-
-/// The plan's edits as a unified-diff-like text, for a review.
-fn plan_diff(plan: &Plan) -> String {
-    let mut out = String::new();
-    for action in &plan.actions {
-        match action {
-            Action::WriteFile { path, content } => {
-                out.push_str(&format!("--- a/{path}\n+++ b/{path}\n"));
-                for line in content.lines() {
-                    out.push_str(&format!("+{line}\n"));
-                }
-            }
-            Action::ReplaceBlock { path, old, new } => {
-                out.push_str(&format!("--- a/{path}\n+++ b/{path}\n@@\n"));
-                for line in old.lines() {
-                    out.push_str(&format!("-{line}\n"));
-                }
-                for line in new.lines() {
-                    out.push_str(&format!("+{line}\n"));
-                }
-            }
-            Action::DeleteFile { path } => out.push_str(&format!("--- a/{path}\n+++ /dev/null\n")),
-            Action::RunCommand { program, args } => out.push_str(&format!("# ran: {program} {}\n", args.join(" "))),
-            other => out.push_str(&format!("# {other:?}\n")),
-        }
-    }
-    out
 }

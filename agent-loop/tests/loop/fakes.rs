@@ -60,11 +60,13 @@ impl LlmProvider for Model {
         }
         match replies.remove(0) {
             Ok(text) => Ok(Completion::new(self.id.clone(), text).with_usage(Usage::new(10, 5))),
-            Err(msg) => Err(ProviderError::new(
+            // `ledger: …` is a spend refusal (as agent-store's LedgerGuard reports one); else the server failed.
+            Err(msg) if msg.starts_with("ledger") => Err(ProviderError::new(
                 ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
                 self.id.clone(),
                 msg,
             )),
+            Err(msg) => Err(ProviderError::new(ProviderErrorKind::Other, self.id.clone(), msg)),
         }
     }
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
@@ -74,7 +76,7 @@ impl LlmProvider for Model {
 
 /// Replays canned (exit code, stderr) runs in order; the last one repeats.
 /// With `refuse_after`, runs past that many are refused as a limit.
-pub(crate) struct Runs(Mutex<Vec<(i32, &'static str)>>, Option<usize>, Mutex<usize>);
+pub(crate) struct Runs(Mutex<Vec<(i32, &'static str)>>, Option<usize>, Mutex<usize>, bool);
 
 #[async_trait]
 impl Executor for Runs {
@@ -84,6 +86,9 @@ impl Executor for Runs {
             return Err(ExecError::LimitReached { reason: "3 consecutive timeouts".into() });
         }
         *done += 1;
+        if self.3 && *done > 1 {
+            return Err(ExecError::InvalidCommand { reason: "the executor broke".into() });
+        }
         let mut runs = self.0.lock().unwrap();
         let (code, stderr) = if runs.len() > 1 { runs.remove(0) } else { runs[0] };
         Ok(RunOutput::from_text(cmd.display(), code, "", stderr))
@@ -116,6 +121,16 @@ impl FailureClassifier for ByExitCode {
         }
         c
     }
+
+    /// One test, `t`, passing on exit 0 and failing otherwise (none on 127).
+    fn test_outcomes(&self, run: &RunOutput) -> Vec<agent_core::failure::TestOutcome> {
+        use agent_core::failure::{TestOutcome, TestStatus};
+        match run.exit_code {
+            Some(0) => vec![TestOutcome::new("t", TestStatus::Passed)],
+            Some(127) | None => vec![],
+            Some(_) => vec![TestOutcome::new("t", TestStatus::Failed)],
+        }
+    }
 }
 
 /// Knows one project with (or without) a test command.
@@ -140,6 +155,12 @@ pub(crate) struct SnapshotCounts {
     pub(crate) taken: u32,
     pub(crate) restored: u32,
     pub(crate) discarded: u32,
+    /// Operations that fail: `snapshot`, `restore`, `discard`.
+    pub(crate) failing: Vec<&'static str>,
+}
+
+fn refused(op: &str) -> SnapshotError {
+    SnapshotError::Backend { operation: op.to_owned(), message: "disk full".to_owned() }
 }
 
 pub(crate) struct Snapshots(Arc<Mutex<SnapshotCounts>>);
@@ -147,15 +168,27 @@ pub(crate) struct Snapshots(Arc<Mutex<SnapshotCounts>>);
 #[async_trait]
 impl Snapshotter for Snapshots {
     async fn snapshot(&self, _root: &Path) -> Result<SnapshotId, SnapshotError> {
-        self.0.lock().unwrap().taken += 1;
+        let mut s = self.0.lock().unwrap();
+        if s.failing.contains(&"snapshot") {
+            return Err(refused("snapshot"));
+        }
+        s.taken += 1;
         Ok(SnapshotId::new("s1"))
     }
     async fn restore(&self, _root: &Path, _id: &SnapshotId) -> Result<(), SnapshotError> {
-        self.0.lock().unwrap().restored += 1;
+        let mut s = self.0.lock().unwrap();
+        if s.failing.contains(&"restore") {
+            return Err(refused("restore"));
+        }
+        s.restored += 1;
         Ok(())
     }
     async fn discard(&self, _root: &Path, _id: &SnapshotId) -> Result<(), SnapshotError> {
-        self.0.lock().unwrap().discarded += 1;
+        let mut s = self.0.lock().unwrap();
+        if s.failing.contains(&"discard") {
+            return Err(refused("discard"));
+        }
+        s.discarded += 1;
         Ok(())
     }
 }
@@ -199,6 +232,8 @@ pub(crate) struct Fakes {
     pub(crate) model: Arc<Model>,
     runs: Vec<(i32, &'static str)>,
     pub(crate) refuse_after: Option<usize>,
+    /// Every run after the baseline is an executor error (not a limit).
+    pub(crate) refuse_with_io: bool,
     pub(crate) snapshots: Arc<Mutex<SnapshotCounts>>,
     pub(crate) journal: Arc<MemoryJournal>,
     pub(crate) oracle_has_tests: bool,
@@ -215,6 +250,7 @@ impl Fakes {
             }),
             runs,
             refuse_after: None,
+            refuse_with_io: false,
             snapshots: Arc::default(),
             journal: Arc::default(),
             oracle_has_tests: true,
@@ -226,7 +262,12 @@ impl Fakes {
             provider: self.model.clone(),
             oracle: Arc::new(Oracle(self.oracle_has_tests)),
             classifier: Arc::new(ByExitCode),
-            executor: Arc::new(Runs(Mutex::new(self.runs.clone()), self.refuse_after, Mutex::new(0))),
+            executor: Arc::new(Runs(
+                Mutex::new(self.runs.clone()),
+                self.refuse_after,
+                Mutex::new(0),
+                self.refuse_with_io,
+            )),
             snapshotter: Arc::new(Snapshots(self.snapshots.clone())),
             editor: Arc::new(NoopEditor),
             journal: self.journal.clone(),

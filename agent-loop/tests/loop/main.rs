@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod context;
+mod endings;
 mod fakes;
 mod inspector;
 mod memory;
@@ -60,7 +61,7 @@ async fn an_infrastructure_failure_at_baseline_asks_no_model_and_restores() {
 
 #[tokio::test]
 async fn a_provider_error_ends_the_task_as_needing_a_human_and_restores() {
-    let f = Fakes::new(vec![Err("quota")], vec![(1, "assertion failed")]);
+    let f = Fakes::new(vec![Err("server quota")], vec![(1, "assertion failed")]);
     let report = RepairLoop::new(f.parts()).with_config(crate::fakes::plan_config()).run(task()).await.unwrap();
     assert_eq!(report.outcome, Outcome::NeedsHuman);
     assert!(matches!(report.verdict, Verdict::NeedsHuman { ref reason } if reason.contains("quota")));

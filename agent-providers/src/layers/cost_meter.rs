@@ -9,8 +9,8 @@ use agent_core::{Journal, LlmProvider, async_trait};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::time::Instant;
 
 /// The price table shipped with the crate (`src/layers/prices.json`).
@@ -81,7 +81,9 @@ struct PriceFile {
 /// [`PriceTable::builtin`] is the table shipped with the crate; a host
 /// overrides or adds prices with [`PriceTable::with_price`] or
 /// [`PriceTable::merge_json`]. Names match exactly or with a dated snapshot
-/// suffix removed (`gpt-4o-2024-08-06` → `gpt-4o`). Unless
+/// suffix or a path prefix removed (`gpt-4o-2024-08-06` → `gpt-4o`,
+/// `anthropic/claude-sonnet-4` → `claude-sonnet-4`: the names of
+/// [`crate::pricing::model_names`]). Unless
 /// [`PriceTable::without_fallback`] was called, a model the table lacks is
 /// priced from [`crate::pricing`] (the providers' own table).
 #[derive(Clone, Debug, PartialEq)]
@@ -147,7 +149,7 @@ impl PriceTable {
     /// The price of `model`, if known.
     pub fn price(&self, model: &str) -> Option<ModelPrice> {
         let lookup = |name: &str| self.models.get(name).copied();
-        lookup(model).or_else(|| strip_date_suffix(model).and_then(lookup)).or_else(|| {
+        crate::pricing::model_names(model).into_iter().find_map(lookup).or_else(|| {
             if !self.fallback {
                 return None;
             }
@@ -164,17 +166,97 @@ impl PriceTable {
     pub fn cost(&self, model: &str, usage: &Usage) -> Option<Usd> {
         self.price(model).map(|p| p.cost(usage))
     }
+
+    /// The cost of `completion` from its usage and model: the model it
+    /// reported first, else the model part of its provider id. A completion
+    /// that reported no token usage, or whose models the table does not
+    /// know, is [`Unpriced`]: its cost is unknown, which is not $0.
+    pub fn price_completion(&self, completion: &Completion) -> Result<Usd, Unpriced> {
+        let models: Vec<String> = completion
+            .model
+            .iter()
+            .map(String::as_str)
+            .chain(std::iter::once(completion.provider.model()))
+            .filter(|m| !m.is_empty())
+            .fold(Vec::new(), |mut seen, m| {
+                if !seen.iter().any(|s: &String| s == m) {
+                    seen.push(m.to_owned());
+                }
+                seen
+            });
+        let Some((model, price)) = models.iter().find_map(|m| self.price(m).map(|p| (m, p))) else {
+            return Err(Unpriced::UnknownModel { models });
+        };
+        if completion.usage.total() == 0 {
+            return Err(Unpriced::NoUsage { model: model.clone() });
+        }
+        Ok(price.cost(&completion.usage))
+    }
 }
 
-/// `gpt-4.1-2025-04-14` → `gpt-4.1`.
-fn strip_date_suffix(model: &str) -> Option<&str> {
-    let (head, tail) = model.split_at_checked(model.len().checked_sub(11)?)?;
-    let bytes = tail.as_bytes();
-    let shape_ok = bytes[0] == b'-'
-        && bytes[5] == b'-'
-        && bytes[8] == b'-'
-        && bytes.iter().enumerate().all(|(i, b)| matches!(i, 0 | 5 | 8) || b.is_ascii_digit());
-    shape_ok.then_some(head)
+/// Why a call has no price. Its cost is unknown, never counted as $0: the
+/// completion keeps `cost_usd: None` (or the provider's own figure) and the
+/// call is reported to the meter's [`UnpricedLog`] and as a warning.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unpriced {
+    /// Neither the model the completion reported nor its provider's model is
+    /// in the table.
+    #[error("no price for model {}", if models.is_empty() { "(none named)".to_owned() } else { models.join(" or ") })]
+    UnknownModel {
+        /// The model names looked up, reported one first.
+        models: Vec<String>,
+    },
+    /// The model is priced but the completion reported no token usage, so
+    /// what it cost cannot be computed.
+    #[error("model {model} is priced but the call reported no token usage")]
+    NoUsage {
+        /// The priced model.
+        model: String,
+    },
+}
+
+/// One call a [`CostMeter`] could not price.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnpricedCall {
+    /// The task the call served.
+    pub task: TaskId,
+    /// The provider that answered (`KIND:MODEL`).
+    pub provider: String,
+    /// Why it has no price.
+    pub why: Unpriced,
+}
+
+/// The calls a meter could not price (and did not get a figure for from the
+/// provider), shared between the meter and the host. Cloning shares the log.
+#[derive(Clone, Debug, Default)]
+pub struct UnpricedLog(Arc<Mutex<Vec<UnpricedCall>>>);
+
+impl UnpricedLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The unpriced calls so far, oldest first.
+    pub fn calls(&self) -> Vec<UnpricedCall> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// How many calls were unpriced.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether every call was priced.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&self, call: UnpricedCall) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).push(call);
+    }
 }
 
 struct Meter {
@@ -182,17 +264,27 @@ struct Meter {
     journal: Arc<dyn Journal>,
     task: TaskId,
     purpose: String,
+    unpriced: UnpricedLog,
 }
 
 impl Meter {
-    /// Sets the completion's cost from the table (the model it reported
-    /// first, else the model part of its provider id); keeps the provider's
-    /// own figure when the table knows neither.
+    /// Sets the completion's cost from the table
+    /// ([`PriceTable::price_completion`]). When the table cannot price it,
+    /// the provider's own figure is kept; without one the call is reported
+    /// unpriced (a warning and an [`UnpricedLog`] entry) and its cost stays
+    /// `None`, never $0.
     fn price(&self, completion: &mut Completion) {
-        let reported = completion.model.as_deref().and_then(|m| self.table.cost(m, &completion.usage));
-        let cost = reported.or_else(|| self.table.cost(completion.provider.model(), &completion.usage));
-        if cost.is_some() {
-            completion.cost_usd = cost;
+        match self.table.price_completion(completion) {
+            Ok(cost) => completion.cost_usd = Some(cost),
+            Err(_) if completion.cost_usd.is_some() => {}
+            Err(why) => {
+                tracing::warn!(task = %self.task, provider = %completion.provider, "unpriced model call: {why}");
+                self.unpriced.push(UnpricedCall {
+                    task: self.task.clone(),
+                    provider: completion.provider.to_string(),
+                    why,
+                });
+            }
         }
     }
 
@@ -232,6 +324,12 @@ impl Meter {
 /// class) to a journal: task, provider (`KIND:MODEL`), purpose (default
 /// `provider_call`), input/output/cached tokens, cost and latency.
 ///
+/// A completion is priced by its usage and model
+/// ([`PriceTable::price_completion`]), whether or not the provider put a
+/// cost on it; a call the table cannot price keeps the provider's figure or,
+/// without one, is reported as [`Unpriced`] (a warning and an entry in
+/// [`CostMeter::unpriced`]) with `cost_usd: None`: unknown, not free.
+///
 /// For a stream, the event is appended when `Done` passes (its completion is
 /// priced on the way) or when the stream yields an error; a stream dropped
 /// before either leaves no event.
@@ -252,7 +350,29 @@ impl<P> std::fmt::Debug for CostMeter<P> {
 impl<P: LlmProvider> CostMeter<P> {
     /// Meters `inner` with `table`, journaling the calls of `task` into `journal`.
     pub fn new(inner: P, table: PriceTable, journal: Arc<dyn Journal>, task: TaskId) -> Self {
-        Self { inner, meter: Arc::new(Meter { table, journal, task, purpose: "provider_call".to_owned() }) }
+        Self {
+            inner,
+            meter: Arc::new(Meter {
+                table,
+                journal,
+                task,
+                purpose: "provider_call".to_owned(),
+                unpriced: UnpricedLog::new(),
+            }),
+        }
+    }
+
+    /// Reports unpriced calls to `log` (shared with the host) instead of a log of its own.
+    pub fn with_unpriced_log(mut self, log: UnpricedLog) -> Self {
+        if let Some(meter) = Arc::get_mut(&mut self.meter) {
+            meter.unpriced = log;
+        }
+        self
+    }
+
+    /// The calls this meter could not price.
+    pub fn unpriced(&self) -> &UnpricedLog {
+        &self.meter.unpriced
     }
 
     /// Sets the purpose written in each event (default `provider_call`).

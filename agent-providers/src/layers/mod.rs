@@ -66,7 +66,7 @@ pub use builder::{ProviderStack, StackError};
 pub use cascade::{
     AttemptOutcome, Cascade, CascadeAttempt, CascadeEntry, CascadePolicy, ProviderState, ProviderStatus,
 };
-pub use cost_meter::{CostMeter, ModelPrice, PriceTable, PriceTableError};
+pub use cost_meter::{CostMeter, ModelPrice, PriceTable, PriceTableError, Unpriced, UnpricedCall, UnpricedLog};
 pub use retry::{Retry, RetryClasses, RetryPolicy};
 pub use watchdog::IdleWatchdog;
 

@@ -1,0 +1,193 @@
+//! The regression check shared by the repair loop and the tests gate: one
+//! way to run the tests on both sides ([`per_test_reporting`]), one way to
+//! judge an after-run against its baseline ([`check_test_run`]).
+
+use crate::exec::CommandSpec;
+use crate::failure::{RunComparison, TestOutcome, TestStatus, compare_runs};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Asks runners that print only failures by default to print every test, so
+/// that per-test outcomes exist for passing tests too: pytest gets `-v -rA`,
+/// `go test` gets `-v` (unless it has `-v` or `-json`). libtest, nextest
+/// and `node --test` list every test already. The baseline and every
+/// after-run go through this, so both sides report alike.
+///
+/// ```
+/// use agent_core::exec::CommandSpec;
+/// use agent_core::gate::per_test_reporting;
+///
+/// let spec = per_test_reporting(CommandSpec::new("go").args(["test", "./..."]));
+/// assert_eq!(spec.args, ["test", "-v", "./..."]);
+/// let spec = per_test_reporting(CommandSpec::new("python").args(["-m", "pytest", "-q"]));
+/// assert_eq!(spec.args, ["-m", "pytest", "-q", "-v", "-rA"]);
+/// ```
+pub fn per_test_reporting(mut spec: CommandSpec) -> CommandSpec {
+    let is_pytest = spec.program.ends_with("pytest") || spec.args.iter().any(|a| a == "pytest");
+    // `-rA` alone names no skipped test (`SKIPPED [1] file:line`); `-v` does.
+    if is_pytest && !spec.args.iter().any(|a| a.starts_with("-v")) {
+        spec.args.push("-v".to_owned());
+    }
+    if is_pytest && !spec.args.iter().any(|a| a == "-rA") {
+        spec.args.push("-rA".to_owned());
+    }
+    let is_go_test =
+        (spec.program == "go" || spec.program.ends_with("/go")) && spec.args.first().is_some_and(|a| a == "test");
+    if is_go_test && !spec.args.iter().any(|a| a == "-v" || a.starts_with("-json")) {
+        spec.args.insert(1, "-v".to_owned());
+    }
+    spec
+}
+
+/// A baseline test run: what ran, how it exited, which tests it showed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct TestBaseline {
+    /// The command as run (with its per-test reporting flags).
+    pub command: String,
+    /// Its exit code (`None`: killed or timed out).
+    pub exit_code: Option<i32>,
+    /// Its per-test outcomes.
+    pub outcomes: Vec<TestOutcome>,
+}
+
+impl TestBaseline {
+    /// A baseline.
+    pub fn new(command: impl Into<String>, exit_code: Option<i32>, outcomes: Vec<TestOutcome>) -> Self {
+        Self { command: command.into(), exit_code, outcomes }
+    }
+
+    /// Why this baseline cannot be compared against (no outcome read, or an
+    /// exit code that disagrees with them); `None` when it can.
+    pub fn invalid(&self) -> Option<String> {
+        if self.outcomes.is_empty() {
+            return Some(format!("the baseline run of `{}` showed no test outcome", self.command));
+        }
+        exit_code_agrees(self.exit_code, &self.outcomes).err().map(|e| format!("the baseline run is not valid: {e}"))
+    }
+}
+
+/// Whether a run's exit code agrees with its parsed outcomes: exit 0 with
+/// a failed test, a non-zero exit with no failed test, or no exit code at
+/// all (killed, timed out) is a run that cannot be trusted.
+pub fn exit_code_agrees(exit_code: Option<i32>, outcomes: &[TestOutcome]) -> Result<(), String> {
+    let failing = outcomes.iter().filter(|o| matches!(o.status, TestStatus::Failed | TestStatus::Errored)).count();
+    match exit_code {
+        None => Err("the run did not exit on its own (killed or timed out)".to_owned()),
+        Some(0) if failing > 0 => Err(format!("exit code 0 with {failing} failing test(s) parsed")),
+        Some(code) if code != 0 && failing == 0 => {
+            Err(format!("exit code {code} with no failing test parsed: something other than a test failed"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// The judgement of an after-run against its baseline.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TestRunCheck {
+    /// Whether the run passes the regression check.
+    pub passed: bool,
+    /// The per-test comparison with the baseline.
+    pub comparison: RunComparison,
+    /// Why the run is not valid or cannot be judged (empty when it can).
+    pub problems: Vec<String>,
+    /// Remarks for people (e.g. how an invalid baseline was dealt with).
+    pub notes: Vec<String>,
+}
+
+/// Judges an after-run (its exit code and per-test outcomes) against the
+/// baseline, regression-aware:
+///
+/// - the run must show test outcomes, and its exit code must agree with
+///   them ([`exit_code_agrees`]);
+/// - every named test passes (a skipped test does not), and every test
+///   that passed at baseline still passes;
+/// - a baseline that is empty or invalid ([`TestBaseline::invalid`]) is
+///   never compared against: the run then passes only when it is a clean,
+///   complete pass on its own (exit 0, no failing test), which no
+///   regression can hide in;
+/// - a baseline run with another command than the after-run is not
+///   comparable and fails the check.
+///
+/// Tests that failed at baseline and still fail, unnamed, do not fail it.
+pub fn check_test_run(
+    baseline: &TestBaseline,
+    command: &str,
+    exit_code: Option<i32>,
+    outcomes: &[TestOutcome],
+    named: &[String],
+) -> TestRunCheck {
+    let mut check = TestRunCheck::default();
+    if baseline.command != command {
+        check.problems.push(format!(
+            "the baseline ran `{}` and this run `{command}`: their outcomes are not comparable",
+            baseline.command
+        ));
+    }
+    if outcomes.is_empty() {
+        check.problems.push(format!("`{command}` showed no test outcome: the run is not valid"));
+    } else if let Err(e) = exit_code_agrees(exit_code, outcomes) {
+        check.problems.push(format!("the run is not valid: {e}"));
+    }
+    match baseline.invalid() {
+        None => check.comparison = compare_runs(&baseline.outcomes, outcomes, named),
+        Some(why) => {
+            // Comparing against nothing would pass every regression: judge the run alone.
+            check.comparison = compare_runs(&[], outcomes, named);
+            let failing = outcomes.iter().any(|o| matches!(o.status, TestStatus::Failed | TestStatus::Errored));
+            if exit_code != Some(0) || failing {
+                check
+                    .problems
+                    .push(format!("{why}, and this run is not a clean pass, so regressions cannot be ruled out"));
+            } else {
+                check.notes.push(format!("{why}; judged as a clean, complete pass"));
+            }
+        }
+    }
+    check.passed = check.problems.is_empty() && check.comparison.ok();
+    check
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn o(name: &str, status: TestStatus) -> TestOutcome {
+        TestOutcome::new(name, status)
+    }
+
+    #[test]
+    fn an_empty_baseline_never_passes_a_run_that_still_fails_a_test() {
+        let empty = TestBaseline::new("cargo test", Some(101), vec![]);
+        let after = [o("a", TestStatus::Passed), o("b", TestStatus::Failed)];
+        let check = check_test_run(&empty, "cargo test", Some(101), &after, &["a".into()]);
+        assert!(!check.passed, "{check:?}");
+        assert!(check.problems[0].contains("no test outcome"));
+    }
+
+    #[test]
+    fn a_run_with_no_tests_is_never_a_pass() {
+        let base = TestBaseline::new("python -m unittest discover", Some(0), vec![]);
+        let check = check_test_run(&base, "python -m unittest discover", Some(0), &[], &[]);
+        assert!(!check.passed);
+    }
+
+    #[test]
+    fn exit_codes_that_disagree_with_the_outcomes_are_not_valid() {
+        let base = TestBaseline::new("t", Some(1), vec![o("a", TestStatus::Failed)]);
+        let ok = [o("a", TestStatus::Passed)];
+        assert!(check_test_run(&base, "t", Some(0), &ok, &[]).passed);
+        assert!(!check_test_run(&base, "t", Some(2), &ok, &[]).passed, "non-zero with nothing failing");
+        let bad = [o("a", TestStatus::Failed)];
+        assert!(!check_test_run(&base, "t", Some(0), &bad, &[]).passed, "zero with a failure");
+        assert!(!check_test_run(&base, "t", None, &ok, &[]).passed, "killed");
+    }
+
+    #[test]
+    fn a_baseline_of_another_command_is_not_compared() {
+        let base = TestBaseline::new("pytest", Some(1), vec![o("t::a", TestStatus::Failed)]);
+        let check = check_test_run(&base, "pytest -v -rA", Some(0), &[o("t::a", TestStatus::Passed)], &[]);
+        assert!(!check.passed);
+    }
+}
