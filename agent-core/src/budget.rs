@@ -85,6 +85,18 @@ pub enum BudgetStop {
         /// The executor's reason.
         reason: String,
     },
+    /// A cost limit is set and some model calls came back without a cost
+    /// (a model the price table does not know): the spend is unknown, and
+    /// an unknown spend is not $0.
+    #[error("cost budget cannot be checked: {unpriced} model call(s) had no price, {known} is known of {limit}")]
+    UnpricedCost {
+        /// Calls without a cost.
+        unpriced: u32,
+        /// Dollars spent by the calls that had a cost.
+        known: Usd,
+        /// The limit.
+        limit: Usd,
+    },
     /// Time used up.
     #[error("wall time exhausted: {used_ms} ms of {limit_ms} ms")]
     WallTime {
@@ -96,6 +108,14 @@ pub enum BudgetStop {
 }
 
 /// Tracks what a task has spent against its [`Budget`].
+///
+/// Wall time runs from [`start`](Self::start) and covers everything the
+/// task does (model turns, test runs, commands, gates, the review); hosts
+/// check [`check_wall`](Self::check_wall) before each such step and cap a
+/// command's own timeout at [`remaining_wall`](Self::remaining_wall). A
+/// turn recorded without a cost is counted as unpriced, never as $0: with a
+/// cost limit set, [`check`](Self::check) then stops with
+/// [`BudgetStop::UnpricedCost`].
 ///
 /// ```
 /// use agent_core::budget::{Budget, BudgetStop, BudgetTracker};
@@ -112,12 +132,13 @@ pub struct BudgetTracker {
     turns: u32,
     usage: Usage,
     cost_usd: Usd,
+    unpriced: u32,
 }
 
 impl BudgetTracker {
     /// Starts the clock on `budget`.
     pub fn start(budget: Budget) -> Self {
-        Self { budget, started: Instant::now(), turns: 0, usage: Usage::default(), cost_usd: Usd::ZERO }
+        Self { budget, started: Instant::now(), turns: 0, usage: Usage::default(), cost_usd: Usd::ZERO, unpriced: 0 }
     }
 
     /// Checks every limit; call before each model turn.
@@ -137,7 +158,16 @@ impl BudgetTracker {
             if self.cost_usd >= limit {
                 return Err(BudgetStop::Cost { used: self.cost_usd, limit });
             }
+            if self.unpriced > 0 {
+                return Err(BudgetStop::UnpricedCost { unpriced: self.unpriced, known: self.cost_usd, limit });
+            }
         }
+        self.check_wall()
+    }
+
+    /// Checks the wall-time limit alone; call before a test run, a command,
+    /// a gate or a review.
+    pub fn check_wall(&self) -> Result<(), BudgetStop> {
         if let Some(limit_ms) = self.budget.max_wall_ms {
             let used_ms = self.elapsed_ms();
             if used_ms >= limit_ms {
@@ -147,11 +177,20 @@ impl BudgetTracker {
         Ok(())
     }
 
-    /// Records one model turn's usage and cost.
+    /// The wall time left (`None`: no limit), for capping a command's timeout.
+    pub fn remaining_wall(&self) -> Option<Duration> {
+        self.budget.max_wall_ms.map(|limit| Duration::from_millis(limit.saturating_sub(self.elapsed_ms())))
+    }
+
+    /// Records one model turn's usage and cost (`None`: the call could not
+    /// be priced, counted as unpriced).
     pub fn record(&mut self, usage: &Usage, cost: Option<Usd>) {
         self.turns += 1;
         self.usage.add(usage);
-        self.cost_usd += cost.unwrap_or(Usd::ZERO);
+        match cost {
+            Some(cost) => self.cost_usd += cost,
+            None => self.unpriced += 1,
+        }
     }
 
     /// Records a model turn that failed before reporting usage.
@@ -169,13 +208,56 @@ impl BudgetTracker {
         self.usage
     }
 
-    /// Dollars spent.
+    /// Dollars spent by the turns that had a cost.
     pub fn cost_usd(&self) -> Usd {
         self.cost_usd
+    }
+
+    /// Turns recorded without a cost.
+    pub fn unpriced_turns(&self) -> u32 {
+        self.unpriced
     }
 
     /// Milliseconds since the tracker started.
     pub fn elapsed_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unpriced_turn_stops_a_cost_limited_task_instead_of_counting_as_free() {
+        let mut t = BudgetTracker::start(Budget::unlimited().with_max_cost(Usd::from_micros(1_000_000)));
+        t.record(&Usage::new(10, 10), Some(Usd::from_micros(1)));
+        assert!(t.check().is_ok());
+        t.record(&Usage::new(10, 10), None);
+        assert_eq!(t.unpriced_turns(), 1);
+        match t.check() {
+            Err(BudgetStop::UnpricedCost { unpriced: 1, known, .. }) => assert_eq!(known, Usd::from_micros(1)),
+            other => panic!("expected UnpricedCost, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unpriced_turn_does_not_stop_a_task_without_a_cost_limit() {
+        let mut t = BudgetTracker::start(Budget::unlimited().with_max_tokens(1_000));
+        t.record(&Usage::new(10, 10), None);
+        assert!(t.check().is_ok());
+    }
+
+    #[test]
+    fn wall_time_is_checked_on_its_own_and_the_remainder_shrinks() {
+        let t = BudgetTracker::start(Budget::unlimited().with_max_wall(Duration::ZERO));
+        assert!(matches!(t.check_wall(), Err(BudgetStop::WallTime { limit_ms: 0, .. })));
+        assert_eq!(t.remaining_wall(), Some(Duration::ZERO));
+        let open = BudgetTracker::start(Budget::unlimited());
+        assert!(open.check_wall().is_ok());
+        assert_eq!(open.remaining_wall(), None);
+        let hour = BudgetTracker::start(Budget::unlimited().with_max_wall(Duration::from_secs(3600)));
+        let left = hour.remaining_wall().unwrap_or_default();
+        assert!(left <= Duration::from_secs(3600) && left > Duration::from_secs(3500));
     }
 }

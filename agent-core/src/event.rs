@@ -150,6 +150,13 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// A command moved `HEAD`, a ref or the stash list since the snapshot
+    /// (a `git commit`, `git checkout`, `git stash drop`); the task stops
+    /// and the restore puts them back.
+    GitStateMoved {
+        /// One line per change, e.g. `HEAD: <id> in the snapshot, <id> now`.
+        changes: Vec<String>,
+    },
     /// A budget stopped the task before a model turn.
     BudgetStop {
         /// Which limit, and the figures.

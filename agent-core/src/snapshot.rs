@@ -40,6 +40,12 @@ pub trait Snapshotter: Send + Sync {
     async fn restore(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError>;
     /// Frees snapshot `id`.
     async fn discard(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError>;
+    /// How `HEAD`, the refs and the stash list differ now from snapshot
+    /// `id`, for noticing that a command moved them. Empty when they match,
+    /// and (the default) for snapshotters that do not record git state.
+    async fn ref_changes(&self, _root: &Path, _id: &SnapshotId) -> Result<Vec<RefChange>, SnapshotError> {
+        Ok(Vec::new())
+    }
 }
 
 #[async_trait]
@@ -53,6 +59,9 @@ impl<T: Snapshotter + ?Sized> Snapshotter for Arc<T> {
     async fn discard(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
         (**self).discard(root, id).await
     }
+    async fn ref_changes(&self, root: &Path, id: &SnapshotId) -> Result<Vec<RefChange>, SnapshotError> {
+        (**self).ref_changes(root, id).await
+    }
 }
 
 #[async_trait]
@@ -65,6 +74,51 @@ impl<T: Snapshotter + ?Sized> Snapshotter for Box<T> {
     }
     async fn discard(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
         (**self).discard(root, id).await
+    }
+    async fn ref_changes(&self, root: &Path, id: &SnapshotId) -> Result<Vec<RefChange>, SnapshotError> {
+        (**self).ref_changes(root, id).await
+    }
+}
+
+/// One difference between the git state of a snapshot and the current one:
+/// `HEAD`, a ref, or the stash list moved.
+///
+/// ```
+/// use agent_core::snapshot::RefChange;
+///
+/// let c = RefChange::new("HEAD", Some("ref: refs/heads/main".into()), Some("ref: refs/heads/other".into()));
+/// assert_eq!(c.to_string(), "HEAD: ref: refs/heads/main in the snapshot, ref: refs/heads/other now");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct RefChange {
+    /// `HEAD`, a full ref name, or [`RefChange::STASH_LIST`].
+    pub name: String,
+    /// In the snapshot (`None`: absent). Ids in hex, symbolic refs as `ref: <name>`.
+    pub snapshot: Option<String>,
+    /// Now (`None`: absent).
+    pub now: Option<String>,
+}
+
+impl RefChange {
+    /// The name of the change to the stash list (whose values are the stash
+    /// reflog, one entry per line).
+    pub const STASH_LIST: &'static str = "stash list";
+
+    /// A change of `name` from `snapshot` to `now`.
+    pub fn new(name: impl Into<String>, snapshot: Option<String>, now: Option<String>) -> Self {
+        Self { name: name.into(), snapshot, now }
+    }
+}
+
+impl std::fmt::Display for RefChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |v: &Option<String>| match v {
+            Some(v) if self.name == Self::STASH_LIST => format!("{} entries", v.lines().count()),
+            Some(v) => v.clone(),
+            None => "absent".into(),
+        };
+        write!(f, "{}: {} in the snapshot, {} now", self.name, show(&self.snapshot), show(&self.now))
     }
 }
 

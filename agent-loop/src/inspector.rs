@@ -4,7 +4,7 @@
 
 use agent_core::edit::FileChange;
 use agent_core::gate::{GateContext, GateReport, Verdict};
-use agent_core::provider::{CompletionRequest, Message};
+use agent_core::provider::{Completion, CompletionRequest, Message, ProviderError};
 use agent_core::spec::TaskSpec;
 use agent_core::{Gate, LlmProvider};
 use schemars::JsonSchema;
@@ -90,6 +90,31 @@ pub struct Inspection {
     pub contradicted_claims: Vec<String>,
     /// The verdict.
     pub verdict: Verdict,
+    /// Every model call the review made, in order, with its latency: the
+    /// host counts them against its budget and journals them (the repair
+    /// loop does both).
+    #[serde(default)]
+    pub model_calls: Vec<ReviewTurn>,
+}
+
+/// One model call of a review: the completion or the provider's error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct ReviewTurn {
+    /// What the reviewer answered, or why the call failed.
+    pub outcome: Result<Completion, ProviderError>,
+    /// How long the call took, in milliseconds.
+    pub latency_ms: u64,
+}
+
+impl ReviewTurn {
+    /// The journal event of this call (purpose `review`).
+    pub fn event(&self) -> agent_core::event::EventKind {
+        match &self.outcome {
+            Ok(c) => agent_core::event::EventKind::llm_call("review", c, self.latency_ms),
+            Err(e) => agent_core::event::EventKind::failed_llm_call("review", e, self.latency_ms),
+        }
+    }
 }
 
 /// Runs the deterministic gates, then an optional model review, and decides.
@@ -168,6 +193,7 @@ impl Inspector {
             review: None,
             contradicted_claims: Vec::new(),
             verdict: Verdict::Approve,
+            model_calls: Vec::new(),
         };
         let mut items = Vec::new();
         for gate in &self.gates {
@@ -192,7 +218,7 @@ impl Inspector {
             return out;
         }
         let Some(reviewer) = &self.reviewer else { return out };
-        let review = match self.ask(reviewer.as_ref(), cx, diff).await {
+        let review = match self.ask(reviewer.as_ref(), cx, diff, &mut out.model_calls).await {
             Ok(r) => r,
             Err(reason) => {
                 out.verdict = Verdict::NeedsHuman { reason };
@@ -238,15 +264,31 @@ impl Inspector {
         p
     }
 
-    /// One review, with one corrective re-ask; `Err` is the NeedsHuman reason.
-    async fn ask(&self, reviewer: &dyn LlmProvider, cx: &GateContext, diff: &str) -> Result<Review, String> {
+    /// Whether a model reviews the change after the gates.
+    pub fn has_reviewer(&self) -> bool {
+        self.reviewer.is_some()
+    }
+
+    /// One review, with one corrective re-ask; `Err` is the NeedsHuman
+    /// reason. Every call goes to `calls`.
+    async fn ask(
+        &self,
+        reviewer: &dyn LlmProvider,
+        cx: &GateContext,
+        diff: &str,
+        calls: &mut Vec<ReviewTurn>,
+    ) -> Result<Review, String> {
         let mut messages = vec![Message::system(REVIEW_SYSTEM), Message::user(self.prompt(cx, diff))];
         let mut last_error = String::new();
         for round in 0..2 {
             let req = CompletionRequest::new(messages.clone())
                 .with_temperature(0.0)
                 .with_response_format("review", Review::json_schema());
-            let completion = reviewer.complete(req).await.map_err(|e| format!("the review call failed: {e}"))?;
+            let started = std::time::Instant::now();
+            let answer = reviewer.complete(req).await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            calls.push(ReviewTurn { outcome: answer.clone(), latency_ms });
+            let completion = answer.map_err(|e| format!("the review call failed: {e}"))?;
             match Review::parse(&completion.content) {
                 Ok(review) => return Ok(review),
                 Err(e) => {

@@ -46,7 +46,7 @@ mod timeline;
 pub mod tools;
 
 pub use file_memory::{FileMemory, workspace_key};
-pub use inspector::{CriterionFinding, Inspection, Inspector, Review, ReviewCall};
+pub use inspector::{CriterionFinding, Inspection, Inspector, Review, ReviewCall, ReviewTurn};
 pub use jsonl_journal::JsonlJournal;
 pub use memory_journal::MemoryJournal;
 pub use plain_context::PlainContext;

@@ -174,6 +174,7 @@ impl Timeline {
                     line
                 }
                 EventKind::BudgetStop { reason } => format!("budget stop: {reason}"),
+                EventKind::GitStateMoved { changes } => format!("a command moved git state: {}", changes.join("; ")),
                 EventKind::TaskFinished { state } => {
                     t.final_state = Some(*state);
                     format!("finished: {}", state_name(*state))

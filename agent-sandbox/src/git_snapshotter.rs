@@ -11,12 +11,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod conversion;
 mod delta;
 mod git_state;
 mod gix_restore;
 mod gix_snapshot;
 mod owner;
 mod recover;
+mod stat_cache;
+#[cfg(test)]
+mod tests;
 
 pub use git_state::RefChange;
 pub use recover::RecoverReport;
@@ -34,7 +38,15 @@ pub use recover::RecoverReport;
 ///   the user's index under `<git-dir>/agentkit/`. The id is the commit sha.
 ///   The user's index is read (never written) as a stat cache: a file whose
 ///   `lstat` matches its index entry takes its blob id from the index without
-///   being read, so only changed and untracked files are hashed. Untracked
+///   being read, so only changed and untracked files are hashed. Where git
+///   may store a path converted (`.gitattributes` with `text`, `text=auto`,
+///   `eol`, `crlf`, a `filter`, `ident` or `working-tree-encoding`, or
+///   `core.autocrlf`; read with gix's attribute stack) the index's blob is
+///   not the file's bytes, so such files come from a stat cache of the
+///   snapshotter's own, `<git-dir>/agentkit/stat-cache`: raw blob ids by
+///   path and exact `lstat`, kept from one snapshot (and process) to the
+///   next with git's racy-timestamp rule, and checksummed (anything
+///   unreadable is no cache). Untracked
 ///   files come from gix's directory walk (honouring `.gitignore`, not
 ///   entering nested repositories), or from the previous snapshot's walk
 ///   with only the directories whose stat changed read again (while the
@@ -45,8 +57,8 @@ pub use recover::RecoverReport;
 ///   also finds what changed by stat comparison instead of hashing
 ///   everything. Repositories
 ///   the fast path does not model (conflicts, sparse or split index,
-///   `.gitattributes`, `core.autocrlf`, sha256) are snapshotted with the
-///   `git` command line through a private `GIT_INDEX_FILE` instead.
+///   skip-worktree or intent-to-add entries, sha256) are snapshotted with
+///   the `git` command line through a private `GIT_INDEX_FILE` instead.
 /// - Untracked files larger than [`with_max_untracked_file_bytes`](Self::with_max_untracked_file_bytes)
 ///   (10 MiB by default) and wholly untracked directories holding more than
 ///   [`with_max_untracked_dir_entries`](Self::with_max_untracked_dir_entries)
@@ -102,7 +114,9 @@ pub use recover::RecoverReport;
 ///
 /// Nested repositories and submodules are not descended into. Content is
 /// stored raw: `.gitattributes` filters and line-ending conversion are not
-/// applied, so a restore is byte-for-byte. `root` must be the top level of
+/// applied, so a restore is byte-for-byte (a file git would normalise is
+/// stored with the bytes it has; one it stores as is keeps the blob id of
+/// the user's index). `root` must be the top level of
 /// the working tree.
 ///
 /// ```no_run
@@ -243,10 +257,23 @@ impl GitSnapshotter {
         .await
     }
 
+    /// Runs this `git` executable instead.
+    pub fn with_git_program(mut self, git: PathBuf) -> Self {
+        self.git = git;
+        self
+    }
+}
+
+#[async_trait]
+impl Snapshotter for GitSnapshotter {
+    async fn snapshot(&self, root: &Path) -> Result<SnapshotId, SnapshotError> {
+        Ok(self.snapshot_with_report(root).await?.0)
+    }
+
     /// How `HEAD`, the refs and the stash list differ now from snapshot
     /// `id` (empty when they match, or when the snapshot predates their
     /// recording): for noticing that a command moved them.
-    pub async fn ref_changes(&self, root: &Path, id: &SnapshotId) -> Result<Vec<RefChange>, SnapshotError> {
+    async fn ref_changes(&self, root: &Path, id: &SnapshotId) -> Result<Vec<RefChange>, SnapshotError> {
         let git = self.git.clone();
         let limits = self.limits;
         let root = root.to_path_buf();
@@ -261,19 +288,6 @@ impl GitSnapshotter {
             }
         })
         .await
-    }
-
-    /// Runs this `git` executable instead.
-    pub fn with_git_program(mut self, git: PathBuf) -> Self {
-        self.git = git;
-        self
-    }
-}
-
-#[async_trait]
-impl Snapshotter for GitSnapshotter {
-    async fn snapshot(&self, root: &Path) -> Result<SnapshotId, SnapshotError> {
-        Ok(self.snapshot_with_report(root).await?.0)
     }
 
     async fn restore(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
@@ -619,6 +633,12 @@ impl Repo {
         self.agentkit_dir().join("walk-cache")
     }
 
+    /// Raw blob ids by path and stat, kept from snapshot to snapshot (and
+    /// process to process); see [`stat_cache`].
+    fn stat_cache(&self) -> PathBuf {
+        self.agentkit_dir().join("stat-cache")
+    }
+
     /// The in-process snapshot's stat data, a delta against `saved_index`.
     fn stat_delta(&self, id: &str) -> PathBuf {
         self.agentkit_dir().join(format!("stat-delta-{id}"))
@@ -760,7 +780,17 @@ impl Repo {
                     Some((bytes, i64::try_from(secs).ok()?))
                 });
                 let cache = cache.as_ref().map(|(bytes, secs)| (bytes.as_slice(), *secs));
-                gix_snapshot::snapshot(repo, &self.root, head, &message, self.limits, cache, user_index.as_deref())?
+                let stat_cache = stat_cache::StatCache::load(&self.stat_cache());
+                gix_snapshot::snapshot(
+                    repo,
+                    &self.root,
+                    head,
+                    &message,
+                    self.limits,
+                    cache,
+                    user_index.as_deref(),
+                    stat_cache.as_ref(),
+                )?
             }
             None => gix_snapshot::Outcome::Unsupported("gix cannot open the repository".into()),
         };
@@ -771,6 +801,7 @@ impl Repo {
                     Some(bytes) => write_atomic(&self.walk_cache(), bytes)?,
                     None => remove_if_present(&self.walk_cache())?,
                 }
+                write_atomic(&self.stat_cache(), &snap.stat_cache)?;
                 let dirs: BTreeSet<String> =
                     snap.empty_dirs.iter().filter_map(|d| std::str::from_utf8(d).ok().map(str::to_owned)).collect();
                 (snap.commit, snap.excluded, dirs)

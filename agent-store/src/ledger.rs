@@ -287,13 +287,7 @@ impl Store {
                 tx.rollback().await?;
                 return Err(StoreError::UnknownReservation { id: id.to_owned() });
             };
-            let who = SpendScopes::new(
-                row.try_get::<String, _>("task")?,
-                row.try_get::<String, _>("worker")?,
-                row.try_get::<String, _>("repo")?,
-                row.try_get::<String, _>("tenant")?,
-            );
-            let amount: i64 = row.try_get("amount_micros")?;
+            let (who, amount) = held_by(&row)?;
             let settled: i64 = row.try_get("settled")?;
             let held = match (settled, spend) {
                 (SETTLED, _) | (EXPIRED, None) => {
@@ -363,13 +357,7 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(false);
             };
-            let who = SpendScopes::new(
-                row.try_get::<String, _>("task")?,
-                row.try_get::<String, _>("worker")?,
-                row.try_get::<String, _>("repo")?,
-                row.try_get::<String, _>("tenant")?,
-            );
-            let amount: i64 = row.try_get("amount_micros")?;
+            let (who, amount) = held_by(&row)?;
             for (scope, key) in who.pairs() {
                 sqlx::query("UPDATE budgets SET spent_micros = spent_micros - $3 WHERE scope = $1 AND key = $2")
                     .bind(scope.as_str()).bind(key).bind(amount).execute(&mut *tx).await?;
@@ -443,6 +431,22 @@ impl BudgetLedger for Store {
     async fn release(&self, reservation: &Reservation) -> Result<(), StoreError> {
         self.retry("release", |_| self.close_reservation(&reservation.id, None)).await
     }
+}
+
+/// The scopes and amount a `reservations` row holds (on either database).
+fn held_by<R: Row>(row: &R) -> Result<(SpendScopes, i64), sqlx::Error>
+where
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let who = SpendScopes::new(
+        row.try_get::<String, _>("task")?,
+        row.try_get::<String, _>("worker")?,
+        row.try_get::<String, _>("repo")?,
+        row.try_get::<String, _>("tenant")?,
+    );
+    Ok((who, row.try_get("amount_micros")?))
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 //! ```
 
 use agent_core::budget::Usd;
-use agent_core::failure::{TestOutcome, TestStatus, names_test};
+use agent_core::failure::{TestOutcome, TestStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -47,9 +47,12 @@ pub struct TestResults {
 }
 
 impl TestResults {
-    /// Sorts `wanted` by its outcomes in `run`: a name matches exactly,
-    /// else as [`names_test`] reads a shortened name, else as the prefix of
-    /// a truncated parametrised id; every match must pass. `skipped_ok`:
+    /// Sorts `wanted` by its outcomes in `run`: a name matches exactly
+    /// (bare, or qualified by its scope: `crate_b::tests::x`), else as
+    /// [`names_test`](agent_core::failure::names_test) reads a shortened name (or
+    /// [`TestOutcome::is_named`] a shortened scope-qualified one: `pkg/TestX`),
+    /// else as the prefix of a truncated parametrised id; every match (every
+    /// scope of a bare name) must pass. `skipped_ok`:
     /// a skipped test counts as a success (PASS_TO_PASS).
     pub fn of(run: &[TestOutcome], wanted: &[String], skipped_ok: bool) -> Self {
         let mut out = Self::default();
@@ -88,11 +91,12 @@ pub fn status_of(run: &[TestOutcome], wanted: &str) -> Option<TestStatus> {
             |o| Some(o.status),
         )
     };
-    let exact: Vec<&TestOutcome> = run.iter().filter(|o| o.name == wanted).collect();
+    // Exact: the bare name (every scope of it) or the scope-qualified one (`crate_b::tests::x`).
+    let exact: Vec<&TestOutcome> = run.iter().filter(|o| o.name == wanted || o.qualified() == wanted).collect();
     if !exact.is_empty() {
         return worst(exact);
     }
-    let shortened: Vec<&TestOutcome> = run.iter().filter(|o| names_test(&o.name, wanted)).collect();
+    let shortened: Vec<&TestOutcome> = run.iter().filter(|o| o.is_named(wanted)).collect();
     if !shortened.is_empty() {
         return worst(shortened);
     }

@@ -98,6 +98,9 @@ impl Printer {
                 }
             }
             EventKind::BudgetStop { reason } => self.line(format!("budget stop: {reason}")),
+            EventKind::GitStateMoved { changes } => {
+                self.line(format!("a command moved git state: {}", changes.join("; ")))
+            }
             EventKind::SnapshotRestored { id } => self.line(format!("rolled back to snapshot {}", short(id))),
             EventKind::SnapshotDiscarded { .. } => {}
             EventKind::Verdict { verdict } => self.line(format!("verdict: {}", verdict_text(verdict))),

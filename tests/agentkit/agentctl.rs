@@ -147,8 +147,7 @@ fn a_fix_that_passes_the_named_test_but_breaks_another_is_rolled_back_with_the_r
     assert_eq!(out.status.code(), Some(1), "stderr:\n{}", String::from_utf8_lossy(&out.stderr));
     let doc = json(&out);
     assert_eq!(doc["outcome"], "rolled_back");
-    let regression =
-        "regression: `tests::no_discount_just_below_one_hundred` passed before the change and failed after it";
+    let regression = "regression: `tests::no_discount_just_below_one_hundred` (regression_trap) passed before the change and failed after it";
     assert_eq!(doc["verdict"]["verdict"], "changes_requested");
     assert_eq!(doc["verdict"]["items"][0], regression, "{}", doc["verdict"]);
     // Each attempt made the named test pass: only the regression failed it.

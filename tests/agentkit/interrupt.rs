@@ -7,7 +7,7 @@
 //! double): it answers the scripted tool calls, then holds one request open
 //! so the run is waiting on the model at a known point.
 
-use crate::support::{agentctl, fixture, manifest};
+use crate::support::{agentctl, fixture, manifest, openai_tool_call as tool_call};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -31,22 +31,6 @@ impl Respond for Script {
             None => ResponseTemplate::new(500).set_delay(Duration::from_secs(600)),
         }
     }
-}
-
-fn tool_call(n: usize, name: &str, args: Value) -> Value {
-    json!({
-        "id": format!("chatcmpl-{n}"), "object": "chat.completion", "model": "gpt-4.1-mini",
-        "choices": [{
-            "index": 0,
-            "message": {
-                "role": "assistant", "content": null,
-                "tool_calls": [{ "id": format!("call_{n}"), "type": "function",
-                                 "function": { "name": name, "arguments": args.to_string() } }]
-            },
-            "finish_reason": "tool_calls"
-        }],
-        "usage": { "prompt_tokens": 900, "completion_tokens": 30, "total_tokens": 930 }
-    })
 }
 
 fn wrong_edit(n: usize) -> Value {

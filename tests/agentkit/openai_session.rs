@@ -4,7 +4,7 @@
 //! in turn with tool calls in the real wire format, agentctl speaks real
 //! HTTP to it, and the tools, the test runs and the git repository are real.
 
-use crate::support::{agentctl, fixture};
+use crate::support::{agentctl, fixture, openai_tool_call as tool_call};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use wiremock::matchers::{method, path};
@@ -25,22 +25,6 @@ impl Respond for Script {
             None => ResponseTemplate::new(500).set_body_string("script exhausted"),
         }
     }
-}
-
-fn tool_call(n: usize, name: &str, args: Value) -> Value {
-    json!({
-        "id": format!("chatcmpl-{n}"), "object": "chat.completion", "model": "gpt-4.1-mini",
-        "choices": [{
-            "index": 0,
-            "message": {
-                "role": "assistant", "content": null,
-                "tool_calls": [{ "id": format!("call_{n}"), "type": "function",
-                                 "function": { "name": name, "arguments": args.to_string() } }]
-            },
-            "finish_reason": "tool_calls"
-        }],
-        "usage": { "prompt_tokens": 900, "completion_tokens": 30, "total_tokens": 930 }
-    })
 }
 
 fn text_answer(n: usize, text: &str) -> Value {

@@ -2,25 +2,13 @@
 //! run, then recovered, leaves the user's workspace byte for byte as it was:
 //! tree, index, HEAD, refs, stash list and status.
 
-use crate::support::{agentctl, fixture, manifest, repo};
+use crate::support::{agentctl, fixture, git_as_user as git, manifest, repo};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 const ROMAN_GOAL: &str = "Make to_roman use subtractive notation so that all tests pass.";
-
-/// git with an identity, for setting up the user's state.
-fn git(root: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(root)
-        .args(["-c", "user.name=user", "-c", "user.email=user@example.invalid", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// The hopeless-roman fixture with, beside setup.sh's uncommitted work, a
 /// second branch, tags, a remote-tracking branch with its symbolic HEAD and
@@ -107,38 +95,71 @@ const CRASH_POINTS: &[(&str, u64)] = &[
     ("rolled back to snapshot", 0),
 ];
 
-#[test]
-fn a_repair_killed_at_any_step_is_recovered_to_the_users_byte_identical_workspace() {
-    for &(needle, pause_ms) in CRASH_POINTS {
-        let (_dir, work) = workspace();
-        let before = full_manifest(&work);
-        let mut child = repair(&work);
-        let (lines, found) = wait_for_line(&mut child, needle);
-        assert!(found, "the run ended before printing {needle:?}:\n{}", lines.concat());
-        std::thread::sleep(std::time::Duration::from_millis(pause_ms));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+/// One crash: `signal` (`KILL` or `INT`) sent `pause_ms` after the progress
+/// line `needle`; then the run's own restore (SIGINT) or `agentctl recover`
+/// (SIGKILL) must leave the workspace byte for byte as the user had it.
+fn crash_then_recover(needle: &str, pause_ms: u64, signal: &str) {
+    let (_dir, work) = workspace();
+    let before = full_manifest(&work);
+    let mut child = repair(&work);
+    let (lines, found) = wait_for_line(&mut child, needle);
+    assert!(found, "the run ended before printing {needle:?}:\n{}", lines.concat());
+    std::thread::sleep(std::time::Duration::from_millis(pause_ms));
+    let ended_first = child.try_wait().unwrap().is_some();
+    let sent = Command::new("kill").args(["-s", signal, &child.id().to_string()]).status().unwrap();
+    assert!(sent.success() || ended_first);
+    let status = child.wait().unwrap();
+    let at = format!("{signal} at {needle:?} + {pause_ms} ms");
 
-        let (code, doc) = recover(&work);
-        assert_eq!(code, Some(0), "killed at {needle:?} + {pause_ms} ms: {doc}");
-        assert_eq!(doc["root"], work.to_str().unwrap());
-        if needle != "rolled back to snapshot" {
-            // Killed mid-run: the run's snapshot was there to restore.
-            assert_eq!(doc["recovered"], true, "killed at {needle:?} + {pause_ms} ms: {doc}");
-            assert!(doc["snapshot"].as_str().is_some_and(|s| s.len() == 40), "{doc}");
-        }
-        assert_eq!(
-            full_manifest(&work),
-            before,
-            "killed at {needle:?} + {pause_ms} ms, then recovered:\n{}",
-            lines.concat()
-        );
-        // Recovery is done once: a second call has nothing to do.
-        let (code, doc) = recover(&work);
-        assert_eq!(
-            (code, &doc["recovered"], &doc["reason"]),
-            (Some(0), &Value::Bool(false), &"nothing to recover".into())
-        );
+    let (code, doc) = recover(&work);
+    assert_eq!(code, Some(0), "{at}: {doc}");
+    assert_eq!(doc["root"], work.to_str().unwrap());
+    if signal == "KILL" && pause_ms == 0 && needle != "rolled back to snapshot" && !ended_first {
+        // Killed mid-run: the run's snapshot was there to restore.
+        assert_eq!(doc["recovered"], true, "{at}: {doc}");
+        assert!(doc["snapshot"].as_str().is_some_and(|s| s.len() == 40), "{doc}");
+    }
+    if signal == "INT" {
+        // The run restored its own workspace before it exited: nothing is left to recover.
+        assert_eq!(doc["recovered"], false, "{at} (exit {status}): {doc}");
+    }
+    assert_eq!(full_manifest(&work), before, "{at}, then recovered:\n{}", lines.concat());
+    // Recovery is done once: a second call has nothing to do.
+    let (code, doc) = recover(&work);
+    assert_eq!(
+        (code, &doc["recovered"], &doc["reason"]),
+        (Some(0), &Value::Bool(false), &"nothing to recover".into()),
+        "{at}"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 12,
+        max_shrink_iters: 8,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// A property over crash points: any step of the run, any pause after
+    /// it (up to 400 ms, which reaches into the edit, the test run and the
+    /// repair), SIGKILL or SIGINT.
+    #[test]
+    fn a_repair_killed_or_interrupted_at_any_step_is_recovered_to_the_users_byte_identical_workspace(
+        point in 0..CRASH_POINTS.len(),
+        pause_ms in 0u64..=400,
+        kill in proptest::bool::ANY,
+    ) {
+        let (needle, at_least) = CRASH_POINTS[point];
+        crash_then_recover(needle, at_least + pause_ms, if kill { "KILL" } else { "INT" });
+    }
+}
+
+#[test]
+fn a_repair_killed_right_at_each_step_is_recovered_to_the_users_byte_identical_workspace() {
+    // Every point once, with no pause: the property test samples around them.
+    for &(needle, pause_ms) in CRASH_POINTS {
+        crash_then_recover(needle, pause_ms, "KILL");
     }
 }
 

@@ -5,7 +5,7 @@
 //! uncommitted user work, the FileEditor, `cargo test` run by the
 //! ProcessExecutor, the cargo oracle and classifier, the git snapshotter.
 
-use crate::support::{fixture, git, manifest};
+use crate::support::{fixture, git, git_as_user, manifest};
 use agentkit::agent::{LoopMode, MemoryJournal, Outcome, RepairConfig, RepairLoop, RepairParts, RepairReport, Task};
 use agentkit::classify::classifier_for;
 use agentkit::core::budget::Budget;
@@ -543,5 +543,127 @@ async fn a_unittest_run_of_zero_tests_is_never_accepted() {
     assert!(report.test_command.contains("unittest"), "{}", report.test_command);
     assert_ne!(report.outcome, Outcome::Accepted, "{:?}", report.attempts.first().map(|a| &a.classification));
     assert!(!report.attempts[0].passed);
+    assert_eq!(manifest(&work), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_command_that_commits_checks_out_and_drops_the_stash_is_undone() {
+    let (_dir, work) = fixture("buggy-stats");
+    // The user's state: a second branch, a stash entry, and uncommitted work on top.
+    git_as_user(&work, &["branch", "feature"]);
+    git_as_user(&work, &["stash", "push", "-q", "-m", "parked", "--", "NOTES.md"]);
+    std::fs::write(work.join("NOTES.md"), "notes the user is still writing\n").unwrap();
+    let head_file = || std::fs::read_to_string(work.join(".git/HEAD")).unwrap();
+    let stash = || git(&work, &["stash", "list", "--format=%H %gs"]);
+    let (before, head_before, stash_before) = (manifest(&work), head_file(), stash());
+    assert!(stash_before.contains("parked"));
+
+    // A correct fix (the tests pass after it), plus commands that move git state.
+    let id = ["-c", "user.name=model", "-c", "user.email=model@example.invalid", "-c", "commit.gpgsign=false"];
+    let cmd = |args: &[&str]| serde_json::json!({ "action": "run_command", "program": "git", "args": args });
+    let plan = serde_json::json!({
+        "summary": "fix the divisor and commit it",
+        "actions": [
+            { "action": "replace_block", "path": "src/lib.rs", "old": BAD_LINE, "new": GOOD_LINE },
+            cmd(&[&id[..], &["commit", "-q", "-a", "-m", "fix"]].concat()),
+            cmd(&["checkout", "-q", "-b", "sneaky"]),
+            cmd(&["stash", "drop", "-q"]),
+        ]
+    });
+    let replies = vec![ScriptedReply::text_with_usage(plan.to_string(), Usage::new(1000, 100))];
+    let r = run(&work, replies, RepairConfig::default().with_mode(LoopMode::Plan)).await;
+
+    // The tests passed, but a change that moved HEAD, a ref and the stash is not accepted.
+    assert_eq!(r.report.outcome, Outcome::NeedsHuman, "{:?}", r.report.verdict);
+    assert!(
+        matches!(&r.report.verdict, Verdict::NeedsHuman { reason } if reason.contains("moved git state") && reason.contains("HEAD")),
+        "{:?}",
+        r.report.verdict
+    );
+    let moved: Vec<String> = r
+        .journal
+        .all()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::GitStateMoved { changes } => Some(changes),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(moved.iter().any(|c| c.starts_with("HEAD:")), "{moved:?}");
+    assert!(moved.iter().any(|c| c.starts_with("refs/heads/sneaky:")), "{moved:?}");
+    assert!(moved.iter().any(|c| c.starts_with("stash list:")), "{moved:?}");
+    assert_eq!(r.model.requests().len(), 1, "no repair turn after git state moved");
+    // Undone: the branch, the commit, the checkout and the dropped stash.
+    assert_eq!(head_file(), head_before);
+    assert_eq!(stash(), stash_before);
+    assert_eq!(manifest(&work), before);
+    assert!(lib_rs(&work).contains(BAD_LINE));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_pytest_run_leaves_no_pytest_cache_in_the_tree() {
+    let (_dir, work) = fixture("py-slugify");
+    // The manifest lists ignored files too: `.pytest_cache` ignores itself, so a restore
+    // (which leaves ignored files alone) would not take it away.
+    let before = manifest(&work);
+    let wrong = ("    slug = _NOT_WORD.sub(\"-\", title)\n    return slug.strip(\"-\")", "    return title");
+    let replies = vec![
+        edit("wrong", "slugkit/slug.py", wrong.0, wrong.1),
+        edit("still wrong", "slugkit/slug.py", wrong.1, "    return title.upper()"),
+        edit("wrong again", "slugkit/slug.py", "    return title.upper()", "    return title.title()"),
+    ];
+    let (report, _journal) = run_auto(&work, &["test_capitals_are_lowered"], replies, vec![]).await;
+    assert_eq!(report.outcome, Outcome::RolledBack, "{:?}", report.verdict);
+    assert_eq!(report.attempts.len(), 3);
+    assert!(!work.join(".pytest_cache").exists());
+    assert_eq!(manifest(&work), before);
+}
+
+/// A gate that signals when it is entered and never answers (a hung gate).
+struct HangingGate(Arc<tokio::sync::Notify>);
+
+#[agentkit::core::async_trait]
+impl agentkit::core::Gate for HangingGate {
+    async fn check(
+        &self,
+        _cx: &agentkit::core::gate::GateContext,
+    ) -> Result<agentkit::core::gate::GateReport, agentkit::core::gate::GateError> {
+        self.0.notify_one();
+        futures::future::pending().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_dropped_mid_gate_after_a_passing_attempt_leaves_the_workspace_byte_identical() {
+    let (_dir, work) = fixture("buggy-stats");
+    let before = manifest(&work);
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let parts = RepairParts {
+        provider: Arc::new(ScriptedProvider::new(
+            "openai:gpt-4.1-mini",
+            vec![replace("fix the divisor", BAD_LINE, GOOD_LINE)],
+        )),
+        oracle: Arc::new(default_oracle()),
+        classifier: classifier_for("cargo").unwrap(),
+        executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.to_path_buf())),
+        snapshotter: Arc::new(GitSnapshotter::new()),
+        editor: Arc::new(FileEditor::new()),
+        journal: Arc::new(MemoryJournal::default()),
+    };
+    let lp = RepairLoop::new(parts)
+        .with_config(RepairConfig::default().with_mode(LoopMode::Plan))
+        .with_gate(Arc::new(HangingGate(entered.clone())));
+    {
+        let run = lp.run(Task::new("t1", &work, "Make the failing tests pass."));
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => panic!("the run ended on its own: {:?}", r.map(|r| r.outcome)),
+            () = entered.notified() => {}
+        }
+        // The fix passed its tests and is in the tree while the gate runs.
+        assert!(lib_rs(&work).contains(GOOD_LINE));
+    } // dropped mid-gate
+    assert_eq!(lp.wait_for_restores().await, 1);
     assert_eq!(manifest(&work), before);
 }

@@ -59,6 +59,19 @@ pub(crate) fn git(root: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs git in `root` with an identity (for setting up the user's own
+/// state: commits, stashes) and returns its stdout.
+pub(crate) fn git_as_user(root: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(root)
+        .args(["-c", "user.name=user", "-c", "user.email=user@example.invalid", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The agentctl example binary that `cargo test` built beside this test binary.
 pub(crate) fn agentctl() -> Command {
     let exe = std::env::current_exe().unwrap();
@@ -68,4 +81,22 @@ pub(crate) fn agentctl() -> Command {
     let mut cmd = Command::new(bin);
     cmd.env_remove("OPENAI_API_KEY").env_remove("OPENAI_BASE_URL");
     cmd
+}
+
+/// An OpenAI Chat Completions response (the real wire shape) whose message
+/// is one call of tool `name` with `args`, for scripted model servers.
+pub(crate) fn openai_tool_call(n: usize, name: &str, args: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("chatcmpl-{n}"), "object": "chat.completion", "model": "gpt-4.1-mini",
+        "choices": [{
+            "index": 0,
+            "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [{ "id": format!("call_{n}"), "type": "function",
+                                 "function": { "name": name, "arguments": args.to_string() } }]
+            },
+            "finish_reason": "tool_calls"
+        }],
+        "usage": { "prompt_tokens": 900, "completion_tokens": 30, "total_tokens": 930 }
+    })
 }

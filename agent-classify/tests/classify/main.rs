@@ -20,5 +20,6 @@ mod python_classifiers;
 mod python_go_properties;
 mod repair_context;
 mod repo_map;
+mod scopes;
 mod support;
 mod synthetic;

@@ -108,7 +108,10 @@ fn a_fix_that_breaks_a_passing_test_is_a_regression_on_real_outputs() {
     }
     let cmp = compare_runs(&before, &after, &["adds_small_numbers".to_owned()]);
     assert_eq!(cmp.fixed, ["adds_small_numbers"]);
-    assert_eq!(cmp.regressions, ["`tests::zero_is_identity` passed before the change and failed after it"]);
+    assert_eq!(
+        cmp.regressions,
+        ["`tests::zero_is_identity` (failing_assert) passed before the change and failed after it"]
+    );
     // A named test that is skipped after the change is not fixed.
     let skipped: Vec<_> = before
         .iter()
@@ -121,7 +124,10 @@ fn a_fix_that_breaks_a_passing_test_is_a_regression_on_real_outputs() {
         })
         .collect();
     let cmp = compare_runs(&before, &skipped, &["tests::adds_small_numbers".to_owned()]);
-    assert_eq!(cmp.missing_fixes, ["`tests::adds_small_numbers` skipped after the change (skipped is not passing)"]);
+    assert_eq!(
+        cmp.missing_fixes,
+        ["`tests::adds_small_numbers` (failing_assert) skipped after the change (skipped is not passing)"]
+    );
 }
 
 #[test]

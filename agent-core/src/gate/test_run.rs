@@ -8,7 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Asks runners that print only failures by default to print every test, so
-/// that per-test outcomes exist for passing tests too: pytest gets `-v -rA`,
+/// that per-test outcomes exist for passing tests too: pytest gets `-v -rA`
+/// (and `-p no:cacheprovider`, so no `.pytest_cache` is left in the tree),
 /// `go test` gets `-v` (unless it has `-v` or `-json`). libtest, nextest
 /// and `node --test` list every test already. The baseline and every
 /// after-run go through this, so both sides report alike.
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 /// let spec = per_test_reporting(CommandSpec::new("go").args(["test", "./..."]));
 /// assert_eq!(spec.args, ["test", "-v", "./..."]);
 /// let spec = per_test_reporting(CommandSpec::new("python").args(["-m", "pytest", "-q"]));
-/// assert_eq!(spec.args, ["-m", "pytest", "-q", "-v", "-rA"]);
+/// assert_eq!(spec.args, ["-m", "pytest", "-q", "-v", "-rA", "-p", "no:cacheprovider"]);
 /// ```
 pub fn per_test_reporting(mut spec: CommandSpec) -> CommandSpec {
     let is_pytest = spec.program.ends_with("pytest") || spec.args.iter().any(|a| a == "pytest");
@@ -30,6 +31,28 @@ pub fn per_test_reporting(mut spec: CommandSpec) -> CommandSpec {
     }
     if is_pytest && !spec.args.iter().any(|a| a == "-rA") {
         spec.args.push("-rA".to_owned());
+    }
+    // pytest's cache directory ignores itself (`.pytest_cache/.gitignore` is `*`), so a
+    // restore, which leaves ignored files alone, would leave it in the user's tree.
+    // Runs that ask for the cache (`--lf`, `--ff`, `--sw`, `--nf`) keep it.
+    let wants_cache = spec.args.iter().any(|a| {
+        a.contains("cacheprovider")
+            || [
+                "--lf",
+                "--last-failed",
+                "--ff",
+                "--failed-first",
+                "--nf",
+                "--new-first",
+                "--sw",
+                "--stepwise",
+                "--cache-show",
+                "--cache-clear",
+            ]
+            .contains(&a.as_str())
+    });
+    if is_pytest && !wants_cache {
+        spec.args.extend(["-p".to_owned(), "no:cacheprovider".to_owned()]);
     }
     let is_go_test =
         (spec.program == "go" || spec.program.ends_with("/go")) && spec.args.first().is_some_and(|a| a == "test");

@@ -149,7 +149,7 @@ impl ProviderErrorKind {
 }
 
 /// A failed provider call: its class plus what the provider said.
-#[derive(Clone, Debug, thiserror::Error, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize, JsonSchema)]
 #[error("{provider}: {} error: {message}", kind.name())]
 #[non_exhaustive]
 pub struct ProviderError {

@@ -7,4 +7,5 @@
 mod clean_room;
 mod common;
 mod dependency;
+mod scoped_tests;
 mod smoke;

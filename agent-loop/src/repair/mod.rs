@@ -453,6 +453,15 @@ pub enum LoopError {
         #[source]
         source: SnapshotError,
     },
+    /// Comparing `HEAD`, the refs and the stash list with the snapshot's failed.
+    #[error("checking git state against snapshot {id} failed: {source}")]
+    RefCheck {
+        /// The snapshot compared with.
+        id: SnapshotId,
+        /// The snapshotter's error.
+        #[source]
+        source: SnapshotError,
+    },
     /// The task reached an outcome (in `report`: an accepted change stays in
     /// the tree) and a later step failed (discarding the snapshot, the
     /// journal).
@@ -647,6 +656,7 @@ impl RepairLoop {
         // From here until the loop has restored or discarded the snapshot
         // itself, a dropped or panicking run is restored by the guard.
         let mut guard = guard::RestoreGuard::arm(self, run.task.id.clone(), run.task.root.clone(), snapshot.clone());
+        run.snapshot = Some(snapshot.clone());
         if !self.gates.is_empty() || self.inspector.is_some() {
             let root = run.task.root.clone();
             run.image = tokio::task::spawn_blocking(move || tree::TreeImage::capture(&root)).await.ok().map(Arc::new);
@@ -663,8 +673,10 @@ impl RepairLoop {
             },
         };
         let keep = matches!(result, Ok(ref e) if e.outcome == Outcome::Accepted);
-        let settled = run.settle(&snapshot, keep).await;
-        guard.disarm();
+        let settled = guard.settle(keep).await;
+        // A restore that went through and a discard that failed after it still restored.
+        run.restored = matches!(settled, Ok(true)) || (!keep && matches!(settled, Err(LoopError::Discard { .. })));
+        let settled = settled.map(|_| ());
         match result {
             Err(e) => {
                 // A workspace that could not be restored is the more urgent news.
@@ -766,6 +778,8 @@ struct TaskRun<'a> {
     tool_calls: u32,
     /// Whether the tree was restored to the snapshot.
     restored: bool,
+    /// The snapshot taken before any change.
+    snapshot: Option<SnapshotId>,
 }
 
 impl<'a> TaskRun<'a> {
@@ -785,6 +799,7 @@ impl<'a> TaskRun<'a> {
             test_display: String::new(),
             tool_calls: 0,
             restored: false,
+            snapshot: None,
         }
     }
 
@@ -911,6 +926,13 @@ impl<'a> TaskRun<'a> {
         }
     }
 
+    /// A command's wall-clock limit: the configured test timeout, capped
+    /// at what is left of the task's wall-time budget.
+    fn command_timeout(&self) -> Duration {
+        let configured = Duration::from_millis(self.lp.config.test_timeout_ms);
+        self.tracker.remaining_wall().map_or(configured, |left| configured.min(left))
+    }
+
     fn limits(&self) -> PromptLimits {
         PromptLimits { max_file_bytes: 16 * 1024, max_files: 6, max_listing: 200 }
     }
@@ -944,8 +966,8 @@ impl<'a> TaskRun<'a> {
         test: &DetectedCommand,
         attempt: u32,
     ) -> Result<TestRun, LoopError> {
-        let mut spec = agent_core::gate::per_test_reporting(test.to_spec(&self.task.root))
-            .wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+        let mut spec =
+            agent_core::gate::per_test_reporting(test.to_spec(&self.task.root)).wall_timeout(self.command_timeout());
         if let Some(idle) = self.lp.config.test_idle_timeout_ms {
             spec = spec.idle_timeout(Duration::from_millis(idle));
         }
@@ -964,12 +986,7 @@ impl<'a> TaskRun<'a> {
         let mut reasks_left = self.lp.config.max_plan_reasks;
         loop {
             if let Err(stop) = self.tracker.check() {
-                self.emit(EventKind::BudgetStop { reason: stop.to_string() }).await?;
-                return Ok(Err(AttemptsEnd {
-                    outcome: Outcome::BudgetExceeded,
-                    verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
-                    budget_stop: Some(stop),
-                }));
+                return Ok(Err(self.budget_end(stop).await?));
             }
             let mut req = CompletionRequest::new(self.messages.clone())
                 .with_temperature(0.0)
@@ -1169,10 +1186,14 @@ impl<'a> TaskRun<'a> {
         for action in &plan.actions {
             match action {
                 Action::RunCommand { program, args } => {
+                    if self.tracker.check_wall().is_err() {
+                        error = Some(format!("`{program}` was not run: the task's wall time is used up"));
+                        break;
+                    }
                     let spec = CommandSpec::new(program.clone())
                         .args(args.clone())
                         .cwd(&self.task.root)
-                        .wall_timeout(Duration::from_millis(self.lp.config.test_timeout_ms));
+                        .wall_timeout(self.command_timeout());
                     match self.lp.parts.executor.run(spec).await {
                         Ok(out) => {
                             self.emit(run_event(&out)).await?;
@@ -1205,16 +1226,66 @@ impl<'a> TaskRun<'a> {
     async fn execution_limit(&self, err: LoopError) -> Result<AttemptsEnd, LoopError> {
         match err {
             LoopError::Exec(agent_core::exec::ExecError::LimitReached { reason }) => {
-                let stop = BudgetStop::Execution { reason };
-                self.emit(EventKind::BudgetStop { reason: stop.to_string() }).await?;
-                Ok(AttemptsEnd {
-                    outcome: Outcome::BudgetExceeded,
-                    verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
-                    budget_stop: Some(stop),
-                })
+                self.budget_end(BudgetStop::Execution { reason }).await
             }
             other => Err(other),
         }
+    }
+
+    /// Counts the review's model calls against the budget and journals
+    /// them; a spend refusal among them ends the task as over budget.
+    async fn count_review_calls(&mut self, calls: &[crate::ReviewTurn]) -> Result<Option<AttemptsEnd>, LoopError> {
+        for call in calls {
+            match &call.outcome {
+                Ok(c) => self.tracker.record(&c.usage, c.cost_usd),
+                Err(_) => self.tracker.record_failed_turn(),
+            }
+            self.emit(call.event()).await?;
+        }
+        let refused = calls
+            .iter()
+            .filter_map(|c| c.outcome.as_ref().err())
+            .find(|e| matches!(e.kind, agent_core::provider::ProviderErrorKind::QuotaExhausted { .. }));
+        Ok(refused.map(provider_end))
+    }
+
+    /// Journals a budget stop and gives the ending it means.
+    async fn budget_end(&self, stop: BudgetStop) -> Result<AttemptsEnd, LoopError> {
+        self.emit(EventKind::BudgetStop { reason: stop.to_string() }).await?;
+        Ok(AttemptsEnd {
+            outcome: Outcome::BudgetExceeded,
+            verdict: Verdict::NeedsHuman { reason: format!("budget exhausted: {stop}") },
+            budget_stop: Some(stop),
+        })
+    }
+
+    /// Stops the task when a command moved `HEAD`, a ref or the stash list
+    /// since the snapshot: the change cannot be accepted as it is, and the
+    /// restore that follows puts them back. `None` when nothing moved.
+    async fn git_state_moved(&self) -> Result<Option<AttemptsEnd>, LoopError> {
+        let Some(id) = &self.snapshot else { return Ok(None) };
+        let changes = self
+            .lp
+            .parts
+            .snapshotter
+            .ref_changes(&self.task.root, id)
+            .await
+            .map_err(|source| LoopError::RefCheck { id: id.clone(), source })?;
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
+        self.emit(EventKind::GitStateMoved { changes: lines.clone() }).await?;
+        Ok(Some(AttemptsEnd {
+            outcome: Outcome::NeedsHuman,
+            verdict: Verdict::NeedsHuman {
+                reason: format!(
+                    "a command moved git state since the snapshot ({}); the change is not accepted and the snapshot is restored",
+                    lines.join("; ")
+                ),
+            },
+            budget_stop: None,
+        }))
     }
 
     async fn attempts(&mut self, profile: &WorkspaceProfile, test: &DetectedCommand) -> Result<AttemptsEnd, LoopError> {
@@ -1299,12 +1370,22 @@ impl<'a> TaskRun<'a> {
                 Step::of_plan(plan, changes, apply_error)
             };
             let Step { summary, changes, apply_error, plan, turns, session_end } = step;
+            // The wall-time budget covers test runs, commands, gates and the review too.
+            if let Err(stop) = self.tracker.check_wall() {
+                return self.budget_end(stop).await;
+            }
             let TestRun { command, exit_code, classification } = self.run_tests(profile, test, number).await?;
             let (tests_ok, comparison, problems) = self.judge(&command, exit_code, &classification);
-            let mut passed = apply_error.is_none() && tests_ok;
+            // A command (the model's, or a test) that committed, checked out or dropped a
+            // stash ends the task; the restore puts HEAD, the refs and the stash back.
+            let moved = self.git_state_moved().await?;
+            let mut passed = apply_error.is_none() && tests_ok && moved.is_none();
             let mut gate_failures = Vec::new();
             let mut review_stop = None;
             if passed && (!self.lp.gates.is_empty() || self.lp.inspector.is_some()) {
+                if let Err(stop) = self.tracker.check_wall() {
+                    return self.budget_end(stop).await;
+                }
                 self.transition(TaskState::Verifying).await?;
                 // The gates judge the whole change since the snapshot, not this attempt's alone.
                 let cumulative = self.cumulative_change(&changes).await;
@@ -1326,7 +1407,16 @@ impl<'a> TaskRun<'a> {
                 }
                 if gate_failures.is_empty() {
                     if let Some(inspector) = &self.lp.inspector {
+                        // The review is model turns: checked against the budget first, then counted.
+                        let check =
+                            if inspector.has_reviewer() { self.tracker.check() } else { self.tracker.check_wall() };
+                        if let Err(stop) = check {
+                            return self.budget_end(stop).await;
+                        }
                         let inspection = inspector.inspect(&gcx, &gcx.diff).await;
+                        if let Some(end) = self.count_review_calls(&inspection.model_calls).await? {
+                            return Ok(end);
+                        }
                         for report in &inspection.gates {
                             self.emit(EventKind::GateReport { report: report.clone() }).await?;
                             self.gates.push(report.clone());
@@ -1387,6 +1477,9 @@ impl<'a> TaskRun<'a> {
                 turns,
                 session_end,
             });
+            if let Some(end) = moved {
+                return Ok(end);
+            }
             if passed {
                 return Ok(AttemptsEnd { outcome: Outcome::Accepted, verdict: Verdict::Approve, budget_stop: None });
             }
@@ -1460,26 +1553,6 @@ impl<'a> TaskRun<'a> {
         })
         .await?;
         Ok((profile, test))
-    }
-
-    /// Keeps the change (discards the snapshot) or restores the tree and
-    /// discards the snapshot. A failed restore keeps the snapshot.
-    async fn settle(&mut self, snapshot: &SnapshotId, keep: bool) -> Result<(), LoopError> {
-        let root = self.task.root.clone();
-        let snapshotter = &self.lp.parts.snapshotter;
-        if !keep {
-            snapshotter
-                .restore(&root, snapshot)
-                .await
-                .map_err(|source| LoopError::Restore { id: snapshot.clone(), source })?;
-            self.restored = true;
-            self.emit(EventKind::SnapshotRestored { id: snapshot.to_string() }).await?;
-        }
-        snapshotter
-            .discard(&root, snapshot)
-            .await
-            .map_err(|source| LoopError::Discard { id: snapshot.clone(), source })?;
-        self.emit(EventKind::SnapshotDiscarded { id: snapshot.to_string() }).await
     }
 
     /// Journals a verdict and the end of a task the loop could not carry on

@@ -90,7 +90,13 @@ impl Tool for RunTests {
             ));
         };
         let (narrowed, note) = narrow(command, &args.tests);
-        let spec = narrowed.to_spec(&cx.root).wall_timeout(cx.limits.test_timeout).sandbox(cx.sandbox.clone());
+        let mut spec = narrowed.to_spec(&cx.root).wall_timeout(cx.limits.test_timeout).sandbox(cx.sandbox.clone());
+        // No `.pytest_cache` in the user's tree: it ignores itself, so a restore would leave it.
+        // (Through the environment, so the command the model sees stays its own.)
+        let is_pytest = spec.program.ends_with("pytest") || spec.args.iter().any(|a| a == "pytest");
+        if is_pytest && !spec.args.iter().any(|a| a.contains("cacheprovider")) {
+            spec.env.set.entry("PYTEST_ADDOPTS".to_owned()).or_insert_with(|| "-p no:cacheprovider".to_owned());
+        }
         let mut header = format!("$ {}", spec.display());
         if !command.cwd.as_os_str().is_empty() {
             header.push_str(&format!("  (in {})", show(&command.cwd)));

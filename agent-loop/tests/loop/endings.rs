@@ -4,7 +4,9 @@
 use crate::fakes::{Fakes, plan_config, plan_json};
 use agent_core::event::{EventKind, TaskState};
 use agent_core::gate::Verdict;
+use agent_core::snapshot::{SnapshotError, SnapshotId};
 use agent_loop::{LoopError, Outcome, RepairLoop, Task};
+use std::sync::Arc;
 
 fn task() -> Task {
     Task::new("t", "/workspace", "make it pass")
@@ -90,4 +92,64 @@ async fn a_budget_ledgers_refusal_ends_the_task_over_budget_not_needing_a_human(
     assert!(matches!(report.verdict, Verdict::NeedsHuman { ref reason } if reason.contains("refused")));
     assert_eq!(f.snapshots.lock().unwrap().restored, 1);
     ends_with_verdict_and_finish(&f, TaskState::BudgetExceeded);
+}
+
+/// Wraps a snapshotter: each restore is counted, signals `started` and then
+/// takes a while, so a run can be dropped while its own restore is under way.
+struct SlowRestore {
+    inner: Arc<dyn agent_core::Snapshotter>,
+    restores: std::sync::atomic::AtomicU32,
+    started: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl agent_core::Snapshotter for SlowRestore {
+    async fn snapshot(&self, root: &std::path::Path) -> Result<SnapshotId, SnapshotError> {
+        self.inner.snapshot(root).await
+    }
+    async fn restore(&self, root: &std::path::Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+        self.restores.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.started.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        self.inner.restore(root, id).await
+    }
+    async fn discard(&self, root: &std::path::Path, id: &SnapshotId) -> Result<(), SnapshotError> {
+        self.inner.discard(root, id).await
+    }
+}
+
+#[tokio::test]
+async fn a_run_dropped_during_its_own_restore_restores_once_and_journals_one_end() {
+    let f = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "assertion failed")]);
+    let mut parts = f.parts();
+    let slow = Arc::new(SlowRestore {
+        inner: parts.snapshotter.clone(),
+        restores: Default::default(),
+        started: Default::default(),
+    });
+    parts.snapshotter = slow.clone();
+    let lp = Arc::new(RepairLoop::new(parts).with_config(plan_config().with_max_attempts(1)));
+    let running = {
+        let lp = lp.clone();
+        tokio::spawn(async move { lp.run(task()).await })
+    };
+    // The only attempt fails; the loop's own restore starts; the run is dropped mid-restore.
+    slow.started.notified().await;
+    running.abort();
+    assert!(running.await.unwrap_err().is_cancelled());
+    assert_eq!(lp.wait_for_restores().await, 1, "the guard waited for the restore in flight");
+
+    assert_eq!(slow.restores.load(std::sync::atomic::Ordering::SeqCst), 1, "no second restore beside the first");
+    let counts = f.snapshots.lock().unwrap();
+    assert_eq!((counts.restored, counts.discarded), (1, 1));
+    drop(counts);
+    let all = f.journal.all();
+    assert_eq!(all.iter().filter(|e| matches!(e.kind, EventKind::TaskFinished { .. })).count(), 1);
+    assert_eq!(all.iter().filter(|e| matches!(e.kind, EventKind::SnapshotRestored { .. })).count(), 1);
+    match ends_with_verdict_and_finish(&f, TaskState::RolledBack) {
+        Verdict::NeedsHuman { reason } => {
+            assert!(reason.contains("interrupted") && reason.contains("restored"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -42,6 +42,12 @@ impl Model {
         }
     }
 
+    /// A scripted model answering `replies` in order, `Err` as a failed call
+    /// (a message starting `ledger` is a spend refusal).
+    pub(crate) fn with_results(replies: Vec<Result<String, &'static str>>) -> Self {
+        Self { id: ProviderId::new("fake:model"), replies: Mutex::new(replies), requests: Mutex::new(Vec::new()) }
+    }
+
     pub(crate) fn requests(&self) -> Vec<CompletionRequest> {
         self.requests.lock().unwrap().clone()
     }

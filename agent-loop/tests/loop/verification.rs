@@ -113,3 +113,124 @@ async fn a_review_requesting_changes_turns_a_passing_run_into_a_repair_and_an_ap
     assert!(repair_prompt.contains("handle the empty input"), "{repair_prompt}");
     assert!(report.gates.iter().any(|g| g.gate == "review" && g.passed));
 }
+
+fn llm_purposes(f: &Fakes) -> Vec<String> {
+    f.journal
+        .all()
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            agent_core::event::EventKind::LlmCall { purpose, .. } => Some(purpose),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_reviews_model_calls_are_counted_in_the_metrics_and_journaled() {
+    let f = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "x"), (0, "ok")]);
+    let reviewer = Arc::new(Model::scripted(vec!["not json", r#"{"verdict":"approve"}"#]));
+    let report = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_inspector(Inspector::new().with_reviewer(reviewer.clone()))
+        .run(task())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Accepted);
+    assert_eq!(reviewer.requests().len(), 2);
+    // One plan turn and two review turns, 10 + 5 tokens each (the fake's usage).
+    assert_eq!(report.metrics.model_turns, 3);
+    assert_eq!(report.metrics.usage.total(), 45);
+    assert_eq!(llm_purposes(&f), ["plan", "review", "review"]);
+}
+
+#[tokio::test]
+async fn a_turn_budget_used_up_by_the_plan_stops_before_the_review_as_over_budget() {
+    let f = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "x"), (0, "ok")]);
+    let reviewer = Arc::new(Model::scripted(vec![r#"{"verdict":"approve"}"#]));
+    let config =
+        crate::fakes::plan_config().with_budget(agent_core::budget::Budget::unlimited().with_max_model_turns(1));
+    let report = RepairLoop::new(f.parts())
+        .with_config(config)
+        .with_inspector(Inspector::new().with_reviewer(reviewer.clone()))
+        .run(task())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::BudgetExceeded);
+    assert!(matches!(report.budget_stop, Some(agent_core::budget::BudgetStop::ModelTurns { used: 1, limit: 1 })));
+    assert!(reviewer.requests().is_empty(), "no review call past the budget");
+    assert_eq!(f.snapshots.lock().unwrap().restored, 1);
+}
+
+#[tokio::test]
+async fn a_review_call_refused_by_the_spend_ledger_ends_over_budget_not_needing_a_human() {
+    let f = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "x"), (0, "ok")]);
+    let reviewer = Arc::new(Model::with_results(vec![Err("ledger: the task's reservation is spent")]));
+    let report = RepairLoop::new(f.parts())
+        .with_config(crate::fakes::plan_config())
+        .with_inspector(Inspector::new().with_reviewer(reviewer))
+        .run(task())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::BudgetExceeded, "{:?}", report.verdict);
+    assert_eq!(report.metrics.model_turns, 2, "the refused review call is a turn");
+    assert_eq!(llm_purposes(&f), ["plan", "review"]);
+    assert_eq!(f.snapshots.lock().unwrap().restored, 1);
+}
+
+#[tokio::test]
+async fn an_unpriced_model_call_under_a_cost_limit_stops_the_task_instead_of_counting_as_free() {
+    // The fake's completions carry no cost: under a cost limit, the second turn is refused.
+    let f = Fakes::new(vec![Ok(plan_json("a.rs")), Ok(plan_json("b.rs"))], vec![(1, "x"), (1, "still failing")]);
+    let config = crate::fakes::plan_config()
+        .with_budget(agent_core::budget::Budget::unlimited().with_max_cost(agent_core::budget::Usd::from_dollars(5.0)));
+    let report = RepairLoop::new(f.parts()).with_config(config).run(task()).await.unwrap();
+    assert_eq!(report.outcome, Outcome::BudgetExceeded);
+    assert!(
+        matches!(report.budget_stop, Some(agent_core::budget::BudgetStop::UnpricedCost { unpriced: 1, .. })),
+        "{:?}",
+        report.budget_stop
+    );
+    assert_eq!(f.model.requests().len(), 1);
+}
+
+/// Delegates to an executor, sleeping before its `slow`-th run (1-based).
+struct SlowRun(Arc<dyn agent_core::Executor>, std::sync::Mutex<u32>, u32);
+
+#[async_trait::async_trait]
+impl agent_core::Executor for SlowRun {
+    async fn run(
+        &self,
+        cmd: agent_core::exec::CommandSpec,
+    ) -> Result<agent_core::exec::RunOutput, agent_core::exec::ExecError> {
+        let n = {
+            let mut n = self.1.lock().unwrap();
+            *n += 1;
+            *n
+        };
+        if n == self.2 {
+            tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        }
+        self.0.run(cmd).await
+    }
+}
+
+#[tokio::test]
+async fn a_wall_budget_used_up_by_a_test_run_stops_before_the_gates() {
+    // The attempt's test run (the second run) outlasts the wall budget; it passes, and the
+    // gate would pass too, but the task is over its time before the gates run.
+    let f = Fakes::new(vec![Ok(plan_json("a.rs"))], vec![(1, "x"), (0, "ok")]);
+    let mut parts = f.parts();
+    parts.executor = Arc::new(SlowRun(parts.executor.clone(), std::sync::Mutex::new(0), 2));
+    let config = crate::fakes::plan_config()
+        .with_budget(agent_core::budget::Budget::unlimited().with_max_wall(std::time::Duration::from_millis(300)));
+    let report = RepairLoop::new(parts)
+        .with_config(config)
+        .with_gate(Arc::new(crate::fakes::FailingGate::new(0)))
+        .run(task())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::BudgetExceeded, "{:?}", report.verdict);
+    assert!(matches!(report.budget_stop, Some(agent_core::budget::BudgetStop::WallTime { limit_ms: 300, .. })));
+    assert!(report.gates.is_empty(), "no gate ran past the wall budget: {:?}", report.gates);
+    assert_eq!(f.snapshots.lock().unwrap().restored, 1);
+}

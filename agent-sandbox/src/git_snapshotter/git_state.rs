@@ -33,30 +33,9 @@ fn recorded() -> bool {
     true
 }
 
-/// One difference between the git state of a snapshot and the current one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RefChange {
-    /// `HEAD`, a full ref name, or `stash list`.
-    pub name: String,
-    /// In the snapshot (`None`: absent). Ids in hex, symbolic refs as `ref: <name>`.
-    pub snapshot: Option<String>,
-    /// Now (`None`: absent).
-    pub now: Option<String>,
-}
+pub use agent_core::snapshot::RefChange;
 
-impl std::fmt::Display for RefChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let show = |v: &Option<String>| match v {
-            Some(v) if self.name == STASH_LIST => format!("{} entries", v.lines().count()),
-            Some(v) => v.clone(),
-            None => "absent".into(),
-        };
-        write!(f, "{}: {} in the snapshot, {} now", self.name, show(&self.snapshot), show(&self.now))
-    }
-}
-
-const STASH_LIST: &str = "stash list";
+const STASH_LIST: &str = agent_core::snapshot::RefChange::STASH_LIST;
 
 impl Repo {
     /// Whether the refs are stored in files (not reftable, which is not modelled).
@@ -243,11 +222,7 @@ fn stash_entries(text: &str) -> BTreeSet<String> {
 fn diff(saved: &GitState, now: &GitState) -> Vec<RefChange> {
     let mut changes = Vec::new();
     if saved.head != now.head {
-        changes.push(RefChange {
-            name: "HEAD".into(),
-            snapshot: Some(saved.head.clone()),
-            now: Some(now.head.clone()),
-        });
+        changes.push(RefChange::new("HEAD", Some(saved.head.clone()), Some(now.head.clone())));
     }
     if !(saved.shared_recorded && now.shared_recorded) {
         return changes;
@@ -256,18 +231,14 @@ fn diff(saved: &GitState, now: &GitState) -> Vec<RefChange> {
     for name in names {
         let (a, b) = (saved.refs.get(name), now.refs.get(name));
         if a != b {
-            changes.push(RefChange { name: name.clone(), snapshot: a.cloned(), now: b.cloned() });
+            changes.push(RefChange::new(name.clone(), a.cloned(), b.cloned()));
         }
     }
     if saved.stash_log != now.stash_log {
         let text = |v: &Option<String>| {
             v.as_ref().map(|e| String::from_utf8_lossy(&hex::decode(e).unwrap_or_default()).into_owned())
         };
-        changes.push(RefChange {
-            name: STASH_LIST.into(),
-            snapshot: text(&saved.stash_log),
-            now: text(&now.stash_log),
-        });
+        changes.push(RefChange::new(STASH_LIST, text(&saved.stash_log), text(&now.stash_log)));
     }
     changes
 }

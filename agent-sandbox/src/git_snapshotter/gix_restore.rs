@@ -132,7 +132,7 @@ pub(super) fn prepare(repo: &gix::Repository, root: &Path, source: &StatSource<'
             continue;
         }
         let differs = match probe {
-            Probe::Clean => false,
+            Probe::Clean { .. } => false,
             Probe::Missing | Probe::Unstorable => true,
             Probe::Directory => {
                 return Ok(Prepared::Unsupported(format!("a directory is where {path} was")));

@@ -7,6 +7,8 @@
 //! untracked files are read and hashed, so the cost in hashing is
 //! proportional to what changed, not to the size of the repository.
 
+use super::conversion::Conversions;
+use super::stat_cache::{self, StatCache};
 use super::{Excluded, GuardReason, Limits, delta};
 use agent_core::snapshot::SnapshotError;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -36,6 +38,9 @@ pub(super) struct Snapshot {
     /// The walk for the next snapshot ([`delta::WalkCache`], encoded);
     /// `None` when this one cannot be trusted later (an untracked `.gitignore`).
     pub(super) walk_cache: Option<Vec<u8>>,
+    /// The raw blob ids this snapshot read or confirmed, for the next one
+    /// ([`StatCache`], encoded).
+    pub(super) stat_cache: Vec<u8>,
 }
 
 pub(super) fn backend(operation: &str) -> impl FnOnce(gix::Error) -> SnapshotError + '_ {
@@ -53,12 +58,12 @@ struct Item {
 const STAT_OPTIONS: stat::Options =
     stat::Options { trust_ctime: true, check_stat: true, use_nsec: false, use_stdev: false };
 
-fn is_attributes_file(path: &BStr) -> bool {
-    path == ".gitattributes" || path.ends_with(b"/.gitattributes")
-}
-
 /// Takes a snapshot of the working tree of `root` as a commit object with
-/// parent `head`. Writes objects, but no ref and nothing else.
+/// parent `head`. Writes objects, but no ref and nothing else. File contents
+/// are stored raw; a file's blob id comes from `stat_cache` when its stat is
+/// the cached one, else from the user's index when its stat matches there
+/// and git stores it unconverted (see [`Conversions`]), else from reading it.
+#[allow(clippy::too_many_arguments)] // one call site, all of it the snapshot's inputs
 pub(super) fn snapshot(
     repo: &gix::Repository,
     root: &Path,
@@ -67,19 +72,16 @@ pub(super) fn snapshot(
     limits: Limits,
     walk_cache: Option<(&[u8], i64)>,
     user_index: Option<&[u8]>,
+    stat_cache: Option<&StatCache>,
 ) -> Result<Outcome, SnapshotError> {
     if repo.object_hash() != gix::hash::Kind::Sha1 {
         return Ok(Outcome::Unsupported("not a sha1 repository".into()));
     }
-    let config = repo.config_snapshot();
-    if let Some(v) = config.string("core.autocrlf") {
-        if !matches!(v.to_str_lossy().to_ascii_lowercase().as_str(), "false" | "no" | "off" | "0" | "") {
-            return Ok(Outcome::Unsupported("core.autocrlf is set".into()));
-        }
-    }
-    if repo.git_dir().join("info/attributes").exists() {
-        return Ok(Outcome::Unsupported("info/attributes exists".into()));
-    }
+    // Every stat below is taken after this second began (the racy-clean
+    // reference of the stat cache written at the end).
+    let started_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
 
     let index_path = repo.index_path();
     let index = match gix::index::File::at_or_default(&index_path, gix::hash::Kind::Sha1, false, Default::default()) {
@@ -99,16 +101,17 @@ pub(super) fn snapshot(
             return Ok(Outcome::Unsupported("the index has conflicts".into()));
         }
         if entry.flags.intersects(unusual) {
-            return Ok(Outcome::Unsupported("skip-worktree, intent-to-add or assume-valid entries".into()));
-        }
-        if is_attributes_file(path) {
-            return Ok(Outcome::Unsupported(".gitattributes in the index".into()));
+            return Ok(Outcome::Unsupported(format!("skip-worktree, intent-to-add or assume-valid entry {path}")));
         }
     }
     // The directories of the user's index, stat'ed before anything is read:
     // a restore reads only those whose stat changed since (see `delta`).
     let mut index_dirs = HashSet::new();
     delta::parent_dirs(index.entries().iter().map(|e| e.path(&index)), &mut index_dirs);
+    let mut conversions = Conversions::new(repo, root, &index, &index_dirs)?;
+    // With attribute files about, paths the index vouches for are cached
+    // too (they would otherwise be looked up again next time).
+    let cache_all = !conversions.none();
     let dir_stats: HashMap<BString, Stat> =
         index_dirs.into_iter().filter_map(|d| delta::dir_stat(root, d.as_bstr()).map(|s| (d, s))).collect();
     // The previous snapshot's walk, if the rules it was made under still hold.
@@ -170,23 +173,60 @@ pub(super) fn snapshot(
     };
     let mut delta = delta::Delta { full: !same_base, ..delta::Delta::default() };
     let mut tracked: Vec<(&BStr, Item)> = Vec::with_capacity(index.entries().len());
+    let mut new_cache: Vec<stat_cache::Entry> = Vec::new();
+    let mut cursor = stat_cache::Cursor::default();
+    // Entries whose blob id is known (from the stat cache or read below):
+    // entry, mode and stat now, whether the user's index vouched for the stat.
+    let mut settled: Vec<(&gix::index::Entry, Mode, Stat, bool, gix::ObjectId)> = Vec::new();
+    let mut to_read: Vec<(&gix::index::Entry, Mode, Stat, bool)> = Vec::new();
     for (entry, probe) in index.entries().iter().zip(probes) {
         let path = entry.path(&index);
         if entry.mode.is_submodule() {
             tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
             continue;
         }
-        match probe {
+        let (mode, stat, clean) = match probe {
             // Deleted, or a fifo or socket git does not store.
-            Probe::Missing | Probe::Unstorable => delta.removed.push(path.to_owned()),
-            Probe::Directory => return Ok(Outcome::Unsupported(format!("{path} became a directory"))),
-            Probe::Clean => tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat })),
-            Probe::Changed { mode, stat } => {
-                let full = root.join(std::ffi::OsStr::from_bytes(path));
-                let id = hash_path(repo, &full, mode)?;
-                tracked.push((path, Item { mode, id, stat }));
-                delta.upserts.push((path.to_owned(), mode, id, stat));
+            Probe::Missing | Probe::Unstorable => {
+                delta.removed.push(path.to_owned());
+                continue;
             }
+            Probe::Directory => return Ok(Outcome::Unsupported(format!("{path} became a directory"))),
+            Probe::Clean { stat } => (entry.mode, stat, true),
+            Probe::Changed { mode, stat } => (mode, stat, false),
+        };
+        let id = match stat_cache.and_then(|c| c.lookup(&mut cursor, path, mode, &stat)) {
+            Some(id) => id,
+            // The index's blob is the file's bytes: unchanged since staged, stored unconverted.
+            None if clean && (mode == Mode::SYMLINK || !conversions.may_convert(path)?) => {
+                if cache_all {
+                    new_cache.push((path.to_owned(), mode, entry.id, stat));
+                }
+                tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
+                continue;
+            }
+            None => {
+                to_read.push((entry, mode, stat, clean));
+                continue;
+            }
+        };
+        settled.push((entry, mode, stat, clean, id));
+    }
+    // Files only their bytes can tell: read and hashed on a few threads,
+    // stored when the object database lacks them.
+    let jobs: Vec<(&BStr, Mode, Option<gix::ObjectId>)> =
+        to_read.iter().map(|(entry, mode, _, _)| (entry.path(&index), *mode, Some(entry.id))).collect();
+    for ((entry, mode, stat, clean), id) in to_read.iter().zip(hash_all(repo, root, &jobs)?) {
+        settled.push((entry, *mode, *stat, *clean, id));
+    }
+    for (entry, mode, stat, clean, id) in settled {
+        let path = entry.path(&index);
+        new_cache.push((path.to_owned(), mode, id, stat));
+        if clean && id == entry.id {
+            tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
+        } else {
+            tracked.push((path, Item { mode, id, stat }));
+            delta.upserts.push((path.to_owned(), mode, id, stat));
         }
     }
 
@@ -198,9 +238,6 @@ pub(super) fn snapshot(
     let mut groups: BTreeMap<BString, Vec<(BString, gix::index::fs::Metadata)>> = BTreeMap::new();
     let untracked_all = untracked.clone();
     for path in untracked {
-        if is_attributes_file(path.as_bstr()) {
-            return Ok(Outcome::Unsupported("an untracked .gitattributes".into()));
-        }
         let full = root.join(std::ffi::OsStr::from_bytes(&path));
         let meta = match gix::index::fs::Metadata::from_path_no_follow(&full) {
             Ok(meta) => meta,
@@ -234,9 +271,13 @@ pub(super) fn snapshot(
                 });
                 continue;
             }
-            let full = root.join(std::ffi::OsStr::from_bytes(&path));
-            let id = hash_path(repo, &full, mode)?;
-            untracked_items.push((path, Item { mode, id, stat: Stat::from_fs(&meta).unwrap_or_default() }));
+            let stat = Stat::from_fs(&meta).unwrap_or_default();
+            let id = match stat_cache.and_then(|c| c.lookup(&mut cursor, path.as_bstr(), mode, &stat)) {
+                Some(id) => id,
+                None => hash_all(repo, root, &[(path.as_bstr(), mode, None)])?[0],
+            };
+            new_cache.push((path.clone(), mode, id, stat));
+            untracked_items.push((path, Item { mode, id, stat }));
         }
     }
 
@@ -353,7 +394,17 @@ pub(super) fn snapshot(
             !holds_items && !under_excluded
         })
         .collect();
-    Ok(Outcome::Done(Snapshot { commit: commit.to_string(), delta: delta.encode(), excluded, empty_dirs, walk_cache }))
+    new_cache.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    new_cache.dedup_by(|a, b| a.0 == b.0);
+    let stat_cache = StatCache { taken_secs: started_secs, entries: new_cache }.encode();
+    Ok(Outcome::Done(Snapshot {
+        commit: commit.to_string(),
+        delta: delta.encode(),
+        excluded,
+        empty_dirs,
+        walk_cache,
+        stat_cache,
+    }))
 }
 
 /// What `lstat` says about the working-tree path of an index entry.
@@ -365,8 +416,8 @@ pub(super) enum Probe {
     /// Something git does not store (a fifo, a socket).
     Unstorable,
     /// Same mode and stat as the entry and not racily clean: the content is
-    /// the entry's, without reading it.
-    Clean,
+    /// the entry's, without reading it. `stat` is the path's `lstat` now.
+    Clean { stat: Stat },
     /// Anything else: the content must be read to know.
     Changed { mode: Mode, stat: Stat },
 }
@@ -393,7 +444,7 @@ pub(super) fn probe(full: &Path, mode: Mode, stat: &Stat, racy_secs: i64) -> Res
     };
     let fs_stat = Stat::from_fs(&meta).unwrap_or_default();
     if fs_mode == mode && stat.matches(&fs_stat, STAT_OPTIONS) && i64::from(stat.mtime.secs) < racy_secs {
-        Ok(Probe::Clean)
+        Ok(Probe::Clean { stat: fs_stat })
     } else {
         Ok(Probe::Changed { mode: fs_mode, stat: fs_stat })
     }
@@ -415,7 +466,11 @@ pub(super) fn probe_all<T>(
     let probe_entry = |entry: &gix::index::Entry| {
         let full = root.join(std::ffi::OsStr::from_bytes(entry.path(index)));
         if entry.mode.is_submodule() {
-            return Ok(if std::fs::symlink_metadata(&full).is_ok() { Probe::Clean } else { Probe::Missing });
+            return Ok(if std::fs::symlink_metadata(&full).is_ok() {
+                Probe::Clean { stat: entry.stat }
+            } else {
+                Probe::Missing
+            });
         }
         probe(&full, entry.mode, &entry.stat, racy_secs)
     };
@@ -449,10 +504,56 @@ fn fs_mode(meta: &gix::index::fs::Metadata) -> Option<Mode> {
     }
 }
 
-/// Reads a file (or a symlink's target) raw and stores it as a blob.
-fn hash_path(repo: &gix::Repository, full: &Path, mode: Mode) -> Result<gix::ObjectId, SnapshotError> {
-    let bytes = read_path(full, mode)?;
-    Ok(repo.write_blob(&bytes).map_err(backend("write blob"))?.detach())
+#[cfg(test)]
+thread_local! {
+    /// How many files [`hash_all`] read for this thread (for tests).
+    pub(super) static FILES_HASHED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Reads the files (or symlinks' targets) of `jobs` raw, on a few threads
+/// when there are many, and returns their blob ids; stores those that are
+/// not the `known` id of the job (an object the user's index names).
+fn hash_all(
+    repo: &gix::Repository,
+    root: &Path,
+    jobs: &[(&BStr, Mode, Option<gix::ObjectId>)],
+) -> Result<Vec<gix::ObjectId>, SnapshotError> {
+    #[cfg(test)]
+    FILES_HASHED.with(|n| n.set(n.get() + jobs.len()));
+    let hash_one = |(path, mode, known): &(&BStr, Mode, Option<gix::ObjectId>)| {
+        let full = root.join(std::ffi::OsStr::from_bytes(path));
+        let bytes = read_path(&full, *mode)?;
+        let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, &bytes)
+            .map_err(|e| SnapshotError::Backend { operation: "hash blob".into(), message: e.to_string() })?;
+        Ok::<_, SnapshotError>((id, (Some(id) != *known).then_some(bytes)))
+    };
+    let hashed: Vec<(gix::ObjectId, Option<Vec<u8>>)> = if jobs.len() < 64 {
+        jobs.iter().map(hash_one).collect::<Result<_, _>>()?
+    } else {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).clamp(1, 8);
+        let chunk = jobs.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = jobs
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().map(hash_one).collect::<Result<Vec<_>, _>>()))
+                .collect();
+            let mut all = Vec::with_capacity(jobs.len());
+            for worker in workers {
+                all.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+            }
+            Ok::<_, SnapshotError>(all)
+        })?
+    };
+    let mut ids = Vec::with_capacity(hashed.len());
+    for (id, bytes) in hashed {
+        match bytes {
+            Some(bytes) if !repo.has_object(id) => {
+                ids.push(repo.write_blob(&bytes).map_err(backend("write blob"))?.detach());
+            }
+            _ => ids.push(id),
+        }
+    }
+    Ok(ids)
 }
 
 /// The raw content git stores for `full`: its bytes, or a symlink's target.

@@ -1,0 +1,9 @@
+package beta
+
+import "testing"
+
+func TestIt(t *testing.T) {
+	if Answer() != 42 {
+		t.Fatalf("got %d", Answer())
+	}
+}

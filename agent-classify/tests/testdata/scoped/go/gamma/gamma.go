@@ -1,0 +1,2 @@
+// Package gamma has no test.
+package gamma

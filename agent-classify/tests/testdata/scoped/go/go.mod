@@ -1,0 +1,3 @@
+module example.com/scoped
+
+go 1.19

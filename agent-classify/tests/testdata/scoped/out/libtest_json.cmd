@@ -1,0 +1,1 @@
+env RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast -- -Z unstable-options --format json
