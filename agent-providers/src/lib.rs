@@ -15,6 +15,9 @@
 //!   request or, for agent sessions, turn by turn ([`ReplayMatch`]).
 //! - [`layers`]: retry, cascade/fallback, idle watchdog, cost meter, budget,
 //!   and [`layers::ProviderStack`], which wraps a provider in them in a documented order.
+//! - [`capabilities::CapabilityTable`] and [`pricing`]: what each model can do
+//!   and what it costs, as data the host can override; both look names up
+//!   with [`model_names::model_names`].
 //! - `ScriptedProvider` (feature `test-utils`): a test double answering from a script.
 //!
 //! This is the only crate of the workspace that speaks HTTP. Its tests run
@@ -36,11 +39,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod anthropic;
+pub mod capabilities;
 pub mod cassette;
 #[cfg(feature = "test-utils")]
 pub mod conformance;
 pub mod gemini;
 pub mod layers;
+pub mod model_names;
 mod native;
 pub mod ollama;
 pub mod openai;

@@ -322,6 +322,18 @@ fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>
     provider_stack_matching(specs, replay, record, ReplayMatch::Strict, None)
 }
 
+/// [`provider_stack`] whose members each retry transient failures (a 5xx,
+/// a 429) on their own provider before the cascade moves on: for `ask`,
+/// which has no `Retry` around the cascade (the loops do, and a retry on
+/// both levels would multiply the attempts).
+fn provider_stack_retrying_members(
+    specs: &[String],
+    replay: Option<&Path>,
+    record: Option<&Path>,
+) -> Result<Cascade, CliError> {
+    build_cascade(specs, replay, record, ReplayMatch::Strict, None, Some(RetryPolicy::default()))
+}
+
 /// [`provider_stack`] with a replay matching mode, and the log its
 /// sequential replay reports differences to.
 fn provider_stack_matching(
@@ -330,6 +342,19 @@ fn provider_stack_matching(
     record: Option<&Path>,
     matching: ReplayMatch,
     mismatches: Option<ReplayMismatchLog>,
+) -> Result<Cascade, CliError> {
+    build_cascade(specs, replay, record, matching, mismatches, None)
+}
+
+/// The cascade of one stack per spec; with `member_retry`, each member
+/// retries on its own provider.
+fn build_cascade(
+    specs: &[String],
+    replay: Option<&Path>,
+    record: Option<&Path>,
+    matching: ReplayMatch,
+    mismatches: Option<ReplayMismatchLog>,
+    member_retry: Option<RetryPolicy>,
 ) -> Result<Cascade, CliError> {
     if replay.is_some() && record.is_some() {
         return Err(CliError::bad_input("--replay and --record cannot be used together"));
@@ -348,6 +373,9 @@ fn provider_stack_matching(
         }
         if let Some(path) = record {
             stack = stack.record(path);
+        }
+        if let Some(policy) = &member_retry {
+            stack = stack.retry(policy.clone());
         }
         let member = stack.build().map_err(|e| CliError::bad_input(format!("provider `{text}`: {e}")))?;
         members.push((member, CascadeEntry::new()));
@@ -387,7 +415,7 @@ async fn ask(
     record: Option<&Path>,
     prompt: &str,
 ) -> Result<Output, CliError> {
-    let stack = provider_stack(specs, replay, record)?;
+    let stack = provider_stack_retrying_members(specs, replay, record)?;
     let mut req = CompletionRequest::new(vec![Message::user(prompt)]);
     let schema_value = match schema {
         Some(path) => {

@@ -556,3 +556,52 @@ fn a_worker_drains_an_enqueued_task_from_a_sqlite_store_and_the_costs_are_attrib
     let bad = agentctl().args(["costs", "--store", &store, "--by", "planet"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_retries_a_server_error_on_the_same_provider_before_answering() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let answer = serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4.1-mini",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "pong" }, "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14 }
+    });
+    let failure = serde_json::json!({ "error": { "message": "The server had an error", "type": "server_error" } });
+    // The first request is a 500; the second is answered.
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(failure))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let spec = format!("openai:gpt-4.1-mini@{}/v1", server.uri());
+    let out = tokio::task::spawn_blocking(move || {
+        agentctl()
+            .env("OPENAI_API_KEY", "sk-test")
+            .args(["ask", "--provider", &spec, "--json", "ping"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = json(&out);
+    assert_eq!(doc["content"], "pong");
+    // One cascade member, which answered after its own retry.
+    assert_eq!(doc["attempts"].as_array().map(Vec::len), Some(1), "{doc}");
+    assert_eq!(doc["attempts"][0]["ok"], true);
+}

@@ -89,12 +89,23 @@ pub struct ToolCall {
     pub name: String,
     /// The arguments as JSON text, assembled whole (a JSON object when well formed).
     pub arguments: String,
+    /// An opaque signature the provider attached to the call (Gemini's
+    /// `thoughtSignature`), sent back unchanged with the call in the history
+    /// of later requests; the provider rejects the next turn without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl ToolCall {
     /// A call of tool `name` with `arguments` (JSON text), under the provider's `id`.
     pub fn new(id: impl Into<String>, name: impl Into<String>, arguments: impl Into<String>) -> Self {
-        Self { id: id.into(), name: name.into(), arguments: arguments.into() }
+        Self { id: id.into(), name: name.into(), arguments: arguments.into(), signature: None }
+    }
+
+    /// Sets the provider's opaque signature of the call (see [`signature`](Self::signature)).
+    pub fn with_signature(mut self, signature: Option<String>) -> Self {
+        self.signature = signature;
+        self
     }
 
     /// The arguments parsed as JSON.
@@ -186,6 +197,14 @@ pub struct Usage {
     /// Prompt tokens written to a cache (a subset of `input_tokens`; Anthropic bills them apart).
     #[serde(default)]
     pub cache_write_input_tokens: u64,
+    /// The counts are an estimate made by this library (the server reported
+    /// no usage), not the provider's own count.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub estimated: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Usage {
@@ -212,6 +231,12 @@ impl Usage {
         self
     }
 
+    /// Marks the counts as an estimate (see [`estimated`](Self::estimated)).
+    pub fn as_estimate(mut self) -> Self {
+        self.estimated = true;
+        self
+    }
+
     /// Input plus output tokens.
     pub fn total(&self) -> u64 {
         self.input_tokens + self.output_tokens
@@ -224,6 +249,7 @@ impl Usage {
         self.cached_input_tokens += other.cached_input_tokens;
         self.reasoning_tokens += other.reasoning_tokens;
         self.cache_write_input_tokens += other.cache_write_input_tokens;
+        self.estimated |= other.estimated;
     }
 }
 

@@ -101,6 +101,14 @@ pub enum ProviderErrorKind {
     Auth,
     /// The request itself is wrong; sending it again gives the same answer.
     InvalidRequest,
+    /// This provider does not serve the model or does not accept a parameter
+    /// of the request (an OpenAI 400 `unsupported_parameter`/`unsupported_value`,
+    /// a 404 for the model). Sending it again gives the same answer, but
+    /// another provider may serve it: a cascade falls over to the next one.
+    Unsupported {
+        /// What is unsupported: `model`, or the parameter (`max_tokens`, `temperature`, `tools`, …).
+        what: String,
+    },
     /// The connection failed (DNS, TCP, TLS, reset).
     Transport,
     /// The provider did not answer in time.
@@ -112,7 +120,13 @@ pub enum ProviderErrorKind {
         /// The hash the request was looked up under.
         request_hash: String,
     },
-    /// Any other failure (for example a 500 with no further detail).
+    /// The provider failed on its side (an HTTP 5xx other than 503/529, which
+    /// are [`Overloaded`](Self::Overloaded)): try again.
+    ServerError {
+        /// The HTTP status (500 for an error event inside a stream that named no status).
+        status: u16,
+    },
+    /// Any other failure.
     Other,
 }
 
@@ -120,11 +134,17 @@ impl ProviderErrorKind {
     /// Whether sending the same request again later may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::RateLimited { .. } | Self::Overloaded { .. } | Self::Transport | Self::Timeout | Self::Other => true,
+            Self::RateLimited { .. }
+            | Self::Overloaded { .. }
+            | Self::ServerError { .. }
+            | Self::Transport
+            | Self::Timeout
+            | Self::Other => true,
             Self::QuotaExhausted { .. }
             | Self::ContextTooLong
             | Self::Auth
             | Self::InvalidRequest
+            | Self::Unsupported { .. }
             | Self::Unparseable
             | Self::NotRecorded { .. } => false,
         }
@@ -139,10 +159,12 @@ impl ProviderErrorKind {
             Self::ContextTooLong => "context_too_long",
             Self::Auth => "auth",
             Self::InvalidRequest => "invalid_request",
+            Self::Unsupported { .. } => "unsupported",
             Self::Transport => "transport",
             Self::Timeout => "timeout",
             Self::Unparseable => "unparseable",
             Self::NotRecorded { .. } => "not_recorded",
+            Self::ServerError { .. } => "server_error",
             Self::Other => "other",
         }
     }
@@ -192,5 +214,29 @@ impl ProviderError {
     pub fn with_raw_body(mut self, body: impl Into<String>) -> Self {
         self.raw_body = Some(body.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_are_retried_and_unsupported_is_not() {
+        assert!(ProviderErrorKind::ServerError { status: 500 }.is_transient());
+        assert!(!ProviderErrorKind::Unsupported { what: "max_tokens".into() }.is_transient());
+    }
+
+    #[test]
+    fn new_classes_have_stable_snake_case_json_names() {
+        let server = ProviderErrorKind::ServerError { status: 502 };
+        assert_eq!(serde_json::to_value(&server).unwrap(), serde_json::json!({"class": "server_error", "status": 502}));
+        assert_eq!(server.name(), "server_error");
+        let unsupported = ProviderErrorKind::Unsupported { what: "model".into() };
+        assert_eq!(
+            serde_json::to_value(&unsupported).unwrap(),
+            serde_json::json!({"class": "unsupported", "what": "model"})
+        );
+        assert_eq!(unsupported.name(), "unsupported");
     }
 }

@@ -40,6 +40,20 @@ fn mentions_context_length(message: &str) -> bool {
         || lower.contains("context length")
 }
 
+/// What a 400 says this model does not support (`"thinking: … is not
+/// supported on this model"` names the field before the colon), if it says so.
+fn unsupported_parameter(message: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    if !(lower.contains("not supported") || lower.contains("does not support") || lower.contains("unsupported")) {
+        return None;
+    }
+    let field = message
+        .split_once(':')
+        .map(|(head, _)| head.trim())
+        .filter(|head| !head.is_empty() && head.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.')));
+    Some(field.unwrap_or("parameter").to_owned())
+}
+
 /// "You will regain access on 2025-08-01 at 00:00 UTC." → Unix milliseconds.
 fn regain_access_at(message: &str) -> Option<u64> {
     let start = message.find("regain access on ")? + "regain access on ".len();
@@ -89,10 +103,16 @@ pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: System
             }
             (413, _) | (_, "request_too_large") => ProviderErrorKind::ContextTooLong,
             (400, _) if mentions_context_length(&message) => ProviderErrorKind::ContextTooLong,
+            // Anthropic's only 404 on the Messages API: the model is not served here.
+            (404, _) | (_, "not_found_error") => ProviderErrorKind::Unsupported { what: "model".to_owned() },
+            (400, _) if unsupported_parameter(&message).is_some() => {
+                ProviderErrorKind::Unsupported { what: unsupported_parameter(&message).unwrap_or_default() }
+            }
             (401 | 403, _) | (_, "authentication_error" | "permission_error") => ProviderErrorKind::Auth,
             (408 | 504, _) | (_, "timeout_error") => ProviderErrorKind::Timeout,
             (402, _) => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
             (400..=499, _) => ProviderErrorKind::InvalidRequest,
+            (500..=599, _) => ProviderErrorKind::ServerError { status },
             _ => ProviderErrorKind::Other,
         }
     };
@@ -137,5 +157,26 @@ mod tests {
         assert_eq!(status_for_error_type("overloaded_error"), 529);
         assert_eq!(status_for_error_type("rate_limit_error"), 429);
         assert_eq!(status_for_error_type("something_new"), 500);
+    }
+
+    #[test]
+    fn a_missing_model_or_unsupported_field_is_unsupported() {
+        let missing = classify(404, &HeaderMap::new(), &body("not_found_error", "model: claude-9"), SystemTime::now());
+        assert_eq!(missing.kind, ProviderErrorKind::Unsupported { what: "model".into() });
+        let text = "thinking: extended thinking is not supported on this model";
+        let field = classify(400, &HeaderMap::new(), &body("invalid_request_error", text), SystemTime::now());
+        assert_eq!(field.kind, ProviderErrorKind::Unsupported { what: "thinking".into() });
+        let bad =
+            classify(400, &HeaderMap::new(), &body("invalid_request_error", "messages: empty"), SystemTime::now());
+        assert_eq!(bad.kind, ProviderErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn api_errors_are_server_errors_with_their_status() {
+        let classified =
+            classify(500, &HeaderMap::new(), &body("api_error", "Internal server error"), SystemTime::now());
+        assert_eq!(classified.kind, ProviderErrorKind::ServerError { status: 500 });
+        let overloaded = classify(529, &HeaderMap::new(), &body("overloaded_error", "Overloaded"), SystemTime::now());
+        assert_eq!(overloaded.kind, ProviderErrorKind::Overloaded { retry_after_ms: None });
     }
 }

@@ -39,6 +39,21 @@ fn mentions_context_length(message: &str) -> bool {
         || lower.contains("too many tokens")
 }
 
+/// A model that does not exist for this API version, or a field or value it
+/// does not support: the next provider of a cascade may take the request.
+fn unsupported(status: u16, rpc_status: &str, message: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    let model_gone = (status == 404 || rpc_status == "NOT_FOUND") && lower.contains("model");
+    if model_gone {
+        return Some("model".to_owned());
+    }
+    let not_supported = lower.contains("is not supported") || lower.contains("not supported by");
+    ((status == 400 || rpc_status == "INVALID_ARGUMENT") && not_supported).then(|| {
+        // "Function calling is not supported by this model" → the thing named first.
+        message.split(" is not supported").next().unwrap_or(message).trim().chars().take(80).collect()
+    })
+}
+
 fn is_bad_api_key(envelope: &ErrorEnvelope, message: &str) -> bool {
     envelope
         .details_of("google.rpc.ErrorInfo")
@@ -53,6 +68,7 @@ pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: System
     let rpc_status = envelope.error.status.as_deref().unwrap_or_default();
     let retry_after_ms = || retry_delay_ms(&envelope).or_else(|| retry_after::from_headers(headers, now));
 
+    let unsupported = unsupported(status, rpc_status, &message);
     let kind = match (status, rpc_status) {
         (429, _) | (_, "RESOURCE_EXHAUSTED") if is_hard_quota(&envelope, &message) => {
             ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None }
@@ -64,7 +80,9 @@ pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: System
         (400, _) if mentions_context_length(&message) => ProviderErrorKind::ContextTooLong,
         (503, _) | (_, "UNAVAILABLE") => ProviderErrorKind::Overloaded { retry_after_ms: retry_after_ms() },
         (408 | 504, _) | (_, "DEADLINE_EXCEEDED") => ProviderErrorKind::Timeout,
+        _ if unsupported.is_some() => ProviderErrorKind::Unsupported { what: unsupported.unwrap_or_default() },
         (400..=499, _) => ProviderErrorKind::InvalidRequest,
+        (500..=599, _) => ProviderErrorKind::ServerError { status },
         _ => ProviderErrorKind::Other,
     };
     let label = if rpc_status.is_empty() { String::new() } else { format!(" {rpc_status}") };

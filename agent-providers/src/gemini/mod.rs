@@ -14,7 +14,10 @@
 //!   parameters are rewritten the same way.
 //!
 //! Gemini gives tool calls no ids (unless it sends `functionCall.id`): each
-//! call gets a generated `call_…` id. Usage: `promptTokenCount` already
+//! call gets a generated `call_…` id. The `thoughtSignature` of a
+//! `functionCall` part (Gemini 3) is kept as [`ToolCall::signature`] and sent
+//! back unchanged on that call's part in later requests; signatures on text
+//! parts are not kept (Gemini does not require them back). Usage: `promptTokenCount` already
 //! includes the cached tokens; output counts candidates plus thoughts.
 //!
 //! ```no_run
@@ -255,7 +258,8 @@ impl Assembly {
                     name: Some(call.name.clone()),
                     arguments: arguments.clone(),
                 });
-                self.tool_calls.push(ToolCall::new(id, call.name, arguments));
+                let signature = part.thought_signature.filter(|s| !s.is_empty());
+                self.tool_calls.push(ToolCall::new(id, call.name, arguments).with_signature(signature));
             } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
                 if part.thought != Some(true) {
                     self.text.push_str(&text);

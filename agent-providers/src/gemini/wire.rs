@@ -25,7 +25,12 @@ pub(super) fn request_body(req: &CompletionRequest) -> Value {
                         obj @ Value::Object(_) => obj,
                         other => json!({ "value": other }),
                     };
-                    parts.push(json!({"functionCall": {"name": call.name, "args": args}}));
+                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+                    if let Some(signature) = &call.signature {
+                        // Gemini 3 rejects the turn unless each call's signature comes back with it.
+                        part["thoughtSignature"] = json!(signature);
+                    }
+                    parts.push(part);
                 }
                 ("model", parts)
             }
@@ -264,6 +269,10 @@ pub(super) struct Part {
     pub(super) thought: Option<bool>,
     #[serde(default)]
     pub(super) function_call: Option<FunctionCall>,
+    /// Gemini 3's opaque signature of the model's reasoning; on a
+    /// `functionCall` part it must be sent back with the call.
+    #[serde(default)]
+    pub(super) thought_signature: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -148,7 +148,8 @@ impl Member {
 /// |---|---|---|
 /// | `RateLimited` | cooling until now + `retry_after` (or [`CascadePolicy::default_cooldown`]) | the next provider, at once |
 /// | `QuotaExhausted` | exhausted until its reset, or for the life of the cascade | the next provider, at once (no sleep) |
-/// | `Overloaded`, `Transport`, `Timeout`, `Other` (5xx), `Auth` | unchanged | the next provider |
+/// | `Overloaded`, `ServerError` (5xx), `Transport`, `Timeout`, `Other`, `Auth` | unchanged | the next provider |
+/// | `Unsupported` (this provider does not serve the model or a parameter of the request) | unchanged | the next provider, which may serve it |
 /// | `ContextTooLong` | unchanged | the next provider whose known context window is larger (smaller ones are skipped) |
 /// | `NotRecorded` (a replay miss; in [sequential replay](crate::cassette#sequential-replay), a provider with no recorded interaction left) | unchanged | the next provider: when a cascade was recorded, the answer sits under the provider that gave it |
 /// | `InvalidRequest`, `Unparseable` | unchanged | nothing: the error is returned (the request is at fault) |
@@ -316,6 +317,10 @@ impl Cascade {
                     None => return Err(self.exhausted_error(error, attempts)),
                 },
                 ProviderErrorKind::InvalidRequest | ProviderErrorKind::Unparseable => return Err(error),
+                // Not the request's fault as such: the next provider may serve
+                // the model or accept the parameter. The state stays healthy
+                // (another request, without that parameter, may suit it).
+                ProviderErrorKind::Unsupported { .. } => {}
                 _ => {}
             }
             last_error = Some(error);

@@ -1,5 +1,6 @@
 //! [`CostMeter`]: prices every call from a [`PriceTable`] and journals it.
 
+use crate::model_names::model_names;
 use agent_core::budget::Usd;
 use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::provider::{
@@ -10,11 +11,17 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use tokio::time::Instant;
 
-/// The price table shipped with the crate (`src/layers/prices.json`).
+/// The price table shipped with the crate (`src/layers/prices.json`): the
+/// only price data of the crate ([`crate::pricing`] reads it too).
 const BUILTIN_PRICES: &str = include_str!("prices.json");
+
+/// [`BUILTIN_PRICES`], parsed once. The shipped file is checked by a unit
+/// test; an empty table is the harmless fallback should it ever not parse.
+static SHIPPED: LazyLock<PriceTable> =
+    LazyLock::new(|| PriceTable::from_json(BUILTIN_PRICES).unwrap_or_else(|_| PriceTable::empty()));
 
 /// The price of one model, in US dollars per million tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,9 +90,10 @@ struct PriceFile {
 /// [`PriceTable::merge_json`]. Names match exactly or with a dated snapshot
 /// suffix or a path prefix removed (`gpt-4o-2024-08-06` → `gpt-4o`,
 /// `anthropic/claude-sonnet-4` → `claude-sonnet-4`: the names of
-/// [`crate::pricing::model_names`]). Unless
-/// [`PriceTable::without_fallback`] was called, a model the table lacks is
-/// priced from [`crate::pricing`] (the providers' own table).
+/// [`crate::model_names::model_names`]). Unless
+/// [`PriceTable::without_fallback`] was called, a model a table read from
+/// JSON lacks is priced from the shipped table (the one [`crate::pricing`]
+/// reads too).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PriceTable {
     models: BTreeMap<String, ModelPrice>,
@@ -101,9 +109,12 @@ impl Default for PriceTable {
 impl PriceTable {
     /// The table shipped with the crate.
     pub fn builtin() -> Self {
-        // The shipped file is checked by a unit test; an empty table is the
-        // harmless fallback should it ever not parse.
-        Self::from_json(BUILTIN_PRICES).unwrap_or_else(|_| Self::empty())
+        SHIPPED.clone()
+    }
+
+    /// The shipped table, parsed once.
+    pub(crate) fn shipped() -> &'static Self {
+        &SHIPPED
     }
 
     /// A table with no prices and no fallback.
@@ -130,7 +141,7 @@ impl PriceTable {
         self
     }
 
-    /// Stops pricing unknown models from [`crate::pricing`].
+    /// Stops pricing models this table lacks from the shipped table.
     pub fn without_fallback(mut self) -> Self {
         self.fallback = false;
         self
@@ -148,18 +159,12 @@ impl PriceTable {
 
     /// The price of `model`, if known.
     pub fn price(&self, model: &str) -> Option<ModelPrice> {
-        let lookup = |name: &str| self.models.get(name).copied();
-        crate::pricing::model_names(model).into_iter().find_map(lookup).or_else(|| {
-            if !self.fallback {
-                return None;
-            }
-            crate::pricing::price_for(model).map(|p| ModelPrice {
-                input: p.input_per_mtok,
-                cached_input: Some(p.cached_input_per_mtok),
-                cache_write: None,
-                output: p.output_per_mtok,
-            })
-        })
+        self.own_price(model).or_else(|| if self.fallback { SHIPPED.own_price(model) } else { None })
+    }
+
+    /// The price of `model` in this table itself, under the names of [`model_names`].
+    fn own_price(&self, model: &str) -> Option<ModelPrice> {
+        model_names(model).into_iter().find_map(|name| self.models.get(name).copied())
     }
 
     /// The cost of one call of `model` with `usage`, in US dollars, if the price is known.

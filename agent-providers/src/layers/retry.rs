@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Which transient classes [`Retry`] tries again. Permanent classes
-/// (auth, invalid request, context too long, quota exhausted, unparseable,
-/// not recorded) are never retried, whatever these switches say.
+/// (auth, invalid request, unsupported, context too long, quota exhausted,
+/// unparseable, not recorded) are never retried, whatever these switches say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RetryClasses {
@@ -22,13 +22,15 @@ pub struct RetryClasses {
     pub transport: bool,
     /// [`ProviderErrorKind::Timeout`] (an idle stream, a slow answer).
     pub timeout: bool,
-    /// [`ProviderErrorKind::Other`] (a 5xx without detail).
+    /// [`ProviderErrorKind::ServerError`] (a 5xx other than 503/529).
+    pub server_error: bool,
+    /// [`ProviderErrorKind::Other`] (a failure with no further detail).
     pub other: bool,
 }
 
 impl Default for RetryClasses {
     fn default() -> Self {
-        Self { rate_limited: true, overloaded: true, transport: true, timeout: true, other: true }
+        Self { rate_limited: true, overloaded: true, transport: true, timeout: true, server_error: true, other: true }
     }
 }
 
@@ -43,6 +45,7 @@ impl RetryClasses {
             ProviderErrorKind::Overloaded { .. } => self.overloaded,
             ProviderErrorKind::Transport => self.transport,
             ProviderErrorKind::Timeout => self.timeout,
+            ProviderErrorKind::ServerError { .. } => self.server_error,
             ProviderErrorKind::Other => self.other,
             _ => false,
         }

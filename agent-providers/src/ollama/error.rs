@@ -30,12 +30,26 @@ fn mentions_quota(message: &str) -> bool {
     lower.contains("quota") || lower.contains("usage limit")
 }
 
+/// What Ollama says the model does not support: `model "x" not found`
+/// (the model is not pulled here) or `"x" does not support tools` (the
+/// capability named after it).
+fn unsupported(status: u16, message: &str) -> Option<String> {
+    let lower = message.to_ascii_lowercase();
+    if let Some((_, rest)) = lower.split_once("does not support ") {
+        let what: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        return Some(if what.is_empty() { "parameter".to_owned() } else { what });
+    }
+    (status == 404 && lower.contains("model") && lower.contains("not found")).then(|| "model".to_owned())
+}
+
 /// Classifies an error from its status (500 for a stream line), headers and body.
 pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: SystemTime) -> Classified {
     let message = error_text(body).filter(|m| !m.trim().is_empty()).unwrap_or_else(|| body_excerpt(body));
     let retry_after_ms = || retry_after::from_headers(headers, now);
     let kind = if mentions_context_length(&message) {
         ProviderErrorKind::ContextTooLong
+    } else if let Some(what) = unsupported(status, &message).filter(|_| matches!(status, 400 | 404)) {
+        ProviderErrorKind::Unsupported { what }
     } else {
         match status {
             404 => ProviderErrorKind::InvalidRequest,
@@ -46,6 +60,7 @@ pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: System
             503 => ProviderErrorKind::Overloaded { retry_after_ms: retry_after_ms() },
             408 | 504 => ProviderErrorKind::Timeout,
             400..=499 => ProviderErrorKind::InvalidRequest,
+            500..=599 => ProviderErrorKind::ServerError { status },
             _ => ProviderErrorKind::Other,
         }
     };

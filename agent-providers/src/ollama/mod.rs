@@ -6,8 +6,12 @@
 //! an assistant message's tool calls are sent with their arguments as an
 //! object, and a tool message names its tool (`tool_name`); `response_format`
 //! becomes `format: <schema>`; `max_tokens` and `temperature` go in `options`
-//! (`num_predict`, `temperature`). Tool calls come back with arguments as an
-//! object, serialised to JSON text, and with generated `call_…` ids when
+//! (`num_predict`, `temperature`), and so does `num_ctx`, sized to the
+//! request (estimated prompt plus output, rounded up to a power of two,
+//! capped at the model's window from the [`CapabilityTable`]): Ollama's own
+//! default window is small and it truncates a longer prompt without an
+//! error. Tool calls come back with arguments as an object, serialised to
+//! JSON text, and with generated `call_…` ids when
 //! Ollama gives none. No key is sent unless one is set with
 //! [`OllamaProvider::with_api_key`]. For Ollama's OpenAI-compatible endpoint
 //! use [`OpenAiProvider`](crate::OpenAiProvider) with base URL `{host}/v1`
@@ -31,10 +35,12 @@
 mod error;
 mod wire;
 
+use crate::capabilities::CapabilityTable;
 use crate::native::{self, CallContext, Frame, Framing, StreamDecoder, generated_call_id};
+use crate::spec::ProviderKind;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
-    ToolCall, Usage,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent, ToolCall, Usage,
 };
 use agent_core::{LlmProvider, async_trait};
 
@@ -51,7 +57,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// An [`LlmProvider`] speaking Ollama's native `/api/chat`.
 ///
 /// Errors are classified from the status and the `{"error": "…"}` body: an
-/// unknown model (404) is `InvalidRequest`, a prompt beyond the context is
+/// unknown model (404) or a model that "does not support tools" is
+/// `Unsupported` (a cascade falls over), a 5xx is `ServerError`, a prompt beyond the context is
 /// `ContextTooLong`, a refused connection is `Transport`. Every error keeps
 /// the status, the `x-request-id` when a proxy sends one, and the raw body. A
 /// stream that ends before its `done: true` line is an error; an `error` line
@@ -63,6 +70,7 @@ pub struct OllamaProvider {
     base_url: String,
     api_key: Option<String>,
     timeout: Duration,
+    capabilities: Option<ModelCapabilities>,
     client: reqwest::Client,
 }
 
@@ -82,12 +90,14 @@ impl OllamaProvider {
     /// A provider for `model` at [`DEFAULT_OLLAMA_HOST`] with the default timeout.
     pub fn new(model: impl Into<String>) -> Self {
         let model = model.into();
+        let capabilities = CapabilityTable::shipped().lookup(ProviderKind::Ollama, &model).cloned();
         Self {
             id: ProviderId::new(format!("ollama:{model}")),
             model,
             base_url: DEFAULT_OLLAMA_HOST.to_owned(),
             api_key: None,
             timeout: DEFAULT_TIMEOUT,
+            capabilities,
             client: reqwest::Client::new(),
         }
     }
@@ -133,6 +143,20 @@ impl OllamaProvider {
         self
     }
 
+    /// Sets what the model can do, in place of the shipped
+    /// [`CapabilityTable`] entry (a host's own table, or a model the table
+    /// does not know). Its context window caps `options.num_ctx`.
+    pub fn with_capabilities(mut self, capabilities: ModelCapabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// What the model can do, when known (from the shipped capability table
+    /// unless set with [`with_capabilities`](Self::with_capabilities)).
+    pub fn capabilities(&self) -> Option<&ModelCapabilities> {
+        self.capabilities.as_ref()
+    }
+
     /// The model sent on the wire.
     pub fn model(&self) -> &str {
         &self.model
@@ -153,8 +177,12 @@ impl OllamaProvider {
     }
 
     fn request(&self, req: &CompletionRequest, stream: bool) -> reqwest::RequestBuilder {
-        let builder =
-            self.client.post(format!("{}/api/chat", self.base_url)).json(&wire::request_body(&self.model, req, stream));
+        let builder = self.client.post(format!("{}/api/chat", self.base_url)).json(&wire::request_body(
+            &self.model,
+            req,
+            self.capabilities.as_ref(),
+            stream,
+        ));
         match &self.api_key {
             Some(key) => builder.bearer_auth(key),
             None => builder,

@@ -1,12 +1,52 @@
 //! The Ollama `/api/chat` wire format: the request body sent and the bodies (or lines) read.
 
 use crate::native::{arguments_value, tool_name_for};
-use agent_core::provider::{CompletionRequest, FinishReason, Role, Usage};
+use agent_core::provider::{CompletionRequest, FinishReason, ModelCapabilities, Role, Usage};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// The context window asked for a model the capability table does not know.
+pub(super) const UNKNOWN_MODEL_WINDOW: u64 = 32_768;
+
+/// The smallest `num_ctx` sent: Ollama reloads a model whenever `num_ctx`
+/// changes, so small requests share one size.
+const MIN_NUM_CTX: u64 = 8_192;
+
+/// The output room kept when the request sets no `max_tokens`.
+const OUTPUT_RESERVE: u64 = 4_096;
+
+/// Prompt tokens, estimated high (three bytes a token, plus a few per
+/// message): an estimate too low is the silent truncation `num_ctx` is sent to prevent.
+fn estimated_prompt_tokens(req: &CompletionRequest) -> u64 {
+    let bytes: usize = req
+        .messages
+        .iter()
+        .map(|m| m.content.len() + m.tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum::<usize>())
+        .chain(req.tools.iter().map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len()))
+        .chain(req.response_format.iter().map(|f| f.schema.to_string().len()))
+        .sum();
+    let per_message = 4 * req.messages.len() as u64;
+    (bytes as u64).div_ceil(3) + per_message
+}
+
+/// `options.num_ctx` for `req`: the estimated prompt plus the output asked
+/// for (or [`OUTPUT_RESERVE`]), at least [`MIN_NUM_CTX`], rounded up to a
+/// power of two (so a growing conversation changes it, and reloads the
+/// model, only a few times), and capped at the model's context window
+/// ([`UNKNOWN_MODEL_WINDOW`] when unknown).
+pub(super) fn num_ctx(req: &CompletionRequest, caps: Option<&ModelCapabilities>) -> u64 {
+    let output = req.max_tokens.map_or(OUTPUT_RESERVE, u64::from);
+    let window = caps.map_or(UNKNOWN_MODEL_WINDOW, |c| c.context_window);
+    (estimated_prompt_tokens(req) + output).max(MIN_NUM_CTX).next_power_of_two().min(window)
+}
+
 /// The body of `POST /api/chat`.
-pub(super) fn request_body(model: &str, req: &CompletionRequest, stream: bool) -> Value {
+pub(super) fn request_body(
+    model: &str,
+    req: &CompletionRequest,
+    caps: Option<&ModelCapabilities>,
+    stream: bool,
+) -> Value {
     let messages: Vec<Value> = req
         .messages
         .iter()
@@ -52,15 +92,14 @@ pub(super) fn request_body(model: &str, req: &CompletionRequest, stream: bool) -
         body.insert("format".to_owned(), format.schema.clone());
     }
     let mut options = Map::new();
+    options.insert("num_ctx".to_owned(), json!(num_ctx(req, caps)));
     if let Some(max) = req.max_tokens {
         options.insert("num_predict".to_owned(), json!(max));
     }
     if let Some(temperature) = req.temperature {
         options.insert("temperature".to_owned(), json!(temperature));
     }
-    if !options.is_empty() {
-        body.insert("options".to_owned(), Value::Object(options));
-    }
+    body.insert("options".to_owned(), Value::Object(options));
     Value::Object(body)
 }
 
@@ -132,5 +171,32 @@ pub(super) fn finish_reason(wire: &str, has_tool_calls: bool) -> FinishReason {
         "stop" => FinishReason::Stop,
         "length" => FinishReason::Length,
         other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agent_core::provider::Message;
+
+    fn request(prompt_bytes: usize) -> CompletionRequest {
+        CompletionRequest::new(vec![Message::user("x".repeat(prompt_bytes))])
+    }
+
+    #[test]
+    fn num_ctx_covers_prompt_and_output_rounded_to_a_power_of_two() {
+        // 30 000 bytes ≈ 10 000 tokens + 4 096 output → 16 384.
+        assert_eq!(num_ctx(&request(30_000), None), 16_384);
+        let caps = ModelCapabilities::new(131_072, 8_192);
+        // 150 000 bytes ≈ 50 000 tokens + 2 000 output → 65 536.
+        assert_eq!(num_ctx(&request(150_000).with_max_tokens(2_000), Some(&caps)), 65_536);
+    }
+
+    #[test]
+    fn num_ctx_is_capped_at_the_window_and_never_below_the_floor() {
+        let small = ModelCapabilities::new(40_960, 8_192);
+        assert_eq!(num_ctx(&request(600_000), Some(&small)), 40_960);
+        assert_eq!(num_ctx(&request(600_000), None), UNKNOWN_MODEL_WINDOW);
+        assert_eq!(num_ctx(&request(10), None), MIN_NUM_CTX);
     }
 }

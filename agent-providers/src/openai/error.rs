@@ -28,29 +28,30 @@ fn mentions_context_length(message: &str) -> bool {
         || lower.contains("context window")
 }
 
-/// The fields of an error body: message, `type`, `code` (as text).
+/// The fields of an error body: message, `type`, `code` (as text), `param`.
 struct Fields {
     message: String,
     kind: Option<String>,
     code: Option<String>,
+    param: Option<String>,
 }
 
 impl Fields {
     fn read(body: &str) -> Self {
-        let (message, kind, code) = match serde_json::from_str::<ErrorEnvelope>(body) {
-            Ok(ErrorEnvelope { error: ErrorBody::Object { message, kind, code } }) => {
+        let (message, kind, code, param) = match serde_json::from_str::<ErrorEnvelope>(body) {
+            Ok(ErrorEnvelope { error: ErrorBody::Object { message, kind, code, param } }) => {
                 let code = code.and_then(|c| match c {
                     serde_json::Value::String(s) => Some(s),
                     serde_json::Value::Null => None,
                     other => Some(other.to_string()),
                 });
-                (message, kind, code)
+                (message, kind, code, param)
             }
-            Ok(ErrorEnvelope { error: ErrorBody::Text(text) }) => (Some(text), None, None),
-            Err(_) => (None, None, None),
+            Ok(ErrorEnvelope { error: ErrorBody::Text(text) }) => (Some(text), None, None, None),
+            Err(_) => (None, None, None, None),
         };
         let message = message.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| body_excerpt(body));
-        Self { message, kind, code }
+        Self { message, kind, code, param: param.filter(|p| !p.trim().is_empty()) }
     }
 
     fn has(&self, pred: &dyn Fn(&str) -> bool) -> bool {
@@ -65,6 +66,24 @@ pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: System
     Classified { kind, message: format!("HTTP {status}: {}", fields.message) }
 }
 
+/// What a 400/404 says this provider does not support, if it says so: the
+/// model (`model_not_found`, or a 404 whose message is about the model), or
+/// a parameter (`unsupported_parameter`/`unsupported_value`, named by `param`).
+fn unsupported(status: u16, fields: &Fields) -> Option<String> {
+    let param = || fields.param.clone().unwrap_or_else(|| "parameter".to_owned());
+    if fields.has(&|v| v == "model_not_found") {
+        return Some("model".to_owned());
+    }
+    if fields.has(&|v| matches!(v, "unsupported_parameter" | "unsupported_value")) {
+        return Some(param());
+    }
+    let lower = fields.message.to_ascii_lowercase();
+    if status == 404 && lower.contains("model") && (lower.contains("not found") || lower.contains("does not exist")) {
+        return Some("model".to_owned());
+    }
+    None
+}
+
 fn kind_for_status(status: u16, fields: &Fields, headers: &HeaderMap, now: SystemTime) -> ProviderErrorKind {
     let message = &fields.message;
     let retry_after_ms = || {
@@ -72,6 +91,9 @@ fn kind_for_status(status: u16, fields: &Fields, headers: &HeaderMap, now: Syste
             .or_else(|| retry_after::from_message(message))
             .or_else(|| retry_after::from_ratelimit_reset(headers))
     };
+    if let Some(what) = matches!(status, 400 | 404).then(|| unsupported(status, fields)).flatten() {
+        return ProviderErrorKind::Unsupported { what };
+    }
     match status {
         429 if fields.has(&is_quota_marker) => ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
         429 => ProviderErrorKind::RateLimited { retry_after_ms: retry_after_ms() },
@@ -84,6 +106,7 @@ fn kind_for_status(status: u16, fields: &Fields, headers: &HeaderMap, now: Syste
         408 => ProviderErrorKind::Timeout,
         503 | 529 => ProviderErrorKind::Overloaded { retry_after_ms: retry_after_ms() },
         400..=499 => ProviderErrorKind::InvalidRequest,
+        500..=599 => ProviderErrorKind::ServerError { status },
         _ => ProviderErrorKind::Other,
     }
 }
@@ -121,8 +144,14 @@ fn implied_status(fields: &Fields) -> Option<u16> {
     if fields.has(&overloaded) {
         return Some(503);
     }
-    if fields.has(&|v| v == "invalid_request_error") {
+    if fields.has(&|v| v == "model_not_found") {
+        return Some(404);
+    }
+    if fields.has(&|v| matches!(v, "invalid_request_error" | "unsupported_parameter" | "unsupported_value")) {
         return Some(400);
+    }
+    if fields.has(&|v| matches!(v, "server_error" | "api_error" | "internal_error")) {
+        return Some(500);
     }
     None
 }
@@ -181,16 +210,42 @@ mod tests {
         assert_eq!(event(numeric), ProviderErrorKind::RateLimited { retry_after_ms: None });
         let overloaded = r#"{"error":{"message":"busy","type":"server_error","code":"server_is_overloaded"}}"#;
         assert_eq!(event(overloaded), ProviderErrorKind::Overloaded { retry_after_ms: None });
-        assert_eq!(event(r#"{"error":{"message":"boom","type":"server_error"}}"#), ProviderErrorKind::Other);
+        assert_eq!(
+            event(r#"{"error":{"message":"boom","type":"server_error"}}"#),
+            ProviderErrorKind::ServerError { status: 500 }
+        );
+        assert_eq!(event(r#"{"error":{"message":"what"}}"#), ProviderErrorKind::Other);
     }
 
     #[test]
     fn plain_text_error_bodies_are_classified_by_status() {
-        assert_eq!(kind(404, "model not found"), ProviderErrorKind::InvalidRequest);
-        assert_eq!(kind(502, ""), ProviderErrorKind::Other);
+        assert_eq!(kind(404, "model not found"), ProviderErrorKind::Unsupported { what: "model".into() });
+        assert_eq!(kind(404, "404 page not found"), ProviderErrorKind::InvalidRequest);
+        assert_eq!(kind(502, ""), ProviderErrorKind::ServerError { status: 502 });
         assert_eq!(
             kind(400, r#"{"error":"This model's maximum context length is 8192 tokens"}"#),
             ProviderErrorKind::ContextTooLong
         );
+    }
+
+    #[test]
+    fn unsupported_parameters_and_models_are_unsupported_not_invalid() {
+        let param = r#"{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}"#;
+        assert_eq!(kind(400, param), ProviderErrorKind::Unsupported { what: "max_tokens".into() });
+        let value = r#"{"error":{"message":"Unsupported value: 'temperature' does not support 0.2 with this model.","type":"invalid_request_error","param":"temperature","code":"unsupported_value"}}"#;
+        assert_eq!(kind(400, value), ProviderErrorKind::Unsupported { what: "temperature".into() });
+        let model = r#"{"error":{"message":"The model `gpt-9` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#;
+        assert_eq!(kind(404, model), ProviderErrorKind::Unsupported { what: "model".into() });
+        let other = r#"{"error":{"message":"'messages' must contain the word 'json'","type":"invalid_request_error","param":"messages","code":null}}"#;
+        assert_eq!(kind(400, other), ProviderErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn server_errors_keep_their_status_and_overload_stays_overloaded() {
+        assert_eq!(
+            kind(500, r#"{"error":{"message":"x","type":"server_error"}}"#),
+            ProviderErrorKind::ServerError { status: 500 }
+        );
+        assert_eq!(kind(503, ""), ProviderErrorKind::Overloaded { retry_after_ms: None });
     }
 }

@@ -21,11 +21,13 @@ mod error;
 pub mod stream;
 mod wire;
 
+use crate::capabilities::CapabilityTable;
 use crate::pricing;
+use crate::spec::ProviderKind;
 use agent_core::budget::Usd;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
-    stream_from_completion,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent, ToolCall, Usage, stream_from_completion,
 };
 use agent_core::{LlmProvider, async_trait};
 use futures::{StreamExt, TryStreamExt};
@@ -39,7 +41,9 @@ use wire::{ChatRequest, ChatResponse};
 /// The base URL used when none is given.
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
-/// How long a whole call may take by default (connect, send, wait, read).
+/// How long a call may take by default: the whole call (connect, send, wait,
+/// read) for `complete`; the wait for the response headers and then for each
+/// event for `stream`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// An [`LlmProvider`] speaking OpenAI Chat Completions (`POST {base}/chat/completions`).
@@ -57,6 +61,7 @@ pub struct OpenAiProvider {
     api_key: Option<String>,
     timeout: Duration,
     client: reqwest::Client,
+    capabilities: Option<ModelCapabilities>,
 }
 
 impl fmt::Debug for OpenAiProvider {
@@ -75,6 +80,7 @@ impl OpenAiProvider {
     /// A provider for `model` at the default base URL, with no API key and the default timeout.
     pub fn new(model: impl Into<String>) -> Self {
         let model = model.into();
+        let capabilities = CapabilityTable::shipped().lookup(ProviderKind::OpenAi, &model).cloned();
         Self {
             id: ProviderId::new(format!("openai:{model}")),
             model,
@@ -82,6 +88,7 @@ impl OpenAiProvider {
             api_key: None,
             timeout: DEFAULT_TIMEOUT,
             client: reqwest::Client::new(),
+            capabilities,
         }
     }
 
@@ -117,10 +124,28 @@ impl OpenAiProvider {
         self
     }
 
-    /// Sets how long a whole call may take before it fails with [`ProviderErrorKind::Timeout`].
+    /// Sets the timeout (see [`DEFAULT_TIMEOUT`]); when it passes the call fails
+    /// with [`ProviderErrorKind::Timeout`]. A stream is bounded by it between
+    /// events (an idle limit), never as a whole: a long answer that keeps
+    /// coming is not cut.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// Sets what the model can do, in place of the shipped
+    /// [`CapabilityTable`] entry (a host's own table, or a model the table
+    /// does not know): requests are shaped from it (`max_completion_tokens`
+    /// and no `temperature` for reasoning models).
+    pub fn with_capabilities(mut self, capabilities: ModelCapabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// What the model can do, when known (from the shipped capability table
+    /// unless set with [`with_capabilities`](Self::with_capabilities)).
+    pub fn capabilities(&self) -> Option<&ModelCapabilities> {
+        self.capabilities.as_ref()
     }
 
     /// Overrides the provider id (default `openai:MODEL`), e.g. `ollama:qwen2.5:7b`
@@ -149,13 +174,26 @@ impl OpenAiProvider {
     }
 
     /// Sends `body` to `{base}/chat/completions`; an error only when no response came.
-    async fn send(&self, body: &ChatRequest<'_>) -> Result<reqwest::Response, ProviderError> {
+    ///
+    /// A whole call is bounded by the timeout from connect to the end of the
+    /// body. A streamed call is bounded only until the response headers: its
+    /// body is read under an idle limit instead (see `start_stream`).
+    async fn send(&self, body: &ChatRequest<'_>, streamed: bool) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/chat/completions", self.base_url);
-        let mut builder = self.client.post(&url).timeout(self.timeout).json(body);
+        let mut builder = self.client.post(&url).json(body);
+        if !streamed {
+            builder = builder.timeout(self.timeout);
+        }
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
         }
-        builder.send().await.map_err(|e| self.transport_error(&e))
+        match tokio::time::timeout(self.timeout, builder.send()).await {
+            Ok(sent) => sent.map_err(|e| self.transport_error(&e)),
+            Err(_) => Err(self.error(
+                ProviderErrorKind::Timeout,
+                format!("no response within {:?} (connect and wait for the headers)", self.timeout),
+            )),
+        }
     }
 
     /// The classified error of a non-2xx response, with status, request id and raw body.
@@ -168,7 +206,7 @@ impl OpenAiProvider {
     }
 
     /// Reads the whole body of `response`: the completion, or the classified error.
-    async fn read_whole(&self, response: reqwest::Response) -> Result<Completion, ProviderError> {
+    async fn read_whole(&self, response: reqwest::Response, prompt_estimate: u64) -> Result<Completion, ProviderError> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let header_request_id = request_id_header(&headers);
@@ -179,7 +217,7 @@ impl OpenAiProvider {
         if !(200..300).contains(&status) {
             return Err(self.http_error(status, &headers, header_request_id, body));
         }
-        self.parse_completion(status, header_request_id, body)
+        self.parse_completion(status, header_request_id, body, prompt_estimate)
     }
 
     fn parse_completion(
@@ -187,6 +225,7 @@ impl OpenAiProvider {
         status: u16,
         header_request_id: Option<String>,
         body: String,
+        prompt_estimate: u64,
     ) -> Result<Completion, ProviderError> {
         let parsed: ChatResponse = serde_json::from_str(&body).map_err(|e| {
             self.error(ProviderErrorKind::Unparseable, format!("response is not a chat completion: {e}"))
@@ -202,15 +241,8 @@ impl OpenAiProvider {
                 .with_raw_body(body));
         };
 
-        let usage = parsed.usage.map(|u| u.to_usage()).unwrap_or_default();
-        let cost = parsed
-            .model
-            .as_deref()
-            .and_then(|m| pricing::cost_usd(m, &usage))
-            .or_else(|| pricing::cost_usd(&self.model, &usage));
         let content = choice.message.content.or(choice.message.refusal).unwrap_or_default();
-        let mut completion = Completion::new(self.id.clone(), content).with_usage(usage).with_cost(cost);
-        completion.tool_calls = choice
+        let tool_calls: Vec<ToolCall> = choice
             .message
             .tool_calls
             .unwrap_or_default()
@@ -218,6 +250,17 @@ impl OpenAiProvider {
             .enumerate()
             .map(|(position, call)| call.into_tool_call(position))
             .collect();
+        let usage = match parsed.usage {
+            Some(u) => u.to_usage(),
+            None => estimated_usage(prompt_estimate, &content, &tool_calls),
+        };
+        let cost = parsed
+            .model
+            .as_deref()
+            .and_then(|m| pricing::cost_usd(m, &usage))
+            .or_else(|| pricing::cost_usd(&self.model, &usage));
+        let mut completion = Completion::new(self.id.clone(), content).with_usage(usage).with_cost(cost);
+        completion.tool_calls = tool_calls;
         completion.model = parsed.model;
         completion.finish_reason = choice.finish_reason.as_deref().map(wire::finish_reason);
         completion.request_id = header_request_id.or(parsed.id);
@@ -225,15 +268,17 @@ impl OpenAiProvider {
     }
 
     async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
-        let response = self.send(&ChatRequest::new(&self.model, req)).await?;
-        self.read_whole(response).await
+        let response = self.send(&ChatRequest::shaped(&self.model, req, self.capabilities.as_ref()), false).await?;
+        self.read_whole(response, estimate_prompt_tokens(req)).await
     }
 
     /// Starts a streamed call: errors before the stream starts are classified
     /// as in `complete`; a server that ignores `stream: true` and answers one
-    /// JSON body is read whole and replayed as a stream.
+    /// JSON body is read whole and replayed as a stream. The body is read
+    /// with the timeout as an idle limit between events.
     async fn start_stream(&self, req: &CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        let response = self.send(&ChatRequest::new(&self.model, req).streamed()).await?;
+        let response =
+            self.send(&ChatRequest::shaped(&self.model, req, self.capabilities.as_ref()).streamed(), true).await?;
         let status = response.status().as_u16();
         let is_json = response
             .headers()
@@ -241,13 +286,25 @@ impl OpenAiProvider {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().starts_with("application/json"));
         if !(200..300).contains(&status) || is_json {
-            return Ok(whole_as_stream(self.read_whole(response).await?));
+            return match tokio::time::timeout(self.timeout, self.read_whole(response, estimate_prompt_tokens(req)))
+                .await
+            {
+                Ok(whole) => Ok(whole_as_stream(whole?)),
+                Err(_) => Err(self
+                    .error(
+                        ProviderErrorKind::Timeout,
+                        format!("the response body did not arrive within {:?}", self.timeout),
+                    )
+                    .with_status(status)),
+            };
         }
         let request_id = request_id_header(response.headers());
-        let assembler = stream::Assembler::new(self.id.clone(), &self.model).with_request_id(request_id);
+        let assembler = stream::Assembler::new(self.id.clone(), &self.model)
+            .with_request_id(request_id)
+            .with_prompt_estimate(estimate_prompt_tokens(req));
         let (id, timeout) = (self.id.clone(), self.timeout);
         let bytes = response.bytes_stream().map_err(move |e| transport_error(&id, timeout, &e));
-        Ok(stream::sse_completion_stream(assembler, bytes))
+        Ok(stream::sse_completion_stream_with_idle_timeout(assembler, bytes, self.timeout))
     }
 }
 
@@ -270,6 +327,39 @@ fn whole_as_stream(completion: Completion) -> CompletionStream {
     }
     events.push(Ok(StreamEvent::Done { completion }));
     Box::pin(futures::stream::iter(events))
+}
+
+/// A rough token count of `bytes` bytes of text: four bytes a token, rounded up.
+fn estimate_tokens(bytes: usize) -> u64 {
+    u64::try_from(bytes.div_ceil(4)).unwrap_or(u64::MAX)
+}
+
+/// A rough count of the prompt tokens of `req` (four bytes a token, plus a
+/// few per message for the chat template), for servers that report no usage.
+/// At least 1.
+pub fn estimate_prompt_tokens(req: &CompletionRequest) -> u64 {
+    let messages: u64 = req
+        .messages
+        .iter()
+        .map(|m| {
+            let calls: usize = m.tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum();
+            4 + estimate_tokens(m.content.len() + calls)
+        })
+        .sum();
+    let tools: u64 = req
+        .tools
+        .iter()
+        .map(|t| estimate_tokens(t.name.len() + t.description.len() + t.parameters.to_string().len()))
+        .sum();
+    let format = req.response_format.as_ref().map_or(0, |f| estimate_tokens(f.schema.to_string().len()));
+    (messages + tools + format).max(1)
+}
+
+/// The usage of an answer whose server reported none: `prompt` tokens in, the
+/// answer's text and tool calls at four bytes a token out, marked estimated.
+pub(crate) fn estimated_usage(prompt: u64, content: &str, tool_calls: &[ToolCall]) -> Usage {
+    let calls: usize = tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum();
+    Usage::new(prompt.max(1), estimate_tokens(content.len() + calls)).as_estimate()
 }
 
 fn request_id_header(headers: &HeaderMap) -> Option<String> {

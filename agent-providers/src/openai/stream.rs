@@ -31,6 +31,10 @@
 //! id, else the last call). Argument fragments are only appended, never parsed
 //! per piece; empty arguments become `{}` at the end. Only choice 0 is
 //! assembled; `refusal` text is streamed and kept as content, as in `complete`.
+//!
+//! A stream without a usage chunk gets an estimated [`Usage`] (about four
+//! bytes a token, prompt from [`Assembler::with_prompt_estimate`]) marked
+//! [`Usage::estimated`], never a count of 0.
 
 // `ProviderError` is the error type of `LlmProvider` (agent-core); it is
 // returned as is, like the trait does, rather than boxed.
@@ -46,7 +50,7 @@ use agent_core::provider::{
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 use std::collections::VecDeque;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 /// A tool call being assembled.
 #[derive(Debug)]
@@ -77,6 +81,8 @@ pub struct Assembler {
     last_call: Option<usize>,
     finish_reason: Option<FinishReason>,
     usage: Option<Usage>,
+    /// Estimated prompt tokens, used when the stream reports no usage.
+    prompt_estimate: u64,
     events: usize,
     done: bool,
 }
@@ -96,6 +102,7 @@ impl Assembler {
             last_call: None,
             finish_reason: None,
             usage: None,
+            prompt_estimate: 0,
             events: 0,
             done: false,
         }
@@ -104,6 +111,14 @@ impl Assembler {
     /// Sets the request id from the response headers (else the chunks' `id` is used).
     pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
         self.request_id = request_id;
+        self
+    }
+
+    /// Sets the estimated prompt tokens of the request (see
+    /// [`estimate_prompt_tokens`](super::estimate_prompt_tokens)): the input
+    /// count of a stream that reports no usage.
+    pub fn with_prompt_estimate(mut self, tokens: u64) -> Self {
+        self.prompt_estimate = tokens;
         self
     }
 
@@ -248,7 +263,7 @@ impl Assembler {
     fn take_completion(&mut self) -> Completion {
         let mut calls = std::mem::take(&mut self.calls);
         calls.sort_by_key(|c| c.index);
-        let tool_calls = calls
+        let tool_calls: Vec<ToolCall> = calls
             .into_iter()
             .map(|c| {
                 ToolCall::new(
@@ -258,7 +273,10 @@ impl Assembler {
                 )
             })
             .collect();
-        let usage = self.usage.unwrap_or_default();
+        // A server that sends no usage chunk (many OpenAI-compatible ones
+        // ignore `stream_options`) is counted by estimate, never as 0 tokens.
+        let usage =
+            self.usage.unwrap_or_else(|| super::estimated_usage(self.prompt_estimate, &self.content, &tool_calls));
         let cost = self
             .reported_model
             .as_deref()
@@ -302,6 +320,28 @@ where
     S: Stream<Item = Result<B, ProviderError>> + Send + 'static,
     B: AsRef<[u8]> + Send + 'static,
 {
+    decode(assembler, bytes, None)
+}
+
+/// Like [`sse_completion_stream`], with an idle limit: when no event arrives
+/// for `idle` the stream yields one [`ProviderErrorKind::Timeout`] error and
+/// ends. Only events reset the timer, not SSE comments (`: ping`), so a
+/// connection kept open by keep-alives alone is still seen as stalled. There
+/// is no limit on the whole stream: a long answer that keeps coming is never
+/// cut. Needs a Tokio runtime (the timer is Tokio's).
+pub fn sse_completion_stream_with_idle_timeout<S, B>(assembler: Assembler, bytes: S, idle: Duration) -> CompletionStream
+where
+    S: Stream<Item = Result<B, ProviderError>> + Send + 'static,
+    B: AsRef<[u8]> + Send + 'static,
+{
+    decode(assembler, bytes, Some(idle))
+}
+
+fn decode<S, B>(assembler: Assembler, bytes: S, idle: Option<Duration>) -> CompletionStream
+where
+    S: Stream<Item = Result<B, ProviderError>> + Send + 'static,
+    B: AsRef<[u8]> + Send + 'static,
+{
     struct State<T> {
         sse: T,
         asm: Assembler,
@@ -319,7 +359,7 @@ where
         futures::stream::iter(parts)
     });
     let state = State { sse: Box::pin(pieces).eventsource(), asm: assembler, queue: VecDeque::new(), finished: false };
-    Box::pin(futures::stream::unfold(state, |mut st| async move {
+    Box::pin(futures::stream::unfold(state, move |mut st| async move {
         loop {
             if let Some(event) = st.queue.pop_front() {
                 return Some((Ok(event), st));
@@ -327,7 +367,22 @@ where
             if st.finished {
                 return None;
             }
-            let failure = match st.sse.next().await {
+            let next = match idle {
+                None => st.sse.next().await,
+                Some(idle) => match tokio::time::timeout(idle, st.sse.next()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        st.finished = true;
+                        let message = format!(
+                            "stream stalled: no event for {idle:?} (after {} events, {} bytes of text)",
+                            st.asm.events,
+                            st.asm.content.len()
+                        );
+                        return Some((Err(st.asm.error(ProviderErrorKind::Timeout, message)), st));
+                    }
+                },
+            };
+            let failure = match next {
                 Some(Ok(event)) => match st.asm.push_data(&event.data, &mut st.queue) {
                     Ok(()) => {
                         st.finished = st.asm.is_done();

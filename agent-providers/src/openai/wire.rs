@@ -1,6 +1,6 @@
 //! The OpenAI Chat Completions wire format: the request body sent and the response body read.
 
-use agent_core::provider::{CompletionRequest, FinishReason, Role, ToolCall, Usage};
+use agent_core::provider::{CompletionRequest, FinishReason, ModelCapabilities, Role, TokenParam, ToolCall, Usage};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -12,6 +12,9 @@ pub(super) struct ChatRequest<'a> {
     pub(super) messages: Vec<WireMessage<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) max_tokens: Option<u32>,
+    /// The reasoning families' name for `max_tokens` (they refuse the old one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) max_completion_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) temperature: Option<f32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -85,12 +88,25 @@ pub(super) struct WireJsonSchema<'a> {
 }
 
 impl<'a> ChatRequest<'a> {
-    pub(super) fn new(model: &'a str, req: &'a CompletionRequest) -> Self {
+    /// The body for `req`, shaped by `caps` (the model's capability table
+    /// entry): a model whose entry names `max_completion_tokens` gets its
+    /// output bound under that name, and one with a fixed temperature gets
+    /// none sent (only the default is accepted, and leaving it out is the
+    /// default). A model without an entry is sent `max_tokens` and
+    /// `temperature` as asked.
+    pub(super) fn shaped(model: &'a str, req: &'a CompletionRequest, caps: Option<&ModelCapabilities>) -> Self {
+        let token_param = caps.map_or(TokenParam::MaxTokens, |c| c.token_param);
+        let (max_tokens, max_completion_tokens) = match token_param {
+            TokenParam::MaxCompletionTokens => (None, req.max_tokens),
+            _ => (req.max_tokens, None),
+        };
+        let fixed_temperature = caps.is_some_and(|c| c.fixed_temperature);
         Self {
             model,
             messages: req.messages.iter().map(WireMessage::new).collect(),
-            max_tokens: req.max_tokens,
-            temperature: req.temperature,
+            max_tokens,
+            max_completion_tokens,
+            temperature: req.temperature.filter(|_| !fixed_temperature),
             response_format: req.response_format.as_ref().map(|f| WireResponseFormat::JsonSchema {
                 json_schema: WireJsonSchema { name: &f.name, schema: &f.schema, strict: false },
             }),
@@ -371,6 +387,9 @@ pub(super) enum ErrorBody {
         kind: Option<String>,
         #[serde(default)]
         code: Option<serde_json::Value>,
+        /// The offending request field (`max_tokens`, `temperature`), when the error names one.
+        #[serde(default)]
+        param: Option<String>,
     },
     Text(String),
 }

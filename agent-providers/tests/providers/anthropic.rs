@@ -465,14 +465,18 @@ async fn invalid_request_400_is_invalid_request_with_the_message() {
     let err = error_for(400, &error_body("invalid_request_error", "messages: roles must alternate"), &[]).await;
     assert_eq!(err.kind, ProviderErrorKind::InvalidRequest);
     assert!(err.message.contains("roles must alternate"), "{}", err.message);
-    let err = error_for(404, &error_body("not_found_error", "model: claude-nope"), &[]).await;
-    assert_eq!(err.kind, ProviderErrorKind::InvalidRequest);
 }
 
 #[tokio::test]
-async fn api_error_500_is_other_and_transient() {
+async fn unknown_model_404_is_unsupported_model() {
+    let err = error_for(404, &error_body("not_found_error", "model: claude-nope"), &[]).await;
+    assert_eq!(err.kind, ProviderErrorKind::Unsupported { what: "model".into() });
+}
+
+#[tokio::test]
+async fn api_error_500_is_a_transient_server_error() {
     let err = error_for(500, &error_body("api_error", "Internal server error"), &[]).await;
-    assert_eq!(err.kind, ProviderErrorKind::Other);
+    assert_eq!(err.kind, ProviderErrorKind::ServerError { status: 500 });
     assert!(err.kind.is_transient());
 }
 

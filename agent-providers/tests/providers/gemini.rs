@@ -347,9 +347,27 @@ async fn unavailable_503_is_overloaded() {
 }
 
 #[tokio::test]
-async fn internal_500_is_other() {
+async fn internal_500_is_a_transient_server_error() {
     let err = error_for(500, &status_body(500, "INTERNAL", "An internal error has occurred.")).await;
-    assert_eq!(err.kind, ProviderErrorKind::Other);
+    assert_eq!(err.kind, ProviderErrorKind::ServerError { status: 500 });
+    assert!(err.kind.is_transient());
+}
+
+#[tokio::test]
+async fn a_model_that_is_not_found_is_unsupported_so_a_cascade_falls_over() {
+    let message = "models/gemini-9-pro is not found for API version v1beta, or is not supported for generateContent.";
+    let err = error_for(404, &status_body(404, "NOT_FOUND", message)).await;
+    assert_eq!(err.kind, ProviderErrorKind::Unsupported { what: "model".into() });
+    assert!(!err.kind.is_transient());
+}
+
+#[tokio::test]
+async fn an_unsupported_feature_is_unsupported_and_another_bad_argument_is_invalid() {
+    let message = "Function calling is not supported by this model.";
+    let err = error_for(400, &status_body(400, "INVALID_ARGUMENT", message)).await;
+    assert_eq!(err.kind, ProviderErrorKind::Unsupported { what: "Function calling".into() });
+    let err = error_for(400, &status_body(400, "INVALID_ARGUMENT", "Invalid JSON payload received.")).await;
+    assert_eq!(err.kind, ProviderErrorKind::InvalidRequest);
 }
 
 #[tokio::test]

@@ -172,6 +172,26 @@ async fn an_invalid_request_is_returned_without_trying_the_others() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_unsupported_model_or_parameter_falls_over_to_the_next_provider() {
+    let unsupported = ProviderErrorKind::Unsupported { what: "max_tokens".into() };
+    let a = scripted("a:one", vec![err(unsupported.clone()), ScriptedReply::text("one later")]);
+    let b = scripted("b:two", vec![ScriptedReply::text("two")]);
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "two");
+    assert_eq!(outcomes(&cascade), [AttemptOutcome::Failed(unsupported), AttemptOutcome::Answered]);
+    assert_eq!(cascade.states()[0].state, ProviderState::Healthy, "not cooled or exhausted");
+    assert_eq!(a.requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_error_falls_over_to_the_next_provider() {
+    let a = scripted("a:one", vec![err(ProviderErrorKind::ServerError { status: 500 })]);
+    let b = scripted("b:two", vec![ScriptedReply::text("two")]);
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "two");
+}
+
+#[tokio::test(start_paused = true)]
 async fn when_every_provider_is_cooling_the_error_says_how_long_until_the_first_is_back() {
     let a = scripted("a:one", vec![err(ProviderErrorKind::RateLimited { retry_after_ms: Some(5_000) })]);
     let b = scripted("b:two", vec![err(ProviderErrorKind::RateLimited { retry_after_ms: Some(8_000) })]);

@@ -53,6 +53,7 @@ async fn permanent_classes_are_returned_after_one_call() {
     for kind in [
         ProviderErrorKind::Auth,
         ProviderErrorKind::InvalidRequest,
+        ProviderErrorKind::Unsupported { what: "max_tokens".into() },
         ProviderErrorKind::ContextTooLong,
         ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None },
         ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: Some(1) },
@@ -64,6 +65,24 @@ async fn permanent_classes_are_returned_after_one_call() {
         assert_eq!(p.requests().len(), 1, "{kind:?} was retried");
         assert_eq!(start.elapsed(), Duration::ZERO, "{kind:?} slept");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_error_is_retried_after_the_backoff_unless_switched_off() {
+    let replies =
+        || vec![ScriptedReply::error(ProviderErrorKind::ServerError { status: 502 }), ScriptedReply::text("ok")];
+    let p = scripted("x:m", replies());
+    let start = Instant::now();
+    assert_eq!(Retry::new(dyn_of(&p), policy()).complete(ask("hi")).await.unwrap().content, "ok");
+    assert_eq!(start.elapsed(), Duration::from_millis(100), "the first backoff delay");
+    assert_eq!(p.requests().len(), 2);
+
+    let p = scripted("x:m", replies());
+    let mut classes = RetryClasses::default();
+    classes.server_error = false;
+    let err = Retry::new(dyn_of(&p), policy().with_classes(classes)).complete(ask("hi")).await.unwrap_err();
+    assert_eq!(err.kind, ProviderErrorKind::ServerError { status: 502 });
+    assert_eq!(p.requests().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]

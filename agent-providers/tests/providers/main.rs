@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod anthropic;
+mod capabilities;
 mod cassette;
 #[cfg(feature = "test-utils")]
 mod cassette_modes;
@@ -12,6 +13,7 @@ mod cassette_modes;
 mod cassette_sequential;
 mod common;
 mod gemini;
+mod gemini_signatures;
 #[cfg(feature = "test-utils")]
 mod layers_budget;
 #[cfg(feature = "test-utils")]
@@ -33,8 +35,10 @@ mod ollama;
 #[cfg(feature = "test-utils")]
 mod openai_conformance;
 mod openai_errors;
+mod openai_idle;
 mod openai_stream;
 mod openai_success;
+mod openai_usage_estimate;
 mod pricing;
 #[cfg(feature = "test-utils")]
 mod scripted;

@@ -5,7 +5,7 @@
 use crate::native_support::*;
 use agent_core::LlmProvider;
 use agent_core::provider::{
-    CompletionRequest, FinishReason, Message, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
+    CompletionRequest, FinishReason, Message, ModelCapabilities, ProviderError, ProviderErrorKind, ToolCall, ToolSpec,
 };
 use agent_providers::{OllamaProvider, ProviderSpec, build_provider_with_env};
 use serde_json::{Value, json};
@@ -127,7 +127,8 @@ async fn request_keeps_roles_sends_tools_object_arguments_format_and_options() {
         json!([{"type": "function", "function": {"name": "get_weather", "description": "Current weather of a city", "parameters": weather_tool().parameters}}])
     );
     assert_eq!(body["format"], schema);
-    assert_eq!(body["options"], json!({"num_predict": 64, "temperature": 0.0}));
+    // qwen2.5 is in the capability table (32k window); a short prompt gets the 8k floor.
+    assert_eq!(body["options"], json!({"num_ctx": 8192, "num_predict": 64, "temperature": 0.0}));
 }
 
 #[tokio::test]
@@ -249,7 +250,7 @@ async fn error_line_in_the_stream_is_an_error() {
     let got = collect(provider_for(&server).stream(ask("hi")).await.unwrap()).await;
     assert_eq!(got.text(), "Hel");
     let err = got.error.unwrap();
-    assert_eq!(err.kind, ProviderErrorKind::Other);
+    assert_eq!(err.kind, ProviderErrorKind::ServerError { status: 500 });
     assert!(err.message.contains("unexpected EOF"), "{}", err.message);
     assert_eq!(err.raw_body.as_deref(), Some(error.to_string().as_str()));
 }
@@ -269,9 +270,9 @@ async fn error_for(status: u16, body: &str) -> ProviderError {
 }
 
 #[tokio::test]
-async fn unknown_model_404_is_invalid_request() {
+async fn unknown_model_404_is_unsupported_so_a_cascade_falls_over() {
     let err = error_for(404, r#"{"error":"model \"qwen2.5:7b\" not found, try pulling it first"}"#).await;
-    assert_eq!(err.kind, ProviderErrorKind::InvalidRequest);
+    assert_eq!(err.kind, ProviderErrorKind::Unsupported { what: "model".into() });
     assert!(err.message.contains("try pulling it first"), "{}", err.message);
 }
 
@@ -284,11 +285,47 @@ async fn context_length_errors_are_context_too_long() {
 }
 
 #[tokio::test]
-async fn server_errors_are_other_and_busy_is_overloaded() {
+async fn server_errors_keep_their_status_and_busy_is_overloaded() {
     let err = error_for(500, r#"{"error":"llama runner process has terminated: exit status 2"}"#).await;
-    assert_eq!(err.kind, ProviderErrorKind::Other);
+    assert_eq!(err.kind, ProviderErrorKind::ServerError { status: 500 });
+    assert!(err.kind.is_transient());
     let err = error_for(503, r#"{"error":"server busy, please try again.  maximum pending requests exceeded"}"#).await;
     assert!(matches!(err.kind, ProviderErrorKind::Overloaded { .. }), "{:?}", err.kind);
+}
+
+#[tokio::test]
+async fn a_model_without_tool_support_is_unsupported_tools() {
+    let err = error_for(400, r#"{"error":"registry.ollama.ai/library/gemma3:4b does not support tools"}"#).await;
+    assert_eq!(err.kind, ProviderErrorKind::Unsupported { what: "tools".into() });
+    assert!(!err.kind.is_transient());
+}
+
+#[tokio::test]
+async fn request_carries_num_ctx_sized_to_a_long_prompt() {
+    let server = server_with(ok_body(chat_body(json!({"role": "assistant", "content": "ok"})))).await;
+    // 120 000 bytes ≈ 40 000 tokens (three bytes a token, estimated high) + 1 000 output: 64k.
+    let long = CompletionRequest::new(vec![Message::user("x".repeat(120_000))]).with_max_tokens(1_000);
+    let provider = OllamaProvider::new("llama3.1:8b").with_base_url(server.uri());
+    provider.complete(long).await.unwrap();
+    let body: Value = serde_json::from_slice(&only_request(&server).await.body).unwrap();
+    assert_eq!(body["options"]["num_ctx"], 65_536);
+    assert_eq!(body["options"]["num_predict"], 1_000);
+}
+
+#[tokio::test]
+async fn num_ctx_is_capped_at_the_models_window() {
+    let server = server_with(ok_body(chat_body(json!({"role": "assistant", "content": "ok"})))).await;
+    let long = CompletionRequest::new(vec![Message::user("x".repeat(300_000))]);
+    // qwen2.5's window in the shipped table is 32k; a host may set its own.
+    provider_for(&server).complete(long.clone()).await.unwrap();
+    let host_set = OllamaProvider::new("my-model")
+        .with_base_url(server.uri())
+        .with_capabilities(ModelCapabilities::new(24_576, 4_096));
+    host_set.complete(long).await.unwrap();
+    let received = server.received_requests().await.unwrap();
+    let num_ctx = |i: usize| serde_json::from_slice::<Value>(&received[i].body).unwrap()["options"]["num_ctx"].clone();
+    assert_eq!(num_ctx(0), 32_768);
+    assert_eq!(num_ctx(1), 24_576);
 }
 
 #[tokio::test]

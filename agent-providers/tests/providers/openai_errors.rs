@@ -130,9 +130,11 @@ async fn other_bad_request_400_is_invalid_request() {
 }
 
 #[tokio::test]
-async fn not_found_404_and_unprocessable_422_are_invalid_request() {
+async fn model_not_found_404_is_unsupported_and_unprocessable_422_is_invalid_request() {
     let body = error_body("The model `gpt-9` does not exist", "invalid_request_error", Some("model_not_found"));
-    assert_eq!(error_for(404, &body, &[]).await.kind, ProviderErrorKind::InvalidRequest);
+    let err = error_for(404, &body, &[]).await;
+    assert_eq!(err.kind, ProviderErrorKind::Unsupported { what: "model".into() });
+    assert!(!err.kind.is_transient());
     assert_eq!(error_for(422, "{\"detail\":\"bad\"}", &[]).await.kind, ProviderErrorKind::InvalidRequest);
 }
 
@@ -150,11 +152,28 @@ async fn status_529_is_overloaded() {
 }
 
 #[tokio::test]
-async fn internal_error_500_is_other_and_transient() {
+async fn internal_error_500_is_a_transient_server_error() {
     let body = error_body("The server had an error while processing your request.", "server_error", None);
     let err = error_for(500, &body, &[]).await;
-    assert_eq!(err.kind, ProviderErrorKind::Other);
+    assert_eq!(err.kind, ProviderErrorKind::ServerError { status: 500 });
     assert!(err.kind.is_transient());
+    assert_eq!(
+        error_for(502, "<html>Bad Gateway</html>", &[]).await.kind,
+        ProviderErrorKind::ServerError { status: 502 }
+    );
+}
+
+#[tokio::test]
+async fn unsupported_parameter_400_names_the_parameter() {
+    let body = serde_json::json!({"error": {
+        "message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"
+    }})
+    .to_string();
+    let err = error_for(400, &body, &[]).await;
+    assert_eq!(err.kind, ProviderErrorKind::Unsupported { what: "max_tokens".into() });
+    assert!(!err.kind.is_transient());
+    assert_eq!(err.kind.name(), "unsupported");
 }
 
 #[tokio::test]

@@ -115,7 +115,7 @@ async fn unknown_models_have_no_cost() {
 }
 
 #[tokio::test]
-async fn length_finish_reason_and_missing_usage_are_read() {
+async fn length_finish_reason_is_read_and_missing_usage_is_estimated_not_zero() {
     let body = json!({
         "id": "x", "model": "m",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "cut"}, "finish_reason": "length"}]
@@ -123,7 +123,8 @@ async fn length_finish_reason_and_missing_usage_are_read() {
     let server = server_with(ResponseTemplate::new(200).set_body_json(body)).await;
     let out = provider_for(&server).complete(ask("hi")).await.unwrap();
     assert_eq!(out.finish_reason, Some(FinishReason::Length));
-    assert_eq!(out.usage.total(), 0);
+    assert!(out.usage.estimated, "{:?}", out.usage);
+    assert!(out.usage.input_tokens > 0 && out.usage.output_tokens > 0, "{:?}", out.usage);
 }
 
 #[tokio::test]
