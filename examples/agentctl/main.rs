@@ -322,18 +322,6 @@ fn provider_stack(specs: &[String], replay: Option<&Path>, record: Option<&Path>
     provider_stack_matching(specs, replay, record, ReplayMatch::Strict, None)
 }
 
-/// [`provider_stack`] whose members each retry transient failures (a 5xx,
-/// a 429) on their own provider before the cascade moves on: for `ask`,
-/// which has no `Retry` around the cascade (the loops do, and a retry on
-/// both levels would multiply the attempts).
-fn provider_stack_retrying_members(
-    specs: &[String],
-    replay: Option<&Path>,
-    record: Option<&Path>,
-) -> Result<Cascade, CliError> {
-    build_cascade(specs, replay, record, ReplayMatch::Strict, None, Some(RetryPolicy::default()))
-}
-
 /// [`provider_stack`] with a replay matching mode, and the log its
 /// sequential replay reports differences to.
 fn provider_stack_matching(
@@ -415,7 +403,10 @@ async fn ask(
     record: Option<&Path>,
     prompt: &str,
 ) -> Result<Output, CliError> {
-    let stack = provider_stack_retrying_members(specs, replay, record)?;
+    // Each member retries transient failures (a 5xx, a 429) on its own provider before
+    // the cascade moves on: `ask` has no `Retry` around the cascade (the loops do, and
+    // a retry on both levels would multiply the attempts).
+    let stack = build_cascade(specs, replay, record, ReplayMatch::Strict, None, Some(RetryPolicy::default()))?;
     let mut req = CompletionRequest::new(vec![Message::user(prompt)]);
     let schema_value = match schema {
         Some(path) => {

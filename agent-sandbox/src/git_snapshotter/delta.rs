@@ -51,36 +51,37 @@ pub(super) struct Delta {
     pub(super) dirs: DirStats,
 }
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
+pub(super) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-fn put_path(out: &mut Vec<u8>, p: &BStr) {
+pub(super) fn put_path(out: &mut Vec<u8>, p: &BStr) {
     out.extend_from_slice(p);
     out.push(0);
 }
 
-fn put_stat(out: &mut Vec<u8>, s: &Stat) {
+pub(super) fn put_stat(out: &mut Vec<u8>, s: &Stat) {
     for v in [s.mtime.secs, s.mtime.nsecs, s.ctime.secs, s.ctime.nsecs, s.dev, s.ino, s.uid, s.gid, s.size] {
         put_u32(out, v);
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// Reads what the `put_*` writers wrote, front to back; `None` past the end.
+pub(super) struct Reader<'a>(pub(super) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn u32(&mut self) -> Option<u32> {
+    pub(super) fn u32(&mut self) -> Option<u32> {
         let (head, rest) = self.0.split_first_chunk::<4>()?;
         self.0 = rest;
         Some(u32::from_le_bytes(*head))
     }
-    fn path(&mut self) -> Option<&'a BStr> {
+    pub(super) fn path(&mut self) -> Option<&'a BStr> {
         let end = self.0.find_byte(0)?;
         let p = &self.0[..end];
         self.0 = &self.0[end + 1..];
         Some(p.as_bstr())
     }
-    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(super) fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
         if self.0.len() < n {
             return None;
         }
@@ -88,7 +89,7 @@ impl<'a> Reader<'a> {
         self.0 = rest;
         Some(head)
     }
-    fn stat(&mut self) -> Option<Stat> {
+    pub(super) fn stat(&mut self) -> Option<Stat> {
         let mut v = [0u32; 9];
         for slot in &mut v {
             *slot = self.u32()?;

@@ -19,6 +19,7 @@
 //! which is never later than the cache's write): a file modified in that
 //! second may have kept its stat, so it is read again.
 
+use super::delta::{Reader, put_path, put_stat, put_u32};
 use gix::bstr::{BStr, BString, ByteSlice};
 use gix::index::entry::{Mode, Stat, stat};
 use sha2::{Digest, Sha256};
@@ -41,36 +42,6 @@ pub(super) struct StatCache {
     pub(super) entries: Vec<Entry>,
 }
 
-fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn stat_fields(s: &Stat) -> [u32; 9] {
-    [s.mtime.secs, s.mtime.nsecs, s.ctime.secs, s.ctime.nsecs, s.dev, s.ino, s.uid, s.gid, s.size]
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn path(&mut self) -> Option<&'a BStr> {
-        let end = self.0.find_byte(0)?;
-        let p = &self.0[..end];
-        self.0 = &self.0[end + 1..];
-        Some(p.as_bstr())
-    }
-}
-
 impl StatCache {
     /// Serialises the cache (entries must be sorted by path).
     pub(super) fn encode(&self) -> Vec<u8> {
@@ -80,13 +51,10 @@ impl StatCache {
         out.extend_from_slice(&self.taken_secs.to_le_bytes());
         put_u32(&mut out, u32::try_from(self.entries.len()).unwrap_or(u32::MAX));
         for (path, mode, id, s) in &self.entries {
-            out.extend_from_slice(path);
-            out.push(0);
+            put_path(&mut out, path.as_bstr());
             put_u32(&mut out, mode.bits());
             out.extend_from_slice(id.as_bytes());
-            for v in stat_fields(s) {
-                put_u32(&mut out, v);
-            }
+            put_stat(&mut out, s);
         }
         let sum = Sha256::digest(&out);
         out.extend_from_slice(&sum);
@@ -102,29 +70,17 @@ impl StatCache {
             return None;
         }
         let mut r = Reader(body);
-        if r.take(4)? != MAGIC || r.u32()? != VERSION {
+        if r.bytes(4)? != MAGIC || r.u32()? != VERSION {
             return None;
         }
-        let taken_secs = i64::from_le_bytes(r.take(8)?.try_into().ok()?);
+        let taken_secs = i64::from_le_bytes(r.bytes(8)?.try_into().ok()?);
         let count = r.u32()?;
         let mut entries: Vec<Entry> = Vec::with_capacity(usize::try_from(count).ok()?.min(body.len() / 60));
         for _ in 0..count {
             let path = r.path()?.to_owned();
             let mode = Mode::from_bits(r.u32()?)?;
-            let id = gix::ObjectId::try_from(r.take(20)?).ok()?;
-            let mut v = [0u32; 9];
-            for slot in &mut v {
-                *slot = r.u32()?;
-            }
-            let s = Stat {
-                mtime: stat::Time { secs: v[0], nsecs: v[1] },
-                ctime: stat::Time { secs: v[2], nsecs: v[3] },
-                dev: v[4],
-                ino: v[5],
-                uid: v[6],
-                gid: v[7],
-                size: v[8],
-            };
+            let id = gix::ObjectId::try_from(r.bytes(20)?).ok()?;
+            let s = r.stat()?;
             if entries.last().is_some_and(|last| last.0 >= path) {
                 return None;
             }
