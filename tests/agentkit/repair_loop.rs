@@ -37,18 +37,24 @@ struct Run {
     journal: Arc<MemoryJournal>,
 }
 
-async fn run(work: &Path, replies: Vec<ScriptedReply>, config: RepairConfig) -> Run {
-    let model = Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", replies));
-    let journal = Arc::new(MemoryJournal::default());
-    let parts = RepairParts {
-        provider: model.clone(),
+/// The real parts over `work` (the cargo classifier, the process executor,
+/// the git snapshotter, the file editor) driven by `provider`.
+fn real_parts(work: &Path, provider: Arc<dyn agentkit::core::LlmProvider>, journal: Arc<MemoryJournal>) -> RepairParts {
+    RepairParts {
+        provider,
         oracle: Arc::new(default_oracle()),
         classifier: classifier_for("cargo").unwrap(),
         executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.to_path_buf())),
         snapshotter: Arc::new(GitSnapshotter::new()),
         editor: Arc::new(FileEditor::new()),
-        journal: journal.clone(),
-    };
+        journal,
+    }
+}
+
+async fn run(work: &Path, replies: Vec<ScriptedReply>, config: RepairConfig) -> Run {
+    let model = Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", replies));
+    let journal = Arc::new(MemoryJournal::default());
+    let parts = real_parts(work, model.clone(), journal.clone());
     let report = RepairLoop::new(parts)
         .with_config(config)
         .run(Task::new("t1", work, "Make the failing tests pass."))
@@ -292,15 +298,7 @@ fn interrupting_loop(work: &Path, second: Second) -> (RepairLoop, Arc<tokio::syn
         called_twice: called_twice.clone(),
     };
     let journal = Arc::new(MemoryJournal::default());
-    let parts = RepairParts {
-        provider: Arc::new(model),
-        oracle: Arc::new(default_oracle()),
-        classifier: classifier_for("cargo").unwrap(),
-        executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.to_path_buf())),
-        snapshotter: Arc::new(GitSnapshotter::new()),
-        editor: Arc::new(FileEditor::new()),
-        journal: journal.clone(),
-    };
+    let parts = real_parts(work, Arc::new(model), journal.clone());
     let lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(LoopMode::Plan));
     (lp, called_twice, journal)
 }
@@ -368,13 +366,8 @@ async fn run_auto(
 ) -> (RepairReport, Arc<MemoryJournal>) {
     let journal = Arc::new(MemoryJournal::default());
     let parts = RepairParts {
-        provider: Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", replies)),
-        oracle: Arc::new(default_oracle()),
         classifier: Arc::new(agentkit::classify::AutoClassifier::new()),
-        executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.to_path_buf())),
-        snapshotter: Arc::new(GitSnapshotter::new()),
-        editor: Arc::new(FileEditor::new()),
-        journal: journal.clone(),
+        ..real_parts(work, Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", replies)), journal.clone())
     };
     let mut lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(LoopMode::Plan));
     for gate in gates {
@@ -639,18 +632,11 @@ async fn a_run_dropped_mid_gate_after_a_passing_attempt_leaves_the_workspace_byt
     let (_dir, work) = fixture("buggy-stats");
     let before = manifest(&work);
     let entered = Arc::new(tokio::sync::Notify::new());
-    let parts = RepairParts {
-        provider: Arc::new(ScriptedProvider::new(
-            "openai:gpt-4.1-mini",
-            vec![replace("fix the divisor", BAD_LINE, GOOD_LINE)],
-        )),
-        oracle: Arc::new(default_oracle()),
-        classifier: classifier_for("cargo").unwrap(),
-        executor: Arc::new(ProcessExecutor::new().with_default_cwd(work.to_path_buf())),
-        snapshotter: Arc::new(GitSnapshotter::new()),
-        editor: Arc::new(FileEditor::new()),
-        journal: Arc::new(MemoryJournal::default()),
-    };
+    let parts = real_parts(
+        &work,
+        Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", vec![replace("fix the divisor", BAD_LINE, GOOD_LINE)])),
+        Arc::new(MemoryJournal::default()),
+    );
     let lp = RepairLoop::new(parts)
         .with_config(RepairConfig::default().with_mode(LoopMode::Plan))
         .with_gate(Arc::new(HangingGate(entered.clone())));
