@@ -44,6 +44,7 @@ pub mod cassette;
 #[cfg(feature = "test-utils")]
 pub mod conformance;
 pub mod gemini;
+pub mod http_options;
 pub mod layers;
 pub mod model_names;
 mod native;
@@ -63,6 +64,7 @@ pub use cassette::{
     RequestDifference, UnknownReplayMatch, request_key,
 };
 pub use gemini::GeminiProvider;
+pub use http_options::{HttpOptions, InvalidHeader};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;
 pub use pricing::{Price, cost_usd, price_for};

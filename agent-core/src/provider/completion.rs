@@ -1,10 +1,12 @@
 //! The data that crosses [`LlmProvider`](crate::LlmProvider): requests, completions, usage, streams.
 
 use crate::budget::Usd;
+use crate::provider::content::{ContentPart, Reasoning, ReasoningRequest};
 use crate::provider::{ProviderError, ProviderId};
 use futures::Stream;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::pin::Pin;
 
 /// Who said a message.
@@ -23,30 +25,125 @@ pub enum Role {
 }
 
 /// One message of a conversation.
+///
+/// Its content is [`parts`](Self::parts) when there are any (see
+/// [`content`](crate::provider::ContentPart) parts), else the `content` text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct Message {
     /// Who said it.
     pub role: Role,
-    /// What was said.
+    /// What was said: the text, or with parts the concatenation of the text parts.
     pub content: String,
+    /// The content as parts in order (text, images, reasoning, cache
+    /// breakpoints); empty for a plain-text message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<ContentPart>,
     /// Tool calls the assistant asked for in this message.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
     /// For a [`Role::Tool`] message: the id of the call it answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// For a [`Role::Tool`] message: the tool failed, and the content says how.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub is_error: bool,
 }
 
 impl Message {
     /// A message of `role` with plain text `content`.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
+        Self {
+            role,
+            content: content.into(),
+            parts: Vec::new(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            is_error: false,
+        }
+    }
+
+    /// A message of `role` made of `parts`; `content` becomes the
+    /// concatenation of the text parts.
+    pub fn with_parts(role: Role, parts: Vec<ContentPart>) -> Self {
+        let content = parts.iter().filter_map(ContentPart::as_text).collect::<String>();
+        Self { parts, ..Self::new(role, content) }
     }
 
     /// The result of tool call `call_id`, as a `tool` message.
     pub fn tool_result(call_id: impl Into<String>, content: impl Into<String>) -> Self {
         Self { tool_call_id: Some(call_id.into()), ..Self::new(Role::Tool, content) }
+    }
+
+    /// The failure of tool call `call_id` (`is_error` set), as a `tool` message.
+    pub fn tool_error(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Self { is_error: true, ..Self::tool_result(call_id, content) }
+    }
+
+    /// The assistant message that records `completion` in the history:
+    /// its reasoning blocks (to be sent back unchanged), its text and its
+    /// tool calls.
+    pub fn from_completion(completion: &Completion) -> Self {
+        let mut message = if completion.reasoning.is_empty() {
+            Self::new(Role::Assistant, completion.content.clone())
+        } else {
+            let mut parts: Vec<ContentPart> =
+                completion.reasoning.iter().cloned().map(ContentPart::Reasoning).collect();
+            if !completion.content.is_empty() {
+                parts.push(ContentPart::text(completion.content.clone()));
+            }
+            Self::with_parts(Role::Assistant, parts)
+        };
+        message.tool_calls = completion.tool_calls.clone();
+        message
+    }
+
+    /// The content as parts: [`parts`](Self::parts) when there are any, else
+    /// one text part (none for empty content).
+    pub fn content_parts(&self) -> Cow<'_, [ContentPart]> {
+        if !self.parts.is_empty() {
+            Cow::Borrowed(&self.parts)
+        } else if self.content.is_empty() {
+            Cow::Borrowed(&[])
+        } else {
+            Cow::Owned(vec![ContentPart::text(self.content.clone())])
+        }
+    }
+
+    /// Appends a part (a plain-text message first becomes one text part);
+    /// `content` stays the concatenation of the text parts.
+    pub fn push_part(&mut self, part: ContentPart) {
+        if self.parts.is_empty() && !self.content.is_empty() {
+            self.parts.push(ContentPart::text(self.content.clone()));
+        }
+        if let Some(text) = part.as_text() {
+            self.content.push_str(text);
+        }
+        self.parts.push(part);
+    }
+
+    /// With a cache breakpoint after everything so far.
+    pub fn with_cache_breakpoint(mut self) -> Self {
+        self.push_part(ContentPart::CacheBreakpoint);
+        self
+    }
+
+    /// Whether a cache breakpoint ends this message (is its last part).
+    pub fn ends_with_cache_breakpoint(&self) -> bool {
+        matches!(self.parts.last(), Some(ContentPart::CacheBreakpoint))
+    }
+
+    /// The reasoning blocks among the parts.
+    pub fn reasoning(&self) -> impl Iterator<Item = &Reasoning> {
+        self.parts.iter().filter_map(|p| match p {
+            ContentPart::Reasoning(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// Whether any part is an image.
+    pub fn has_images(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, ContentPart::Image { .. }))
     }
 
     /// An assistant message that asked for tool calls.
@@ -144,6 +241,19 @@ pub struct CompletionRequest {
     /// Tools the model may call.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolSpec>,
+    /// How much a reasoning model should think (mapped per provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<ReasoningRequest>,
+    /// Fields merged into the provider's JSON body as they are (an escape
+    /// hatch for parameters this library does not model); they override
+    /// the fields the provider would send.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+    /// HTTP headers added to this request. Never serialised: they stay out
+    /// of request hashes, cassettes and the journal (they may hold secrets).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub extra_headers: Vec<(String, String)>,
 }
 
 impl CompletionRequest {
@@ -173,6 +283,24 @@ impl CompletionRequest {
     /// Asks for JSON matching `schema`.
     pub fn with_response_format(mut self, name: impl Into<String>, schema: serde_json::Value) -> Self {
         self.response_format = Some(ResponseFormat { name: name.into(), schema });
+        self
+    }
+
+    /// Sets the reasoning controls.
+    pub fn with_reasoning(mut self, reasoning: ReasoningRequest) -> Self {
+        self.reasoning = Some(reasoning);
+        self
+    }
+
+    /// Adds a field to merge into the provider's JSON body.
+    pub fn with_extra_body(mut self, key: impl Into<String>, value: serde_json::Value) -> Self {
+        self.extra_body.insert(key.into(), value);
+        self
+    }
+
+    /// Adds an HTTP header to this request (kept out of hashes and records).
+    pub fn with_extra_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_headers.push((name.into(), value.into()));
         self
     }
 }
@@ -281,6 +409,10 @@ pub struct Completion {
     pub model: Option<String>,
     /// The answer text.
     pub content: String,
+    /// Reasoning blocks the model returned, in order, to be sent back with
+    /// the history ([`Message::from_completion`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning: Vec<Reasoning>,
     /// Tool calls the model asked for, assembled whole.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
@@ -304,6 +436,7 @@ impl Completion {
             provider,
             model: None,
             content: content.into(),
+            reasoning: Vec::new(),
             tool_calls: Vec::new(),
             finish_reason: Some(FinishReason::Stop),
             usage: Usage::default(),
@@ -341,6 +474,12 @@ impl Completion {
         self.cost_usd = cost_usd;
         self
     }
+
+    /// Sets the reasoning blocks.
+    pub fn with_reasoning(mut self, reasoning: Vec<Reasoning>) -> Self {
+        self.reasoning = reasoning;
+        self
+    }
 }
 
 /// One item of a streamed completion.
@@ -365,6 +504,12 @@ pub enum StreamEvent {
         name: Option<String>,
         /// Argument text to append.
         arguments: String,
+    },
+    /// A piece of the model's readable reasoning (progress while it thinks).
+    ReasoningDelta {
+        /// The reasoning text to append (may be empty: a keep-alive of a
+        /// model thinking without showing its thoughts).
+        text: String,
     },
     /// The terminal event: the whole completion, as `complete` would have returned it.
     Done {

@@ -1,6 +1,6 @@
 //! The [`LlmProvider`] trait and its error, [`ProviderError`].
 
-use crate::provider::{Completion, CompletionRequest, CompletionStream, ProviderId};
+use crate::provider::{Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderId};
 use async_trait::async_trait;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -47,12 +47,30 @@ pub trait LlmProvider: Send + Sync {
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError>;
     /// A streamed completion, ending with [`StreamEvent::Done`](crate::provider::StreamEvent::Done).
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError>;
+    /// What the model behind this provider accepts and can do, when known
+    /// (a layer answers for the provider it wraps; a cascade for its first
+    /// member). `None` by default.
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        None
+    }
+    /// The base URL requests go to (`https://api.openai.com/v1`), when the
+    /// provider speaks HTTP; record/replay keys recordings with it. `None`
+    /// by default.
+    fn endpoint(&self) -> Option<String> {
+        None
+    }
 }
 
 #[async_trait]
 impl<T: LlmProvider + ?Sized> LlmProvider for Arc<T> {
     fn id(&self) -> &ProviderId {
         (**self).id()
+    }
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        (**self).capabilities()
+    }
+    fn endpoint(&self) -> Option<String> {
+        (**self).endpoint()
     }
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         (**self).complete(req).await
@@ -66,6 +84,12 @@ impl<T: LlmProvider + ?Sized> LlmProvider for Arc<T> {
 impl<T: LlmProvider + ?Sized> LlmProvider for Box<T> {
     fn id(&self) -> &ProviderId {
         (**self).id()
+    }
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        (**self).capabilities()
+    }
+    fn endpoint(&self) -> Option<String> {
+        (**self).endpoint()
     }
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         (**self).complete(req).await

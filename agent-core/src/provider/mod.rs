@@ -8,6 +8,7 @@
 
 mod capabilities;
 mod completion;
+mod content;
 mod fence;
 mod llm_provider;
 
@@ -17,5 +18,6 @@ pub use completion::{
     Completion, CompletionRequest, CompletionStream, FinishReason, Message, ResponseFormat, Role, StreamEvent,
     ToolCall, ToolSpec, Usage, stream_from_completion,
 };
+pub use content::{ContentPart, ImageSource, Reasoning, ReasoningEffort, ReasoningRequest};
 pub use fence::strip_code_fence;
 pub use llm_provider::{LlmProvider, ProviderError, ProviderErrorKind};

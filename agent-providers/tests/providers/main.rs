@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod anthropic;
+mod anthropic_parts;
 mod capabilities;
 mod cassette;
 #[cfg(feature = "test-utils")]
@@ -13,6 +14,7 @@ mod cassette_modes;
 mod cassette_sequential;
 mod common;
 mod gemini;
+mod gemini_parts;
 mod gemini_signatures;
 #[cfg(feature = "test-utils")]
 mod layers_budget;
@@ -20,6 +22,8 @@ mod layers_budget;
 mod layers_cascade;
 #[cfg(feature = "test-utils")]
 mod layers_cost;
+#[cfg(feature = "test-utils")]
+mod layers_parts;
 #[cfg(feature = "test-utils")]
 mod layers_retry;
 #[cfg(feature = "test-utils")]
@@ -32,10 +36,13 @@ mod layers_watchdog;
 mod native_conformance;
 mod native_support;
 mod ollama;
+mod ollama_parts;
 #[cfg(feature = "test-utils")]
 mod openai_conformance;
 mod openai_errors;
 mod openai_idle;
+mod openai_parts;
+mod openai_responses;
 mod openai_stream;
 mod openai_success;
 mod openai_usage_estimate;

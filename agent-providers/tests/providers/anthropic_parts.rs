@@ -1,0 +1,1 @@
+//! anthropic_parts: see the module list in main.rs.

@@ -1,0 +1,1 @@
+//! gemini_parts: see the module list in main.rs.

@@ -1,0 +1,1 @@
+//! layers_parts: see the module list in main.rs.

@@ -1,0 +1,1 @@
+//! ollama_parts: see the module list in main.rs.

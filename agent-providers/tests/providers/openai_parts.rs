@@ -1,0 +1,1 @@
+//! openai_parts: see the module list in main.rs.

@@ -1,0 +1,1 @@
+//! openai_responses: see the module list in main.rs.
