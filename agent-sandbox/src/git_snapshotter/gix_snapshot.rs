@@ -175,11 +175,14 @@ pub(super) fn snapshot(
     let mut tracked: Vec<(&BStr, Item)> = Vec::with_capacity(index.entries().len());
     let mut new_cache: Vec<stat_cache::Entry> = Vec::new();
     let mut cursor = stat_cache::Cursor::default();
+    // The user's index as the stat cache's bit set knows it (see `stat_cache`).
+    let index_checksum = index.checksum().filter(|sum| !sum.is_null());
+    let mut verified = stat_cache::Verified::with_len(index.entries().len());
     // Entries whose blob id is known (from the stat cache or read below):
-    // entry, mode and stat now, whether the user's index vouched for the stat.
-    let mut settled: Vec<(&gix::index::Entry, Mode, Stat, bool, gix::ObjectId)> = Vec::new();
-    let mut to_read: Vec<(&gix::index::Entry, Mode, Stat, bool)> = Vec::new();
-    for (entry, probe) in index.entries().iter().zip(probes) {
+    // position, entry, mode and stat now, whether the user's index vouched for the stat.
+    let mut settled: Vec<(usize, &gix::index::Entry, Mode, Stat, bool, gix::ObjectId)> = Vec::new();
+    let mut to_read: Vec<(usize, &gix::index::Entry, Mode, Stat, bool)> = Vec::new();
+    for (position, (entry, probe)) in index.entries().iter().zip(probes).enumerate() {
         let path = entry.path(&index);
         if entry.mode.is_submodule() {
             tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
@@ -195,33 +198,49 @@ pub(super) fn snapshot(
             Probe::Clean { stat } => (entry.mode, stat, true),
             Probe::Changed { mode, stat } => (mode, stat, false),
         };
+        // Its raw bytes were found to be the index's blob, and nothing changed since.
+        if clean && stat_cache.is_some_and(|c| c.verified(index_checksum, position, &entry.stat, &stat)) {
+            verified.insert(position);
+            tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
+            continue;
+        }
         let id = match stat_cache.and_then(|c| c.lookup(&mut cursor, path, mode, &stat)) {
             Some(id) => id,
             // The index's blob is the file's bytes: unchanged since staged, stored unconverted.
             None if clean && (mode == Mode::SYMLINK || !conversions.may_convert(path)?) => {
                 if cache_all {
-                    new_cache.push((path.to_owned(), mode, entry.id, stat));
+                    remember(
+                        &mut verified,
+                        &mut new_cache,
+                        index_checksum,
+                        position,
+                        entry,
+                        path,
+                        mode,
+                        stat,
+                        entry.id,
+                    );
                 }
                 tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
                 continue;
             }
             None => {
-                to_read.push((entry, mode, stat, clean));
+                to_read.push((position, entry, mode, stat, clean));
                 continue;
             }
         };
-        settled.push((entry, mode, stat, clean, id));
+        settled.push((position, entry, mode, stat, clean, id));
     }
     // Files only their bytes can tell: read and hashed on a few threads,
     // stored when the object database lacks them.
     let jobs: Vec<(&BStr, Mode, Option<gix::ObjectId>)> =
-        to_read.iter().map(|(entry, mode, _, _)| (entry.path(&index), *mode, Some(entry.id))).collect();
-    for ((entry, mode, stat, clean), id) in to_read.iter().zip(hash_all(repo, root, &jobs)?) {
-        settled.push((entry, *mode, *stat, *clean, id));
+        to_read.iter().map(|(_, entry, mode, _, _)| (entry.path(&index), *mode, Some(entry.id))).collect();
+    for ((position, entry, mode, stat, clean), id) in to_read.iter().zip(hash_all(repo, root, &jobs)?) {
+        settled.push((*position, entry, *mode, *stat, *clean, id));
     }
-    for (entry, mode, stat, clean, id) in settled {
+    for (position, entry, mode, stat, clean, id) in settled {
         let path = entry.path(&index);
-        new_cache.push((path.to_owned(), mode, id, stat));
+        remember(&mut verified, &mut new_cache, index_checksum, position, entry, path, mode, stat, id);
         if clean && id == entry.id {
             tracked.push((path, Item { mode: entry.mode, id: entry.id, stat: entry.stat }));
         } else {
@@ -396,7 +415,13 @@ pub(super) fn snapshot(
         .collect();
     new_cache.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     new_cache.dedup_by(|a, b| a.0 == b.0);
-    let stat_cache = StatCache { taken_secs: started_secs, entries: new_cache }.encode();
+    let stat_cache = StatCache {
+        taken_secs: started_secs,
+        index_checksum,
+        verified: if index_checksum.is_some() { verified } else { stat_cache::Verified::default() },
+        entries: new_cache,
+    }
+    .encode();
     Ok(Outcome::Done(Snapshot {
         commit: commit.to_string(),
         delta: delta.encode(),
@@ -405,6 +430,29 @@ pub(super) fn snapshot(
         walk_cache,
         stat_cache,
     }))
+}
+
+/// Records for the next snapshot that index entry `position` (`entry`), now
+/// with `mode` and `stat`, has raw blob `id`: as a bit when that is the
+/// index's own blob and stat (and the index has a checksum), else as an entry.
+#[allow(clippy::too_many_arguments)] // the facts of one path, from two call sites
+fn remember(
+    verified: &mut stat_cache::Verified,
+    new_cache: &mut Vec<stat_cache::Entry>,
+    index_checksum: Option<gix::ObjectId>,
+    position: usize,
+    entry: &gix::index::Entry,
+    path: &BStr,
+    mode: Mode,
+    stat: Stat,
+    id: gix::ObjectId,
+) {
+    let exact = stat::Options { trust_ctime: true, check_stat: true, use_nsec: true, use_stdev: true };
+    if index_checksum.is_some() && id == entry.id && mode == entry.mode && entry.stat.matches(&stat, exact) {
+        verified.insert(position);
+    } else {
+        new_cache.push((path.to_owned(), mode, id, stat));
+    }
 }
 
 /// What `lstat` says about the working-tree path of an index entry.

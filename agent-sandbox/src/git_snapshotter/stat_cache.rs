@@ -9,6 +9,14 @@
 //! bytes; for such paths this cache answers instead, so only files whose
 //! stat changed are read again, in this process or the next.
 //!
+//! Most paths need no entry of their own: a tracked file whose raw bytes
+//! were found to be exactly the blob the user's index holds, with its
+//! `lstat` exactly the index's stat, is one bit in a set over the index's
+//! entries, valid while the index is the same file (its trailing
+//! checksum). So the cache of a 100,000-file repository whose files are
+//! all stored unconverted is a few kilobytes, not megabytes, and each
+//! process reads and writes it in microseconds.
+//!
 //! **Validity.** The file starts with a magic and a version and ends with a
 //! SHA-256 of everything before it; a file that is truncated, of another
 //! version or fails its checksum is no cache at all. An entry is used only
@@ -25,7 +33,7 @@ use gix::index::entry::{Mode, Stat, stat};
 use sha2::{Digest, Sha256};
 
 const MAGIC: &[u8; 4] = b"AKSC";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const CHECKSUM_LEN: usize = 32;
 
 /// One cached path: its mode, the blob id of its raw bytes, and its stat
@@ -38,17 +46,72 @@ pub(super) struct StatCache {
     /// Unix seconds at which the stats of the entries were taken at the
     /// latest (the racy-clean reference).
     pub(super) taken_secs: i64,
+    /// The trailing checksum of the user's index the bits refer to.
+    pub(super) index_checksum: Option<gix::ObjectId>,
+    /// Bit `i`: index entry `i`'s raw bytes are its blob, as of its stat.
+    pub(super) verified: Verified,
     /// Sorted by path, no duplicates.
     pub(super) entries: Vec<Entry>,
 }
 
+/// A set of index entry positions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Verified(Vec<u64>);
+
+impl Verified {
+    /// An empty set for an index of `len` entries.
+    pub(super) fn with_len(len: usize) -> Self {
+        Self(vec![0; len.div_ceil(64)])
+    }
+
+    /// Adds position `i` (ignored beyond the length given).
+    pub(super) fn insert(&mut self, i: usize) {
+        if let Some(word) = self.0.get_mut(i / 64) {
+            *word |= 1 << (i % 64);
+        }
+    }
+
+    /// Whether position `i` is in the set.
+    pub(super) fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|word| word & (1 << (i % 64)) != 0)
+    }
+}
+
 impl StatCache {
+    /// Whether index entry `position` (its blob `id`, its recorded stat
+    /// `recorded`, `lstat` now `now`) is vouched for by the bit set: the
+    /// index is the one the bits were recorded against, the bit is set, and
+    /// the stat is exactly the recorded one and not racy.
+    pub(super) fn verified(
+        &self,
+        index_checksum: Option<gix::ObjectId>,
+        position: usize,
+        recorded: &Stat,
+        now: &Stat,
+    ) -> bool {
+        index_checksum.is_some()
+            && self.index_checksum == index_checksum
+            && self.verified.contains(position)
+            && is_trusted(recorded, now, self.taken_secs)
+    }
+
     /// Serialises the cache (entries must be sorted by path).
     pub(super) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(16 + self.entries.len() * 96);
         out.extend_from_slice(MAGIC);
         put_u32(&mut out, VERSION);
         out.extend_from_slice(&self.taken_secs.to_le_bytes());
+        match &self.index_checksum {
+            Some(id) => {
+                out.push(1);
+                out.extend_from_slice(id.as_bytes());
+            }
+            None => out.push(0),
+        }
+        put_u32(&mut out, u32::try_from(self.verified.0.len()).unwrap_or(u32::MAX));
+        for word in &self.verified.0 {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
         put_u32(&mut out, u32::try_from(self.entries.len()).unwrap_or(u32::MAX));
         for (path, mode, id, s) in &self.entries {
             put_path(&mut out, path.as_bstr());
@@ -74,6 +137,15 @@ impl StatCache {
             return None;
         }
         let taken_secs = i64::from_le_bytes(r.bytes(8)?.try_into().ok()?);
+        let index_checksum = match r.bytes(1)? {
+            [0] => None,
+            [1] => Some(gix::ObjectId::try_from(r.bytes(20)?).ok()?),
+            _ => return None,
+        };
+        let words = usize::try_from(r.u32()?).ok()?;
+        let bits = r.bytes(words.checked_mul(8)?)?;
+        let verified =
+            Verified(bits.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default())).collect());
         let count = r.u32()?;
         let mut entries: Vec<Entry> = Vec::with_capacity(usize::try_from(count).ok()?.min(body.len() / 60));
         for _ in 0..count {
@@ -86,7 +158,7 @@ impl StatCache {
             }
             entries.push((path, mode, id, s));
         }
-        r.0.is_empty().then_some(Self { taken_secs, entries })
+        r.0.is_empty().then_some(Self { taken_secs, index_checksum, verified, entries })
     }
 
     /// Loads the cache at `path`; any error or mismatch is no cache.
@@ -161,8 +233,13 @@ mod tests {
     }
 
     fn sample() -> StatCache {
+        let mut verified = Verified::with_len(130);
+        verified.insert(0);
+        verified.insert(129);
         StatCache {
             taken_secs: 1_000,
+            index_checksum: Some(id(9)),
+            verified,
             entries: vec![
                 ("a.txt".into(), Mode::FILE, id(1), stat(900, 5)),
                 ("b/c.bat".into(), Mode::FILE_EXECUTABLE, id(2), stat(999, 999_999_999)),
@@ -177,17 +254,37 @@ mod tests {
         let back = StatCache::decode(&bytes).expect("decodes");
         assert_eq!(back.taken_secs, 1_000);
         assert_eq!(back.entries, sample().entries);
+        assert_eq!(back.index_checksum, Some(id(9)));
+        assert_eq!(back.verified, sample().verified);
+        let without = StatCache { index_checksum: None, verified: Verified::default(), ..sample() };
+        let back = StatCache::decode(&without.encode()).expect("decodes");
+        assert_eq!((back.index_checksum, back.verified), (None, Verified::default()));
         for cut in [0, 1, 4, 8, 20, bytes.len() / 2, bytes.len() - 1] {
             assert!(StatCache::decode(&bytes[..cut]).is_none(), "truncated at {cut}");
         }
         let mut other_version = bytes.clone();
-        other_version[4] = 2;
+        other_version[4] = 1;
         assert!(StatCache::decode(&other_version).is_none());
         for at in [0, 10, 30, bytes.len() - 40, bytes.len() - 1] {
             let mut flipped = bytes.clone();
             flipped[at] ^= 0x40;
             assert!(StatCache::decode(&flipped).is_none(), "flipped byte {at}");
         }
+    }
+
+    #[test]
+    fn a_verified_bit_answers_only_for_the_same_index_the_exact_stat_and_not_when_racy() {
+        let cache = sample();
+        let s = stat(900, 5);
+        assert!(cache.verified(Some(id(9)), 0, &s, &s));
+        assert!(cache.verified(Some(id(9)), 129, &s, &s));
+        assert!(!cache.verified(Some(id(9)), 1, &s, &s), "bit not set");
+        assert!(!cache.verified(Some(id(9)), 500, &s, &s), "beyond the set");
+        assert!(!cache.verified(Some(id(8)), 0, &s, &s), "another index");
+        assert!(!cache.verified(None, 0, &s, &s), "an index without checksum");
+        assert!(!cache.verified(Some(id(9)), 0, &s, &stat(900, 6)), "nanoseconds differ");
+        let racy = stat(1_000, 0);
+        assert!(!cache.verified(Some(id(9)), 0, &racy, &racy), "modified in the second the stats were taken");
     }
 
     #[test]

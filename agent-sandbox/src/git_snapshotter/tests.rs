@@ -260,8 +260,10 @@ fn a_damaged_or_racy_stat_cache_never_gives_a_wrong_snapshot() {
     let victim = "d/f4.txt";
     let stat = stat_of(&root.join(victim));
     let bogus = gix::ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567").expect("hex");
-    let forged =
-        |taken_secs: i64| StatCache { taken_secs, entries: vec![(victim.into(), Mode::FILE, bogus, stat)] }.encode();
+    let forged = |taken_secs: i64| {
+        StatCache { taken_secs, entries: vec![(victim.into(), Mode::FILE, bogus, stat)], ..StatCache::default() }
+            .encode()
+    };
     let mut cursor = Cursor::default();
     let later = StatCache::decode(&forged(i64::from(stat.mtime.secs) + 1)).expect("decodes");
     assert_eq!(later.lookup(&mut cursor, victim.into(), Mode::FILE, &stat), Some(bogus));
@@ -275,7 +277,11 @@ fn a_damaged_or_racy_stat_cache_never_gives_a_wrong_snapshot() {
 
     let mut other = stat;
     other.mtime.nsecs ^= 1;
-    let stale = StatCache { taken_secs: i64::MAX, entries: vec![(victim.into(), Mode::FILE, bogus, other)] };
+    let stale = StatCache {
+        taken_secs: i64::MAX,
+        entries: vec![(victim.into(), Mode::FILE, bogus, other)],
+        ..StatCache::default()
+    };
     std::fs::write(&cache_path, stale.encode()).expect("write");
     let (id, _) = open(root).snapshot().expect("snapshot");
     assert_eq!(snapshot_blobs(root, &id), expected, "an entry with another stat is not trusted");
@@ -338,4 +344,51 @@ proptest! {
         prop_assert_eq!(tree_bytes(root), before);
         open(root).discard(&id).expect("discard");
     }
+}
+
+#[test]
+fn the_stat_cache_of_unconverted_files_is_a_bit_set_that_a_changed_index_voids() {
+    // 2,000 LF files under `text=auto`: their raw bytes are the index's
+    // blobs, so the cache holds one bit each, not one entry each.
+    let dir = text_auto_repo(2_000);
+    let root = dir.path();
+    let cache_path = root.join(".git/agentkit/stat-cache");
+    // An untracked CRLF file, older than the first snapshot.
+    std::fs::write(root.join("d/f0a.txt"), "new\r\nfile\r\n").expect("write");
+    settle();
+    let (id, _) = open(root).snapshot().expect("snapshot");
+    open(root).discard(&id).expect("discard");
+    let size = std::fs::metadata(&cache_path).expect("the cache was written").len();
+    assert!(size < 2_000, "{size} bytes: an entry per path would take over 100,000");
+
+    // The CRLF file is staged, unchanged, at a position whose bit is set
+    // (d/f1.txt's, were the index not checked): git stores it converted, so
+    // only its raw bytes can tell its blob.
+    git(root, &["add", "d/f0a.txt"]);
+    settle();
+    git(root, &["status", "--porcelain"]);
+    assert_ne!(index_blobs(root)["d/f0a.txt"], raw_id(root, "d/f0a.txt"), "the premise: stored converted");
+    let before = tree_bytes(root);
+    let (id, _) = open(root).snapshot().expect("snapshot");
+    let blobs = snapshot_blobs(root, &id);
+    for path in ["d/f0a.txt", "d/f1.txt", "d/f10.txt"] {
+        assert_eq!(blobs[path], raw_id(root, path), "{path} is stored raw");
+    }
+    std::fs::write(root.join("d/f0a.txt"), "scrambled").expect("write");
+    open(root).restore(&id).expect("restore");
+    assert_eq!(tree_bytes(root), before);
+    open(root).discard(&id).expect("discard");
+
+    // With the index unchanged since, only the file the restore rewrote is
+    // read again, and then nothing.
+    settle();
+    reset_hashed();
+    let (id, _) = open(root).snapshot().expect("snapshot");
+    assert_eq!(hashed(), 1, "the bits answered for the new index");
+    open(root).discard(&id).expect("discard");
+    settle();
+    reset_hashed();
+    let (id, _) = open(root).snapshot().expect("snapshot");
+    assert_eq!(hashed(), 0);
+    open(root).discard(&id).expect("discard");
 }
