@@ -84,18 +84,20 @@ impl Message {
     /// its reasoning blocks (to be sent back unchanged), its text and its
     /// tool calls.
     pub fn from_completion(completion: &Completion) -> Self {
-        let mut message = if completion.reasoning.is_empty() {
-            Self::new(Role::Assistant, completion.content.clone())
-        } else {
-            let mut parts: Vec<ContentPart> =
-                completion.reasoning.iter().cloned().map(ContentPart::Reasoning).collect();
-            if !completion.content.is_empty() {
-                parts.push(ContentPart::text(completion.content.clone()));
-            }
-            Self::with_parts(Role::Assistant, parts)
-        };
-        message.tool_calls = completion.tool_calls.clone();
-        message
+        Self::assistant_tool_calls(completion.content.clone(), completion.tool_calls.clone())
+            .with_reasoning(completion.reasoning.clone())
+    }
+
+    /// With `reasoning` blocks first among the parts, as a model answers
+    /// them (nothing changes when there are none).
+    pub fn with_reasoning(mut self, reasoning: Vec<Reasoning>) -> Self {
+        if reasoning.is_empty() {
+            return self;
+        }
+        let rest = std::mem::take(&mut self.parts);
+        let text = (rest.is_empty() && !self.content.is_empty()).then(|| ContentPart::text(self.content.clone()));
+        self.parts = reasoning.into_iter().map(ContentPart::Reasoning).chain(text).chain(rest).collect();
+        self
     }
 
     /// The content as parts: [`parts`](Self::parts) when there are any, else

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! for turn in 1..=max_turns:
-//!     compact the conversation when it reaches compact_at × context_window_tokens
+//!     compact the conversation when it reaches compact_at × the context window
 //!     budget check (BudgetStop event, end: BudgetStop)
 //!     model turn (LlmCall event; a provider error ends the session: SessionError::Provider)
 //!     no tool call in the answer: nudge, count it invalid
@@ -38,7 +38,9 @@
 //! **Compaction.** Before each model turn the conversation's size is
 //! estimated (four bytes a token,
 //! [`estimate_tokens`](crate::tools::estimate_tokens)); at or above
-//! `compact_at × context_window_tokens`, the oldest tool observations
+//! `compact_at ×` the context window (the configured one, else the model's
+//! from [`LlmProvider::capabilities`](agent_core::LlmProvider::capabilities),
+//! else 128,000 tokens), the oldest tool observations
 //! outside the last `keep_recent_turns` turns are replaced, oldest first,
 //! by a one-line stub (`[observation of read_file(src/lib.rs) dropped to
 //! save context: 812 tokens]`) until the estimate is under the threshold.
@@ -88,7 +90,7 @@ use agent_core::edit::FileChange;
 use agent_core::event::TaskId;
 use agent_core::failure::Classification;
 use agent_core::journal::JournalError;
-use agent_core::provider::{ProviderError, Usage};
+use agent_core::provider::{ProviderError, ReasoningRequest, Usage};
 use agent_core::tool::ToolContext;
 use agent_core::{Journal, LlmProvider};
 use schemars::JsonSchema;
@@ -112,6 +114,9 @@ pub enum ToolMode {
     Json,
 }
 
+/// The context window assumed when neither the configuration nor the model says.
+const DEFAULT_CONTEXT_WINDOW: usize = 128_000;
+
 /// The limits and settings of a session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
@@ -124,8 +129,10 @@ pub struct SessionConfig {
     /// match, an answer without a call; default 3); reaching it ends the
     /// session as [`SessionEnd::InvalidCalls`].
     pub max_invalid_calls: u32,
-    /// The model's context window, in tokens (default 128,000).
-    pub context_window_tokens: usize,
+    /// The model's context window, in tokens. `None` (the default): the
+    /// window the provider reports in its
+    /// [`capabilities`](agent_core::LlmProvider::capabilities), else 128,000.
+    pub context_window_tokens: Option<usize>,
     /// The fraction of the window at which old observations are dropped
     /// (default 0.75; in `(0, 1]`).
     pub compact_at: f64,
@@ -138,22 +145,25 @@ pub struct SessionConfig {
     /// Sampling temperature (default 0; `None` sends none, for models that
     /// refuse one).
     pub temperature: Option<f32>,
+    /// How much a reasoning model should think (default: the provider's default).
+    pub reasoning: Option<ReasoningRequest>,
 }
 
 impl Default for SessionConfig {
-    /// 30 turns, 3 invalid calls in a row, a 128,000-token window compacted
-    /// at 75 %, the last 2 turns kept, native tool calls, 8,192 tokens an
-    /// answer, temperature 0.
+    /// 30 turns, 3 invalid calls in a row, the model's context window
+    /// (else 128,000 tokens) compacted at 75 %, the last 2 turns kept, native
+    /// tool calls, 8,192 tokens an answer, temperature 0, no reasoning controls.
     fn default() -> Self {
         Self {
             max_turns: 30,
             max_invalid_calls: 3,
-            context_window_tokens: 128_000,
+            context_window_tokens: None,
             compact_at: 0.75,
             keep_recent_turns: 2,
             mode: ToolMode::Native,
             max_tokens: Some(8192),
             temperature: Some(0.0),
+            reasoning: None,
         }
     }
 }
@@ -171,10 +181,25 @@ impl SessionConfig {
         self
     }
 
-    /// A context window of `tokens`.
+    /// A context window of `tokens`, whatever the model reports.
     pub fn with_context_window_tokens(mut self, tokens: usize) -> Self {
-        self.context_window_tokens = tokens;
+        self.context_window_tokens = Some(tokens);
         self
+    }
+
+    /// Sets the reasoning controls sent with every model call.
+    pub fn with_reasoning(mut self, reasoning: Option<ReasoningRequest>) -> Self {
+        self.reasoning = reasoning;
+        self
+    }
+
+    /// The context window in tokens: the configured one, else `model_window`
+    /// (from the provider's capabilities), else 128,000.
+    pub fn context_window(&self, model_window: Option<u64>) -> usize {
+        self.context_window_tokens
+            .or_else(|| model_window.and_then(|w| usize::try_from(w).ok()))
+            .filter(|w| *w > 0)
+            .unwrap_or(DEFAULT_CONTEXT_WINDOW)
     }
 
     /// Compacts at `fraction` of the context window.
@@ -207,9 +232,10 @@ impl SessionConfig {
         self
     }
 
-    /// The estimate, in tokens, at which the conversation is compacted.
-    pub fn compaction_threshold(&self) -> usize {
-        (self.compact_at * self.context_window_tokens as f64) as usize
+    /// The estimate, in tokens, at which the conversation is compacted, for
+    /// a model whose context window is `model_window` (see [`context_window`](Self::context_window)).
+    pub fn compaction_threshold(&self, model_window: Option<u64>) -> usize {
+        (self.compact_at * self.context_window(model_window) as f64) as usize
     }
 
     fn validate(&self) -> Result<(), SessionError> {
@@ -217,7 +243,7 @@ impl SessionConfig {
             "max_turns must be at least 1"
         } else if self.max_invalid_calls == 0 {
             "max_invalid_calls must be at least 1"
-        } else if self.context_window_tokens == 0 {
+        } else if self.context_window_tokens == Some(0) {
             "context_window_tokens must be at least 1"
         } else if !(self.compact_at > 0.0 && self.compact_at <= 1.0) {
             "compact_at must be a fraction in (0, 1]"

@@ -116,7 +116,9 @@ impl<'a> SessionRun<'a> {
     /// Drops old observations when the conversation reaches the threshold.
     fn compact(&mut self, next_turn: u32) {
         let config = &self.session.config;
-        let dropped = self.conversation.compact(config.compaction_threshold(), next_turn, config.keep_recent_turns);
+        let model_window = self.session.provider.capabilities().map(|c| c.context_window);
+        let dropped =
+            self.conversation.compact(config.compaction_threshold(model_window), next_turn, config.keep_recent_turns);
         if dropped > 0 {
             self.compactions += 1;
             tracing::debug!(
@@ -135,6 +137,7 @@ impl<'a> SessionRun<'a> {
         let mut req = CompletionRequest::new(self.conversation.messages());
         req.max_tokens = config.max_tokens;
         req.temperature = config.temperature;
+        req.reasoning = config.reasoning;
         if config.mode == ToolMode::Native {
             req = req.with_tools(self.specs.clone());
         }
@@ -179,6 +182,7 @@ impl<'a> SessionRun<'a> {
         tracker: &BudgetTracker,
     ) -> Result<Option<SessionEnd>, SessionError> {
         let cut = completion.finish_reason == Some(FinishReason::Length);
+        let reasoning = completion.reasoning;
         let calls: Vec<ToolCall> = completion
             .tool_calls
             .into_iter()
@@ -192,11 +196,14 @@ impl<'a> SessionRun<'a> {
             .collect();
         self.turns.push(TurnReport { turn, text: completion.content.clone(), tool_calls: Vec::new(), error: None });
         if calls.is_empty() {
-            self.conversation.push(Message::assistant(completion.content));
+            self.conversation.push(Message::assistant(completion.content).with_reasoning(reasoning));
             self.conversation.push(Message::user(NUDGE));
             return Ok(self.invalid_answer("the answer called no tool".to_owned()));
         }
-        self.conversation.push(Message::assistant_tool_calls(completion.content, calls.clone()));
+        // Reasoning blocks go back with the calls (providers such as
+        // Anthropic and Gemini refuse the next turn without them).
+        self.conversation
+            .push(Message::assistant_tool_calls(completion.content, calls.clone()).with_reasoning(reasoning));
         for call in calls {
             if let Err(stop) = tracker.check() {
                 return self.budget_stop(stop).await.map(Some);
@@ -204,8 +211,13 @@ impl<'a> SessionRun<'a> {
             let args = parse_arguments(&call.name, &call.arguments, cut);
             let subject_args = args.as_ref().ok().cloned();
             let outcome = self.call_tool(turn, &call.id, &call.name, &call.arguments, args).await?;
+            let result = if outcome.invalid.is_some() {
+                Message::tool_error(call.id.clone(), outcome.observation.clone())
+            } else {
+                Message::tool_result(call.id.clone(), outcome.observation.clone())
+            };
             self.conversation.push_observation(
-                Message::tool_result(call.id.clone(), outcome.observation.clone()),
+                result,
                 ObservationMeta::new(turn, &call.name, subject_args.as_ref(), outcome.test_run),
             );
             if let Some(end) = self.after_call(outcome) {
@@ -223,7 +235,8 @@ impl<'a> SessionRun<'a> {
         tracker: &BudgetTracker,
     ) -> Result<Option<SessionEnd>, SessionError> {
         self.turns.push(TurnReport { turn, text: completion.content.clone(), tool_calls: Vec::new(), error: None });
-        self.conversation.push(Message::assistant(completion.content.clone()));
+        self.conversation
+            .push(Message::assistant(completion.content.clone()).with_reasoning(completion.reasoning.clone()));
         let call = match json_mode::parse_call(&completion.content) {
             Ok(call) => call,
             Err(mut reason) => {

@@ -9,11 +9,13 @@ use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::exec::{CommandSpec, ExecError, RunOutput};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind};
 use agent_core::provider::{
-    Completion, FinishReason, Message, ProviderErrorKind, ProviderId, Role, StreamEvent, ToolCall, Usage,
+    Completion, CompletionRequest, CompletionStream, ContentPart, FinishReason, Message, ModelCapabilities,
+    ProviderError, ProviderErrorKind, ProviderId, Reasoning, ReasoningEffort, ReasoningRequest, Role, StreamEvent,
+    ToolCall, Usage,
 };
 use agent_core::tool::{ObservationLimits, ToolContext, ToolError, ToolOutput};
 use agent_core::workspace::WorkspaceProfile;
-use agent_core::{Executor, Tool, async_trait};
+use agent_core::{Executor, LlmProvider, Tool, async_trait};
 use agent_loop::session::{AgentSession, SessionConfig, SessionEnd, SessionError, SessionReport, ToolMode};
 use agent_loop::tools::ToolSet;
 use agent_loop::{MemoryJournal, PlainContext, Timeline};
@@ -405,7 +407,7 @@ async fn an_unknown_tool_and_bad_arguments_become_error_observations_and_the_ses
     let second = r.request(1);
     assert_eq!(
         second[3],
-        Message::tool_result(
+        Message::tool_error(
             "c1",
             "error: unknown tool `no_such_tool`; the tools are: echo, finish, read_file, run_tests, write_file, sleep, broken, flood"
         )
@@ -416,10 +418,11 @@ async fn an_unknown_tool_and_bad_arguments_become_error_observations_and_the_ses
         "{}",
         second[4].content
     );
+    assert!(second[4].is_error);
     let fourth = r.request(3);
     assert_eq!(
         fourth.last().unwrap(),
-        &Message::tool_result("c4", "error: invalid arguments for `echo`: missing field `text`")
+        &Message::tool_error("c4", "error: invalid arguments for `echo`: missing field `text`")
     );
 
     let events = r.tool_events();
@@ -783,4 +786,98 @@ fn a_report_serializes_its_end_as_a_tagged_object() {
     assert_eq!(end, json!({"end": "finished", "summary": "ok"}));
     let schema = schemars::schema_for!(SessionReport);
     assert!(schema.as_value()["properties"]["turns"].is_object());
+}
+
+// ---- the model's capabilities and reasoning ---------------------------------
+
+/// The scripted model behind a provider that reports `capabilities` and
+/// answers every turn with `reasoning` blocks first (a test double of a
+/// reasoning model such as Anthropic's with extended thinking).
+struct ReasoningModel {
+    inner: Arc<ScriptedProvider>,
+    capabilities: Option<ModelCapabilities>,
+    reasoning: Vec<Reasoning>,
+}
+
+#[async_trait]
+impl LlmProvider for ReasoningModel {
+    fn id(&self) -> &ProviderId {
+        self.inner.id()
+    }
+    async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
+        Ok(self.inner.complete(req).await?.with_reasoning(self.reasoning.clone()))
+    }
+    async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
+        self.inner.stream(req).await
+    }
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.capabilities.clone()
+    }
+}
+
+async fn run_reasoning(
+    replies: Vec<ScriptedReply>,
+    config: SessionConfig,
+    capabilities: Option<ModelCapabilities>,
+    reasoning: Vec<Reasoning>,
+) -> Run {
+    let inner = Arc::new(ScriptedProvider::new(MODEL, replies));
+    let provider = Arc::new(ReasoningModel { inner: inner.clone(), capabilities, reasoning });
+    let journal = Arc::new(MemoryJournal::default());
+    let session = AgentSession::new(provider, tools(), journal.clone(), TaskId::new("t")).with_config(config);
+    let mut tracker = BudgetTracker::start(Budget::unlimited());
+    let result = session.run(&cx(), "You fix tests.".into(), goal(), &mut tracker).await;
+    Run { provider: inner, journal, result, tracker }
+}
+
+#[tokio::test]
+async fn without_a_configured_window_the_models_own_context_window_sets_the_compaction_threshold() {
+    let small = Some(ModelCapabilities::new(1_000, 100));
+    let halfway = || SessionConfig::default().with_compact_at(0.5).with_keep_recent_turns(1);
+    let by_model = run_reasoning(long_session(), halfway(), small.clone(), vec![]).await;
+    assert_eq!(by_model.report().compactions, 1, "a 1,000-token model compacts at 500");
+    let configured = halfway().with_context_window_tokens(1_000);
+    let explicit = run_with(long_session(), configured, Budget::unlimited()).await;
+    assert_eq!(by_model.request(3), explicit.request(3), "the same requests as a configured 1,000-token window");
+
+    // A configured window wins over the model's; no capabilities: 128,000.
+    let wide = halfway().with_context_window_tokens(128_000);
+    assert_eq!(run_reasoning(long_session(), wide, small, vec![]).await.report().compactions, 0);
+    let unknown = run_reasoning(long_session(), halfway(), None, vec![]).await;
+    assert_eq!(unknown.report().compactions, 0);
+}
+
+#[tokio::test]
+async fn reasoning_blocks_go_back_first_in_the_assistant_turn_and_the_reasoning_controls_are_sent() {
+    let thought = Reasoning::new("anthropic", "Check the echo first.").with_signature(Some("sig-1".into()));
+    let config = SessionConfig::default().with_reasoning(Some(ReasoningRequest::effort(ReasoningEffort::High)));
+    let r = run_reasoning(
+        vec![calls(&[("c1", "echo", json!({"text": "one"}))]), finish("c2")],
+        config,
+        None,
+        vec![thought.clone()],
+    )
+    .await;
+    assert_eq!(r.report().end, SessionEnd::Finished { summary: "done".into() });
+    let requests = r.provider.requests();
+    assert!(requests.iter().all(|q| q.reasoning == Some(ReasoningRequest::effort(ReasoningEffort::High))));
+    let assistant = &requests[1].messages[2];
+    assert_eq!(assistant.role, Role::Assistant);
+    assert_eq!(assistant.parts.first(), Some(&ContentPart::Reasoning(thought)), "the signed block first, unchanged");
+    assert_eq!(assistant.tool_calls.len(), 1);
+    assert_eq!(assistant.tool_calls[0].id, "c1");
+}
+
+#[tokio::test]
+async fn an_invalid_call_goes_back_as_a_tool_result_flagged_as_an_error() {
+    let r =
+        run(vec![calls(&[("c1", "echo", json!({}))]), calls(&[("c2", "echo", json!({"text": "ok"}))]), finish("c3")])
+            .await;
+    let second = r.request(1);
+    let failed = &second[3];
+    assert_eq!(failed.tool_call_id.as_deref(), Some("c1"));
+    assert!(failed.is_error, "{failed:?}");
+    assert!(failed.content.contains("missing field `text`"), "{}", failed.content);
+    let third = r.request(2);
+    assert!(!third[5].is_error, "a valid call's result is not an error");
 }
