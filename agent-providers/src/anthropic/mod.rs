@@ -2,29 +2,84 @@
 //! whole and streamed (server-sent events).
 //!
 //! Mapping from [`CompletionRequest`]:
-//! - system messages are joined into the top-level `system` prompt;
-//! - tools become `tools[{name, description, input_schema}]`; an assistant
-//!   message's tool calls become `tool_use` blocks and tool messages
-//!   `tool_result` blocks in a user turn;
-//! - `response_format` has no native field: an instruction naming the schema
-//!   and giving it in full is appended to the system prompt, so the answer is
-//!   JSON by instruction, not by constraint;
-//! - `max_tokens` is required by the API: [`DEFAULT_MAX_TOKENS`] when unset.
+//! - system messages become the top-level `system` prompt (a string, or text
+//!   blocks when a cache breakpoint is on it); an image there is
+//!   [`Unsupported`](ProviderErrorKind::Unsupported) (`image_in_system`);
+//! - user messages become `text` and `image` blocks (`base64` or `url`
+//!   sources; a `data:` URL is sent as its base64 bytes). An image to a model
+//!   whose known capabilities say it takes no image input is `Unsupported`
+//!   (`image_input`) before anything is sent;
+//! - an assistant message's reasoning parts made by this wire (origin
+//!   `anthropic`) go first, unchanged: `thinking` with its `signature`, or
+//!   `redacted_thinking` with its `data` (a reasoning part with empty text and
+//!   `encrypted` set). Reasoning of other wires, and unsigned thinking (which
+//!   Anthropic refuses), is left out. Then its text, then its tool calls as
+//!   `tool_use` blocks;
+//! - tool messages become `tool_result` blocks in a user turn, with
+//!   `is_error: true` for a failed tool, and text content (or text and image
+//!   blocks when the result has images);
+//! - empty text is never sent: no empty text block (an assistant message with
+//!   only tool calls has none), no empty `system`, no message without blocks;
+//! - tools become `tools[{name, description, input_schema}]`.
 //!
+//! Caching: a [`ContentPart::CacheBreakpoint`](agent_core::provider::ContentPart)
+//! puts `cache_control: {"type": "ephemeral"}` on the block before it
+//! (thinking blocks, which cannot carry it, are skipped back over). Unless
+//! switched off with [`AnthropicProvider::with_auto_cache`], breakpoints are
+//! also placed automatically, in this order of preference: the last user
+//! turn (the conversation so far), the user turn before it (what the previous
+//! call wrote, so this call reads it), the end of the system prompt, the last
+//! tool definition. There are never more than four (Anthropic's limit):
+//! explicit ones first (the last four if there are more), then the automatic
+//! ones while room is left.
+//!
+//! Extended thinking: [`CompletionRequest::reasoning`] becomes
+//! `thinking: {"type": "enabled", "budget_tokens": N}`, N being
+//! [`effective_budget`](agent_core::provider::ReasoningRequest::effective_budget)
+//! and at least 1,024. `max_tokens` is raised above the budget when needed
+//! (budget plus the requested answer length, within the model's output
+//! limit), and `temperature` is not sent (Anthropic refuses it with
+//! thinking). A request for reasoning is ignored for a model whose known
+//! capabilities have no reasoning control (`claude-3-5-haiku`); a model the
+//! capability table does not know gets it, and refuses it with a 400 that is
+//! classed `Unsupported` if it cannot think.
+//!
+//! Structured output: `response_format` becomes a tool named after the schema
+//! (a non-object schema sits under the property `value`), forced with
+//! `tool_choice: {"type": "tool", "name": …}` (`{"type": "any"}` when the
+//! request has tools of its own, so the model either calls one of them or
+//! answers). The tool's input is the completion's content, as JSON text, and
+//! the call is not among its tool calls. With extended thinking, which
+//! Anthropic allows with `tool_choice: auto` only, the model is asked in the
+//! system prompt to answer with the tool; a text answer is then the content.
+//!
+//! `max_tokens` is required by the API: the request's, else the model's
+//! output limit from the capability table, else [`DEFAULT_MAX_TOKENS`].
+//!
+//! Responses: `thinking` and `redacted_thinking` blocks become
+//! [`Completion::reasoning`] (origin `anthropic`), whole or streamed
+//! (`thinking_delta`, `signature_delta`); a streamed thinking delta is a
+//! [`StreamEvent::ReasoningDelta`](agent_core::provider::StreamEvent).
 //! Usage is normalised: Anthropic's `input_tokens` excludes cache reads and
 //! writes, so [`Usage::input_tokens`](agent_core::provider::Usage) is the sum of all
 //! three, with the reads in `cached_input_tokens` and the writes in
-//! `cache_write_input_tokens`.
+//! `cache_write_input_tokens`; the cost prices each at its own rate, under
+//! the reported (dated) model name or the configured one.
 //!
 //! ```no_run
-//! use agent_core::provider::{CompletionRequest, Message};
+//! use agent_core::provider::{CompletionRequest, Message, ReasoningRequest};
 //! use agent_core::LlmProvider;
 //! use agent_providers::AnthropicProvider;
 //!
 //! # async fn demo() -> Result<(), agent_core::provider::ProviderError> {
 //! let provider = AnthropicProvider::from_env("claude-sonnet-4-5", None);
-//! let answer = provider.complete(CompletionRequest::new(vec![Message::user("Say hi")])).await?;
+//! let req = CompletionRequest::new(vec![Message::system("Be brief."), Message::user("Say hi")])
+//!     .with_reasoning(ReasoningRequest::budget(2_048));
+//! let answer = provider.complete(req).await?;
 //! println!("{} ({} tokens, ${:?})", answer.content, answer.usage.total(), answer.cost_usd);
+//! // The history keeps the thinking, sent back unchanged next turn.
+//! let history = Message::from_completion(&answer);
+//! # let _ = history;
 //! # Ok(()) }
 //! ```
 
@@ -32,22 +87,28 @@
 #![allow(clippy::result_large_err)]
 
 mod error;
+mod request;
+mod stream;
 mod wire;
 
-use crate::native::{self, CallContext, Frame, Framing, StreamDecoder};
+use crate::capabilities::CapabilityTable;
+use crate::http_options::HttpOptions;
+use crate::native::{self, CallContext, Framing};
 use crate::pricing;
+use crate::spec::ProviderKind;
 use agent_core::budget::Usd;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId,
-    StreamEvent, ToolCall,
+    Completion, CompletionRequest, CompletionStream, FinishReason, ModelCapabilities, ProviderError, ProviderErrorKind,
+    ProviderId, Reasoning, ToolCall, Usage,
 };
 use agent_core::{LlmProvider, async_trait};
-use std::collections::HashMap;
+use request::{AnswerTool, Shape};
 use std::fmt;
-use std::time::{Duration, SystemTime};
-use wire::{BlockDelta, ContentBlock, MessagesRequest, MessagesResponse, StreamFrame, WireUsage};
+use std::time::Duration;
+use wire::{ContentBlock, MessagesResponse, WireUsage};
 
-/// `max_tokens` is required by the Messages API; this is sent when the request sets none.
+/// `max_tokens` is required by the Messages API; this is sent when neither the
+/// request nor the model's capabilities give one.
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
 /// The base URL used when none is given.
@@ -59,6 +120,10 @@ pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 /// How long a call may take by default: the whole call for `complete`; the
 /// wait for the headers and then for each event for `stream`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The [`Reasoning::origin`] of the reasoning blocks this provider returns
+/// and sends back.
+pub const ORIGIN: &str = "anthropic";
 
 /// An [`LlmProvider`] speaking the Anthropic Messages API.
 ///
@@ -77,6 +142,9 @@ pub struct AnthropicProvider {
     api_key: Option<String>,
     timeout: Duration,
     client: reqwest::Client,
+    capabilities: Option<ModelCapabilities>,
+    http: HttpOptions,
+    auto_cache: bool,
 }
 
 impl fmt::Debug for AnthropicProvider {
@@ -87,14 +155,19 @@ impl fmt::Debug for AnthropicProvider {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("auto_cache", &self.auto_cache)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
 
 impl AnthropicProvider {
-    /// A provider for `model` at the default base URL, with no API key and the default timeout.
+    /// A provider for `model` at the default base URL, with no API key, the
+    /// default timeout, the model's capabilities from the shipped
+    /// [`CapabilityTable`] and automatic cache breakpoints on.
     pub fn new(model: impl Into<String>) -> Self {
         let model = model.into();
+        let capabilities = CapabilityTable::shipped().lookup(ProviderKind::Anthropic, &model).cloned();
         Self {
             id: ProviderId::new(format!("anthropic:{model}")),
             model,
@@ -102,6 +175,9 @@ impl AnthropicProvider {
             api_key: None,
             timeout: DEFAULT_TIMEOUT,
             client: reqwest::Client::new(),
+            capabilities,
+            http: HttpOptions::default(),
+            auto_cache: true,
         }
     }
 
@@ -144,6 +220,35 @@ impl AnthropicProvider {
         self
     }
 
+    /// Sets what the model can do, in place of the shipped
+    /// [`CapabilityTable`] entry (a host's own table, or a model the table
+    /// does not know): the default `max_tokens`, whether images and extended
+    /// thinking are sent, come from it.
+    pub fn with_capabilities(mut self, capabilities: ModelCapabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// What the model can do, when known (from the shipped capability table
+    /// unless set with [`with_capabilities`](Self::with_capabilities)).
+    pub fn capabilities(&self) -> Option<&ModelCapabilities> {
+        self.capabilities.as_ref()
+    }
+
+    /// Sets the HTTP escape hatches: an injected client, headers added to
+    /// every request, fields merged into every body (see [`HttpOptions`]).
+    pub fn with_http_options(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// Switches the automatic cache breakpoints on (the default) or off (see
+    /// the [module docs](self)); explicit breakpoints are placed either way.
+    pub fn with_auto_cache(mut self, enabled: bool) -> Self {
+        self.auto_cache = enabled;
+        self
+    }
+
     /// The model sent on the wire.
     pub fn model(&self) -> &str {
         &self.model
@@ -158,47 +263,111 @@ impl AnthropicProvider {
         CallContext { id: &self.id, timeout: self.timeout, request_id_header: "request-id", classify: error::classify }
     }
 
-    fn request(&self, req: &CompletionRequest, stream: bool) -> reqwest::RequestBuilder {
+    /// The HTTP request for `req`, and the tool that carries a structured
+    /// answer; fails before sending when the request cannot be sent to this model.
+    fn request(
+        &self,
+        req: &CompletionRequest,
+        stream: bool,
+    ) -> Result<(reqwest::RequestBuilder, Option<AnswerTool>), ProviderError> {
+        let shape = Shape { model: &self.model, caps: self.capabilities.as_ref(), auto_cache: self.auto_cache, stream };
+        let built = request::build(req, &shape)
+            .map_err(|refused| ProviderError::new(refused.kind, self.id.clone(), refused.message))?;
+        let mut body = built.body;
+        self.http.merge_body(&mut body, req);
         let mut builder = self
-            .client
+            .http
+            .client_or(&self.client)
             .post(format!("{}/v1/messages", self.base_url))
-            .header("anthropic-version", ANTHROPIC_VERSION)
-            .json(&MessagesRequest::new(&self.model, req, stream));
+            .header("anthropic-version", ANTHROPIC_VERSION);
         if let Some(key) = &self.api_key {
             builder = builder.header("x-api-key", key);
         }
-        builder
+        let builder = self
+            .http
+            .apply_headers(builder, req)
+            .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, self.id.clone(), e.to_string()))?;
+        Ok((builder.json(&body), built.answer))
     }
 
     async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
+        let (builder, answer_tool) = self.request(req, false)?;
         let cx = self.context();
-        let (status, request_id, body) = cx.send_for_body(self.request(req, false)).await?;
+        let (status, request_id, body) = cx.send_for_body(builder).await?;
         let parsed: MessagesResponse = cx.parse_body(status, request_id.as_ref(), &body, "an Anthropic message")?;
-        let mut content = String::new();
-        let mut tool_calls = Vec::new();
+        let mut answer = Answer::default();
         for block in parsed.content {
             match block {
-                ContentBlock::Text { text } => content.push_str(&text),
-                ContentBlock::ToolUse { id, name, input } => {
-                    let arguments = if input.is_null() { "{}".to_owned() } else { input.to_string() };
-                    tool_calls.push(ToolCall::new(id, name, arguments));
+                ContentBlock::Text { text } => answer.text.push_str(&text),
+                ContentBlock::ToolUse { id, name, input } => match &answer_tool {
+                    Some(tool) if tool.name == name => answer.structured = Some(tool.answer_from_input(&input)),
+                    _ => {
+                        let arguments = if input.is_null() { "{}".to_owned() } else { input.to_string() };
+                        answer.tool_calls.push(ToolCall::new(id, name, arguments));
+                    }
+                },
+                ContentBlock::Thinking { thinking, signature } => {
+                    answer.reasoning.push(Reasoning::new(ORIGIN, thinking).with_signature(signature));
+                }
+                ContentBlock::RedactedThinking { data } => {
+                    answer.reasoning.push(Reasoning::new(ORIGIN, "").with_encrypted(Some(data)));
                 }
                 ContentBlock::Other => {}
             }
         }
-        let usage = parsed.usage.to_usage();
-        let mut completion = Completion::new(self.id.clone(), content)
-            .with_usage(usage)
-            .with_cost(cost(parsed.model.as_deref(), &self.model, &usage))
-            .with_finish_reason(parsed.stop_reason.as_deref().map(wire::finish_reason))
-            .with_request_id(request_id.or(parsed.id));
-        completion.model = parsed.model;
-        completion.tool_calls = tool_calls;
-        Ok(completion)
+        Ok(answer.into_completion(
+            &self.id,
+            &self.model,
+            parsed.model,
+            parsed.usage,
+            parsed.stop_reason.as_deref(),
+            request_id.or(parsed.id),
+        ))
     }
 }
 
-fn cost(reported: Option<&str>, configured: &str, usage: &agent_core::provider::Usage) -> Option<Usd> {
+/// What one answer carried, read whole or assembled from a stream.
+#[derive(Default)]
+struct Answer {
+    text: String,
+    reasoning: Vec<Reasoning>,
+    tool_calls: Vec<ToolCall>,
+    /// The structured answer (the answer tool's input as JSON text), when it came.
+    structured: Option<String>,
+}
+
+impl Answer {
+    fn into_completion(
+        self,
+        id: &ProviderId,
+        configured_model: &str,
+        model: Option<String>,
+        usage: WireUsage,
+        stop_reason: Option<&str>,
+        request_id: Option<String>,
+    ) -> Completion {
+        let usage = usage.to_usage();
+        let mut finish = stop_reason.map(wire::finish_reason);
+        // The answer tool's call is the answer, not a call for the host to run.
+        if self.structured.is_some() && self.tool_calls.is_empty() && finish == Some(FinishReason::ToolCalls) {
+            finish = Some(FinishReason::Stop);
+        }
+        let content = self.structured.unwrap_or(self.text);
+        let mut completion = Completion::new(id.clone(), content)
+            .with_usage(usage)
+            .with_cost(cost(model.as_deref(), configured_model, &usage))
+            .with_finish_reason(finish.or(Some(FinishReason::Stop)))
+            .with_request_id(request_id)
+            .with_reasoning(self.reasoning);
+        completion.model = model;
+        completion.tool_calls = self.tool_calls;
+        completion
+    }
+}
+
+/// The cost under the model the server reported (a dated snapshot name is
+/// priced as its model), else under the configured one.
+fn cost(reported: Option<&str>, configured: &str, usage: &Usage) -> Option<Usd> {
     reported.and_then(|m| pricing::cost_usd(m, usage)).or_else(|| pricing::cost_usd(configured, usage))
 }
 
@@ -208,160 +377,21 @@ impl LlmProvider for AnthropicProvider {
         &self.id
     }
 
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.capabilities.clone()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        Some(self.base_url.clone())
+    }
+
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         native::traced("anthropic", &self.model, &req, self.call(&req)).await
     }
 
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        let decoder = Decoder::new(self.id.clone(), self.model.clone());
-        self.context().send_for_stream(self.request(&req, true), Framing::Sse, decoder).await
-    }
-}
-
-/// Assembles a streamed message from its events.
-struct Decoder {
-    id: ProviderId,
-    configured_model: String,
-    message_id: Option<String>,
-    model: Option<String>,
-    text: String,
-    tool_calls: Vec<ToolCall>,
-    /// Content-block index → position in `tool_calls`.
-    call_of_block: HashMap<u32, usize>,
-    usage: WireUsage,
-    stop_reason: Option<String>,
-    stopped: bool,
-}
-
-impl Decoder {
-    fn new(id: ProviderId, configured_model: String) -> Self {
-        Self {
-            id,
-            configured_model,
-            message_id: None,
-            model: None,
-            text: String::new(),
-            tool_calls: Vec::new(),
-            call_of_block: HashMap::new(),
-            usage: WireUsage::default(),
-            stop_reason: None,
-            stopped: false,
-        }
-    }
-
-    fn error(&self, kind: ProviderErrorKind, message: impl Into<String>) -> ProviderError {
-        ProviderError::new(kind, self.id.clone(), message)
-    }
-}
-
-impl StreamDecoder for Decoder {
-    fn frame(&mut self, frame: &Frame, out: &mut Vec<StreamEvent>) -> Result<bool, ProviderError> {
-        let unparseable = |e: serde_json::Error| {
-            self.error(ProviderErrorKind::Unparseable, format!("malformed {:?} event: {e}", frame.name))
-                .with_raw_body(frame.data.clone())
-        };
-        let parsed: StreamFrame = serde_json::from_str(&frame.data).map_err(unparseable)?;
-        match parsed {
-            StreamFrame::MessageStart { message } => {
-                self.message_id = message.id;
-                self.model = message.model;
-                self.usage.update(&message.usage);
-            }
-            StreamFrame::ContentBlockStart { index, content_block } => match content_block {
-                ContentBlock::Text { text } => {
-                    if !text.is_empty() {
-                        self.text.push_str(&text);
-                        out.push(StreamEvent::Delta { text });
-                    }
-                }
-                ContentBlock::ToolUse { id, name, input } => {
-                    // The input is normally `{}` and arrives in `input_json_delta`s;
-                    // some gateways send it whole here instead.
-                    let arguments = match &input {
-                        serde_json::Value::Object(map) if !map.is_empty() => input.to_string(),
-                        _ => String::new(),
-                    };
-                    let position = self.tool_calls.len();
-                    self.call_of_block.insert(index, position);
-                    out.push(StreamEvent::ToolCallDelta {
-                        index: u32::try_from(position).unwrap_or(u32::MAX),
-                        id: Some(id.clone()),
-                        name: Some(name.clone()),
-                        arguments: arguments.clone(),
-                    });
-                    self.tool_calls.push(ToolCall::new(id, name, arguments));
-                }
-                ContentBlock::Other => {}
-            },
-            StreamFrame::ContentBlockDelta { index, delta } => match delta {
-                BlockDelta::TextDelta { text } => {
-                    self.text.push_str(&text);
-                    out.push(StreamEvent::Delta { text });
-                }
-                BlockDelta::InputJsonDelta { partial_json } => {
-                    let Some(&position) = self.call_of_block.get(&index) else {
-                        return Err(self
-                            .error(
-                                ProviderErrorKind::Unparseable,
-                                format!("input_json_delta for block {index}, which is not a tool_use block"),
-                            )
-                            .with_raw_body(frame.data.clone()));
-                    };
-                    self.tool_calls[position].arguments.push_str(&partial_json);
-                    out.push(StreamEvent::ToolCallDelta {
-                        index: u32::try_from(position).unwrap_or(u32::MAX),
-                        id: None,
-                        name: None,
-                        arguments: partial_json,
-                    });
-                }
-                BlockDelta::Other => {}
-            },
-            StreamFrame::ContentBlockStop {} | StreamFrame::Ping | StreamFrame::Unknown => {}
-            StreamFrame::MessageDelta { delta, usage } => {
-                if delta.stop_reason.is_some() {
-                    self.stop_reason = delta.stop_reason;
-                }
-                self.usage.update(&usage);
-            }
-            StreamFrame::MessageStop => {
-                self.stopped = true;
-                return Ok(true);
-            }
-            StreamFrame::Error {} => {
-                let envelope = wire::ErrorEnvelope::parse(&frame.data);
-                let status = error::status_for_error_type(envelope.error.kind.as_deref().unwrap_or_default());
-                let classified =
-                    error::classify(status, &reqwest::header::HeaderMap::new(), &frame.data, SystemTime::now());
-                return Err(self
-                    .error(classified.kind, format!("error event in the stream: {}", classified.message))
-                    .with_request_id(envelope.request_id)
-                    .with_raw_body(frame.data.clone()));
-            }
-        }
-        Ok(false)
-    }
-
-    fn finish(&mut self) -> Result<Completion, ProviderError> {
-        if !self.stopped {
-            return Err(self.error(
-                ProviderErrorKind::Transport,
-                "the stream ended before message_stop: the answer is incomplete",
-            ));
-        }
-        for call in &mut self.tool_calls {
-            if call.arguments.trim().is_empty() {
-                call.arguments = "{}".to_owned();
-            }
-        }
-        let usage = self.usage.to_usage();
-        let mut completion = Completion::new(self.id.clone(), std::mem::take(&mut self.text))
-            .with_usage(usage)
-            .with_cost(cost(self.model.as_deref(), &self.configured_model, &usage))
-            .with_finish_reason(self.stop_reason.as_deref().map(wire::finish_reason).or(Some(FinishReason::Stop)))
-            .with_request_id(self.message_id.take());
-        completion.model = self.model.take();
-        completion.tool_calls = std::mem::take(&mut self.tool_calls);
-        Ok(completion)
+        let (builder, answer_tool) = self.request(&req, true)?;
+        let decoder = stream::Decoder::new(self.id.clone(), self.model.clone(), answer_tool);
+        self.context().send_for_stream(builder, Framing::Sse, decoder).await
     }
 }

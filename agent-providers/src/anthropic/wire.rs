@@ -1,110 +1,10 @@
-//! The Anthropic Messages wire format: the request body sent and the bodies read.
+//! The Anthropic Messages wire format: the bodies read (the request body is
+//! built in `request`).
 
-use super::DEFAULT_MAX_TOKENS;
-use crate::native::{arguments_value, body_excerpt};
-use agent_core::provider::{CompletionRequest, FinishReason, Role, Usage};
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
-
-/// The body of `POST /v1/messages`.
-#[derive(Serialize)]
-pub(super) struct MessagesRequest<'a> {
-    model: &'a str,
-    max_tokens: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    system: Option<String>,
-    messages: Vec<WireMessage>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    temperature: Option<f32>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tools: Vec<WireTool<'a>>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    stream: bool,
-}
-
-#[derive(Serialize)]
-struct WireMessage {
-    role: &'static str,
-    content: Vec<Value>,
-}
-
-#[derive(Serialize)]
-struct WireTool<'a> {
-    name: &'a str,
-    description: &'a str,
-    input_schema: &'a Value,
-}
-
-/// The instruction appended to the system prompt for [`CompletionRequest::response_format`]:
-/// the Messages API has no structured-output field.
-pub(super) fn schema_instruction(name: &str, schema: &Value) -> String {
-    format!(
-        "Answer with a single JSON value that matches the JSON schema named \"{name}\" below. \
-         Output only the JSON: no prose, no code fences.\n{schema}"
-    )
-}
-
-impl<'a> MessagesRequest<'a> {
-    pub(super) fn new(model: &'a str, req: &'a CompletionRequest, stream: bool) -> Self {
-        let mut system_parts: Vec<String> = Vec::new();
-        let mut messages: Vec<WireMessage> = Vec::new();
-        for message in &req.messages {
-            let (role, blocks) = match message.role {
-                Role::System => {
-                    system_parts.push(message.content.clone());
-                    continue;
-                }
-                Role::Assistant => {
-                    let mut blocks = Vec::new();
-                    if !message.content.is_empty() || message.tool_calls.is_empty() {
-                        blocks.push(json!({"type": "text", "text": message.content}));
-                    }
-                    for call in &message.tool_calls {
-                        let input = match arguments_value(&call.arguments) {
-                            obj @ Value::Object(_) => obj,
-                            other => json!({ "value": other }),
-                        };
-                        blocks.push(json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input}));
-                    }
-                    ("assistant", blocks)
-                }
-                Role::Tool => (
-                    "user",
-                    vec![json!({
-                        "type": "tool_result",
-                        "tool_use_id": message.tool_call_id.as_deref().unwrap_or_default(),
-                        "content": message.content,
-                    })],
-                ),
-                // The user, and any role added later: sent as the user's words.
-                _ => ("user", vec![json!({"type": "text", "text": message.content})]),
-            };
-            // Consecutive turns of one role are merged: tool results answering one
-            // assistant turn must all sit in the next user message.
-            match messages.last_mut() {
-                Some(last) if last.role == role => last.content.extend(blocks),
-                _ => messages.push(WireMessage { role, content: blocks }),
-            }
-        }
-        if let Some(format) = &req.response_format {
-            system_parts.push(schema_instruction(&format.name, &format.schema));
-        }
-        let system = (!system_parts.is_empty()).then(|| system_parts.join("\n\n"));
-        Self {
-            model,
-            max_tokens: req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-            system,
-            messages,
-            temperature: req.temperature,
-            tools: req
-                .tools
-                .iter()
-                .map(|t| WireTool { name: &t.name, description: &t.description, input_schema: &t.parameters })
-                .collect(),
-            stream,
-        }
-    }
-}
+use crate::native::body_excerpt;
+use agent_core::provider::{FinishReason, Usage};
+use serde::Deserialize;
+use serde_json::Value;
 
 /// The body of a successful `POST /v1/messages`.
 #[derive(Deserialize)]
@@ -132,6 +32,18 @@ pub(super) enum ContentBlock {
         name: String,
         #[serde(default)]
         input: Value,
+    },
+    /// Extended thinking: readable (or summarised) reasoning and its signature.
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+        #[serde(default)]
+        signature: Option<String>,
+    },
+    /// Thinking the safety systems encrypted: only its data, sent back as is.
+    RedactedThinking {
+        #[serde(default)]
+        data: String,
     },
     #[serde(other)]
     Other,
@@ -194,7 +106,10 @@ pub(super) enum StreamFrame {
         index: u32,
         delta: BlockDelta,
     },
-    ContentBlockStop {},
+    ContentBlockStop {
+        #[serde(default)]
+        index: Option<u32>,
+    },
     MessageDelta {
         delta: MessageDeltaBody,
         #[serde(default)]
@@ -225,6 +140,12 @@ pub(super) enum BlockDelta {
     },
     InputJsonDelta {
         partial_json: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    SignatureDelta {
+        signature: String,
     },
     #[serde(other)]
     Other,
