@@ -13,12 +13,45 @@
 //!   `additionalProperties` and other unknown keywords dropped); tool
 //!   parameters are rewritten the same way.
 //!
+//! Content parts ([`ContentPart`](agent_core::provider::ContentPart)):
+//! - text parts become `text` parts; an empty text is never sent, nor a turn
+//!   left with no part, nor an empty system instruction;
+//! - an image becomes `inlineData {mimeType, data}` (bytes, or a `data:`
+//!   URL) or `fileData {mimeType, fileUri}` (any other URL). An image to a
+//!   model whose capabilities say it reads none (`image_input: false`) is
+//!   [`ProviderErrorKind::Unsupported`] (`what: "image"`) before anything is
+//!   sent; so is an image in a system message (`systemInstruction` is text);
+//! - a tool result is `functionResponse {name, response}`: a JSON-object
+//!   result as is, anything else as `{"result": …}`, and a failed tool
+//!   ([`Message::is_error`](agent_core::provider::Message::is_error)) as
+//!   `{"error": …}`, the key Gemini reads as the function's failure;
+//! - cache breakpoints are ignored (Gemini caches prompt prefixes on its own).
+//!
+//! Reasoning: thought parts (`"thought": true`) come back as
+//! [`Completion::reasoning`] blocks of origin `gemini` (text and
+//! `thoughtSignature`), streamed as [`StreamEvent::ReasoningDelta`]; a
+//! stream's consecutive thought fragments make one block, closed by a
+//! signature. Gemini 3 may also sign a text part: that signature is kept as a
+//! block with no text and only the signature, and goes back on the text part
+//! of that model turn. In later requests the blocks go back unchanged in the
+//! model turn (thought parts first, then the text, then the calls); blocks
+//! from another wire are left out. The `thoughtSignature` of a
+//! `functionCall` part (Gemini 3 refuses the next turn without it) is kept
+//! as [`ToolCall::signature`] and sent back on that call's part.
+//!
+//! [`CompletionRequest::reasoning`](agent_core::provider::CompletionRequest::reasoning)
+//! becomes `generationConfig.thinkingConfig` with `includeThoughts: true`,
+//! shaped by the model's [`ReasoningControl`](agent_core::provider::ReasoningControl)
+//! in the [`CapabilityTable`]: `effort` (Gemini 3) sends `thinkingLevel`
+//! (`low` for minimal/low, `high` for medium/high); `budget_tokens` (Gemini
+//! 2.5) and a model the table does not know send `thinkingBudget`; a model
+//! that does not think (`none`, Gemini 2.0) gets no thinking config.
+//!
 //! Gemini gives tool calls no ids (unless it sends `functionCall.id`): each
-//! call gets a generated `call_…` id. The `thoughtSignature` of a
-//! `functionCall` part (Gemini 3) is kept as [`ToolCall::signature`] and sent
-//! back unchanged on that call's part in later requests; signatures on text
-//! parts are not kept (Gemini does not require them back). Usage: `promptTokenCount` already
+//! call gets a generated `call_…` id. Usage: `promptTokenCount` already
 //! includes the cached tokens; output counts candidates plus thoughts.
+//! [`HttpOptions`] (an injected client, headers, extra body fields) apply to
+//! every request.
 //!
 //! ```no_run
 //! use agent_core::provider::{CompletionRequest, Message};
@@ -38,17 +71,21 @@
 mod error;
 mod wire;
 
+use crate::capabilities::CapabilityTable;
+use crate::http_options::HttpOptions;
 use crate::native::{self, CallContext, Frame, Framing, StreamDecoder, generated_call_id};
 use crate::pricing;
+use crate::spec::ProviderKind;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId,
-    StreamEvent, ToolCall, Usage,
+    Completion, CompletionRequest, CompletionStream, FinishReason, ModelCapabilities, ProviderError, ProviderErrorKind,
+    ProviderId, Reasoning, StreamEvent, ToolCall, Usage,
 };
 use agent_core::{LlmProvider, async_trait};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 use wire::{GenerateResponse, UsageMetadata};
 
+pub(crate) use wire::data_url;
 pub use wire::gemini_schema;
 
 /// The base URL used when none is given.
@@ -73,7 +110,9 @@ pub struct GeminiProvider {
     base_url: String,
     api_key: Option<String>,
     timeout: Duration,
+    capabilities: Option<ModelCapabilities>,
     client: reqwest::Client,
+    http: HttpOptions,
 }
 
 impl fmt::Debug for GeminiProvider {
@@ -84,22 +123,29 @@ impl fmt::Debug for GeminiProvider {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("capabilities", &self.capabilities)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
 
 impl GeminiProvider {
     /// A provider for `model` (`gemini-2.5-flash`, or `models/gemini-2.5-flash`)
-    /// at the default base URL, with no API key and the default timeout.
+    /// at the default base URL, with no API key, the default timeout and the
+    /// model's capabilities from the shipped [`CapabilityTable`] (none for a
+    /// model it does not know).
     pub fn new(model: impl Into<String>) -> Self {
         let model = model.into();
+        let capabilities = CapabilityTable::shipped().lookup(ProviderKind::Gemini, &model).cloned();
         Self {
             id: ProviderId::new(format!("gemini:{model}")),
             model,
             base_url: DEFAULT_GEMINI_BASE_URL.to_owned(),
             api_key: None,
             timeout: DEFAULT_TIMEOUT,
+            capabilities,
             client: reqwest::Client::new(),
+            http: HttpOptions::default(),
         }
     }
 
@@ -143,6 +189,29 @@ impl GeminiProvider {
         self
     }
 
+    /// Sets what the model can do, in place of the shipped
+    /// [`CapabilityTable`] entry (a host's own table, or a model the table
+    /// does not know): whether it reads images, and which thinking control
+    /// it takes.
+    pub fn with_capabilities(mut self, capabilities: ModelCapabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// Sets the HTTP escape hatches: an injected client (custom CA, proxy),
+    /// headers added to every request and fields merged into every body (see
+    /// [`HttpOptions`]).
+    pub fn with_http_options(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
+
+    /// What the model can do, when known (from the shipped capability table
+    /// unless set with [`with_capabilities`](Self::with_capabilities)).
+    pub fn capabilities(&self) -> Option<&ModelCapabilities> {
+        self.capabilities.as_ref()
+    }
+
     /// The model sent on the wire.
     pub fn model(&self) -> &str {
         &self.model
@@ -171,18 +240,26 @@ impl GeminiProvider {
         }
     }
 
-    fn request(&self, req: &CompletionRequest, stream: bool) -> reqwest::RequestBuilder {
+    /// The request to send, or the typed error that stops it before anything
+    /// is sent (a part this wire or model cannot carry, an invalid header).
+    fn request(&self, req: &CompletionRequest, stream: bool) -> Result<reqwest::RequestBuilder, ProviderError> {
         let url = if stream { self.url("streamGenerateContent?alt=sse") } else { self.url("generateContent") };
-        let mut builder = self.client.post(url).json(&wire::request_body(req));
+        let mut body = wire::request_body(req, self.capabilities.as_ref()).map_err(|refusal| {
+            ProviderError::new(ProviderErrorKind::Unsupported { what: refusal.what }, self.id.clone(), refusal.message)
+        })?;
+        self.http.merge_body(&mut body, req);
+        let mut builder = self.http.client_or(&self.client).post(url).json(&body);
         if let Some(key) = &self.api_key {
             builder = builder.header("x-goog-api-key", key);
         }
-        builder
+        self.http
+            .apply_headers(builder, req)
+            .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, self.id.clone(), e.to_string()))
     }
 
     async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
         let cx = self.context();
-        let (status, request_id, body) = cx.send_for_body(self.request(req, false)).await?;
+        let (status, request_id, body) = cx.send_for_body(self.request(req, false)?).await?;
         let parsed: GenerateResponse = cx.parse_body(status, request_id.as_ref(), &body, "a Gemini response")?;
         let mut assembly = Assembly::default();
         if parsed.candidates.is_empty()
@@ -214,15 +291,32 @@ impl LlmProvider for GeminiProvider {
     }
 
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        let decoder = Decoder { id: self.id.clone(), model: self.model.clone(), assembly: Assembly::default() };
-        self.context().send_for_stream(self.request(&req, true), Framing::Sse, decoder).await
+        let request = self.request(&req, true)?;
+        let assembly = Assembly { streamed: true, ..Assembly::default() };
+        let decoder = Decoder { id: self.id.clone(), model: self.model.clone(), assembly };
+        self.context().send_for_stream(request, Framing::Sse, decoder).await
+    }
+
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.capabilities.clone()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        Some(self.base_url.clone())
     }
 }
 
 /// An answer assembled from one response or from the frames of a stream.
 #[derive(Default)]
 struct Assembly {
+    /// Whether the parts come as the frames of a stream (consecutive thought
+    /// fragments then make one reasoning block).
+    streamed: bool,
     text: String,
+    reasoning: Vec<Reasoning>,
+    /// Whether the last block of `reasoning` is a streamed thought still
+    /// open to the next fragment (no signature yet, no other part since).
+    thought_open: bool,
     tool_calls: Vec<ToolCall>,
     finish: Option<String>,
     blocked: Option<String>,
@@ -248,6 +342,11 @@ impl Assembly {
         }
         let Some(candidate) = response.candidates.into_iter().next() else { return };
         for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+            if part.thought == Some(true) && part.function_call.is_none() {
+                self.absorb_thought(part.text.unwrap_or_default(), part.thought_signature, out);
+                continue;
+            }
+            self.thought_open = false;
             if let Some(call) = part.function_call {
                 let index = u32::try_from(self.tool_calls.len()).unwrap_or(u32::MAX);
                 let id = call.id.clone().filter(|id| !id.is_empty()).unwrap_or_else(generated_call_id);
@@ -260,16 +359,39 @@ impl Assembly {
                 });
                 let signature = part.thought_signature.filter(|s| !s.is_empty());
                 self.tool_calls.push(ToolCall::new(id, call.name, arguments).with_signature(signature));
-            } else if let Some(text) = part.text.filter(|t| !t.is_empty()) {
-                if part.thought != Some(true) {
-                    self.text.push_str(&text);
-                    out.push(StreamEvent::Delta { text });
-                }
+                continue;
+            }
+            if let Some(text) = part.text.filter(|t| !t.is_empty()) {
+                self.text.push_str(&text);
+                out.push(StreamEvent::Delta { text });
+            }
+            // Gemini 3 signs a text part (in a stream, often an empty last one):
+            // kept as a block with only the signature, sent back on the text.
+            if let Some(signature) = part.thought_signature.filter(|s| !s.is_empty()) {
+                self.reasoning.push(Reasoning::new(wire::ORIGIN, "").with_signature(Some(signature)));
             }
         }
         if candidate.finish_reason.is_some() {
             self.finish = candidate.finish_reason;
         }
+    }
+
+    /// Adds one thought part: a new reasoning block, or in a stream the next
+    /// fragment of the open one (its signature closes it).
+    fn absorb_thought(&mut self, text: String, signature: Option<String>, out: &mut Vec<StreamEvent>) {
+        let signature = signature.filter(|s| !s.is_empty());
+        if text.is_empty() && signature.is_none() {
+            return;
+        }
+        out.push(StreamEvent::ReasoningDelta { text: text.clone() });
+        match self.reasoning.last_mut() {
+            Some(open) if self.streamed && self.thought_open => {
+                open.text.push_str(&text);
+                open.signature = signature;
+            }
+            _ => self.reasoning.push(Reasoning::new(wire::ORIGIN, text).with_signature(signature)),
+        }
+        self.thought_open = self.streamed && self.reasoning.last().is_some_and(|r| r.signature.is_none());
     }
 
     fn is_finished(&self) -> bool {
@@ -295,6 +417,7 @@ impl Assembly {
             .with_request_id(self.response_id.take());
         completion.model = self.model.take();
         completion.tool_calls = std::mem::take(&mut self.tool_calls);
+        completion.reasoning = std::mem::take(&mut self.reasoning);
         completion
     }
 }

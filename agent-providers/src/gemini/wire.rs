@@ -1,52 +1,59 @@
 //! The Gemini `generateContent` wire format: the request body sent and the bodies read.
 
 use crate::native::{arguments_value, body_excerpt, tool_name_for};
-use agent_core::provider::{CompletionRequest, FinishReason, Role, Usage};
+use agent_core::provider::{
+    CompletionRequest, ContentPart, FinishReason, ImageSource, Message, ModelCapabilities, ReasoningControl,
+    ReasoningEffort, Role, Usage,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+/// The `origin` of the reasoning blocks this wire produces and takes back.
+pub(super) const ORIGIN: &str = "gemini";
+
+/// A request this wire cannot carry, refused before anything is sent.
+#[derive(Debug)]
+pub(super) struct Refusal {
+    /// What is unsupported (`image`).
+    pub(super) what: String,
+    /// Why, for the error message.
+    pub(super) message: String,
+}
+
 /// The body of `POST /models/{model}:generateContent` (and `:streamGenerateContent`).
-pub(super) fn request_body(req: &CompletionRequest) -> Value {
-    let mut system: Vec<&str> = Vec::new();
+///
+/// `caps` are the model's capabilities when known: an image to a model
+/// without image input is refused, and they choose the thinking control
+/// (`thinkingLevel` or `thinkingBudget`).
+pub(super) fn request_body(req: &CompletionRequest, caps: Option<&ModelCapabilities>) -> Result<Value, Refusal> {
+    let mut system: Vec<String> = Vec::new();
     let mut contents: Vec<(&'static str, Vec<Value>)> = Vec::new();
     for (i, message) in req.messages.iter().enumerate() {
         let (role, parts) = match message.role {
             Role::System => {
-                system.push(&message.content);
+                system.extend(system_text(message)?);
                 continue;
             }
-            Role::Assistant => {
-                let mut parts = Vec::new();
-                if !message.content.is_empty() || message.tool_calls.is_empty() {
-                    parts.push(json!({"text": message.content}));
-                }
-                for call in &message.tool_calls {
-                    let args = match arguments_value(&call.arguments) {
-                        obj @ Value::Object(_) => obj,
-                        other => json!({ "value": other }),
-                    };
-                    let mut part = json!({"functionCall": {"name": call.name, "args": args}});
-                    if let Some(signature) = &call.signature {
-                        // Gemini 3 rejects the turn unless each call's signature comes back with it.
-                        part["thoughtSignature"] = json!(signature);
-                    }
-                    parts.push(part);
-                }
-                ("model", parts)
-            }
+            Role::Assistant => ("model", model_parts(message, caps)?),
             Role::Tool => {
                 let call_id = message.tool_call_id.as_deref();
                 let name = tool_name_for(&req.messages, i, call_id).or(call_id).unwrap_or("tool");
-                let response = match serde_json::from_str::<Value>(&message.content) {
-                    Ok(obj @ Value::Object(_)) => obj,
-                    Ok(other) => json!({ "result": other }),
-                    Err(_) => json!({ "result": message.content }),
-                };
-                ("user", vec![json!({"functionResponse": {"name": name, "response": response}})])
+                let mut parts =
+                    vec![json!({"functionResponse": {"name": name, "response": function_response(message)}})];
+                for part in &message.parts {
+                    if let ContentPart::Image { media_type, source } = part {
+                        parts.push(image_part(media_type, source, caps)?);
+                    }
+                }
+                ("user", parts)
             }
             // The user, and any role added later: sent as the user's words.
-            _ => ("user", vec![json!({"text": message.content})]),
+            _ => ("user", user_parts(message, caps)?),
         };
+        if parts.is_empty() {
+            // An empty turn is never sent (Gemini refuses a content without parts).
+            continue;
+        }
         // Consecutive turns of one role are merged (function responses answering
         // one model turn go together in the next user turn).
         match contents.last_mut() {
@@ -91,10 +98,219 @@ pub(super) fn request_body(req: &CompletionRequest) -> Value {
         config.insert("responseMimeType".to_owned(), json!("application/json"));
         config.insert("responseSchema".to_owned(), gemini_schema(&format.schema));
     }
+    if let Some(thinking) = thinking_config(req, caps) {
+        config.insert("thinkingConfig".to_owned(), thinking);
+    }
     if !config.is_empty() {
         body.insert("generationConfig".to_owned(), Value::Object(config));
     }
-    Value::Object(body)
+    Ok(Value::Object(body))
+}
+
+/// `generationConfig.thinkingConfig` for the request's reasoning controls,
+/// chosen by the model's [`ReasoningControl`]:
+/// - `effort` (Gemini 3): `thinkingLevel`, `low` for minimal and low, `high`
+///   for medium and high (the two levels every Gemini 3 model takes);
+/// - `budget_tokens` (Gemini 2.5), or a model the table does not know:
+///   `thinkingBudget` (Gemini 3 still takes a budget);
+/// - `none` (a model that does not think, e.g. Gemini 2.0): nothing is sent,
+///   since Gemini refuses a thinking config there.
+///
+/// Thoughts are asked for (`includeThoughts: true`) unless the budget is 0,
+/// which turns thinking off.
+fn thinking_config(req: &CompletionRequest, caps: Option<&ModelCapabilities>) -> Option<Value> {
+    let reasoning = req.reasoning?;
+    let mut config = Map::new();
+    match caps.map(|c| c.reasoning) {
+        Some(ReasoningControl::None) => return None,
+        Some(ReasoningControl::Effort) => {
+            if let Some(effort) = reasoning.effective_effort() {
+                let level = match effort {
+                    ReasoningEffort::Minimal | ReasoningEffort::Low => "low",
+                    _ => "high",
+                };
+                config.insert("thinkingLevel".to_owned(), json!(level));
+            }
+            config.insert("includeThoughts".to_owned(), json!(true));
+        }
+        _ => {
+            let budget = reasoning.effective_budget();
+            if let Some(budget) = budget {
+                config.insert("thinkingBudget".to_owned(), json!(budget));
+            }
+            config.insert("includeThoughts".to_owned(), json!(budget != Some(0)));
+        }
+    }
+    Some(Value::Object(config))
+}
+
+/// The `response` of a `functionResponse`: a JSON-object result as is,
+/// anything else as `{"result": …}`; a failed tool (`is_error`) as
+/// `{"error": …}`, the key Gemini reads as the function's failure.
+fn function_response(message: &Message) -> Value {
+    let parsed = serde_json::from_str::<Value>(&message.content).ok();
+    if message.is_error {
+        return json!({ "error": parsed.unwrap_or_else(|| json!(message.content)) });
+    }
+    match parsed {
+        Some(obj @ Value::Object(_)) => obj,
+        Some(other) => json!({ "result": other }),
+        None => json!({ "result": message.content }),
+    }
+}
+
+/// The text of a system message (`systemInstruction` takes text only: an
+/// image there is refused; an empty text adds nothing).
+fn system_text(message: &Message) -> Result<Option<String>, Refusal> {
+    if message.has_images() {
+        return Err(Refusal {
+            what: "image".to_owned(),
+            message: "Gemini's systemInstruction takes text only: send the image in a user message".to_owned(),
+        });
+    }
+    Ok(Some(message.content.clone()).filter(|text| !text.trim().is_empty()))
+}
+
+/// A user turn's parts: text (never empty) and images; reasoning and cache
+/// breakpoints are not sent.
+fn user_parts(message: &Message, caps: Option<&ModelCapabilities>) -> Result<Vec<Value>, Refusal> {
+    let mut parts = Vec::new();
+    for part in message.content_parts().iter() {
+        match part {
+            ContentPart::Text { text } if !text.is_empty() => parts.push(json!({"text": text})),
+            ContentPart::Image { media_type, source } => parts.push(image_part(media_type, source, caps)?),
+            _ => {}
+        }
+    }
+    Ok(parts)
+}
+
+/// A model turn's parts, in order: thought parts (`"thought": true`, with
+/// their `thoughtSignature`), text, images, then one `functionCall` part per
+/// tool call with its signature.
+///
+/// A Gemini reasoning block with no text is the signature of a text part
+/// (Gemini 3 signs the answer text): it goes back on the next text part of
+/// the message, else on the last one before it; with no text part at all
+/// it is left out (Gemini validates only function-call signatures).
+/// Reasoning from another wire is left out; empty text is never sent.
+fn model_parts(message: &Message, caps: Option<&ModelCapabilities>) -> Result<Vec<Value>, Refusal> {
+    let mut parts: Vec<Value> = Vec::new();
+    // Text signatures and the position they were found at.
+    let mut text_signatures: Vec<(usize, &str)> = Vec::new();
+    let content = message.content_parts();
+    for part in content.iter() {
+        match part {
+            ContentPart::Text { text } if !text.is_empty() => parts.push(json!({"text": text})),
+            ContentPart::Image { media_type, source } => parts.push(image_part(media_type, source, caps)?),
+            ContentPart::Reasoning(reasoning) if reasoning.origin == ORIGIN => {
+                let signature = reasoning.signature.as_deref().filter(|s| !s.is_empty());
+                if !reasoning.text.is_empty() {
+                    let mut thought = json!({"text": reasoning.text, "thought": true});
+                    if let Some(signature) = signature {
+                        thought["thoughtSignature"] = json!(signature);
+                    }
+                    parts.push(thought);
+                } else if let Some(signature) = signature {
+                    text_signatures.push((parts.len(), signature));
+                }
+            }
+            _ => {}
+        }
+    }
+    for (at, signature) in text_signatures {
+        let unsigned_text =
+            |p: &Value| p.get("text").is_some() && p.get("thought").is_none() && p.get("thoughtSignature").is_none();
+        let target = (at..parts.len())
+            .find(|&i| unsigned_text(&parts[i]))
+            .or_else(|| (0..at).rev().find(|&i| unsigned_text(&parts[i])));
+        if let Some(i) = target {
+            parts[i]["thoughtSignature"] = json!(signature);
+        }
+    }
+    for call in &message.tool_calls {
+        let args = match arguments_value(&call.arguments) {
+            obj @ Value::Object(_) => obj,
+            other => json!({ "value": other }),
+        };
+        let mut part = json!({"functionCall": {"name": call.name, "args": args}});
+        if let Some(signature) = &call.signature {
+            // Gemini 3 rejects the turn unless each call's signature comes back with it.
+            part["thoughtSignature"] = json!(signature);
+        }
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
+/// An image part: `inlineData` for bytes (and for a `data:` URL), `fileData`
+/// for any other URL (a Files API URI, or a URL Gemini fetches). Refused
+/// when the model is known not to read images.
+fn image_part(media_type: &str, source: &ImageSource, caps: Option<&ModelCapabilities>) -> Result<Value, Refusal> {
+    if caps.is_some_and(|c| !c.image_input) {
+        return Err(Refusal {
+            what: "image".to_owned(),
+            message: "this model does not read images (image_input is false in its capabilities)".to_owned(),
+        });
+    }
+    Ok(match source {
+        ImageSource::Base64(data) => json!({"inlineData": {"mimeType": media_type, "data": data}}),
+        ImageSource::Url(url) => match data_url(url) {
+            Some((url_type, data)) => {
+                let mime = if media_type.is_empty() { url_type } else { media_type.to_owned() };
+                json!({"inlineData": {"mimeType": mime, "data": data}})
+            }
+            None => json!({"fileData": {"mimeType": media_type, "fileUri": url}}),
+        },
+        // A source added after this mapping was written: refused, not guessed at.
+        _ => {
+            return Err(Refusal {
+                what: "image".to_owned(),
+                message: "an image source Gemini cannot carry".to_owned(),
+            });
+        }
+    })
+}
+
+/// A `data:` URL as its media type and base64 payload (a payload that is not
+/// base64, `data:image/svg+xml,%3Csvg…`, is percent-decoded and encoded);
+/// `None` for any other URL or a malformed one.
+pub(crate) fn data_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("data:").or_else(|| url.strip_prefix("DATA:"))?;
+    let (meta, payload) = rest.split_once(',')?;
+    let mut fields = meta.split(';');
+    let media_type = fields.next().unwrap_or_default().trim().to_owned();
+    let is_base64 = fields.any(|f| f.trim().eq_ignore_ascii_case("base64"));
+    let data = if is_base64 {
+        payload.trim().to_owned()
+    } else {
+        match ContentPart::image_bytes(&media_type, &percent_decode(payload)) {
+            ContentPart::Image { source: ImageSource::Base64(data), .. } => data,
+            _ => return None,
+        }
+    };
+    Some((media_type, data))
+}
+
+/// `%XX` escapes decoded; a malformed escape is kept as written.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(high), Some(low)) => {
+                out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// The keywords of Gemini's `Schema` (an OpenAPI 3.0 subset); the API rejects any other field.
@@ -427,6 +643,36 @@ mod tests {
                 "required": ["steps"]
             })
         );
+    }
+
+    #[test]
+    fn data_urls_give_their_base64_payload_and_bad_ones_give_none() {
+        assert_eq!(data_url("data:image/png;base64,iVBORw0K"), Some(("image/png".into(), "iVBORw0K".into())));
+        assert_eq!(data_url("data:image/svg+xml,%3Csvg%2F%3E"), Some(("image/svg+xml".into(), "PHN2Zy8+".into())));
+        // Malformed escapes are kept as written; nothing panics on odd input.
+        assert_eq!(data_url("data:text/plain,%G1%"), Some(("text/plain".into(), "JUcxJQ==".into())));
+        assert_eq!(data_url("data:,é%E2%9C%93"), Some((String::new(), "w6ninJM=".into())));
+        for bad in ["https://example.com/a.png", "data:", "data:image/png;base64", "", "dat"] {
+            assert_eq!(data_url(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_text_signature_goes_on_the_next_text_part_else_the_previous_one() {
+        use agent_core::provider::{Message, Reasoning};
+        let signature = |s: &str| ContentPart::Reasoning(Reasoning::new(ORIGIN, "").with_signature(Some(s.into())));
+        let message = Message::with_parts(
+            Role::Assistant,
+            vec![signature("s1"), ContentPart::text("a"), ContentPart::text("b"), signature("s2"), signature("s3")],
+        );
+        let parts = model_parts(&message, None).unwrap();
+        assert_eq!(
+            parts,
+            vec![json!({"text": "a", "thoughtSignature": "s1"}), json!({"text": "b", "thoughtSignature": "s2"})],
+            "s3 finds no unsigned text part and is left out"
+        );
+        let alone = Message::with_parts(Role::Assistant, vec![signature("s1")]);
+        assert!(model_parts(&alone, None).unwrap().is_empty(), "a signature with no text sends nothing");
     }
 
     #[test]

@@ -13,7 +13,27 @@
 //! error. Tool calls come back with arguments as an object, serialised to
 //! JSON text, and with generated `call_…` ids when
 //! Ollama gives none. No key is sent unless one is set with
-//! [`OllamaProvider::with_api_key`]. For Ollama's OpenAI-compatible endpoint
+//! [`OllamaProvider::with_api_key`].
+//!
+//! Content parts: images go in the message's `images` (base64; a `data:`
+//! URL's payload). Ollama fetches no URL, so an image by URL is
+//! [`ProviderErrorKind::Unsupported`] (`what: "image_url"`) before anything
+//! is sent, and so is any image to a model whose capabilities say it reads
+//! none (`what: "image"`). A failed tool's result
+//! ([`Message::is_error`](agent_core::provider::Message::is_error)) is sent
+//! as its text: Ollama has no error flag, so the text itself must say it
+//! failed. Cache breakpoints are ignored (Ollama reuses a prompt prefix on its own).
+//!
+//! Reasoning: [`CompletionRequest::reasoning`](agent_core::provider::CompletionRequest::reasoning)
+//! becomes `think`, shaped by the model's
+//! [`ReasoningControl`](agent_core::provider::ReasoningControl): a level
+//! (`low`/`medium`/`high`) for `effort` models (gpt-oss), else `true`
+//! (`false` for a budget of 0); nothing for a model known not to think.
+//! `message.thinking` comes back as a [`Completion::reasoning`] block of
+//! origin `ollama` (streamed as [`StreamEvent::ReasoningDelta`]) and goes back
+//! as the assistant message's `thinking` in later requests; reasoning from
+//! another wire is left out. [`HttpOptions`] (an injected client, headers,
+//! extra body fields) apply to every request. For Ollama's OpenAI-compatible endpoint
 //! use [`OpenAiProvider`](crate::OpenAiProvider) with base URL `{host}/v1`
 //! (spec `openai:MODEL@http://host:11434/v1`).
 //!
@@ -36,11 +56,12 @@ mod error;
 mod wire;
 
 use crate::capabilities::CapabilityTable;
+use crate::http_options::HttpOptions;
 use crate::native::{self, CallContext, Frame, Framing, StreamDecoder, generated_call_id};
 use crate::spec::ProviderKind;
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
-    StreamEvent, ToolCall, Usage,
+    Reasoning, StreamEvent, ToolCall, Usage,
 };
 use agent_core::{LlmProvider, async_trait};
 
@@ -72,6 +93,7 @@ pub struct OllamaProvider {
     timeout: Duration,
     capabilities: Option<ModelCapabilities>,
     client: reqwest::Client,
+    http: HttpOptions,
 }
 
 impl std::fmt::Debug for OllamaProvider {
@@ -82,6 +104,8 @@ impl std::fmt::Debug for OllamaProvider {
             .field("base_url", &self.base_url)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.timeout)
+            .field("capabilities", &self.capabilities)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +123,7 @@ impl OllamaProvider {
             timeout: DEFAULT_TIMEOUT,
             capabilities,
             client: reqwest::Client::new(),
+            http: HttpOptions::default(),
         }
     }
 
@@ -151,6 +176,14 @@ impl OllamaProvider {
         self
     }
 
+    /// Sets the HTTP escape hatches: an injected client (custom CA, proxy),
+    /// headers added to every request and fields merged into every body (see
+    /// [`HttpOptions`]).
+    pub fn with_http_options(mut self, http: HttpOptions) -> Self {
+        self.http = http;
+        self
+    }
+
     /// What the model can do, when known (from the shipped capability table
     /// unless set with [`with_capabilities`](Self::with_capabilities)).
     pub fn capabilities(&self) -> Option<&ModelCapabilities> {
@@ -176,22 +209,25 @@ impl OllamaProvider {
         }
     }
 
-    fn request(&self, req: &CompletionRequest, stream: bool) -> reqwest::RequestBuilder {
-        let builder = self.client.post(format!("{}/api/chat", self.base_url)).json(&wire::request_body(
-            &self.model,
-            req,
-            self.capabilities.as_ref(),
-            stream,
-        ));
-        match &self.api_key {
-            Some(key) => builder.bearer_auth(key),
-            None => builder,
+    /// The request to send, or the typed error that stops it before anything
+    /// is sent (a part this wire or model cannot carry, an invalid header).
+    fn request(&self, req: &CompletionRequest, stream: bool) -> Result<reqwest::RequestBuilder, ProviderError> {
+        let mut body = wire::request_body(&self.model, req, self.capabilities.as_ref(), stream).map_err(|refusal| {
+            ProviderError::new(ProviderErrorKind::Unsupported { what: refusal.what }, self.id.clone(), refusal.message)
+        })?;
+        self.http.merge_body(&mut body, req);
+        let mut builder = self.http.client_or(&self.client).post(format!("{}/api/chat", self.base_url)).json(&body);
+        if let Some(key) = &self.api_key {
+            builder = builder.bearer_auth(key);
         }
+        self.http
+            .apply_headers(builder, req)
+            .map_err(|e| ProviderError::new(ProviderErrorKind::InvalidRequest, self.id.clone(), e.to_string()))
     }
 
     async fn call(&self, req: &CompletionRequest) -> Result<Completion, ProviderError> {
         let cx = self.context();
-        let (status, request_id, body) = cx.send_for_body(self.request(req, false)).await?;
+        let (status, request_id, body) = cx.send_for_body(self.request(req, false)?).await?;
         let chunk: ChatChunk = cx.parse_body(status, request_id.as_ref(), &body, "an Ollama chat response")?;
         if let Some(message) = chunk.error.clone() {
             let kind = (cx.classify)(500, &reqwest::header::HeaderMap::new(), &body, SystemTime::now()).kind;
@@ -228,8 +264,17 @@ impl LlmProvider for OllamaProvider {
     }
 
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
+        let request = self.request(&req, true)?;
         let decoder = Decoder { id: self.id.clone(), assembly: Assembly::default() };
-        self.context().send_for_stream(self.request(&req, true), Framing::Ndjson, decoder).await
+        self.context().send_for_stream(request, Framing::Ndjson, decoder).await
+    }
+
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.capabilities.clone()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        Some(self.base_url.clone())
     }
 }
 
@@ -237,6 +282,7 @@ impl LlmProvider for OllamaProvider {
 #[derive(Default)]
 struct Assembly {
     text: String,
+    thinking: String,
     tool_calls: Vec<ToolCall>,
     done: bool,
     done_reason: Option<String>,
@@ -255,6 +301,10 @@ impl Assembly {
             self.usage = chunk.usage();
         }
         let Some(message) = chunk.message else { return };
+        if let Some(thinking) = message.thinking.filter(|t| !t.is_empty()) {
+            self.thinking.push_str(&thinking);
+            out.push(StreamEvent::ReasoningDelta { text: thinking });
+        }
         if let Some(text) = message.content.filter(|t| !t.is_empty()) {
             self.text.push_str(&text);
             out.push(StreamEvent::Delta { text });
@@ -280,6 +330,10 @@ impl Assembly {
             .with_finish_reason(self.done_reason.as_deref().map(|r| wire::finish_reason(r, has_calls)));
         completion.model = self.model.take();
         completion.tool_calls = std::mem::take(&mut self.tool_calls);
+        let thinking = std::mem::take(&mut self.thinking);
+        if !thinking.is_empty() {
+            completion.reasoning = vec![Reasoning::new(wire::ORIGIN, thinking)];
+        }
         completion
     }
 }
