@@ -34,55 +34,9 @@ use agent_core::failure::{Classification, Failure, FailureKind};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// Counts the tokens of `text` with tiktoken's `o200k_base` encoding (the
-/// GPT-4o / GPT-4.1 / o-series tokenizer), loaded once per process.
-///
-/// Without the `tokenizer` feature (or if the encoding could not be loaded)
-/// the count is an estimate that errs high: one token per three bytes,
-/// rounded up.
-///
-/// ```
-/// use agent_classify::count_tokens;
-///
-/// assert_eq!(count_tokens(""), 0);
-/// assert!(count_tokens("error[E0308]: mismatched types") >= 5);
-/// ```
-pub fn count_tokens(text: &str) -> usize {
-    if text.is_empty() {
-        return 0;
-    }
-    #[cfg(feature = "tokenizer")]
-    if let Some(bpe) = o200k() {
-        return bpe.encode_with_special_tokens(text).len();
-    }
-    text.len().div_ceil(3)
-}
-
-/// Whether [`count_tokens`] counts with the real `o200k_base` tokenizer
-/// (rather than estimating).
-pub fn exact_token_counts() -> bool {
-    #[cfg(feature = "tokenizer")]
-    {
-        o200k().is_some()
-    }
-    #[cfg(not(feature = "tokenizer"))]
-    {
-        false
-    }
-}
-
-#[cfg(feature = "tokenizer")]
-fn o200k() -> Option<&'static tiktoken_rs::CoreBPE> {
-    static BPE: std::sync::OnceLock<Option<tiktoken_rs::CoreBPE>> = std::sync::OnceLock::new();
-    BPE.get_or_init(|| match tiktoken_rs::o200k_base() {
-        Ok(bpe) => Some(bpe),
-        Err(err) => {
-            tracing::warn!(%err, "cannot load the o200k_base tokenizer; token counts are estimates");
-            None
-        }
-    })
-    .as_ref()
-}
+/// Token counts: tiktoken's `o200k_base` with the `tokenizer` feature, else
+/// one token per three bytes (see [`agent_tokens`]).
+pub use agent_tokens::{count_tokens, exact_token_counts};
 
 /// One root cause: failures that share a location and a cause (one compile
 /// error failing many tests, many tests panicking at one line) or, without

@@ -116,6 +116,7 @@ fn only_agent_sandbox_spawns_processes() {
         "agent-mutants",
         "agent-gates",
         "agent-syntax",
+        "agent-tokens",
         "agent-store",
         "agent-swe",
     ] {
