@@ -124,6 +124,12 @@ pub(crate) enum Command {
         /// Record the exchange into this cassette.
         #[arg(long)]
         record: Option<PathBuf>,
+        /// Reasoning controls: `minimal`, `low`, `medium`, `high`, or a token budget.
+        #[arg(long)]
+        reasoning: Option<String>,
+        /// An image to send with the prompt (png, jpeg, gif, webp); repeatable.
+        #[arg(long = "image")]
+        images: Vec<PathBuf>,
         /// Print one JSON document.
         #[arg(long)]
         json: bool,

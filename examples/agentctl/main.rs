@@ -19,7 +19,8 @@ use agentkit::core::event::{TaskId, unix_ms_now};
 use agentkit::core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput, SandboxPolicy};
 use agentkit::core::failure::Classification;
 use agentkit::core::provider::{
-    Completion, CompletionRequest, CompletionStream, Message, ProviderError, ProviderErrorKind, StreamEvent,
+    Completion, CompletionRequest, CompletionStream, ContentPart, Message, ProviderError, ProviderErrorKind,
+    ReasoningEffort, ReasoningRequest, Role, StreamEvent,
 };
 use agentkit::core::snapshot::{SnapshotError, SnapshotId};
 use agentkit::core::workspace::WorkspaceProfile;
@@ -106,8 +107,9 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         Command::Restore { dir, id, .. } => restore(&dir, &id).await,
         Command::Discard { dir, id, .. } => discard(&dir, &id).await,
         Command::Recover { dir, .. } => recover::recover(&dir).await,
-        Command::Ask { provider, stream, schema, replay, record, prompt, json } => {
-            ask(&provider, stream, json, schema.as_deref(), replay.as_deref(), record.as_deref(), &prompt).await
+        Command::Ask { provider, stream, schema, replay, record, reasoning, images, prompt, json } => {
+            let request = ask_request(&prompt, reasoning.as_deref(), &images)?;
+            ask(&provider, stream, json, schema.as_deref(), replay.as_deref(), record.as_deref(), request).await
         }
         Command::Mutate(args) => mutate::mutate(args).await,
         Command::Timeline(args) => timeline::timeline(args).await,
@@ -394,6 +396,51 @@ fn attempt_json(attempts: &[CascadeAttempt], final_error: Option<&ProviderError>
 }
 
 #[allow(clippy::too_many_arguments)]
+/// The request of `ask`: the prompt with any images as content parts, and
+/// the reasoning controls (`minimal`…`high`, or a token budget).
+fn ask_request(prompt: &str, reasoning: Option<&str>, images: &[PathBuf]) -> Result<CompletionRequest, CliError> {
+    let message = if images.is_empty() {
+        Message::user(prompt)
+    } else {
+        let mut parts = vec![ContentPart::text(prompt)];
+        for path in images {
+            let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+            let media_type = match ext.as_deref() {
+                Some("png") => "image/png",
+                Some("jpg" | "jpeg") => "image/jpeg",
+                Some("gif") => "image/gif",
+                Some("webp") => "image/webp",
+                _ => {
+                    return Err(CliError::bad_input(format!(
+                        "image {}: not a png, jpeg, gif or webp file name",
+                        path.display()
+                    )));
+                }
+            };
+            let bytes =
+                std::fs::read(path).map_err(|e| CliError::bad_input(format!("image {}: {e}", path.display())))?;
+            parts.push(ContentPart::image_bytes(media_type, &bytes));
+        }
+        Message::with_parts(Role::User, parts)
+    };
+    let mut req = CompletionRequest::new(vec![message]);
+    if let Some(text) = reasoning {
+        let controls = match text.trim() {
+            "minimal" => ReasoningRequest::effort(ReasoningEffort::Minimal),
+            "low" => ReasoningRequest::effort(ReasoningEffort::Low),
+            "medium" => ReasoningRequest::effort(ReasoningEffort::Medium),
+            "high" => ReasoningRequest::effort(ReasoningEffort::High),
+            other => ReasoningRequest::budget(other.parse().map_err(|_| {
+                CliError::bad_input(format!(
+                    "--reasoning {other:?}: expected minimal, low, medium, high or a token budget"
+                ))
+            })?),
+        };
+        req = req.with_reasoning(controls);
+    }
+    Ok(req)
+}
+
 async fn ask(
     specs: &[String],
     stream: bool,
@@ -401,13 +448,12 @@ async fn ask(
     schema: Option<&Path>,
     replay: Option<&Path>,
     record: Option<&Path>,
-    prompt: &str,
+    mut req: CompletionRequest,
 ) -> Result<Output, CliError> {
     // Each member retries transient failures (a 5xx, a 429) on its own provider before
     // the cascade moves on: `ask` has no `Retry` around the cascade (the loops do, and
     // a retry on both levels would multiply the attempts).
     let stack = build_cascade(specs, replay, record, ReplayMatch::Strict, None, Some(RetryPolicy::default()))?;
-    let mut req = CompletionRequest::new(vec![Message::user(prompt)]);
     let schema_value = match schema {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -461,6 +507,7 @@ async fn ask(
         "usage": completion.usage,
         "cost_usd": completion.cost_usd,
         "request_id": completion.request_id,
+        "reasoning": completion.reasoning,
         "streamed": stream,
         "attempts": attempts,
     });

@@ -605,3 +605,67 @@ async fn ask_retries_a_server_error_on_the_same_provider_before_answering() {
     assert_eq!(doc["attempts"].as_array().map(Vec::len), Some(1), "{doc}");
     assert_eq!(doc["attempts"][0]["ok"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_sends_an_image_and_a_thinking_budget_to_anthropic_and_reports_the_models_reasoning() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let answer = serde_json::json!({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [
+            { "type": "thinking", "thinking": "A red square, 2 by 2.", "signature": "sig-abc" },
+            { "type": "text", "text": "A red square." }
+        ],
+        "stop_reason": "end_turn",
+        "usage": { "input_tokens": 40, "output_tokens": 12 }
+    });
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("square.png");
+    let bytes: &[u8] = b"\x89PNG\r\n\x1a\n not really a png";
+    std::fs::write(&image, bytes).unwrap();
+    let spec = format!("anthropic:claude-sonnet-4-5@{}", server.uri());
+    let image_arg = image.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        agentctl()
+            .env("ANTHROPIC_API_KEY", "sk-ant-test")
+            .args(["ask", "--provider", &spec, "--reasoning", "low", "--image", &image_arg, "--json", "What is it?"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["content"], "A red square.");
+    assert_eq!(doc["reasoning"][0]["text"], "A red square, 2 by 2.");
+    assert_eq!(doc["reasoning"][0]["signature"], "sig-abc");
+
+    // What reached the server: the image as a base64 block after the text,
+    // and a thinking budget ("low": 2,048 tokens) with no temperature.
+    let sent: serde_json::Value = server.received_requests().await.unwrap()[0].body_json().unwrap();
+    let content = &sent["messages"][0]["content"];
+    assert_eq!(content[0]["type"], "text");
+    assert_eq!(content[0]["text"], "What is it?");
+    assert_eq!(content[1]["type"], "image");
+    assert_eq!(content[1]["source"]["media_type"], "image/png");
+    use base64::Engine;
+    assert_eq!(content[1]["source"]["data"], base64::engine::general_purpose::STANDARD.encode(bytes));
+    assert_eq!(sent["thinking"]["type"], "enabled");
+    assert_eq!(sent["thinking"]["budget_tokens"], 2048);
+    assert!(sent.get("temperature").is_none(), "{sent}");
+
+    // A file that is not an image, or a reasoning level that does not exist, is bad input.
+    let text_file = dir.path().join("notes.txt");
+    std::fs::write(&text_file, "x").unwrap();
+    let bad = agentctl().args(["ask", "--image", text_file.to_str().unwrap(), "hi"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
+    let bad = agentctl().args(["ask", "--reasoning", "extreme", "hi"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
+}
