@@ -50,6 +50,7 @@ pub mod model_names;
 mod native;
 pub mod ollama;
 pub mod openai;
+pub mod openai_responses;
 pub mod pricing;
 mod retry_after;
 #[cfg(feature = "test-utils")]
@@ -67,6 +68,7 @@ pub use gemini::GeminiProvider;
 pub use http_options::{HttpOptions, InvalidHeader};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;
+pub use openai_responses::OpenAiResponsesProvider;
 pub use pricing::{Price, cost_usd, price_for};
 #[cfg(feature = "test-utils")]
 pub use scripted::StreamStep;

@@ -9,9 +9,15 @@
 //! assert_eq!(spec.model, "qwen2.5:7b");
 //! assert_eq!(spec.base_url.as_deref(), Some("http://gpu-box:11434"));
 //! assert!("mistral:large".parse::<ProviderSpec>().is_err());
+//!
+//! // The OpenAI Responses API, and an Azure OpenAI deployment.
+//! assert_eq!("openai-responses:o3".parse::<ProviderSpec>().unwrap().kind, ProviderKind::OpenAiResponses);
+//! let azure: ProviderSpec = "azure:my-gpt-4o@https://contoso.openai.azure.com".parse().unwrap();
+//! assert_eq!((azure.kind, azure.model.as_str()), (ProviderKind::Azure, "my-gpt-4o"));
 //! ```
 
-use crate::{AnthropicProvider, GeminiProvider, OllamaProvider, OpenAiProvider};
+use crate::openai::non_empty;
+use crate::{AnthropicProvider, GeminiProvider, OllamaProvider, OpenAiProvider, OpenAiResponsesProvider};
 use agent_core::LlmProvider;
 use agent_core::provider::ProviderId;
 use std::fmt;
@@ -33,19 +39,28 @@ pub enum ProviderKind {
     /// Ollama's native `/api/chat` (its OpenAI-compatible `/v1` endpoint is
     /// reached with kind `openai` and a base URL).
     Ollama,
+    /// The OpenAI Responses API (`POST /responses`), spelled `openai-responses`.
+    OpenAiResponses,
+    /// An Azure OpenAI deployment (Chat Completions), spelled `azure`; the
+    /// model of the spec is the deployment name.
+    Azure,
 }
 
 impl ProviderKind {
     /// Every kind, in the order they are listed in messages.
-    pub const ALL: [ProviderKind; 4] = [Self::OpenAi, Self::Anthropic, Self::Gemini, Self::Ollama];
+    pub const ALL: [ProviderKind; 6] =
+        [Self::OpenAi, Self::Anthropic, Self::Gemini, Self::Ollama, Self::OpenAiResponses, Self::Azure];
 
-    /// The lower-case name used in specs and provider ids (`openai`, `anthropic`, `gemini`, `ollama`).
+    /// The lower-case name used in specs and provider ids (`openai`,
+    /// `anthropic`, `gemini`, `ollama`, `openai-responses`, `azure`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OpenAi => "openai",
             Self::Anthropic => "anthropic",
             Self::Gemini => "gemini",
             Self::Ollama => "ollama",
+            Self::OpenAiResponses => "openai-responses",
+            Self::Azure => "azure",
         }
     }
 }
@@ -115,7 +130,9 @@ pub enum SpecError {
         spec: String,
     },
     /// The kind is not one this library knows.
-    #[error("unknown provider kind {kind:?} in {spec:?}; expected one of openai, anthropic, gemini, ollama")]
+    #[error(
+        "unknown provider kind {kind:?} in {spec:?}; expected one of openai, anthropic, gemini, ollama, openai-responses, azure"
+    )]
     UnknownKind {
         /// The kind as written.
         kind: String,
@@ -137,6 +154,15 @@ pub enum SpecError {
         url: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The kind needs a base URL and none was given, neither in the spec
+    /// nor in the environment (an Azure resource endpoint).
+    #[error("provider kind {kind} needs a base URL: add @https://… to the spec or set {variable}")]
+    MissingBaseUrl {
+        /// The kind asked for.
+        kind: ProviderKind,
+        /// The environment variable that would have given it.
+        variable: String,
     },
     /// The kind is known but this build cannot construct it (every kind is
     /// buildable at present; kept for kinds added later).
@@ -207,6 +233,17 @@ fn validate_base_url(url: &str) -> Result<String, SpecError> {
 /// - `gemini` → [`GeminiProvider::from_env`]: `GEMINI_API_KEY` (else `GOOGLE_API_KEY`).
 /// - `ollama` → [`OllamaProvider::from_env`], native `/api/chat` at the spec's base URL,
 ///   else `OLLAMA_HOST`, else [`DEFAULT_OLLAMA_HOST`]. No key is sent.
+/// - `openai-responses` → [`OpenAiResponsesProvider::from_env`], the Responses
+///   API (`POST {base}/responses`) with the same variables as `openai`:
+///   `OPENAI_API_KEY`, `OPENAI_BASE_URL`. For models served only there
+///   (`openai-responses:o3-pro`), and for reasoning carried between turns.
+/// - `azure` → [`OpenAiProvider::azure_from_env`]: `azure:DEPLOYMENT`, the
+///   resource endpoint from the spec's base URL (`azure:gpt-4o@https://contoso.openai.azure.com`,
+///   or a host's own base-URL option put there), else `AZURE_OPENAI_ENDPOINT`; the key from
+///   `AZURE_OPENAI_API_KEY` (sent as `api-key`); the version from
+///   `AZURE_OPENAI_API_VERSION`, else
+///   [`DEFAULT_AZURE_API_VERSION`](crate::openai::DEFAULT_AZURE_API_VERSION).
+///   Without an endpoint the build fails with [`SpecError::MissingBaseUrl`].
 pub fn build_provider(spec: &ProviderSpec) -> Result<Arc<dyn LlmProvider>, SpecError> {
     build_provider_with_env(spec, &|name| std::env::var(name).ok())
 }
@@ -223,5 +260,17 @@ pub fn build_provider_with_env(
         ProviderKind::Anthropic => Arc::new(AnthropicProvider::from_lookup(&spec.model, base_url, env)),
         ProviderKind::Gemini => Arc::new(GeminiProvider::from_lookup(&spec.model, base_url, env)),
         ProviderKind::Ollama => Arc::new(OllamaProvider::from_lookup(&spec.model, base_url, env)),
+        ProviderKind::OpenAiResponses => Arc::new(OpenAiResponsesProvider::from_lookup(&spec.model, base_url, env)),
+        ProviderKind::Azure => {
+            let variable = "AZURE_OPENAI_ENDPOINT";
+            let endpoint = match non_empty(base_url).or_else(|| non_empty(env(variable))) {
+                Some(url) => validate_base_url(url.trim())?,
+                None => return Err(SpecError::MissingBaseUrl { kind: spec.kind, variable: variable.to_owned() }),
+            };
+            match OpenAiProvider::azure_from_lookup(&spec.model, Some(endpoint), env) {
+                Some(provider) => Arc::new(provider),
+                None => return Err(SpecError::MissingBaseUrl { kind: spec.kind, variable: variable.to_owned() }),
+            }
+        }
     })
 }

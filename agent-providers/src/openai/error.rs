@@ -7,9 +7,9 @@ use reqwest::header::HeaderMap;
 use std::time::SystemTime;
 
 /// What an error response said, read from its status, headers and body.
-pub(super) struct Classified {
-    pub(super) kind: ProviderErrorKind,
-    pub(super) message: String,
+pub(crate) struct Classified {
+    pub(crate) kind: ProviderErrorKind,
+    pub(crate) message: String,
 }
 
 /// The error `type`/`code` values that mean a quota or spend limit, not a short-term rate limit.
@@ -60,7 +60,7 @@ impl Fields {
 }
 
 /// Classifies a non-2xx response.
-pub(super) fn classify(status: u16, headers: &HeaderMap, body: &str, now: SystemTime) -> Classified {
+pub(crate) fn classify(status: u16, headers: &HeaderMap, body: &str, now: SystemTime) -> Classified {
     let fields = Fields::read(body);
     let kind = kind_for_status(status, &fields, headers, now);
     Classified { kind, message: format!("HTTP {status}: {}", fields.message) }
@@ -147,7 +147,9 @@ fn implied_status(fields: &Fields) -> Option<u16> {
     if fields.has(&|v| v == "model_not_found") {
         return Some(404);
     }
-    if fields.has(&|v| matches!(v, "invalid_request_error" | "unsupported_parameter" | "unsupported_value")) {
+    if fields.has(&|v| {
+        matches!(v, "invalid_request_error" | "unsupported_parameter" | "unsupported_value" | "invalid_prompt")
+    }) {
         return Some(400);
     }
     if fields.has(&|v| matches!(v, "server_error" | "api_error" | "internal_error")) {
@@ -158,13 +160,33 @@ fn implied_status(fields: &Fields) -> Option<u16> {
 
 /// Classifies an `{"error":…}` event received inside a 200 stream, as the
 /// same body would be classified on an HTTP error response.
-pub(super) fn classify_stream_event(data: &str, now: SystemTime) -> Classified {
+pub(crate) fn classify_stream_event(data: &str, now: SystemTime) -> Classified {
     let fields = Fields::read(data);
     let kind = match implied_status(&fields) {
         Some(status) => kind_for_status(status, &fields, &HeaderMap::new(), now),
         None => ProviderErrorKind::Other,
     };
     Classified { kind, message: format!("error event in the stream: {}", fields.message) }
+}
+
+/// [`classify`] in the form the shared HTTP plumbing of the crate takes
+/// (the Responses API provider classifies its errors as Chat Completions does).
+pub(crate) fn classify_for_native(
+    status: u16,
+    headers: &HeaderMap,
+    body: &str,
+    now: SystemTime,
+) -> crate::native::Classified {
+    let classified = classify(status, headers, body, now);
+    crate::native::Classified { kind: classified.kind, message: classified.message, request_id: None }
+}
+
+/// Classifies an error object met inside a 200 stream or body (`{"code",
+/// "message", "type"}`, as the Responses API sends in `error` events and in
+/// a failed response), as the same error on an HTTP response would be.
+pub(crate) fn classify_error_object(error: &serde_json::Value, now: SystemTime) -> Classified {
+    let envelope = serde_json::json!({ "error": error });
+    classify_stream_event(&envelope.to_string(), now)
 }
 
 /// The first 500 characters of a body that carried no error message.

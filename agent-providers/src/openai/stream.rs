@@ -44,8 +44,8 @@ use super::error;
 use super::wire::{self, Arguments, ChatChunk, ToolCallPiece};
 use crate::pricing;
 use agent_core::provider::{
-    Completion, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId, StreamEvent, ToolCall,
-    Usage,
+    Completion, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId, Reasoning, StreamEvent,
+    ToolCall, Usage,
 };
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
@@ -76,6 +76,8 @@ pub struct Assembler {
     chunk_id: Option<String>,
     reported_model: Option<String>,
     content: String,
+    /// Readable reasoning streamed by a compatible server (`reasoning_content` / `reasoning`).
+    reasoning: String,
     calls: Vec<PartialCall>,
     /// Position in `calls` of the call the last piece went to.
     last_call: Option<usize>,
@@ -98,6 +100,7 @@ impl Assembler {
             chunk_id: None,
             reported_model: None,
             content: String::new(),
+            reasoning: String::new(),
             calls: Vec::new(),
             last_call: None,
             finish_reason: None,
@@ -128,9 +131,11 @@ impl Assembler {
     }
 
     /// Reads one event's `data` and appends the events it yields to `out`:
-    /// [`StreamEvent::Delta`] for text, [`StreamEvent::ToolCallDelta`] for each
-    /// tool-call piece, [`StreamEvent::Done`] for `[DONE]`. Data after
-    /// `[DONE]` is ignored.
+    /// [`StreamEvent::Delta`] for text, [`StreamEvent::ReasoningDelta`] for
+    /// the readable reasoning of compatible servers (`reasoning_content` of
+    /// DeepSeek and llama.cpp, `reasoning` of OpenRouter, vLLM and Ollama),
+    /// [`StreamEvent::ToolCallDelta`] for each tool-call piece,
+    /// [`StreamEvent::Done`] for `[DONE]`. Data after `[DONE]` is ignored.
     ///
     /// # Errors
     /// An `{"error":…}` event, classified as the same body on an HTTP error
@@ -169,6 +174,10 @@ impl Assembler {
                 continue; // only the first choice is assembled
             }
             if let Some(delta) = choice.delta {
+                if let Some(text) = delta.reasoning_content.or(delta.reasoning).filter(|t| !t.is_empty()) {
+                    self.reasoning.push_str(&text);
+                    out.extend(std::iter::once(StreamEvent::ReasoningDelta { text }));
+                }
                 for text in [delta.content, delta.refusal].into_iter().flatten() {
                     if !text.is_empty() {
                         self.content.push_str(&text);
@@ -289,6 +298,10 @@ impl Assembler {
             .with_request_id(self.request_id.clone().or_else(|| self.chunk_id.clone()));
         completion.model = self.reported_model.clone();
         completion.tool_calls = tool_calls;
+        let reasoning = std::mem::take(&mut self.reasoning);
+        if !reasoning.is_empty() {
+            completion.reasoning = vec![Reasoning::new(super::REASONING_ORIGIN, reasoning)];
+        }
         completion
     }
 }

@@ -1,8 +1,12 @@
 //! The OpenAI Chat Completions wire format: the request body sent and the response body read.
 
-use agent_core::provider::{CompletionRequest, FinishReason, ModelCapabilities, Role, TokenParam, ToolCall, Usage};
+use agent_core::provider::{
+    CompletionRequest, ContentPart, FinishReason, ImageSource, Message, ModelCapabilities, ReasoningControl, Role,
+    StructuredOutputMode, TokenParam, ToolCall, Usage,
+};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// The body of `POST /chat/completions`.
@@ -17,6 +21,9 @@ pub(super) struct ChatRequest<'a> {
     pub(super) max_completion_tokens: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) temperature: Option<f32>,
+    /// `minimal` … `high`, for models whose capabilities say they take a reasoning effort.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) reasoning_effort: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) response_format: Option<WireResponseFormat<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -37,11 +44,34 @@ pub(super) struct StreamOptions {
 pub(super) struct WireMessage<'a> {
     role: Role,
     /// `null` for an assistant message that only calls tools.
-    content: Option<&'a str>,
+    content: Option<WireContent<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tool_calls: Vec<WireToolCall<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_call_id: Option<&'a str>,
+}
+
+/// A message's content: one string (every message without images, so the
+/// request is byte for byte what it was before content parts), or an array
+/// of `text` and `image_url` parts (a user message with images).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum WireContent<'a> {
+    Text(&'a str),
+    Parts(Vec<WirePart<'a>>),
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum WirePart<'a> {
+    Text { text: &'a str },
+    ImageUrl { image_url: WireImageUrl<'a> },
+}
+
+/// `{"url": "data:image/png;base64,…"}` or `{"url": "https://…"}`.
+#[derive(Serialize)]
+struct WireImageUrl<'a> {
+    url: Cow<'a, str>,
 }
 
 /// `{"type":"function","function":{name,description,parameters}}`.
@@ -77,7 +107,11 @@ struct WireCalledFunction<'a> {
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(super) enum WireResponseFormat<'a> {
-    JsonSchema { json_schema: WireJsonSchema<'a> },
+    JsonSchema {
+        json_schema: WireJsonSchema<'a>,
+    },
+    /// Some JSON object; the schema is in the instructions.
+    JsonObject,
 }
 
 #[derive(Serialize)]
@@ -92,24 +126,44 @@ impl<'a> ChatRequest<'a> {
     /// entry): a model whose entry names `max_completion_tokens` gets its
     /// output bound under that name, and one with a fixed temperature gets
     /// none sent (only the default is accepted, and leaving it out is the
-    /// default). A model without an entry is sent `max_tokens` and
-    /// `temperature` as asked.
-    pub(super) fn shaped(model: &'a str, req: &'a CompletionRequest, caps: Option<&ModelCapabilities>) -> Self {
+    /// default); a model whose entry says it takes a reasoning effort gets
+    /// `reasoning_effort` from the request's reasoning controls. A model
+    /// without an entry is sent `max_tokens` and `temperature` as asked, and
+    /// no reasoning effort.
+    ///
+    /// `mode` is how structured output is asked for, when the request has a
+    /// `response_format`: `json_schema`, `json_object` (the caller has put
+    /// the schema in the instructions), or not at all (instructions alone).
+    pub(super) fn shaped(
+        model: &'a str,
+        req: &'a CompletionRequest,
+        caps: Option<&ModelCapabilities>,
+        mode: StructuredOutputMode,
+    ) -> Self {
         let token_param = caps.map_or(TokenParam::MaxTokens, |c| c.token_param);
         let (max_tokens, max_completion_tokens) = match token_param {
             TokenParam::MaxCompletionTokens => (None, req.max_tokens),
             _ => (req.max_tokens, None),
         };
         let fixed_temperature = caps.is_some_and(|c| c.fixed_temperature);
+        let takes_effort = caps.is_some_and(|c| c.reasoning == ReasoningControl::Effort);
+        let reasoning_effort =
+            req.reasoning.and_then(|r| r.effective_effort()).filter(|_| takes_effort).map(|e| e.as_str());
+        let response_format = req.response_format.as_ref().and_then(|f| match mode {
+            StructuredOutputMode::JsonSchema => Some(WireResponseFormat::JsonSchema {
+                json_schema: WireJsonSchema { name: &f.name, schema: &f.schema, strict: false },
+            }),
+            StructuredOutputMode::JsonObject => Some(WireResponseFormat::JsonObject),
+            _ => None,
+        });
         Self {
             model,
             messages: req.messages.iter().map(WireMessage::new).collect(),
             max_tokens,
             max_completion_tokens,
             temperature: req.temperature.filter(|_| !fixed_temperature),
-            response_format: req.response_format.as_ref().map(|f| WireResponseFormat::JsonSchema {
-                json_schema: WireJsonSchema { name: &f.name, schema: &f.schema, strict: false },
-            }),
+            reasoning_effort,
+            response_format,
             tools: req
                 .tools
                 .iter()
@@ -131,9 +185,69 @@ impl<'a> ChatRequest<'a> {
     }
 }
 
+/// What in `req` Chat Completions cannot carry, as `(what, why)`: an image
+/// to a model whose capabilities say it reads none, or an image outside a
+/// user message (the wire carries images only there). Checked before
+/// anything is sent.
+pub(super) fn unsupported_part(req: &CompletionRequest, caps: Option<&ModelCapabilities>) -> Option<String> {
+    for message in req.messages.iter().filter(|m| m.has_images()) {
+        if caps.is_some_and(|c| !c.image_input) {
+            return Some("the model does not read images (its capabilities say image_input: false)".to_owned());
+        }
+        if message.role != Role::User {
+            return Some(format!(
+                "Chat Completions carries images only in user messages, not in a {} message",
+                role_name(message.role)
+            ));
+        }
+    }
+    None
+}
+
+pub(super) fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::System => "system",
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        _ => "tool",
+    }
+}
+
+/// An image as a URL: its own URL, or a `data:` URL of its bytes.
+pub(crate) fn image_url<'a>(media_type: &str, source: &'a ImageSource) -> Cow<'a, str> {
+    match source {
+        ImageSource::Url(url) => Cow::Borrowed(url.as_str()),
+        ImageSource::Base64(data) => Cow::Owned(format!("data:{media_type};base64,{data}")),
+        // A source added to agent-core later: sent as its JSON, which the
+        // server rejects with a message that names it.
+        other => Cow::Owned(serde_json::to_string(other).unwrap_or_default()),
+    }
+}
+
 impl<'a> WireMessage<'a> {
-    fn new(m: &'a agent_core::provider::Message) -> Self {
-        let content = if m.content.is_empty() && !m.tool_calls.is_empty() { None } else { Some(m.content.as_str()) };
+    /// The wire form of `m`. Reasoning parts are left out (Chat Completions
+    /// takes no reasoning back: a compatible server's `reasoning_content` is
+    /// not to be returned to it), and so are cache breakpoints (OpenAI
+    /// caches prompt prefixes on its own) and empty text. A tool result's
+    /// `is_error` has no field on this wire: the text says what failed.
+    fn new(m: &'a Message) -> Self {
+        let content = if m.parts.is_empty() || !m.has_images() {
+            // Text only: the concatenated text, as before content parts.
+            if m.content.is_empty() && !m.tool_calls.is_empty() { None } else { Some(WireContent::Text(&m.content)) }
+        } else {
+            let parts = m
+                .parts
+                .iter()
+                .filter_map(|p| match p {
+                    ContentPart::Text { text } if !text.is_empty() => Some(WirePart::Text { text }),
+                    ContentPart::Image { media_type, source } => {
+                        Some(WirePart::ImageUrl { image_url: WireImageUrl { url: image_url(media_type, source) } })
+                    }
+                    _ => None,
+                })
+                .collect();
+            Some(WireContent::Parts(parts))
+        };
         Self {
             role: m.role,
             content,
@@ -176,6 +290,12 @@ pub(super) struct ChoiceMessage {
     pub(super) content: Option<String>,
     #[serde(default)]
     pub(super) refusal: Option<String>,
+    /// The readable reasoning of a compatible server (DeepSeek, llama.cpp).
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub(super) reasoning_content: Option<String>,
+    /// The same under the name other servers use (OpenRouter, vLLM, Ollama).
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub(super) reasoning: Option<String>,
     #[serde(default)]
     pub(super) tool_calls: Option<Vec<ResponseToolCall>>,
 }
@@ -310,8 +430,24 @@ pub(super) struct ChunkDelta {
     pub(super) content: Option<String>,
     #[serde(default)]
     pub(super) refusal: Option<String>,
+    /// A piece of readable reasoning (DeepSeek, llama.cpp).
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub(super) reasoning_content: Option<String>,
+    /// The same under the name other servers use (OpenRouter, vLLM, Ollama).
+    #[serde(default, deserialize_with = "lenient_text")]
+    pub(super) reasoning: Option<String>,
     #[serde(default)]
     pub(super) tool_calls: Option<Vec<ToolCallPiece>>,
+}
+
+/// A text field some servers fill with something else (an object, an array):
+/// the text when it is a string, else nothing, so an odd value never fails
+/// the whole chunk.
+fn lenient_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(text) => Some(text),
+        _ => None,
+    })
 }
 
 /// A piece of a streamed tool call: the first usually has `id`, `type`,

@@ -127,3 +127,89 @@ async fn base_url_in_the_spec_wins_over_the_environment() {
     let out = build_provider_with_env(&spec, &vars).unwrap().complete(ask("hi")).await.unwrap();
     assert_eq!(out.content, "from spec");
 }
+
+#[test]
+fn the_responses_and_azure_kinds_are_recognised_and_print_back() {
+    let responses = parse("openai-responses:o3-pro").unwrap();
+    assert_eq!((responses.kind, responses.model.as_str()), (ProviderKind::OpenAiResponses, "o3-pro"));
+    let azure = parse("azure:prod-gpt-4o@https://contoso.openai.azure.com/").unwrap();
+    assert_eq!(azure.kind, ProviderKind::Azure);
+    assert_eq!(azure.base_url.as_deref(), Some("https://contoso.openai.azure.com"));
+    for text in ["openai-responses:gpt-5", "azure:prod-gpt-4o@https://contoso.openai.azure.com"] {
+        assert_eq!(parse(text).unwrap().to_string(), text);
+    }
+    assert!(parse("mistral:large").unwrap_err().to_string().contains("openai-responses, azure"));
+}
+
+#[tokio::test]
+async fn openai_responses_spec_posts_to_the_responses_endpoint_with_the_openai_key() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let answer = serde_json::json!({"id": "resp_1", "object": "response", "status": "completed", "model": "o3-pro",
+        "output": [{"type": "message", "id": "msg_1", "role": "assistant", "content": [{"type": "output_text", "text": "hi"}]}],
+        "usage": {"input_tokens": 3, "output_tokens": 1}});
+    Mock::given(method("POST"))
+        .and(path("/v1/responses"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+        .mount(&server)
+        .await;
+    let vars = env(&[("OPENAI_API_KEY", "sk-env-key"), ("OPENAI_BASE_URL", &format!("{}/v1", server.uri()))]);
+    let provider = build_provider_with_env(&parse("openai-responses:o3-pro").unwrap(), &vars).unwrap();
+    assert_eq!(provider.id().as_str(), "openai-responses:o3-pro");
+    assert_eq!(provider.complete(ask("hi")).await.unwrap().content, "hi");
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received[0].headers.get("authorization").unwrap(), "Bearer sk-env-key");
+}
+
+#[tokio::test]
+async fn azure_spec_reads_endpoint_key_and_version_from_the_environment() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/gpt-4o/chat/completions"))
+        .and(query_param("api-version", "2025-01-01-preview"))
+        .respond_with(ok("from azure"))
+        .mount(&server)
+        .await;
+    let vars = env(&[
+        ("AZURE_OPENAI_ENDPOINT", &server.uri()),
+        ("AZURE_OPENAI_API_KEY", "azure-env-key"),
+        ("AZURE_OPENAI_API_VERSION", "2025-01-01-preview"),
+        ("OPENAI_API_KEY", "sk-not-for-azure"),
+    ]);
+    let provider = build_provider_with_env(&parse("azure:gpt-4o").unwrap(), &vars).unwrap();
+    assert_eq!(provider.id().as_str(), "azure:gpt-4o");
+    assert_eq!(provider.complete(ask("hi")).await.unwrap().content, "from azure");
+    let received = server.received_requests().await.unwrap();
+    assert_eq!(received[0].headers.get("api-key").unwrap(), "azure-env-key");
+    assert!(received[0].headers.get("authorization").is_none());
+    // Named after its model, the deployment has the model's capabilities.
+    assert!(provider.capabilities().is_some_and(|c| c.image_input));
+}
+
+#[tokio::test]
+async fn azure_spec_base_url_wins_over_the_environment_and_the_version_defaults() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/dep/chat/completions"))
+        .and(query_param("api-version", agent_providers::openai::DEFAULT_AZURE_API_VERSION))
+        .respond_with(ok("from spec"))
+        .mount(&server)
+        .await;
+    let spec = parse(&format!("azure:dep@{}", server.uri())).unwrap();
+    let vars = env(&[("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")]);
+    assert_eq!(build_provider_with_env(&spec, &vars).unwrap().complete(ask("hi")).await.unwrap().content, "from spec");
+}
+
+#[test]
+fn azure_spec_without_an_endpoint_is_an_error_naming_the_variable() {
+    let err = build_provider_with_env(&parse("azure:dep").unwrap(), &env(&[])).err().expect("no endpoint");
+    assert!(matches!(&err, SpecError::MissingBaseUrl { kind: ProviderKind::Azure, .. }), "{err}");
+    assert!(err.to_string().contains("AZURE_OPENAI_ENDPOINT"), "{err}");
+    let bad = build_provider_with_env(&parse("azure:dep").unwrap(), &env(&[("AZURE_OPENAI_ENDPOINT", "not a url")]));
+    assert!(matches!(bad.err(), Some(SpecError::InvalidBaseUrl { .. })));
+}
