@@ -57,6 +57,7 @@ mod retry_after;
 pub mod scripted;
 pub mod spec;
 pub mod structured;
+pub mod usage_estimate;
 
 pub use anthropic::AnthropicProvider;
 pub use cassette::ReplayOrRecordProvider;

@@ -54,10 +54,11 @@ use crate::capabilities::CapabilityTable;
 use crate::http_options::HttpOptions;
 use crate::pricing;
 use crate::spec::ProviderKind;
+use crate::usage_estimate::{PromptEstimate, estimated_usage};
 use agent_core::budget::Usd;
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
-    Reasoning, StreamEvent, StructuredOutputMode, ToolCall, Usage, stream_from_completion,
+    Reasoning, StreamEvent, StructuredOutputMode, ToolCall, stream_from_completion,
 };
 use agent_core::{LlmProvider, async_trait};
 use futures::{StreamExt, TryStreamExt};
@@ -443,7 +444,11 @@ impl OpenAiProvider {
     }
 
     /// Reads the whole body of `response`: the completion, or the classified error.
-    async fn read_whole(&self, response: reqwest::Response, prompt_estimate: u64) -> Result<Completion, ProviderError> {
+    async fn read_whole(
+        &self,
+        response: reqwest::Response,
+        prompt_estimate: &PromptEstimate,
+    ) -> Result<Completion, ProviderError> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let header_request_id = request_id_header(&headers);
@@ -462,7 +467,7 @@ impl OpenAiProvider {
         status: u16,
         header_request_id: Option<String>,
         body: String,
-        prompt_estimate: u64,
+        prompt_estimate: &PromptEstimate,
     ) -> Result<Completion, ProviderError> {
         let parsed: ChatResponse = serde_json::from_str(&body).map_err(|e| {
             self.error(ProviderErrorKind::Unparseable, format!("response is not a chat completion: {e}"))
@@ -490,7 +495,7 @@ impl OpenAiProvider {
             .collect();
         let usage = match parsed.usage {
             Some(u) => u.to_usage(),
-            None => estimated_usage(prompt_estimate, &content, &tool_calls),
+            None => estimated_usage(prompt_estimate, &content, &reasoning_text, &tool_calls),
         };
         let cost = parsed
             .model
@@ -513,7 +518,7 @@ impl OpenAiProvider {
         let mut mode = self.structured_mode(req);
         loop {
             let response = self.send(self.body(req, mode, false)?, req, false).await?;
-            match self.read_whole(response, estimate_prompt_tokens(req)).await {
+            match self.read_whole(response, &PromptEstimate::of(req)).await {
                 Err(e) => match self.degraded_mode(req, mode, &e) {
                     Some(next) => mode = next,
                     None => return Err(e),
@@ -555,9 +560,8 @@ impl OpenAiProvider {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().starts_with("application/json"));
         if !(200..300).contains(&status) || is_json {
-            return match tokio::time::timeout(self.timeout, self.read_whole(response, estimate_prompt_tokens(req)))
-                .await
-            {
+            let estimate = PromptEstimate::of(req);
+            return match tokio::time::timeout(self.timeout, self.read_whole(response, &estimate)).await {
                 Ok(whole) => Ok(whole_as_stream(whole?)),
                 Err(_) => Err(self
                     .error(
@@ -570,7 +574,7 @@ impl OpenAiProvider {
         let request_id = request_id_header(response.headers());
         let assembler = stream::Assembler::new(self.id.clone(), &self.model)
             .with_request_id(request_id)
-            .with_prompt_estimate(estimate_prompt_tokens(req));
+            .with_prompt(PromptEstimate::of(req));
         let (id, timeout) = (self.id.clone(), self.timeout);
         let bytes = response.bytes_stream().map_err(move |e| transport_error(&id, timeout, &e));
         Ok(stream::sse_completion_stream_with_idle_timeout(assembler, bytes, self.timeout))
@@ -631,37 +635,11 @@ fn whole_as_stream(completion: Completion) -> CompletionStream {
     Box::pin(futures::stream::iter(events))
 }
 
-/// A rough token count of `bytes` bytes of text: four bytes a token, rounded up.
-fn estimate_tokens(bytes: usize) -> u64 {
-    u64::try_from(bytes.div_ceil(4)).unwrap_or(u64::MAX)
-}
-
-/// A rough count of the prompt tokens of `req` (four bytes a token, plus a
-/// few per message for the chat template), for servers that report no usage.
+/// The prompt tokens of `req` as this library estimates them for servers
+/// that report no usage (see [`usage_estimate`](crate::usage_estimate)).
 /// At least 1.
 pub fn estimate_prompt_tokens(req: &CompletionRequest) -> u64 {
-    let messages: u64 = req
-        .messages
-        .iter()
-        .map(|m| {
-            let calls: usize = m.tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum();
-            4 + estimate_tokens(m.content.len() + calls)
-        })
-        .sum();
-    let tools: u64 = req
-        .tools
-        .iter()
-        .map(|t| estimate_tokens(t.name.len() + t.description.len() + t.parameters.to_string().len()))
-        .sum();
-    let format = req.response_format.as_ref().map_or(0, |f| estimate_tokens(f.schema.to_string().len()));
-    (messages + tools + format).max(1)
-}
-
-/// The usage of an answer whose server reported none: `prompt` tokens in, the
-/// answer's text and tool calls at four bytes a token out, marked estimated.
-pub(crate) fn estimated_usage(prompt: u64, content: &str, tool_calls: &[ToolCall]) -> Usage {
-    let calls: usize = tool_calls.iter().map(|c| c.name.len() + c.arguments.len()).sum();
-    Usage::new(prompt.max(1), estimate_tokens(content.len() + calls)).as_estimate()
+    crate::usage_estimate::prompt_tokens(req)
 }
 
 fn request_id_header(headers: &HeaderMap) -> Option<String> {

@@ -32,9 +32,10 @@
 //! per piece; empty arguments become `{}` at the end. Only choice 0 is
 //! assembled; `refusal` text is streamed and kept as content, as in `complete`.
 //!
-//! A stream without a usage chunk gets an estimated [`Usage`] (about four
-//! bytes a token, prompt from [`Assembler::with_prompt_estimate`]) marked
-//! [`Usage::estimated`], never a count of 0.
+//! A stream without a usage chunk gets an estimated [`Usage`] (counted with
+//! the process's tokenizer, see [`usage_estimate`](crate::usage_estimate);
+//! the prompt from [`Assembler::with_prompt`]) marked [`Usage::estimated`],
+//! never a count of 0.
 
 // `ProviderError` is the error type of `LlmProvider` (agent-core); it is
 // returned as is, like the trait does, rather than boxed.
@@ -43,6 +44,7 @@
 use super::error;
 use super::wire::{self, Arguments, ChatChunk, ToolCallPiece};
 use crate::pricing;
+use crate::usage_estimate::{PromptEstimate, estimated_usage};
 use agent_core::provider::{
     Completion, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId, Reasoning, StreamEvent,
     ToolCall, Usage,
@@ -83,8 +85,8 @@ pub struct Assembler {
     last_call: Option<usize>,
     finish_reason: Option<FinishReason>,
     usage: Option<Usage>,
-    /// Estimated prompt tokens, used when the stream reports no usage.
-    prompt_estimate: u64,
+    /// The prompt, counted when the stream reports no usage.
+    prompt: PromptEstimate,
     events: usize,
     done: bool,
 }
@@ -105,7 +107,7 @@ impl Assembler {
             last_call: None,
             finish_reason: None,
             usage: None,
-            prompt_estimate: 0,
+            prompt: PromptEstimate::default(),
             events: 0,
             done: false,
         }
@@ -121,7 +123,13 @@ impl Assembler {
     /// [`estimate_prompt_tokens`](super::estimate_prompt_tokens)): the input
     /// count of a stream that reports no usage.
     pub fn with_prompt_estimate(mut self, tokens: u64) -> Self {
-        self.prompt_estimate = tokens;
+        self.prompt = PromptEstimate::fixed(tokens);
+        self
+    }
+
+    /// Sets the prompt, counted only if the stream reports no usage.
+    pub fn with_prompt(mut self, prompt: PromptEstimate) -> Self {
+        self.prompt = prompt;
         self
     }
 
@@ -285,7 +293,7 @@ impl Assembler {
         // A server that sends no usage chunk (many OpenAI-compatible ones
         // ignore `stream_options`) is counted by estimate, never as 0 tokens.
         let usage =
-            self.usage.unwrap_or_else(|| super::estimated_usage(self.prompt_estimate, &self.content, &tool_calls));
+            self.usage.unwrap_or_else(|| estimated_usage(&self.prompt, &self.content, &self.reasoning, &tool_calls));
         let cost = self
             .reported_model
             .as_deref()

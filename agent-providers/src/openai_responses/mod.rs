@@ -56,9 +56,10 @@ use crate::capabilities::CapabilityTable;
 use crate::http_options::HttpOptions;
 use crate::native::{self, CallContext, Framing};
 use crate::openai::modes::{EndpointMemory, endpoint_key};
-use crate::openai::{DEFAULT_OPENAI_BASE_URL, DEFAULT_TIMEOUT, error, estimate_prompt_tokens, non_empty};
+use crate::openai::{DEFAULT_OPENAI_BASE_URL, DEFAULT_TIMEOUT, error, non_empty};
 use crate::pricing;
 use crate::spec::ProviderKind;
+use crate::usage_estimate::{PromptEstimate, estimated_usage};
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
     ReasoningControl,
@@ -283,14 +284,14 @@ impl OpenAiResponsesProvider {
             .with_include_fallback(|include| async move { cx.send_for_body(self.request(req, false, include)?).await })
             .await?;
         let response: ResponseObject = cx.parse_body(status, request_id.as_ref(), &body, "a Responses API response")?;
-        completion_from(&self.id, &self.model, response, estimate_prompt_tokens(req), request_id)
+        completion_from(&self.id, &self.model, response, &PromptEstimate::of(req), request_id)
             .map_err(|e| e.with_status(status).with_raw_body(body))
     }
 
     async fn start_stream(&self, req: &CompletionRequest) -> Result<CompletionStream, ProviderError> {
         let cx = self.context();
         self.with_include_fallback(|include| async move {
-            let decoder = stream::Decoder::new(self.id.clone(), &self.model, estimate_prompt_tokens(req));
+            let decoder = stream::Decoder::new(self.id.clone(), &self.model, PromptEstimate::of(req));
             cx.send_for_stream(self.request(req, true, include)?, Framing::Sse, decoder).await
         })
         .await
@@ -304,7 +305,7 @@ fn completion_from(
     provider: &ProviderId,
     configured_model: &str,
     response: ResponseObject,
-    prompt_estimate: u64,
+    prompt_estimate: &PromptEstimate,
     request_id: Option<String>,
 ) -> Result<Completion, ProviderError> {
     if response.status.as_deref() == Some("failed") {
@@ -321,7 +322,10 @@ fn completion_from(
     let finish = wire::finish_reason(&response, !output.tool_calls.is_empty());
     let usage = match response.usage {
         Some(u) => u.to_usage(),
-        None => crate::openai::estimated_usage(prompt_estimate, &output.content, &output.tool_calls),
+        None => {
+            let reasoning: String = output.reasoning.iter().map(|r| r.text.as_str()).collect();
+            estimated_usage(prompt_estimate, &output.content, &reasoning, &output.tool_calls)
+        }
     };
     let cost = response
         .model

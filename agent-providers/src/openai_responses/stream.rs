@@ -20,6 +20,7 @@
 use super::wire::{MessageContent, OutputItem, ResponseObject, TextPiece, lenient_text};
 use crate::native::{Frame, StreamDecoder};
 use crate::openai::error;
+use crate::usage_estimate::PromptEstimate;
 use agent_core::provider::{Completion, ProviderError, ProviderErrorKind, ProviderId, StreamEvent};
 use serde::Deserialize;
 use serde_json::Value;
@@ -107,7 +108,7 @@ impl Partial {
 pub(super) struct Decoder {
     id: ProviderId,
     model: String,
-    prompt_estimate: u64,
+    prompt_estimate: PromptEstimate,
     items: BTreeMap<u64, Partial>,
     next_ordinal: u32,
     response: Option<ResponseObject>,
@@ -115,7 +116,7 @@ pub(super) struct Decoder {
 }
 
 impl Decoder {
-    pub(super) fn new(id: ProviderId, model: impl Into<String>, prompt_estimate: u64) -> Self {
+    pub(super) fn new(id: ProviderId, model: impl Into<String>, prompt_estimate: PromptEstimate) -> Self {
         Self {
             id,
             model: model.into(),
@@ -283,6 +284,6 @@ impl StreamDecoder for Decoder {
         if response.output.is_empty() {
             response.output = std::mem::take(&mut self.items).into_values().filter_map(Partial::into_item).collect();
         }
-        super::completion_from(&self.id, &self.model, response, self.prompt_estimate, None)
+        super::completion_from(&self.id, &self.model, response, &self.prompt_estimate, None)
     }
 }
