@@ -39,7 +39,7 @@
 //! estimated (four bytes a token,
 //! [`estimate_tokens`](crate::tools::estimate_tokens)); at or above
 //! `compact_at ×` the context window (the configured one, else the model's
-//! from [`LlmProvider::capabilities`](agent_core::LlmProvider::capabilities),
+//! from [`LlmProvider::capabilities`],
 //! else 128,000 tokens), the oldest tool observations
 //! outside the last `keep_recent_turns` turns are replaced, oldest first,
 //! by a one-line stub (`[observation of read_file(src/lib.rs) dropped to
