@@ -294,7 +294,7 @@ impl Inspector {
                 Err(e) => {
                     last_error = e;
                     if round == 0 {
-                        messages.push(Message::assistant(completion.content));
+                        messages.push(Message::assistant(completion.content).with_reasoning(completion.reasoning));
                         messages.push(Message::user(format!(
                             "Your review could not be read ({last_error}). Answer again with only the JSON object."
                         )));

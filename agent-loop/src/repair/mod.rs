@@ -1016,7 +1016,8 @@ impl<'a> TaskRun<'a> {
             span.record("gen_ai.usage.output_tokens", completion.usage.output_tokens);
             self.tracker.record(&completion.usage, completion.cost_usd);
             self.emit(EventKind::llm_call(purpose, &completion, latency_ms)).await?;
-            self.messages.push(Message::assistant(completion.content.clone()));
+            self.messages
+                .push(Message::assistant(completion.content.clone()).with_reasoning(completion.reasoning.clone()));
             match Plan::parse(&completion.content) {
                 Ok(plan) => return Ok(Ok(plan)),
                 Err(err) => {
