@@ -7,13 +7,18 @@
 //!   server. Target: no sleep, gap under 5 ms.
 //! - `replay_lookup`: `ReplayProvider::complete` on a 10,000-interaction
 //!   cassette (hashing the canonical request, looking it up, cloning the answer).
-//! - `stack_overhead`: one completion through
-//!   `Retry(Budget(CostMeter(IdleWatchdog(OpenAiProvider))))` against a bare
-//!   `reqwest` POST of the same body to the same server, whose answer is
-//!   parsed as JSON. Target: ratio 1.1 or less.
+//! - `stack_overhead`: one completion through the full stack,
+//!   `Retry(Budget(Cascade(CostMeter(IdleWatchdog(OpenAiProvider)))))` (a
+//!   one-member cascade, as a host with fallbacks builds it), against a bare
+//!   `reqwest` POST of the same wire body to the same server, whose answer is
+//!   parsed as JSON. The request carries content parts: text, an image
+//!   (a 4 KiB PNG, base64), a reasoning block of another wire (with its
+//!   signature) and cache breakpoints; the bare call posts the Chat
+//!   Completions body for it (text and `image_url` parts). Target: ratio 1.1
+//!   or less.
 //!
 //! ```sh
-//! cargo bench --bench layers
+//! cargo bench --bench layers --all-features
 //! ```
 //!
 //! After criterion's figures, the bench prints medians of interleaved runs
@@ -24,7 +29,7 @@
 use agentkit::core::budget::Budget;
 use agentkit::core::event::{Event, TaskId};
 use agentkit::core::journal::JournalError;
-use agentkit::core::provider::{CompletionRequest, Message, ProviderId};
+use agentkit::core::provider::{CompletionRequest, ContentPart, ImageSource, Message, ProviderId, Reasoning, Role};
 use agentkit::core::{Journal, LlmProvider, async_trait};
 use agentkit::providers::layers::{Cascade, CascadeEntry, PriceTable, ProviderStack, RetryPolicy, SharedBudget};
 use agentkit::providers::{OpenAiProvider, ReplayProvider, request_key};
@@ -78,6 +83,52 @@ fn provider(server: &MockServer) -> Arc<dyn LlmProvider> {
 
 fn ask(text: &str) -> CompletionRequest {
     CompletionRequest::new(vec![Message::user(text)])
+}
+
+/// The bytes of the image the parts request carries: a PNG signature and 4 KiB of data.
+fn image_bytes() -> Vec<u8> {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    bytes.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    bytes
+}
+
+/// A request with content parts: a cached system prompt, an earlier turn
+/// with reasoning of another wire, and a question with an image.
+fn parts_request() -> CompletionRequest {
+    let thought =
+        Reasoning::new("anthropic", "The user wants the chart read.").with_signature(Some("sig-bench".into()));
+    CompletionRequest::new(vec![
+        Message::system("You are a careful coding agent.").with_cache_breakpoint(),
+        Message::user("Look at this."),
+        Message::with_parts(Role::Assistant, vec![ContentPart::Reasoning(thought), ContentPart::text("Send it.")]),
+        Message::with_parts(
+            Role::User,
+            vec![
+                ContentPart::text("What does the chart show?"),
+                ContentPart::image_bytes("image/png", &image_bytes()),
+                ContentPart::CacheBreakpoint,
+            ],
+        ),
+    ])
+    .with_max_tokens(256)
+}
+
+/// The Chat Completions body `parts_request` maps to.
+fn parts_wire_body() -> serde_json::Value {
+    let ContentPart::Image { source: ImageSource::Base64(data), .. } =
+        ContentPart::image_bytes("image/png", &image_bytes())
+    else {
+        unreachable!("bytes are carried as base64")
+    };
+    json!({"model": MODEL, "max_tokens": 256, "messages": [
+        {"role": "system", "content": "You are a careful coding agent."},
+        {"role": "user", "content": "Look at this."},
+        {"role": "assistant", "content": "Send it."},
+        {"role": "user", "content": [
+            {"type": "text", "text": "What does the chart show?"},
+            {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{data}")}}
+        ]}
+    ]})
 }
 
 fn median(v: &mut [Duration]) -> Duration {
@@ -197,25 +248,30 @@ fn stack_overhead(c: &mut Criterion) {
         server
     });
     let bare = provider(&server);
-    let stack = ProviderStack::new(bare.clone())
+    let member = ProviderStack::new(bare.clone())
         .idle_timeout(Duration::from_secs(120))
         .cost_meter(PriceTable::builtin(), Arc::new(NullJournal), TaskId::new("bench"))
+        .build()
+        .unwrap();
+    let cascade = Arc::new(Cascade::new(vec![(member, CascadeEntry::new())]));
+    let stack = ProviderStack::new(cascade)
         .budget(SharedBudget::new(Budget::unlimited()))
         .retry(RetryPolicy::default())
         .build()
         .unwrap();
     let client = reqwest::Client::new();
     let url = format!("{}/v1/chat/completions", server.uri());
-    let body = json!({"model": MODEL, "messages": [{"role": "user", "content": "q"}]});
+    let body = parts_wire_body();
     let reqwest_call = || async {
         let resp = client.post(&url).json(&body).send().await.unwrap();
         resp.json::<serde_json::Value>().await.unwrap()
     };
+    let req = parts_request();
 
     let mut group = c.benchmark_group("stack_overhead");
     group.bench_function("bare_reqwest", |bench| bench.iter(|| rt.block_on(reqwest_call())));
-    group.bench_function("openai_provider", |bench| bench.iter(|| rt.block_on(bare.complete(ask("q"))).unwrap()));
-    group.bench_function("full_stack", |bench| bench.iter(|| rt.block_on(stack.complete(ask("q"))).unwrap()));
+    group.bench_function("openai_provider", |bench| bench.iter(|| rt.block_on(bare.complete(req.clone())).unwrap()));
+    group.bench_function("full_stack", |bench| bench.iter(|| rt.block_on(stack.complete(req.clone())).unwrap()));
     group.finish();
 
     let (mut raw, mut prov, mut full) = (Vec::new(), Vec::new(), Vec::new());
@@ -224,19 +280,20 @@ fn stack_overhead(c: &mut Criterion) {
         rt.block_on(reqwest_call());
         raw.push(start.elapsed());
         let start = Instant::now();
-        rt.block_on(bare.complete(ask("q"))).unwrap();
+        rt.block_on(bare.complete(req.clone())).unwrap();
         prov.push(start.elapsed());
         let start = Instant::now();
-        rt.block_on(stack.complete(ask("q"))).unwrap();
+        rt.block_on(stack.complete(req.clone())).unwrap();
         full.push(start.elapsed());
     }
     let (raw, prov, full) = (median(&mut raw), median(&mut prov), median(&mut full));
     let ratio = |d: Duration| d.as_secs_f64() / raw.as_secs_f64();
-    println!("stack_overhead, medians of 1,000 interleaved calls to the same loopback server:");
-    println!("  bare reqwest POST + JSON parse      {raw:?}");
-    println!("  OpenAiProvider                      {prov:?}  ratio {:.3}", ratio(prov));
+    println!("stack_overhead (content parts: text, 4 KiB image, reasoning, cache breakpoints),");
+    println!("medians of 1,000 interleaved calls to the same loopback server:");
+    println!("  bare reqwest POST + JSON parse                     {raw:?}");
+    println!("  OpenAiProvider                                     {prov:?}  ratio {:.3}", ratio(prov));
     println!(
-        "  Retry+Budget+CostMeter+IdleWatchdog {full:?}  ratio {:.3} (stack/provider {:.3})",
+        "  Retry+Budget+Cascade+CostMeter+IdleWatchdog        {full:?}  ratio {:.3} (stack/provider {:.3}; target 1.1)",
         ratio(full),
         full.as_secs_f64() / prov.as_secs_f64()
     );

@@ -24,8 +24,8 @@
 
 use crate::pricing;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, FinishReason, ProviderError, ProviderErrorKind, ProviderId,
-    StreamEvent, ToolCall, Usage, stream_from_completion,
+    Completion, CompletionRequest, CompletionStream, FinishReason, ModelCapabilities, ProviderError, ProviderErrorKind,
+    ProviderId, StreamEvent, ToolCall, Usage, stream_from_completion,
 };
 use agent_core::{LlmProvider, async_trait};
 use futures::StreamExt;
@@ -143,11 +143,18 @@ pub fn text_stream_steps(provider: impl Into<ProviderId>, pieces: &[&str], usage
 /// [`ProviderErrorKind::Other`] and the message "script exhausted after N
 /// replies". Costs come from the price table for the model part of the id
 /// (`gpt-4.1-mini` in `openai:gpt-4.1-mini`).
+///
+/// It answers [`LlmProvider::capabilities`] and [`LlmProvider::endpoint`]
+/// with what it was given ([`with_capabilities`](Self::with_capabilities),
+/// [`with_endpoint`](Self::with_endpoint)), `None` by default, so that
+/// layers that read them can be tested.
 #[derive(Debug)]
 pub struct ScriptedProvider {
     id: ProviderId,
     replies: Vec<ScriptedReply>,
     state: Mutex<State>,
+    capabilities: Option<ModelCapabilities>,
+    endpoint: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -159,7 +166,19 @@ struct State {
 impl ScriptedProvider {
     /// A provider with this id answering `replies` in order.
     pub fn new(id: impl Into<ProviderId>, replies: Vec<ScriptedReply>) -> Self {
-        Self { id: id.into(), replies, state: Mutex::new(State::default()) }
+        Self { id: id.into(), replies, state: Mutex::new(State::default()), capabilities: None, endpoint: None }
+    }
+
+    /// Answers [`LlmProvider::capabilities`] with `capabilities`.
+    pub fn with_capabilities(mut self, capabilities: ModelCapabilities) -> Self {
+        self.capabilities = Some(capabilities);
+        self
+    }
+
+    /// Answers [`LlmProvider::endpoint`] with `endpoint` (a base URL).
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
     }
 
     /// Every request asked so far, oldest first.
@@ -246,6 +265,14 @@ impl ScriptedProvider {
 impl LlmProvider for ScriptedProvider {
     fn id(&self) -> &ProviderId {
         &self.id
+    }
+
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.capabilities.clone()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.endpoint.clone()
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {

@@ -4,7 +4,7 @@
 //! cassette; [`ReplayProvider`] answers from that cassette without any
 //! network, so tests and demos are fast, free and deterministic.
 //!
-//! The file is `{"version":1,"interactions":[{"key","provider","request","response"}]}`,
+//! The file is `{"version":1,"interactions":[{"key","provider","endpoint","request","response"}]}`,
 //! with `"error"` instead of `"response"` for a call that failed, and
 //! `"stream": {"events": [...], "error": ...}` for a streamed call: the
 //! events as the provider yielded them, and the error that ended the stream,
@@ -27,6 +27,33 @@
 //! the whole request, so any change in a prompt or a setting is a miss
 //! ([`ProviderErrorKind::NotRecorded`]),
 //! never a wrong answer.
+//!
+//! # Endpoints
+//!
+//! An interaction also records the base URL the call went to (the
+//! provider's [`endpoint`](agent_core::LlmProvider::endpoint), as
+//! `"endpoint"`), beside the key rather than inside it, so that the key of a
+//! request never changes. A replay that knows its endpoint
+//! ([`ReplayProvider::with_endpoint`]; a [`ProviderStack`](crate::layers::ProviderStack)
+//! passes the base provider's) answers only from interactions recorded at
+//! that endpoint or recorded without one: the same request sent to two
+//! servers (a local llama.cpp and a hosted model under the same id) keeps
+//! two recordings, each replayed to its own endpoint, while cassettes
+//! written before endpoints were recorded replay to any endpoint. Endpoints
+//! are compared without a trailing `/`.
+//!
+//! # Writing
+//!
+//! Every recorder of one file in a process (the members of a cascade
+//! recording into one cassette, several stacks of a host) shares one
+//! [`CassetteWriter`], found in a process-wide registry by the file's
+//! canonical path, so no recorder overwrites what another recorded. A call
+//! is appended: only the end of the file (`]` and `}`) is rewritten, never
+//! the interactions already there, and each append re-reads that end under
+//! a lock file (`.NAME.lock` beside the cassette), so a writer in another
+//! process appends after it rather than over it. The file stays a valid
+//! cassette of this version between appends; a crash in the middle of one
+//! can leave it cut, which loading reports as a parse error.
 //!
 //! # Sequential replay
 //!
@@ -102,11 +129,13 @@ mod recording;
 mod replay;
 mod replay_or_record;
 mod sequential;
+mod writer;
 
 pub use recording::{REDACTED, RecordingProvider};
 pub use replay::ReplayProvider;
 pub use replay_or_record::ReplayOrRecordProvider;
 pub use sequential::{ReplayMatch, ReplayMismatch, ReplayMismatchLog, RequestDifference, UnknownReplayMatch};
+pub use writer::CassetteWriter;
 
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
@@ -196,11 +225,29 @@ pub struct Interaction {
     pub key: String,
     /// The provider that was called.
     pub provider: ProviderId,
+    /// The base URL the call went to ([`endpoint`](agent_core::LlmProvider::endpoint)),
+    /// when the provider named one. Not part of the key; an interaction
+    /// without one (recorded before endpoints were) matches any endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// What it was asked.
     pub request: CompletionRequest,
     /// What it answered.
     #[serde(flatten)]
     pub outcome: RecordedOutcome,
+}
+
+impl Interaction {
+    /// The call `provider` (at `endpoint`) was asked, `request`, and what it
+    /// answered, `outcome`, under the key [`request_key`] gives them.
+    pub fn new(
+        provider: ProviderId,
+        endpoint: Option<String>,
+        request: CompletionRequest,
+        outcome: RecordedOutcome,
+    ) -> Self {
+        Self { key: request_key(&provider, &request), provider, endpoint, request, outcome }
+    }
 }
 
 /// What a recorded call returned: written as a `"response"`, an `"error"` or a `"stream"` field.
@@ -227,38 +274,61 @@ pub struct RecordedStream {
     pub error: Option<ProviderError>,
 }
 
-/// Recorded outcomes by key, served in recorded order (then the last repeats).
+/// Whether an interaction recorded at `recorded` may answer a call to `asked`:
+/// always when either is unknown, else when they are equal (ignoring a trailing `/`).
+pub(crate) fn endpoint_matches(recorded: Option<&str>, asked: Option<&str>) -> bool {
+    match (recorded, asked) {
+        (Some(r), Some(a)) => r.trim_end_matches('/') == a.trim_end_matches('/'),
+        _ => true,
+    }
+}
+
+/// Recorded outcomes by key (and endpoint), served in recorded order (then the last repeats).
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    outcomes: Vec<RecordedOutcome>,
+    outcomes: Vec<(Option<String>, RecordedOutcome)>,
     by_key: HashMap<String, Vec<usize>>,
-    served: HashMap<String, usize>,
+    /// How many were served, per key and per endpoint asked.
+    served: HashMap<String, Vec<(Option<String>, usize)>>,
 }
 
 impl Index {
     pub(crate) fn new(cassette: &Cassette) -> Self {
         let mut index = Self::default();
         for interaction in &cassette.interactions {
-            index.push(interaction.key.clone(), interaction.outcome.clone());
+            index.push(interaction.key.clone(), interaction.endpoint.clone(), interaction.outcome.clone());
         }
         index
     }
 
-    pub(crate) fn push(&mut self, key: String, outcome: RecordedOutcome) {
+    pub(crate) fn push(&mut self, key: String, endpoint: Option<String>, outcome: RecordedOutcome) {
         self.by_key.entry(key).or_default().push(self.outcomes.len());
-        self.outcomes.push(outcome);
+        self.outcomes.push((endpoint, outcome));
     }
 
-    /// The next outcome recorded under `key`, if any.
-    pub(crate) fn next(&mut self, key: &str) -> Option<RecordedOutcome> {
-        let indices = self.by_key.get(key).filter(|v| !v.is_empty())?;
-        let count = match self.served.get_mut(key) {
-            Some(count) => count,
-            None => self.served.entry(key.to_owned()).or_insert(0),
+    /// The next outcome recorded under `key` for `endpoint`, if any.
+    pub(crate) fn next(&mut self, key: &str, endpoint: Option<&str>) -> Option<RecordedOutcome> {
+        let indices = self.by_key.get(key)?;
+        let outcomes = &self.outcomes;
+        let matching = || indices.iter().copied().filter(|&i| endpoint_matches(outcomes[i].0.as_deref(), endpoint));
+        let found = matching().count();
+        if found == 0 {
+            return None;
+        }
+        let counts = match self.served.get_mut(key) {
+            Some(counts) => counts,
+            None => self.served.entry(key.to_owned()).or_default(),
         };
-        let index = indices[(*count).min(indices.len() - 1)];
+        let count = match counts.iter().position(|(e, _)| e.as_deref() == endpoint) {
+            Some(at) => &mut counts[at].1,
+            None => {
+                counts.push((endpoint.map(str::to_owned), 0));
+                &mut counts.last_mut()?.1
+            }
+        };
+        let index = matching().nth((*count).min(found - 1))?;
         *count += 1;
-        Some(self.outcomes[index].clone())
+        Some(outcomes[index].1.clone())
     }
 }
 

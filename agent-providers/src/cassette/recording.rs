@@ -1,15 +1,14 @@
 //! [`RecordingProvider`]: calls a real provider and appends every call to a cassette.
 
-use super::{Cassette, CassetteError, Interaction, RecordedOutcome, recording_stream, request_key};
+use super::{Cassette, CassetteError, CassetteWriter, Interaction, RecordedOutcome, recording_stream};
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
 };
 use agent_core::{LlmProvider, async_trait};
 use futures::FutureExt;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::Mutex;
 
 /// What a redacted string is replaced with in the cassette (the same marker as in memory).
 pub use agent_core::memory::REDACTED;
@@ -17,34 +16,41 @@ pub use agent_core::memory::REDACTED;
 /// A layer that records every call of the provider it wraps into a cassette file.
 ///
 /// Each [`complete`](LlmProvider::complete) calls the inner provider, appends
-/// the request and its completion (or error) to the cassette and saves the
-/// file atomically, then returns what the inner provider returned,
-/// unredacted. Only the request and the answer are written, never headers or
-/// keys. If the cassette cannot be written, the call fails with
-/// [`ProviderErrorKind::Other`] so that a recording is never silently lost.
+/// the request and its completion (or error) to the cassette, with the
+/// provider's [`endpoint`](LlmProvider::endpoint), then returns what the
+/// inner provider returned, unredacted. Only the request and the answer are
+/// written, never headers or keys. If the cassette cannot be written, the
+/// call fails with [`ProviderErrorKind::Other`] so that a recording is never
+/// silently lost.
 ///
 /// A [`stream`](LlmProvider::stream) passes the inner stream's events
 /// through as they come and records them, with the error that ended the
 /// stream if any, when the stream ends (a stream dropped before its end is
 /// not recorded).
+///
+/// Recorders of the same file share the process's one
+/// [`CassetteWriter`](super::CassetteWriter) for it, which appends; each
+/// recorder keeps its own redactions.
 #[derive(Debug)]
 pub struct RecordingProvider<P> {
     inner: P,
     recorder: Arc<Recorder>,
 }
 
-/// The cassette file being written, shared with the streams being recorded.
+/// One recorder's view of a cassette file: the shared writer and its own redactions.
 #[derive(Debug)]
 pub(crate) struct Recorder {
     path: PathBuf,
     redactions: std::sync::RwLock<Vec<String>>,
-    cassette: Mutex<Cassette>,
+    writer: Arc<CassetteWriter>,
 }
 
 impl Recorder {
+    /// Checks the cassette at `path` (when it exists) and takes the process's writer for it.
     pub(crate) fn open(path: PathBuf) -> Result<Self, CassetteError> {
-        let cassette = Cassette::load_or_default(&path)?;
-        Ok(Self { path, redactions: std::sync::RwLock::default(), cassette: Mutex::new(cassette) })
+        Cassette::load_or_default(&path)?;
+        let writer = CassetteWriter::shared(&path)?;
+        Ok(Self { path, redactions: std::sync::RwLock::default(), writer })
     }
 
     pub(crate) fn set_redactions(&self, secrets: Vec<String>) {
@@ -69,19 +75,17 @@ impl Recorder {
         Ok(redacted)
     }
 
-    /// Appends one call (redacted) and saves the file.
+    /// Appends one call (redacted) to the file.
     pub(crate) async fn record(
         &self,
         provider: &ProviderId,
+        endpoint: Option<String>,
         req: CompletionRequest,
         outcome: RecordedOutcome,
     ) -> Result<(), String> {
-        let interaction =
-            Interaction { key: request_key(provider, &req), provider: provider.clone(), request: req, outcome };
+        let interaction = Interaction::new(provider.clone(), endpoint, req, outcome);
         let interaction = self.redact(interaction).map_err(|e| format!("could not redact the interaction: {e}"))?;
-        let mut cassette = self.cassette.lock().await;
-        cassette.interactions.push(interaction);
-        cassette.save(&self.path).await.map_err(|e| e.to_string())
+        self.writer.append(&interaction).await.map_err(|e| e.to_string())
     }
 
     pub(crate) fn failure(&self, provider: &ProviderId, message: &str) -> ProviderError {
@@ -97,13 +101,14 @@ impl Recorder {
     pub(crate) fn record_stream(
         self: &Arc<Self>,
         provider: &ProviderId,
+        endpoint: Option<String>,
         req: CompletionRequest,
         stream: CompletionStream,
     ) -> CompletionStream {
         let recorder = self.clone();
         let id = provider.clone();
         recording_stream(stream, provider.clone(), move |seen| {
-            async move { recorder.record(&id, req, RecordedOutcome::Stream(seen)).await }.boxed()
+            async move { recorder.record(&id, endpoint, req, RecordedOutcome::Stream(seen)).await }.boxed()
         })
     }
 }
@@ -158,13 +163,21 @@ impl<P: LlmProvider> LlmProvider for RecordingProvider<P> {
         self.inner.id()
     }
 
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.inner.capabilities()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.inner.endpoint()
+    }
+
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         let result = self.inner.complete(req.clone()).await;
         let outcome = match &result {
             Ok(completion) => RecordedOutcome::Response(completion.clone()),
             Err(error) => RecordedOutcome::Error(error.clone()),
         };
-        if let Err(message) = self.recorder.record(self.inner.id(), req, outcome).await {
+        if let Err(message) = self.recorder.record(self.inner.id(), self.inner.endpoint(), req, outcome).await {
             return Err(self.recorder.failure(self.inner.id(), &message));
         }
         result
@@ -172,10 +185,12 @@ impl<P: LlmProvider> LlmProvider for RecordingProvider<P> {
 
     async fn stream(&self, req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
         match self.inner.stream(req.clone()).await {
-            Ok(stream) => Ok(self.recorder.record_stream(self.inner.id(), req, stream)),
+            Ok(stream) => Ok(self.recorder.record_stream(self.inner.id(), self.inner.endpoint(), req, stream)),
             Err(error) => {
-                if let Err(message) =
-                    self.recorder.record(self.inner.id(), req, RecordedOutcome::Error(error.clone())).await
+                if let Err(message) = self
+                    .recorder
+                    .record(self.inner.id(), self.inner.endpoint(), req, RecordedOutcome::Error(error.clone()))
+                    .await
                 {
                     return Err(self.recorder.failure(self.inner.id(), &message));
                 }

@@ -4,10 +4,12 @@
 
 use super::sequential::{ReplayMatch, ReplayMismatch, ReplayMismatchLog, first_difference};
 use super::{
-    Cassette, CassetteError, Index, Interaction, RecordedOutcome, outcome_to_completion, outcome_to_stream, request_key,
+    Cassette, CassetteError, Index, Interaction, RecordedOutcome, endpoint_matches, outcome_to_completion,
+    outcome_to_stream, request_key,
 };
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, Role,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
+    Role,
 };
 use agent_core::{LlmProvider, async_trait};
 use std::path::{Path, PathBuf};
@@ -37,6 +39,13 @@ const SNIPPET_CHARS: usize = 120;
 /// and logged with `tracing::warn!`. A call past the last recorded
 /// interaction fails with [`ProviderErrorKind::NotRecorded`], whose message
 /// says how many were recorded.
+///
+/// With an endpoint ([`with_endpoint`](Self::with_endpoint)), only
+/// interactions recorded at that endpoint or without one answer, in either
+/// mode (see [endpoints](super#endpoints)). The endpoint and the
+/// capabilities it is given ([`with_capabilities`](Self::with_capabilities))
+/// are what it answers to [`LlmProvider::endpoint`] and
+/// [`LlmProvider::capabilities`], standing in for the provider it replays.
 #[derive(Debug)]
 pub struct ReplayProvider {
     id: ProviderId,
@@ -44,8 +53,13 @@ pub struct ReplayProvider {
     interactions: usize,
     index: Mutex<Index>,
     matching: ReplayMatch,
-    /// The interactions recorded under `id`, oldest first, for sequential mode.
-    sequence: Vec<Interaction>,
+    endpoint: Option<String>,
+    capabilities: Option<ModelCapabilities>,
+    /// Every interaction recorded under `id`, oldest first.
+    recorded_for_id: Vec<Interaction>,
+    /// Those of them recorded at this endpoint (or without one), for
+    /// sequential mode: positions in `recorded_for_id`.
+    sequence: Vec<usize>,
     /// How many calls sequential mode has answered or refused.
     calls: Mutex<usize>,
     mismatches: ReplayMismatchLog,
@@ -58,17 +72,38 @@ impl ReplayProvider {
         let cassette = Cassette::load(&path)?;
         let index = Mutex::new(Index::new(&cassette));
         let interactions = cassette.interactions.len();
-        let sequence = cassette.interactions.into_iter().filter(|i| i.provider == id).collect();
+        let recorded_for_id: Vec<Interaction> =
+            cassette.interactions.into_iter().filter(|i| i.provider == id).collect();
         Ok(Self {
             id,
             path,
             interactions,
             index,
             matching: ReplayMatch::Strict,
-            sequence,
+            endpoint: None,
+            capabilities: None,
+            sequence: (0..recorded_for_id.len()).collect(),
+            recorded_for_id,
             calls: Mutex::new(0),
             mismatches: ReplayMismatchLog::new(),
         })
+    }
+
+    /// Replays as the provider at `endpoint` (its base URL): only
+    /// interactions recorded there, or recorded without an endpoint, answer.
+    /// `None` (the default) lets every interaction answer.
+    pub fn with_endpoint(mut self, endpoint: Option<String>) -> Self {
+        self.sequence = (0..self.recorded_for_id.len())
+            .filter(|&i| endpoint_matches(self.recorded_for_id[i].endpoint.as_deref(), endpoint.as_deref()))
+            .collect();
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// Answers [`LlmProvider::capabilities`] with `capabilities` (those of the provider replayed).
+    pub fn with_capabilities(mut self, capabilities: Option<ModelCapabilities>) -> Self {
+        self.capabilities = capabilities;
+        self
     }
 
     /// Sets how calls are matched to recordings.
@@ -105,8 +140,9 @@ impl ReplayProvider {
         self.interactions
     }
 
-    /// How many of them were recorded under this provider's id: the length of
-    /// the sequence that [`ReplayMatch::Sequential`] replays.
+    /// How many of them were recorded under this provider's id (and at its
+    /// endpoint, when it has one): the length of the sequence that
+    /// [`ReplayMatch::Sequential`] replays.
     pub fn recorded_turns(&self) -> usize {
         self.sequence.len()
     }
@@ -169,6 +205,14 @@ impl LlmProvider for ReplayProvider {
         &self.id
     }
 
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.capabilities.clone()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.endpoint.clone()
+    }
+
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         outcome_to_completion(self.lookup(&req)?, &self.id)
     }
@@ -183,7 +227,8 @@ impl ReplayProvider {
         let key = request_key(&self.id, req);
         match self.matching {
             ReplayMatch::Strict => {
-                let found = self.index.lock().unwrap_or_else(PoisonError::into_inner).next(&key);
+                let found =
+                    self.index.lock().unwrap_or_else(PoisonError::into_inner).next(&key, self.endpoint.as_deref());
                 found.ok_or_else(|| self.not_recorded(req, key))
             }
             ReplayMatch::Sequential => self.next_in_sequence(req, key),
@@ -198,7 +243,7 @@ impl ReplayProvider {
             position
         };
         let turn = position + 1;
-        let Some(recorded) = self.sequence.get(position) else {
+        let Some(recorded) = self.sequence.get(position).and_then(|&i| self.recorded_for_id.get(i)) else {
             return Err(self.past_the_end(req, turn, key));
         };
         if recorded.key != key {

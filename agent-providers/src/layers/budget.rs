@@ -4,7 +4,8 @@
 
 use agent_core::budget::{Budget, BudgetStop, BudgetTracker};
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
+    StreamEvent,
 };
 use agent_core::{LlmProvider, async_trait};
 use futures::StreamExt;
@@ -101,6 +102,14 @@ impl<P: LlmProvider> BudgetLayer<P> {
 impl<P: LlmProvider> LlmProvider for BudgetLayer<P> {
     fn id(&self) -> &ProviderId {
         self.inner.id()
+    }
+
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.inner.capabilities()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.inner.endpoint()
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {

@@ -1,10 +1,12 @@
 //! [`ProviderStack`]: builds a provider wrapped in layers, in a fixed, documented order.
 
-use super::{BudgetLayer, CostMeter, IdleWatchdog, PriceTable, Retry, RetryPolicy, SharedBudget};
+use super::retrying;
+use super::{BudgetLayer, CostMeter, IdleLimits, IdleWatchdog, PriceTable, Retry, RetryPolicy, SharedBudget};
 use crate::cassette::{
     CassetteError, RecordingProvider, ReplayMatch, ReplayMismatchLog, ReplayOrRecordProvider, ReplayProvider,
 };
 use agent_core::event::TaskId;
+use agent_core::provider::ProviderId;
 use agent_core::{Journal, LlmProvider};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +19,30 @@ pub enum StackError {
     /// The cassette could not be opened.
     #[error(transparent)]
     Cassette(#[from] CassetteError),
+    /// [`retry`](ProviderStack::retry) was asked for around a provider that
+    /// already retries on its own: a cascade whose members were built with a
+    /// retry, or a stack built with one. Each attempt of the outer retry
+    /// would run every inner retry again (N×M attempts for one 500). Retry
+    /// either in the members (a 500 is retried on the same provider before
+    /// the cascade moves on) or around the cascade (the cascade moves on at
+    /// once and the whole cascade is retried), not both.
+    #[error(
+        "{provider} already retries on its own ({}): a retry around it would multiply the attempts; \
+         retry either inside (per member) or outside, not both",
+        retrying.iter().map(ProviderId::as_str).collect::<Vec<_>>().join(", ")
+    )]
+    DoubleRetry {
+        /// The provider the retry was asked around.
+        provider: ProviderId,
+        /// The providers inside it that retry on their own.
+        retrying: Vec<ProviderId>,
+    },
+}
+
+#[derive(Debug)]
+enum Idle {
+    Fixed(Duration),
+    Limits(IdleLimits),
 }
 
 #[derive(Debug)]
@@ -57,6 +83,35 @@ struct Meter {
 /// provider at once, while outside it waits only when every provider is
 /// cooling down (the cascade then answers `RateLimited` with the wait).
 ///
+/// # No double retry
+///
+/// Retry in the members or around the cascade, never both: with both, each
+/// outer attempt runs every member's retries again, and one HTTP 500 costs
+/// N×M attempts. The builder refuses that combination: [`build`](Self::build)
+/// answers [`StackError::DoubleRetry`] when `retry` is asked for around a
+/// provider that already retries — a [`Cascade`](super::Cascade) with a
+/// member built by a stack with `retry` (see
+/// [`Cascade::retrying_members`](super::Cascade::retrying_members)), or a
+/// stack built with `retry`, under any number of other layers. (It is
+/// refused rather than silently flattened so that the policy a host asked
+/// for is never dropped unseen.) Providers wrapped by hand in
+/// [`Retry::new`] are not tracked.
+///
+/// # Idle limit
+///
+/// [`idle_timeout`](Self::idle_timeout) sets a fixed limit;
+/// [`idle_limits`](Self::idle_limits) takes it from [`IdleLimits`] by the
+/// provider's id and [`capabilities`](LlmProvider::capabilities): 120 s by
+/// default, 300 s for a reasoning model, overridable per provider id or kind.
+/// Reasoning progress counts as activity (see [`IdleWatchdog`]).
+///
+/// # Cassettes
+///
+/// Stacks recording into the same file share one writer (see
+/// [`CassetteWriter`](crate::cassette::CassetteWriter)); recordings are keyed
+/// with the provider's [`endpoint`](LlmProvider::endpoint), and a replay
+/// answers with the base provider's id, endpoint and capabilities.
+///
 /// ```
 /// use agent_core::budget::Budget;
 /// use agent_core::LlmProvider;
@@ -84,7 +139,7 @@ pub struct ProviderStack {
     cassette: Option<CassetteMode>,
     mismatch_log: Option<ReplayMismatchLog>,
     redactions: Vec<String>,
-    idle: Option<Duration>,
+    idle: Option<Idle>,
     meter: Option<Meter>,
     purpose: Option<String>,
     budget: Option<SharedBudget>,
@@ -164,9 +219,17 @@ impl ProviderStack {
         self
     }
 
-    /// Ends a stream that yields no event for `idle`.
+    /// Ends a stream that yields no event for `idle` (a fixed limit).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle = Some(idle);
+        self.idle = Some(Idle::Fixed(idle));
+        self
+    }
+
+    /// Ends a stream that yields no event for the limit `limits` give the
+    /// base provider ([`IdleLimits::for_provider`]: an override for its id
+    /// or kind, else by whether its capabilities say it reasons).
+    pub fn idle_limits(mut self, limits: IdleLimits) -> Self {
+        self.idle = Some(Idle::Limits(limits));
         self
     }
 
@@ -188,18 +251,32 @@ impl ProviderStack {
         self
     }
 
-    /// Retries transient failures with `policy`.
+    /// Retries transient failures with `policy`. Refused at
+    /// [`build`](Self::build) when the base already retries (see
+    /// [No double retry](Self#no-double-retry)).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
         self
     }
 
     /// The provider with its layers, in the order documented on [`ProviderStack`].
+    ///
+    /// # Errors
+    /// [`StackError::Cassette`] when the cassette cannot be opened;
+    /// [`StackError::DoubleRetry`] when `retry` was asked for around a
+    /// provider that already retries.
     pub fn build(self) -> Result<Arc<dyn LlmProvider>, StackError> {
+        let already_retrying = retrying::retrying_inside(&self.base);
+        if self.retry.is_some() && !already_retrying.is_empty() {
+            return Err(StackError::DoubleRetry { provider: self.base.id().clone(), retrying: already_retrying });
+        }
+        let retries = self.retry.is_some() || !already_retrying.is_empty();
         let mut p: Arc<dyn LlmProvider> = self.base;
         let replaying = matches!(self.cassette, Some(CassetteMode::Replay(..)));
-        if let (Some(idle), false) = (self.idle, replaying) {
-            p = Arc::new(IdleWatchdog::new(p, idle));
+        match (self.idle, replaying) {
+            (Some(Idle::Fixed(idle)), false) => p = Arc::new(IdleWatchdog::new(p, idle)),
+            (Some(Idle::Limits(limits)), false) => p = Arc::new(IdleWatchdog::with_limits(p, &limits)),
+            _ => {}
         }
         p = match self.cassette {
             None => p,
@@ -207,7 +284,10 @@ impl ProviderStack {
                 Arc::new(RecordingProvider::new(p, path)?.with_redactions(self.redactions))
             }
             Some(CassetteMode::Replay(path, matching)) => {
-                let replay = ReplayProvider::open(path, p.id().clone())?.with_match(matching);
+                let replay = ReplayProvider::open(path, p.id().clone())?
+                    .with_match(matching)
+                    .with_endpoint(p.endpoint())
+                    .with_capabilities(p.capabilities());
                 Arc::new(match self.mismatch_log {
                     Some(log) => replay.with_mismatch_log(log),
                     None => replay,
@@ -229,6 +309,9 @@ impl ProviderStack {
         }
         if let Some(policy) = self.retry {
             p = Arc::new(Retry::new(p, policy));
+        }
+        if retries {
+            retrying::mark_retrying(&p);
         }
         Ok(p)
     }

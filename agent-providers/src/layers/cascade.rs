@@ -1,9 +1,10 @@
 //! [`Cascade`]: ordered providers, each with a state the host can see.
 
 use super::first_event;
+use super::retrying;
 use agent_core::event::unix_ms_now;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
 };
 use agent_core::{LlmProvider, async_trait};
 use futures::FutureExt;
@@ -18,7 +19,8 @@ use tokio::time::Instant;
 pub struct CascadeEntry {
     /// The model's context window in tokens, when known. A request that is
     /// too long for a provider goes only to later providers whose window is
-    /// known and larger.
+    /// known and larger. When `None`, the cascade takes the window from the
+    /// provider's [`capabilities`](LlmProvider::capabilities), if it has any.
     pub context_window: Option<u64>,
 }
 
@@ -38,6 +40,7 @@ impl CascadeEntry {
 #[non_exhaustive]
 pub struct CascadePolicy {
     /// How long a rate-limited provider cools down when it did not say (default 5 s).
+    /// (An overloaded provider that did not say is not cooled down.)
     pub default_cooldown: Duration,
 }
 
@@ -56,7 +59,8 @@ impl Default for CascadePolicy {
 pub enum ProviderState {
     /// Tried in turn.
     Healthy,
-    /// Rate limited: skipped until this instant, then healthy again.
+    /// Rate limited, or overloaded with a retry-after: skipped until this
+    /// instant, then healthy again.
     CoolingUntil(Instant),
     /// Quota or spend limit reached: skipped until its reset time when the
     /// provider gave one, else for the life of the cascade.
@@ -98,7 +102,7 @@ pub enum AttemptOutcome {
     Answered,
     /// It was called and failed with this class.
     Failed(ProviderErrorKind),
-    /// Not called: cooling down after a rate limit.
+    /// Not called: cooling down after a rate limit (or an overload with a retry-after).
     SkippedCooling,
     /// Not called: its quota is exhausted.
     SkippedExhausted,
@@ -120,6 +124,8 @@ struct Member {
     provider: Arc<dyn LlmProvider>,
     entry: CascadeEntry,
     state: Mutex<ProviderState>,
+    /// Whether the current cool-down is for an overload (else a rate limit).
+    overloaded: std::sync::atomic::AtomicBool,
 }
 
 impl Member {
@@ -139,6 +145,15 @@ impl Member {
     fn set(&self, state: ProviderState) {
         *self.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
     }
+
+    fn cool(&self, until: Instant, overloaded: bool) {
+        self.overloaded.store(overloaded, std::sync::atomic::Ordering::Relaxed);
+        self.set(ProviderState::CoolingUntil(until));
+    }
+
+    fn cooling_for_overload(&self) -> bool {
+        self.overloaded.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// An [`LlmProvider`] over ordered providers (usually each a
@@ -148,7 +163,8 @@ impl Member {
 /// |---|---|---|
 /// | `RateLimited` | cooling until now + `retry_after` (or [`CascadePolicy::default_cooldown`]) | the next provider, at once |
 /// | `QuotaExhausted` | exhausted until its reset, or for the life of the cascade | the next provider, at once (no sleep) |
-/// | `Overloaded`, `ServerError` (5xx), `Transport`, `Timeout`, `Other`, `Auth` | unchanged | the next provider |
+/// | `Overloaded` with a `retry_after` | cooling until now + `retry_after` | the next provider, at once |
+/// | `Overloaded` without one, `ServerError` (5xx), `Transport`, `Timeout`, `Other`, `Auth` | unchanged | the next provider |
 /// | `Unsupported` (this provider does not serve the model or a parameter of the request) | unchanged | the next provider, which may serve it |
 /// | `ContextTooLong` | unchanged | the next provider whose known context window is larger (smaller ones are skipped) |
 /// | `NotRecorded` (a replay miss; in [sequential replay](crate::cassette#sequential-replay), a provider with no recorded interaction left) | unchanged | the next provider: when a cascade was recorded, the answer sits under the provider that gave it |
@@ -160,8 +176,27 @@ impl Member {
 /// When no provider answers, the error is the last provider's error with the
 /// attempt log in its message, except that when some provider is cooling
 /// down it is `RateLimited` with `retry_after_ms` until the earliest
-/// cool-down ends (so an outer [`Retry`](super::Retry) waits just that long),
+/// cool-down ends (so an outer [`Retry`](super::Retry) waits just that long;
+/// `Overloaded` when every cooling provider is cooling for an overload),
 /// and a `ContextTooLong` with no larger window left is returned as it is.
+///
+/// A member's context window is its [`CascadeEntry::context_window`], or else
+/// the `context_window` of its provider's
+/// [`capabilities`](LlmProvider::capabilities) (read once, when the cascade is made).
+///
+/// The cascade answers [`capabilities`](LlmProvider::capabilities) and
+/// [`endpoint`](LlmProvider::endpoint) for the member about to serve: the
+/// first one, in order, that is not cooling down or exhausted now (the first
+/// member when every one is). That is the model the next call most likely
+/// reaches, so a loop plans with its limits; a host that needs the smallest
+/// window of all reads [`Cascade::states`].
+///
+/// A cascade knows which of its members retry on their own (those built by
+/// a [`ProviderStack`](super::ProviderStack) with
+/// [`retry`](super::ProviderStack::retry), [`Cascade::retrying_members`]); a
+/// stack asked to retry around such a cascade refuses
+/// ([`StackError::DoubleRetry`](super::StackError::DoubleRetry)).
+///
 /// The attempt log of a call is returned by [`Cascade::complete_with_attempts`]
 /// and [`Cascade::stream_with_attempts`]; [`Cascade::last_attempts`] keeps
 /// the log of the most recent call to finish. States are visible through
@@ -171,6 +206,13 @@ pub struct Cascade {
     members: Vec<Member>,
     policy: CascadePolicy,
     last_attempts: Mutex<Vec<CascadeAttempt>>,
+    retrying_members: Vec<ProviderId>,
+}
+
+impl Drop for Cascade {
+    fn drop(&mut self) {
+        retrying::unregister_cascade(&self.id);
+    }
 }
 
 impl std::fmt::Debug for Cascade {
@@ -181,14 +223,46 @@ impl std::fmt::Debug for Cascade {
 
 impl Cascade {
     /// A cascade over `providers`, tried in this order.
+    ///
+    /// An entry without a context window takes the one of its provider's
+    /// [`capabilities`](LlmProvider::capabilities), when it has any.
     pub fn new(providers: Vec<(Arc<dyn LlmProvider>, CascadeEntry)>) -> Self {
         let ids: Vec<&str> = providers.iter().map(|(p, _)| p.id().as_str()).collect();
         let id = ProviderId::new(format!("cascade:{}", ids.join(",")));
+        let mut retrying_members = Vec::new();
         let members = providers
             .into_iter()
-            .map(|(provider, entry)| Member { provider, entry, state: Mutex::new(ProviderState::Healthy) })
+            .map(|(provider, mut entry)| {
+                if entry.context_window.is_none() {
+                    entry.context_window = provider.capabilities().map(|c| c.context_window);
+                }
+                if !retrying::retrying_inside(&provider).is_empty() {
+                    retrying_members.push(provider.id().clone());
+                }
+                Member {
+                    provider,
+                    entry,
+                    state: Mutex::new(ProviderState::Healthy),
+                    overloaded: std::sync::atomic::AtomicBool::new(false),
+                }
+            })
             .collect();
-        Self { id, members, policy: CascadePolicy::default(), last_attempts: Mutex::new(Vec::new()) }
+        retrying::register_cascade(&id, &retrying_members);
+        Self { id, members, policy: CascadePolicy::default(), last_attempts: Mutex::new(Vec::new()), retrying_members }
+    }
+
+    /// The members that retry on their own (built by a
+    /// [`ProviderStack`](super::ProviderStack) with a retry, or cascades of
+    /// such members), in cascade order.
+    pub fn retrying_members(&self) -> &[ProviderId] {
+        &self.retrying_members
+    }
+
+    /// The member about to serve: the first that is not cooling down or
+    /// exhausted now, else the first.
+    fn serving(&self) -> Option<&Member> {
+        let now = Instant::now();
+        self.members.iter().find(|m| m.state_now(now) == ProviderState::Healthy).or(self.members.first())
     }
 
     /// Sets the policy.
@@ -199,7 +273,9 @@ impl Cascade {
 
     /// Sets the cascade's own id (default `cascade:ID1,ID2,…`).
     pub fn with_id(mut self, id: ProviderId) -> Self {
+        retrying::unregister_cascade(&self.id);
         self.id = id;
+        retrying::register_cascade(&self.id, &self.retrying_members);
         self
     }
 
@@ -304,7 +380,12 @@ impl Cascade {
             match &error.kind {
                 ProviderErrorKind::RateLimited { retry_after_ms } => {
                     let cool = retry_after_ms.map_or(self.policy.default_cooldown, Duration::from_millis);
-                    m.set(ProviderState::CoolingUntil(Instant::now() + cool));
+                    m.cool(Instant::now() + cool, false);
+                }
+                // Overloaded for a time the provider named: not worth asking
+                // again before then. Without a time, the next call tries it.
+                ProviderErrorKind::Overloaded { retry_after_ms: Some(ms) } => {
+                    m.cool(Instant::now() + Duration::from_millis(*ms), true);
                 }
                 ProviderErrorKind::QuotaExhausted { resets_at_unix_ms } => {
                     let until = resets_at_unix_ms
@@ -335,6 +416,11 @@ impl Cascade {
             }
         }
         let now = Instant::now();
+        let every_cooling_one_overloaded = self
+            .members
+            .iter()
+            .filter(|m| matches!(m.state_now(now), ProviderState::CoolingUntil(_)))
+            .all(Member::cooling_for_overload);
         let earliest = |cooling: bool| {
             self.members
                 .iter()
@@ -347,7 +433,12 @@ impl Cascade {
         };
         if let Some(t) = earliest(true) {
             let wait = u64::try_from(t.saturating_duration_since(now).as_millis()).unwrap_or(u64::MAX);
-            let kind = ProviderErrorKind::RateLimited { retry_after_ms: Some(wait.max(1)) };
+            let retry_after_ms = Some(wait.max(1));
+            let kind = if every_cooling_one_overloaded {
+                ProviderErrorKind::Overloaded { retry_after_ms }
+            } else {
+                ProviderErrorKind::RateLimited { retry_after_ms }
+            };
             return ProviderError::new(kind, self.id.clone(), self.summary("every provider is unavailable", attempts));
         }
         match last_error {
@@ -390,6 +481,16 @@ impl Cascade {
 impl LlmProvider for Cascade {
     fn id(&self) -> &ProviderId {
         &self.id
+    }
+
+    /// The capabilities of the member about to serve (see [`Cascade`]).
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.serving().and_then(|m| m.provider.capabilities())
+    }
+
+    /// The endpoint of the member about to serve (see [`Cascade`]).
+    fn endpoint(&self) -> Option<String> {
+        self.serving().and_then(|m| m.provider.endpoint())
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {

@@ -4,7 +4,7 @@ use crate::model_names::model_names;
 use agent_core::budget::Usd;
 use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderId, StreamEvent, Usage,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderId, StreamEvent, Usage,
 };
 use agent_core::{Journal, LlmProvider, async_trait};
 use futures::StreamExt;
@@ -403,6 +403,14 @@ impl<P: LlmProvider> CostMeter<P> {
 impl<P: LlmProvider> LlmProvider for CostMeter<P> {
     fn id(&self) -> &ProviderId {
         self.inner.id()
+    }
+
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.inner.capabilities()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.inner.endpoint()
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {

@@ -9,7 +9,13 @@
 //!   skipped, context-too-long goes to a larger window, a stream falls over
 //!   only before its first event.
 //! - [`IdleWatchdog`]: a stream that yields no event for a while ends with a
-//!   [`Timeout`](agent_core::provider::ProviderErrorKind::Timeout).
+//!   [`Timeout`](agent_core::provider::ProviderErrorKind::Timeout); reasoning
+//!   progress counts as an event, and [`IdleLimits`] gives the limit per
+//!   provider (longer for reasoning models).
+//!
+//! Every layer answers [`capabilities`](agent_core::LlmProvider::capabilities)
+//! and [`endpoint`](agent_core::LlmProvider::endpoint) for the provider it
+//! wraps; a cascade answers for the member about to serve.
 //! - [`CostMeter`]: prices every call from a [`PriceTable`] and appends one
 //!   [`EventKind::LlmCall`](agent_core::event::EventKind::LlmCall) per call to a journal.
 //! - [`BudgetLayer`]: refuses a call before it is sent when the task's token
@@ -59,6 +65,7 @@ mod builder;
 mod cascade;
 mod cost_meter;
 mod retry;
+mod retrying;
 mod watchdog;
 
 pub use budget::{BudgetLayer, SharedBudget};
@@ -68,7 +75,7 @@ pub use cascade::{
 };
 pub use cost_meter::{CostMeter, ModelPrice, PriceTable, PriceTableError, Unpriced, UnpricedCall, UnpricedLog};
 pub use retry::{Retry, RetryClasses, RetryPolicy};
-pub use watchdog::IdleWatchdog;
+pub use watchdog::{IdleLimits, IdleWatchdog};
 
 use agent_core::provider::{CompletionStream, ProviderError, ProviderErrorKind, ProviderId};
 use futures::StreamExt;

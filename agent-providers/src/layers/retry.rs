@@ -2,7 +2,7 @@
 
 use super::first_event;
 use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId,
+    Completion, CompletionRequest, CompletionStream, ModelCapabilities, ProviderError, ProviderErrorKind, ProviderId,
 };
 use agent_core::{LlmProvider, async_trait};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -203,6 +203,14 @@ impl<P: LlmProvider> Retry<P> {
 impl<P: LlmProvider> LlmProvider for Retry<P> {
     fn id(&self) -> &ProviderId {
         self.inner.id()
+    }
+
+    fn capabilities(&self) -> Option<ModelCapabilities> {
+        self.inner.capabilities()
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.inner.endpoint()
     }
 
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {

@@ -1,14 +1,18 @@
-//! Cassettes with streams, replay-or-record, and what the key covers.
-//! The inner provider is the `ScriptedProvider` test double, except where HTTP
-//! matters (the key test), which uses a wiremock server on loopback.
+//! Cassettes with streams, replay-or-record, what the key covers, one writer
+//! per file with appends, and endpoints. The inner provider is the
+//! `ScriptedProvider` test double, except where HTTP matters (the key test),
+//! which uses a wiremock server on loopback.
 
 use crate::common::*;
 use crate::layers_support::*;
 use agent_core::LlmProvider;
-use agent_core::provider::{CompletionRequest, Message, ProviderErrorKind, ProviderId, StreamEvent, ToolSpec};
-use agent_providers::layers::ProviderStack;
+use agent_core::provider::{
+    Completion, CompletionRequest, Message, ProviderError, ProviderErrorKind, ProviderId, StreamEvent, ToolSpec,
+};
+use agent_providers::cassette::{Cassette, CassetteWriter, Interaction, RecordedOutcome};
+use agent_providers::layers::{Cascade, CascadeEntry, ProviderStack};
 use agent_providers::{
-    RecordingProvider, ReplayOrRecordProvider, ReplayProvider, ScriptedReply, StreamStep, request_key,
+    RecordingProvider, ReplayOrRecordProvider, ReplayProvider, ScriptedProvider, ScriptedReply, StreamStep, request_key,
 };
 use std::sync::Arc;
 
@@ -161,4 +165,229 @@ async fn replay_or_record_never_writes_the_api_key() {
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "the second call was a hit");
     let written = std::fs::read_to_string(&path).unwrap();
     assert!(!written.contains("LAYERSECRET") && !written.to_ascii_lowercase().contains("authorization"), "{written}");
+}
+
+// ----- One writer per file, appends, endpoints -----
+
+fn interactions(path: &std::path::Path) -> Vec<serde_json::Value> {
+    let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    file["interactions"].as_array().unwrap().clone()
+}
+
+fn providers_in(path: &std::path::Path) -> Vec<String> {
+    interactions(path).iter().map(|i| i["provider"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn two_cascade_members_recording_to_one_file_keep_both_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cascade.json");
+    let a = scripted("a:one", vec![ScriptedReply::error(ProviderErrorKind::ServerError { status: 500 })]);
+    let b = scripted("b:two", vec![ScriptedReply::text("two")]);
+    // Both recorders are open before either records (each used to load the
+    // empty file, then save only its own call over the other's).
+    let member = |p: &Arc<ScriptedProvider>| ProviderStack::new(dyn_of(p)).record(&path).build().unwrap();
+    let cascade = Cascade::new(vec![(member(&a), CascadeEntry::new()), (member(&b), CascadeEntry::new())]);
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "two");
+    assert_eq!(providers_in(&path), ["a:one", "b:two"]);
+
+    let replay = |id: &str| ProviderStack::new(scripted(id, vec![])).replay(&path).build().unwrap();
+    let replayed = Cascade::new(vec![(replay("a:one"), CascadeEntry::new()), (replay("b:two"), CascadeEntry::new())]);
+    assert_eq!(replayed.complete(ask("q")).await.unwrap().content, "two", "both members replay from the one file");
+}
+
+#[tokio::test]
+async fn recorders_of_one_file_share_one_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let one = CassetteWriter::shared(dir.path().join("c.json")).unwrap();
+    let same = CassetteWriter::shared(dir.path().join("sub/../c.json")).unwrap();
+    let other = CassetteWriter::shared(dir.path().join("d.json")).unwrap();
+    assert!(Arc::ptr_eq(&one, &same), "one writer per canonical path");
+    assert!(!Arc::ptr_eq(&one, &other));
+    let own = CassetteWriter::unshared(dir.path().join("c.json")).unwrap();
+    assert!(!Arc::ptr_eq(&one, &own));
+    assert_eq!(own.path(), one.path());
+}
+
+#[tokio::test]
+async fn appends_survive_a_second_process_like_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.json");
+    let p = scripted("x:m", vec![ScriptedReply::text("first"), ScriptedReply::text("third")]);
+    let recorder = RecordingProvider::new(dyn_of(&p), &path).unwrap();
+    recorder.complete(ask("one")).await.unwrap();
+
+    // Another process's writer: its own, not the registry's.
+    let elsewhere = CassetteWriter::unshared(&path).unwrap();
+    let completion = Completion::new(ProviderId::new("y:n"), "second");
+    let outside = Interaction::new(ProviderId::new("y:n"), None, ask("two"), RecordedOutcome::Response(completion));
+    elsewhere.append(&outside).await.unwrap();
+
+    recorder.complete(ask("three")).await.unwrap();
+    assert_eq!(providers_in(&path), ["x:m", "y:n", "x:m"], "nothing recorded by either writer is lost");
+    let replay = ReplayProvider::open(&path, ProviderId::new("y:n")).unwrap();
+    assert_eq!(replay.complete(ask("two")).await.unwrap().content, "second");
+}
+
+#[tokio::test]
+async fn an_append_leaves_what_is_written_in_place_and_writes_what_save_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pretty.json");
+    let p = scripted("x:m", vec![ScriptedReply::text("one"), ScriptedReply::text("two")]);
+    let recorder = RecordingProvider::new(dyn_of(&p), &path).unwrap();
+    recorder.complete(ask("one")).await.unwrap();
+    let before = std::fs::read_to_string(&path).unwrap();
+    recorder.complete(ask("two")).await.unwrap();
+    let after = std::fs::read_to_string(&path).unwrap();
+    let kept = before.trim_end().trim_end_matches('}').trim_end().trim_end_matches(']').trim_end();
+    assert!(after.starts_with(kept), "the first interaction is not rewritten");
+    let saved = format!("{}\n", serde_json::to_string_pretty(&Cassette::load(&path).unwrap()).unwrap());
+    assert_eq!(after, saved, "the file is what Cassette::save writes");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no lock or temporary file is left behind");
+}
+
+#[tokio::test]
+async fn an_append_to_a_hand_edited_cassette_keeps_every_interaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edited.json");
+    let req = ask("old");
+    let key = request_key(&ProviderId::new("x:m"), &req);
+    // Keys in another order: the end of the file is not `]` then `}`.
+    let edited = serde_json::json!({"interactions": [{"key": key, "provider": "x:m", "request": req,
+        "response": {"provider": "x:m", "content": "old", "usage": {"input_tokens": 1, "output_tokens": 1}}}]});
+    let text = edited.to_string().trim_end_matches('}').to_owned() + ",\"version\":1}";
+    std::fs::write(&path, text).unwrap();
+    let p = scripted("x:m", vec![ScriptedReply::text("new")]);
+    RecordingProvider::new(dyn_of(&p), &path).unwrap().complete(ask("new")).await.unwrap();
+    let replay = ReplayProvider::open(&path, ProviderId::new("x:m")).unwrap();
+    assert_eq!(replay.complete(ask("old")).await.unwrap().content, "old");
+    assert_eq!(replay.complete(ask("new")).await.unwrap().content, "new");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_from_shared_and_unshared_writers_all_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.json");
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let writer =
+            if i % 3 == 0 { CassetteWriter::unshared(&path).unwrap() } else { CassetteWriter::shared(&path).unwrap() };
+        tasks.push(tokio::spawn(async move {
+            let completion = Completion::new(ProviderId::new("x:m"), format!("answer {i}"));
+            let interaction = Interaction::new(
+                ProviderId::new("x:m"),
+                None,
+                ask(&format!("q{i}")),
+                RecordedOutcome::Response(completion),
+            );
+            writer.append(&interaction).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let cassette = Cassette::load(&path).unwrap();
+    assert_eq!(cassette.interactions.len(), 24);
+    let replay = ReplayProvider::open(&path, ProviderId::new("x:m")).unwrap();
+    for i in 0..24 {
+        assert_eq!(replay.complete(ask(&format!("q{i}"))).await.unwrap().content, format!("answer {i}"));
+    }
+}
+
+#[tokio::test]
+async fn the_same_request_to_two_endpoints_records_two_entries_and_each_replays_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("endpoints.json");
+    let at = |url: &str, answer: &str| {
+        Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", vec![ScriptedReply::text(answer)]).with_endpoint(url))
+    };
+    let local = at("http://127.0.0.1:8080/v1", "from llama.cpp");
+    let hosted = at("https://api.openai.com/v1", "from OpenAI");
+    for p in [&local, &hosted] {
+        ProviderStack::new(dyn_of(p)).record(&path).build().unwrap().complete(ask("same question")).await.unwrap();
+    }
+    let recorded = interactions(&path);
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0]["key"], recorded[1]["key"], "the key is the request's, as before");
+    assert_eq!(recorded[0]["endpoint"], "http://127.0.0.1:8080/v1");
+    assert_eq!(recorded[1]["endpoint"], "https://api.openai.com/v1");
+
+    // Each replays its own, in any order, strictly and sequentially.
+    for (url, answer) in [("https://api.openai.com/v1/", "from OpenAI"), ("http://127.0.0.1:8080/v1", "from llama.cpp")]
+    {
+        let replay = ProviderStack::new(at(url, "unused")).replay(&path).build().unwrap();
+        assert_eq!(replay.complete(ask("same question")).await.unwrap().content, answer, "{url}");
+        assert_eq!(replay.complete(ask("same question")).await.unwrap().content, answer, "{url}, again");
+        let sequential = ReplayProvider::open(&path, ProviderId::new("openai:gpt-4.1-mini"))
+            .unwrap()
+            .with_endpoint(Some(url.to_owned()))
+            .sequential();
+        assert_eq!(sequential.recorded_turns(), 1);
+        assert_eq!(sequential.complete(ask("anything")).await.unwrap().content, answer);
+    }
+    // A third endpoint has no recording; a replay that knows no endpoint sees both.
+    let elsewhere = ProviderStack::new(at("http://10.0.0.1/v1", "unused")).replay(&path).build().unwrap();
+    assert!(matches!(
+        elsewhere.complete(ask("same question")).await.unwrap_err().kind,
+        ProviderErrorKind::NotRecorded { .. }
+    ));
+    let anywhere = ReplayProvider::open(&path, ProviderId::new("openai:gpt-4.1-mini")).unwrap();
+    assert_eq!(anywhere.complete(ask("same question")).await.unwrap().content, "from llama.cpp");
+    assert_eq!(anywhere.complete(ask("same question")).await.unwrap().content, "from OpenAI");
+}
+
+#[tokio::test]
+async fn replay_or_record_keys_hits_with_the_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ror-endpoints.json");
+    let at = |url: &str, answers: Vec<ScriptedReply>| {
+        Arc::new(ScriptedProvider::new("ollama:qwen3", answers).with_endpoint(url))
+    };
+    let first = at("http://gpu-1:11434", vec![ScriptedReply::text("gpu-1")]);
+    let second = at("http://gpu-2:11434", vec![ScriptedReply::text("gpu-2")]);
+    let one = ProviderStack::new(dyn_of(&first)).replay_or_record(&path).build().unwrap();
+    let two = ProviderStack::new(dyn_of(&second)).replay_or_record(&path).build().unwrap();
+    assert_eq!(one.complete(ask("q")).await.unwrap().content, "gpu-1");
+    assert_eq!(two.complete(ask("q")).await.unwrap().content, "gpu-2", "another endpoint's recording is a miss");
+    assert_eq!(one.complete(ask("q")).await.unwrap().content, "gpu-1", "a hit");
+    assert_eq!((first.requests().len(), second.requests().len()), (1, 1));
+    assert_eq!(interactions(&path).len(), 2);
+}
+
+#[tokio::test]
+async fn committed_cassettes_keep_their_keys_and_replay_at_any_endpoint() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in ["examples/cassettes", "examples/swe/cassettes"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        files.extend(entries.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "json")));
+    }
+    assert!(files.len() >= 5, "the committed cassettes are found: {files:?}");
+    let mut checked = 0;
+    for file in files {
+        let cassette = Cassette::load(&file).unwrap();
+        for interaction in &cassette.interactions {
+            assert!(interaction.endpoint.is_none(), "{}: written before endpoints", file.display());
+            assert_eq!(
+                request_key(&interaction.provider, &interaction.request),
+                interaction.key,
+                "{}: the key of a request is unchanged",
+                file.display()
+            );
+            let replay = ReplayProvider::open(&file, interaction.provider.clone())
+                .unwrap()
+                .with_endpoint(Some("https://api.openai.com/v1".to_owned()));
+            assert!(
+                !matches!(
+                    replay.complete(interaction.request.clone()).await,
+                    Err(ProviderError { kind: ProviderErrorKind::NotRecorded { .. }, .. })
+                ),
+                "{}: an interaction without an endpoint answers any endpoint",
+                file.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{checked} interactions checked");
 }

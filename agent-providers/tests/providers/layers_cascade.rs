@@ -5,7 +5,7 @@ use crate::common::ask;
 use crate::layers_support::*;
 use agent_core::LlmProvider;
 use agent_core::event::unix_ms_now;
-use agent_core::provider::{ProviderErrorKind, StreamEvent, Usage};
+use agent_core::provider::{ModelCapabilities, ProviderErrorKind, StreamEvent, Usage};
 use agent_providers::layers::{AttemptOutcome, Cascade, CascadeEntry, ProviderState};
 use agent_providers::{ScriptedProvider, ScriptedReply, StreamStep};
 use std::sync::Arc;
@@ -250,4 +250,134 @@ async fn states_name_every_provider_with_its_window_and_can_be_reset_by_the_host
     assert_eq!(states[0].state, ProviderState::Exhausted { until: None });
     assert!(cascade.mark_healthy(&"a:one".into()));
     assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "one");
+}
+
+fn caps(context_window: u64) -> ModelCapabilities {
+    ModelCapabilities::new(context_window, 8_192)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_members_context_window_comes_from_its_capabilities_when_the_entry_gives_none() {
+    let small = Arc::new(
+        ScriptedProvider::new("a:8k", vec![err(ProviderErrorKind::ContextTooLong)]).with_capabilities(caps(8_000)),
+    );
+    let unknown = scripted("b:unknown", vec![ScriptedReply::text("never")]);
+    let large =
+        Arc::new(ScriptedProvider::new("c:1m", vec![ScriptedReply::text("large")]).with_capabilities(caps(1_000_000)));
+    let given = Arc::new(ScriptedProvider::new("d:given", vec![]).with_capabilities(caps(1_000_000)));
+    let cascade = Cascade::new(vec![
+        (dyn_of(&small), CascadeEntry::new()),
+        (dyn_of(&unknown), CascadeEntry::new()),
+        (dyn_of(&large), CascadeEntry::new()),
+        (dyn_of(&given), CascadeEntry::with_context_window(32_000)),
+    ]);
+    let windows: Vec<Option<u64>> = cascade.states().iter().map(|s| s.context_window).collect();
+    assert_eq!(windows, [Some(8_000), None, Some(1_000_000), Some(32_000)], "the entry's window wins");
+
+    assert_eq!(cascade.complete(ask("a very long prompt")).await.unwrap().content, "large");
+    assert_eq!(
+        outcomes(&cascade),
+        [
+            AttemptOutcome::Failed(ProviderErrorKind::ContextTooLong),
+            AttemptOutcome::SkippedContextWindow,
+            AttemptOutcome::Answered,
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn overloaded_with_a_retry_after_cools_the_member_down_for_that_long() {
+    let overloaded = ProviderErrorKind::Overloaded { retry_after_ms: Some(7_000) };
+    let a = scripted("a:one", vec![err(overloaded.clone()), ScriptedReply::text("one again")]);
+    let b = scripted("b:two", vec![ScriptedReply::text("two"), ScriptedReply::text("two again")]);
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    let start = Instant::now();
+
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "two");
+    assert_eq!(start.elapsed(), Duration::ZERO, "the next member answers at once");
+    assert_eq!(cascade.states()[0].state, ProviderState::CoolingUntil(start + Duration::from_secs(7)));
+
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "two again");
+    assert_eq!(outcomes(&cascade), [AttemptOutcome::SkippedCooling, AttemptOutcome::Answered]);
+    assert_eq!(a.requests().len(), 1, "not asked again while cooling");
+
+    tokio::time::advance(Duration::from_secs(7)).await;
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "one again");
+}
+
+#[tokio::test(start_paused = true)]
+async fn overloaded_without_a_retry_after_leaves_the_member_healthy() {
+    let a = scripted(
+        "a:one",
+        vec![err(ProviderErrorKind::Overloaded { retry_after_ms: None }), ScriptedReply::text("one again")],
+    );
+    let b = scripted("b:two", vec![ScriptedReply::text("two")]);
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "two");
+    assert_eq!(cascade.states()[0].state, ProviderState::Healthy);
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "one again", "tried again on the next call");
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_every_member_cools_for_an_overload_the_error_is_overloaded_with_the_wait() {
+    let a = scripted("a:one", vec![err(ProviderErrorKind::Overloaded { retry_after_ms: Some(3_000) })]);
+    let b = scripted("b:two", vec![err(ProviderErrorKind::Overloaded { retry_after_ms: Some(9_000) })]);
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    let e = cascade.complete(ask("q")).await.unwrap_err();
+    assert_eq!(e.kind, ProviderErrorKind::Overloaded { retry_after_ms: Some(3_000) });
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unsupported_error_falls_over_to_the_next_member_for_streams_too() {
+    let unsupported = ProviderErrorKind::Unsupported { what: "model".into() };
+    let a = scripted("a:one", vec![err(unsupported.clone())]);
+    let b = scripted("b:two", vec![ScriptedReply::text_stream("b:two", &["served ", "elsewhere"], Usage::default())]);
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    let (stream, attempts) = cascade.stream_with_attempts(ask("q")).await;
+    assert_eq!(text_of(&drain(stream.unwrap()).await), "served elsewhere");
+    let outcomes: Vec<AttemptOutcome> = attempts.into_iter().map(|a| a.outcome).collect();
+    assert_eq!(outcomes, [AttemptOutcome::Failed(unsupported), AttemptOutcome::Answered]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cascade_answers_capabilities_and_endpoint_for_the_member_about_to_serve() {
+    let a = Arc::new(
+        ScriptedProvider::new(
+            "a:one",
+            vec![err(ProviderErrorKind::RateLimited { retry_after_ms: Some(10_000) }), ScriptedReply::text("one")],
+        )
+        .with_capabilities(caps(128_000))
+        .with_endpoint("http://127.0.0.1:1/a"),
+    );
+    let b = Arc::new(
+        ScriptedProvider::new("b:two", vec![ScriptedReply::text("two")])
+            .with_capabilities(caps(1_000_000))
+            .with_endpoint("http://127.0.0.1:1/b"),
+    );
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    assert_eq!(cascade.capabilities().map(|c| c.context_window), Some(128_000), "the first member serves");
+    assert_eq!(cascade.endpoint().as_deref(), Some("http://127.0.0.1:1/a"));
+
+    assert_eq!(cascade.complete(ask("q")).await.unwrap().content, "two");
+    assert_eq!(cascade.capabilities().map(|c| c.context_window), Some(1_000_000), "the first is cooling down");
+    assert_eq!(cascade.endpoint().as_deref(), Some("http://127.0.0.1:1/b"));
+
+    tokio::time::advance(Duration::from_secs(10)).await;
+    assert_eq!(cascade.endpoint().as_deref(), Some("http://127.0.0.1:1/a"), "back once the cool-down ends");
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_every_member_is_unavailable_the_cascade_answers_for_the_first() {
+    let a = Arc::new(
+        ScriptedProvider::new("a:one", vec![err(ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None })])
+            .with_endpoint("http://127.0.0.1:1/a"),
+    );
+    let b = Arc::new(
+        ScriptedProvider::new("b:two", vec![err(ProviderErrorKind::QuotaExhausted { resets_at_unix_ms: None })])
+            .with_endpoint("http://127.0.0.1:1/b"),
+    );
+    let cascade = cascade_of(&[(&a, None), (&b, None)]);
+    cascade.complete(ask("q")).await.unwrap_err();
+    assert_eq!(cascade.endpoint().as_deref(), Some("http://127.0.0.1:1/a"));
+    assert_eq!(cascade.capabilities(), None, "the first member has none");
 }

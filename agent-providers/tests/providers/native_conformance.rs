@@ -2,6 +2,7 @@
 //! `OllamaProvider`, each with a wiremock server answering every scenario in
 //! the provider's own wire format.
 
+use crate::openai_conformance::{assert_passes_except, bodies_of};
 use agent_core::async_trait;
 use agent_core::provider::ProviderId;
 use agent_providers::conformance::{CallMode, ConformanceHarness, ErrorClass, Scenario, Wired, run_conformance};
@@ -78,6 +79,7 @@ fn anthropic_error(class: ErrorClass) -> ResponseTemplate {
             json_error(400, body("invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"))
         }
         ErrorClass::Overloaded => json_error(529, body("overloaded_error", "Overloaded")),
+        ErrorClass::ServerError => json_error(500, body("api_error", "Internal server error")),
         other => panic!("no Anthropic body for {other:?}"),
     }
 }
@@ -118,10 +120,55 @@ impl ConformanceHarness for AnthropicHarness {
             }
             (Scenario::Error(class), _) => anthropic_error(*class),
             (Scenario::TruncatedStream { text }, _) => event_stream(anthropic_sse(&anthropic_text_events(text)[..4])),
+            (Scenario::ErrorInStream { text }, _) => {
+                let mut events = anthropic_text_events(text)[..4].to_vec();
+                events.push(json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}));
+                event_stream(anthropic_sse(&events))
+            }
+            (Scenario::Reasoning { reasoning, signature, text }, CallMode::Complete) => {
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": "msg_conf", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5-20250929",
+                    "content": [
+                        {"type": "thinking", "thinking": reasoning, "signature": signature},
+                        {"type": "text", "text": text}
+                    ],
+                    "stop_reason": "end_turn", "usage": {"input_tokens": 30, "output_tokens": 9}
+                }))
+            }
+            (Scenario::Reasoning { reasoning, signature, text }, _) => {
+                let mut events = vec![
+                    anthropic_start(),
+                    json!({"type": "content_block_start", "index": 0,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+                ];
+                for piece in pieces(reasoning, 2) {
+                    events.push(json!({"type": "content_block_delta", "index": 0,
+                        "delta": {"type": "thinking_delta", "thinking": piece}}));
+                }
+                events.push(json!({"type": "content_block_delta", "index": 0,
+                    "delta": {"type": "signature_delta", "signature": signature}}));
+                events.push(json!({"type": "content_block_stop", "index": 0}));
+                events.push(json!({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}}));
+                for piece in pieces(text, 3) {
+                    events.push(json!({"type": "content_block_delta", "index": 1,
+                        "delta": {"type": "text_delta", "text": piece}}));
+                }
+                events.push(json!({"type": "content_block_stop", "index": 1}));
+                events.extend(anthropic_end("end_turn"));
+                event_stream(anthropic_sse(&events))
+            }
             (other, _) => panic!("unknown scenario {other:?}"),
         };
         let server = serve(response).await;
         Wired::new(AnthropicProvider::new("claude-sonnet-4-5").with_base_url(server.uri())).keeping(server)
+    }
+
+    async fn received(&self, wired: &Wired) -> Option<Vec<Value>> {
+        bodies_of(wired).await
+    }
+
+    fn reasoning_origin(&self) -> Option<&str> {
+        Some("anthropic")
     }
 
     fn expected_id(&self) -> Option<ProviderId> {
@@ -174,6 +221,7 @@ fn gemini_error(class: ErrorClass) -> ResponseTemplate {
         ErrorClass::Overloaded => {
             json_error(503, body(503, "UNAVAILABLE", "The model is overloaded. Please try again later."))
         }
+        ErrorClass::ServerError => json_error(500, body(500, "INTERNAL", "An internal error has occurred.")),
         other => panic!("no Gemini body for {other:?}"),
     }
 }
@@ -203,10 +251,40 @@ impl ConformanceHarness for GeminiHarness {
             )])),
             (Scenario::Error(class), _) => gemini_error(*class),
             (Scenario::TruncatedStream { text }, _) => event_stream(gemini_sse(&gemini_text_frames(text)[..2])),
+            (Scenario::ErrorInStream { text }, _) => {
+                let mut frames = gemini_text_frames(text)[..2].to_vec();
+                frames.push(
+                    json!({"error": {"code": 503, "status": "UNAVAILABLE", "message": "The model is overloaded."}}),
+                );
+                event_stream(gemini_sse(&frames))
+            }
+            (Scenario::Reasoning { reasoning, signature, text }, CallMode::Complete) => ResponseTemplate::new(200)
+                .set_body_json(gemini_frame(
+                    json!([{"text": reasoning, "thought": true, "thoughtSignature": signature}, {"text": text}]),
+                    Some("STOP"),
+                )),
+            (Scenario::Reasoning { reasoning, signature, text }, _) => {
+                let halves = pieces(reasoning, 2);
+                let mut frames = vec![
+                    gemini_frame(json!([{"text": halves[0], "thought": true}]), None),
+                    gemini_frame(json!([{"text": halves[1], "thought": true, "thoughtSignature": signature}]), None),
+                ];
+                frames.extend(gemini_text_frames(text));
+                frames.push(gemini_frame(json!([{"text": ""}]), Some("STOP")));
+                event_stream(gemini_sse(&frames))
+            }
             (other, _) => panic!("unknown scenario {other:?}"),
         };
         let server = serve(response).await;
         Wired::new(GeminiProvider::new("gemini-2.5-flash").with_base_url(server.uri())).keeping(server)
+    }
+
+    async fn received(&self, wired: &Wired) -> Option<Vec<Value>> {
+        bodies_of(wired).await
+    }
+
+    fn reasoning_origin(&self) -> Option<&str> {
+        Some("gemini")
     }
 
     fn expected_id(&self) -> Option<ProviderId> {
@@ -246,6 +324,7 @@ fn ollama_error(class: ErrorClass) -> ResponseTemplate {
         ErrorClass::Overloaded => {
             json_error(503, body("server busy, please try again.  maximum pending requests exceeded"))
         }
+        ErrorClass::ServerError => json_error(500, body("llama runner process has terminated: signal: killed")),
         other => panic!("no Ollama body for {other:?}"),
     }
 }
@@ -273,10 +352,19 @@ impl ConformanceHarness for OllamaHarness {
             }
             (Scenario::Error(class), _) => ollama_error(*class),
             (Scenario::TruncatedStream { text }, _) => ndjson(&ollama_text_lines(text)[..2]),
+            (Scenario::ErrorInStream { text }, _) => {
+                let mut lines = ollama_text_lines(text)[..2].to_vec();
+                lines.push(json!({"error": "an error was encountered while running the model: unexpected EOF"}));
+                ndjson(&lines)
+            }
             (other, _) => panic!("unknown scenario {other:?}"),
         };
         let server = serve(response).await;
         Wired::new(OllamaProvider::new("qwen2.5:7b").with_base_url(server.uri())).keeping(server)
+    }
+
+    async fn received(&self, wired: &Wired) -> Option<Vec<Value>> {
+        bodies_of(wired).await
     }
 
     fn expected_id(&self) -> Option<ProviderId> {
@@ -284,17 +372,37 @@ impl ConformanceHarness for OllamaHarness {
     }
 }
 
+/// Checks the Anthropic provider's content-part mapping (issue 16) has to make pass.
+const ANTHROPIC_PENDING: &[&str] = &[
+    "request: a failed tool result is marked as failed on the wire",
+    "request: an image is sent, or refused as unsupported before sending",
+    "reasoning comes back with its signature and is sent back unchanged",
+    "stream: reasoning shows as progress and Done keeps the signed block",
+];
+/// Checks the Gemini provider's content-part mapping (issue 16) has to make pass.
+const GEMINI_PENDING: &[&str] = &[
+    "request: a failed tool result is marked as failed on the wire",
+    "request: an image is sent, or refused as unsupported before sending",
+    "reasoning comes back with its signature and is sent back unchanged",
+    "stream: reasoning shows as progress and Done keeps the signed block",
+];
+/// Checks the Ollama provider's content-part mapping (issue 16) has to make pass.
+const OLLAMA_PENDING: &[&str] = &[
+    "request: a failed tool result is marked as failed on the wire",
+    "request: an image is sent, or refused as unsupported before sending",
+];
+
 #[tokio::test]
 async fn anthropic_provider_passes_the_conformance_suite() {
-    run_conformance(&AnthropicHarness).await.assert_passes();
+    assert_passes_except(&run_conformance(&AnthropicHarness).await, ANTHROPIC_PENDING);
 }
 
 #[tokio::test]
 async fn gemini_provider_passes_the_conformance_suite() {
-    run_conformance(&GeminiHarness).await.assert_passes();
+    assert_passes_except(&run_conformance(&GeminiHarness).await, GEMINI_PENDING);
 }
 
 #[tokio::test]
 async fn ollama_provider_passes_the_conformance_suite() {
-    run_conformance(&OllamaHarness).await.assert_passes();
+    assert_passes_except(&run_conformance(&OllamaHarness).await, OLLAMA_PENDING);
 }

@@ -39,3 +39,15 @@ async fn usage_is_priced_from_the_model_part_of_the_id() {
     // gpt-4.1-nano: $0.10 input + $0.40 output per million tokens.
     assert_eq!(out.cost_usd.unwrap(), Usd::from_dollars(0.50));
 }
+
+#[tokio::test]
+async fn capabilities_and_endpoint_are_answered_as_given() {
+    use agent_core::provider::ModelCapabilities;
+    let bare = ScriptedProvider::new("x:m", vec![]);
+    assert_eq!((bare.capabilities(), bare.endpoint()), (None, None));
+    let caps = ModelCapabilities::new(200_000, 64_000).with_image_input(true);
+    let described =
+        ScriptedProvider::new("x:m", vec![]).with_capabilities(caps.clone()).with_endpoint("http://127.0.0.1:9/v1");
+    assert_eq!(described.capabilities(), Some(caps));
+    assert_eq!(described.endpoint().as_deref(), Some("http://127.0.0.1:9/v1"));
+}
