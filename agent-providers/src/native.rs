@@ -461,3 +461,15 @@ fn drive<D: StreamDecoder>(
     })
     .boxed()
 }
+
+/// The text of a failed tool's result on a wire with no error flag
+/// (OpenAI Chat Completions, Ollama): the text as it is when it already
+/// says "error", else prefixed with `Error: `, so the model can tell a
+/// failure from a result.
+pub(crate) fn flagged_tool_error(content: &str) -> std::borrow::Cow<'_, str> {
+    if content.to_ascii_lowercase().contains("error") {
+        std::borrow::Cow::Borrowed(content)
+    } else {
+        std::borrow::Cow::Owned(format!("Error: {content}"))
+    }
+}

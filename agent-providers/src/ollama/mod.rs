@@ -21,8 +21,8 @@
 //! is sent, and so is any image to a model whose capabilities say it reads
 //! none (`what: "image"`). A failed tool's result
 //! ([`Message::is_error`](agent_core::provider::Message::is_error)) is sent
-//! as its text: Ollama has no error flag, so the text itself must say it
-//! failed. Cache breakpoints are ignored (Ollama reuses a prompt prefix on its own).
+//! as its text, prefixed with `Error: ` unless it already says "error"
+//! (Ollama has no error flag). Cache breakpoints are ignored (Ollama reuses a prompt prefix on its own).
 //!
 //! Reasoning: [`CompletionRequest::reasoning`](agent_core::provider::CompletionRequest::reasoning)
 //! becomes `think`, shaped by the model's

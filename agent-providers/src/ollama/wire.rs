@@ -86,8 +86,13 @@ pub(super) fn request_body(
             // The user, and any role added later.
             _ => "user",
         };
-        // A failed tool's result goes as its text: Ollama has no error flag.
-        let mut wire = json!({"role": role, "content": message.content});
+        // Ollama has no error flag: a failed tool's text says it failed.
+        let content = if message.role == Role::Tool && message.is_error {
+            crate::native::flagged_tool_error(&message.content)
+        } else {
+            std::borrow::Cow::Borrowed(message.content.as_str())
+        };
+        let mut wire = json!({"role": role, "content": content});
         let images = images(message, caps)?;
         if !images.is_empty() {
             wire["images"] = json!(images);

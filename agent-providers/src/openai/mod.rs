@@ -23,7 +23,8 @@
 //! [`ProviderErrorKind::Unsupported`] before anything is sent. Reasoning
 //! parts are never sent back (this wire takes none), cache breakpoints are
 //! ignored (OpenAI caches prompt prefixes on its own), and a tool result's
-//! `is_error` has no field here: its text says what failed.
+//! `is_error` has no field here: its text is prefixed with `Error: ` unless
+//! it already says "error".
 //!
 //! The readable reasoning some compatible servers return (`reasoning_content`
 //! from DeepSeek and llama.cpp, `reasoning` from OpenRouter, vLLM and

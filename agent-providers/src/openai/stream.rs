@@ -182,7 +182,14 @@ impl Assembler {
                 continue; // only the first choice is assembled
             }
             if let Some(delta) = choice.delta {
-                if let Some(text) = delta.reasoning_content.or(delta.reasoning).filter(|t| !t.is_empty()) {
+                // An empty reasoning piece with nothing else is a thinking
+                // model's keep-alive: progress for the idle watchdog.
+                let nothing_else =
+                    [&delta.content, &delta.refusal].iter().all(|t| t.as_deref().is_none_or(str::is_empty))
+                        && delta.tool_calls.as_ref().is_none_or(Vec::is_empty);
+                if let Some(text) =
+                    delta.reasoning_content.or(delta.reasoning).filter(|t| !t.is_empty() || nothing_else)
+                {
                     self.reasoning.push_str(&text);
                     out.extend(std::iter::once(StreamEvent::ReasoningDelta { text }));
                 }

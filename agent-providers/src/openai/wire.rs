@@ -57,7 +57,7 @@ pub(super) struct WireMessage<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum WireContent<'a> {
-    Text(&'a str),
+    Text(Cow<'a, str>),
     Parts(Vec<WirePart<'a>>),
 }
 
@@ -229,11 +229,18 @@ impl<'a> WireMessage<'a> {
     /// takes no reasoning back: a compatible server's `reasoning_content` is
     /// not to be returned to it), and so are cache breakpoints (OpenAI
     /// caches prompt prefixes on its own) and empty text. A tool result's
-    /// `is_error` has no field on this wire: the text says what failed.
+    /// `is_error` has no field on this wire: its text is prefixed with
+    /// `Error: ` unless it already says "error".
     fn new(m: &'a Message) -> Self {
-        let content = if m.parts.is_empty() || !m.has_images() {
+        let content = if m.role == Role::Tool && m.is_error {
+            Some(WireContent::Text(crate::native::flagged_tool_error(&m.content)))
+        } else if m.parts.is_empty() || !m.has_images() {
             // Text only: the concatenated text, as before content parts.
-            if m.content.is_empty() && !m.tool_calls.is_empty() { None } else { Some(WireContent::Text(&m.content)) }
+            if m.content.is_empty() && !m.tool_calls.is_empty() {
+                None
+            } else {
+                Some(WireContent::Text(Cow::Borrowed(&m.content)))
+            }
         } else {
             let parts = m
                 .parts

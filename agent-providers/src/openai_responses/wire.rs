@@ -30,7 +30,8 @@ pub(super) struct Shape<'a> {
 /// `reasoning` items (only those made by this wire, with their id, sent
 /// back unchanged), an `output_text` message and `function_call` items;
 /// tool messages `function_call_output` items (a tool error's `is_error`
-/// has no field on this wire: its text says what failed). Empty text is
+/// has no field on this wire: its text is prefixed with `Error: ` unless it
+/// already says "error"). Empty text is
 /// never sent and cache breakpoints are ignored (OpenAI caches on its own).
 pub(super) fn request_body(shape: &Shape<'_>, req: &CompletionRequest) -> Result<Value, String> {
     let caps = shape.caps;
@@ -54,7 +55,11 @@ pub(super) fn request_body(shape: &Shape<'_>, req: &CompletionRequest) -> Result
             Role::Tool => input.push(json!({
                 "type": "function_call_output",
                 "call_id": message.tool_call_id.as_deref().unwrap_or_default(),
-                "output": message.content,
+                "output": if message.is_error {
+                    crate::native::flagged_tool_error(&message.content)
+                } else {
+                    std::borrow::Cow::Borrowed(message.content.as_str())
+                },
             })),
             // A role added to agent-core later: its text, as a user message.
             _ => push_user(message, &mut input),

@@ -2,18 +2,14 @@
 //! not count, reasoning progress does. Scripted streams come from the
 //! `ScriptedProvider` test double (paused time); the ping test and the
 //! sixty-second reasoning streams use loopback servers speaking SSE in real
-//! time (the latter take about a minute).
+//! time to the real `OpenAiProvider` (the latter take about a minute).
 
 use crate::common::{MODEL, ask};
 use crate::layers_support::*;
 use agent_core::LlmProvider;
-use agent_core::provider::{
-    Completion, CompletionRequest, CompletionStream, ProviderError, ProviderErrorKind, ProviderId, StreamEvent, Usage,
-};
+use agent_core::provider::{ProviderErrorKind, StreamEvent, Usage};
 use agent_providers::layers::IdleWatchdog;
 use agent_providers::{OpenAiProvider, ScriptedReply, StreamStep, scripted::text_stream_steps};
-use eventsource_stream::Eventsource;
-use futures::StreamExt;
 use std::io::{Read, Write};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -198,90 +194,10 @@ fn thinking_stream(thinking: Duration, every: Duration, gap: Option<(Duration, D
     steps
 }
 
-/// A minimal Chat Completions streaming client: `reasoning_content` deltas
-/// become `ReasoningDelta` events (empty ones included), `content` deltas
-/// become `Delta`, `[DONE]` becomes `Done`. It has no timeout of its own, so
-/// only the watchdog can end a silent stream.
-struct ChatSse {
-    id: ProviderId,
-    base_url: String,
-    client: reqwest::Client,
-}
-
-#[agent_core::async_trait]
-impl LlmProvider for ChatSse {
-    fn id(&self) -> &ProviderId {
-        &self.id
-    }
-
-    fn endpoint(&self) -> Option<String> {
-        Some(self.base_url.clone())
-    }
-
-    async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
-        let mut stream = self.stream(req).await?;
-        while let Some(item) = stream.next().await {
-            if let StreamEvent::Done { completion } = item? {
-                return Ok(completion);
-            }
-        }
-        Err(ProviderError::new(ProviderErrorKind::Transport, self.id.clone(), "no Done"))
-    }
-
-    async fn stream(&self, _req: CompletionRequest) -> Result<CompletionStream, ProviderError> {
-        let transport =
-            |e: reqwest::Error| ProviderError::new(ProviderErrorKind::Transport, self.id.clone(), e.to_string());
-        let response = self
-            .client
-            .post(format!("{}/chat/completions", self.base_url))
-            .json(&serde_json::json!({"model": "o4-mini", "stream": true, "messages": []}))
-            .send()
-            .await
-            .map_err(transport)?;
-        let id = self.id.clone();
-        let events = response.bytes_stream().eventsource();
-        let stream = futures::stream::unfold(
-            (events, String::new(), id, false),
-            |(mut events, mut text, id, ended)| async move {
-                if ended {
-                    return None;
-                }
-                loop {
-                    let event = match events.next().await {
-                        None => {
-                            let e = ProviderError::new(ProviderErrorKind::Transport, id.clone(), "ended before [DONE]");
-                            return Some((Err(e), (events, text, id, true)));
-                        }
-                        Some(Err(e)) => {
-                            let e = ProviderError::new(ProviderErrorKind::Transport, id.clone(), e.to_string());
-                            return Some((Err(e), (events, text, id, true)));
-                        }
-                        Some(Ok(event)) => event,
-                    };
-                    if event.data.trim() == "[DONE]" {
-                        let completion = Completion::new(id.clone(), text.clone());
-                        return Some((Ok(StreamEvent::Done { completion }), (events, text, id, true)));
-                    }
-                    let chunk: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
-                    let delta = &chunk["choices"][0]["delta"];
-                    if let Some(reasoning) = delta["reasoning_content"].as_str() {
-                        let event = StreamEvent::ReasoningDelta { text: reasoning.to_owned() };
-                        return Some((Ok(event), (events, text, id, false)));
-                    }
-                    if let Some(piece) = delta["content"].as_str().filter(|p| !p.is_empty()) {
-                        text.push_str(piece);
-                        let event = StreamEvent::Delta { text: piece.to_owned() };
-                        return Some((Ok(event), (events, text, id, false)));
-                    }
-                }
-            },
-        );
-        Ok(Box::pin(stream))
-    }
-}
-
-fn chat_sse(base_url: String) -> ChatSse {
-    ChatSse { id: ProviderId::new("openai:o4-mini"), base_url, client: reqwest::Client::new() }
+/// The real OpenAI provider on the local server, with an idle limit of its
+/// own well above the watchdog's, so only the watchdog can cut the stream.
+fn openai(base_url: String) -> OpenAiProvider {
+    OpenAiProvider::new("o4-mini").with_base_url(base_url).with_timeout(Duration::from_secs(120))
 }
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -290,7 +206,7 @@ const KEEP_ALIVE: Duration = Duration::from_secs(3);
 #[tokio::test]
 async fn a_sixty_second_reasoning_stream_over_http_stays_alive_under_a_shorter_idle_limit() {
     let base = sse_server(thinking_stream(Duration::from_secs(60), KEEP_ALIVE, None)).await;
-    let watched = IdleWatchdog::new(chat_sse(base), LIMIT);
+    let watched = IdleWatchdog::new(openai(base), LIMIT);
     let items = drain(watched.stream(ask("think hard")).await.unwrap()).await;
     let error = items.iter().find_map(|i| i.as_ref().err());
     assert!(error.is_none(), "the watchdog cut a stream that showed its reasoning: {error:?}");
@@ -304,7 +220,7 @@ async fn a_sixty_second_reasoning_stream_over_http_stays_alive_under_a_shorter_i
 async fn the_same_stream_with_one_gap_longer_than_the_limit_is_cut_with_a_timeout() {
     let gap = Some((Duration::from_secs(9), Duration::from_secs(15)));
     let base = sse_server(thinking_stream(Duration::from_secs(60), KEEP_ALIVE, gap)).await;
-    let watched = IdleWatchdog::new(chat_sse(base), LIMIT);
+    let watched = IdleWatchdog::new(openai(base), LIMIT);
     let items = drain(watched.stream(ask("think hard")).await.unwrap()).await;
     let progress = items.iter().filter(|i| matches!(i, Ok(StreamEvent::ReasoningDelta { .. }))).count();
     assert_eq!(progress, 2, "the keep-alives before the gap (at 3 s and 6 s) arrived");
