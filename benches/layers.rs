@@ -262,8 +262,10 @@ fn stack_overhead(c: &mut Criterion) {
     let client = reqwest::Client::new();
     let url = format!("{}/v1/chat/completions", server.uri());
     let body = parts_wire_body();
+    // The bare call carries the same total timeout as the provider's
+    // `complete` (a call without one can hang forever).
     let reqwest_call = || async {
-        let resp = client.post(&url).json(&body).send().await.unwrap();
+        let resp = client.post(&url).timeout(Duration::from_secs(300)).json(&body).send().await.unwrap();
         resp.json::<serde_json::Value>().await.unwrap()
     };
     let req = parts_request();
@@ -275,7 +277,7 @@ fn stack_overhead(c: &mut Criterion) {
     group.finish();
 
     let (mut raw, mut prov, mut full) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..1_000 {
+    for _ in 0..3_000 {
         let start = Instant::now();
         rt.block_on(reqwest_call());
         raw.push(start.elapsed());
@@ -289,8 +291,8 @@ fn stack_overhead(c: &mut Criterion) {
     let (raw, prov, full) = (median(&mut raw), median(&mut prov), median(&mut full));
     let ratio = |d: Duration| d.as_secs_f64() / raw.as_secs_f64();
     println!("stack_overhead (content parts: text, 4 KiB image, reasoning, cache breakpoints),");
-    println!("medians of 1,000 interleaved calls to the same loopback server:");
-    println!("  bare reqwest POST + JSON parse                     {raw:?}");
+    println!("medians of 3,000 interleaved calls to the same loopback server:");
+    println!("  bare reqwest POST (300 s timeout) + JSON parse     {raw:?}");
     println!("  OpenAiProvider                                     {prov:?}  ratio {:.3}", ratio(prov));
     println!(
         "  Retry+Budget+Cascade+CostMeter+IdleWatchdog        {full:?}  ratio {:.3} (stack/provider {:.3}; target 1.1)",

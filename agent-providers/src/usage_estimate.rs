@@ -20,6 +20,7 @@
 
 use agent_core::provider::{CompletionRequest, ContentPart, ToolCall, Usage};
 use agent_tokens::count_tokens;
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 /// Tokens a message costs beyond its content (the chat template's role markers).
@@ -28,26 +29,29 @@ const PER_MESSAGE: u64 = 4;
 /// OpenAI's models and about 1,100–1,600 on Anthropic's; one flat figure.
 const PER_IMAGE: u64 = 1_000;
 
-/// The prompt tokens of one request, counted on first use.
+/// The prompt tokens of one request, counted on first use. It borrows the
+/// request for a call that ends before the request does (a whole answer),
+/// and owns a copy for one that outlives it (a stream,
+/// [`PromptEstimate::owned`]).
 #[derive(Clone, Debug)]
-pub struct PromptEstimate(Arc<Inner>);
+pub struct PromptEstimate<'a>(Arc<Inner<'a>>);
 
 #[derive(Debug)]
-enum Source {
-    Request(CompletionRequest),
+enum Source<'a> {
+    Request(Cow<'a, CompletionRequest>),
     Fixed(u64),
 }
 
 #[derive(Debug)]
-struct Inner {
-    source: Source,
+struct Inner<'a> {
+    source: Source<'a>,
     tokens: OnceLock<u64>,
 }
 
-impl PromptEstimate {
-    /// The prompt of `req` (kept, and counted when first asked).
-    pub fn of(req: &CompletionRequest) -> Self {
-        Self(Arc::new(Inner { source: Source::Request(req.clone()), tokens: OnceLock::new() }))
+impl<'a> PromptEstimate<'a> {
+    /// The prompt of `req` (borrowed, and counted when first asked).
+    pub fn of(req: &'a CompletionRequest) -> Self {
+        Self(Arc::new(Inner { source: Source::Request(Cow::Borrowed(req)), tokens: OnceLock::new() }))
     }
 
     /// A count known in advance.
@@ -66,7 +70,14 @@ impl PromptEstimate {
     }
 }
 
-impl Default for PromptEstimate {
+impl PromptEstimate<'static> {
+    /// The prompt of `req`, copied (for a stream that outlives the request).
+    pub fn owned(req: &CompletionRequest) -> Self {
+        Self(Arc::new(Inner { source: Source::Request(Cow::Owned(req.clone())), tokens: OnceLock::new() }))
+    }
+}
+
+impl Default for PromptEstimate<'_> {
     /// Nothing known: 0 tokens.
     fn default() -> Self {
         Self::fixed(0)
@@ -109,7 +120,7 @@ pub fn prompt_tokens(req: &CompletionRequest) -> u64 {
 /// The usage of an answer whose server reported none: the prompt's
 /// estimate in, the answer's text, reasoning and tool calls out, marked
 /// estimated.
-pub fn estimated_usage(prompt: &PromptEstimate, content: &str, reasoning: &str, calls: &[ToolCall]) -> Usage {
+pub fn estimated_usage(prompt: &PromptEstimate<'_>, content: &str, reasoning: &str, calls: &[ToolCall]) -> Usage {
     let output = tokens(content) + tokens(reasoning) + calls_tokens(calls);
     Usage::new(prompt.tokens().max(1), output).with_reasoning(tokens(reasoning)).as_estimate()
 }

@@ -426,6 +426,10 @@ impl OpenAiProvider {
             .http
             .apply_headers(builder, req)
             .map_err(|e| self.error(ProviderErrorKind::InvalidRequest, e.to_string()))?;
+        if !streamed {
+            // reqwest's own timeout bounds the whole call: no second timer.
+            return builder.send().await.map_err(|e| self.transport_error(&e));
+        }
         match tokio::time::timeout(self.timeout, builder.send()).await {
             Ok(sent) => sent.map_err(|e| self.transport_error(&e)),
             Err(_) => Err(self.error(
@@ -448,7 +452,7 @@ impl OpenAiProvider {
     async fn read_whole(
         &self,
         response: reqwest::Response,
-        prompt_estimate: &PromptEstimate,
+        prompt_estimate: &PromptEstimate<'_>,
     ) -> Result<Completion, ProviderError> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -468,7 +472,7 @@ impl OpenAiProvider {
         status: u16,
         header_request_id: Option<String>,
         body: String,
-        prompt_estimate: &PromptEstimate,
+        prompt_estimate: &PromptEstimate<'_>,
     ) -> Result<Completion, ProviderError> {
         let parsed: ChatResponse = serde_json::from_str(&body).map_err(|e| {
             self.error(ProviderErrorKind::Unparseable, format!("response is not a chat completion: {e}"))
@@ -575,7 +579,7 @@ impl OpenAiProvider {
         let request_id = request_id_header(response.headers());
         let assembler = stream::Assembler::new(self.id.clone(), &self.model)
             .with_request_id(request_id)
-            .with_prompt(PromptEstimate::of(req));
+            .with_prompt(PromptEstimate::owned(req));
         let (id, timeout) = (self.id.clone(), self.timeout);
         let bytes = response.bytes_stream().map_err(move |e| transport_error(&id, timeout, &e));
         Ok(stream::sse_completion_stream_with_idle_timeout(assembler, bytes, self.timeout))

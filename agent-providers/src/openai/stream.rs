@@ -86,7 +86,7 @@ pub struct Assembler {
     finish_reason: Option<FinishReason>,
     usage: Option<Usage>,
     /// The prompt, counted when the stream reports no usage.
-    prompt: PromptEstimate,
+    prompt: PromptEstimate<'static>,
     events: usize,
     done: bool,
 }
@@ -128,7 +128,7 @@ impl Assembler {
     }
 
     /// Sets the prompt, counted only if the stream reports no usage.
-    pub fn with_prompt(mut self, prompt: PromptEstimate) -> Self {
+    pub fn with_prompt(mut self, prompt: PromptEstimate<'static>) -> Self {
         self.prompt = prompt;
         self
     }

@@ -291,7 +291,7 @@ impl OpenAiResponsesProvider {
     async fn start_stream(&self, req: &CompletionRequest) -> Result<CompletionStream, ProviderError> {
         let cx = self.context();
         self.with_include_fallback(|include| async move {
-            let decoder = stream::Decoder::new(self.id.clone(), &self.model, PromptEstimate::of(req));
+            let decoder = stream::Decoder::new(self.id.clone(), &self.model, PromptEstimate::owned(req));
             cx.send_for_stream(self.request(req, true, include)?, Framing::Sse, decoder).await
         })
         .await
@@ -305,7 +305,7 @@ fn completion_from(
     provider: &ProviderId,
     configured_model: &str,
     response: ResponseObject,
-    prompt_estimate: &PromptEstimate,
+    prompt_estimate: &PromptEstimate<'_>,
     request_id: Option<String>,
 ) -> Result<Completion, ProviderError> {
     if response.status.as_deref() == Some("failed") {

@@ -108,7 +108,7 @@ impl Partial {
 pub(super) struct Decoder {
     id: ProviderId,
     model: String,
-    prompt_estimate: PromptEstimate,
+    prompt_estimate: PromptEstimate<'static>,
     items: BTreeMap<u64, Partial>,
     next_ordinal: u32,
     response: Option<ResponseObject>,
@@ -116,7 +116,7 @@ pub(super) struct Decoder {
 }
 
 impl Decoder {
-    pub(super) fn new(id: ProviderId, model: impl Into<String>, prompt_estimate: PromptEstimate) -> Self {
+    pub(super) fn new(id: ProviderId, model: impl Into<String>, prompt_estimate: PromptEstimate<'static>) -> Self {
         Self {
             id,
             model: model.into(),
