@@ -2,9 +2,6 @@
 //! sending a JSON request, mapping transport failures, tracing a call, and
 //! decoding a streamed body (SSE or NDJSON) into [`StreamEvent`]s.
 
-// `ProviderError` is agent-core's error type, returned unboxed across the crate.
-#![allow(clippy::result_large_err)]
-
 use agent_core::budget::Usd;
 use agent_core::provider::{
     Completion, CompletionRequest, CompletionStream, Message, ProviderError, ProviderErrorKind, ProviderId, Role,

@@ -31,10 +31,6 @@
 //! # Ok(()) }
 //! ```
 
-// `ProviderError` is the error type of `LlmProvider` (agent-core); it is
-// returned as is, like the trait does, rather than boxed.
-#![allow(clippy::result_large_err)]
-
 use agent_core::LlmProvider;
 use agent_core::provider::{Completion, CompletionRequest, ProviderError, ResponseFormat};
 use schemars::JsonSchema;

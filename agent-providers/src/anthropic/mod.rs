@@ -83,9 +83,6 @@
 //! # Ok(()) }
 //! ```
 
-// `ProviderError` is agent-core's error type, returned unboxed across the crate.
-#![allow(clippy::result_large_err)]
-
 mod error;
 mod request;
 mod stream;

@@ -122,8 +122,6 @@
 //! assert_eq!(replay.complete(req).await?.content, live.content);
 //! # Ok(()) }
 //! ```
-// `ProviderError` is the error type of the `LlmProvider` trait; its size is not ours to change.
-#![allow(clippy::result_large_err)]
 
 mod recording;
 mod replay;

@@ -1,6 +1,4 @@
 //! [`ReplayProvider`]: answers from a cassette, without a network.
-// `ProviderError` is the error type of the `LlmProvider` trait; its size is not ours to change.
-#![allow(clippy::result_large_err)]
 
 use super::sequential::{ReplayMatch, ReplayMismatch, ReplayMismatchLog, first_difference};
 use super::{

@@ -65,9 +65,6 @@
 //! # Ok(()) }
 //! ```
 
-// `ProviderError` is agent-core's error type, returned unboxed across the crate.
-#![allow(clippy::result_large_err)]
-
 mod error;
 mod wire;
 

@@ -1,6 +1,4 @@
 //! [`BudgetLayer`]: refuses a call before it is sent once the task's budget is spent.
-// `ProviderError` is the error type of the `LlmProvider` trait; its size is not ours to change.
-#![allow(clippy::result_large_err)]
 
 use agent_core::budget::{Budget, BudgetStop, BudgetTracker};
 use agent_core::provider::{

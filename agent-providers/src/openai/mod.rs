@@ -42,10 +42,6 @@
 //! and its clones, so later calls start there. A model whose capabilities
 //! name a structured-output mode starts at that mode.
 
-// `ProviderError` is the error type of `LlmProvider` (agent-core); it is
-// returned as is, like the trait does, rather than boxed.
-#![allow(clippy::result_large_err)]
-
 pub(crate) mod error;
 pub(crate) mod modes;
 pub mod stream;

@@ -37,10 +37,6 @@
 //! the prompt from [`Assembler::with_prompt`]) marked [`Usage::estimated`],
 //! never a count of 0.
 
-// `ProviderError` is the error type of `LlmProvider` (agent-core); it is
-// returned as is, like the trait does, rather than boxed.
-#![allow(clippy::result_large_err)]
-
 use super::error;
 use super::wire::{self, Arguments, ChatChunk, ToolCallPiece};
 use crate::pricing;

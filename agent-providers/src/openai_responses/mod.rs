@@ -44,9 +44,6 @@
 //! capability table) gets the call again without it, remembered for later
 //! calls. Streams are bounded by the timeout between events, never as a whole.
 
-// `ProviderError` is agent-core's error type, returned unboxed across the crate.
-#![allow(clippy::result_large_err)]
-
 mod stream;
 mod wire;
 

@@ -14,9 +14,6 @@
 //!
 //! A stream that ends before `response.completed` is a `Transport` error.
 
-// `ProviderError` is agent-core's error type, returned unboxed across the crate.
-#![allow(clippy::result_large_err)]
-
 use super::wire::{MessageContent, OutputItem, ResponseObject, TextPiece, lenient_text};
 use crate::native::{Frame, StreamDecoder};
 use crate::openai::error;

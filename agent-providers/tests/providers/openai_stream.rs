@@ -377,7 +377,6 @@ async fn tools_and_tool_messages_go_out_in_the_wire_format_and_tool_calls_come_b
 }
 
 /// Runs an SSE body cut at `cuts` through the decoder and the assembler.
-#[allow(clippy::result_large_err)] // the stream's item type is fixed by `CompletionStream`
 fn assemble(body: &str, cuts: &[usize]) -> Vec<Result<StreamEvent, ProviderError>> {
     let bytes = body.as_bytes();
     let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
