@@ -330,6 +330,7 @@ fn is_python(name: &str) -> bool {
 fn python_module(module: &str) -> Option<&'static str> {
     match module {
         "pytest" | "py.test" => Some("pytest"),
+        "unittest" => Some("unittest"),
         "mypy" => Some("mypy"),
         "ruff" => Some("ruff"),
         _ => None,

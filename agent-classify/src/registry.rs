@@ -35,6 +35,7 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
         "pytest-junit" | "pytest-junitxml" | "junit" | "junitxml" => {
             Some(Arc::new(crate::PytestJunitClassifier::new()))
         }
+        "unittest" | "python-unittest" | "python -m unittest" => Some(Arc::new(crate::UnittestClassifier::new())),
         "mypy" => Some(Arc::new(crate::MypyClassifier::new())),
         "ruff" => Some(Arc::new(crate::RuffClassifier::new())),
         "go" | "go-test" | "go test" | "go-vet" | "go vet" | "go build" => Some(Arc::new(crate::GoClassifier::new())),
