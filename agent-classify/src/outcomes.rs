@@ -346,10 +346,8 @@ fn node_spec(line: &str) -> Option<TestOutcome> {
         (TestStatus::Passed, r)
     } else if let Some(r) = trimmed.strip_prefix('✖') {
         (TestStatus::Failed, r)
-    } else if let Some(r) = trimmed.strip_prefix('﹣') {
-        (TestStatus::Skipped, r)
     } else {
-        return None;
+        (TestStatus::Skipped, trimmed.strip_prefix('﹣')?)
     };
     let name = rest.trim();
     let name = name.rsplit_once(" (").map_or(name, |(n, _)| n).trim();

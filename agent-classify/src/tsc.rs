@@ -61,10 +61,9 @@ pub(crate) fn error_line(line: &str) -> Option<TscLine<'_>> {
         (&t[..i], &t[i + ": error ".len()..])
     } else if let Some(i) = t.find(" - error TS") {
         (&t[..i], &t[i + " - error ".len()..])
-    } else if let Some(rest) = t.strip_prefix("error TS") {
-        ("", &t[t.len() - rest.len() - 2..])
     } else {
-        return None;
+        let rest = t.strip_prefix("error TS")?;
+        ("", &t[t.len() - rest.len() - 2..])
     };
     let (code, message) = rest.split_once(": ")?;
     if code.len() < 3 || !code[2..].bytes().all(|b| b.is_ascii_digit()) {
