@@ -23,8 +23,11 @@ use std::path::Path;
 ///   an undeclared one → [`FailureKind::MissingDependency`].
 /// - A test failing on its environment (a `KeyError` from `os.environ[...]`, a missing
 ///   file, a port in use) → [`FailureKind::Environment`], tier infrastructure.
+/// - A subtest failure (`FAIL: test_x (pkg.C.test_x) (i=2)`) is named by its test; a
+///   failed `setUpClass` by its class; an `UNEXPECTED SUCCESS:` is a [`FailureKind::TestAssertion`].
 /// - Counts from `Ran N tests` and `FAILED (failures=1, errors=2, skipped=1)` / `OK (skipped=1)`:
-///   failures, errors and unexpected successes are failed; skips and expected failures ignored.
+///   failures, errors and unexpected successes are failed; skips and expected failures ignored;
+///   with `-v`, passes are its `ok` lines.
 /// - `Ran 0 tests` / `NO TESTS RAN` is not a valid run.
 ///
 /// ```
@@ -75,9 +78,14 @@ fn is_rule(line: &str, c: char) -> bool {
 pub(crate) fn test_id(head: &str) -> Option<String> {
     let head = head.trim();
     let (name, rest) = head.split_once(" (")?;
-    let id = rest.strip_suffix(')').or_else(|| rest.split_once(')').map(|(i, _)| i))?;
+    // A subtest adds its parameters: `test_x (pkg.C.test_x) (i=2)`.
+    let id = rest.split_once(')').map(|(i, _)| i)?;
     if name.is_empty() || name.contains(' ') || id.contains(' ') {
         return None;
+    }
+    if matches!(name, "setUpClass" | "tearDownClass" | "setUpModule" | "tearDownModule") {
+        // A class or module fixture that failed: the id is the class (or module) itself.
+        return Some(id.to_owned());
     }
     if let Some(module) = id.strip_prefix("unittest.loader._FailedTest.") {
         return Some(module.to_owned());
@@ -167,6 +175,9 @@ impl UnittestClassifier {
             b.lines[after..].iter().copied().skip_while(|l| l.starts_with([' ', '\t'])).collect();
         while message.last().is_some_and(|l| l.trim().is_empty()) {
             message.pop();
+        }
+        if message.is_empty() && b.lines.iter().all(|l| l.trim().is_empty()) {
+            message = vec!["unexpected success: the test is marked as an expected failure but passed"];
         }
         if message.is_empty() {
             let kept: Vec<&str> = b.lines.iter().copied().filter(|l| !l.trim().is_empty()).collect();
@@ -277,8 +288,11 @@ impl FailureClassifier for UnittestClassifier {
             }
             if prev_rule {
                 prev_rule = false;
-                let head =
-                    t.strip_prefix("FAIL: ").map(|h| (false, h)).or(t.strip_prefix("ERROR: ").map(|h| (true, h)));
+                let head = t
+                    .strip_prefix("FAIL: ")
+                    .or_else(|| t.strip_prefix("UNEXPECTED SUCCESS: "))
+                    .map(|h| (false, h))
+                    .or(t.strip_prefix("ERROR: ").map(|h| (true, h)));
                 if let Some((error, head)) = head {
                     if let Some(id) = test_id(head) {
                         blocks.push(Block { error, id, lines: Vec::new() });
@@ -316,7 +330,14 @@ impl FailureClassifier for UnittestClassifier {
             parsed.failures.push(self.block_failure(b, root, &mut snippets));
         }
         if let (Some(n), Some(s)) = (ran, status) {
-            parsed.tests = Some(counts(n, s));
+            let mut c = counts(n, s);
+            // `-v` lists each test: its `ok` lines are the exact passes (an error in
+            // `setUpClass` is counted in `errors=` but not in `Ran N`).
+            let oks = lines.iter().filter(|l| verbose_line(l).is_some_and(|(_, r)| r == "ok")).count();
+            if oks > 0 {
+                c.passed = u32::try_from(oks).unwrap_or(u32::MAX);
+            }
+            parsed.tests = Some(c);
             if n == 0 {
                 parsed.notes.push("no tests ran: unittest found no test".to_owned());
                 parsed.failures.push(Failure::new(FailureCategory::Test, FailureKind::Unknown, "no tests ran"));

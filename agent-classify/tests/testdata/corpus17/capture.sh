@@ -24,9 +24,11 @@ run unittest_verbose ut python -m unittest -v
 run unittest_default ut python -m unittest
 run unittest_import ut_import python -m unittest -v
 run unittest_pass ut_pass python -m unittest -v
+run unittest_more ut_more python -m unittest -v
 run unittest_env utenv python -m unittest -v
 (cd "$WORK/ut" && python -m pytest -p no:cacheprovider -q --continue-on-collection-errors --junitxml="$here/out/unittest_verbose.junit.xml" >/dev/null 2>&1)
 (cd "$WORK/ut_import" && python -m pytest -p no:cacheprovider -q --continue-on-collection-errors --junitxml="$here/out/unittest_import.junit.xml" >/dev/null 2>&1)
+(cd "$WORK/ut_more" && python -m pytest -p no:cacheprovider -q --continue-on-collection-errors --junitxml="$here/out/unittest_more.junit.xml" >/dev/null 2>&1)
 (cd "$WORK/utenv" && python -m pytest -p no:cacheprovider -q --continue-on-collection-errors --junitxml="$here/out/unittest_env.junit.xml" >/dev/null 2>&1)
 # pytest: environment tier, configuration, timeouts, doctests
 run pytest_env pyenv python -m pytest -p no:cacheprovider -rA --junitxml=$here/out/pytest_env.junit.xml
