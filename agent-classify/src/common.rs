@@ -388,7 +388,7 @@ pub(crate) struct Parsed {
 /// so the whole-output scan does not repeat it.
 pub(crate) fn environment_cause(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
-    if lower.contains("address already in use") || text.contains("EADDRINUSE") {
+    if lower.contains("address already in use") || text.contains("EADDRINUSE") || text.contains("kind: AddrInUse") {
         return Some("a port is already in use".to_owned());
     }
     // `KeyError: 'X'` raised by `os.environ[...]` (its frame is `<frozen os>` … `__getitem__`).
@@ -398,6 +398,10 @@ pub(crate) fn environment_cause(text: &str) -> Option<String> {
                 text[at + "KeyError: ".len()..].lines().next().unwrap_or_default().trim().trim_matches(['\'', '"']);
             return Some(format!("the environment variable {var} is not set"));
         }
+    }
+    // Rust's `std::env::var(..).unwrap()`: `called `Result::unwrap()` on an `Err` value: NotPresent`.
+    if text.lines().any(|l| l.trim_end().ends_with(": NotPresent")) || text.contains("VarError") {
+        return Some("an environment variable is not set (std::env::var: NotPresent)".to_owned());
     }
     if let Some(at) = lower.find("environment variable") {
         let rest = &lower[at..];

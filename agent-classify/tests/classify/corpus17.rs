@@ -243,6 +243,15 @@ const CASES: &[(&str, &str, Expected)] = &[
     ("cargo_buildscript", "rs_buildscript", &[(BuildScript, None)]),
     ("cargo_doctest", "rs_doctest", &[(DocTest, Some("src/lib.rs - add (line 3)"))]),
     (
+        "cargo_env",
+        "rs_env",
+        &[
+            (Environment, Some("tests::reads_api_key")),
+            (Environment, Some("tests::reads_fixture_file")),
+            (Environment, Some("tests::binds_busy_port")),
+        ],
+    ),
+    (
         "jest_timeout",
         "js_timeout",
         &[
@@ -377,10 +386,9 @@ fn the_failing_tests_named_agree_with_the_tools_structured_reports() {
         let project = CASES.iter().find(|c| c.0 == name).unwrap().1;
         assert_eq!(named(&classify(name, project)), go_json_failed_or_unfinished(&report(name, "gojson")), "{name}");
     }
-    assert_eq!(
-        named(&classify("cargo_doctest", "rs_doctest")),
-        libtest_failed(&report("cargo_doctest", "libtest.json"))
-    );
+    for (name, project) in [("cargo_doctest", "rs_doctest"), ("cargo_env", "rs_env")] {
+        assert_eq!(named(&classify(name, project)), libtest_failed(&report(name, "libtest.json")), "{name}");
+    }
     // jest's text reporter joins describe titles with ` › `, its JSON `fullName` with a space.
     let text_names: BTreeSet<String> =
         named(&classify("jest_timeout", "js_timeout")).into_iter().map(|n| n.replace(" › ", " ")).collect();
@@ -466,6 +474,7 @@ fn environment_failures_put_the_run_in_the_infrastructure_tier_and_keep_the_test
         ("node_missing_module", "js_missing"),
         ("jest_missing_module", "js_missing"),
         ("shell_missing_tool", "ut"),
+        ("cargo_env", "rs_env"),
     ] {
         let c = classify(name, project);
         assert_eq!(c.tier, Tier::Infrastructure, "{name}: {:#?}", c.failures);

@@ -55,6 +55,8 @@ run cargo_manifest rs_manifest cargo test --offline
 run cargo_buildscript rs_buildscript cargo test --offline
 run cargo_doctest rs_doctest cargo test --offline --no-fail-fast
 (cd "$WORK/rs_doctest" && RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast --doc -- -Z unstable-options --format json > "$here/out/cargo_doctest.libtest.json" 2>/dev/null)
+run cargo_env rs_env cargo test --offline --no-fail-fast
+(cd "$WORK/rs_env" && RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast -- -Z unstable-options --format json > "$here/out/cargo_env.libtest.json" 2>/dev/null)
 # JavaScript: jest timeout, a missing preset, a malformed package.json, a module not installed
 run jest_timeout js_timeout "$JEST" --ci
 (cd "$WORK/js_timeout" && "$JEST" --ci --json --outputFile="$here/out/jest_timeout.jest.json" >/dev/null 2>&1)
