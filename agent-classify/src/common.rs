@@ -17,7 +17,18 @@
 //! offline build that needed a download, a port in use) become
 //! [`FailureKind::Environment`] failures, listed first, and put the
 //! classification in tier [`Tier::Infrastructure`]: the repair loop does not
-//! send them to the model but hands the task to a person.
+//! send them to the model but hands the task to a person. A *test* that fails
+//! on its environment (an unset environment variable — `KeyError` from
+//! `os.environ[...]`, Rust's `NotPresent`, `environment variable X not set` —
+//! a missing data or fixture file, a port in use) keeps its name and location
+//! and becomes an environment failure itself ([`environment_cause`]); so does an
+//! import of a third-party module the project declares but this environment
+//! lacks (the Python and JavaScript classifiers decide that from the manifests).
+//!
+//! **Killed runs.** A run stopped from outside — coreutils `timeout` (exit 124),
+//! SIGKILL (137 or signal 9), SIGTERM (143 or signal 15), SIGALRM, SIGXCPU — is
+//! not valid and gets a [`FailureKind::TestTimeout`] naming the test that had
+//! started and not finished when the output names one ([`last_started_test`]).
 
 use agent_core::exec::{CapturedStream, RunOutput};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, Tier};

@@ -11,6 +11,7 @@ pub use mypy::MypyClassifier;
 pub use pytest::PytestClassifier;
 pub use ruff::RuffClassifier;
 pub use unittest::UnittestClassifier;
+pub(crate) use unittest::outcome as unittest_outcome;
 
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Failure, FailureCategory, FailureKind};

@@ -4,7 +4,7 @@ use super::{missing_module_kind, no_module_named, tool_not_installed};
 use crate::common::{MAX_MESSAGE_LINES, Parsed, SnippetCache, bounded, finish, mark_environment, relativize};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
-use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, TestOutcome};
+use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, TestOutcome, TestStatus};
 use agent_core::workspace::WorkspaceProfile;
 use std::path::Path;
 
@@ -101,6 +101,19 @@ fn verbose_line(line: &str) -> Option<(String, &str)> {
     let (head, result) = line.rsplit_once(" ... ")?;
     let id = test_id(head)?;
     Some((id, result.trim()))
+}
+
+/// The outcome a `-v` line reports: `test_x (pkg.C.test_x) ... ok` (also `FAIL`, `ERROR`,
+/// `skipped 'why'`, `expected failure`, `unexpected success`).
+pub(crate) fn outcome(line: &str) -> Option<TestOutcome> {
+    let (id, result) = verbose_line(line)?;
+    let status = match result {
+        "ok" => TestStatus::Passed,
+        "FAIL" | "ERROR" | "unexpected success" => TestStatus::Failed,
+        r if r.starts_with("skipped") || r == "expected failure" => TestStatus::Skipped,
+        _ => return None,
+    };
+    Some(TestOutcome::new(id, status))
 }
 
 /// A `File "path", line N, in func` frame.
@@ -250,18 +263,7 @@ pub(crate) fn detect(text: &str) -> bool {
 
 impl FailureClassifier for UnittestClassifier {
     fn test_outcomes(&self, run: &RunOutput) -> Vec<TestOutcome> {
-        let mut out = Vec::new();
-        for line in crate::common::text(&run.stderr).lines().chain(crate::common::text(&run.stdout).lines()) {
-            let Some((id, result)) = verbose_line(line) else { continue };
-            let status = match result {
-                "ok" => agent_core::failure::TestStatus::Passed,
-                "FAIL" | "ERROR" | "unexpected success" => agent_core::failure::TestStatus::Failed,
-                r if r.starts_with("skipped") || r == "expected failure" => agent_core::failure::TestStatus::Skipped,
-                _ => continue,
-            };
-            out.push(TestOutcome::new(id, status));
-        }
-        out
+        crate::outcomes::of_run(run)
     }
 
     fn classify(&self, run: &RunOutput, ws: &WorkspaceProfile) -> Classification {
