@@ -482,7 +482,9 @@ impl FailureClassifier for PytestClassifier {
             }
             parsed.failures.push(f.in_test(id));
         }
-        if no_tests || run.exit_code == Some(EXIT_NO_TESTS) {
+        // A usage error (exit 4: a bad option, a bad `addopts`) also prints `no tests ran`:
+        // the configuration is what failed, below.
+        if (no_tests && run.exit_code != Some(EXIT_USAGE)) || run.exit_code == Some(EXIT_NO_TESTS) {
             parsed.notes.push("no tests ran: nothing was collected (pytest exit 5)".to_owned());
             parsed.failures.push(Failure::new(FailureCategory::Test, FailureKind::Unknown, "no tests ran"));
         }

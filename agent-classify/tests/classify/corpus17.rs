@@ -241,6 +241,10 @@ const CASES: &[(&str, &str, Expected)] = &[
     ("go_env", "goenv", &[(Environment, Some("TestReadsFixture")), (Environment, Some("TestBindsBusyPort"))]),
     ("cargo_manifest", "rs_manifest", &[(Config, None)]),
     ("cargo_buildscript", "rs_buildscript", &[(BuildScript, None)]),
+    ("cargo_config", "rs_cargoconfig", &[(Config, None)]),
+    ("pytest_ini", "pyconf_ini", &[(Config, None)]),
+    ("jest_jsdom", "js_jsdom", &[(Config, None)]),
+    ("node_missing_esm", "js_missing", &[(Environment, None)]),
     ("cargo_doctest", "rs_doctest", &[(DocTest, Some("src/lib.rs - add (line 3)"))]),
     (
         "cargo_env",

@@ -11,7 +11,7 @@ here=$(pwd)
 WORK=${WORK:-/tmp/agent-classify-corpus17}
 JEST=${JEST:-/tmp/h17jstools/node_modules/.bin/jest}
 rm -rf "$WORK"; mkdir -p "$WORK" out
-for p in */; do case "$p" in out/) ;; *) cp -r "$p" "$WORK/";; esac; done
+for p in */; do case "$p" in out/) ;; *) cp -r "$p" "$WORK/";; esac; done  # cp -r copies .cargo/ inside
 export PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1 FORCE_COLOR=0 CI=1
 unset H17_API_KEY H17_DATABASE_URL
 run() { # NAME DIR COMMAND... (run through sh -c so `timeout` and pipes work)
@@ -34,6 +34,7 @@ run unittest_env utenv python -m unittest -v
 run pytest_env pyenv python -m pytest -p no:cacheprovider -rA --junitxml=$here/out/pytest_env.junit.xml
 run pytest_dep pydep python -m pytest -p no:cacheprovider -rA
 run pytest_conftest pyconf_conftest python -m pytest -p no:cacheprovider
+run pytest_ini pyconf_ini python -m pytest -p no:cacheprovider
 run pytest_pyproject pyconf_toml python -m pytest -p no:cacheprovider
 run pytest_timeout pytimeout python -m pytest -p no:cacheprovider --timeout=2 --junitxml=$here/out/pytest_timeout.junit.xml
 run pytest_timeout_thread pytimeout python -m pytest -p no:cacheprovider -v --timeout=2 --timeout-method=thread
@@ -52,6 +53,7 @@ run go_env goenv go test ./...
 (cd "$WORK/goenv" && go test -json ./... > "$here/out/go_env.gojson" 2>/dev/null)
 # cargo: malformed manifest, broken build script, doctests
 run cargo_manifest rs_manifest cargo test --offline
+run cargo_config rs_cargoconfig cargo test --offline
 run cargo_buildscript rs_buildscript cargo test --offline
 run cargo_doctest rs_doctest cargo test --offline --no-fail-fast
 (cd "$WORK/rs_doctest" && RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast --doc -- -Z unstable-options --format json > "$here/out/cargo_doctest.libtest.json" 2>/dev/null)
@@ -61,6 +63,8 @@ run cargo_env rs_env cargo test --offline --no-fail-fast
 run jest_timeout js_timeout "$JEST" --ci
 (cd "$WORK/js_timeout" && "$JEST" --ci --json --outputFile="$here/out/jest_timeout.jest.json" >/dev/null 2>&1)
 run node_env js_env node --test
+run jest_jsdom js_jsdom "$JEST" --ci
+run node_missing_esm js_missing node --test esm.test.mjs
 run jest_preset js_preset "$JEST" --ci
 run npm_badjson js_badjson npm test
 run node_missing_module js_missing node --test pad.test.js
