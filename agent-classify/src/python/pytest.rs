@@ -271,6 +271,18 @@ impl<'a> Ctx<'a> {
             (category, kind, code)
         } else if doctest {
             (FailureCategory::Test, FailureKind::DocTest, exc.or(Some("DocTestFailure")))
+        } else if let Some(m) = exc
+            .filter(|e| e.ends_with("ModuleNotFoundError"))
+            .and_then(|_| errors.iter().find_map(|l| no_module_named(l)))
+            .filter(|m| !super::is_project_module(m, self.root))
+        {
+            // An import inside the test of a third-party module: missing here, or undeclared.
+            let mut roots = vec![self.root];
+            roots.extend(self.rootdir.as_deref());
+            let kind = super::missing_module_kind(m, &roots);
+            let category =
+                if kind == FailureKind::Environment { FailureCategory::Infrastructure } else { FailureCategory::Build };
+            (category, kind, exc)
         } else if block.section == Section::Errors {
             // An error in a fixture or in setup/teardown: the test did not get to run.
             (FailureCategory::Test, FailureKind::TestPanic, exc)

@@ -214,6 +214,16 @@ impl UnittestClassifier {
             let category =
                 if kind == FailureKind::Environment { FailureCategory::Infrastructure } else { FailureCategory::Build };
             (category, kind)
+        } else if let Some(m) = exc_name
+            .filter(|e| *e == "ModuleNotFoundError")
+            .and_then(|_| message.iter().find_map(|l| no_module_named(l)))
+            .filter(|m| !super::is_project_module(m, root))
+        {
+            // An import inside the test of a third-party module: missing here, or undeclared.
+            let kind = missing_module_kind(m, &[root]);
+            let category =
+                if kind == FailureKind::Environment { FailureCategory::Infrastructure } else { FailureCategory::Build };
+            (category, kind)
         } else if exc_name.is_some_and(|e| e.contains("Timeout") || e == "TimeoutExpired") {
             (FailureCategory::Test, FailureKind::TestTimeout)
         } else if !b.error && exc_name.is_none_or(|e| e == "AssertionError" || e.ends_with("Failure")) {

@@ -206,6 +206,7 @@ const CASES: &[(&str, &str, Expected)] = &[
             (Environment, Some("tests.test_dep")),
             (Environment, Some("tests.test_env.EnvTest.test_reads_api_key")),
             (Environment, Some("tests.test_env.EnvTest.test_reads_fixture_file")),
+            (Environment, Some("tests.test_env.EnvTest.test_uses_numpy")),
         ],
     ),
     (
@@ -216,6 +217,7 @@ const CASES: &[(&str, &str, Expected)] = &[
             (Environment, Some("tests/test_env.py::test_reads_fixture_file")),
             (Environment, Some("tests/test_env.py::test_binds_busy_port")),
             (Environment, Some("tests/test_env.py::test_requires_setting")),
+            (Environment, Some("tests/test_env.py::test_calls_api")),
         ],
     ),
     ("pytest_dep", "pydep", &[(Environment, Some("tests/test_thirdparty.py"))]),
@@ -493,14 +495,16 @@ fn environment_failures_put_the_run_in_the_infrastructure_tier_and_keep_the_test
     assert!(msg("tests/test_env.py::test_binds_busy_port").starts_with("a port is already in use"));
     assert!(msg("tests/test_env.py::test_requires_setting").starts_with("an environment variable is not set"));
     // The port in use is reported once, on its test, not again by the whole-output scan.
-    assert_eq!(c.failures.len(), 4);
+    assert!(msg("tests/test_env.py::test_calls_api").contains("No module named 'httpx'"));
+    assert_eq!(c.failures.len(), 5);
 }
 
 #[test]
 fn a_missing_module_the_project_does_not_declare_stays_a_missing_dependency() {
     // The same pydep output, in a root without its pyproject.toml: nothing declares httpx.
     let dep = run_of("pytest_dep");
-    let pyenv = corpus().join("pyenv");
+    // pydoctest has no manifest: nothing there declares httpx.
+    let pyenv = corpus().join("pydoctest");
     let moved = |t: String| t.replace(corpus().join("pydep").to_str().unwrap(), pyenv.to_str().unwrap());
     let run = RunOutput::from_text(dep.command.clone(), 2, moved(dep.stdout.text()), moved(dep.stderr.text()));
     let c = AutoClassifier::new().classify(&run, &WorkspaceProfile::new(pyenv));

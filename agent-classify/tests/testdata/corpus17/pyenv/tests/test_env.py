@@ -28,3 +28,9 @@ def test_binds_busy_port():
 def test_requires_setting():
     if "H17_DATABASE_URL" not in os.environ:
         raise RuntimeError("environment variable H17_DATABASE_URL not set")
+
+
+def test_calls_api():
+    import httpx
+
+    assert httpx.get("http://localhost").status_code == 200

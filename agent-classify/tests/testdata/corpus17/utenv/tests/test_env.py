@@ -9,3 +9,8 @@ class EnvTest(unittest.TestCase):
 
     def test_reads_fixture_file(self):
         self.assertTrue(load_fixture("users.json").startswith("["))
+
+    def test_uses_numpy(self):
+        import numpy
+
+        self.assertEqual(numpy.zeros(1)[0], 0)
