@@ -90,7 +90,7 @@ impl AutoClassifier {
 
     /// The registry name ([`classifier_for`]) of the classifier chosen for
     /// `run`: `cargo`, `nextest`, `libtest-json`, `pytest`, `pytest-junit`,
-    /// `mypy`, `ruff`, `go`, `tsc`, `jest`, `vitest`, `node`, `eslint` or
+    /// `unittest`, `mypy`, `ruff`, `go`, `tsc`, `jest`, `vitest`, `node`, `eslint` or
     /// `generic`.
     pub fn tool(&self, run: &RunOutput) -> &'static str {
         let candidates = tools_in(&run.command, 0);

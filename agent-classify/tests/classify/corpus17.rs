@@ -501,13 +501,12 @@ fn environment_failures_put_the_run_in_the_infrastructure_tier_and_keep_the_test
 
 #[test]
 fn a_missing_module_the_project_does_not_declare_stays_a_missing_dependency() {
-    // The same pydep output, in a root without its pyproject.toml: nothing declares httpx.
+    // The same pydep output, moved to pydoctest, which has no manifest: nothing declares httpx.
     let dep = run_of("pytest_dep");
-    // pydoctest has no manifest: nothing there declares httpx.
-    let pyenv = corpus().join("pydoctest");
-    let moved = |t: String| t.replace(corpus().join("pydep").to_str().unwrap(), pyenv.to_str().unwrap());
+    let bare = corpus().join("pydoctest");
+    let moved = |t: String| t.replace(corpus().join("pydep").to_str().unwrap(), bare.to_str().unwrap());
     let run = RunOutput::from_text(dep.command.clone(), 2, moved(dep.stdout.text()), moved(dep.stderr.text()));
-    let c = AutoClassifier::new().classify(&run, &WorkspaceProfile::new(pyenv));
+    let c = AutoClassifier::new().classify(&run, &WorkspaceProfile::new(bare));
     assert_eq!(c.failures[0].kind, FailureKind::MissingDependency, "{:#?}", c.failures);
     assert_eq!(c.tier, Tier::Code);
     let c = AutoClassifier::new()
