@@ -90,7 +90,7 @@ impl AutoClassifier {
 
     /// The registry name ([`classifier_for`]) of the classifier chosen for
     /// `run`: `cargo`, `nextest`, `libtest-json`, `pytest`, `pytest-junit`,
-    /// `mypy`, `ruff`, `go`, `tsc`, `jest`, `vitest`, `node`, `eslint` or
+    /// `unittest`, `mypy`, `ruff`, `go`, `tsc`, `jest`, `vitest`, `node`, `eslint` or
     /// `generic`.
     pub fn tool(&self, run: &RunOutput) -> &'static str {
         let candidates = tools_in(&run.command, 0);
@@ -330,6 +330,7 @@ fn is_python(name: &str) -> bool {
 fn python_module(module: &str) -> Option<&'static str> {
     match module {
         "pytest" | "py.test" => Some("pytest"),
+        "unittest" => Some("unittest"),
         "mypy" => Some("mypy"),
         "ruff" => Some("ruff"),
         _ => None,

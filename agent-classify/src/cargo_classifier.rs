@@ -5,7 +5,7 @@ use crate::common::{Parsed, finish};
 use crate::{libtest, rustc};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
-use agent_core::failure::{Classification, TestCounts};
+use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts};
 use agent_core::workspace::WorkspaceProfile;
 
 /// Classifies the output of cargo: rustc diagnostics (JSON lines or human text),
@@ -85,7 +85,14 @@ impl FailureClassifier for CargoClassifier {
         let mut parsed = Parsed::default();
         let mut json_tests = crate::nextest::JsonReport::default();
         parsed.failures = json_tests.read(&stdout, &stderr, root);
-        parsed.failures.extend(rustc::human(&stderr, root));
+        let manifest = manifest_errors(&stderr);
+        // rustc's parser sees the same `error:` header without a Rust location: keep cargo's reading.
+        parsed.failures.extend(
+            rustc::human(&stderr, root)
+                .into_iter()
+                .filter(|f| !(f.kind == FailureKind::Unknown && manifest.iter().any(|m| m.message == f.message))),
+        );
+        parsed.failures.splice(0..0, manifest);
         parsed.failures.extend(rustc::human(&stdout, root));
         let out = libtest::parse(&stdout, root, timed_out);
         let err = libtest::parse(&stderr, root, timed_out);
@@ -100,4 +107,25 @@ impl FailureClassifier for CargoClassifier {
             || parsed.tests.is_some();
         finish(Self::TOOL, run, parsed, "cargo")
     }
+}
+
+/// cargo's own errors in a manifest or its configuration: `error: <message>` followed by
+/// ` --> Cargo.toml:5:14` (a TOML parse error) or `error: failed to parse manifest at `…``
+/// → [`FailureKind::Config`] at the file.
+fn manifest_errors(stderr: &str) -> Vec<Failure> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(message) = line.strip_prefix("error: ") else { continue };
+        let Some(at) = lines.get(i + 1).and_then(|l| l.trim_start().strip_prefix("--> ")) else { continue };
+        let Some((file, n, col)) = crate::common::parse_location(at) else { continue };
+        let name = std::path::Path::new(&file).file_name().and_then(|f| f.to_str()).unwrap_or_default();
+        if !matches!(name, "Cargo.toml" | "config.toml" | "Cargo.lock" | "rust-toolchain.toml") {
+            continue;
+        }
+        let mut f = Failure::new(FailureCategory::Build, FailureKind::Config, message.trim());
+        f = f.at(file, Some(n), col);
+        out.push(f);
+    }
+    out
 }

@@ -17,7 +17,18 @@
 //! offline build that needed a download, a port in use) become
 //! [`FailureKind::Environment`] failures, listed first, and put the
 //! classification in tier [`Tier::Infrastructure`]: the repair loop does not
-//! send them to the model but hands the task to a person.
+//! send them to the model but hands the task to a person. A *test* that fails
+//! on its environment (an unset environment variable — `KeyError` from
+//! `os.environ[...]`, Rust's `NotPresent`, `environment variable X not set` —
+//! a missing data or fixture file, a port in use) keeps its name and location
+//! and becomes an environment failure itself ([`environment_cause`]); so does an
+//! import of a third-party module the project declares but this environment
+//! lacks (the Python and JavaScript classifiers decide that from the manifests).
+//!
+//! **Killed runs.** A run stopped from outside — coreutils `timeout` (exit 124),
+//! SIGKILL (137 or signal 9), SIGTERM (143 or signal 15), SIGALRM, SIGXCPU — is
+//! not valid and gets a [`FailureKind::TestTimeout`] naming the test that had
+//! started and not finished when the output names one ([`last_started_test`]).
 
 use agent_core::exec::{CapturedStream, RunOutput};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts, Tier};
@@ -246,6 +257,8 @@ const ENV_PATTERNS: &[(&str, &str)] = &[
     ("network unreachable", "the network is unreachable"),
     ("but --offline was specified", "a download was needed in offline mode"),
     ("Address already in use", "a port is already in use"),
+    ("address already in use", "a port is already in use"),
+    ("EADDRINUSE", "a port is already in use"),
 ];
 
 /// Substrings that need a second look (`memory allocation of … failed`, ``linker `cc` not found``).
@@ -312,6 +325,13 @@ pub(crate) fn environment_failures(run: &RunOutput, program: &str) -> Vec<Failur
             }
         }
     }
+    // dash and busybox: `sh: 1: protoc: not found`.
+    for line in stderr.lines() {
+        let t = line.trim();
+        if t.starts_with("sh: ") && t.ends_with(": not found") {
+            push(&mut out, &mut seen, "a command was not found", line);
+        }
+    }
     if run.exit_code == Some(127) && seen.is_empty() {
         push(&mut out, &mut seen, "a command was not found (exit 127)", &tail(&stderr, 1));
     }
@@ -366,12 +386,157 @@ pub(crate) struct Parsed {
     pub(crate) test_run: bool,
     /// Remarks for people.
     pub(crate) notes: Vec<String>,
+    /// The test that had started and not finished when the output ends, when the
+    /// output names one: the hanging test of a run killed by a time limit or a signal.
+    pub(crate) hanging_test: Option<String>,
+}
+
+/// Why a failing test's `text` (its message, or its whole traceback) shows the
+/// environment at fault rather than the code: a missing environment variable,
+/// a missing data or fixture file, a port in use. `None` when it does not.
+///
+/// The description starts like [`ENV_PATTERNS`]' (`a port is already in use`),
+/// so the whole-output scan does not repeat it.
+pub(crate) fn environment_cause(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("address already in use") || text.contains("EADDRINUSE") || text.contains("kind: AddrInUse") {
+        return Some("a port is already in use".to_owned());
+    }
+    // `KeyError: 'X'` raised by `os.environ[...]` (its frame is `<frozen os>` … `__getitem__`).
+    if let Some(at) = text.find("KeyError: ") {
+        if text.contains("os.environ[") || text.contains("<frozen os>") || text.contains("environ.__getitem__") {
+            let var =
+                text[at + "KeyError: ".len()..].lines().next().unwrap_or_default().trim().trim_matches(['\'', '"']);
+            return Some(format!("the environment variable {var} is not set"));
+        }
+    }
+    // Rust's `std::env::var(..).unwrap()`: `called `Result::unwrap()` on an `Err` value: NotPresent`.
+    if text.lines().any(|l| l.trim_end().ends_with(": NotPresent")) || text.contains("VarError") {
+        return Some("an environment variable is not set (std::env::var: NotPresent)".to_owned());
+    }
+    if let Some(at) = lower.find("environment variable") {
+        let rest = &lower[at..];
+        let end = rest.find('\n').unwrap_or(rest.len());
+        let line = &rest[..end];
+        if ["not set", "is missing", "must be set", "is required", "not defined", "is unset", "missing"]
+            .iter()
+            .any(|w| line.contains(w))
+        {
+            let original = &text[at..at + end];
+            return Some(format!("an environment variable is not set: {}", original.trim()));
+        }
+    }
+    if text.contains("FileNotFoundError") || text.contains("ENOENT") || lower.contains("no such file or directory") {
+        let line = text
+            .lines()
+            .find(|l| {
+                l.contains("FileNotFoundError")
+                    || l.contains("ENOENT")
+                    || l.to_ascii_lowercase().contains("no such file")
+            })
+            .unwrap_or_default();
+        return Some(format!("a data or fixture file is missing: {}", line.trim()));
+    }
+    None
+}
+
+/// Turns `f` into an [`FailureKind::Environment`] failure (category infrastructure)
+/// when `context` shows an [`environment_cause`]; its test, location and message stay.
+pub(crate) fn mark_environment(f: &mut Failure, context: &str) {
+    if let Some(cause) = environment_cause(context) {
+        f.kind = FailureKind::Environment;
+        f.category = FailureCategory::Infrastructure;
+        f.message = format!("{cause}\n{}", f.message);
+    }
+}
+
+/// The test a run was in when it ended: the last line of `output` that starts a test
+/// and gives no result. Recognises unittest's `-v` (`test_x (pkg.mod.C.test_x) ... `),
+/// pytest's `-v` (`tests/a.py::test_x `), libtest's (`test m::x ... `) and go's `-v`
+/// (`=== RUN   TestX` with no `--- PASS`/`--- FAIL` after it).
+pub(crate) fn last_started_test(output: &str) -> Option<String> {
+    let last = output.lines().rev().find(|l| !l.trim().is_empty())?;
+    // The shell may append how the process ended to the line it was on.
+    let t = last.trim_end().trim_end_matches("Killed").trim_end_matches("Terminated").trim_end();
+    if let Some(head) = t.strip_suffix(" ...").or_else(|| t.strip_suffix("...")) {
+        // unittest -v: `name (id) ...`; libtest: `test name ...`.
+        if let Some(name) = head.strip_prefix("test ") {
+            return Some(name.trim().to_owned());
+        }
+        if let Some((name, id)) = head.split_once(" (") {
+            let id = id.strip_suffix(')')?;
+            return Some(if id.ends_with(&format!(".{name}")) { id.to_owned() } else { format!("{id}.{name}") });
+        }
+    }
+    let first = t.split_whitespace().next()?;
+    if first.contains("::") && t.split_whitespace().count() == 1 {
+        return Some(first.to_owned());
+    }
+    let mut running: Vec<&str> = Vec::new();
+    for line in output.lines() {
+        if let Some(name) = line.strip_prefix("=== RUN") {
+            running.push(name.trim());
+        } else if let Some(rest) = line.trim_start().strip_prefix("--- ") {
+            if let Some((_, name)) = rest.split_once(": ") {
+                let name = name.split(" (").next().unwrap_or(name);
+                running.retain(|r| *r != name);
+            }
+        }
+    }
+    running.last().map(|s| (*s).to_owned())
+}
+
+/// How a run was stopped from outside, from its exit code or signal: coreutils
+/// `timeout` (exit 124), SIGKILL (exit 137 or signal 9) or SIGTERM (exit 143 or
+/// signal 15), SIGALRM, SIGXCPU. `None` for any other ending.
+pub(crate) fn killed_by(run: &RunOutput) -> Option<&'static str> {
+    match (run.exit_code, run.signal) {
+        (Some(124), _) => Some("exit 124: stopped by `timeout`"),
+        (Some(137), _) | (None, Some(9)) => Some("killed by SIGKILL (a time limit or the out-of-memory killer)"),
+        (Some(143), _) | (None, Some(15)) => Some("terminated by SIGTERM (a time limit)"),
+        (Some(142), _) | (None, Some(14)) => Some("killed by SIGALRM (a time limit)"),
+        (Some(152), _) | (None, Some(24)) => Some("killed by SIGXCPU (the CPU time limit)"),
+        _ => None,
+    }
 }
 
 /// Applies the valid-run and tier rules and builds the [`Classification`].
 pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str) -> Classification {
-    let Parsed { failures, tests, test_run, mut notes } = parsed;
-    let mut env = environment_failures(run, program);
+    let Parsed { mut failures, tests, test_run, mut notes, hanging_test } = parsed;
+    // A test that failed because of its environment: the same test, tier infrastructure.
+    for f in failures.iter_mut().filter(|f| {
+        f.category == FailureCategory::Test
+            && matches!(f.kind, FailureKind::TestPanic | FailureKind::TestAssertion | FailureKind::Unknown)
+    }) {
+        let message = f.message.clone();
+        mark_environment(f, &message);
+    }
+    // The whole-output scan, less what a test's own environment failure already says.
+    let mut env: Vec<Failure> = environment_failures(run, program)
+        .into_iter()
+        .filter(|e| {
+            let what = e.message.split(':').next().unwrap_or_default();
+            !failures.iter().any(|f| f.kind == FailureKind::Environment && f.message.starts_with(what))
+        })
+        .collect();
+    if run.timed_out.is_none() {
+        if let Some(how) = killed_by(run) {
+            if !failures.iter().any(|f| f.kind == FailureKind::TestTimeout) {
+                let hanging = hanging_test.or_else(|| {
+                    let stdout = text(&run.stdout);
+                    last_started_test(&stdout).or_else(|| last_started_test(&text(&run.stderr)))
+                });
+                let message = match &hanging {
+                    Some(t) => format!("the run was {how} while `{t}` was running"),
+                    None => format!("the run was {how}"),
+                };
+                let mut f = Failure::new(FailureCategory::Test, FailureKind::TestTimeout, message);
+                f.test_name = hanging;
+                failures.insert(0, f);
+            }
+            notes.push(format!("the run was {how}: its output is incomplete"));
+        }
+    }
     // Environment failures come first: nothing else can be fixed before them.
     env.extend(failures);
     let mut failures = dedupe(env);
@@ -385,6 +550,8 @@ pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str)
             ));
         }
         notes.push("the run timed out: its output is incomplete".to_owned());
+        valid_run = false;
+    } else if killed_by(run).is_some() {
         valid_run = false;
     } else if run.exit_code == Some(0) {
         if !failures.is_empty() {

@@ -62,6 +62,7 @@ impl FailureClassifier for GenericClassifier {
                 parsed.failures.push(f.at(file, Some(ln), col));
             }
         }
+        parsed.failures.extend(crate::jest::npm_config_error(&stdout, &stderr));
         let program = run.command.split_whitespace().next().unwrap_or_default().to_owned();
         finish(Self::TOOL, run, parsed, &program)
     }

@@ -158,6 +158,71 @@ pub(crate) fn suite_kind(message: &str) -> (FailureCategory, FailureKind) {
     }
 }
 
+/// The package a bare import specifier names: `@scope/name/sub` → `@scope/name`, `name/sub` → `name`.
+fn package_of(spec: &str) -> &str {
+    let spec = spec.strip_prefix("node:").unwrap_or(spec);
+    let mut ends = spec.match_indices('/').map(|(i, _)| i);
+    let end = if spec.starts_with('@') { ends.nth(1) } else { ends.next() };
+    &spec[..end.unwrap_or(spec.len())]
+}
+
+/// Whether the project's `package.json` at `root` declares `package` in any dependency table.
+pub(crate) fn js_declared(package: &str, root: &Path) -> bool {
+    let Some(text) = crate::common::read_contained_bounded(root, Path::new("package.json"), 1 << 20) else {
+        return false;
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return false };
+    ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]
+        .iter()
+        .any(|t| json[*t].get(package).is_some())
+}
+
+/// `Cannot find module 'x'` in a test or suite failure: a relative path is the project's
+/// own import ([`FailureKind::UnresolvedImport`]); a package the project's `package.json`
+/// declares is only not installed here ([`FailureKind::Environment`], tier infrastructure:
+/// `npm install`, not a code change); an undeclared one a [`FailureKind::MissingDependency`].
+pub(crate) fn js_environment(failures: &mut [Failure], root: &Path) {
+    for f in failures.iter_mut() {
+        if matches!(f.kind, FailureKind::Environment | FailureKind::Config) {
+            continue;
+        }
+        let Some(spec) = cannot_find_module(&f.message) else { continue };
+        if spec.starts_with('.') || spec.starts_with('/') {
+            f.kind = FailureKind::UnresolvedImport;
+            f.category = FailureCategory::Build;
+        } else if js_declared(package_of(spec), root) {
+            f.kind = FailureKind::Environment;
+            f.category = FailureCategory::Infrastructure;
+            f.message = format!("`{}` is declared in package.json but not installed\n{}", package_of(spec), f.message);
+        } else {
+            f.kind = FailureKind::MissingDependency;
+            f.category = FailureCategory::Build;
+        }
+    }
+}
+
+/// npm's own configuration errors: a `package.json` that is not JSON (`npm error code EJSONPARSE`).
+pub(crate) fn npm_config_error(stdout: &str, stderr: &str) -> Option<Failure> {
+    let lines: Vec<&str> = stderr.lines().chain(stdout.lines()).collect();
+    let code = lines.iter().position(|l| {
+        let t = l.trim();
+        t == "npm error code EJSONPARSE" || t == "npm ERR! code EJSONPARSE"
+    })?;
+    let detail: Vec<&str> = lines[code..]
+        .iter()
+        .filter_map(|l| l.strip_prefix("npm error ").or_else(|| l.strip_prefix("npm ERR! ")))
+        .filter(|l| l.starts_with("JSON.parse"))
+        .collect();
+    let mut f = Failure::new(
+        FailureCategory::Build,
+        FailureKind::Config,
+        if detail.is_empty() { "package.json is not valid JSON".to_owned() } else { detail.join("\n") },
+    );
+    f.code = Some("EJSONPARSE".to_owned());
+    f.file = Some(PathBuf::from("package.json"));
+    Some(f)
+}
+
 /// The specifier of `Cannot find module 'x'` / `Cannot find package 'x'` / `Failed to load url x`.
 fn cannot_find_module(message: &str) -> Option<&str> {
     for marker in ["Cannot find module ", "Cannot find package ", "Failed to load url ", "Failed to resolve import "] {
@@ -436,6 +501,19 @@ impl FailureClassifier for JestClassifier {
         let no_tests = stdout.contains("No tests found")
             || stderr.contains("No tests found")
             || stderr.contains("No test files found");
+        js_environment(&mut parsed.failures, root);
+        for f in &mut parsed.failures {
+            // `● Validation Error:` (an unknown preset, a bad option) is jest's configuration, not a test.
+            if f.test_name.as_deref().is_some_and(|t| t.starts_with("Validation Error")) {
+                f.kind = FailureKind::Config;
+                f.category = FailureCategory::Build;
+                f.test_name = None;
+                if f.file.is_none() {
+                    f.file = Some(PathBuf::from("package.json"));
+                }
+            }
+        }
+        parsed.failures.extend(npm_config_error(&stdout, &stderr));
         let mut c = finish(self.tool, run, parsed, self.tool);
         if no_tests || report.as_ref().is_some_and(|r| r.total == 0 && c.failures.is_empty()) {
             c.valid_run = false;

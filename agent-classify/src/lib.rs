@@ -5,7 +5,7 @@
 //! (kind, file, line, test, message, snippet), per-test outcomes, and a
 //! verdict on whether the run is valid at all. This crate holds one
 //! classifier per tool (cargo/rustc/libtest, cargo-nextest, pytest text and
-//! JUnit XML, mypy, ruff, go, tsc, jest/vitest, node --test, eslint, and a
+//! JUnit XML, `python -m unittest`, mypy, ruff, go, tsc, jest/vitest, node --test, eslint, and a
 //! generic fallback), [`classifier_for`] and [`detect_tool`] to pick one,
 //! the [`AutoClassifier`], which picks one per run from the command that ran
 //! ([`tool_for_command`]), the [`FlakyDetector`] (re-runs through the
@@ -72,7 +72,7 @@ pub use jest::JestClassifier;
 pub use nextest::NextestClassifier;
 pub use nodetest::NodeTestClassifier;
 pub use outcomes::test_outcomes;
-pub use python::{MypyClassifier, PytestClassifier, PytestJunitClassifier, RuffClassifier};
+pub use python::{MypyClassifier, PytestClassifier, PytestJunitClassifier, RuffClassifier, UnittestClassifier};
 pub use registry::{classifier_for, detect_tool};
 pub use repair_context::{RepairContextBuilder, RootCause, count_tokens, exact_token_counts};
 pub use repo_map::RepoMap;

@@ -265,6 +265,19 @@ impl FailureClassifier for NodeTestClassifier {
                 parsed.tests = Some(c);
             }
         }
+        // A test file that cannot load its imports fails as a whole (`test failed`); node prints
+        // the loader's `Error: Cannot find module 'x'` beside it, as TAP comments or on stderr.
+        let module_error = stdout
+            .lines()
+            .chain(stderr.lines())
+            .find(|l| l.contains("Cannot find module ") || l.contains("Cannot find package "))
+            .map(|l| l.trim_start_matches('#').trim().to_owned());
+        if let Some(line) = module_error {
+            for f in parsed.failures.iter_mut().filter(|f| f.message.trim() == "test failed") {
+                f.message = format!("{line}\n{}", f.message);
+            }
+        }
+        crate::jest::js_environment(&mut parsed.failures, root);
         let mut c = finish(Self::TOOL, run, parsed, "node");
         if c.tests.is_some_and(|t| t.passed == 0 && t.failed == 0 && t.ignored == 0) {
             c.valid_run = false;

@@ -9,6 +9,8 @@
 //! - cargo-nextest (`PASS [ 0.004s] (1/3) crate tests::name`, `FAIL`, `SKIP`);
 //! - pytest `-rA` summary lines (`PASSED id`, `FAILED id - msg`, `ERROR id`,
 //!   `XFAIL`, `XPASS`) and `-v` lines (`id PASSED [ 50%]`);
+//! - unittest `-v` (`test_x (pkg.mod.Class.test_x) ... ok`, `FAIL`, `ERROR`,
+//!   `skipped '…'`, `expected failure`, `unexpected success`), named by the test's dotted id;
 //! - go test `-json` (`"Action":"pass"` with a `Test`) and `-v` text (`--- PASS: TestX`);
 //! - jest and vitest `--json` (`assertionResults[].status`);
 //! - node --test TAP (`ok 2 - name`, `not ok 1 - name`, `# SKIP`) and spec
@@ -82,7 +84,9 @@ pub fn test_outcomes(output: &str) -> Vec<TestOutcome> {
             out.push(scoped(o, binary));
             continue;
         }
-        if let Some(o) = nextest(trimmed).or_else(|| pytest(trimmed)) {
+        if let Some(o) =
+            nextest(trimmed).or_else(|| pytest(trimmed)).or_else(|| crate::python::unittest_outcome(trimmed))
+        {
             out.push(o);
             continue;
         }

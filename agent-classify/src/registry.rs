@@ -11,7 +11,8 @@ use std::sync::Arc;
 /// `nextest` (cargo-nextest, human or libtest-json) and `libtest-json`
 /// (`cargo test -- -Z unstable-options --format json`) name the
 /// [`NextestClassifier`](crate::NextestClassifier), `pytest-junit` the
-/// [`PytestJunitClassifier`](crate::PytestJunitClassifier) (a `--junitxml` report).
+/// [`PytestJunitClassifier`](crate::PytestJunitClassifier) (a `--junitxml` report),
+/// `unittest` the [`UnittestClassifier`](crate::UnittestClassifier) (`python -m unittest`).
 ///
 /// ```
 /// let c = agent_classify::classifier_for("cargo").unwrap();
@@ -35,6 +36,7 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
         "pytest-junit" | "pytest-junitxml" | "junit" | "junitxml" => {
             Some(Arc::new(crate::PytestJunitClassifier::new()))
         }
+        "unittest" | "python-unittest" | "python -m unittest" => Some(Arc::new(crate::UnittestClassifier::new())),
         "mypy" => Some(Arc::new(crate::MypyClassifier::new())),
         "ruff" => Some(Arc::new(crate::RuffClassifier::new())),
         "go" | "go-test" | "go test" | "go-vet" | "go vet" | "go build" => Some(Arc::new(crate::GoClassifier::new())),
@@ -44,7 +46,7 @@ pub fn classifier_for(tool: &str) -> Option<Arc<dyn FailureClassifier>> {
 
 /// Guesses which tool printed `text`: `nextest` for cargo-nextest's output,
 /// `libtest-json` for libtest JSON events, `cargo` for other cargo, rustc or libtest output,
-/// `pytest-junit` for a JUnit XML report written by pytest,
+/// `pytest-junit` for a JUnit XML report written by pytest, `unittest` for `python -m unittest`,
 /// `generic` for `file:line:col: error:` lines, `None` otherwise.
 ///
 /// ```

@@ -79,6 +79,8 @@ pub(crate) fn kind_of(code: Option<&str>, message: &str, detail: &str) -> (Failu
         || m.contains("failed to load manifest")
         || m.contains("invalid manifest")
         || m.contains("current package believes it's in a workspace")
+        || m.contains("could not load Cargo configuration")
+        || m.contains("could not parse TOML configuration")
     {
         return build(K::Config);
     }

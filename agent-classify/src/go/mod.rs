@@ -31,7 +31,9 @@ use std::path::{Path, PathBuf};
 ///   `is not in std` / `could not import` → [`FailureKind::UnresolvedImport`];
 ///   any other compiler error → [`FailureKind::Type`] (the Go compiler's errors
 ///   come from its type checker).
-/// - `go vet` findings (`file:line:col: message` with `vet` in the command) → [`FailureKind::Lint`].
+/// - `go vet` findings (`file:line:col: message` with `vet` in the command, or a vet
+///   analyzer's message in `go test`'s build step) → [`FailureKind::Lint`] in category lint.
+/// - A timeout panic names the hanging test from `running tests:` or from the test's goroutine frame.
 /// - `go: ...` errors of the go command itself (bad go.mod, no main module) → [`FailureKind::Config`].
 ///
 /// File names in test output are bare (`calc_test.go`); they are joined to the
@@ -178,6 +180,50 @@ fn diagnostic(line: &str) -> Option<(String, u32, Option<u32>, &str)> {
     Some((file, ln, col, msg.trim()))
 }
 
+/// A message of one of `go vet`'s analyzers, which `go test` also runs before the tests
+/// (its findings then print like compiler errors, under `[build failed]`): a lint
+/// finding, never a type error. The compiler prints none of these.
+pub(crate) fn is_vet_finding(msg: &str) -> bool {
+    const VET: &[&str] = &[
+        " format %",
+        "call has arguments but no formatting directives",
+        "call has possible Printf formatting directive",
+        "call has possible formatting directive",
+        "arg list ends with redundant newline",
+        "call needs ",
+        "wrong number of args for format",
+        "possible misuse of ",
+        "unreachable code",
+        "self-assignment of ",
+        "passes lock by value",
+        "copies lock value",
+        "assignment copies lock",
+        "range var ",
+        "loop variable ",
+        "struct field tag ",
+        "composite literal uses unkeyed fields",
+        "should have signature ",
+        "the cancel function ",
+        "result of fmt.",
+        "result of errors.New call not used",
+        "comparison of function ",
+        "is never nil",
+        "suspect or: ",
+        "suspect and: ",
+        "redundant or: ",
+        "redundant and: ",
+        "self-comparison",
+        "misuse of unbuffered os.Signal channel",
+        "call to (*testing.T)",
+        "call to (*T).Fatal",
+        "Fatalf from a non-test goroutine",
+        "has malformed example suffix",
+        "refers to unknown identifier",
+        "possible formatting directive",
+    ];
+    VET.iter().any(|p| msg.contains(p))
+}
+
 /// The kind of a compiler error message.
 fn compile_kind(msg: &str) -> FailureKind {
     if msg.starts_with("undefined: ") || msg.contains("undefined (type") {
@@ -229,6 +275,22 @@ fn frame_location(line: &str) -> Option<(&str, u32)> {
     Some((file, n.trim().parse().ok()?))
 }
 
+/// The test named by a line of a timeout panic: `\tTestX (10m0s)` under `running tests:`,
+/// or a frame `example.com/pkg.TestX(0xc000…)` of the test's goroutine.
+fn timed_out_test(line: &str) -> Option<&str> {
+    let is_test = |name: &str| {
+        ["Test", "Benchmark", "Fuzz", "Example"].iter().any(|p| name.starts_with(p))
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '/')
+    };
+    if let Some(rest) = line.strip_prefix('\t') {
+        let (name, dur) = rest.split_once(" (")?;
+        return (dur.ends_with(')') && is_test(name)).then_some(name);
+    }
+    let call = line.split_once('(')?.0;
+    let func = call.rsplit('/').next()?.split_once('.')?.1;
+    is_test(func).then_some(func)
+}
+
 /// Everything the text parser gathers.
 #[derive(Default)]
 struct Scan {
@@ -248,14 +310,32 @@ fn scan(lines: &[(Option<String>, String)]) -> Scan {
     let mut last_indent = 0usize;
     let mut in_panic: Option<usize> = None;
     let mut frame_func: Option<String> = None;
+    // The next frame location is the timed-out test function's.
+    let mut test_frame_next = false;
     // With -v or -json a test's log lines come between `=== RUN` and `--- FAIL`.
     let mut running: Option<String> = None;
     let mut pending: HashMap<String, Vec<String>> = HashMap::new();
     for (pkg, line) in lines {
         let line = line.as_str();
         if let Some(idx) = in_panic {
+            // A timeout panic names the hanging test: `running tests:\n\tTestX (10m0s)` (go 1.20+),
+            // else the test function's frame in a goroutine (`pkg.TestX(0xc…)`).
+            if s.fails[idx].panic.as_ref().is_some_and(|p| p.timeout) {
+                if let Some(name) = timed_out_test(line) {
+                    if s.fails[idx].name.is_empty() || s.fails[idx].name == name {
+                        s.fails[idx].name = name.to_owned();
+                        // The test function's own frame: where it hangs, rather than `_testmain.go`.
+                        test_frame_next = !line.starts_with('\t');
+                    }
+                }
+            }
             // Inside a goroutine trace: `func(args)` then `\t/file.go:12 +0x..`.
             if let Some((file, n)) = frame_location(line) {
+                if std::mem::take(&mut test_frame_next) {
+                    if let Some(p) = s.fails[idx].panic.as_mut() {
+                        p.frame = Some((file.to_owned(), n));
+                    }
+                }
                 if let Some(func) = frame_func.take() {
                     let p = s.fails[idx].panic.get_or_insert_with(Panic::default);
                     if p.frame.is_none()
@@ -449,7 +529,7 @@ impl FailureClassifier for GoClassifier {
         let mut parsed = Parsed::default();
         for (file, n, col, msg) in &s.diagnostics {
             let file = relativize(file, root);
-            let (category, kind) = if vet {
+            let (category, kind) = if vet || is_vet_finding(msg) {
                 (FailureCategory::Lint, FailureKind::Lint)
             } else {
                 let kind = compile_kind(msg);

@@ -4,11 +4,14 @@ mod junit;
 mod mypy;
 mod pytest;
 mod ruff;
+mod unittest;
 
 pub use junit::PytestJunitClassifier;
 pub use mypy::MypyClassifier;
 pub use pytest::PytestClassifier;
 pub use ruff::RuffClassifier;
+pub use unittest::UnittestClassifier;
+pub(crate) use unittest::outcome as unittest_outcome;
 
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Failure, FailureCategory, FailureKind};
@@ -30,6 +33,48 @@ pub(crate) fn is_project_module(module: &str, root: &Path) -> bool {
     [root.to_path_buf(), root.join("src")]
         .iter()
         .any(|base| base.join(format!("{top}.py")).is_file() || base.join(top).is_dir())
+}
+
+/// Whether the top-level package of `module` is declared as a dependency of the project
+/// at `root` (`pyproject.toml`, `requirements*.txt`, `setup.cfg`, `setup.py`, `Pipfile`),
+/// matched as a whole word with `-` and `_` alike and case ignored.
+pub(crate) fn is_declared_dependency(module: &str, root: &Path) -> bool {
+    let top = module.trim_start_matches('.').split('.').next().unwrap_or_default();
+    if top.is_empty() || root.as_os_str().is_empty() {
+        return false;
+    }
+    let want = top.to_ascii_lowercase().replace('_', "-");
+    let mut files: Vec<std::path::PathBuf> =
+        ["pyproject.toml", "setup.cfg", "setup.py", "Pipfile"].iter().map(std::path::PathBuf::from).collect();
+    if let Ok(dir) = std::fs::read_dir(root) {
+        files.extend(dir.flatten().map(|e| e.file_name()).filter_map(|n| {
+            let n = n.to_string_lossy().into_owned();
+            (n.starts_with("requirements") && n.ends_with(".txt")).then(|| std::path::PathBuf::from(n))
+        }));
+    }
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.';
+    files.iter().filter_map(|f| crate::common::read_contained_bounded(root, f, 1 << 20)).any(|text| {
+        let text = text.to_ascii_lowercase().replace('_', "-");
+        text.match_indices(want.as_str()).any(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + want.len()..].chars().next();
+            !before.is_some_and(word) && !after.is_some_and(|c| word(c) && c != '.')
+        })
+    })
+}
+
+/// The kind of an import of `module` that failed in the project at `root`: the project's
+/// own module → [`FailureKind::UnresolvedImport`]; a third-party one the project declares
+/// (so it is only missing from this environment) → [`FailureKind::Environment`]; any
+/// other → [`FailureKind::MissingDependency`].
+pub(crate) fn missing_module_kind(module: &str, roots: &[&Path]) -> FailureKind {
+    if roots.iter().any(|r| is_project_module(module, r)) {
+        FailureKind::UnresolvedImport
+    } else if roots.iter().any(|r| is_declared_dependency(module, r)) {
+        FailureKind::Environment
+    } else {
+        FailureKind::MissingDependency
+    }
 }
 
 /// The module named in `No module named 'x.y'` (also without quotes).
@@ -56,7 +101,7 @@ pub(crate) fn tool_not_installed(run: &RunOutput, tool: &str) -> Option<Failure>
     ))
 }
 
-/// Which Python tool printed `text`: `pytest-junit` (a JUnit XML report by pytest), `pytest`,
+/// Which Python tool printed `text`: `pytest-junit` (a JUnit XML report by pytest), `unittest`, `pytest`,
 /// `mypy` or `ruff`; `None` when none did.
 pub(crate) fn detect(text: &str) -> Option<&'static str> {
     if junit::is_pytest_report(text) {
@@ -67,6 +112,9 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
     }
     if text.contains("\"severity\"") && text.contains("\"hint\"") && text.contains("\"file\"") {
         return Some(MypyClassifier::TOOL);
+    }
+    if unittest::detect(text) {
+        return Some(UnittestClassifier::TOOL);
     }
     let mut ruff_header = false;
     for line in text.lines() {

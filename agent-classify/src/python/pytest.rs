@@ -1,6 +1,6 @@
 //! [`PytestClassifier`]: structured failures from pytest's text output.
 
-use super::{is_project_module, no_module_named, tool_not_installed};
+use super::{no_module_named, tool_not_installed};
 use crate::common::{MAX_MESSAGE_LINES, Parsed, SnippetCache, bounded, finish, relativize};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
@@ -210,6 +210,10 @@ fn is_user_file(file: &str) -> bool {
 
 /// The kind of a test failure from its exception type.
 fn test_kind(exc: Option<&str>, message: &str) -> FailureKind {
+    // pytest-timeout's signal method fails the test with `Failed: Timeout (>2.0s) from pytest-timeout.`
+    if message.contains("Timeout (>") || message.contains("from pytest-timeout") {
+        return FailureKind::TestTimeout;
+    }
     match exc {
         Some(e) if e.ends_with("AssertionError") => FailureKind::TestAssertion,
         Some(e) if e.ends_with("Timeout") || e.contains("Timeout") => FailureKind::TestTimeout,
@@ -260,8 +264,25 @@ impl<'a> Ctx<'a> {
             if errors.is_empty() { block.lines.iter().rev().take(5).rev().copied().collect() } else { errors.clone() };
         let message = bounded(&message_lines, MAX_MESSAGE_LINES);
         let collecting = block.title.strip_prefix("ERROR collecting ");
+        let doctest = block.title.starts_with("[doctest] ");
         let (category, kind, code) = if let Some(_path) = collecting {
-            self.collection_kind(exc, &errors)
+            let (category, kind, code) = self.collection_kind(exc, &errors);
+            let category = if kind == FailureKind::Environment { FailureCategory::Infrastructure } else { category };
+            (category, kind, code)
+        } else if doctest {
+            (FailureCategory::Test, FailureKind::DocTest, exc.or(Some("DocTestFailure")))
+        } else if let Some(m) = exc
+            .filter(|e| e.ends_with("ModuleNotFoundError"))
+            .and_then(|_| errors.iter().find_map(|l| no_module_named(l)))
+            .filter(|m| !super::is_project_module(m, self.root))
+        {
+            // An import inside the test of a third-party module: missing here, or undeclared.
+            let mut roots = vec![self.root];
+            roots.extend(self.rootdir.as_deref());
+            let kind = super::missing_module_kind(m, &roots);
+            let category =
+                if kind == FailureKind::Environment { FailureCategory::Infrastructure } else { FailureCategory::Build };
+            (category, kind, exc)
         } else if block.section == Section::Errors {
             // An error in a fixture or in setup/teardown: the test did not get to run.
             (FailureCategory::Test, FailureKind::TestPanic, exc)
@@ -270,6 +291,10 @@ impl<'a> Ctx<'a> {
         };
         let mut f = Failure::new(category, kind, message);
         f.code = code.map(|c| c.rsplit('.').next().unwrap_or(c).to_owned());
+        if category == FailureCategory::Test && kind != FailureKind::DocTest {
+            // The whole traceback: `os.environ[...]` shows a KeyError to be a missing variable.
+            crate::common::mark_environment(&mut f, &block.lines.join("\n"));
+        }
         let syntax = errors.iter().find_map(|l| syntax_location(l));
         // Location: a SyntaxError's own position, else the deepest user frame, else the last frame.
         let loc = if let (FailureKind::Syntax, Some((file, line))) = (kind, syntax) {
@@ -304,14 +329,11 @@ impl<'a> Ctx<'a> {
             Some("SyntaxError" | "IndentationError" | "TabError") => FailureKind::Syntax,
             Some("ModuleNotFoundError" | "ImportError") => {
                 let module = errors.iter().find_map(|l| no_module_named(l));
+                let mut roots = vec![self.root];
+                roots.extend(self.rootdir.as_deref());
                 match module {
-                    Some(m)
-                        if !is_project_module(m, self.root)
-                            && !self.rootdir.as_deref().is_some_and(|r| is_project_module(m, r)) =>
-                    {
-                        FailureKind::MissingDependency
-                    }
-                    _ => FailureKind::UnresolvedImport,
+                    Some(m) => super::missing_module_kind(m, &roots),
+                    None => FailureKind::UnresolvedImport,
                 }
             }
             Some("NameError" | "AttributeError") => FailureKind::UnresolvedName,
@@ -338,6 +360,10 @@ fn short_line(line: &str) -> Option<(&str, &str, &str)> {
 /// The node id in `ids` (keyed by the part after the file) whose last part is the block
 /// `title` (`test_add_param[2-3-6]`, `TestX.test_y` for methods).
 fn node_id_for<'a>(title: &str, ids: &FxHashMap<&str, &'a str>) -> Option<&'a str> {
+    if let Some(name) = title.strip_prefix("[doctest] ") {
+        // `[doctest] pkg.mod.func` is `pkg/mod.py::pkg.mod.func`.
+        return ids.get(name).copied();
+    }
     let want = title.replace('.', "::");
     ids.get(want.as_str()).copied()
 }
@@ -468,9 +494,22 @@ impl FailureClassifier for PytestClassifier {
             }
             parsed.failures.push(f.in_test(id));
         }
-        if no_tests || run.exit_code == Some(EXIT_NO_TESTS) {
+        // A usage error (exit 4: a bad option, a bad `addopts`) also prints `no tests ran`:
+        // the configuration is what failed, below.
+        if (no_tests && run.exit_code != Some(EXIT_USAGE)) || run.exit_code == Some(EXIT_NO_TESTS) {
             parsed.notes.push("no tests ran: nothing was collected (pytest exit 5)".to_owned());
             parsed.failures.push(Failure::new(FailureCategory::Test, FailureKind::Unknown, "no tests ran"));
+        }
+        // pytest-timeout's thread method dumps the stacks between `+++ Timeout +++` lines and
+        // ends the process: no summary; the hanging test is the last started (`-v`) or the
+        // deepest frame of a test function in the dump.
+        if !parsed.failures.iter().any(|f| f.kind == FailureKind::TestTimeout) {
+            if let Some(f) = thread_timeout(&stdout, &stderr, &ctx) {
+                parsed.failures.push(f);
+            }
+        }
+        if let Some(f) = config_error(&stdout, &stderr, &ctx) {
+            parsed.failures.push(f);
         }
         if run.exit_code == Some(EXIT_USAGE) && parsed.failures.is_empty() {
             let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -509,4 +548,87 @@ impl FailureClassifier for PytestClassifier {
         }
         c
     }
+}
+
+/// pytest-timeout's thread method: `+++++ Timeout +++++` and the stacks, then the process ends.
+fn thread_timeout(stdout: &str, stderr: &str, ctx: &Ctx<'_>) -> Option<Failure> {
+    let all = || stdout.lines().chain(stderr.lines());
+    let banner = all().find(|l| l.contains("+ Timeout +") || l.trim_start_matches('+').trim() == "Timeout")?;
+    // `-v` prints the banner on the test's own line: `tests/a.py::test_x ++++ Timeout ++++`.
+    let on_line = banner.split(" +").next().map(str::trim).filter(|h| h.contains("::") && !h.contains(' '));
+    // The deepest frame of a test function: `  File "/p/tests/test_a.py", line 9, in test_hangs`.
+    let frame = all()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("File \"")?;
+            let (file, rest) = rest.split_once('"')?;
+            let (line, func) = rest.trim_start_matches(',').trim().strip_prefix("line ")?.split_once(", in ")?;
+            (func.starts_with("test") && is_user_file(file))
+                .then(|| (file, line.trim().parse::<u32>().ok(), func.trim()))
+        })
+        .next_back();
+    let name = on_line.map(str::to_owned).or_else(|| {
+        let (file, _, func) = frame?;
+        let rel = project_path(file, ctx.root, ctx.rootdir.as_deref());
+        Some(format!("{}::{func}", rel.display()))
+    });
+    let mut f = Failure::new(
+        FailureCategory::Test,
+        FailureKind::TestTimeout,
+        match &name {
+            Some(n) => format!("pytest-timeout stopped the run in `{n}`"),
+            None => "pytest-timeout stopped the run".to_owned(),
+        },
+    );
+    if let Some((file, Some(line), _)) = frame {
+        f = ctx.locate(f, file, line);
+    }
+    f.test_name = name;
+    Some(f)
+}
+
+/// A configuration failure that stops pytest before collection: a `conftest.py` that
+/// cannot be imported (`ImportError while loading conftest '…'`) or a malformed
+/// `pyproject.toml`/`pytest.ini`/`tox.ini`/`setup.cfg` (`ERROR: /p/pyproject.toml: Expected …`).
+fn config_error(stdout: &str, stderr: &str, ctx: &Ctx<'_>) -> Option<Failure> {
+    let lines: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(rest) = line.strip_prefix("ImportError while loading conftest '") {
+            let path = rest.split('\'').next().unwrap_or(rest);
+            let errors: Vec<&str> = lines[i..].iter().filter_map(|l| l.strip_prefix("E ")).map(str::trim).collect();
+            let mut message = vec![line.trim()];
+            message.extend(errors.iter().copied());
+            let mut f = Failure::new(FailureCategory::Build, FailureKind::Config, bounded(&message, MAX_MESSAGE_LINES));
+            f.code = errors
+                .iter()
+                .rev()
+                .find_map(|e| exception_type(e))
+                .map(|e| e.rsplit('.').next().unwrap_or(e).to_owned());
+            let rel = project_path(path, ctx.root, ctx.rootdir.as_deref());
+            let at = lines[i..]
+                .iter()
+                .filter_map(|l| traceback_location(l))
+                .find(|(file, ..)| file.ends_with("conftest.py"));
+            return Some(match at {
+                Some((file, n, _)) => ctx.locate(f, file, n),
+                None => {
+                    f.file = Some(rel);
+                    f
+                }
+            });
+        }
+        if let Some(rest) = line.strip_prefix("ERROR: ") {
+            let Some((file, msg)) = rest.split_once(": ") else { continue };
+            let config = ["pyproject.toml", "pytest.ini", "tox.ini", "setup.cfg", "conftest.py"];
+            if !config.iter().any(|c| file.ends_with(c)) {
+                continue;
+            }
+            let mut f = Failure::new(FailureCategory::Build, FailureKind::Config, rest.trim());
+            f.file = Some(project_path(file, ctx.root, ctx.rootdir.as_deref()));
+            f.line = msg
+                .split_once("at line ")
+                .and_then(|(_, n)| n.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok());
+            return Some(f);
+        }
+    }
+    None
 }

@@ -1,0 +1,3 @@
+module example.com/goenv
+
+go 1.19

@@ -1,0 +1,3 @@
+module example.com/gotimeout
+
+go 1.19

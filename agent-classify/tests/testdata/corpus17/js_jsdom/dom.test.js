@@ -1,0 +1,1 @@
+test('dom', () => { expect(typeof document).toBe('object'); });

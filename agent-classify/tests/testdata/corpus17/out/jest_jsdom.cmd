@@ -1,0 +1,1 @@
+/tmp/h17jstools/node_modules/.bin/jest --ci

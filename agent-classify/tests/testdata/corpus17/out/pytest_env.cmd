@@ -1,0 +1,1 @@
+python -m pytest -p no:cacheprovider -rA --junitxml=CORPUS/out/pytest_env.junit.xml

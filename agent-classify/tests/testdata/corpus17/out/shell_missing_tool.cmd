@@ -1,0 +1,1 @@
+sh -c 'protoc --version && python -m unittest'

@@ -1,0 +1,1 @@
+timeout 3 python -m pytest -p no:cacheprovider -v

@@ -1,0 +1,1 @@
+timeout -s KILL 3 python -m unittest -v

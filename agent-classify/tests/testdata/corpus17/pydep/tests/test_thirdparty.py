@@ -1,0 +1,5 @@
+import httpx
+
+
+def test_get():
+    assert httpx.get("x")
