@@ -55,13 +55,24 @@ fn get_within<'a, 'y>(node: &'a Yaml<'y>, key: &str, depth: usize) -> Option<&'a
 /// The values of a mapping in document order, those merged in with `<<`
 /// after its own (a key the mapping sets itself is not taken again).
 pub(crate) fn values<'a, 'y>(node: &'a Yaml<'y>) -> Vec<&'a Yaml<'y>> {
+    entries(node).into_iter().map(|(_, v)| v).collect()
+}
+
+/// The `(key, value)` pairs of a mapping in the order of [`values`]; a key
+/// that is not a scalar reads as the empty text.
+pub(crate) fn entries<'a, 'y>(node: &'a Yaml<'y>) -> Vec<(String, &'a Yaml<'y>)> {
     let mut seen: Vec<&'a Yaml<'y>> = Vec::new();
     let mut out = Vec::new();
     collect_values(node, &mut seen, &mut out, 0);
     out
 }
 
-fn collect_values<'a, 'y>(node: &'a Yaml<'y>, seen: &mut Vec<&'a Yaml<'y>>, out: &mut Vec<&'a Yaml<'y>>, depth: usize) {
+fn collect_values<'a, 'y>(
+    node: &'a Yaml<'y>,
+    seen: &mut Vec<&'a Yaml<'y>>,
+    out: &mut Vec<(String, &'a Yaml<'y>)>,
+    depth: usize,
+) {
     let Yaml::Mapping(map) = untag(node) else { return };
     let mut merged = None;
     for (key, value) in map {
@@ -69,7 +80,7 @@ fn collect_values<'a, 'y>(node: &'a Yaml<'y>, seen: &mut Vec<&'a Yaml<'y>>, out:
             merged = Some(value);
         } else if !seen.contains(&key) {
             seen.push(key);
-            out.push(value);
+            out.push((text(key).map(Cow::into_owned).unwrap_or_default(), value));
         }
     }
     if depth >= MAX_MERGE_DEPTH {

@@ -681,3 +681,159 @@ async fn pnpm_workspace_in_multiline_flow_style_lists_members_and_a_malformed_on
     let note = p.evidence.iter().find(|e| e.file == Path::new("pnpm-workspace.yaml")).unwrap().note.clone();
     assert!(note.unwrap().contains("not valid YAML"));
 }
+
+/// The note of the evidence that made `p` primary.
+fn primary_note(p: &Project) -> &str {
+    p.evidence.iter().rev().find_map(|e| e.note.as_deref().filter(|n| n.starts_with("primary:"))).unwrap()
+}
+
+#[tokio::test]
+async fn a_javascript_repository_with_a_stray_requirements_txt_is_a_node_project() {
+    let (_tmp, profile) = inspect("node-stray-requirements").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "npm", "{:#?}", profile.projects);
+    assert_eq!(p.kinds, ["node"]);
+    assert_eq!(shape(&p.setup).0, "npm ci");
+    assert_eq!(shape(&p.test).0, "npm test");
+    assert!(primary_note(p).contains("root"), "{}", primary_note(p));
+    // The requirements are still reported, as a low-confidence project with no tests.
+    let py = project(&profile, "", "setuptools");
+    assert!(!py.primary);
+    assert!(py.confidence < 0.5);
+    assert!(py.test.is_none(), "a JavaScript test/ directory is not a unittest suite: {:?}", py.test);
+}
+
+#[tokio::test]
+async fn a_make_test_target_that_ci_runs_is_the_test_entry_over_the_ecosystem_default() {
+    let (_tmp, profile) = inspect("go-make-ci").await;
+    let p = profile.primary().unwrap();
+    assert_eq!((p.build_system.as_str(), p.kinds.as_slice()), ("go", &["go".to_owned()][..]));
+    assert_eq!(shape(&p.test), ("make test".into(), PathBuf::new()));
+    assert_eq!(shape(&p.setup).0, "go mod download");
+    let test = p.test.as_ref().unwrap();
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/ci.yml")));
+    assert!(test.evidence.iter().any(|e| e.file == Path::new("Makefile") && e.field.as_deref() == Some("test")));
+    let alt = test.evidence.iter().find_map(|e| e.note.as_deref().filter(|n| n.starts_with("alternative:"))).unwrap();
+    assert!(alt.contains("`go test ./...`"), "{alt}");
+    assert!(primary_note(p).contains("run by CI"), "{}", primary_note(p));
+
+    // Without CI running it, the Makefile stays an alternative project and Go keeps its default.
+    let (_tmp, root) = fixture("go-make-ci");
+    std::fs::remove_dir_all(root.join(".github")).unwrap();
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "go");
+    assert_eq!(shape(&p.test).0, "go test ./...");
+    assert_eq!(shape(&project(&profile, "", "make").test).0, "make test");
+}
+
+#[tokio::test]
+async fn tox_is_the_test_entry_when_gitlab_ci_runs_it_and_pytest_otherwise() {
+    let (_tmp, profile) = inspect("python-tox-ci").await;
+    let p = project(&profile, "", "setuptools");
+    assert!(p.primary);
+    assert_eq!(shape(&p.test).0, "tox");
+    assert_eq!(shape(&p.setup).0, "python -m pip install tox");
+    let test = p.test.as_ref().unwrap();
+    assert!(test.confidence >= 0.9);
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".gitlab-ci.yml")));
+    assert!(
+        test.evidence.iter().any(|e| e.note.as_deref().is_some_and(|n| n.contains("alternative: `python -m pytest`")))
+    );
+
+    let (_tmp, root) = fixture("python-tox-ci");
+    std::fs::remove_file(root.join(".gitlab-ci.yml")).unwrap();
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = project(&profile, "", "setuptools");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert_eq!(shape(&p.setup).0, "python -m pip install -e .[test]");
+}
+
+#[tokio::test]
+async fn nox_is_the_test_entry_when_a_workflow_runs_it() {
+    let (_tmp, root) = fixture("python-poetry");
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    write(
+        &root,
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n  t:\n    steps:\n      - run: pipx install nox\n      - run: nox -s tests\n",
+    );
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = project(&profile, "", "poetry");
+    assert_eq!(shape(&p.test).0, "nox");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/ci.yml")));
+}
+
+#[tokio::test]
+async fn a_maturin_pyo3_project_is_tested_with_pytest_after_an_editable_install() {
+    let (_tmp, profile) = inspect("python-maturin").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "setuptools", "{:#?}", profile.projects);
+    assert_eq!(p.kinds, ["python"]);
+    assert_eq!(shape(&p.setup).0, "python -m pip install -e .[test]");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert_eq!(shape(&p.build).0, "maturin build");
+    assert!(primary_note(p).contains("maturin"), "{}", primary_note(p));
+    let rs = project(&profile, "", "cargo");
+    assert!(!rs.primary);
+    assert_eq!(profile.projects.iter().filter(|p| p.primary).count(), 1);
+}
+
+#[tokio::test]
+async fn nested_go_modules_without_go_work_are_members_tested_in_their_own_directories() {
+    let (_tmp, profile) = inspect("go-nested").await;
+    let root = project(&profile, "", "go");
+    assert!(root.primary);
+    assert_eq!(paths(&root.members), ["api", "tools"]);
+    assert_eq!(shape(&root.test), ("go test ./...".into(), PathBuf::new()));
+    for m in ["api", "tools"] {
+        let p = project(&profile, m, "go");
+        assert_eq!(shape(&p.test), ("go test ./...".into(), PathBuf::from(m)));
+        assert!(!p.primary);
+    }
+    // A module under testdata is a fixture; one under `_examples` is a module of its own, not a member.
+    assert!(profile.projects.iter().all(|p| !p.path.starts_with("internal")));
+    assert!(!project(&profile, "_examples/demo", "go").primary);
+    assert_eq!(profile.projects.len(), 4, "{:#?}", profile.projects);
+}
+
+#[tokio::test]
+async fn pytest_in_a_dependency_group_is_installed_by_the_setup_command() {
+    let cases = [
+        ("python-uv-groups", "uv", "uv sync --group test", "uv run pytest", "dependency-groups.test"),
+        (
+            "python-poetry-group",
+            "poetry",
+            "poetry install --with test",
+            "poetry run pytest",
+            "tool.poetry.group.test.dependencies",
+        ),
+        ("python-pdm-dev", "pdm", "pdm install", "pdm run pytest", "tool.pdm.dev-dependencies.test"),
+        (
+            "python-hatch-env",
+            "hatch",
+            "hatch env create test",
+            "hatch run test:pytest",
+            "tool.hatch.envs.test.dependencies",
+        ),
+    ];
+    for (name, system, setup, test, field) in cases {
+        let (_tmp, profile) = inspect(name).await;
+        let p = project(&profile, "", system);
+        assert!(p.primary, "{name}");
+        assert_eq!(shape(&p.setup).0, setup, "{name}");
+        assert_eq!(shape(&p.test).0, test, "{name}");
+        let setup = p.setup.as_ref().unwrap();
+        assert!(setup.evidence.iter().any(|e| e.field.as_deref() == Some(field)), "{name}: {:#?}", setup.evidence);
+    }
+}
+
+#[tokio::test]
+async fn pytest_in_a_requirements_test_file_is_installed_with_the_base_requirements() {
+    let (_tmp, profile) = inspect("python-requirements-dev").await;
+    let p = project(&profile, "", "setuptools");
+    assert!(p.primary);
+    assert_eq!(shape(&p.setup).0, "python -m pip install -r requirements.txt -r requirements/test.txt");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from("requirements/test.txt")));
+}
