@@ -15,6 +15,9 @@ pub(crate) struct Run {
     pub(crate) line: String,
     /// The field it came from: `run` (GitHub Actions) or `script` (GitLab CI).
     pub(crate) field: &'static str,
+    /// The directory it runs in, relative to the root (a step's or job's
+    /// `working-directory`); empty for the root.
+    pub(crate) dir: PathBuf,
 }
 
 impl Run {
@@ -49,8 +52,10 @@ pub(crate) fn runs(root: &Path) -> Vec<Run> {
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
         let rel = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-        match workflow_runs(&text) {
-            Ok(lines) => out.extend(lines.into_iter().map(|line| Run { file: rel.clone(), line, field: "run" })),
+        match workflow_runs_in(&text) {
+            Ok(lines) => {
+                out.extend(lines.into_iter().map(|(dir, line)| Run { file: rel.clone(), line, field: "run", dir }));
+            }
             Err(error) => tracing::debug!(file = %rel.display(), %error, "skipping a workflow that is not valid YAML"),
         }
     }
@@ -74,7 +79,10 @@ const GITLAB: &str = ".gitlab-ci.yml";
 fn gitlab_runs(root: &Path) -> Vec<Run> {
     let Ok(text) = std::fs::read_to_string(root.join(GITLAB)) else { return Vec::new() };
     match gitlab_lines(&text) {
-        Ok(lines) => lines.into_iter().map(|line| Run { file: PathBuf::from(GITLAB), line, field: "script" }).collect(),
+        Ok(lines) => lines
+            .into_iter()
+            .map(|line| Run { file: PathBuf::from(GITLAB), line, field: "script", dir: PathBuf::new() })
+            .collect(),
         Err(error) => {
             tracing::debug!(%error, "skipping a .gitlab-ci.yml that is not valid YAML");
             Vec::new()
@@ -84,7 +92,7 @@ fn gitlab_runs(root: &Path) -> Vec<Run> {
 
 /// The script lines of one GitLab pipeline file.
 fn gitlab_lines(text: &str) -> Result<Vec<String>, String> {
-    let doc = formats::yaml(text)?;
+    let doc = formats::yaml_lenient(text)?;
     let mut out = Vec::new();
     // Global keywords are not jobs (`variables` may well hold a `script` key).
     const GLOBAL: &[&str] =
@@ -110,15 +118,39 @@ fn gitlab_lines(text: &str) -> Result<Vec<String>, String> {
 }
 
 /// The command lines of one workflow's `run:` steps.
+#[cfg(test)]
 fn workflow_runs(text: &str) -> Result<Vec<String>, String> {
-    let doc = formats::yaml(text)?;
+    Ok(workflow_runs_in(text)?.into_iter().map(|(_, line)| line).collect())
+}
+
+/// The `defaults.run.working-directory` of a workflow or job.
+fn default_dir(node: &saphyr::Yaml<'_>) -> Option<String> {
+    let run = formats::get(formats::get(node, "defaults")?, "run")?;
+    formats::get(run, "working-directory").and_then(formats::text).map(|t| t.into_owned())
+}
+
+/// The command lines of one workflow's `run:` steps with the directory each
+/// runs in: the step's `working-directory`, else its job's default, else the
+/// workflow's; a directory given by an expression (`${{ … }}`) is not known
+/// and reads as the root.
+fn workflow_runs_in(text: &str) -> Result<Vec<(PathBuf, String)>, String> {
+    let doc = formats::yaml_lenient(text)?;
     let mut out = Vec::new();
     let Some(jobs) = formats::get(&doc, "jobs") else { return Ok(out) };
+    let top = default_dir(&doc);
     for job in formats::values(jobs) {
         let Some(steps) = formats::get(job, "steps") else { continue };
+        let job_dir = default_dir(job).or_else(|| top.clone());
         for step in formats::items(steps) {
             if let Some(script) = formats::get(step, "run").and_then(formats::text) {
-                out.extend(command_lines(&script));
+                let dir = formats::get(step, "working-directory")
+                    .and_then(formats::text)
+                    .map(|t| t.into_owned())
+                    .or_else(|| job_dir.clone())
+                    .filter(|d| !d.contains("${{"))
+                    .map(|d| super::normalize(&d))
+                    .unwrap_or_default();
+                out.extend(command_lines(&script).into_iter().map(|l| (dir.clone(), l)));
             }
         }
     }
@@ -162,7 +194,13 @@ fn keys(test: &DetectedCommand) -> Vec<String> {
     }
     if let Some(first) = test.args.first() {
         let program = test.program.trim_start_matches("./");
-        keys.push(format!("{program} {first}"));
+        // `uv run`, `python -m`, `npx --no-install` say nothing alone: keep the tool they launch.
+        let launcher = matches!(first.as_str(), "run" | "-m" | "exec" | "--no-install");
+        match test.args.get(1) {
+            Some(second) if launcher => keys.push(format!("{program} {first} {second}")),
+            _ if launcher => {}
+            _ => keys.push(format!("{program} {first}")),
+        }
     }
     keys
 }
@@ -172,6 +210,10 @@ pub(crate) fn confirm(test: &mut DetectedCommand, runs: &[Run]) {
     let keys = keys(test);
     let mut confirmed = false;
     for run in runs {
+        // A step run in another directory (`working-directory: docs`) tests what is there.
+        if !run.dir.as_os_str().is_empty() && run.dir != test.cwd {
+            continue;
+        }
         if keys.iter().any(|k| run.line.contains(k.as_str())) {
             if test.evidence.iter().any(|e| e.file == run.file) {
                 continue;
@@ -189,7 +231,22 @@ pub(crate) fn confirm(test: &mut DetectedCommand, runs: &[Run]) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{command_lines, gitlab_lines, workflow_runs};
+    use super::{command_lines, gitlab_lines, workflow_runs, workflow_runs_in};
+    use std::path::PathBuf;
+
+    #[test]
+    fn steps_carry_their_working_directory_from_the_step_the_job_or_the_workflow() {
+        let text = "defaults: {run: {working-directory: ./web}}\njobs:\n  a:\n    steps:\n      - run: npm test\n      - run: make test\n        working-directory: doctests\n  b:\n    defaults:\n      run:\n        working-directory: ${{ matrix.dir }}\n    steps: [{run: go test ./...}]\n";
+        let got = workflow_runs_in(text).unwrap();
+        assert_eq!(
+            got,
+            [
+                (PathBuf::from("web"), "npm test".to_owned()),
+                (PathBuf::from("doctests"), "make test".to_owned()),
+                (PathBuf::new(), "go test ./...".to_owned()),
+            ]
+        );
+    }
 
     #[test]
     fn gitlab_jobs_give_their_before_script_and_script_lines() {
@@ -231,6 +288,12 @@ mod tests {
             command_lines("# setup\nnpm ci\n\npytest \\\n  -q \\\n  tests/\necho done"),
             ["npm ci", "pytest -q tests/", "echo done"]
         );
+    }
+
+    #[test]
+    fn a_flow_list_closed_at_its_key_indentation_is_read_as_github_reads_it() {
+        let text = "jobs:\n  t:\n    strategy:\n      matrix:\n        py: [\n          \"3.12\",\n        ]\n    steps:\n      - run: tox\n";
+        assert_eq!(workflow_runs(text).unwrap(), ["tox"]);
     }
 
     #[test]

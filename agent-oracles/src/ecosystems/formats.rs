@@ -18,6 +18,24 @@ pub(crate) fn yaml(text: &str) -> Result<Yaml<'static>, String> {
     Ok(docs.into_iter().next().unwrap_or(Yaml::Value(Scalar::Null)))
 }
 
+/// [`yaml`], and when that fails, once more with every line that holds only
+/// a flow collection's closing bracket (`]`, `},`) indented two more spaces.
+/// GitHub's and GitLab's YAML readers accept a flow list closed at its key's
+/// indentation (`name: [` … `]` under `name`), which saphyr rejects as
+/// invalid indentation; whitespace inside a flow collection means nothing, so
+/// the repair changes no value. The first error is returned when both fail.
+pub(crate) fn yaml_lenient(text: &str) -> Result<Yaml<'static>, String> {
+    yaml(text).or_else(|error| {
+        let closer = |l: &str| matches!(l.trim(), "]" | "}" | "]," | "},");
+        if !text.lines().any(closer) {
+            return Err(error);
+        }
+        let repaired: String =
+            text.lines().map(|l| if closer(l) { format!("  {l}\n") } else { format!("{l}\n") }).collect();
+        yaml(&repaired).map_err(|_| error)
+    })
+}
+
 /// The node under a tag (`!!map`, `!custom`), or the node itself.
 fn untag<'a, 'y>(mut node: &'a Yaml<'y>) -> &'a Yaml<'y> {
     while let Yaml::Tagged(_, inner) = node {

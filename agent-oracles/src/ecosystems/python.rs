@@ -75,8 +75,14 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
             candidates.push((build_systems::POETRY, Evidence::field(&pyproject_path, "tool.poetry")));
         } else if tool(&["tool", "pdm"]) {
             candidates.push((build_systems::PDM, Evidence::field(&pyproject_path, "tool.pdm")));
-        } else if tool(&["tool", "hatch"]) {
-            candidates.push((build_systems::HATCH, Evidence::field(&pyproject_path, "tool.hatch")));
+        } else if tool(&["tool", "hatch", "envs"]) || dir.has("hatch.toml") {
+            // `[tool.hatch.build]` or `[tool.hatch.version]` alone configure hatchling, the build backend, not hatch environments.
+            let ev = if dir.has("hatch.toml") {
+                Evidence::file(dir.file("hatch.toml"))
+            } else {
+                Evidence::field(&pyproject_path, "tool.hatch.envs")
+            };
+            candidates.push((build_systems::HATCH, ev));
         } else if tool(&["tool", "uv"]) {
             candidates.push((build_systems::UV, Evidence::field(&pyproject_path, "tool.uv")));
         }
@@ -180,7 +186,20 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
         pytest_ev.push(Evidence::file(dir.file("conftest.py")));
     }
     let declared = declared_deps(scan, dir, py, &pyproject_path);
-    let pytest_source = declared.iter().find(|d| d.name == "pytest").map(|d| d.source.clone());
+    // pip installs requirements files and extras everywhere, groups only from pip 25.1: prefer those for pip.
+    let pip_rank = |s: &DepSource| match s {
+        DepSource::Requirements(_) => 0,
+        DepSource::Extra(_) => 1,
+        DepSource::Default => 2,
+        _ => 3,
+    };
+    let pytests = declared.iter().filter(|d| d.name == "pytest");
+    let pytest_source = if system == build_systems::SETUPTOOLS {
+        pytests.min_by_key(|d| pip_rank(&d.source))
+    } else {
+        pytests.into_iter().next()
+    }
+    .map(|d| d.source.clone());
     for d in declared.iter().filter(|d| d.name == "pytest") {
         if !pytest_ev.contains(&d.evidence) {
             pytest_ev.push(d.evidence.clone());
@@ -221,7 +240,9 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     for (tool_name, ev) in [("tox", tox_ev), ("nox", nox_ev)] {
         let Some(ev) = ev else { continue };
         let alt = cmd(tool_name, &[], &rel, vec![ev.clone()], 0.6);
-        if ci_runner.is_none() && scan.ci.iter().any(|r| runs_tool(&r.line, tool_name)) {
+        if ci_runner.is_none()
+            && scan.ci.iter().any(|r| (r.dir.as_os_str().is_empty() || r.dir == rel) && runs_tool(&r.line, tool_name))
+        {
             let mut chosen = cmd(tool_name, &[], &rel, vec![noted(ev.clone(), format!("CI runs {tool_name}"))], 0.9);
             if !pytest_ev.is_empty() {
                 chosen.evidence.push(noted(
@@ -603,17 +624,20 @@ fn imports_pytest(text: &str) -> bool {
     text.lines().map(str::trim_start).any(|l| l.starts_with("import pytest") || l.starts_with("from pytest"))
 }
 
-/// Whether a CI command line runs `tool` (`tox`, `tox -e py`, `python -m tox`, `uvx nox`, `pipx run tox`);
-/// installing it (`pip install tox`) does not count.
+/// Whether a CI command line runs `tool` (`tox`, `tox -e py`, `python -m tox`,
+/// `uvx --with tox-uv tox run`, `uv run --locked tox run`, `pipx run nox`):
+/// every word before it is a launcher, an option or a variable assignment.
+/// Installing it (`pip install tox`) does not count.
 fn runs_tool(line: &str, tool: &str) -> bool {
+    const LAUNCHERS: &[&str] =
+        &["python", "python3", "py", "-m", "uv", "uvx", "run", "pipx", "exec", "poetry", "pdm", "hatch", "env", "sudo"];
     line.split(['&', ';', '|']).any(|part| {
         let words: Vec<&str> = part.split_whitespace().collect();
-        if words.iter().any(|w| *w == "install" || *w == "add") {
-            return false;
-        }
-        words.iter().enumerate().any(|(i, w)| {
-            *w == tool && (i == 0 || matches!(words[i - 1], "-m" | "uvx" | "run" | "pipx" | "exec" | "--with"))
-        })
+        let Some(at) = words.iter().position(|w| *w == tool) else { return false };
+        // A word after a `--long` option may be its argument (`--group dev`).
+        words[..at].iter().enumerate().all(|(i, w)| {
+            LAUNCHERS.contains(w) || w.starts_with('-') || w.contains('=') || (i > 0 && words[i - 1].starts_with("--"))
+        }) && !words[..at].contains(&"install")
     })
 }
 
@@ -655,6 +679,10 @@ mod tests {
         assert!(runs_tool("uvx nox -s tests", "nox"));
         assert!(!runs_tool("pip install tox tox-gh-actions", "tox"));
         assert!(!runs_tool("echo toxic", "tox"));
+        assert!(runs_tool("uv run --locked --no-default-groups --group dev tox run", "tox"));
+        assert!(runs_tool("uvx --with tox-uv tox run -f typing", "tox"));
+        assert!(runs_tool("pipx run nox -s tests", "nox"));
+        assert!(!runs_tool("echo tox", "tox"));
     }
 
     #[test]
