@@ -655,6 +655,17 @@ fn mentions_dep(text: &str, dep: &str) -> bool {
 mod tests {
     use super::{mentions_dep, requirement_name, runs_tool};
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_requirement_lines_never_panic_and_names_are_normalized(s in "[-_.a-zA-Z0-9 \\[\\]<>=!~;@#:/'\"]{0,60}") {
+            if let Some(name) = requirement_name(&s) {
+                proptest::prop_assert!(!name.is_empty());
+                proptest::prop_assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+            }
+            let _ = runs_tool(&s, "tox");
+        }
+    }
+
     #[test]
     fn requirement_names_follow_pep_508() {
         assert_eq!(requirement_name("pytest>=8.0").as_deref(), Some("pytest"));

@@ -175,6 +175,15 @@ fn runs_tests(recipe: &str) -> bool {
 mod tests {
     use super::{has_target, recipe, runs_tests, targets_run};
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_makefiles_and_lines_never_panic(text in "[a-z:%=$() \t\n.-]{0,120}", t in "[a-z%]{1,6}") {
+            let _ = recipe(&text, &t).map(|r| runs_tests(&r));
+            let _ = targets_run(&text, "make");
+            let _ = has_target(&text, &t);
+        }
+    }
+
     #[test]
     fn ci_lines_name_the_targets_they_run() {
         assert_eq!(targets_run("make test", "make"), ["test"]);

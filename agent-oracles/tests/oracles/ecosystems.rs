@@ -837,3 +837,39 @@ async fn pytest_in_a_requirements_test_file_is_installed_with_the_base_requireme
     assert_eq!(shape(&p.test).0, "python -m pytest");
     assert!(evidence_files(&p.test).contains(&PathBuf::from("requirements/test.txt")));
 }
+
+#[tokio::test]
+async fn a_ci_run_make_target_whose_recipe_runs_go_test_is_the_test_entry() {
+    // The workflow closes a flow list at its key's indentation (as GitHub accepts), runs
+    // `make cover` at the root and `make test` only in doctests/, which does not make it the root's.
+    let (_tmp, profile) = inspect("go-make-cover").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "go", "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test), ("make cover".into(), PathBuf::new()));
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/go.yml")));
+    let make = project(&profile, "", "make");
+    assert_eq!(shape(&make.test).0, "make cover");
+    assert!(make.test.as_ref().unwrap().evidence[0].note.as_deref().unwrap().contains("recipe runs the tests"));
+}
+
+#[tokio::test]
+async fn hatchling_as_a_build_backend_alone_is_not_the_hatch_environment_manager() {
+    let (_tmp, profile) = inspect("python-hatchling-backend").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "setuptools", "{:#?}", profile.projects);
+    assert_eq!(shape(&p.setup).0, "python -m pip install -e .[tests]");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+}
+
+#[tokio::test]
+async fn a_python_repository_with_a_tooling_package_json_is_a_python_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "pyproject.toml", "[project]\nname = \"py\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n");
+    write(root, "package.json", r#"{"name":"tooling","private":true,"devDependencies":{"prettier":"^3"}}"#);
+    write(root, "package-lock.json", r#"{"lockfileVersion":3}"#);
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(p.kinds, ["python"], "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+}
