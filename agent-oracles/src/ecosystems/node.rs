@@ -246,7 +246,17 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
         });
     }
     let confidence_of_runner = if runners.len() > 1 { 0.5 } else { 0.8 };
-    project.test = if test_script.is_some() {
+    let ci_script = ci_test_script(scan, &rel, &pkg, install);
+    project.test = if let Some(name) = &ci_script {
+        let mut c = run_script(name, 0.9);
+        if let Some(ev) = c.evidence.first_mut() {
+            ev.note = Some(format!(
+                "CI runs this script, not `test`; it runs the tests: {}",
+                script(&pkg, name).unwrap_or("")
+            ));
+        }
+        Some(c)
+    } else if test_script.is_some() {
         Some(run_script("test", 0.9))
     } else if let Some(runner) = runners.first() {
         let mut c = match runner.name {
@@ -280,6 +290,49 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     }
     out.projects.push(project);
     Ok(())
+}
+
+/// A script other than `test` that the root's CI runs with `pm run NAME`
+/// (`npm run test-ci`, `pnpm run unit`) in this package's directory and whose
+/// text runs a test runner, when CI never runs the `test` script itself.
+fn ci_test_script(scan: &Scan, rel: &std::path::Path, pkg: &Value, pm: &str) -> Option<String> {
+    const RUNNERS: &[&str] = &[
+        "jest",
+        "vitest",
+        "mocha",
+        "ava",
+        "tap",
+        "tape",
+        "node --test",
+        "c8",
+        "nyc",
+        "borp",
+        "uvu",
+        "karma",
+        "playwright test",
+    ];
+    let lines: Vec<&str> = scan
+        .ci
+        .iter()
+        .filter(|r| r.dir.as_os_str().is_empty() || r.dir == rel)
+        .filter(|r| rel.as_os_str().is_empty() || r.dir == rel)
+        .map(|r| r.line.as_str())
+        .collect();
+    let runs_test = lines.iter().any(|l| {
+        l.contains(&format!("{pm} test"))
+            || l.contains(&format!("{pm} run test "))
+            || l.ends_with(&format!("{pm} run test"))
+    });
+    if runs_test {
+        return None;
+    }
+    lines.iter().find_map(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let at = words.windows(2).position(|w| w[0] == pm && w[1] == "run")?;
+        let name = *words.get(at + 2)?;
+        let text = script(pkg, name)?;
+        (name != "test" && RUNNERS.iter().any(|r| text.contains(r))).then(|| name.to_owned())
+    })
 }
 
 /// A monorepo task runner found at a package root.

@@ -873,3 +873,34 @@ async fn a_python_repository_with_a_tooling_package_json_is_a_python_project() {
     assert_eq!(p.kinds, ["python"], "{:#?}", profile.projects);
     assert_eq!(shape(&p.test).0, "python -m pytest");
 }
+
+#[tokio::test]
+async fn a_script_that_ci_runs_instead_of_test_is_the_test_entry_when_it_runs_a_test_runner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "package.json",
+        r#"{"name":"lib","scripts":{"test":"npm run lint && jest","test-ci":"jest --ci --coverage","lint":"eslint ."}}"#,
+    );
+    write(root, "package-lock.json", r#"{"lockfileVersion":3}"#);
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: npm ci\n      - run: npm run lint\n      - run: npm run test-ci\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "npm run test-ci");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/ci.yml")));
+
+    // CI running only a script that runs no test runner leaves `npm test`.
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: npm ci\n      - run: npm run lint\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test).0, "npm test");
+}
