@@ -5,15 +5,17 @@
 #
 # MIRRORS holds one bare git directory per repository, as `fetch` lays them
 # out (`MIRRORS/owner+name/repo`, or `MIRRORS/owner+name` itself a git dir).
-# Each repository's HEAD is unpacked to a temporary directory with
-# `git archive | tar -x` (nothing is committed or kept), inspected with
+# Each repository's HEAD is checked out to a temporary directory through a
+# temporary index (`read-tree` + `checkout-index`, so `export-ignore`
+# attributes that `git archive` honours do not drop `.github/`; the mirror is
+# not written to; nothing is committed or kept), inspected with
 # `agentctl inspect --json`, and the primary project's kind, test command and
 # setup command are compared with EXPECTATIONS (default:
 # benches/detect_repos.expect.tsv, written from each repository's CI).
 # Prints one line per repository and the per-field accuracy.
 #
 # Needs: the agentctl example built (`cargo build --example agentctl`; set
-# AGENTCTL to use another binary), git, tar, jq.
+# AGENTCTL to use another binary), git, jq.
 set -euo pipefail
 
 mirrors=${1:?usage: detect_repos.sh MIRRORS [EXPECTATIONS]}
@@ -55,7 +57,9 @@ while IFS=$'\t' read -r name kind test setup; do
   fi
   tree=$work/$name
   mkdir -p "$tree"
-  git --git-dir="$git_dir" archive HEAD | tar -x -C "$tree"
+  GIT_INDEX_FILE=$work/index git --git-dir="$git_dir" read-tree HEAD
+  GIT_INDEX_FILE=$work/index git --git-dir="$git_dir" --work-tree="$tree" checkout-index -a -f
+  rm -f "$work/index"
   json=$("$agentctl" inspect --json "$tree" 2>/dev/null || echo '{}')
   primary=$(jq -c '[.projects[]? | select(.primary)][0] // {}' <<<"$json")
   cmd_of() { jq -r --arg f "$1" '.[$f] // empty | [.program] + .args | join(" ")' <<<"$primary"; }

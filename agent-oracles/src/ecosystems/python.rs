@@ -227,6 +227,9 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     // tox and nox: alternatives, or the test entry when CI runs them.
     let tox_ev = if dir.has("tox.ini") {
         Some(Evidence::file(dir.file("tox.ini")))
+    } else if dir.has("tox.toml") {
+        // tox 4.21 reads its configuration from tox.toml too.
+        Some(Evidence::file(dir.file("tox.toml")))
     } else if tool(&["tool", "tox"]) {
         Some(Evidence::field(&pyproject_path, "tool.tox"))
     } else if dir.has("setup.cfg") && scan.read(&dir.file("setup.cfg")).is_some_and(|t| t.contains("[tox:tox]")) {
@@ -290,15 +293,26 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     // Setup: the manager's install, with the group, extra or requirements file that holds pytest.
     let has_requirements = dir.has("requirements.txt");
     let installable = dir.has("pyproject.toml") || dir.has("setup.py") || dir.has("setup.cfg");
-    let source = if tests_with.as_deref().is_some_and(|p| p == "tox" || p == "nox") { None } else { pytest_source };
+    // With tox or nox as the test entry, what must be installed is the runner itself.
+    let runner_tool = tests_with.as_deref().filter(|p| *p == "tox" || *p == "nox").map(str::to_owned);
+    let runner_declared = runner_tool.as_deref().and_then(|t| declared.iter().find(|d| d.name == t));
+    let source = match (&runner_tool, runner_declared) {
+        (Some(_), Some(d)) => Some(d.source.clone()),
+        (Some(_), None) => None,
+        (None, _) => pytest_source,
+    };
     let mut setup_ev = base.clone();
     if let Some(src) = &source {
-        if let Some(d) = declared.iter().find(|d| d.name == "pytest" && d.source == *src) {
-            setup_ev.push(noted(d.evidence.clone(), format!("installs pytest ({})", src.describe())));
+        let name = runner_tool.as_deref().unwrap_or("pytest");
+        if let Some(d) = declared.iter().find(|d| d.name == name && d.source == *src) {
+            setup_ev.push(noted(d.evidence.clone(), format!("installs {name} ({})", src.describe())));
         }
     }
     project.setup = Some(match (system, &source, tests_with.as_deref()) {
-        (_, _, Some(runner @ ("tox" | "nox"))) if system == build_systems::SETUPTOOLS => {
+        (build_systems::UV, None, Some(runner @ ("tox" | "nox"))) => {
+            cmd("uv", &["tool", "install", runner], &rel, setup_ev, 0.8)
+        }
+        (_, _, Some(runner @ ("tox" | "nox"))) if system == build_systems::SETUPTOOLS || source.is_none() => {
             cmd("python", &["-m", "pip", "install", runner], &rel, setup_ev, 0.8)
         }
         (build_systems::UV, Some(DepSource::Group(g)), _) if g != "dev" => {

@@ -904,3 +904,30 @@ async fn a_script_that_ci_runs_instead_of_test_is_the_test_entry_when_it_runs_a_
     let profile = default_oracle().inspect(root).await.unwrap();
     assert_eq!(shape(&profile.primary().unwrap().test).0, "npm test");
 }
+
+#[tokio::test]
+async fn a_uv_project_whose_ci_runs_tox_installs_tox_from_its_group_or_as_a_tool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "pyproject.toml", "[project]\nname = \"u\"\n\n[dependency-groups]\ntox = [\"tox>=4\", \"tox-uv\"]\n");
+    write(root, "uv.lock", "version = 1\n");
+    write(root, "tox.ini", "[tox]\nenv_list = py\n");
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: >\n          uv run --only-group tox\n          tox run\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "tox");
+    assert_eq!(shape(&p.setup).0, "uv sync --group tox");
+
+    write(root, "pyproject.toml", "[project]\nname = \"u\"\n");
+    write(root, "tox.toml", "env_list = [\"py\"]\n");
+    std::fs::remove_file(root.join("tox.ini")).unwrap();
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "tox");
+    assert_eq!(shape(&p.setup).0, "uv tool install tox");
+}
