@@ -10,10 +10,14 @@ use std::sync::Arc;
 /// Asks every oracle and merges the projects they find.
 ///
 /// Projects are kept in the order of the oracles; a project at the same path
-/// with the same build system as an earlier one is dropped. Exactly one project
-/// is primary when any are found: the first one an oracle marked primary, else
-/// the one at the root, else the first. The first error any oracle returns is
-/// returned.
+/// with the same build system as an earlier one is dropped. A Makefile or
+/// justfile `test` target that CI runs becomes the test command of the projects
+/// in its directory whose own default CI does not run. Exactly one project is
+/// primary when any are found, chosen over all the oracles' projects by
+/// evidence and confidence (CI running its tests, a maturin/PyO3 build, its
+/// place at the root, lockfiles, configured runners, members; ties go to the
+/// earlier project); its evidence says why. The first error any oracle returns
+/// is returned.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -72,19 +76,7 @@ impl WorkspaceOracle for CompositeOracle {
             }
             merged.ambiguities.extend(found.ambiguities);
         }
-        let primary = merged
-            .projects
-            .iter()
-            .position(|p| p.primary)
-            .or_else(|| merged.projects.iter().position(|p| p.path.as_os_str().is_empty()))
-            .or(if merged.projects.is_empty() { None } else { Some(0) });
-        for (i, p) in merged.projects.iter_mut().enumerate() {
-            p.primary = Some(i) == primary;
-            if !p.primary {
-                // An oracle's own primary choice, overruled here, is no longer evidence.
-                p.evidence.retain(|e| !e.note.as_deref().is_some_and(|n| n.starts_with("primary:")));
-            }
-        }
+        crate::ecosystems::rank::refine(&mut merged.projects);
         Ok(merged)
     }
 }

@@ -1,7 +1,7 @@
 //! [`EcosystemOracle`]: one bounded scan, every ecosystem's detector run over it.
 
-use super::{Dir, Scan, ci, noted};
-use agent_core::workspace::{Ambiguity, Evidence, OracleError, Project, WorkspaceProfile, build_systems};
+use super::{Dir, Scan, ci};
+use agent_core::workspace::{Ambiguity, OracleError, Project, WorkspaceProfile, build_systems};
 use agent_core::{WorkspaceOracle, async_trait};
 use std::path::Path;
 
@@ -61,9 +61,11 @@ pub(crate) struct Found {
 ///
 /// Every ecosystem reads its manifests in each scanned directory; a project
 /// listed as a member of another project of the same kind is not reported on
-/// its own. The primary project is the one at the root if any, else the one
-/// whose test command the CI workflows run, else the one with the most
-/// members; its evidence says which rule chose it.
+/// its own (except Go modules nested without a `go.work`: each is tested in its
+/// own directory). The primary project is chosen by evidence and confidence:
+/// CI running its test command, a maturin/PyO3 build, its place at the root,
+/// lockfiles and configured runners, members; its evidence says which rule
+/// chose it and the score.
 ///
 /// ```
 /// use agent_core::WorkspaceOracle;
@@ -138,13 +140,12 @@ fn run(
         }
     }
     let mut projects = drop_members(found.projects);
-    let runs = ci::runs(root);
     for p in &mut projects {
         if let Some(test) = p.test.as_mut() {
-            ci::confirm(test, &runs);
+            ci::confirm(test, &scan.ci);
         }
     }
-    choose_primary(&mut projects, &runs);
+    super::rank::refine(&mut projects);
     let mut profile = WorkspaceProfile::new(root);
     profile.projects = projects;
     profile.ambiguities = found.ambiguities;
@@ -227,37 +228,13 @@ fn drop_members(projects: Vec<Project>) -> Vec<Project> {
                     && q.build_system == build_systems::CARGO
                     && p.path != q.path
                     && p.path.starts_with(&q.path);
-                !std::ptr::eq(p, q) && (nested_crate || family(q) == family(p) && q.members.contains(&p.path))
+                // Go modules nested without a go.work are built apart: each keeps its own `go test ./...`.
+                let separate_go =
+                    q.build_system == build_systems::GO && !q.evidence.iter().any(|e| e.file.ends_with("go.work"));
+                !std::ptr::eq(p, q)
+                    && (nested_crate || family(q) == family(p) && q.members.contains(&p.path) && !separate_go)
             })
         })
         .collect();
     projects.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect()
-}
-
-/// Marks one project primary and says which rule chose it.
-fn choose_primary(projects: &mut [Project], runs: &[ci::Run]) {
-    for p in projects.iter_mut() {
-        p.primary = false;
-    }
-    let at_root = projects.iter().position(|p| p.path.as_os_str().is_empty());
-    let (index, note) = if let Some(i) = at_root {
-        (i, "primary: the project at the root".to_owned())
-    } else if let Some((i, file)) = projects.iter().enumerate().find_map(|(i, p)| {
-        let test = p.test.as_ref()?;
-        let ev = test
-            .evidence
-            .iter()
-            .find(|e| runs.iter().any(|r| r.file == e.file && e.field.as_deref() == Some("run")))?;
-        Some((i, ev.file.clone()))
-    }) {
-        (i, format!("primary: its test command is run by CI ({})", file.display()))
-    } else if let Some(i) = (0..projects.len()).max_by_key(|&i| (projects[i].members.len(), std::cmp::Reverse(i))) {
-        (i, format!("primary: the largest project ({} member(s))", projects[i].members.len()))
-    } else {
-        return;
-    };
-    let p = &mut projects[index];
-    p.primary = true;
-    let file = p.evidence.first().map(|e| e.file.clone()).unwrap_or_default();
-    p.evidence.push(noted(Evidence::file(file), note));
 }

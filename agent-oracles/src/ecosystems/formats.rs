@@ -18,6 +18,24 @@ pub(crate) fn yaml(text: &str) -> Result<Yaml<'static>, String> {
     Ok(docs.into_iter().next().unwrap_or(Yaml::Value(Scalar::Null)))
 }
 
+/// [`yaml`], and when that fails, once more with every line that holds only
+/// a flow collection's closing bracket (`]`, `},`) indented two more spaces.
+/// GitHub's and GitLab's YAML readers accept a flow list closed at its key's
+/// indentation (`name: [` … `]` under `name`), which saphyr rejects as
+/// invalid indentation; whitespace inside a flow collection means nothing, so
+/// the repair changes no value. The first error is returned when both fail.
+pub(crate) fn yaml_lenient(text: &str) -> Result<Yaml<'static>, String> {
+    yaml(text).or_else(|error| {
+        let closer = |l: &str| matches!(l.trim(), "]" | "}" | "]," | "},");
+        if !text.lines().any(closer) {
+            return Err(error);
+        }
+        let repaired: String =
+            text.lines().map(|l| if closer(l) { format!("  {l}\n") } else { format!("{l}\n") }).collect();
+        yaml(&repaired).map_err(|_| error)
+    })
+}
+
 /// The node under a tag (`!!map`, `!custom`), or the node itself.
 fn untag<'a, 'y>(mut node: &'a Yaml<'y>) -> &'a Yaml<'y> {
     while let Yaml::Tagged(_, inner) = node {
@@ -55,13 +73,24 @@ fn get_within<'a, 'y>(node: &'a Yaml<'y>, key: &str, depth: usize) -> Option<&'a
 /// The values of a mapping in document order, those merged in with `<<`
 /// after its own (a key the mapping sets itself is not taken again).
 pub(crate) fn values<'a, 'y>(node: &'a Yaml<'y>) -> Vec<&'a Yaml<'y>> {
+    entries(node).into_iter().map(|(_, v)| v).collect()
+}
+
+/// The `(key, value)` pairs of a mapping in the order of [`values`]; a key
+/// that is not a scalar reads as the empty text.
+pub(crate) fn entries<'a, 'y>(node: &'a Yaml<'y>) -> Vec<(String, &'a Yaml<'y>)> {
     let mut seen: Vec<&'a Yaml<'y>> = Vec::new();
     let mut out = Vec::new();
     collect_values(node, &mut seen, &mut out, 0);
     out
 }
 
-fn collect_values<'a, 'y>(node: &'a Yaml<'y>, seen: &mut Vec<&'a Yaml<'y>>, out: &mut Vec<&'a Yaml<'y>>, depth: usize) {
+fn collect_values<'a, 'y>(
+    node: &'a Yaml<'y>,
+    seen: &mut Vec<&'a Yaml<'y>>,
+    out: &mut Vec<(String, &'a Yaml<'y>)>,
+    depth: usize,
+) {
     let Yaml::Mapping(map) = untag(node) else { return };
     let mut merged = None;
     for (key, value) in map {
@@ -69,7 +98,7 @@ fn collect_values<'a, 'y>(node: &'a Yaml<'y>, seen: &mut Vec<&'a Yaml<'y>>, out:
             merged = Some(value);
         } else if !seen.contains(&key) {
             seen.push(key);
-            out.push(value);
+            out.push((text(key).map(Cow::into_owned).unwrap_or_default(), value));
         }
     }
     if depth >= MAX_MERGE_DEPTH {

@@ -34,10 +34,35 @@ fn module_name(text: &str) -> Option<String> {
     text.lines().find_map(|l| l.trim().strip_prefix("module ").map(|m| m.trim().trim_matches('"').to_owned()))
 }
 
+/// The scanned directories below `rel` holding a `go.mod`, skipping those the
+/// go tool ignores (`testdata`, names starting with `_`).
+fn nested_modules(scan: &Scan, rel: &std::path::Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = scan
+        .dirs
+        .iter()
+        .filter(|d| d.rel != rel && d.rel.starts_with(rel) && d.has("go.mod"))
+        .filter(|d| {
+            d.rel.strip_prefix(rel).is_ok_and(|sub| {
+                sub.components().all(|c| {
+                    let c = c.as_os_str().to_string_lossy();
+                    c != "testdata" && !c.starts_with('_')
+                })
+            })
+        })
+        .map(|d| d.rel.clone())
+        .collect();
+    out.sort();
+    out
+}
+
 /// Detects a Go workspace or module in `dir`.
 pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), OracleError> {
     let work = dir.has("go.work");
     if !work && !dir.has("go.mod") {
+        return Ok(());
+    }
+    if dir.rel.components().any(|c| c.as_os_str() == "testdata") {
+        // The go tool never builds testdata: a go.mod there is a fixture of a test.
         return Ok(());
     }
     let rel = dir.rel.clone();
@@ -63,8 +88,19 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
         }
         base.insert(0, noted(Evidence::field(&file, "use"), format!("{} module(s)", members.len())));
         project.members = members;
+    } else {
+        // Modules nested below this one without a go.work: `./...` stops at their
+        // go.mod, so each is a member tested in its own directory.
+        let nested = nested_modules(scan, &rel);
+        if !nested.is_empty() {
+            project.evidence.push(noted(
+                Evidence::file(dir.file("go.mod")),
+                format!("{} nested module(s) without go.work, each tested in its own directory", nested.len()),
+            ));
+            project.members = nested;
+        }
     }
-    project.evidence = base.clone();
+    project.evidence.splice(0..0, base.iter().cloned());
     project.setup = Some(cmd("go", &["mod", "download"], &rel, base.clone(), 0.9));
     project.build = Some(cmd("go", &["build", "./..."], &rel, base.clone(), 0.9));
     project.test = Some(cmd("go", &["test", "./..."], &rel, base.clone(), 0.9));

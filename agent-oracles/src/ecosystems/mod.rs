@@ -17,6 +17,7 @@ pub(crate) mod jvm;
 pub(crate) mod native;
 pub(crate) mod node;
 pub(crate) mod python;
+pub(crate) mod rank;
 pub(crate) mod scripting;
 pub(crate) mod tasks;
 mod validate;
@@ -157,6 +158,8 @@ pub(crate) fn skipped(name: &str) -> bool {
 pub(crate) struct Scan {
     pub(crate) root: PathBuf,
     pub(crate) dirs: Vec<Dir>,
+    /// The command lines the root's CI configuration runs ([`ci::runs`]).
+    pub(crate) ci: Vec<ci::Run>,
     ignore: Ignore,
 }
 
@@ -166,7 +169,8 @@ impl Scan {
         if !root.is_dir() {
             return Err(OracleError::NotADirectory { path: root.to_path_buf() });
         }
-        let mut scan = Self { root: root.to_path_buf(), dirs: Vec::new(), ignore: Ignore::default() };
+        let mut scan =
+            Self { root: root.to_path_buf(), dirs: Vec::new(), ci: ci::runs(root), ignore: Ignore::default() };
         let mut queue = std::collections::VecDeque::from([(PathBuf::new(), 0usize)]);
         while let Some((rel, depth)) = queue.pop_front() {
             if scan.dirs.len() >= MAX_DIRS {

@@ -246,7 +246,17 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
         });
     }
     let confidence_of_runner = if runners.len() > 1 { 0.5 } else { 0.8 };
-    project.test = if test_script.is_some() {
+    let ci_script = ci_test_script(scan, &rel, &pkg, install);
+    project.test = if let Some(name) = &ci_script {
+        let mut c = run_script(name, 0.9);
+        if let Some(ev) = c.evidence.first_mut() {
+            ev.note = Some(format!(
+                "CI runs this script, not `test`; it runs the tests: {}",
+                script(&pkg, name).unwrap_or("")
+            ));
+        }
+        Some(c)
+    } else if test_script.is_some() {
         Some(run_script("test", 0.9))
     } else if let Some(runner) = runners.first() {
         let mut c = match runner.name {
@@ -280,6 +290,64 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
     }
     out.projects.push(project);
     Ok(())
+}
+
+/// A script other than `test` that the root's CI runs with `pm run NAME`
+/// (`npm run test-ci`, `pnpm run unit`) in this package's directory and whose
+/// text runs a test runner, when CI runs it more often than the `test` script
+/// (the most often run such script; the first on a tie).
+fn ci_test_script(scan: &Scan, rel: &std::path::Path, pkg: &Value, pm: &str) -> Option<String> {
+    const RUNNERS: &[&str] = &[
+        "jest",
+        "vitest",
+        "mocha",
+        "ava",
+        "tap",
+        "tape",
+        "node --test",
+        "c8",
+        "nyc",
+        "borp",
+        "uvu",
+        "karma",
+        "playwright test",
+    ];
+    let lines: Vec<&str> = scan
+        .ci
+        .iter()
+        .filter(|r| r.dir.as_os_str().is_empty() || r.dir == rel)
+        .filter(|r| rel.as_os_str().is_empty() || r.dir == rel)
+        .map(|r| r.line.as_str())
+        // `cd test/bundler && npm run test` runs another package's script.
+        .filter(|l| !l.trim_start().starts_with("cd ") || l.trim_start().starts_with("cd . "))
+        .collect();
+    let runs_test = |l: &str| {
+        l.contains(&format!("{pm} test"))
+            || l.contains(&format!("{pm} run test "))
+            || l.ends_with(&format!("{pm} run test"))
+    };
+    let test_lines = lines.iter().filter(|l| runs_test(l)).count();
+    // The script CI runs most often with `pm run NAME` that runs a test runner.
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for l in &lines {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let Some(at) = words.windows(2).position(|w| w[0] == pm && w[1] == "run") else { continue };
+        let Some(name) = words.get(at + 2) else { continue };
+        let runs_tests = *name != "test" && script(pkg, name).is_some_and(|t| RUNNERS.iter().any(|r| t.contains(r)));
+        if !runs_tests {
+            continue;
+        }
+        match counts.iter_mut().find(|(n, _)| n == name) {
+            Some((_, c)) => *c += 1,
+            None => counts.push(((*name).to_owned(), 1)),
+        }
+    }
+    let (name, count) = counts.into_iter().fold(None, |best: Option<(String, usize)>, (n, c)| match best {
+        Some((bn, bc)) if bc >= c => Some((bn, bc)),
+        _ => Some((n, c)),
+    })?;
+    // CI that runs the `test` script as often is followed as it is.
+    (count > test_lines).then_some(name)
 }
 
 /// A monorepo task runner found at a package root.

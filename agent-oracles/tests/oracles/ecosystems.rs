@@ -681,3 +681,253 @@ async fn pnpm_workspace_in_multiline_flow_style_lists_members_and_a_malformed_on
     let note = p.evidence.iter().find(|e| e.file == Path::new("pnpm-workspace.yaml")).unwrap().note.clone();
     assert!(note.unwrap().contains("not valid YAML"));
 }
+
+/// The note of the evidence that made `p` primary.
+fn primary_note(p: &Project) -> &str {
+    p.evidence.iter().rev().find_map(|e| e.note.as_deref().filter(|n| n.starts_with("primary:"))).unwrap()
+}
+
+#[tokio::test]
+async fn a_javascript_repository_with_a_stray_requirements_txt_is_a_node_project() {
+    let (_tmp, profile) = inspect("node-stray-requirements").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "npm", "{:#?}", profile.projects);
+    assert_eq!(p.kinds, ["node"]);
+    assert_eq!(shape(&p.setup).0, "npm ci");
+    assert_eq!(shape(&p.test).0, "npm test");
+    assert!(primary_note(p).contains("root"), "{}", primary_note(p));
+    // The requirements are still reported, as a low-confidence project with no tests.
+    let py = project(&profile, "", "setuptools");
+    assert!(!py.primary);
+    assert!(py.confidence < 0.5);
+    assert!(py.test.is_none(), "a JavaScript test/ directory is not a unittest suite: {:?}", py.test);
+}
+
+#[tokio::test]
+async fn a_make_test_target_that_ci_runs_is_the_test_entry_over_the_ecosystem_default() {
+    let (_tmp, profile) = inspect("go-make-ci").await;
+    let p = profile.primary().unwrap();
+    assert_eq!((p.build_system.as_str(), p.kinds.as_slice()), ("go", &["go".to_owned()][..]));
+    assert_eq!(shape(&p.test), ("make test".into(), PathBuf::new()));
+    assert_eq!(shape(&p.setup).0, "go mod download");
+    let test = p.test.as_ref().unwrap();
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/ci.yml")));
+    assert!(test.evidence.iter().any(|e| e.file == Path::new("Makefile") && e.field.as_deref() == Some("test")));
+    let alt = test.evidence.iter().find_map(|e| e.note.as_deref().filter(|n| n.starts_with("alternative:"))).unwrap();
+    assert!(alt.contains("`go test ./...`"), "{alt}");
+    assert!(primary_note(p).contains("run by CI"), "{}", primary_note(p));
+
+    // Without CI running it, the Makefile stays an alternative project and Go keeps its default.
+    let (_tmp, root) = fixture("go-make-ci");
+    std::fs::remove_dir_all(root.join(".github")).unwrap();
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "go");
+    assert_eq!(shape(&p.test).0, "go test ./...");
+    assert_eq!(shape(&project(&profile, "", "make").test).0, "make test");
+}
+
+#[tokio::test]
+async fn tox_is_the_test_entry_when_gitlab_ci_runs_it_and_pytest_otherwise() {
+    let (_tmp, profile) = inspect("python-tox-ci").await;
+    let p = project(&profile, "", "setuptools");
+    assert!(p.primary);
+    assert_eq!(shape(&p.test).0, "tox");
+    assert_eq!(shape(&p.setup).0, "python -m pip install tox");
+    let test = p.test.as_ref().unwrap();
+    assert!(test.confidence >= 0.9);
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".gitlab-ci.yml")));
+    assert!(
+        test.evidence.iter().any(|e| e.note.as_deref().is_some_and(|n| n.contains("alternative: `python -m pytest`")))
+    );
+
+    let (_tmp, root) = fixture("python-tox-ci");
+    std::fs::remove_file(root.join(".gitlab-ci.yml")).unwrap();
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = project(&profile, "", "setuptools");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert_eq!(shape(&p.setup).0, "python -m pip install -e .[test]");
+}
+
+#[tokio::test]
+async fn nox_is_the_test_entry_when_a_workflow_runs_it() {
+    let (_tmp, root) = fixture("python-poetry");
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    write(
+        &root,
+        ".github/workflows/ci.yml",
+        "on: push\njobs:\n  t:\n    steps:\n      - run: pipx install nox\n      - run: nox -s tests\n",
+    );
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = project(&profile, "", "poetry");
+    assert_eq!(shape(&p.test).0, "nox");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/ci.yml")));
+}
+
+#[tokio::test]
+async fn a_maturin_pyo3_project_is_tested_with_pytest_after_an_editable_install() {
+    let (_tmp, profile) = inspect("python-maturin").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "setuptools", "{:#?}", profile.projects);
+    assert_eq!(p.kinds, ["python"]);
+    assert_eq!(shape(&p.setup).0, "python -m pip install -e .[test]");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert_eq!(shape(&p.build).0, "maturin build");
+    assert!(primary_note(p).contains("maturin"), "{}", primary_note(p));
+    let rs = project(&profile, "", "cargo");
+    assert!(!rs.primary);
+    assert_eq!(profile.projects.iter().filter(|p| p.primary).count(), 1);
+}
+
+#[tokio::test]
+async fn nested_go_modules_without_go_work_are_members_tested_in_their_own_directories() {
+    let (_tmp, profile) = inspect("go-nested").await;
+    let root = project(&profile, "", "go");
+    assert!(root.primary);
+    assert_eq!(paths(&root.members), ["api", "tools"]);
+    assert_eq!(shape(&root.test), ("go test ./...".into(), PathBuf::new()));
+    for m in ["api", "tools"] {
+        let p = project(&profile, m, "go");
+        assert_eq!(shape(&p.test), ("go test ./...".into(), PathBuf::from(m)));
+        assert!(!p.primary);
+    }
+    // A module under testdata is a fixture; one under `_examples` is a module of its own, not a member.
+    assert!(profile.projects.iter().all(|p| !p.path.starts_with("internal")));
+    assert!(!project(&profile, "_examples/demo", "go").primary);
+    assert_eq!(profile.projects.len(), 4, "{:#?}", profile.projects);
+}
+
+#[tokio::test]
+async fn pytest_in_a_dependency_group_is_installed_by_the_setup_command() {
+    let cases = [
+        ("python-uv-groups", "uv", "uv sync --group test", "uv run pytest", "dependency-groups.test"),
+        (
+            "python-poetry-group",
+            "poetry",
+            "poetry install --with test",
+            "poetry run pytest",
+            "tool.poetry.group.test.dependencies",
+        ),
+        ("python-pdm-dev", "pdm", "pdm install", "pdm run pytest", "tool.pdm.dev-dependencies.test"),
+        (
+            "python-hatch-env",
+            "hatch",
+            "hatch env create test",
+            "hatch run test:pytest",
+            "tool.hatch.envs.test.dependencies",
+        ),
+    ];
+    for (name, system, setup, test, field) in cases {
+        let (_tmp, profile) = inspect(name).await;
+        let p = project(&profile, "", system);
+        assert!(p.primary, "{name}");
+        assert_eq!(shape(&p.setup).0, setup, "{name}");
+        assert_eq!(shape(&p.test).0, test, "{name}");
+        let setup = p.setup.as_ref().unwrap();
+        assert!(setup.evidence.iter().any(|e| e.field.as_deref() == Some(field)), "{name}: {:#?}", setup.evidence);
+    }
+}
+
+#[tokio::test]
+async fn pytest_in_a_requirements_test_file_is_installed_with_the_base_requirements() {
+    let (_tmp, profile) = inspect("python-requirements-dev").await;
+    let p = project(&profile, "", "setuptools");
+    assert!(p.primary);
+    assert_eq!(shape(&p.setup).0, "python -m pip install -r requirements.txt -r requirements/test.txt");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from("requirements/test.txt")));
+}
+
+#[tokio::test]
+async fn a_ci_run_make_target_whose_recipe_runs_go_test_is_the_test_entry() {
+    // The workflow closes a flow list at its key's indentation (as GitHub accepts), runs
+    // `make cover` at the root and `make test` only in doctests/, which does not make it the root's.
+    let (_tmp, profile) = inspect("go-make-cover").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "go", "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test), ("make cover".into(), PathBuf::new()));
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/go.yml")));
+    let make = project(&profile, "", "make");
+    assert_eq!(shape(&make.test).0, "make cover");
+    assert!(make.test.as_ref().unwrap().evidence[0].note.as_deref().unwrap().contains("recipe runs the tests"));
+}
+
+#[tokio::test]
+async fn hatchling_as_a_build_backend_alone_is_not_the_hatch_environment_manager() {
+    let (_tmp, profile) = inspect("python-hatchling-backend").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "setuptools", "{:#?}", profile.projects);
+    assert_eq!(shape(&p.setup).0, "python -m pip install -e .[tests]");
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+}
+
+#[tokio::test]
+async fn a_python_repository_with_a_tooling_package_json_is_a_python_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "pyproject.toml", "[project]\nname = \"py\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n");
+    write(root, "package.json", r#"{"name":"tooling","private":true,"devDependencies":{"prettier":"^3"}}"#);
+    write(root, "package-lock.json", r#"{"lockfileVersion":3}"#);
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(p.kinds, ["python"], "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+}
+
+#[tokio::test]
+async fn a_script_that_ci_runs_instead_of_test_is_the_test_entry_when_it_runs_a_test_runner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "package.json",
+        r#"{"name":"lib","scripts":{"test":"npm run lint && jest","test-ci":"jest --ci --coverage","lint":"eslint ."}}"#,
+    );
+    write(root, "package-lock.json", r#"{"lockfileVersion":3}"#);
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: npm ci\n      - run: npm run lint\n      - run: npm run test-ci\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "npm run test-ci");
+    assert!(evidence_files(&p.test).contains(&PathBuf::from(".github/workflows/ci.yml")));
+
+    // CI running only a script that runs no test runner leaves `npm test`.
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: npm ci\n      - run: npm run lint\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test).0, "npm test");
+}
+
+#[tokio::test]
+async fn a_uv_project_whose_ci_runs_tox_installs_tox_from_its_group_or_as_a_tool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "pyproject.toml", "[project]\nname = \"u\"\n\n[dependency-groups]\ntox = [\"tox>=4\", \"tox-uv\"]\n");
+    write(root, "uv.lock", "version = 1\n");
+    write(root, "tox.ini", "[tox]\nenv_list = py\n");
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: >\n          uv run --only-group tox\n          tox run\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "tox");
+    assert_eq!(shape(&p.setup).0, "uv sync --group tox");
+
+    write(root, "pyproject.toml", "[project]\nname = \"u\"\n");
+    write(root, "tox.toml", "env_list = [\"py\"]\n");
+    std::fs::remove_file(root.join("tox.ini")).unwrap();
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "tox");
+    assert_eq!(shape(&p.setup).0, "uv tool install tox");
+}

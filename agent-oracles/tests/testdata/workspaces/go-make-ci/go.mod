@@ -1,0 +1,3 @@
+module example.com/makeci
+
+go 1.22

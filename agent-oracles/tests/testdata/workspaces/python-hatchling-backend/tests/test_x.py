@@ -1,0 +1,5 @@
+import pytest
+
+
+def test_x():
+    assert pytest

@@ -1,0 +1,5 @@
+import fastsum
+
+
+def test_import():
+    assert fastsum
