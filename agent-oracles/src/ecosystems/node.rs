@@ -293,7 +293,8 @@ pub(crate) fn detect(scan: &mut Scan, dir: &Dir, out: &mut Found) -> Result<(), 
 }
 
 /// A script other than `test` that the root's CI runs with `pm run NAME`
-/// (`npm run test-ci`, `pnpm run unit`) in this package's directory and whose
+/// (`npm run test-ci`, `pnpm run unit`, or yarn's `yarn test:ci`; see
+/// [`ci_script_name`]) in this package's directory and whose
 /// text runs a test runner, when CI runs it more often than the `test` script
 /// (the most often run such script; the first on a tie).
 fn ci_test_script(scan: &Scan, rel: &std::path::Path, pkg: &Value, pm: &str) -> Option<String> {
@@ -321,19 +322,19 @@ fn ci_test_script(scan: &Scan, rel: &std::path::Path, pkg: &Value, pm: &str) -> 
         // `cd test/bundler && npm run test` runs another package's script.
         .filter(|l| !l.trim_start().starts_with("cd ") || l.trim_start().starts_with("cd . "))
         .collect();
+    // `pm test` or `pm run test`, as words (`yarn test:ci` is another script).
     let runs_test = |l: &str| {
-        l.contains(&format!("{pm} test"))
-            || l.contains(&format!("{pm} run test "))
-            || l.ends_with(&format!("{pm} run test"))
+        let words: Vec<&str> = l.split_whitespace().collect();
+        words.windows(2).any(|w| w[0] == pm && w[1] == "test")
+            || words.windows(3).any(|w| w[0] == pm && w[1] == "run" && w[2] == "test")
     };
     let test_lines = lines.iter().filter(|l| runs_test(l)).count();
     // The script CI runs most often with `pm run NAME` that runs a test runner.
     let mut counts: Vec<(String, usize)> = Vec::new();
     for l in &lines {
         let words: Vec<&str> = l.split_whitespace().collect();
-        let Some(at) = words.windows(2).position(|w| w[0] == pm && w[1] == "run") else { continue };
-        let Some(name) = words.get(at + 2) else { continue };
-        let runs_tests = *name != "test" && script(pkg, name).is_some_and(|t| RUNNERS.iter().any(|r| t.contains(r)));
+        let Some(name) = ci_script_name(&words, pm, pkg) else { continue };
+        let runs_tests = name != "test" && script(pkg, name).is_some_and(|t| RUNNERS.iter().any(|r| t.contains(r)));
         if !runs_tests {
             continue;
         }
@@ -348,6 +349,18 @@ fn ci_test_script(scan: &Scan, rel: &std::path::Path, pkg: &Value, pm: &str) -> 
     })?;
     // CI that runs the `test` script as often is followed as it is.
     (count > test_lines).then_some(name)
+}
+
+/// The script a CI line's words run with `pm run NAME`, or with yarn's,
+/// pnpm's and bun's shorthand `pm NAME` when NAME is one of the package's
+/// scripts (`yarn test:ci`).
+fn ci_script_name<'w>(words: &[&'w str], pm: &str, pkg: &Value) -> Option<&'w str> {
+    let at = words.iter().position(|w| *w == pm)?;
+    match words.get(at + 1).copied()? {
+        "run" => words.get(at + 2).copied(),
+        name if matches!(pm, "yarn" | "pnpm" | "bun") && script(pkg, name).is_some() => Some(name),
+        _ => None,
+    }
 }
 
 /// A monorepo task runner found at a package root.

@@ -906,6 +906,35 @@ async fn a_script_that_ci_runs_instead_of_test_is_the_test_entry_when_it_runs_a_
 }
 
 #[tokio::test]
+async fn a_yarn_script_that_ci_runs_without_run_is_the_test_entry_when_it_runs_a_test_runner() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "package.json",
+        r#"{"name":"lib","scripts":{"test":"yarn lint && jest","test:ci":"jest --ci","lint":"eslint ."}}"#,
+    );
+    write(root, "yarn.lock", "# yarn lockfile v1\n");
+    std::fs::create_dir_all(root.join(".github/workflows")).unwrap();
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: yarn install --frozen-lockfile\n      - run: yarn test:ci\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test).0, "yarn run test:ci");
+
+    // `yarn install` is a yarn command, not a script: it runs no tests.
+    write(
+        root,
+        ".github/workflows/ci.yml",
+        "jobs:\n  t:\n    steps:\n      - run: yarn install --frozen-lockfile\n      - run: yarn lint\n",
+    );
+    let profile = default_oracle().inspect(root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test).0, "yarn test");
+}
+
+#[tokio::test]
 async fn a_uv_project_whose_ci_runs_tox_installs_tox_from_its_group_or_as_a_tool() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
