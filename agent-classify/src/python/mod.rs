@@ -143,3 +143,17 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
     }
     None
 }
+
+/// The exception type heading `text` (`pkg.ValueError: msg` →
+/// `pkg.ValueError`): a dotted name whose last part is capitalised and ends
+/// in `Error`, `Exception`, `Exit` or `Interrupt`, or in one of `suffixes`
+/// (each runner's own, e.g. pytest's `Warning`).
+pub(crate) fn exception_head<'t>(text: &'t str, suffixes: &[&str]) -> Option<&'t str> {
+    let head = text.split_once(':').map_or(text, |(h, _)| h).trim();
+    let last = head.rsplit('.').next()?;
+    let ok = !last.is_empty()
+        && last.chars().all(|c| c.is_alphanumeric() || c == '_')
+        && last.starts_with(|c: char| c.is_ascii_uppercase())
+        && ["Error", "Exception", "Exit", "Interrupt"].iter().chain(suffixes).any(|s| last.ends_with(s));
+    ok.then_some(head)
+}

@@ -171,18 +171,11 @@ fn syntax_location(line: &str) -> Option<(&str, u32)> {
 
 /// The exception type at the start of an `E   ` line: `ValueError: msg` → `ValueError`.
 fn exception_type(message: &str) -> Option<&str> {
-    let head = message.split_once(':').map_or(message, |(h, _)| h).trim();
-    let last = head.rsplit('.').next()?;
-    let ok = !last.is_empty()
-        && last.chars().all(|c| c.is_alphanumeric() || c == '_')
-        && last.starts_with(|c: char| c.is_ascii_uppercase())
-        && (last.ends_with("Error")
-            || last.ends_with("Exception")
-            || last.ends_with("Exit")
-            || last.ends_with("Interrupt")
-            || last.ends_with("Warning")
-            || last == "Failed");
-    ok.then_some(head)
+    // `Failed` only as the whole name (pytest's `pytest.fail`), not as a suffix.
+    super::exception_head(message, &["Warning"]).or_else(|| {
+        let head = message.split_once(':').map_or(message, |(h, _)| h).trim();
+        (head.rsplit('.').next() == Some("Failed")).then_some(head)
+    })
 }
 
 /// Turns a path printed by pytest into one relative to the workspace root,

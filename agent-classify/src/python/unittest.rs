@@ -139,18 +139,7 @@ fn exception_type(line: &str) -> Option<&str> {
     if line.starts_with([' ', '\t']) {
         return None;
     }
-    let head = line.split_once(':').map_or(line.trim(), |(h, _)| h.trim());
-    let last = head.rsplit('.').next()?;
-    let ok = !last.is_empty()
-        && last.chars().all(|c| c.is_alphanumeric() || c == '_')
-        && last.starts_with(|c: char| c.is_ascii_uppercase())
-        && (last.ends_with("Error")
-            || last.ends_with("Exception")
-            || last.ends_with("Exit")
-            || last.ends_with("Interrupt")
-            || last.ends_with("Timeout")
-            || last.ends_with("Failure"));
-    ok.then_some(head)
+    super::exception_head(line, &["Timeout", "Failure"])
 }
 
 /// One `FAIL:`/`ERROR:` block.
