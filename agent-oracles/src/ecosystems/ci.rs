@@ -21,17 +21,18 @@ pub(crate) struct Run {
     /// The job it belongs to (the workflow's `jobs` key, the GitLab job's
     /// name); lines of one job are in the order the job runs them.
     pub(crate) job: String,
-    /// The local composite action (`uses: ./.github/actions/NAME`) whose
+    /// The local composite action (`uses: ./.github/actions/NAME`) or
+    /// reusable workflow (a job's `uses: ./.github/workflows/x.yml`) whose
     /// step runs the line, relative to the root; `None` for the workflow's own steps.
-    pub(crate) action: Option<PathBuf>,
+    pub(crate) via: Option<PathBuf>,
 }
 
 impl Run {
     /// Evidence naming the workflow's `run` field, with the command line as its note.
     pub(crate) fn evidence(&self) -> Evidence {
         let mut ev = Evidence::field(self.file.clone(), self.field);
-        ev.note = Some(match &self.action {
-            Some(action) => format!("{} (a step of the local action {})", self.line, action.display()),
+        ev.note = Some(match &self.via {
+            Some(via) => format!("{} (a step of {})", self.line, via.display()),
             None => self.line.clone(),
         });
         ev
@@ -49,8 +50,10 @@ impl Run {
 /// valid YAML gives nothing. A step that uses a local composite action
 /// (`uses: ./.github/actions/NAME`) gives the lines of the action's steps in
 /// its place, with the step's `with:` inputs (else the inputs' defaults)
-/// substituted ([`composite_lines`]); a step's `env:` variables are expanded
-/// in its script ([`expand_env`]).
+/// substituted ([`composite_lines`]); a job that calls a local reusable
+/// workflow (`uses: ./.github/workflows/x.yml`) gives that workflow's lines
+/// with its `workflow_call` inputs ([`called_workflow_lines`]); a step's
+/// `env:` variables are expanded in its script ([`expand_env`]).
 pub(crate) fn runs(root: &Path) -> Vec<Run> {
     let dir = root.join(".github").join("workflows");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -65,7 +68,7 @@ pub(crate) fn runs(root: &Path) -> Vec<Run> {
     for file in files {
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
         let rel = file.strip_prefix(root).unwrap_or(&file).to_path_buf();
-        let load = |uses: &Path| read_action(root, uses);
+        let load = |path: &Path| read_file(root, path);
         match workflow_runs_in(&text, &load) {
             Ok(lines) => {
                 out.extend(lines.into_iter().map(|l| Run {
@@ -74,7 +77,7 @@ pub(crate) fn runs(root: &Path) -> Vec<Run> {
                     field: "run",
                     dir: l.dir,
                     job: l.job,
-                    action: l.action,
+                    via: l.via,
                 }));
             }
             Err(error) => tracing::debug!(file = %rel.display(), %error, "skipping a workflow that is not valid YAML"),
@@ -108,7 +111,7 @@ fn gitlab_runs(root: &Path) -> Vec<Run> {
                 field: "script",
                 dir: PathBuf::new(),
                 job,
-                action: None,
+                via: None,
             })
             .collect(),
         Err(error) => {
@@ -163,12 +166,12 @@ struct Line {
     dir: PathBuf,
     line: String,
     job: String,
-    action: Option<PathBuf>,
+    via: Option<PathBuf>,
 }
 
-/// Reads a local action's metadata: `root/<uses>/action.yml` (or `.yaml`).
-fn read_action(root: &Path, uses: &Path) -> Option<String> {
-    ["action.yml", "action.yaml"].iter().find_map(|name| std::fs::read_to_string(root.join(uses).join(name)).ok())
+/// Reads a file of the repository (a local action's `action.yml`, a called workflow).
+fn read_file(root: &Path, rel: &Path) -> Option<String> {
+    std::fs::read_to_string(root.join(rel)).ok()
 }
 
 /// A step's `working-directory` as a path relative to the root, once
@@ -185,40 +188,115 @@ fn step_dir(step: &saphyr::Yaml<'_>, inputs: &[(String, String)]) -> Option<Path
 /// else the workflow's; a directory given by an expression (`${{ … }}`) is
 /// not known and reads as the root. A step that `uses` a local action
 /// (`./path`) is replaced by the lines of that action's steps when `load`
-/// returns its metadata and it is a composite action.
+/// (a reader of files relative to the root) finds its metadata and it is a
+/// composite action; a job that `uses` a local reusable workflow
+/// (`./.github/workflows/test.yml`) by the lines of that workflow's jobs, its
+/// `workflow_call` inputs given by the job's `with:` or their defaults.
 fn workflow_runs_in(text: &str, load: &dyn Fn(&Path) -> Option<String>) -> Result<Vec<Line>, String> {
     let doc = formats::yaml_lenient(text)?;
+    Ok(jobs_lines(&doc, &[], load, 0))
+}
+
+/// The lines of the jobs of a workflow document, `${{ inputs.* }}` substituted
+/// from `inputs` (a called workflow's); `depth` counts the calls followed.
+fn jobs_lines(
+    doc: &saphyr::Yaml<'_>,
+    inputs: &[(String, String)],
+    load: &dyn Fn(&Path) -> Option<String>,
+    depth: usize,
+) -> Vec<Line> {
     let mut out = Vec::new();
-    let Some(jobs) = formats::get(&doc, "jobs") else { return Ok(out) };
-    let top = default_dir(&doc);
+    let Some(jobs) = formats::get(doc, "jobs") else { return out };
+    let top = default_dir(doc);
     for (job_id, job) in formats::entries(jobs) {
+        if let Some(called) = formats::get(job, "uses").and_then(formats::text) {
+            let with = with_inputs(job, inputs);
+            for mut l in called_workflow_lines(&called, &with, load, depth) {
+                l.job = format!("{job_id}/{}", l.job);
+                out.push(l);
+            }
+            continue;
+        }
         let Some(steps) = formats::get(job, "steps") else { continue };
         let job_dir = default_dir(job).or_else(|| top.clone());
         for step in formats::items(steps) {
             if let Some(script) = formats::get(step, "run").and_then(formats::text) {
                 let dir = formats::get(step, "working-directory")
                     .and_then(formats::text)
-                    .map(|t| t.into_owned())
+                    .map(|t| substitute_inputs(&t, inputs))
                     .or_else(|| job_dir.clone())
                     .filter(|d| !d.contains("${{"))
                     .map(|d| super::normalize(&d))
                     .unwrap_or_default();
-                let script = expand_env(&script, &step_env(step, &[]));
+                let script = expand_env(&substitute_inputs(&script, inputs), &step_env(step, inputs));
                 out.extend(command_lines(&script).into_iter().map(|line| Line {
                     dir: dir.clone(),
                     line,
                     job: job_id.clone(),
-                    action: None,
+                    via: None,
                 }));
             } else if let Some(uses) = formats::get(step, "uses").and_then(formats::text) {
-                let with = with_inputs(step, &[]);
-                for (dir, line, action) in composite_lines(&uses, &with, load, 0) {
-                    out.push(Line { dir, line, job: job_id.clone(), action: Some(action) });
+                let with = with_inputs(step, inputs);
+                for (dir, line, action) in composite_lines(&uses, &with, load, depth) {
+                    out.push(Line { dir, line, job: job_id.clone(), via: Some(action) });
                 }
             }
         }
     }
-    Ok(out)
+    out
+}
+
+/// The lines of a local reusable workflow (`uses: ./.github/workflows/x.yml`
+/// on a job) called with `with`: each input of its `on.workflow_call.inputs`
+/// is the caller's value, else its `default`, else empty. Lines carry the
+/// called workflow as `via` unless a deeper action already names itself.
+fn called_workflow_lines(
+    uses: &str,
+    with: &[(String, String)],
+    load: &dyn Fn(&Path) -> Option<String>,
+    depth: usize,
+) -> Vec<Line> {
+    let Some(path) = local_path(uses, depth) else { return Vec::new() };
+    let Some(doc) = load(&path).and_then(|t| formats::yaml_lenient(&t).ok()) else { return Vec::new() };
+    let declared = formats::get(&doc, "on")
+        .and_then(|on| formats::get(on, "workflow_call"))
+        .and_then(|c| formats::get(c, "inputs"));
+    let inputs = resolve_inputs(declared, with);
+    let mut lines = jobs_lines(&doc, &inputs, load, depth + 1);
+    for l in &mut lines {
+        l.via.get_or_insert_with(|| path.clone());
+    }
+    lines
+}
+
+/// A local `uses:` path (`./x/y`) relative to the root, when it is one and
+/// the depth bound allows following it; `None` for another repository's
+/// action or workflow, an expression, or a path leaving the root.
+fn local_path(uses: &str, depth: usize) -> Option<PathBuf> {
+    let local = uses.strip_prefix("./")?;
+    if depth >= MAX_ACTION_DEPTH || local.contains("${{") || local.split('/').any(|p| p == "..") {
+        return None;
+    }
+    Some(super::normalize(local))
+}
+
+/// The inputs of an action or called workflow: each declared input (names
+/// lower-cased) is the caller's `with` value, else its `default`, else empty;
+/// an input the caller gives without its being declared is kept too.
+fn resolve_inputs(declared: Option<&saphyr::Yaml<'_>>, with: &[(String, String)]) -> Vec<(String, String)> {
+    let mut inputs: Vec<(String, String)> = Vec::new();
+    for (name, spec) in declared.map(formats::entries).unwrap_or_default() {
+        let name = name.to_ascii_lowercase();
+        let given = with.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
+        let default = formats::get(spec, "default").and_then(formats::text).map(|t| t.into_owned());
+        inputs.push((name, given.or(default).unwrap_or_default()));
+    }
+    for (k, v) in with {
+        if !inputs.iter().any(|(n, _)| n == k) {
+            inputs.push((k.clone(), v.clone()));
+        }
+    }
+    inputs
 }
 
 /// Local composite actions calling local composite actions are followed this deep.
@@ -266,12 +344,8 @@ fn composite_lines(
     depth: usize,
 ) -> Vec<(PathBuf, String, PathBuf)> {
     let mut out = Vec::new();
-    let Some(local) = uses.strip_prefix("./") else { return out };
-    if depth >= MAX_ACTION_DEPTH || local.contains("${{") || local.split('/').any(|p| p == "..") {
-        return out;
-    }
-    let path = super::normalize(local);
-    let Some(text) = load(&path) else { return out };
+    let Some(path) = local_path(uses, depth) else { return out };
+    let Some(text) = load(&path.join("action.yml")).or_else(|| load(&path.join("action.yaml"))) else { return out };
     let Ok(doc) = formats::yaml_lenient(&text) else {
         tracing::debug!(action = %path.display(), "skipping a local action that is not valid YAML");
         return out;
@@ -280,21 +354,7 @@ fn composite_lines(
     if !formats::get(runs, "using").and_then(formats::text).is_some_and(|u| u.eq_ignore_ascii_case("composite")) {
         return out;
     }
-    let mut inputs: Vec<(String, String)> = Vec::new();
-    if let Some(declared) = formats::get(&doc, "inputs") {
-        for (name, spec) in formats::entries(declared) {
-            let name = name.to_ascii_lowercase();
-            let given = with.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone());
-            let default = formats::get(spec, "default").and_then(formats::text).map(|t| t.into_owned());
-            inputs.push((name, given.or(default).unwrap_or_default()));
-        }
-    }
-    // An input the caller gives without the action declaring it is still what the step reads.
-    for (k, v) in with {
-        if !inputs.iter().any(|(n, _)| n == k) {
-            inputs.push((k.clone(), v.clone()));
-        }
-    }
+    let inputs = resolve_inputs(formats::get(&doc, "inputs"), with);
     let Some(steps) = formats::get(runs, "steps") else { return out };
     for step in formats::items(steps) {
         if let Some(script) = formats::get(step, "run").and_then(formats::text) {
@@ -484,11 +544,15 @@ mod tests {
     /// A nested composite action that runs its input directly in a script.
     const LINT: &str = "inputs:\n  dir: {default: x}\nruns:\n  using: composite\n  steps:\n    - run: go vet ./${{ inputs.dir }}/... && echo ${{ github.sha }}\n      working-directory: ${{ inputs.dir }}\n";
 
+    /// A reusable workflow whose job runs its `make-target` input and calls the composite action.
+    const REUSABLE: &str = "on:\n  workflow_call:\n    inputs:\n      make-target: {type: string, required: true}\n      dir: {type: string, default: web}\njobs:\n  test:\n    steps:\n      - run: make ${{ inputs.make-target }}\n        working-directory: ${{ inputs.dir }}\n      - uses: ./.github/actions/run-tests\n        with:\n          make-target: ${{ inputs.make-target }}-all\n";
+
     fn actions(path: &Path) -> Option<String> {
         match path.to_str()? {
-            ".github/actions/run-tests" => Some(RUN_TESTS.to_owned()),
-            ".github/actions/lint" => Some(LINT.to_owned()),
-            ".github/actions/docker" => Some("runs:\n  using: docker\n  image: Dockerfile\n".to_owned()),
+            ".github/actions/run-tests/action.yml" => Some(RUN_TESTS.to_owned()),
+            ".github/actions/lint/action.yaml" => Some(LINT.to_owned()),
+            ".github/actions/docker/action.yml" => Some("runs:\n  using: docker\n  image: Dockerfile\n".to_owned()),
+            ".github/workflows/reusable-test.yml" => Some(REUSABLE.to_owned()),
             _ => None,
         }
     }
@@ -499,7 +563,7 @@ mod tests {
         let got: Vec<(String, String, String, Option<PathBuf>)> = workflow_runs_in(text, &actions)
             .unwrap()
             .into_iter()
-            .map(|l| (l.job, l.dir.display().to_string(), l.line, l.action))
+            .map(|l| (l.job, l.dir.display().to_string(), l.line, l.via))
             .collect();
         let action = |p: &str| Some(PathBuf::from(p));
         let (tests, lint) = (".github/actions/run-tests", ".github/actions/lint");
@@ -515,6 +579,27 @@ mod tests {
         ];
         let expected: Vec<(String, String, String, Option<PathBuf>)> =
             expected.into_iter().map(|(j, d, l, a)| (j.to_owned(), d.to_owned(), l.to_owned(), a)).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_job_that_calls_a_local_reusable_workflow_runs_its_jobs_with_the_inputs_given() {
+        let text = "jobs:\n  unit:\n    uses: ./.github/workflows/reusable-test.yml\n    with:\n      make-target: test\n  remote:\n    uses: octo/ci/.github/workflows/go.yml@v1\n";
+        let got: Vec<(String, String, String, Option<PathBuf>)> = workflow_runs_in(text, &actions)
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.job, l.dir.display().to_string(), l.line, l.via))
+            .collect();
+        let via = |p: &str| Some(PathBuf::from(p));
+        let expected = [
+            ("unit/test", "web", "make test", via(".github/workflows/reusable-test.yml")),
+            ("unit/test", "", "make docker.start", via(".github/actions/run-tests")),
+            ("unit/test", "", "make -- test-all", via(".github/actions/run-tests")),
+            // The action's `go-version` default reaches the nested action's `dir`.
+            ("unit/test", "1.25", "go vet ./1.25/... && echo ${{ github.sha }}", via(".github/actions/lint")),
+        ];
+        let expected: Vec<(String, String, String, Option<PathBuf>)> =
+            expected.into_iter().map(|(j, d, l, v)| (j.to_owned(), d.to_owned(), l.to_owned(), v)).collect();
         assert_eq!(got, expected);
     }
 
