@@ -124,7 +124,8 @@ struct Score {
 
 /// Weighs the evidence for `p` being the project a task is about:
 ///
-/// - CI runs its test command: +4;
+/// - CI runs its test command: +4 (+1 for a task runner below the root:
+///   `make test` run in `doctests/` tests that folder, not the project);
 /// - a maturin/PyO3 Python project (it owns the Cargo package beside it): +2;
 /// - it sits at the root: +1.5, one level down +0.5;
 /// - its own confidence (a lockfile, a stated package manager) and its test
@@ -144,7 +145,7 @@ fn score(p: &Project) -> Score {
     };
     let ci = ci_run(p.test.as_ref());
     if ci.is_some() {
-        value += 4.0;
+        value += if is_task(p) && depth > 0 { 1.0 } else { 4.0 };
     }
     let is_maturin = maturin(p);
     if is_maturin {

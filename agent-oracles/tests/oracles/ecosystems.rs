@@ -1075,9 +1075,12 @@ async fn a_make_target_run_through_a_local_composite_action_input_is_the_test_en
     assert_eq!(shape(&profile.primary().unwrap().test).0, "make test.subjects");
 
     // Without the action, CI runs no test target at the root (`make bench` only
-    // benchmarks): Go's default stays.
+    // benchmarks): Go's default stays, and the root module stays primary over
+    // the doctests/ Makefile that CI runs.
     std::fs::remove_dir_all(root.join(".github/actions")).unwrap();
     let profile = default_oracle().inspect(&root).await.unwrap();
-    assert_eq!(shape(&project(&profile, "", "go").test).0, "go test ./...");
-    assert_eq!(shape(&project(&profile, "", "make").test).0, "make test");
+    let p = profile.primary().unwrap();
+    assert_eq!((p.path.as_path(), p.build_system.as_str()), (Path::new(""), "go"), "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test).0, "go test ./...");
+    assert_eq!(shape(&project(&profile, "doctests", "make").test), ("make test".into(), PathBuf::from("doctests")));
 }
