@@ -1084,3 +1084,18 @@ async fn a_make_target_run_through_a_local_composite_action_input_is_the_test_en
     assert_eq!(shape(&p.test).0, "go test ./...");
     assert_eq!(shape(&project(&profile, "doctests", "make").test), ("make test".into(), PathBuf::from("doctests")));
 }
+
+#[tokio::test]
+async fn pytest_in_an_underscored_dev_requirements_file_is_installed_by_the_setup_command() {
+    // redis/redis-py's shape: `dev_requirements.txt` beside a pyproject.toml.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "pyproject.toml", "[project]\nname = \"r\"\nversion = \"1\"\n");
+    write(root, "dev_requirements.txt", "invoke==2.2.0\n\npytest\npytest-asyncio>=0.24.0\n");
+    write(root, "tests/test_r.py", "def test_r():\n    pass\n");
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert_eq!(shape(&p.setup).0, "python -m pip install -r dev_requirements.txt -e .");
+    assert!(evidence_files(&p.setup).contains(&PathBuf::from("dev_requirements.txt")));
+}
