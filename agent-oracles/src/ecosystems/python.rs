@@ -449,6 +449,8 @@ const DEV_REQUIREMENTS: &[&str] = &[
     "requirements_test.txt",
     "dev-requirements.txt",
     "test-requirements.txt",
+    "dev_requirements.txt",
+    "test_requirements.txt",
     "requirements/dev.txt",
     "requirements/test.txt",
     "requirements/tests.txt",
