@@ -66,7 +66,7 @@ pub fn per_test_reporting(mut spec: CommandSpec) -> CommandSpec {
 /// and after-runs and the tests gate's alike: [`per_test_reporting`], and
 /// the tool's structured output where it has one ([`structured_output`]):
 /// jest and vitest write their JSON report to a file the executor reads
-/// back, `go test` prints `-json` events, cargo its messages as JSON.
+/// back, `go test` prints `-json` events.
 ///
 /// ```
 /// use agent_core::exec::{CommandSpec, ReportFormat};
@@ -92,7 +92,7 @@ pub fn structured_test_reporting(spec: CommandSpec) -> CommandSpec {
 /// | jest | `--json --outputFile={report}`: a [`ReportRequest`] of [`ReportFormat::JestJson`]; the console keeps jest's text reporter |
 /// | vitest | `--reporter=default --reporter=json --outputFile.json={report}` ([`ReportFormat::VitestJson`]): the text reporter for the log, the JSON one to the file |
 /// | `go test` | `-json` (test events on stdout; a test's own output is inside the events) |
-/// | `cargo build`, `check`, `clippy`, `test` | `--message-format=json` (compiler messages as JSON; libtest's output is unchanged) |
+/// | `cargo build`, `check`, `clippy` | `--message-format=json` (compiler messages as JSON) |
 /// | eslint | `-f json` |
 ///
 /// The report file is chosen, read back into
@@ -102,7 +102,9 @@ pub fn structured_test_reporting(spec: CommandSpec) -> CommandSpec {
 /// without them, and the text reporter is read instead. pytest keeps its
 /// `-rA` summary ([`per_test_reporting`]): pytest captures what tests
 /// print, and its JUnit report names tests otherwise than the node ids
-/// goals and baselines use.
+/// goals and baselines use. `cargo test` keeps its human output: libtest
+/// prints the same lines either way, and its compile errors, which the
+/// repair prompts quote, read better from the text renderer.
 ///
 /// ```
 /// use agent_core::exec::CommandSpec;
@@ -121,6 +123,7 @@ pub fn structured_test_reporting(spec: CommandSpec) -> CommandSpec {
 /// let spec = structured_output(CommandSpec::new("npx").args(["jest", "--json"]));
 /// assert_eq!(spec.display(), "npx jest --json");
 /// assert_eq!(structured_output(CommandSpec::new("npm").args(["test"])).display(), "npm test");
+/// assert_eq!(structured_output(CommandSpec::new("cargo").args(["test", "--workspace"])).display(), "cargo test --workspace");
 /// ```
 pub fn structured_output(mut spec: CommandSpec) -> CommandSpec {
     let Some((tool, at)) = tool_of(&spec.program, &spec.args) else { return spec };
@@ -236,7 +239,7 @@ fn tool_of(program: &str, args: &[String]) -> Option<(Tool, usize)> {
             } else {
                 (sub, at)
             };
-            matches!(sub, "build" | "b" | "check" | "c" | "clippy" | "test" | "t").then_some((Tool::Cargo, at + 1))
+            matches!(sub, "build" | "b" | "check" | "c" | "clippy").then_some((Tool::Cargo, at + 1))
         }
         "npx" | "bunx" | "pnpx" => js_at(first_word(0, &["-p", "--package", "--cache", "-w", "--workspace"])?),
         "npm" => {
@@ -406,6 +409,65 @@ mod tests {
         let bad = [o("a", TestStatus::Failed)];
         assert!(!check_test_run(&base, "t", Some(0), &bad, &[]).passed, "zero with a failure");
         assert!(!check_test_run(&base, "t", None, &ok, &[]).passed, "killed");
+    }
+
+    fn shown(program: &str, args: &[&str]) -> String {
+        structured_test_reporting(CommandSpec::new(program).args(args.iter().copied())).display()
+    }
+
+    #[test]
+    fn structured_output_finds_the_tool_behind_launchers_and_leaves_chosen_formats_alone() {
+        let jest = " --json --outputFile={report}";
+        let vitest = " --reporter=default --reporter=json --outputFile.json={report}";
+        for (program, args, expected) in [
+            ("jest", &["--ci"][..], format!("jest --ci{jest}")),
+            ("yarn", &["jest"][..], format!("yarn jest{jest}")),
+            (
+                "pnpm",
+                &["--filter", "web", "exec", "vitest", "run"][..],
+                format!("pnpm --filter web exec vitest run{vitest}"),
+            ),
+            ("node", &["node_modules/.bin/jest", "-i"][..], format!("node node_modules/.bin/jest -i{jest}")),
+            (
+                "node",
+                &["node_modules/vitest/vitest.mjs", "run"][..],
+                format!("node node_modules/vitest/vitest.mjs run{vitest}"),
+            ),
+            ("npm", &["exec", "--", "jest"][..], format!("npm exec -- jest{jest}")),
+            ("./node_modules/.bin/vitest", &["run"][..], format!("./node_modules/.bin/vitest run{vitest}")),
+            ("go", &["test", "-v", "./..."][..], "go test -json -v ./...".to_owned()),
+            ("go", &["-C", "svc", "test", "./..."][..], "go -C svc test -json ./...".to_owned()),
+            (
+                "cargo",
+                &["+nightly", "clippy", "--", "-D", "warnings"][..],
+                "cargo +nightly clippy --message-format=json -- -D warnings".to_owned(),
+            ),
+            ("npx", &["eslint", "src"][..], "npx eslint src -f json".to_owned()),
+        ] {
+            assert_eq!(shown(program, args), expected, "{program} {args:?}");
+        }
+        for (program, args) in [
+            ("npx", &["jest", "--", "sum"][..]),
+            ("npx", &["jest", "--json"][..]),
+            ("npx", &["vitest", "run", "--reporter=verbose"][..]),
+            ("npx", &["vitest", "--watch"][..]),
+            ("go", &["test", "-json", "./..."][..]),
+            ("go", &["vet", "./..."][..]),
+            ("cargo", &["test", "--workspace"][..]),
+            ("cargo", &["nextest", "run"][..]),
+            ("cargo", &["clippy", "--message-format=short"][..]),
+            ("npx", &["eslint", "--format", "stylish", "."][..]),
+            ("npx", &["eslint", "-o", "out.txt", "."][..]),
+            ("npm", &["test"][..]),
+            ("yarn", &["test"][..]),
+            ("node", &["--test"][..]),
+            ("node", &["scripts/jest.js"][..]),
+            ("make", &["test"][..]),
+        ] {
+            let spec = structured_output(CommandSpec::new(program).args(args.iter().copied()));
+            assert_eq!(spec.display(), format!("{program} {}", args.join(" ")), "{program} {args:?}");
+            assert!(spec.reports.is_empty());
+        }
     }
 
     #[test]
