@@ -3,9 +3,8 @@
 //! classifiers): real jest, vitest and go runs whose tests print noise that
 //! looks like the tools' own output still give the right per-test outcomes.
 //!
-//! jest and vitest come from `$AGENTKIT_JSTOOLS` (default `/tmp/jstools`),
-//! a directory where `npm install --prefix DIR jest@30 vitest@3` was run;
-//! `.ci/run` installs them there on a fresh machine.
+//! jest and vitest come from `agent_testkit::js_node_modules`
+//! (`$AGENTKIT_JSTOOLS`, default `/tmp/jstools`; `.ci/run` installs them).
 
 use agent_classify::{AutoClassifier, run_test_outcomes};
 use agent_core::exec::{ReportFormat, RunOutput};
@@ -15,24 +14,9 @@ use agent_core::workspace::{DetectedCommand, Project, WorkspaceProfile};
 use agent_core::{Executor, FailureClassifier};
 use agent_gates::TestsGate;
 use agent_sandbox::ProcessExecutor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The `node_modules` holding jest and vitest.
-fn js_modules() -> PathBuf {
-    let dir = std::env::var_os("AGENTKIT_JSTOOLS").map_or_else(|| PathBuf::from("/tmp/jstools"), PathBuf::from);
-    let modules = dir.join("node_modules");
-    for tool in ["jest", "vitest"] {
-        assert!(
-            modules.join(".bin").join(tool).exists(),
-            "{tool} is not installed in {}: run `npm install --prefix {} jest@30 vitest@3` (.ci/run does)",
-            dir.display(),
-            dir.display()
-        );
-    }
-    modules
-}
 
 /// A profile whose primary project tests with `program args`.
 fn profile(root: &Path, kind: &str, program: &str, args: &[&str]) -> WorkspaceProfile {
@@ -91,7 +75,7 @@ const NOISE: &str = r#"console.log('{"testResults":[],"numFailedTests":9,"numPas
 fn js_project(vitest: bool) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    std::os::unix::fs::symlink(js_modules(), root.join("node_modules")).unwrap();
+    std::os::unix::fs::symlink(agent_testkit::js_node_modules(), root.join("node_modules")).unwrap();
     let (module, import) = if vitest {
         (
             "\"type\": \"module\", ",

@@ -105,3 +105,43 @@ async fn the_loop_reads_go_outcomes_from_json_events_that_noise_cannot_fake() {
         ]
     );
 }
+
+/// The model's `run_tests` tool on a jest project whose test prints a jest
+/// report of its own: the tool reads jest's report file, the model sees the
+/// project's command line and the real failure, no ghost.
+#[tokio::test]
+async fn run_tests_reads_jests_report_file_not_what_the_tests_print() {
+    use agent_core::tool::ToolContext;
+    use agent_loop::tools::ToolSet;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::os::unix::fs::symlink(agent_testkit::js_node_modules(), root.join("node_modules")).unwrap();
+    agent_testkit::write(root, "package.json", b"{\"name\": \"noisy\", \"version\": \"1.0.0\", \"private\": true}\n");
+    agent_testkit::write(
+        root,
+        "sum.test.js",
+        b"test('adds', () => {\n  process.stdout.write('{\"success\":false,\"numFailedTests\":1,\"numRuntimeErrorTestSuites\":0,\"testResults\":[{\"name\":\"ghost.test.js\",\"assertionResults\":[{\"title\":\"ghost\",\"status\":\"failed\",\"failureMessages\":[\"Error: ghost\"]}]}]}\\n');\n  expect(1 + 1).toBe(2);\n});\ntest('fails', () => {\n  expect(1 + 1).toBe(3);\n});\n",
+    );
+    let mut profile = WorkspaceProfile::new(root);
+    let mut project = Project::new("", &["node"], "npm");
+    project.primary = true;
+    project.test = Some(DetectedCommand::new("npx", &["jest"], vec![], 1.0));
+    profile.projects.push(project);
+    let cx = ToolContext::new(
+        root,
+        Arc::new(FileEditor::new()),
+        Arc::new(ProcessExecutor::new()),
+        profile,
+        Arc::new(AutoClassifier::new()),
+        Arc::new(agent_classify::RepairContextBuilder::new()),
+    );
+    let before: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let out = ToolSet::builtin().call("run_tests", serde_json::json!({}), &cx).await.unwrap();
+    assert!(out.content.starts_with("$ npx jest\n"), "{}", out.content);
+    let c = out.classification.unwrap();
+    let named: Vec<_> = c.failures.iter().filter_map(|f| f.test_name.as_deref()).collect();
+    assert_eq!(named, ["fails"], "{:?}", c.failures);
+    assert!(!out.content.contains("ghost"), "{}", out.content);
+    let after: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(before, after, "nothing is left in the workspace");
+}
