@@ -224,3 +224,46 @@ async fn go_test_runs_with_json_events_and_json_lookalike_noise_cannot_fake_an_o
     assert_eq!(named, ["TestAdd"], "{:?}", c.failures);
     assert_eq!(listing(root), before);
 }
+
+#[tokio::test]
+async fn the_static_gate_runs_eslint_with_its_json_formatter() {
+    use agent_core::Gate;
+    use agent_core::gate::GateContext;
+    use agent_gates::{CommandGate, CommandKind};
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::os::unix::fs::symlink(agent_testkit::js_node_modules(), root.join("node_modules")).unwrap();
+    write(
+        root,
+        "package.json",
+        "{\"name\": \"lintme\", \"version\": \"1.0.0\", \"private\": true, \"type\": \"module\"}\n",
+    );
+    write(
+        root,
+        "eslint.config.js",
+        "export default [{ rules: { \"no-unused-vars\": \"error\", \"no-undef\": \"error\" },\n  languageOptions: { globals: { console: \"readonly\" } } }];\n",
+    );
+    write(root, "src.js", "const unused = 1;\nconsole.log(missing);\n");
+    let mut profile = WorkspaceProfile::new(root);
+    let mut project = Project::new("", &["node"], "npm");
+    project.primary = true;
+    project.lint = Some(DetectedCommand::new("npx", &["eslint", "."], vec![], 1.0));
+    profile.projects.push(project);
+    let spec = agent_core::gate::structured_output(profile.primary().unwrap().lint.as_ref().unwrap().to_spec(root));
+    assert_eq!(spec.display(), "npx eslint . -f json");
+
+    let gate = CommandGate::new(CommandKind::Static, Arc::new(ProcessExecutor::new()));
+    let report = gate.check(&GateContext::new(root, profile, "lint", vec![])).await.unwrap();
+    assert!(!report.passed, "{report:?}");
+    assert_eq!(report.findings.len(), 2, "{:?}", report.findings);
+    assert!(
+        report.findings[0].contains("src.js:1") && report.findings[0].contains("'unused'"),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report.findings[1].contains("src.js:2") && report.findings[1].contains("'missing'"),
+        "{:?}",
+        report.findings
+    );
+}
