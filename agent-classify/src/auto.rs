@@ -14,6 +14,8 @@
 //!    whose output is a JUnit XML report is read by the JUnit classifier; a
 //!    `cargo` run whose output is nextest's or libtest's JSON by the nextest
 //!    classifier. A run of `python3 -m pytest` is never read as cargo output.
+//!    A JSON report file the run wrote ([`RunOutput::reports`]) names its
+//!    tool before the command does.
 //! 3. **No known tool in the command** (`npm test`, `make check`, an empty
 //!    command): [`detect_tool`] on the output.
 //! 4. **Nothing recognised**: the [`GenericClassifier`](crate::GenericClassifier).
@@ -44,7 +46,7 @@
 use crate::registry::{classifier_for, detect_tool};
 use crate::{GenericClassifier, NextestClassifier};
 use agent_core::FailureClassifier;
-use agent_core::exec::RunOutput;
+use agent_core::exec::{ReportFormat, RunOutput};
 use agent_core::failure::{Classification, TestOutcome};
 use agent_core::workspace::WorkspaceProfile;
 use std::sync::Arc;
@@ -93,6 +95,14 @@ impl AutoClassifier {
     /// `unittest`, `mypy`, `ruff`, `go`, `tsc`, `jest`, `vitest`, `node`, `eslint` or
     /// `generic`.
     pub fn tool(&self, run: &RunOutput) -> &'static str {
+        // A report file names the tool that wrote it.
+        for report in &run.reports {
+            match report.format {
+                ReportFormat::JestJson => return crate::JestClassifier::JEST,
+                ReportFormat::VitestJson => return crate::JestClassifier::VITEST,
+                _ => {}
+            }
+        }
         let candidates = tools_in(&run.command, 0);
         // One tool the output cannot refine: its output need not be read.
         if let [only] = candidates.as_slice() {

@@ -3,7 +3,7 @@
 
 use crate::common::{CountWords, MAX_MESSAGE_LINES, Parsed, bounded, finish, relativize, source_snippet};
 use agent_core::FailureClassifier;
-use agent_core::exec::RunOutput;
+use agent_core::exec::{ReportFormat, RunOutput};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestCounts};
 use agent_core::workspace::WorkspaceProfile;
 use serde_json::Value;
@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 
 /// Classifies the output of jest or vitest.
 ///
-/// - The JSON report (`jest --json`, `vitest run --reporter=json`, on stdout)
-///   is used when present; otherwise the text reporter (`● Suite › test`
-///   blocks for jest, `FAIL file > suite > test` blocks for vitest) is parsed.
+/// - A JSON report file the run wrote ([`RunOutput::reports`], asked for
+///   by [`structured_output`](agent_core::gate::structured_output)) is read
+///   first: nothing the tests print can break it. Otherwise the JSON report
+///   on stdout (`jest --json`, `vitest run --reporter=json`) is used when
+///   present, and otherwise the text reporter (`● Suite › test` blocks for
+///   jest, `FAIL file > suite > test` blocks for vitest) is parsed.
 /// - A failed `expect(...)` or `AssertionError` becomes
 ///   [`FailureKind::TestAssertion`], a timeout [`FailureKind::TestTimeout`],
 ///   any other thrown error [`FailureKind::TestPanic`]; the location is the
@@ -489,7 +492,11 @@ impl FailureClassifier for JestClassifier {
         let stdout = run.stdout.text();
         let stderr = run.stderr.text();
         let mut parsed = Parsed { test_run: true, ..Parsed::default() };
-        let report = self.json(&stdout, root, &mut parsed);
+        let report = report_file(run).and_then(|file| self.json(file, root, &mut parsed));
+        let report = report.or_else(|| {
+            parsed = Parsed { test_run: true, ..Parsed::default() };
+            self.json(&stdout, root, &mut parsed)
+        });
         if report.is_none() {
             let combined = format!("{stdout}\n{stderr}");
             if self.tool == Self::VITEST || combined.contains(" RUN  v") || combined.contains("Test Files ") {
@@ -527,6 +534,14 @@ impl FailureClassifier for JestClassifier {
         }
         c
     }
+}
+
+/// The jest or vitest JSON report file the run wrote, if any.
+pub(crate) fn report_file(run: &RunOutput) -> Option<&str> {
+    run.reports
+        .iter()
+        .find(|r| matches!(r.format, ReportFormat::JestJson | ReportFormat::VitestJson))
+        .map(|r| r.content.as_str())
 }
 
 /// Recognises the output of tsc, jest, vitest, `node --test` and eslint (`-f json`).

@@ -71,7 +71,7 @@ pub use go::GoClassifier;
 pub use jest::JestClassifier;
 pub use nextest::NextestClassifier;
 pub use nodetest::NodeTestClassifier;
-pub use outcomes::test_outcomes;
+pub use outcomes::{run_test_outcomes, test_outcomes};
 pub use python::{MypyClassifier, PytestClassifier, PytestJunitClassifier, RuffClassifier, UnittestClassifier};
 pub use registry::{UnknownTool, classifier_for, classify_captured, detect_tool};
 pub use repair_context::{RepairContextBuilder, RootCause, count_tokens, exact_token_counts};

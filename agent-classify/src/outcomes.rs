@@ -113,8 +113,23 @@ pub fn test_outcomes(output: &str) -> Vec<TestOutcome> {
     merge(out)
 }
 
-/// [`test_outcomes`] of a run's stdout and stderr.
+/// [`test_outcomes`] of a run's stdout and stderr; a jest or vitest JSON
+/// report file the run wrote ([`RunOutput::reports`](agent_core::exec::RunOutput::reports))
+/// is read instead when it lists tests. Every reader applies, whatever tool
+/// ran, as in [`test_outcomes`].
+pub fn run_test_outcomes(run: &agent_core::exec::RunOutput) -> Vec<TestOutcome> {
+    of_run(run)
+}
+
+/// [`run_test_outcomes`], the classifiers' shared reader.
 pub(crate) fn of_run(run: &agent_core::exec::RunOutput) -> Vec<TestOutcome> {
+    if let Some(report) = crate::jest::report_file(run) {
+        let mut out = Vec::new();
+        jest_json(report, &mut out);
+        if !out.is_empty() {
+            return merge(out);
+        }
+    }
     let mut text = run.stdout.text();
     text.push('\n');
     text.push_str(&run.stderr.text());

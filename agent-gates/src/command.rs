@@ -1,8 +1,8 @@
 //! [`CommandGate`]: the Build and Static gates, which run the workspace's
 //! own build or lint command and classify what it printed.
 
-use agent_classify::{GenericClassifier, classifier_for, detect_tool};
-use agent_core::gate::{GateContext, GateError, GateReport};
+use agent_classify::AutoClassifier;
+use agent_core::gate::{GateContext, GateError, GateReport, structured_output};
 use agent_core::workspace::{DetectedCommand, Project};
 use agent_core::{Executor, FailureClassifier, Gate, async_trait};
 use std::sync::Arc;
@@ -36,8 +36,11 @@ impl CommandKind {
 }
 
 /// Runs the build or lint command of every project the oracle found
-/// (primary first) through an [`Executor`] and fails on a non-zero exit,
-/// with the classified failures (tool detected from the output) as findings.
+/// (primary first) through an [`Executor`], asking the tool for its
+/// structured output where it has one ([`structured_output`]: cargo's JSON
+/// messages, eslint's `-f json`), and fails on a non-zero exit, with the
+/// failures the [`AutoClassifier`] reads (tool from the command, refined by
+/// the output) as findings.
 /// A workspace without such a command is [`GateError::NotApplicable`]: a
 /// gate that checked nothing never passes silently.
 ///
@@ -92,17 +95,14 @@ impl Gate for CommandGate {
         let mut findings = Vec::new();
         let mut failed = Vec::new();
         for command in &commands {
-            let spec = command.to_spec(&cx.root).wall_timeout(self.timeout);
+            let spec = structured_output(command.to_spec(&cx.root)).wall_timeout(self.timeout);
             let run =
                 self.executor.run(spec).await.map_err(|source| GateError::Exec { gate: gate.to_owned(), source })?;
             if run.success() {
                 continue;
             }
             failed.push(command.display());
-            let text = format!("{}\n{}", run.stdout.text(), run.stderr.text());
-            let classifier: Arc<dyn FailureClassifier> =
-                detect_tool(&text).and_then(classifier_for).unwrap_or_else(|| Arc::new(GenericClassifier::new()));
-            let classification = classifier.classify(&run, &cx.profile);
+            let classification = AutoClassifier::new().classify(&run, &cx.profile);
             for f in classification.failures.iter().take(50) {
                 let place = match (&f.file, f.line) {
                     (Some(file), Some(line)) => format!(" {}:{line}", file.display()),

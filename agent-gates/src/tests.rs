@@ -1,19 +1,22 @@
 //! [`TestsGate`]: regression-aware tests — the named tests go from failing
 //! to passing, every test that passed still passes, and the run is valid.
 
-use agent_classify::{GenericClassifier, classifier_for, detect_tool, test_outcomes};
+use agent_classify::{AutoClassifier, run_test_outcomes};
 use agent_core::exec::CommandSpec;
 use agent_core::failure::Tier;
-use agent_core::gate::{GateContext, GateError, GateReport, TestBaseline, check_test_run, per_test_reporting};
+use agent_core::gate::{GateContext, GateError, GateReport, TestBaseline, check_test_run, structured_test_reporting};
 use agent_core::workspace::{DetectedCommand, WorkspaceProfile};
 use agent_core::{Executor, FailureClassifier, Gate, async_trait};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Runs the workspace's test command through an [`Executor`] (asking
-/// pytest for `-v -rA` and `go test` for `-v` so every test is listed:
-/// [`per_test_reporting`], the repair loop's way too), reads the per-test
-/// outcomes ([`test_outcomes`]) and judges them against the baseline run in
+/// pytest for `-v -rA` so every test is listed, and jest, vitest, `go test`
+/// and cargo for their structured output, jest's and vitest's JSON report
+/// in a file outside the workspace:
+/// [`structured_test_reporting`], the repair loop's way too), classifies
+/// the run with the [`AutoClassifier`], reads the per-test outcomes
+/// ([`run_test_outcomes`], the report file first) and judges them against the baseline run in
 /// [`GateContext::test_baseline`] with [`check_test_run`], the repair
 /// loop's own check (build the baseline with [`TestsGate::baseline`]):
 ///
@@ -69,7 +72,7 @@ impl TestsGate {
     /// its per-test reporting flags, exactly as the repair loop runs its
     /// baseline and after-runs.
     fn spec(&self, cx_root: &std::path::Path, test: &DetectedCommand) -> CommandSpec {
-        per_test_reporting(test.to_spec(cx_root)).wall_timeout(self.timeout)
+        structured_test_reporting(test.to_spec(cx_root)).wall_timeout(self.timeout)
     }
 
     async fn run(&self, root: &std::path::Path, profile: &WorkspaceProfile) -> Result<Run, GateError> {
@@ -79,11 +82,8 @@ impl TestsGate {
         let spec = self.spec(root, test);
         let command = spec.display();
         let run = self.executor.run(spec).await.map_err(|source| GateError::Exec { gate: GATE.to_owned(), source })?;
-        let text = format!("{}\n{}", run.stdout.text(), run.stderr.text());
-        let classifier: Arc<dyn FailureClassifier> =
-            detect_tool(&text).and_then(classifier_for).unwrap_or_else(|| Arc::new(GenericClassifier::new()));
-        let classification = classifier.classify(&run, profile);
-        Ok(Run { command, exit_code: run.exit_code, outcomes: test_outcomes(&text), classification })
+        let classification = AutoClassifier::new().classify(&run, profile);
+        Ok(Run { command, exit_code: run.exit_code, outcomes: run_test_outcomes(&run), classification })
     }
 
     /// Runs the baseline, before the change, exactly as [`check`](Gate::check)

@@ -55,7 +55,7 @@ pub use dir_snapshotter::{DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, DirExclusion
 pub use file_editor::FileEditor;
 pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, RecoverReport, RefChange, SnapshotReport};
 pub use limits::LimitedExecutor;
-pub use process_executor::ProcessExecutor;
+pub use process_executor::{MAX_REPORT_BYTES, ProcessExecutor};
 pub use sandbox_policy::{
     LandlockSupport, NetworkIsolation, landlock_support, landlock_supported, network_isolation, seccomp_supported,
 };

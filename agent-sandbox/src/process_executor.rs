@@ -6,7 +6,9 @@ use crate::group::{GroupGuard, group_alive, signal_group, terminate_group};
 use crate::sandbox_policy::{self, NetworkIsolation};
 use crate::service::ProcessService;
 use agent_core::Executor;
-use agent_core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput, Service, TimeoutKind};
+use agent_core::exec::{
+    CommandSpec, ExecError, OutputCaps, ReportFormat, RunOutput, Service, StructuredReport, TimeoutKind,
+};
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
@@ -51,6 +53,13 @@ use tracing::Instrument;
 ///   refused with [`ExecError::SandboxUnavailable`] before anything runs; a run
 ///   that looks stopped by the sandbox has
 ///   [`denial_suspected`](agent_core::exec::SandboxReport::denial_suspected) set.
+/// - Report requests ([`CommandSpec::reports`]): each gets a fresh file
+///   (`agentkit-report-*.json`, created exclusively, mode 0600) in the report
+///   directory ([`with_report_dir`](Self::with_report_dir), the temporary
+///   directory by default: never the workspace), writable by the command
+///   under every sandbox policy. After the run a file the command wrote is
+///   read into [`RunOutput::reports`] (up to [`MAX_REPORT_BYTES`]) and every
+///   report file is deleted, whatever the run's end.
 ///
 /// ```no_run
 /// use agent_core::exec::CommandSpec;
@@ -74,7 +83,12 @@ pub struct ProcessExecutor {
     writable_roots: Vec<PathBuf>,
     sandbox_temp_dir: Option<PathBuf>,
     network_isolation: Option<NetworkIsolation>,
+    report_dir: PathBuf,
 }
+
+/// The largest report file read back into [`RunOutput::reports`]; a larger
+/// one is dropped (the text output is read instead).
+pub const MAX_REPORT_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for ProcessExecutor {
     fn default() -> Self {
@@ -101,6 +115,7 @@ impl ProcessExecutor {
             writable_roots: Vec::new(),
             sandbox_temp_dir: Some(std::env::temp_dir()),
             network_isolation: None,
+            report_dir: std::env::temp_dir(),
         }
     }
 
@@ -168,6 +183,14 @@ impl ProcessExecutor {
         self
     }
 
+    /// Creates the report files of [`CommandSpec::reports`] in `dir`
+    /// (created when needed) instead of the temporary directory. Keep it
+    /// outside the workspaces commands run in.
+    pub fn with_report_dir(mut self, dir: PathBuf) -> Self {
+        self.report_dir = dir;
+        self
+    }
+
     /// The directory full-output logs are written to.
     pub fn log_dir(&self) -> &Path {
         &self.log_dir
@@ -185,7 +208,10 @@ impl ProcessExecutor {
     /// Checks `spec` and builds its process: working directory, sandbox
     /// policy, environment and program resolved, in its own process group,
     /// killed when dropped. Shared by [`Executor::run`] and [`Executor::start`].
-    pub(crate) fn prepare(&self, spec: &CommandSpec) -> Result<Prepared, ExecError> {
+    /// `reports` are the files of the spec's report requests, in order
+    /// (empty: the command runs without them); the sandbox lets the command
+    /// write them.
+    pub(crate) fn prepare(&self, spec: &CommandSpec, reports: &[PathBuf]) -> Result<Prepared, ExecError> {
         if spec.program.trim().is_empty() {
             return Err(ExecError::InvalidCommand { reason: "the program name is empty".into() });
         }
@@ -193,6 +219,7 @@ impl ProcessExecutor {
         let mut writable: Vec<PathBuf> = self.default_cwd.iter().cloned().collect();
         writable.extend(self.sandbox_temp_dir.iter().cloned());
         writable.extend(self.writable_roots.iter().cloned());
+        writable.extend(reports.iter().cloned());
         let setup = ChildSetup { parent_death_signal: self.parent_death_signal, ..ChildSetup::default() };
         let sandbox_policy::Prepared { setup, report: sandbox } =
             sandbox_policy::prepare(&spec.sandbox, &cwd, &writable, self.network_isolation, setup)?;
@@ -217,7 +244,7 @@ impl ProcessExecutor {
         let mut std_cmd = std::process::Command::new(&program);
         std_cmd
             .arg0(&spec.program)
-            .args(&spec.args)
+            .args(spec.args_with_reports(reports))
             .current_dir(&cwd)
             .env_clear()
             .envs(env)
@@ -261,7 +288,10 @@ impl ProcessExecutor {
     }
 
     async fn run_inner(&self, spec: CommandSpec, span: tracing::Span) -> Result<RunOutput, ExecError> {
-        let Prepared { command: mut cmd, sandbox } = self.prepare(&spec)?;
+        // Dropped (deleted) on every way out of this function, an error included.
+        let report_files = self.report_files(&spec);
+        let report_paths: Vec<PathBuf> = report_files.iter().map(|(_, p)| p.to_path_buf()).collect();
+        let Prepared { command: mut cmd, sandbox } = self.prepare(&spec, &report_paths)?;
         let spawn_err = |source: std::io::Error| ExecError::Spawn { program: spec.program.clone(), source };
 
         let start = Instant::now();
@@ -417,8 +447,65 @@ impl ProcessExecutor {
         out.log_path = log.map(|(_, path)| path);
         out.sandbox = sandbox;
         sandbox_policy::flag_denial(&mut out);
+        out.reports = read_reports(report_files);
         Ok(out)
     }
+}
+
+impl ProcessExecutor {
+    /// One fresh, empty file per report request of `spec`, in the report
+    /// directory; none at all when one cannot be created (the command then
+    /// runs without its report requests, and its text output is read).
+    fn report_files(&self, spec: &CommandSpec) -> Vec<(ReportFormat, tempfile::TempPath)> {
+        if spec.reports.is_empty() {
+            return Vec::new();
+        }
+        let created: std::io::Result<Vec<_>> = std::fs::create_dir_all(&self.report_dir).and_then(|()| {
+            spec.reports
+                .iter()
+                .map(|r| {
+                    let file = tempfile::Builder::new()
+                        .prefix("agentkit-report-")
+                        .suffix(".json")
+                        .tempfile_in(&self.report_dir)?;
+                    Ok((r.format, file.into_temp_path()))
+                })
+                .collect()
+        });
+        created.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, dir = %self.report_dir.display(), "could not create report files; running without them");
+            Vec::new()
+        })
+    }
+}
+
+/// The reports the command wrote (non-empty files, up to
+/// [`MAX_REPORT_BYTES`]), each file deleted once read.
+fn read_reports(files: Vec<(ReportFormat, tempfile::TempPath)>) -> Vec<agent_core::exec::StructuredReport> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    for (format, path) in files {
+        let mut bytes = Vec::new();
+        let read =
+            std::fs::File::open(&path).and_then(|f| f.take(MAX_REPORT_BYTES + 1).read_to_end(&mut bytes).map(|_| ()));
+        match read {
+            Ok(()) if bytes.len() as u64 > MAX_REPORT_BYTES => {
+                tracing::warn!(path = %path.display(), "report file over {MAX_REPORT_BYTES} bytes; not read");
+            }
+            Ok(()) if bytes.iter().all(u8::is_ascii_whitespace) => {}
+            Ok(()) => out.push(StructuredReport::new(
+                format,
+                path.to_path_buf(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )),
+            Err(e) => tracing::warn!(path = %path.display(), error = %e, "report file not readable"),
+        }
+        let shown = path.to_path_buf();
+        if let Err(e) = path.close() {
+            tracing::warn!(path = %shown.display(), error = %e, "report file not deleted");
+        }
+    }
+    out
 }
 
 #[async_trait]

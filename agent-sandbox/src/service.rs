@@ -39,7 +39,7 @@ impl ProcessService {
     /// Spawns `spec` through `executor`'s preparation (cwd, environment,
     /// sandbox, program lookup).
     pub(crate) fn start(executor: &ProcessExecutor, spec: &CommandSpec) -> Result<Self, ExecError> {
-        let Prepared { command: mut cmd, sandbox: _ } = executor.prepare(spec)?;
+        let Prepared { command: mut cmd, sandbox: _ } = executor.prepare(spec, &[])?;
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

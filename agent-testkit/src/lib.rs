@@ -104,3 +104,21 @@ pub fn line_of(file: &Path, needle: &str) -> u32 {
     let idx = text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle} not in {file:?}"));
     u32::try_from(idx + 1).expect("a line number that fits u32")
 }
+
+/// The `node_modules` directory holding jest, vitest and eslint for tests
+/// that run them for real: `$AGENTKIT_JSTOOLS/node_modules` (default
+/// `/tmp/jstools/node_modules`), where `npm install --prefix DIR jest@30
+/// vitest@3 eslint@9` put them (`.ci/run` does on a fresh machine). Panics,
+/// naming the command to run, when one is missing: a test never skips silently.
+pub fn js_node_modules() -> PathBuf {
+    let dir = std::env::var_os("AGENTKIT_JSTOOLS").map_or_else(|| PathBuf::from("/tmp/jstools"), PathBuf::from);
+    let modules = dir.join("node_modules");
+    for tool in ["jest", "vitest", "eslint"] {
+        assert!(
+            modules.join(".bin").join(tool).exists(),
+            "{tool} is not installed in {dir}: run `npm install --prefix {dir} jest@30 vitest@3 eslint@9` (.ci/run does)",
+            dir = dir.display()
+        );
+    }
+    modules
+}

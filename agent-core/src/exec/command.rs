@@ -189,6 +189,12 @@ pub struct CommandSpec {
     /// Confinement.
     #[serde(default)]
     pub sandbox: SandboxPolicy,
+    /// Report files the command is asked to write ([`ReportRequest`]): an
+    /// executor that honours them passes each request's arguments with a
+    /// fresh file's path and returns the file's content in
+    /// [`RunOutput::reports`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<ReportRequest>,
 }
 
 impl CommandSpec {
@@ -204,6 +210,7 @@ impl CommandSpec {
             idle_timeout_ms: None,
             output_caps: OutputCaps::default(),
             sandbox: SandboxPolicy::None,
+            reports: Vec::new(),
         }
     }
 
@@ -259,9 +266,127 @@ impl CommandSpec {
         self
     }
 
-    /// The command line as one display string (`cargo test --quiet`).
+    /// Asks the command to write a report file ([`ReportRequest`]).
+    pub fn report(mut self, request: ReportRequest) -> Self {
+        self.reports.push(request);
+        self
+    }
+
+    /// The command line as one display string (`cargo test --quiet`), the
+    /// arguments of its report requests last with their path placeholder
+    /// (`jest --json --outputFile={report}`): the same for every run of the
+    /// same spec, wherever its reports go.
     pub fn display(&self) -> String {
-        std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .chain(self.reports.iter().flat_map(|r| r.args.iter().map(String::as_str)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The arguments to run with: [`args`](Self::args), then each report
+    /// request's arguments with its placeholder replaced by the path given
+    /// for it (`paths[i]` for `reports[i]`; a request without a path is
+    /// left out, so a caller that cannot provide a file runs the command
+    /// without asking for one).
+    ///
+    /// ```
+    /// use agent_core::exec::{CommandSpec, ReportFormat, ReportRequest};
+    /// use std::path::PathBuf;
+    ///
+    /// let spec = CommandSpec::new("jest")
+    ///     .args(["--ci"])
+    ///     .report(ReportRequest::new(ReportFormat::JestJson, ["--json", "--outputFile={report}"]));
+    /// assert_eq!(spec.display(), "jest --ci --json --outputFile={report}");
+    /// let args = spec.args_with_reports(&[PathBuf::from("/tmp/r.json")]);
+    /// assert_eq!(args, ["--ci", "--json", "--outputFile=/tmp/r.json"]);
+    /// assert_eq!(spec.args_with_reports(&[]), ["--ci"]);
+    /// ```
+    pub fn args_with_reports(&self, paths: &[PathBuf]) -> Vec<String> {
+        let mut args = self.args.clone();
+        for (request, path) in self.reports.iter().zip(paths) {
+            args.extend(request.args_for(path));
+        }
+        args
+    }
+}
+
+/// The machine-readable report formats a command can be asked to write to
+/// a file ([`ReportRequest`]), named by the tool that writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ReportFormat {
+    /// jest's JSON report (`jest --json --outputFile=FILE`).
+    JestJson,
+    /// vitest's JSON reporter (`vitest --reporter=json --outputFile.json=FILE`),
+    /// jest's shape without the jest-only fields.
+    VitestJson,
+}
+
+impl ReportFormat {
+    /// The stable snake_case name (`jest_json`, `vitest_json`), as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportFormat::JestJson => "jest_json",
+            ReportFormat::VitestJson => "vitest_json",
+        }
+    }
+}
+
+/// A report file a command is asked to write: its format, and the
+/// arguments that ask for it, in which [`PATH_PLACEHOLDER`](Self::PATH_PLACEHOLDER)
+/// stands for the file's path. The executor chooses the path (a fresh file
+/// outside the workspace the command may write even when sandboxed), reads
+/// the file after the run into [`RunOutput::reports`] and deletes it, so
+/// the report is never left in the user's tree, and the tool's console
+/// output (whatever the tests print) cannot break it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct ReportRequest {
+    /// The format the command writes.
+    pub format: ReportFormat,
+    /// The arguments that ask for the report, with the path placeholder.
+    pub args: Vec<String>,
+}
+
+impl ReportRequest {
+    /// What stands for the report file's path in [`args`](Self::args).
+    pub const PATH_PLACEHOLDER: &'static str = "{report}";
+
+    /// A request for a report in `format`, asked for by `args`.
+    pub fn new<I, S>(format: ReportFormat, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self { format, args: args.into_iter().map(Into::into).collect() }
+    }
+
+    /// The arguments with the placeholder replaced by `path`.
+    pub fn args_for(&self, path: &std::path::Path) -> Vec<String> {
+        let path = path.to_string_lossy();
+        self.args.iter().map(|a| a.replace(Self::PATH_PLACEHOLDER, &path)).collect()
+    }
+}
+
+/// A report file a run wrote, as read back by the executor (the file itself
+/// is deleted once read).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[non_exhaustive]
+pub struct StructuredReport {
+    /// Its format.
+    pub format: ReportFormat,
+    /// Where the command wrote it (deleted after reading).
+    pub path: PathBuf,
+    /// Its content, decoded lossily as UTF-8.
+    pub content: String,
+}
+
+impl StructuredReport {
+    /// A report of `format` read from `path`.
+    pub fn new(format: ReportFormat, path: impl Into<PathBuf>, content: impl Into<String>) -> Self {
+        Self { format, path: path.into(), content: content.into() }
     }
 }
 
@@ -359,6 +484,11 @@ pub struct RunOutput {
     /// What the sandbox enforced.
     #[serde(default)]
     pub sandbox: SandboxReport,
+    /// The report files the run wrote, as asked by [`CommandSpec::reports`]
+    /// (a request the tool did not answer, by writing nothing, has none).
+    /// Classifiers read a report in preference to the console output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<StructuredReport>,
 }
 
 impl RunOutput {
@@ -381,7 +511,19 @@ impl RunOutput {
             stderr: CapturedStream { total_bytes: stderr.len() as u64, head: stderr, ..CapturedStream::default() },
             log_path: None,
             sandbox: SandboxReport::default(),
+            reports: Vec::new(),
         }
+    }
+
+    /// Adds a report the run wrote; for executors, tests and fakes.
+    pub fn with_report(mut self, report: StructuredReport) -> Self {
+        self.reports.push(report);
+        self
+    }
+
+    /// The content of the first report in `format`, when the run wrote one.
+    pub fn report(&self, format: ReportFormat) -> Option<&str> {
+        self.reports.iter().find(|r| r.format == format).map(|r| r.content.as_str())
     }
 
     /// True when the process exited with code 0 and no limit ended it.

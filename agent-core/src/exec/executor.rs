@@ -10,6 +10,15 @@ use std::sync::Arc;
 /// A command that runs and fails is `Ok` with a non-zero exit code; `Err` is
 /// for a command that could not be run at all.
 ///
+/// Report requests ([`CommandSpec::reports`]): an executor that honours
+/// them gives each a fresh file outside the workspace that the command may
+/// write (its sandbox included), runs
+/// [`CommandSpec::args_with_reports`] with those paths, and after the run
+/// reads each file that is not empty into [`RunOutput::reports`] and deletes
+/// it. One that does not runs `args_with_reports(&[])`, the command without
+/// them (as the example below does, by ignoring them): the tool then prints
+/// its text output, which the classifiers read instead.
+///
 /// ```
 /// use agent_core::{async_trait, Executor};
 /// use agent_core::exec::{CommandSpec, ExecError, RunOutput};

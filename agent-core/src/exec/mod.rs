@@ -11,8 +11,8 @@ mod executor;
 mod service;
 
 pub use command::{
-    CapturedStream, CommandSpec, Enforcement, EnvPolicy, OutputCaps, RunOutput, SandboxPolicy, SandboxReport,
-    TimeoutKind,
+    CapturedStream, CommandSpec, Enforcement, EnvPolicy, OutputCaps, ReportFormat, ReportRequest, RunOutput,
+    SandboxPolicy, SandboxReport, StructuredReport, TimeoutKind,
 };
 pub use executor::{ExecError, Executor};
 pub use service::{Service, ServiceExit};

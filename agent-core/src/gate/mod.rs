@@ -6,7 +6,10 @@
 mod test_run;
 mod verdict;
 
-pub use test_run::{TestBaseline, TestRunCheck, check_test_run, exit_code_agrees, per_test_reporting};
+pub use test_run::{
+    TestBaseline, TestRunCheck, check_test_run, exit_code_agrees, per_test_reporting, structured_output,
+    structured_test_reporting,
+};
 pub use verdict::Verdict;
 
 use crate::edit::FileChange;

@@ -1,8 +1,8 @@
 //! The regression check shared by the repair loop and the tests gate: one
-//! way to run the tests on both sides ([`per_test_reporting`]), one way to
-//! judge an after-run against its baseline ([`check_test_run`]).
+//! way to run the tests on both sides ([`structured_test_reporting`]), one
+//! way to judge an after-run against its baseline ([`check_test_run`]).
 
-use crate::exec::CommandSpec;
+use crate::exec::{CommandSpec, ReportFormat, ReportRequest};
 use crate::failure::{RunComparison, TestOutcome, TestStatus, compare_runs};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -60,6 +60,210 @@ pub fn per_test_reporting(mut spec: CommandSpec) -> CommandSpec {
         spec.args.insert(1, "-v".to_owned());
     }
     spec
+}
+
+/// How the library runs a test command itself, the repair loop's baseline
+/// and after-runs and the tests gate's alike: [`per_test_reporting`], and
+/// the tool's structured output where it has one ([`structured_output`]):
+/// jest and vitest write their JSON report to a file the executor reads
+/// back, `go test` prints `-json` events.
+///
+/// ```
+/// use agent_core::exec::{CommandSpec, ReportFormat};
+/// use agent_core::gate::structured_test_reporting;
+///
+/// let spec = structured_test_reporting(CommandSpec::new("go").args(["test", "./..."]));
+/// assert_eq!(spec.display(), "go test -json ./...");
+/// let spec = structured_test_reporting(CommandSpec::new("npx").args(["jest", "--ci"]));
+/// assert_eq!(spec.display(), "npx jest --ci --json --outputFile={report}");
+/// assert_eq!(spec.reports[0].format, ReportFormat::JestJson);
+/// ```
+pub fn structured_test_reporting(spec: CommandSpec) -> CommandSpec {
+    per_test_reporting(structured_output(spec))
+}
+
+/// Asks a tool the library runs itself for its structured output, where it
+/// has one the classifiers read, so that nothing the code under test prints
+/// can break the parse; other commands are returned unchanged, and a command
+/// that already chooses its own output format is left as it is:
+///
+/// | tool (named by the command, behind `npx`, `pnpm exec`, `yarn`, `bunx`, `node node_modules/.bin/…`) | asked for |
+/// |---|---|
+/// | jest | `--json --outputFile={report}`: a [`ReportRequest`] of [`ReportFormat::JestJson`]; the console keeps jest's text reporter |
+/// | vitest | `--reporter=default --reporter=json --outputFile.json={report}` ([`ReportFormat::VitestJson`]): the text reporter for the log, the JSON one to the file |
+/// | `go test` | `-json` (test events on stdout; a test's own output is inside the events) |
+/// | `cargo build`, `check`, `clippy` | `--message-format=json` (compiler messages as JSON) |
+/// | eslint | `-f json` |
+///
+/// The report file is chosen, read back into
+/// [`RunOutput::reports`](crate::exec::RunOutput::reports) and deleted by
+/// the executor, outside the workspace: it never dirties the user's tree.
+/// An executor that does not honour report requests runs the command
+/// without them, and the text reporter is read instead. pytest keeps its
+/// `-rA` summary ([`per_test_reporting`]): pytest captures what tests
+/// print, and its JUnit report names tests otherwise than the node ids
+/// goals and baselines use. `cargo test` keeps its human output: libtest
+/// prints the same lines either way, and its compile errors, which the
+/// repair prompts quote, read better from the text renderer.
+///
+/// ```
+/// use agent_core::exec::CommandSpec;
+/// use agent_core::gate::structured_output;
+///
+/// let spec = structured_output(CommandSpec::new("cargo").args(["clippy", "--all-targets", "--", "-D", "warnings"]));
+/// assert_eq!(spec.display(), "cargo clippy --all-targets --message-format=json -- -D warnings");
+/// let spec = structured_output(CommandSpec::new("pnpm").args(["exec", "vitest", "run"]));
+/// assert_eq!(
+///     spec.display(),
+///     "pnpm exec vitest run --reporter=default --reporter=json --outputFile.json={report}"
+/// );
+/// let spec = structured_output(CommandSpec::new("npx").args(["eslint", "."]));
+/// assert_eq!(spec.display(), "npx eslint . -f json");
+/// // A command choosing its own format, or not naming a known tool, is left alone.
+/// let spec = structured_output(CommandSpec::new("npx").args(["jest", "--json"]));
+/// assert_eq!(spec.display(), "npx jest --json");
+/// assert_eq!(structured_output(CommandSpec::new("npm").args(["test"])).display(), "npm test");
+/// assert_eq!(structured_output(CommandSpec::new("cargo").args(["test", "--workspace"])).display(), "cargo test --workspace");
+/// ```
+pub fn structured_output(mut spec: CommandSpec) -> CommandSpec {
+    let Some((tool, at)) = tool_of(&spec.program, &spec.args) else { return spec };
+    // The tool's own arguments: what follows its name.
+    let own = spec.args.get(at..).unwrap_or_default();
+    let has = |f: &dyn Fn(&str) -> bool| own.iter().any(|a| f(a));
+    match tool {
+        Tool::Jest | Tool::Vitest => {
+            // `--` would make the requested options test-name patterns; a format of the command's own wins.
+            let chosen = has(&|a| {
+                a == "--"
+                    || a == "--json"
+                    || a.starts_with("--outputFile")
+                    || a.starts_with("--reporter")
+                    || a.starts_with("--watch")
+            });
+            if chosen || !spec.reports.is_empty() {
+                return spec;
+            }
+            let request = if tool == Tool::Jest {
+                ReportRequest::new(ReportFormat::JestJson, ["--json", "--outputFile={report}"])
+            } else {
+                ReportRequest::new(
+                    ReportFormat::VitestJson,
+                    ["--reporter=default", "--reporter=json", "--outputFile.json={report}"],
+                )
+            };
+            spec.reports.push(request);
+        }
+        Tool::GoTest => {
+            if !has(&|a| a == "-json" || a.starts_with("-json=") || a == "--json") {
+                spec.args.insert(at, "-json".to_owned());
+            }
+        }
+        Tool::Cargo => {
+            if !has(&|a| a.starts_with("--message-format")) {
+                // Before `--`: what follows goes to the test binaries or to clippy-driver.
+                let end = own.iter().position(|a| a == "--").map_or(spec.args.len(), |i| at + i);
+                spec.args.insert(end, "--message-format=json".to_owned());
+            }
+        }
+        Tool::Eslint => {
+            let chosen = has(&|a| {
+                a.starts_with("--format")
+                    || a == "-o"
+                    || a.starts_with("--output-file")
+                    || (a.starts_with("-f") && !a.starts_with("--"))
+            });
+            if !chosen {
+                spec.args.extend(["-f".to_owned(), "json".to_owned()]);
+            }
+        }
+    }
+    spec
+}
+
+/// A tool [`structured_output`] knows how to ask for structured output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tool {
+    Jest,
+    Vitest,
+    GoTest,
+    Cargo,
+    Eslint,
+}
+
+/// The file name of a program or script, without the extensions node and
+/// Windows launchers add.
+fn base_name(word: &str) -> &str {
+    let name = word.rsplit(['/', '\\']).next().unwrap_or(word);
+    [".exe", ".cmd", ".js", ".mjs", ".cjs"].iter().find_map(|ext| name.strip_suffix(ext)).unwrap_or(name)
+}
+
+/// The JavaScript tool a program or script name is.
+fn js_tool(word: &str) -> Option<Tool> {
+    match base_name(word) {
+        "jest" => Some(Tool::Jest),
+        "vitest" => Some(Tool::Vitest),
+        "eslint" => Some(Tool::Eslint),
+        _ => None,
+    }
+}
+
+/// The known tool the command runs, and the index in `args` where the
+/// tool's own arguments begin (after its name, or its subcommand for go).
+fn tool_of(program: &str, args: &[String]) -> Option<(Tool, usize)> {
+    let first_word = |from: usize, with_value: &[&str]| -> Option<usize> {
+        let mut i = from;
+        while let Some(a) = args.get(i) {
+            if a == "--" {
+                return (i + 1 < args.len()).then_some(i + 1);
+            }
+            if !a.starts_with('-') {
+                return Some(i);
+            }
+            i += if with_value.contains(&a.as_str()) { 2 } else { 1 };
+        }
+        None
+    };
+    let js_at = |i: usize| js_tool(args.get(i)?).map(|t| (t, i + 1));
+    match base_name(program) {
+        "go" => {
+            let at = first_word(0, &["-C"])?;
+            (args[at] == "test").then_some((Tool::GoTest, at + 1))
+        }
+        "cargo" => {
+            let at = first_word(0, &["-Z", "-C", "--config", "--color"])?;
+            let sub = args[at].as_str();
+            // `+toolchain` comes before the subcommand.
+            let (sub, at) = if sub.starts_with('+') {
+                let next = first_word(at + 1, &["-Z", "-C", "--config", "--color"])?;
+                (args[next].as_str(), next)
+            } else {
+                (sub, at)
+            };
+            matches!(sub, "build" | "b" | "check" | "c" | "clippy").then_some((Tool::Cargo, at + 1))
+        }
+        "npx" | "bunx" | "pnpx" => js_at(first_word(0, &["-p", "--package", "--cache", "-w", "--workspace"])?),
+        "npm" => {
+            let at = first_word(0, &[])?;
+            if !matches!(args[at].as_str(), "exec" | "x") {
+                return None;
+            }
+            js_at(first_word(at + 1, &["-p", "--package", "-w", "--workspace"])?)
+        }
+        "pnpm" | "yarn" | "bun" => {
+            let at = first_word(0, &["-C", "--dir", "--cwd", "--filter", "-F"])?;
+            match args[at].as_str() {
+                "exec" | "dlx" | "x" => js_at(first_word(at + 1, &[])?),
+                _ => js_at(at),
+            }
+        }
+        "node" | "nodejs" => {
+            let at = first_word(0, &["-r", "--require", "--import", "--loader"])?;
+            let script = args[at].as_str();
+            // `node_modules/.bin/jest`, `node_modules/jest/bin/jest.js`, `node_modules/vitest/vitest.mjs`.
+            script.contains("node_modules").then(|| js_at(at)).flatten()
+        }
+        name => js_tool(name).map(|t| (t, 0)),
+    }
 }
 
 /// A baseline test run: what ran, how it exited, which tests it showed.
@@ -205,6 +409,65 @@ mod tests {
         let bad = [o("a", TestStatus::Failed)];
         assert!(!check_test_run(&base, "t", Some(0), &bad, &[]).passed, "zero with a failure");
         assert!(!check_test_run(&base, "t", None, &ok, &[]).passed, "killed");
+    }
+
+    fn shown(program: &str, args: &[&str]) -> String {
+        structured_test_reporting(CommandSpec::new(program).args(args.iter().copied())).display()
+    }
+
+    #[test]
+    fn structured_output_finds_the_tool_behind_launchers_and_leaves_chosen_formats_alone() {
+        let jest = " --json --outputFile={report}";
+        let vitest = " --reporter=default --reporter=json --outputFile.json={report}";
+        for (program, args, expected) in [
+            ("jest", &["--ci"][..], format!("jest --ci{jest}")),
+            ("yarn", &["jest"][..], format!("yarn jest{jest}")),
+            (
+                "pnpm",
+                &["--filter", "web", "exec", "vitest", "run"][..],
+                format!("pnpm --filter web exec vitest run{vitest}"),
+            ),
+            ("node", &["node_modules/.bin/jest", "-i"][..], format!("node node_modules/.bin/jest -i{jest}")),
+            (
+                "node",
+                &["node_modules/vitest/vitest.mjs", "run"][..],
+                format!("node node_modules/vitest/vitest.mjs run{vitest}"),
+            ),
+            ("npm", &["exec", "--", "jest"][..], format!("npm exec -- jest{jest}")),
+            ("./node_modules/.bin/vitest", &["run"][..], format!("./node_modules/.bin/vitest run{vitest}")),
+            ("go", &["test", "-v", "./..."][..], "go test -json -v ./...".to_owned()),
+            ("go", &["-C", "svc", "test", "./..."][..], "go -C svc test -json ./...".to_owned()),
+            (
+                "cargo",
+                &["+nightly", "clippy", "--", "-D", "warnings"][..],
+                "cargo +nightly clippy --message-format=json -- -D warnings".to_owned(),
+            ),
+            ("npx", &["eslint", "src"][..], "npx eslint src -f json".to_owned()),
+        ] {
+            assert_eq!(shown(program, args), expected, "{program} {args:?}");
+        }
+        for (program, args) in [
+            ("npx", &["jest", "--", "sum"][..]),
+            ("npx", &["jest", "--json"][..]),
+            ("npx", &["vitest", "run", "--reporter=verbose"][..]),
+            ("npx", &["vitest", "--watch"][..]),
+            ("go", &["test", "-json", "./..."][..]),
+            ("go", &["vet", "./..."][..]),
+            ("cargo", &["test", "--workspace"][..]),
+            ("cargo", &["nextest", "run"][..]),
+            ("cargo", &["clippy", "--message-format=short"][..]),
+            ("npx", &["eslint", "--format", "stylish", "."][..]),
+            ("npx", &["eslint", "-o", "out.txt", "."][..]),
+            ("npm", &["test"][..]),
+            ("yarn", &["test"][..]),
+            ("node", &["--test"][..]),
+            ("node", &["scripts/jest.js"][..]),
+            ("make", &["test"][..]),
+        ] {
+            let spec = structured_output(CommandSpec::new(program).args(args.iter().copied()));
+            assert_eq!(spec.display(), format!("{program} {}", args.join(" ")), "{program} {args:?}");
+            assert!(spec.reports.is_empty());
+        }
     }
 
     #[test]

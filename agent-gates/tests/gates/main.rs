@@ -9,3 +9,4 @@ mod common;
 mod dependency;
 mod scoped_tests;
 mod smoke;
+mod structured;

@@ -956,18 +956,19 @@ impl<'a> TaskRun<'a> {
         Ok(())
     }
 
-    /// Runs the tests exactly as every run of this task does: the test
-    /// command with its per-test reporting flags
-    /// ([`per_test_reporting`](agent_core::gate::per_test_reporting)), so
-    /// the baseline and the after-runs show per-test outcomes alike.
+    /// Runs the tests exactly as every run of this task does, and as the
+    /// tests gate does: the test command with its per-test reporting flags
+    /// and the tool's structured output
+    /// ([`structured_test_reporting`](agent_core::gate::structured_test_reporting)),
+    /// so the baseline and the after-runs show per-test outcomes alike.
     async fn run_tests(
         &self,
         profile: &WorkspaceProfile,
         test: &DetectedCommand,
         attempt: u32,
     ) -> Result<TestRun, LoopError> {
-        let mut spec =
-            agent_core::gate::per_test_reporting(test.to_spec(&self.task.root)).wall_timeout(self.command_timeout());
+        let mut spec = agent_core::gate::structured_test_reporting(test.to_spec(&self.task.root))
+            .wall_timeout(self.command_timeout());
         if let Some(idle) = self.lp.config.test_idle_timeout_ms {
             spec = spec.idle_timeout(Duration::from_millis(idle));
         }

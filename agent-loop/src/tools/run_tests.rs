@@ -18,7 +18,10 @@ use std::path::Path;
 /// narrowed to `tests` when names are given, through the context's [`Executor`](agent_core::Executor) under
 /// [`test_timeout`](agent_core::tool::ObservationLimits::test_timeout) and
 /// the context's sandbox policy (the tests run code the model may have
-/// written). The run is classified by the context's classifier and the
+/// written). jest and vitest are asked for their JSON report as well, in a
+/// file outside the workspace ([`structured_output`](agent_core::gate::structured_output)'s
+/// report requests; nothing else of the command changes). The run is
+/// classified by the context's classifier and the
 /// observation is the context's renderer's text for the classification
 /// (after the command line and its exit status), never the raw log; the
 /// output carries the classification.
@@ -100,6 +103,13 @@ impl Tool for RunTests {
         let mut header = format!("$ {}", spec.display());
         if !command.cwd.as_os_str().is_empty() {
             header.push_str(&format!("  (in {})", show(&command.cwd)));
+        }
+        // jest and vitest also write their JSON report to a file outside the workspace, read
+        // in preference to the console (what the tests print cannot break it); the command
+        // line and the console output stay the project's own.
+        let structured = agent_core::gate::structured_output(spec.clone());
+        if structured.args == spec.args {
+            spec.reports = structured.reports;
         }
         let run = cx.executor.run(spec).await?;
         let classification = cx.classifier.classify(&run, &cx.profile);

@@ -11,6 +11,7 @@ mod fakes;
 mod inspector;
 mod memory;
 mod session;
+mod structured;
 mod timeline;
 mod tools;
 mod verification;

@@ -10,6 +10,7 @@ mod editor;
 mod exec;
 mod exec_faults;
 mod exec_limits;
+mod exec_reports;
 mod exec_sandbox;
 mod snapshot;
 mod snapshot_guards;
