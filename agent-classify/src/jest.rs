@@ -126,7 +126,13 @@ pub(crate) fn user_frames(lines: &[&str], root: &Path) -> Vec<(PathBuf, u32, Opt
 /// The kind of a failed test's error, from its first lines.
 pub(crate) fn test_kind(message: &str) -> FailureKind {
     let head: String = message.lines().take(3).collect::<Vec<_>>().join("\n");
-    if head.contains("Exceeded timeout") || head.contains("Test timed out") || head.contains("timed out in") {
+    // vitest's JSON report gives a timed-out test the stack of its definition, whose
+    // message is vitest's own placeholder `STACK_TRACE_ERROR` (its text says `Test timed out`).
+    if head.contains("Exceeded timeout")
+        || head.contains("Test timed out")
+        || head.contains("timed out in")
+        || head.starts_with("Error: STACK_TRACE_ERROR")
+    {
         FailureKind::TestTimeout
     } else if head.contains("expect(")
         || head.contains("AssertionError")

@@ -14,6 +14,11 @@ use std::path::Path;
 ///
 /// Only `error` severity counts; notes are dropped. Kinds by error code:
 /// `syntax` → [`FailureKind::Syntax`]; `import-not-found`, `import` →
+/// [`FailureKind::UnresolvedImport`] for a module of the project (`pkg.py`, `pkg/`,
+/// `src/pkg/` at the root), [`FailureKind::Environment`] for a third-party module the
+/// project declares (`pyproject.toml`, `requirements*.txt`, …) and
+/// [`FailureKind::MissingDependency`] for an undeclared one; `attr-defined` on a module
+/// (`Module "m" has no attribute "x"`) at an import statement →
 /// [`FailureKind::UnresolvedImport`]; `import-untyped` (stubs not installed) →
 /// [`FailureKind::MissingDependency`]; `name-defined` → [`FailureKind::UnresolvedName`];
 /// everything else → [`FailureKind::Type`]. The code is kept in [`Failure::code`].
@@ -85,13 +90,43 @@ fn split_code(message: &str) -> (&str, Option<&str>) {
 /// A failure at `file:line:col` (1-based).
 fn failure(root: &Path, file: &str, line: u32, col: Option<u32>, message: &str, code: Option<&str>) -> Failure {
     let file = relativize(file, root);
-    let mut f = Failure::new(FailureCategory::Lint, kind_of(code), message);
+    let mut kind = kind_of(code);
+    if kind == FailureKind::UnresolvedImport {
+        // `Cannot find implementation or library stub for module named "x"`: the project's
+        // own module, else a third-party one (declared: not installed here; else undeclared).
+        if let Some(module) = quoted_after(message, "module named ") {
+            kind = super::missing_module_kind(module, &[root]);
+        }
+    } else if code == Some("attr-defined")
+        && message.starts_with("Module \"")
+        && crate::common::read_contained(root, &file)
+            .and_then(|t| t.lines().nth(line.saturating_sub(1) as usize).map(str::to_owned))
+            .is_some_and(|l| is_import_statement(&l))
+    {
+        // `from good import median` where `good` has no `median`: the import does not resolve.
+        kind = FailureKind::UnresolvedImport;
+    }
+    let mut f = Failure::new(FailureCategory::Lint, kind, message);
     if f.kind == FailureKind::Syntax {
         f.category = FailureCategory::Build;
+    } else if f.kind == FailureKind::Environment {
+        f.category = FailureCategory::Infrastructure;
     }
     f.code = code.map(str::to_owned);
     f.snippet = source_snippet(root, &file, line);
     f.at(file, Some(line), col)
+}
+
+/// The `"quoted"` text after `marker` in `message`.
+fn quoted_after<'m>(message: &'m str, marker: &str) -> Option<&'m str> {
+    let rest = message[message.find(marker)? + marker.len()..].strip_prefix('"')?;
+    rest.split('"').next().filter(|m| !m.is_empty())
+}
+
+/// Whether a source line is an import statement (`import a`, `from a import b`).
+fn is_import_statement(line: &str) -> bool {
+    let t = line.trim_start();
+    (t.starts_with("import ") || t.starts_with("from ")) && !t.contains('=')
 }
 
 /// A parsed text line: file, line, column, message, code.

@@ -308,7 +308,7 @@ impl<'a> Ctx<'a> {
         match (node_id, collecting) {
             (Some(id), _) => f.in_test(id),
             (None, Some(path)) => f.in_test(path.trim()),
-            (None, None) => f.in_test(block.title.replace('.', "::")),
+            (None, None) => f.in_test(title_path(block.title)),
         }
     }
 
@@ -357,8 +357,15 @@ fn node_id_for<'a>(title: &str, ids: &FxHashMap<&str, &'a str>) -> Option<&'a st
         // `[doctest] pkg.mod.func` is `pkg/mod.py::pkg.mod.func`.
         return ids.get(name).copied();
     }
-    let want = title.replace('.', "::");
+    let want = title_path(title);
     ids.get(want.as_str()).copied()
+}
+
+/// A block title's `Class.method` as node-id parts (`Class::method`); the dots of a
+/// parametrize id (`test_discounted[10.0-15-8.0]`) are the parameters' own and stay.
+fn title_path(title: &str) -> String {
+    let (head, params) = title.split_at(title.find('[').unwrap_or(title.len()));
+    format!("{}{params}", head.replace('.', "::"))
 }
 
 /// A node id's key for [`node_id_for`]: what follows the file (`tests/a.py::T::t` → `T::t`),

@@ -24,3 +24,4 @@ mod repo_map;
 mod scopes;
 mod support;
 mod synthetic;
+mod wide;
