@@ -147,7 +147,10 @@ pub(crate) fn test_kind(message: &str) -> FailureKind {
 
 /// The kind of a suite that failed to run, from its message.
 pub(crate) fn suite_kind(message: &str) -> (FailureCategory, FailureKind) {
-    if message.contains("SyntaxError") || message.contains("Unexpected token") {
+    // vite (vitest) reports a file it cannot parse as `Failed to parse source for import
+    // analysis because the content contains invalid JS syntax`.
+    if message.contains("SyntaxError") || message.contains("Unexpected token") || message.contains("invalid JS syntax")
+    {
         (FailureCategory::Build, FailureKind::Syntax)
     } else if let Some(spec) = cannot_find_module(message) {
         let relative = spec.starts_with('.') || spec.starts_with('/');

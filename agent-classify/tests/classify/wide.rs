@@ -24,7 +24,11 @@
 //!   a timeout, not a panic;
 //! - eslint's default stylish text was not read at all (only `-f json`), its exit 2
 //!   (an invalid configuration) not seen, and a clean text run was not a valid run;
-//! - `npx eslint -c FILE` was read as `npx -c SCRIPT`, npx's own option.
+//! - `npx eslint -c FILE` was read as `npx -c SCRIPT`, npx's own option;
+//! - a `NameError` raised in a pytest or unittest test was a panic of the test: it is a
+//!   name nothing defines, as the same error at collection already was;
+//! - vite's `Failed to parse source … invalid JS syntax` (a vitest file that does not
+//!   parse) was a panic: it is a syntax error.
 
 use crate::support::{line_of, testdata};
 use agent_classify::{AutoClassifier, test_outcomes, tool_for_command};
@@ -318,4 +322,22 @@ fn vitest_json_names_a_timed_out_test_a_timeout() {
         .collect();
     // The test written with a 300 ms timeout around a 2 s wait.
     assert_eq!(timeouts, ["fetches rates in time"]);
+}
+
+#[test]
+fn a_name_error_in_a_test_and_a_file_vite_cannot_parse_are_what_they_are() {
+    let c = classified("pytest_name");
+    assert_eq!(
+        located(&c),
+        vec![(
+            FailureKind::UnresolvedName,
+            "tests_extra/test_name.py".to_owned(),
+            line("py_src", "tests_extra/test_name.py", "expected_total(s)"),
+            Some("NameError".to_owned())
+        )]
+    );
+    let v = classified("vitest_syntax");
+    assert_eq!(v.failures.len(), 1);
+    assert_eq!(v.failures[0].kind, FailureKind::Syntax);
+    assert_eq!(v.failures[0].file.as_deref(), Some(Path::new("test/syntax.test.js")));
 }

@@ -18,7 +18,7 @@ for p in */; do case "$p" in out/) ;; *) cp -r "$p" "$WORK/";; esac; done
 export PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1 FORCE_COLOR=0 CI=1 RUST_BACKTRACE=0
 export CARGO_TARGET_DIR="$WORK/rs_ws/target" GOPROXY=off GOFLAGS=-mod=mod
 # node_modules: the tools' packages, plus (monorepo) the workspace's own packages as npm links them
-for p in js_vitest ts_proj js_lint; do ln -s "$TOOLS/node_modules" "$WORK/$p/node_modules"; done
+for p in js_vitest js_vitest_more js_jest_flat ts_proj js_lint; do ln -s "$TOOLS/node_modules" "$WORK/$p/node_modules"; done
 mkdir -p "$WORK/js_mono/node_modules/@shop"
 for m in "$TOOLS"/node_modules/* "$TOOLS"/node_modules/.bin; do ln -s "$m" "$WORK/js_mono/node_modules/"; done
 ln -s ../../packages/core "$WORK/js_mono/node_modules/@shop/core"
@@ -53,6 +53,10 @@ run cargo_test_doctest rs_ws cargo test --offline --no-fail-fast -p geometry --f
 again cargo_test_doctest.libtest.json rs_ws RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast -p geometry --features failing_doctest -- -Z unstable-options --format json
 run cargo_test_pass rs_ws cargo test --offline --workspace
 run cargo_test_build_error rs_ws cargo test --offline --workspace --features geometry/unresolved_name
+# nextest on the same tests (its names: those of libtest, from the JSON of cargo test)
+run nextest_fail rs_ws cargo nextest run --offline --no-fail-fast --workspace --features geometry/failing_tests,app/failing_tests
+again nextest_fail.libtest.json rs_ws RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast --workspace --features geometry/failing_tests,app/failing_tests -- -Z unstable-options --format json
+run nextest_pass rs_ws cargo nextest run --offline --workspace
 
 # --- pytest on a src layout (pythonpath = src in pyproject.toml)
 P="python -m pytest -p no:cacheprovider"
@@ -65,7 +69,12 @@ run pytest_all py_src $P --junitxml=$WORK/pytest_all.xml
 run pytest_all_continue py_src $P -rA --continue-on-collection-errors --junitxml=$WORK/pytest_all_continue.xml
 run pytest_quiet py_src $P -q tests/test_assert.py tests/test_exception.py tests/test_param.py --junitxml=$WORK/pytest_quiet.xml
 run pytest_pass py_src $P tests/test_stock_ok.py --junitxml=$WORK/pytest_pass.xml
-for c in pytest_assert pytest_exception pytest_import pytest_fixture pytest_param pytest_all pytest_all_continue pytest_quiet pytest_pass; do
+# tests_extra/ (outside testpaths, so run by path): a syntax error, an absent third-party
+# module, an undefined helper
+run pytest_syntax py_src $P tests_extra/test_syntax.py --junitxml=$WORK/pytest_syntax.xml
+run pytest_thirdparty py_src $P tests_extra/test_thirdparty.py --junitxml=$WORK/pytest_thirdparty.xml
+run pytest_name py_src $P -rA tests_extra/test_name.py --junitxml=$WORK/pytest_name.xml
+for c in pytest_assert pytest_exception pytest_import pytest_fixture pytest_param pytest_all pytest_all_continue pytest_quiet pytest_pass pytest_syntax pytest_thirdparty pytest_name; do
     mv "$WORK/$c.xml" "out/$c.junit.xml"
 done
 
@@ -106,6 +115,9 @@ run go_test_fail_v go_mod go test -v -count=1 -tags failing ./...
 again go_test_fail_v.gojson go_mod go test -json -count=1 -tags failing ./...
 run go_test_build go_mod go test -count=1 -tags broken_name ./...
 run go_test_pass go_mod go test -count=1 ./...
+run go_test_timeout go_mod go test -count=1 -tags slow -timeout 3s ./pricing/
+again go_test_timeout.gojson go_mod go test -json -count=1 -tags slow -timeout 3s ./pricing/
+run go_test_vet go_mod go test -count=1 -tags vetbad ./...
 run go_vet go_mod go vet -tags vetbad ./...
 run go_vet_pass go_mod go vet ./...
 
@@ -117,7 +129,11 @@ run jest_plain_all js_mono $J --json --outputFile=$WORK/jest_plain_all.json
 run jest_plain_web js_mono $J --json --outputFile=$WORK/jest_plain_web.json packages/web
 run jest_verbose_pass js_mono $J --verbose --json --outputFile=$WORK/jest_verbose_pass.json packages/core/test/math.test.js packages/web/test/format.test.js
 run jest_plain_pass js_mono $J --json --outputFile=$WORK/jest_plain_pass.json packages/web/test/format.test.js
-for c in jest_verbose_all jest_verbose_core jest_plain_all jest_plain_web jest_verbose_pass jest_plain_pass; do
+# a flat jest project: a syntax error, an undeclared package
+run jest_syntax js_jest_flat $J --verbose --json --outputFile=$WORK/jest_syntax.json syntax.test.js
+run jest_missing_dep js_jest_flat $J --verbose --json --outputFile=$WORK/jest_missing_dep.json pad.test.js
+run jest_flat_all js_jest_flat $J --json --outputFile=$WORK/jest_flat_all.json
+for c in jest_verbose_all jest_verbose_core jest_plain_all jest_plain_web jest_verbose_pass jest_plain_pass jest_syntax jest_missing_dep jest_flat_all; do
     mv "$WORK/$c.json" "out/$c.jest.json"
 done
 
@@ -130,7 +146,11 @@ run vitest_text_coupon js_vitest $V --reporter=default --reporter=json --outputF
 run vitest_text_import js_vitest $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_text_import.json test/shipping.test.js
 run vitest_text_pass js_vitest $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_text_pass.json test/cart.test.js
 run vitest_verbose_pass js_vitest $V --reporter=verbose --reporter=json --outputFile.json=$WORK/vitest_verbose_pass.json test/cart.test.js
-for c in vitest_text_fail vitest_verbose_fail vitest_text_coupon vitest_text_import vitest_text_pass vitest_verbose_pass; do
+# a second vitest project (default config): a syntax error, an undeclared package
+run vitest_syntax js_vitest_more $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_syntax.json test/syntax.test.js
+run vitest_missing_dep js_vitest_more $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_missing_dep.json test/pad.test.js
+run vitest_more_verbose js_vitest_more $V --reporter=verbose --reporter=json --outputFile.json=$WORK/vitest_more_verbose.json
+for c in vitest_text_fail vitest_verbose_fail vitest_text_coupon vitest_text_import vitest_text_pass vitest_verbose_pass vitest_syntax vitest_missing_dep vitest_more_verbose; do
     mv "$WORK/$c.json" "out/$c.vitest.json"
 done
 
