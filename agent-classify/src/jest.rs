@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 ///
 /// - The JSON report (`jest --json`, `vitest run --reporter=json`, on stdout)
 ///   is used when present; otherwise the text reporter (`● Suite › test`
-///   blocks for jest, `FAIL file > suite > test` blocks for vitest) is parsed.
+///   blocks for jest, `FAIL file > suite > test` blocks for vitest, whose paths a
+///   vitest workspace's `|project|` prefix makes relative to that project's folder) is parsed.
 /// - A failed `expect(...)` or `AssertionError` becomes
 ///   [`FailureKind::TestAssertion`], a timeout [`FailureKind::TestTimeout`],
 ///   any other thrown error [`FailureKind::TestPanic`]; the location is the
@@ -466,14 +467,21 @@ impl JestClassifier {
                 j += 1;
             }
             let body = lines[i + 1..j].join("\n");
+            // A vitest workspace prefixes its project (`|@shop/core| test/a.test.js`), and
+            // paths are then relative to the project's folder.
+            let (project, head) = crate::js_text::strip_project(head);
             let (file, name) = match head.split_once(" > ") {
                 Some((f, n)) => (relativize(f.trim(), root), Some(n.trim())),
                 None => (relativize(head.split(" [").next().unwrap_or(head).trim(), root), None),
             };
-            match name {
-                Some(name) => parsed.failures.push(test_failure(name, &body, Some(&file), root)),
-                None => parsed.failures.push(suite_failure(&file, &body, root)),
+            let mut f = match name {
+                Some(name) => test_failure(name, &body, Some(&file), root),
+                None => suite_failure(&file, &body, root),
+            };
+            if let Some(dir) = project.and_then(|p| crate::js_text::project_dir(root, p)) {
+                crate::js_text::rebase(&mut f, root, &dir);
             }
+            parsed.failures.push(f);
             i = j;
         }
     }

@@ -12,13 +12,16 @@
 //!   3 failed)`), and under the file of a failed one each of its tests (`✓ describe >
 //!   name 1ms`, `× name`, `↓ skipped`), plus the `FAIL  file > describe > name` headings
 //!   of the failures;
-//! - vitest `--reporter=verbose`: every test, `✓ file > describe > name 2ms`.
+//! - vitest `--reporter=verbose`: every test, `✓ file > describe > name 2ms`;
+//! - in a vitest workspace (`test.projects`), each file behind its project's name,
+//!   `|@shop/core| test/a.test.js`.
 //!
 //! A test is named as the JSON reports name it (`fullName`): its describe titles and its
 //! own title joined by spaces. The file a test is in is kept so that a title two files
 //! hold can be told apart, as for the JSON reports.
 
 use agent_core::failure::TestStatus;
+use std::path::{Path, PathBuf};
 
 /// One test a text reporter showed: the file it is in, its name, its status.
 pub(crate) type JsTest = (String, String, TestStatus);
@@ -167,46 +170,123 @@ fn vitest_file_line(rest: &str) -> Option<&str> {
     (is_js_file(file) && counts.starts_with(|c: char| c.is_ascii_digit()) && counts.contains(" test")).then_some(file)
 }
 
+/// `|@shop/core| test/a.test.js …`: a test file of one project of a vitest workspace, its
+/// path relative to the project's folder. The file is named under the project's last name
+/// segment (`core/test/a.test.js`), the folder a workspace usually gives it, so that the
+/// same file of two projects stays two files.
+pub(crate) fn strip_project(text: &str) -> (Option<&str>, &str) {
+    if let Some(rest) = text.strip_prefix('|') {
+        if let Some((name, rest)) = rest.split_once("| ") {
+            if !name.is_empty() && !name.contains(' ') {
+                return (Some(name), rest.trim_start());
+            }
+        }
+    }
+    (None, text)
+}
+
+/// The folder (relative to `root`) of the vitest project named `name`: the folder, at most
+/// two levels down, whose `package.json` has that name (vitest's default project name),
+/// else the one named as its last segment (`@shop/core` → `packages/core`).
+pub(crate) fn project_dir(root: &Path, name: &str) -> Option<PathBuf> {
+    const MAX_DIRS: usize = 2000;
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let children = |rel: &Path| -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(root.join(rel)) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| {
+                let n = e.file_name().to_str()?.to_owned();
+                (!n.starts_with('.') && n != "node_modules").then(|| rel.join(n))
+            })
+            .take(MAX_DIRS)
+            .collect()
+    };
+    for top in children(Path::new("")) {
+        dirs.extend(children(&top));
+        dirs.push(top);
+        if dirs.len() > MAX_DIRS {
+            break;
+        }
+    }
+    dirs.sort();
+    let declared = |d: &PathBuf| {
+        crate::common::read_contained_bounded(root, &d.join("package.json"), 1 << 20)
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| v["name"] == name)
+    };
+    let last = name.rsplit('/').next().unwrap_or(name);
+    dirs.iter()
+        .find(|d| declared(d))
+        .or_else(|| dirs.iter().find(|d| d.file_name().is_some_and(|n| n == last)))
+        .cloned()
+}
+
+/// A failure located by a path relative to its vitest project's folder `dir`, moved under
+/// it (with its snippet) when that is where the file is.
+pub(crate) fn rebase(f: &mut agent_core::failure::Failure, root: &Path, dir: &Path) {
+    let Some(file) = f.file.clone().filter(|p| p.is_relative()) else { return };
+    if root.join(&file).is_file() || !root.join(dir).join(&file).is_file() {
+        return;
+    }
+    let moved = dir.join(&file);
+    if let Some(line) = f.line {
+        f.snippet = crate::common::source_snippet(root, &moved, line);
+    }
+    f.file = Some(moved);
+}
+
+/// A file of project `project` (see [`strip_project`]).
+fn in_project(project: Option<&str>, file: &str) -> String {
+    match project.and_then(|p| p.rsplit('/').next()).filter(|p| !p.is_empty()) {
+        Some(dir) => format!("{dir}/{file}"),
+        None => file.to_owned(),
+    }
+}
+
 /// vitest's default and verbose reporters.
 fn vitest_text(output: &str) -> Vec<JsTest> {
     let mut out = Vec::new();
     // The file whose tests are listed under its line, and that line's indentation.
-    let mut current: Option<(&str, usize)> = None;
+    let mut current: Option<(String, usize)> = None;
     for line in output.lines() {
         let body = line.trim();
         let at = indent(line);
         if let Some(rest) = body.strip_prefix("FAIL ") {
             // `FAIL  file > describe > name`: a failed test's heading (a file alone: its suite).
-            let parts: Vec<&str> = rest.trim().split(" > ").collect();
+            let (project, rest) = strip_project(rest.trim());
+            let parts: Vec<&str> = rest.split(" > ").collect();
             if let [file, names @ ..] = parts.as_slice() {
                 if is_js_file(file) && !names.is_empty() {
-                    out.push(((*file).to_owned(), names.join(" "), TestStatus::Failed));
+                    out.push((in_project(project, file), names.join(" "), TestStatus::Failed));
                 }
             }
             current = None;
             continue;
         }
         let Some((status, rest)) = vitest_marked(body) else {
-            if current.is_some_and(|(_, i)| at <= i) || body.is_empty() {
+            if current.as_ref().is_some_and(|(_, i)| at <= *i) || body.is_empty() {
                 current = None;
             }
             continue;
         };
+        let (project, rest) = strip_project(rest);
         if let Some(file) = vitest_file_line(rest) {
-            current = Some((file, at));
+            current = Some((in_project(project, file), at));
             continue;
         }
         let Some(status) = status else { continue };
         let rest = strip_vitest_duration(rest);
         let parts: Vec<&str> = rest.split(" > ").collect();
-        match (parts.as_slice(), current) {
+        match (parts.as_slice(), &current) {
             // Verbose: the file first.
             ([file, names @ ..], _) if is_js_file(file) && !names.is_empty() => {
-                out.push(((*file).to_owned(), names.join(" "), status));
+                out.push((in_project(project, file), names.join(" "), status));
             }
             // Default: a test under its file's line.
-            (names, Some((file, i))) if at > i && !names.is_empty() => {
-                out.push((file.to_owned(), names.join(" "), status));
+            (names, Some((file, i))) if at > *i && !names.is_empty() => {
+                out.push((file.clone(), names.join(" "), status));
             }
             _ => {}
         }
@@ -241,6 +321,20 @@ mod tests {
     fn plain_jest_gives_the_failed_tests_of_its_headings() {
         let out = "FAIL src/a.test.js\n  ● math › adds\n\n    expect(received)\n\n  ● Test suite failed to run\nPASS src/b.test.js\n";
         assert_eq!(names(&js_text(out)), [("src/a.test.js", "math adds", TestStatus::Failed)]);
+    }
+
+    #[test]
+    fn vitest_workspace_files_are_named_under_their_project() {
+        let out = " RUN  v3.2.7 /w\n ❯ |@shop/core| test/u.test.js (2 tests | 1 failed) 9ms\n   ✓ u > a 1ms\n   × u > b 2ms\n ✓ |web| test/u.test.js > u > a 1ms\n Test Files  1 failed (2)\n FAIL  |@shop/core| test/u.test.js > u > b\n";
+        assert_eq!(
+            names(&js_text(out)),
+            [
+                ("core/test/u.test.js", "u a", TestStatus::Passed),
+                ("core/test/u.test.js", "u b", TestStatus::Failed),
+                ("web/test/u.test.js", "u a", TestStatus::Passed),
+                ("core/test/u.test.js", "u b", TestStatus::Failed),
+            ]
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@
 //! - a `NameError` raised in a pytest or unittest test was a panic of the test: it is a
 //!   name nothing defines, as the same error at collection already was;
 //! - vite's `Failed to parse source … invalid JS syntax` (a vitest file that does not
-//!   parse) was a panic: it is a syntax error.
+//!   parse) was a panic: it is a syntax error;
+//! - a vitest workspace (`test.projects`) prints paths relative to each project's folder
+//!   behind `|name|`: its failures were located at paths that do not exist.
 
 use crate::support::{line_of, testdata};
 use agent_classify::{AutoClassifier, test_outcomes, tool_for_command};
@@ -340,4 +342,16 @@ fn a_name_error_in_a_test_and_a_file_vite_cannot_parse_are_what_they_are() {
     assert_eq!(v.failures.len(), 1);
     assert_eq!(v.failures[0].kind, FailureKind::Syntax);
     assert_eq!(v.failures[0].file.as_deref(), Some(Path::new("test/syntax.test.js")));
+}
+
+#[test]
+fn vitest_workspace_failures_are_located_in_their_projects_folder() {
+    // The JSON report names files by absolute path; the text by the path in the project.
+    let json = located(&classified("vitest_mono_json"));
+    assert_eq!(
+        json.iter().map(|f| f.1.as_str()).collect::<Vec<_>>(),
+        ["packages/core/test/units.test.js", "packages/web/src/label.js"]
+    );
+    assert_eq!(located(&classified("vitest_mono_text")), json);
+    assert_eq!(located(&classified("vitest_mono_verbose")), json);
 }

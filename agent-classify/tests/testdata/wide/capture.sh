@@ -18,7 +18,7 @@ for p in */; do case "$p" in out/) ;; *) cp -r "$p" "$WORK/";; esac; done
 export PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1 FORCE_COLOR=0 CI=1 RUST_BACKTRACE=0
 export CARGO_TARGET_DIR="$WORK/rs_ws/target" GOPROXY=off GOFLAGS=-mod=mod
 # node_modules: the tools' packages, plus (monorepo) the workspace's own packages as npm links them
-for p in js_vitest js_vitest_more js_jest_flat ts_proj js_lint; do ln -s "$TOOLS/node_modules" "$WORK/$p/node_modules"; done
+for p in js_vitest js_vitest_more js_vitest_mono js_jest_flat ts_proj js_lint; do ln -s "$TOOLS/node_modules" "$WORK/$p/node_modules"; done
 mkdir -p "$WORK/js_mono/node_modules/@shop"
 for m in "$TOOLS"/node_modules/* "$TOOLS"/node_modules/.bin; do ln -s "$m" "$WORK/js_mono/node_modules/"; done
 ln -s ../../packages/core "$WORK/js_mono/node_modules/@shop/core"
@@ -150,7 +150,11 @@ run vitest_verbose_pass js_vitest $V --reporter=verbose --reporter=json --output
 run vitest_syntax js_vitest_more $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_syntax.json test/syntax.test.js
 run vitest_missing_dep js_vitest_more $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_missing_dep.json test/pad.test.js
 run vitest_more_verbose js_vitest_more $V --reporter=verbose --reporter=json --outputFile.json=$WORK/vitest_more_verbose.json
-for c in vitest_text_fail vitest_verbose_fail vitest_text_coupon vitest_text_import vitest_text_pass vitest_verbose_pass vitest_syntax vitest_missing_dep vitest_more_verbose; do
+# a monorepo of two vitest projects (`test.projects`), each with test/units.test.js
+run vitest_mono_text js_vitest_mono $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_mono_text.json
+run vitest_mono_verbose js_vitest_mono $V --reporter=verbose --reporter=json --outputFile.json=$WORK/vitest_mono_verbose.json
+run vitest_mono_json js_vitest_mono $V --reporter=json
+for c in vitest_text_fail vitest_verbose_fail vitest_text_coupon vitest_text_import vitest_text_pass vitest_verbose_pass vitest_syntax vitest_missing_dep vitest_more_verbose vitest_mono_text vitest_mono_verbose; do
     mv "$WORK/$c.json" "out/$c.vitest.json"
 done
 

@@ -77,7 +77,8 @@ def names(case, project):
         return js(base + ".jest.json", " › ")
     if os.path.exists(base + ".vitest.json"):
         return js(base + ".vitest.json", " > ")
-    if case.startswith("vitest_json"):
+    stdout = open(base + ".stdout").read()
+    if stdout.lstrip().startswith("{") and '"testResults"' in stdout:  # vitest --reporter=json
         return js(base + ".stdout", " > ")
     return None
 
