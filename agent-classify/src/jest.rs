@@ -407,7 +407,8 @@ impl JestClassifier {
         while i < lines.len() {
             let t = lines[i].trim();
             if let Some(f) = t.strip_prefix("FAIL ") {
-                file = relativize(f.trim(), root);
+                // `FAIL core packages/core/a.test.js`: a project's displayName comes first.
+                file = relativize(crate::js_text::jest_header_path(f.trim()), root);
                 i += 1;
                 continue;
             }

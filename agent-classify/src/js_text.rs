@@ -4,7 +4,7 @@
 //! What each reporter shows, and so what is read:
 //!
 //! - jest `--verbose`: every test of every file, under its `PASS file` / `FAIL file`
-//!   header, as a tree whose indentation is the describe blocks (`✓ name (3 ms)`,
+//!   header (`FAIL core packages/core/a.test.js` with a project's `displayName`), as a tree whose indentation is the describe blocks (`✓ name (3 ms)`,
 //!   `✕ name`, `○ skipped name`, `✎ todo name`), up to the blank line that ends it;
 //! - jest without `--verbose`: the failed tests only, as `● describe › name` headings
 //!   under their file's `FAIL file` (read only for a file whose tree is not printed);
@@ -56,8 +56,19 @@ fn strip_paren_duration(text: &str) -> &str {
 fn jest_header(line: &str) -> Option<&str> {
     let t = line.trim();
     let rest = t.strip_prefix("PASS ").or_else(|| t.strip_prefix("FAIL "))?;
-    let path = strip_paren_duration(rest.trim());
+    let path = jest_header_path(rest);
     (!path.is_empty() && !path.contains(" > ")).then_some(path)
+}
+
+/// The test file of a jest file header's text: with `projects` that have a `displayName`,
+/// the name comes first (`core packages/core/test/a.test.js`), so a last word that is a
+/// script's path is the file; a slow file's duration (`(6.1 s)`) follows it.
+pub(crate) fn jest_header_path(text: &str) -> &str {
+    let text = strip_paren_duration(text.trim());
+    match text.rsplit_once(' ') {
+        Some((_, last)) if is_js_file(last) => last,
+        _ => text,
+    }
 }
 
 /// A test line of jest's verbose tree: its status and title.
@@ -319,8 +330,11 @@ mod tests {
 
     #[test]
     fn plain_jest_gives_the_failed_tests_of_its_headings() {
-        let out = "FAIL src/a.test.js\n  ● math › adds\n\n    expect(received)\n\n  ● Test suite failed to run\nPASS src/b.test.js\n";
-        assert_eq!(names(&js_text(out)), [("src/a.test.js", "math adds", TestStatus::Failed)]);
+        let out = "FAIL src/a.test.js\n  ● math › adds\n\n    expect(received)\n\n  ● Test suite failed to run\nPASS src/b.test.js\nFAIL web app packages/web/c.test.ts (6.1 s)\n  ● c\n";
+        assert_eq!(
+            names(&js_text(out)),
+            [("src/a.test.js", "math adds", TestStatus::Failed), ("packages/web/c.test.ts", "c", TestStatus::Failed)]
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@
 //! - vite's `Failed to parse source … invalid JS syntax` (a vitest file that does not
 //!   parse) was a panic: it is a syntax error;
 //! - a vitest workspace (`test.projects`) prints paths relative to each project's folder
-//!   behind `|name|`: its failures were located at paths that do not exist.
+//!   behind `|name|`: its failures were located at paths that do not exist;
+//! - jest `projects` with a `displayName` print `FAIL core packages/core/a.test.js`: the
+//!   name was read as part of the file's path.
 
 use crate::support::{line_of, testdata};
 use agent_classify::{AutoClassifier, test_outcomes, tool_for_command};
@@ -354,4 +356,19 @@ fn vitest_workspace_failures_are_located_in_their_projects_folder() {
     );
     assert_eq!(located(&classified("vitest_mono_text")), json);
     assert_eq!(located(&classified("vitest_mono_verbose")), json);
+}
+
+#[test]
+fn jest_projects_with_a_display_name_give_what_one_project_gives() {
+    // The same tests, run as one project and as one jest project per package.
+    for (projects, single) in [("jest_projects_plain", "jest_plain_all"), ("jest_projects_verbose", "jest_verbose_all")]
+    {
+        assert_eq!(located(&classified(projects)), located(&classified(single)), "{projects}");
+        let files: BTreeSet<String> = classified(projects)
+            .failures
+            .iter()
+            .filter_map(|f| f.file.as_ref().map(|p| p.display().to_string()))
+            .collect();
+        assert!(files.iter().all(|f| f.starts_with("packages/")), "{files:?}");
+    }
 }

@@ -129,11 +129,14 @@ run jest_plain_all js_mono $J --json --outputFile=$WORK/jest_plain_all.json
 run jest_plain_web js_mono $J --json --outputFile=$WORK/jest_plain_web.json packages/web
 run jest_verbose_pass js_mono $J --verbose --json --outputFile=$WORK/jest_verbose_pass.json packages/core/test/math.test.js packages/web/test/format.test.js
 run jest_plain_pass js_mono $J --json --outputFile=$WORK/jest_plain_pass.json packages/web/test/format.test.js
+# the monorepo as jest projects, one per package: file headers carry the displayName
+run jest_projects_verbose js_mono $J -c jest.projects.config.js --verbose --json --outputFile=$WORK/jest_projects_verbose.json
+run jest_projects_plain js_mono $J -c jest.projects.config.js --json --outputFile=$WORK/jest_projects_plain.json
 # a flat jest project: a syntax error, an undeclared package
 run jest_syntax js_jest_flat $J --verbose --json --outputFile=$WORK/jest_syntax.json syntax.test.js
 run jest_missing_dep js_jest_flat $J --verbose --json --outputFile=$WORK/jest_missing_dep.json pad.test.js
 run jest_flat_all js_jest_flat $J --json --outputFile=$WORK/jest_flat_all.json
-for c in jest_verbose_all jest_verbose_core jest_plain_all jest_plain_web jest_verbose_pass jest_plain_pass jest_syntax jest_missing_dep jest_flat_all; do
+for c in jest_verbose_all jest_verbose_core jest_plain_all jest_plain_web jest_verbose_pass jest_plain_pass jest_syntax jest_missing_dep jest_flat_all jest_projects_verbose jest_projects_plain; do
     mv "$WORK/$c.json" "out/$c.jest.json"
 done
 
