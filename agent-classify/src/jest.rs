@@ -233,6 +233,22 @@ pub(crate) fn npm_config_error(stdout: &str, stderr: &str) -> Option<Failure> {
     Some(f)
 }
 
+/// vitest's `failed to load config from FILE` (a `Startup Error`: the configuration does not
+/// load, a plugin it imports is not installed): the project's configuration.
+fn vitest_startup_error(text: &str, root: &Path) -> Option<Failure> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.trim_start().starts_with("failed to load config from "))?;
+    let file = lines[at].trim().trim_start_matches("failed to load config from ").trim();
+    let detail: Vec<&str> = lines[at..]
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with("at ") && !l.starts_with('⎯'))
+        .collect();
+    let mut f = Failure::new(FailureCategory::Build, FailureKind::Config, bounded(&detail, MAX_MESSAGE_LINES));
+    f.file = Some(relativize(file, root));
+    Some(f)
+}
+
 /// The specifier of `Cannot find module 'x'` / `Cannot find package 'x'` / `Failed to load url x`.
 fn cannot_find_module(message: &str) -> Option<&str> {
     for marker in ["Cannot find module ", "Cannot find package ", "Failed to load url ", "Failed to resolve import "] {
@@ -532,6 +548,9 @@ impl FailureClassifier for JestClassifier {
             }
         }
         parsed.failures.extend(npm_config_error(&stdout, &stderr));
+        if parsed.failures.is_empty() {
+            parsed.failures.extend(vitest_startup_error(&format!("{stdout}\n{stderr}"), root));
+        }
         let mut c = finish(self.tool, run, parsed, self.tool);
         if no_tests || report.as_ref().is_some_and(|r| r.total == 0 && c.failures.is_empty()) {
             c.valid_run = false;

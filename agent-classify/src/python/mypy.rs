@@ -1,7 +1,7 @@
 //! [`MypyClassifier`]: structured failures from mypy, text or `--output json`.
 
 use super::tool_not_installed;
-use crate::common::{Parsed, finish, parse_location, relativize, source_snippet};
+use crate::common::{MAX_MESSAGE_LINES, Parsed, bounded, finish, parse_location, relativize, source_snippet};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind};
@@ -22,6 +22,8 @@ use std::path::Path;
 /// [`FailureKind::UnresolvedImport`]; `import-untyped` (stubs not installed) →
 /// [`FailureKind::MissingDependency`]; `name-defined` → [`FailureKind::UnresolvedName`];
 /// everything else → [`FailureKind::Type`]. The code is kept in [`Failure::code`].
+/// Exit code 2 with no error line (mypy checked nothing: an invalid configuration file, a
+/// bad option) is a [`FailureKind::Config`] failure.
 /// Columns are 1-based in both formats (mypy's JSON is 0-based and is shifted).
 ///
 /// ```
@@ -166,6 +168,21 @@ impl FailureClassifier for MypyClassifier {
             }
             if let Some((file, ln, col, message, code)) = text_line(t) {
                 parsed.failures.push(failure(root, &file, ln, col, message, code));
+            }
+        }
+        if parsed.failures.is_empty() && run.exit_code == Some(2) {
+            // mypy's exit 2: it did not check anything (an invalid configuration file, a
+            // bad option: `mypy.ini: [mypy]: strict: Not a boolean`, `mypy: error: …`).
+            let lines: Vec<&str> = stderr.lines().chain(stdout.lines()).filter(|l| !l.trim().is_empty()).collect();
+            if !lines.is_empty() {
+                let mut f =
+                    Failure::new(FailureCategory::Build, FailureKind::Config, bounded(&lines, MAX_MESSAGE_LINES));
+                f.file = lines.iter().find_map(|l| {
+                    let (file, _) = l.split_once(": [")?;
+                    let known = [".ini", ".cfg", ".toml"].iter().any(|e| file.ends_with(e));
+                    known.then(|| relativize(file, root))
+                });
+                parsed.failures.push(f);
             }
         }
         finish(Self::TOOL, run, parsed, "mypy")

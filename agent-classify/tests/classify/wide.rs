@@ -32,7 +32,10 @@
 //! - a vitest workspace (`test.projects`) prints paths relative to each project's folder
 //!   behind `|name|`: its failures were located at paths that do not exist;
 //! - jest `projects` with a `displayName` print `FAIL core packages/core/a.test.js`: the
-//!   name was read as part of the file's path.
+//!   name was read as part of the file's path;
+//! - configuration that does not load was unknown: mypy's exit 2 (`bad_mypy.ini: [mypy]:
+//!   strict: Not a boolean`), vitest's `failed to load config from …`, and tsc's errors
+//!   inside a `tsconfig` that is not JSON (TS1005, a syntax code) are configuration.
 
 use crate::support::{line_of, testdata};
 use agent_classify::{AutoClassifier, test_outcomes, tool_for_command};
@@ -370,5 +373,21 @@ fn jest_projects_with_a_display_name_give_what_one_project_gives() {
             .filter_map(|f| f.file.as_ref().map(|p| p.display().to_string()))
             .collect();
         assert!(files.iter().all(|f| f.starts_with("packages/")), "{files:?}");
+    }
+}
+
+#[test]
+fn configuration_that_does_not_load_is_config_at_the_configuration_file() {
+    for (case, file) in [
+        ("mypy_config", "bad_mypy.ini"),
+        ("vitest_config", "vitest.broken.config.js"),
+        ("tsc_badjson", "tsconfig.badjson.json"),
+        ("tsc_broken", "tsconfig.broken.json"),
+    ] {
+        let c = classified(case);
+        assert_eq!(c.failures.len(), 1, "{case}: {:?}", c.failures);
+        assert_eq!(c.failures[0].kind, FailureKind::Config, "{case}");
+        assert_eq!(c.failures[0].file.as_deref(), Some(Path::new(file)), "{case}");
+        assert!(!c.passed(), "{case}");
     }
 }

@@ -17,6 +17,7 @@ rm -rf "$WORK" out; mkdir -p "$WORK" out
 for p in */; do case "$p" in out/) ;; *) cp -r "$p" "$WORK/";; esac; done
 export PYTHONDONTWRITEBYTECODE=1 NO_COLOR=1 FORCE_COLOR=0 CI=1 RUST_BACKTRACE=0
 export CARGO_TARGET_DIR="$WORK/rs_ws/target" GOPROXY=off GOFLAGS=-mod=mod
+unset SHOP_API_KEY
 # node_modules: the tools' packages, plus (monorepo) the workspace's own packages as npm links them
 for p in js_vitest js_vitest_more js_vitest_mono js_jest_flat ts_proj js_lint; do ln -s "$TOOLS/node_modules" "$WORK/$p/node_modules"; done
 mkdir -p "$WORK/js_mono/node_modules/@shop"
@@ -91,6 +92,7 @@ run mypy_syntax py_flat mypy --no-incremental bad_syntax.py
 run mypy_pass py_flat mypy --no-incremental good.py
 run mypy_src py_src mypy --no-incremental src
 run mypy_many py_flat $M bad_types.py bad_names.py good.py
+run mypy_config py_flat mypy --no-incremental --config-file bad_mypy.ini good.py
 
 # --- ruff (ruff.toml selects E4, E7, E9, F, W)
 run ruff_check_lint py_flat ruff check --no-cache bad_lint.py
@@ -101,6 +103,7 @@ run ruff_check_all py_flat ruff check --no-cache .
 again ruff_check_all.ruff.json py_flat ruff check --no-cache --output-format=json .
 run ruff_check_concise py_flat ruff check --no-cache --output-format=concise .
 run ruff_check_pass py_flat ruff check --no-cache good.py
+run ruff_config py_flat ruff check --no-cache --config bad_ruff.toml good.py
 run ruff_format_check py_flat ruff format --check --no-cache bad_format.py good.py
 run ruff_format_pass py_flat ruff format --check --no-cache good.py
 
@@ -136,7 +139,8 @@ run jest_projects_plain js_mono $J -c jest.projects.config.js --json --outputFil
 run jest_syntax js_jest_flat $J --verbose --json --outputFile=$WORK/jest_syntax.json syntax.test.js
 run jest_missing_dep js_jest_flat $J --verbose --json --outputFile=$WORK/jest_missing_dep.json pad.test.js
 run jest_flat_all js_jest_flat $J --json --outputFile=$WORK/jest_flat_all.json
-for c in jest_verbose_all jest_verbose_core jest_plain_all jest_plain_web jest_verbose_pass jest_plain_pass jest_syntax jest_missing_dep jest_flat_all jest_projects_verbose jest_projects_plain; do
+run jest_env js_jest_flat $J --json --outputFile=$WORK/jest_env.json env.test.js
+for c in jest_verbose_all jest_verbose_core jest_plain_all jest_plain_web jest_verbose_pass jest_plain_pass jest_syntax jest_missing_dep jest_flat_all jest_env jest_projects_verbose jest_projects_plain; do
     mv "$WORK/$c.json" "out/$c.jest.json"
 done
 
@@ -153,11 +157,14 @@ run vitest_verbose_pass js_vitest $V --reporter=verbose --reporter=json --output
 run vitest_syntax js_vitest_more $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_syntax.json test/syntax.test.js
 run vitest_missing_dep js_vitest_more $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_missing_dep.json test/pad.test.js
 run vitest_more_verbose js_vitest_more $V --reporter=verbose --reporter=json --outputFile.json=$WORK/vitest_more_verbose.json
+# a missing fixture file and an unset variable (SHOP_API_KEY); a config importing a plugin not installed
+run vitest_env js_vitest_more $V -c vitest.env.config.js --reporter=default --reporter=json --outputFile.json=$WORK/vitest_env.json
+run vitest_config js_vitest_more $V -c vitest.broken.config.js
 # a monorepo of two vitest projects (`test.projects`), each with test/units.test.js
 run vitest_mono_text js_vitest_mono $V --reporter=default --reporter=json --outputFile.json=$WORK/vitest_mono_text.json
 run vitest_mono_verbose js_vitest_mono $V --reporter=verbose --reporter=json --outputFile.json=$WORK/vitest_mono_verbose.json
 run vitest_mono_json js_vitest_mono $V --reporter=json
-for c in vitest_text_fail vitest_verbose_fail vitest_text_coupon vitest_text_import vitest_text_pass vitest_verbose_pass vitest_syntax vitest_missing_dep vitest_more_verbose vitest_mono_text vitest_mono_verbose; do
+for c in vitest_text_fail vitest_verbose_fail vitest_text_coupon vitest_text_import vitest_text_pass vitest_verbose_pass vitest_syntax vitest_missing_dep vitest_more_verbose vitest_env vitest_mono_text vitest_mono_verbose; do
     mv "$WORK/$c.json" "out/$c.vitest.json"
 done
 
@@ -165,6 +172,7 @@ done
 for c in type syntax module import name broken; do
     run tsc_$c ts_proj npx tsc --pretty false -p tsconfig.$c.json
 done
+run tsc_badjson ts_proj npx tsc --pretty false -p tsconfig.badjson.json
 run tsc_pretty ts_proj npx tsc -p tsconfig.type.json
 run tsc_pass ts_proj npx tsc -p tsconfig.json
 
