@@ -53,6 +53,8 @@ again cargo_test_fail.libtest.json rs_ws RUSTC_BOOTSTRAP=1 cargo test --offline 
 run cargo_test_doctest rs_ws cargo test --offline --no-fail-fast -p geometry --features failing_doctest
 again cargo_test_doctest.libtest.json rs_ws RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast -p geometry --features failing_doctest -- -Z unstable-options --format json
 run cargo_test_pass rs_ws cargo test --offline --workspace
+run cargo_test_env rs_ws cargo test --offline --no-fail-fast -p geometry --features env_tests
+again cargo_test_env.libtest.json rs_ws RUSTC_BOOTSTRAP=1 cargo test --offline --no-fail-fast -p geometry --features env_tests -- -Z unstable-options --format json
 run cargo_test_build_error rs_ws cargo test --offline --workspace --features geometry/unresolved_name
 # nextest on the same tests (its names: those of libtest, from the JSON of cargo test)
 run nextest_fail rs_ws cargo nextest run --offline --no-fail-fast --workspace --features geometry/failing_tests,app/failing_tests
@@ -75,7 +77,8 @@ run pytest_pass py_src $P tests/test_stock_ok.py --junitxml=$WORK/pytest_pass.xm
 run pytest_syntax py_src $P tests_extra/test_syntax.py --junitxml=$WORK/pytest_syntax.xml
 run pytest_thirdparty py_src $P tests_extra/test_thirdparty.py --junitxml=$WORK/pytest_thirdparty.xml
 run pytest_name py_src $P -rA tests_extra/test_name.py --junitxml=$WORK/pytest_name.xml
-for c in pytest_assert pytest_exception pytest_import pytest_fixture pytest_param pytest_all pytest_all_continue pytest_quiet pytest_pass pytest_syntax pytest_thirdparty pytest_name; do
+run pytest_env py_src $P tests_extra/test_env.py --junitxml=$WORK/pytest_env.xml
+for c in pytest_assert pytest_exception pytest_import pytest_fixture pytest_param pytest_all pytest_all_continue pytest_quiet pytest_pass pytest_syntax pytest_thirdparty pytest_name pytest_env; do
     mv "$WORK/$c.xml" "out/$c.junit.xml"
 done
 
@@ -120,6 +123,9 @@ run go_test_build go_mod go test -count=1 -tags broken_name ./...
 run go_test_pass go_mod go test -count=1 ./...
 run go_test_timeout go_mod go test -count=1 -tags slow -timeout 3s ./pricing/
 again go_test_timeout.gojson go_mod go test -json -count=1 -tags slow -timeout 3s ./pricing/
+run go_test_env go_mod go test -count=1 -tags envtest ./pricing/
+again go_test_env.gojson go_mod go test -json -count=1 -tags envtest ./pricing/
+run go_build_modfile go_mod go build -modfile=go.bad.mod ./...
 run go_test_vet go_mod go test -count=1 -tags vetbad ./...
 run go_vet go_mod go vet -tags vetbad ./...
 run go_vet_pass go_mod go vet ./...

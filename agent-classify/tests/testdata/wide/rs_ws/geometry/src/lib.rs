@@ -53,6 +53,20 @@ mod tests {
         assert_eq!(perimeter(Point { x: 0.0, y: 0.0 }, Point { x: 1.0, y: 1.0 }), 4.0);
     }
 
+    #[cfg(feature = "env_tests")]
+    #[test]
+    fn reads_scale_from_environment() {
+        let scale: f64 = std::env::var("SHOP_API_KEY").unwrap().len() as f64;
+        assert!(scale > 0.0);
+    }
+
+    #[cfg(feature = "env_tests")]
+    #[test]
+    fn reads_shapes_fixture() {
+        let text = std::fs::read_to_string("tests/fixtures/shapes.txt").unwrap();
+        assert!(!text.is_empty());
+    }
+
     #[cfg(feature = "failing_tests")]
     #[test]
     fn area_is_wrong() {
