@@ -85,15 +85,19 @@ impl FailureClassifier for CargoClassifier {
         let mut parsed = Parsed::default();
         let mut json_tests = crate::nextest::JsonReport::default();
         parsed.failures = json_tests.read(&stdout, &stderr, root);
-        let manifest = manifest_errors(&stderr);
-        // rustc's parser sees the same `error:` header without a Rust location: keep cargo's reading.
-        parsed.failures.extend(
-            rustc::human(&stderr, root)
-                .into_iter()
-                .filter(|f| !(f.kind == FailureKind::Unknown && manifest.iter().any(|m| m.message == f.message))),
-        );
+        // cargo prints to stderr; a host may hand in both streams as one (stdout).
+        let mut manifest = Vec::new();
+        for stream in [&stderr, &stdout] {
+            let found = manifest_errors(stream);
+            // rustc's parser sees the same `error:` header without a Rust location: keep cargo's reading.
+            parsed.failures.extend(
+                rustc::human(stream, root)
+                    .into_iter()
+                    .filter(|f| !(f.kind == FailureKind::Unknown && found.iter().any(|m| m.message == f.message))),
+            );
+            manifest.extend(found);
+        }
         parsed.failures.splice(0..0, manifest);
-        parsed.failures.extend(rustc::human(&stdout, root));
         let out = libtest::parse(&stdout, root, timed_out);
         let err = libtest::parse(&stderr, root, timed_out);
         parsed.failures.extend(out.failures);
@@ -112,8 +116,8 @@ impl FailureClassifier for CargoClassifier {
 /// cargo's own errors in a manifest or its configuration: `error: <message>` followed by
 /// ` --> Cargo.toml:5:14` (a TOML parse error) or `error: failed to parse manifest at `…``
 /// → [`FailureKind::Config`] at the file.
-fn manifest_errors(stderr: &str) -> Vec<Failure> {
-    let lines: Vec<&str> = stderr.lines().collect();
+fn manifest_errors(output: &str) -> Vec<Failure> {
+    let lines: Vec<&str> = output.lines().collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let Some(message) = line.strip_prefix("error: ") else { continue };

@@ -585,6 +585,7 @@ pub(crate) fn detect_js(text: &str) -> Option<&'static str> {
     if lines().any(|l| {
         l.starts_with("Test Suites:")
             || l == "● Test suite failed to run"
+            || l == "● Validation Error:"
             || l.starts_with("No tests found, exiting with code")
     }) {
         return Some("jest");

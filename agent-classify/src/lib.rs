@@ -74,7 +74,7 @@ pub use nextest::NextestClassifier;
 pub use nodetest::NodeTestClassifier;
 pub use outcomes::test_outcomes;
 pub use python::{MypyClassifier, PytestClassifier, PytestJunitClassifier, RuffClassifier, UnittestClassifier};
-pub use registry::{classifier_for, detect_tool};
+pub use registry::{UnknownTool, classifier_for, classify_captured, detect_tool};
 pub use repair_context::{RepairContextBuilder, RootCause, count_tokens, exact_token_counts};
 pub use repo_map::RepoMap;
 pub use tsc::TscClassifier;

@@ -389,5 +389,7 @@ pub(crate) fn detect(text: &str) -> bool {
         t.starts_with("Nextest run ID ")
             || t.starts_with("Starting ") && t.contains(" across ") && t.contains(" binar")
             || t.starts_with("Summary [") && t.contains(" run: ")
+            // The build phase that failed: nextest names the cargo command it ran.
+            || t.starts_with("error: command `") && t.contains("cargo test --no-run --message-format json-render-diagnostics")
     })
 }

@@ -3,7 +3,47 @@
 use crate::generic;
 use crate::{CargoClassifier, GenericClassifier};
 use agent_core::FailureClassifier;
+use agent_core::exec::RunOutput;
+use agent_core::failure::Classification;
+use agent_core::workspace::WorkspaceProfile;
 use std::sync::Arc;
+
+/// A tool name no classifier is registered for ([`classifier_for`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown tool `{tool}`")]
+pub struct UnknownTool {
+    /// The name as given.
+    pub tool: String,
+}
+
+/// Classifies output a host captured and hands in without the command that
+/// printed it: `text` (stdout and stderr together), the exit code when it is
+/// known, printed by `tool` — a [`classifier_for`] name, or `auto` to guess it
+/// from the text with [`detect_tool`] (`generic` when nothing is recognised).
+/// This is what `agentctl classify` does; when the library runs a command
+/// itself, [`AutoClassifier`](crate::AutoClassifier) decides from the command.
+///
+/// ```
+/// use agent_classify::classify_captured;
+/// use agent_core::workspace::WorkspaceProfile;
+///
+/// let text = "error[E0425]: cannot find value `x` in this scope\n --> src/lib.rs:2:5\n";
+/// let c = classify_captured("auto", text, Some(101), &WorkspaceProfile::new(".")).unwrap();
+/// assert_eq!(c.tool, "cargo");
+/// assert!(classify_captured("no-such-tool", text, None, &WorkspaceProfile::new(".")).is_err());
+/// ```
+pub fn classify_captured(
+    tool: &str,
+    text: &str,
+    exit_code: Option<i32>,
+    ws: &WorkspaceProfile,
+) -> Result<Classification, UnknownTool> {
+    let tool = if tool == "auto" { detect_tool(text).unwrap_or(GenericClassifier::TOOL) } else { tool };
+    let classifier = classifier_for(tool).ok_or_else(|| UnknownTool { tool: tool.to_owned() })?;
+    let mut run = RunOutput::from_text(format!("{tool} (captured)"), exit_code.unwrap_or(0), text, "");
+    run.exit_code = exit_code;
+    Ok(classifier.classify(&run, ws))
+}
 
 /// The classifier for `tool` (`cargo`, `generic`), or `None` when none is known.
 ///
@@ -74,6 +114,9 @@ pub fn detect_tool(text: &str) -> Option<&'static str> {
         "rustc --explain",
         "Running unittests",
         "Doc-tests ",
+        "error: could not load Cargo configuration",
+        "error: failed to parse manifest at",
+        "error: failed to load manifest for",
     ];
     if CARGO_MARKERS.iter().any(|m| text.contains(m)) {
         return Some(CargoClassifier::TOOL);
@@ -81,7 +124,7 @@ pub fn detect_tool(text: &str) -> Option<&'static str> {
     for line in text.lines() {
         let t = line.trim_start();
         let rustc_header = t.starts_with("error[E") || t.starts_with("warning[E");
-        let rust_location = t.starts_with("--> ") && t.contains(".rs:");
+        let rust_location = t.starts_with("--> ") && (t.contains(".rs:") || t.contains("Cargo.toml:"));
         let libtest = (t.starts_with("test ") && (t.ends_with(" ... ok") || t.ends_with(" ... FAILED")))
             || (t.starts_with("running ") && (t.ends_with(" tests") || t.ends_with(" test")))
             || (t.starts_with("Compiling ") && t.contains(" v"));

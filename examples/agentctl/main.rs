@@ -14,9 +14,9 @@ mod swe;
 mod timeline;
 
 use agentkit::agent::{JsonlJournal, LoopMode, RepairConfig, RepairLoop, RepairParts, SessionConfig, Task, ToolMode};
-use agentkit::classify::{AutoClassifier, RepairContextBuilder, RepoMap, classifier_for, detect_tool};
+use agentkit::classify::{AutoClassifier, RepairContextBuilder, RepoMap, classify_captured};
 use agentkit::core::event::{TaskId, unix_ms_now};
-use agentkit::core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput, SandboxPolicy};
+use agentkit::core::exec::{CommandSpec, ExecError, OutputCaps, SandboxPolicy};
 use agentkit::core::failure::Classification;
 use agentkit::core::provider::{
     Completion, CompletionRequest, CompletionStream, ContentPart, Message, ProviderError, ProviderErrorKind,
@@ -197,15 +197,12 @@ fn classify(tool: &str, exit_code: Option<i32>, root: Option<&Path>) -> Result<O
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).map_err(|e| CliError::bad_input(format!("cannot read stdin: {e}")))?;
     let text = String::from_utf8_lossy(&input).into_owned();
-    let tool = if tool == "auto" { detect_tool(&text).unwrap_or("generic") } else { tool };
-    let classifier = classifier_for(tool).ok_or_else(|| CliError::bad_input(format!("unknown tool `{tool}`")))?;
     let root = match root {
         Some(r) => require_dir(r)?,
         None => std::env::current_dir().map_err(|e| CliError::bad_input(e.to_string()))?,
     };
-    let mut run = RunOutput::from_text(format!("{tool} (captured)"), exit_code.unwrap_or(0), text, "");
-    run.exit_code = exit_code;
-    let classification = classifier.classify(&run, &WorkspaceProfile::new(root));
+    let classification = classify_captured(tool, &text, exit_code, &WorkspaceProfile::new(root))
+        .map_err(|e| CliError::bad_input(e.to_string()))?;
     let human = describe_classification(&classification);
     let ok = classification.passed();
     Ok(Output { json: to_json(&classification), human, ok })

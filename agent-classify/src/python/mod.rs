@@ -90,9 +90,14 @@ pub(crate) fn no_module_named(text: &str) -> Option<&str> {
 /// which the model cannot fix: an [`FailureKind::Environment`] failure.
 pub(crate) fn tool_not_installed(run: &RunOutput, tool: &str) -> Option<Failure> {
     let stderr = crate::common::text(&run.stderr);
-    let line = stderr.lines().find(|l| {
+    let stdout = crate::common::text(&run.stdout);
+    // The interpreter's own complaint (`/usr/bin/python3: No module named pytest`), on
+    // stderr, or anywhere in output a host captured as one stream.
+    let line = stderr.lines().chain(stdout.lines()).find(|l| {
         no_module_named(l).is_some_and(|m| m == tool || m.starts_with(&format!("{tool}.")))
-            && !l.trim_start().starts_with('E')
+            && l.split_once(": No module named ").is_some_and(|(program, _)| {
+                program.rsplit('/').next().is_some_and(|p| p.starts_with("python") || p == "py")
+            })
     })?;
     Some(Failure::new(
         FailureCategory::Infrastructure,
@@ -100,6 +105,9 @@ pub(crate) fn tool_not_installed(run: &RunOutput, tool: &str) -> Option<Failure>
         format!("{tool} is not installed: {}", line.trim()),
     ))
 }
+
+/// The files pytest reads its configuration from, as its errors name them.
+const CONFIG_FILES: &[&str] = &["pyproject.toml", "pytest.ini", ".pytest.ini", "setup.cfg", "tox.ini"];
 
 /// Which Python tool printed `text`: `pytest-junit` (a JUnit XML report by pytest), `unittest`, `pytest`,
 /// `mypy` or `ruff`; `None` when none did.
@@ -124,6 +132,12 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
             || t.starts_with("ERROR collecting ")
             || t.starts_with('=') && pytest::summary_counts(t).is_some()
             || no_module_named(t) == Some("pytest")
+            || t.starts_with("ImportError while loading conftest ")
+            || t.starts_with("no tests ran in ")
+            || t.starts_with("ERROR: file or directory not found: ")
+            || t.starts_with("ERROR: usage: ") && t.contains("pytest")
+            || t.starts_with("ERROR: ") && CONFIG_FILES.iter().any(|f| t.contains(&format!("{f}: ")))
+            || t.contains("+++ Timeout +++") && text.contains("_pytest")
         {
             return Some(PytestClassifier::TOOL);
         }

@@ -8,6 +8,7 @@
 mod auto;
 mod captured;
 mod containment;
+mod corpus;
 mod corpus17;
 mod flaky;
 mod go_classifier;

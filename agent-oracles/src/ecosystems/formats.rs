@@ -70,14 +70,9 @@ fn get_within<'a, 'y>(node: &'a Yaml<'y>, key: &str, depth: usize) -> Option<&'a
     }
 }
 
-/// The values of a mapping in document order, those merged in with `<<`
-/// after its own (a key the mapping sets itself is not taken again).
-pub(crate) fn values<'a, 'y>(node: &'a Yaml<'y>) -> Vec<&'a Yaml<'y>> {
-    entries(node).into_iter().map(|(_, v)| v).collect()
-}
-
-/// The `(key, value)` pairs of a mapping in the order of [`values`]; a key
-/// that is not a scalar reads as the empty text.
+/// The `(key, value)` pairs of a mapping in document order, those merged in
+/// with `<<` after its own (a key the mapping sets itself is not taken
+/// again); a key that is not a scalar reads as the empty text.
 pub(crate) fn entries<'a, 'y>(node: &'a Yaml<'y>) -> Vec<(String, &'a Yaml<'y>)> {
     let mut seen: Vec<&'a Yaml<'y>> = Vec::new();
     let mut out = Vec::new();
@@ -204,7 +199,7 @@ pub(crate) fn jsonc(text: &str) -> Result<serde_json::Value, String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::{get, items, jsonc, text, top_level_scalar, values, yaml};
+    use super::{entries, get, items, jsonc, text, top_level_scalar, yaml};
     use proptest::prelude::*;
 
     #[test]
@@ -213,7 +208,8 @@ mod tests {
         let node = get(&doc, "node").unwrap();
         assert_eq!(text(get(node, "a").unwrap()).as_deref(), Some("1"));
         assert_eq!(text(get(node, "b").unwrap()).as_deref(), Some("own"));
-        let listed: Vec<String> = values(node).into_iter().filter_map(|v| text(v).map(|t| t.into_owned())).collect();
+        let listed: Vec<String> =
+            entries(node).into_iter().filter_map(|(_, v)| text(v).map(|t| t.into_owned())).collect();
         assert_eq!(listed, ["own", "1"]);
         assert!(items(node).is_empty());
     }

@@ -449,6 +449,8 @@ const DEV_REQUIREMENTS: &[&str] = &[
     "requirements_test.txt",
     "dev-requirements.txt",
     "test-requirements.txt",
+    "dev_requirements.txt",
+    "test_requirements.txt",
     "requirements/dev.txt",
     "requirements/test.txt",
     "requirements/tests.txt",
@@ -553,29 +555,24 @@ fn requirements_names(scan: &Scan, path: &std::path::Path, text: &str, depth: us
 }
 
 /// The normalized distribution name of a PEP 508 requirement string
-/// (`pytest[testing]>=8; python_version > "3.8"` → `pytest`); `None` for a
-/// comment, an option line (`-e`, `--index-url`), a URL or path, or an empty line.
-///
-/// No PEP 508 crate is in this build's registry, so this is the grammar's
-/// `name` rule only: a name starts and ends with a letter or digit and holds
-/// letters, digits, `-`, `_` and `.`; whatever follows it (extras, version
-/// specifiers, `@ url`, markers) does not change which distribution is named.
+/// (`pytest[testing]>=8; python_version > "3.8"` → `pytest`), parsed by
+/// `pep508_rs`; `None` for a comment, an option line (`-e`, `--index-url`),
+/// a bare URL or path, an empty line, or a line that is not a requirement.
+/// Per-requirement options of a requirements file (`--hash=…`) are cut first.
 /// Names are normalized as PEP 503 says (lowercase, runs of `-_.` → `-`).
 fn requirement_name(req: &str) -> Option<String> {
-    let req = req.trim();
-    if req.is_empty() || req.starts_with(['#', '-', '.', '/']) || req.contains("://") && !req.contains('@') {
+    let req = req.split(" --").next().unwrap_or_default().trim();
+    if req.is_empty() || req.starts_with(['#', '-', '.', '/']) {
         return None;
     }
-    let name: String = req.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-    let name = name.trim_end_matches(['-', '_', '.']);
-    if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+    // pep508_rs 0.9.2 panics on a name run ending in `-`, `_` or `.` before another
+    // character (`A_/`); such a name is invalid anyway, so it is refused here first.
+    let run = req.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))).unwrap_or(req.len());
+    if req[..run].ends_with(['-', '_', '.']) {
         return None;
     }
-    let rest = req[name.len()..].trim_start();
-    if !(rest.is_empty() || rest.starts_with(['[', '<', '>', '=', '!', '~', ';', '@', '('])) {
-        return None;
-    }
-    Some(normalize_name(name))
+    let parsed: pep508_rs::Requirement = req.parse().ok()?;
+    Some(normalize_name(parsed.name.as_ref()))
 }
 
 /// PEP 503 name normalization.
@@ -694,6 +691,11 @@ mod tests {
         assert_eq!(requirement_name("--index-url https://x"), None);
         assert_eq!(requirement_name("./vendored/pkg"), None);
         assert_eq!(requirement_name("pytest xyz"), None);
+        assert_eq!(requirement_name("pytest==8.3.1 --hash=sha256:0123abcd").as_deref(), Some("pytest"));
+        assert_eq!(requirement_name("pytest (>=8)").as_deref(), Some("pytest"));
+        assert_eq!(requirement_name("https://example.com/pkg.whl"), None);
+        assert_eq!(requirement_name("pytest>=8; python_version >"), None);
+        assert_eq!(requirement_name("A_/"), None);
     }
 
     #[test]

@@ -960,3 +960,142 @@ async fn a_uv_project_whose_ci_runs_tox_installs_tox_from_its_group_or_as_a_tool
     assert_eq!(shape(&p.test).0, "tox");
     assert_eq!(shape(&p.setup).0, "uv tool install tox");
 }
+
+/// The note of the evidence that names the command a chosen one replaced.
+fn alternative(c: &Option<DetectedCommand>) -> String {
+    let c = c.as_ref().unwrap();
+    c.evidence
+        .iter()
+        .find_map(|e| e.note.clone().filter(|n| n.starts_with("alternative:")))
+        .unwrap_or_else(|| panic!("no alternative noted for {}: {:#?}", c.display(), c.evidence))
+}
+
+#[tokio::test]
+async fn a_bare_make_whose_default_goal_installs_before_a_ci_run_make_target_is_the_setup() {
+    // psf/requests' shape: CI runs `make` (the first target, `init`, installs
+    // requirements-dev.txt) and then `make ci`; another job's `make -C docs deps`
+    // runs elsewhere and its `make coverage` has no install step before it.
+    let (_tmp, profile) = inspect("python-make-init").await;
+    let p = profile.primary().unwrap();
+    assert_eq!(p.kinds, ["python"], "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test), ("make ci".into(), PathBuf::new()));
+    assert_eq!(shape(&p.setup), ("make init".into(), PathBuf::new()));
+    let setup = p.setup.as_ref().unwrap();
+    assert!(setup.confidence >= 0.9);
+    assert!(setup.evidence.iter().any(|e| e.file == Path::new("Makefile") && e.field.as_deref() == Some("init")));
+    let ci_line = setup.evidence.iter().find(|e| e.file == Path::new(".github/workflows/run-tests.yml")).unwrap();
+    assert_eq!((ci_line.field.as_deref(), ci_line.note.as_deref()), (Some("run"), Some("make")));
+    assert!(alternative(&p.setup).contains("`python -m pip install"), "{}", alternative(&p.setup));
+
+    // A default goal that does not install (here it runs the tests) is no setup:
+    // the Python project keeps its own.
+    let (_tmp, root) = fixture("python-make-init");
+    let mk = std::fs::read_to_string(root.join("Makefile")).unwrap();
+    write(&root, "Makefile", &format!(".DEFAULT_GOAL := test\n{mk}"));
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "make ci");
+    assert!(shape(&p.setup).0.starts_with("python -m pip install"), "{:?}", shape(&p.setup));
+}
+
+#[tokio::test]
+async fn install_targets_ci_runs_before_the_test_target_in_the_same_job_are_the_setup() {
+    let (_tmp, root) = fixture("go-make-deps");
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "go", "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test).0, "make test");
+    // `make install-linter` runs in the lint job, not before the tests.
+    assert_eq!(shape(&p.setup), ("make deps".into(), PathBuf::new()));
+    assert!(evidence_files(&p.setup).contains(&PathBuf::from(".github/workflows/ci.yml")));
+    assert!(alternative(&p.setup).contains("`go mod download`"), "{}", alternative(&p.setup));
+
+    // On one line, the targets before the test target count, in order; `lint` is not an install.
+    let ci = ".github/workflows/ci.yml";
+    write(&root, ci, "jobs:\n  t:\n    steps:\n      - run: make install-linter lint deps test\n");
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().setup).0, "make install-linter deps");
+
+    // A GitLab job's before_script counts as the steps before its script.
+    std::fs::remove_dir_all(root.join(".github")).unwrap();
+    write(
+        &root,
+        ".gitlab-ci.yml",
+        "lint:\n  script: [make install-linter]\ntest:\n  before_script: [make deps]\n  script:\n    - make test\n",
+    );
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().setup).0, "make deps");
+
+    // Without an install step before the tests, the Go setup stays and the
+    // Makefile project falls back to its `setup` target.
+    write(&root, ".gitlab-ci.yml", "test:\n  script:\n    - make test\n    - make deps\n");
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "make test");
+    assert_eq!(shape(&p.setup).0, "go mod download");
+    assert_eq!(shape(&project(&profile, "", "make").setup).0, "make setup");
+}
+
+#[tokio::test]
+async fn a_make_target_run_through_a_local_composite_action_input_is_the_test_entry() {
+    // redis/go-redis's shape: the test job `uses: ./.github/actions/run-tests`,
+    // whose step runs `make -- "${MAKE_TARGET:?…}"` with MAKE_TARGET from the
+    // `make-target` input (default `test.ci`); a benchmark job runs `make bench`
+    // first, `make test` runs only in doctests/, and the `go test` lines of
+    // another workflow run a package or a label subset only.
+    let (_tmp, root) = fixture("go-composite-action");
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(p.build_system, "go", "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test), ("make test.ci".into(), PathBuf::new()));
+    assert_eq!(shape(&p.setup).0, "go mod download");
+    let test = p.test.as_ref().unwrap();
+    let via = test
+        .evidence
+        .iter()
+        .find_map(|e| e.note.as_deref().filter(|n| n.contains(".github/actions/run-tests")))
+        .unwrap_or_else(|| panic!("no evidence names the action: {:#?}", test.evidence));
+    assert!(via.starts_with("make -- test.ci"), "{via}");
+    assert!(primary_note(p).contains("run by CI"), "{}", primary_note(p));
+    assert!(alternative(&p.test).contains("`go test ./...`"), "{}", alternative(&p.test));
+
+    // A workflow that runs the whole suite with `go test ./...` keeps Go's default.
+    let e2e = ".github/workflows/test-e2e.yml";
+    let text = std::fs::read_to_string(root.join(e2e)).unwrap();
+    write(&root, e2e, &text.replace("go test -v ./e2e/ -timeout 30m -race", "go test -race ./..."));
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test).0, "go test ./...");
+    write(&root, e2e, &text);
+
+    // The caller's input overrides the default.
+    let wf = std::fs::read_to_string(root.join(".github/workflows/build.yml")).unwrap();
+    let wf = wf.replace("          server-version: \"8.2\"\n", "          make-target: test.subjects\n");
+    write(&root, ".github/workflows/build.yml", &wf);
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    assert_eq!(shape(&profile.primary().unwrap().test).0, "make test.subjects");
+
+    // Without the action, CI runs no test target at the root (`make bench` only
+    // benchmarks): Go's default stays, and the root module stays primary over
+    // the doctests/ Makefile that CI runs.
+    std::fs::remove_dir_all(root.join(".github/actions")).unwrap();
+    let profile = default_oracle().inspect(&root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!((p.path.as_path(), p.build_system.as_str()), (Path::new(""), "go"), "{:#?}", profile.projects);
+    assert_eq!(shape(&p.test).0, "go test ./...");
+    assert_eq!(shape(&project(&profile, "doctests", "make").test), ("make test".into(), PathBuf::from("doctests")));
+}
+
+#[tokio::test]
+async fn pytest_in_an_underscored_dev_requirements_file_is_installed_by_the_setup_command() {
+    // redis/redis-py's shape: `dev_requirements.txt` beside a pyproject.toml.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(root, "pyproject.toml", "[project]\nname = \"r\"\nversion = \"1\"\n");
+    write(root, "dev_requirements.txt", "invoke==2.2.0\n\npytest\npytest-asyncio>=0.24.0\n");
+    write(root, "tests/test_r.py", "def test_r():\n    pass\n");
+    let profile = default_oracle().inspect(root).await.unwrap();
+    let p = profile.primary().unwrap();
+    assert_eq!(shape(&p.test).0, "python -m pytest");
+    assert_eq!(shape(&p.setup).0, "python -m pip install -r dev_requirements.txt -e .");
+    assert!(evidence_files(&p.setup).contains(&PathBuf::from("dev_requirements.txt")));
+}

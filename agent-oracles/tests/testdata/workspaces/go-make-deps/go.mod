@@ -1,0 +1,3 @@
+module example.com/makedeps
+
+go 1.22
