@@ -579,6 +579,15 @@ pub(crate) fn detect_js(text: &str) -> Option<&'static str> {
         return Some("tsc");
     }
     let lines = || text.lines().map(str::trim);
+    // eslint's stylish summary (`✖ 3 problems (3 errors, 0 warnings)`) and its crash banner.
+    if lines().any(|l| l.starts_with("✖ ") && l.contains(" problem") && l.contains(" error"))
+        || lines().any(|l| l == "Oops! Something went wrong! :(") && lines().any(|l| l.starts_with("ESLint: "))
+    {
+        return Some("eslint");
+    }
+    if lines().any(|l| l.starts_with("failed to load config from ")) && text.contains("Startup Error") {
+        return Some("vitest");
+    }
     if lines().any(|l| l.starts_with("Test Files ") || l.starts_with("RUN  v")) {
         return Some("vitest");
     }

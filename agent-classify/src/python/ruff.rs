@@ -90,7 +90,7 @@ pub(super) fn is_code(s: &str) -> bool {
 /// A diagnostic ruff names in kebab case rather than by a rule code, as its full format
 /// prints them (`invalid-syntax: Expected ...`, `ruff format --check`'s `unformatted: File
 /// would be reformatted`); not a severity or remark (`error`, `warning`, `help`, `note`).
-fn is_diagnostic_id(s: &str) -> bool {
+pub(super) fn is_diagnostic_id(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !matches!(s, "error" | "warning" | "help" | "note" | "info" | "hint" | "cause")
@@ -165,7 +165,8 @@ impl FailureClassifier for RuffClassifier {
             }
         }
         if parsed.failures.is_empty() && run.exit_code == Some(2) {
-            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            // On stderr; a host may hand in both streams as one text.
+            let lines: Vec<&str> = stderr.lines().chain(stdout.lines()).filter(|l| !l.trim().is_empty()).collect();
             if !lines.is_empty() {
                 parsed.failures.push(Failure::new(
                     FailureCategory::Lint,

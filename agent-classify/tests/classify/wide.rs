@@ -35,10 +35,13 @@
 //!   name was read as part of the file's path;
 //! - configuration that does not load was unknown: mypy's exit 2 (`bad_mypy.ini: [mypy]:
 //!   strict: Not a boolean`), vitest's `failed to load config from …`, and tsc's errors
-//!   inside a `tsconfig` that is not JSON (TS1005, a syntax code) are configuration.
+//!   inside a `tsconfig` that is not JSON (TS1005, a syntax code) are configuration;
+//! - handed in as text alone (no command), eslint's stylish text and crash banner, ruff's
+//!   full format, format check and `ruff failed`, mypy's usage errors and vitest's startup
+//!   error were not recognised (the generic classifier read them).
 
 use crate::support::{line_of, testdata};
-use agent_classify::{AutoClassifier, test_outcomes, tool_for_command};
+use agent_classify::{AutoClassifier, classify_captured, test_outcomes, tool_for_command};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Classification, FailureKind, TestOutcome, TestStatus};
@@ -390,4 +393,25 @@ fn configuration_that_does_not_load_is_config_at_the_configuration_file() {
         assert_eq!(c.failures[0].file.as_deref(), Some(Path::new(file)), "{case}");
         assert!(!c.passed(), "{case}");
     }
+}
+
+/// A host may hand in the text alone, stdout then stderr, with no command: the tool is
+/// recognised from the output and the kinds are the same.
+#[test]
+fn every_case_handed_in_as_text_alone_gives_its_kinds() {
+    let mut wrong = Vec::new();
+    for case in manifest() {
+        let run = run_of(&case);
+        let text = format!("{}\n{}", run.stdout.text(), run.stderr.text());
+        let ws = WorkspaceProfile::new(testdata().join(&case.project));
+        let c = classify_captured("auto", &text, run.exit_code, &ws).unwrap();
+        let kinds: BTreeSet<String> = c.failures.iter().map(|f| f.kind.name().to_owned()).collect();
+        if kinds != case.kinds {
+            wrong.push(format!(
+                "{} ({} read as {}): kinds {kinds:?}, want {:?}",
+                case.case, case.tool, c.tool, case.kinds
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
 }
