@@ -203,6 +203,8 @@ fn refine(tool: &'static str, output: &str) -> &'static str {
 /// assert_eq!(tool_for_command("uv run mypy ."), Some("mypy"));
 /// assert_eq!(tool_for_command("node --test"), Some("node"));
 /// assert_eq!(tool_for_command("tsc --noEmit"), Some("tsc"));
+/// assert_eq!(tool_for_command("npx eslint -c eslint.config.js src"), Some("eslint"));
+/// assert_eq!(tool_for_command("npx -p typescript -c 'tsc --noEmit'"), Some("tsc"));
 /// assert_eq!(tool_for_command("make test"), None);
 /// ```
 pub fn tool_for_command(command: &str) -> Option<&'static str> {
@@ -479,10 +481,17 @@ fn js_tool(name: &str) -> Option<&'static str> {
 
 /// `npx [options] TOOL …` (also `npm exec`, `pnpm exec`): `-c "…"` runs a command line.
 fn npx(words: &[String], depth: usize) -> Option<&'static str> {
-    if let Some(i) = words.iter().position(|w| w == "-c" || w == "--call") {
-        return tools_in(words.get(i + 1)?, depth + 1).into_iter().next();
+    // `npx -c 'script'` / `--call`: an option of npx itself, so before the command it runs
+    // (`npx eslint -c bad.config.js src` passes `-c` to eslint).
+    const VALUES: &[&str] = &["-p", "--package", "--cache", "--userconfig", "-w", "--workspace"];
+    let mut i = 0;
+    while let Some(w) = words.get(i).filter(|w| w.starts_with('-')) {
+        if w == "-c" || w == "--call" {
+            return tools_in(words.get(i + 1)?, depth + 1).into_iter().next();
+        }
+        i += if VALUES.contains(&w.as_str()) { 2 } else { 1 };
     }
-    tool_of(after_options(words, &["-p", "--package", "--cache", "--userconfig", "-w", "--workspace"]), depth + 1)
+    tool_of(after_options(words, VALUES), depth + 1)
 }
 
 /// `cargo [+toolchain] [options] SUBCOMMAND …`.

@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 ///   first: nothing the tests print can break it. Otherwise the JSON report
 ///   on stdout (`jest --json`, `vitest run --reporter=json`) is used when
 ///   present, and otherwise the text reporter (`● Suite › test` blocks for
-///   jest, `FAIL file > suite > test` blocks for vitest) is parsed.
+///   jest, `FAIL file > suite > test` blocks for vitest, whose paths a vitest
+///   workspace's `|project|` prefix makes relative to that project's folder) is parsed.
 /// - A failed `expect(...)` or `AssertionError` becomes
 ///   [`FailureKind::TestAssertion`], a timeout [`FailureKind::TestTimeout`],
 ///   any other thrown error [`FailureKind::TestPanic`]; the location is the
@@ -129,7 +130,13 @@ pub(crate) fn user_frames(lines: &[&str], root: &Path) -> Vec<(PathBuf, u32, Opt
 /// The kind of a failed test's error, from its first lines.
 pub(crate) fn test_kind(message: &str) -> FailureKind {
     let head: String = message.lines().take(3).collect::<Vec<_>>().join("\n");
-    if head.contains("Exceeded timeout") || head.contains("Test timed out") || head.contains("timed out in") {
+    // vitest's JSON report gives a timed-out test the stack of its definition, whose
+    // message is vitest's own placeholder `STACK_TRACE_ERROR` (its text says `Test timed out`).
+    if head.contains("Exceeded timeout")
+        || head.contains("Test timed out")
+        || head.contains("timed out in")
+        || head.starts_with("Error: STACK_TRACE_ERROR")
+    {
         FailureKind::TestTimeout
     } else if head.contains("expect(")
         || head.contains("AssertionError")
@@ -144,7 +151,10 @@ pub(crate) fn test_kind(message: &str) -> FailureKind {
 
 /// The kind of a suite that failed to run, from its message.
 pub(crate) fn suite_kind(message: &str) -> (FailureCategory, FailureKind) {
-    if message.contains("SyntaxError") || message.contains("Unexpected token") {
+    // vite (vitest) reports a file it cannot parse as `Failed to parse source for import
+    // analysis because the content contains invalid JS syntax`.
+    if message.contains("SyntaxError") || message.contains("Unexpected token") || message.contains("invalid JS syntax")
+    {
         (FailureCategory::Build, FailureKind::Syntax)
     } else if let Some(spec) = cannot_find_module(message) {
         let relative = spec.starts_with('.') || spec.starts_with('/');
@@ -223,6 +233,22 @@ pub(crate) fn npm_config_error(stdout: &str, stderr: &str) -> Option<Failure> {
     );
     f.code = Some("EJSONPARSE".to_owned());
     f.file = Some(PathBuf::from("package.json"));
+    Some(f)
+}
+
+/// vitest's `failed to load config from FILE` (a `Startup Error`: the configuration does not
+/// load, a plugin it imports is not installed): the project's configuration.
+fn vitest_startup_error(text: &str, root: &Path) -> Option<Failure> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.trim_start().starts_with("failed to load config from "))?;
+    let file = lines[at].trim().trim_start_matches("failed to load config from ").trim();
+    let detail: Vec<&str> = lines[at..]
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with("at ") && !l.starts_with('⎯'))
+        .collect();
+    let mut f = Failure::new(FailureCategory::Build, FailureKind::Config, bounded(&detail, MAX_MESSAGE_LINES));
+    f.file = Some(relativize(file, root));
     Some(f)
 }
 
@@ -400,7 +426,8 @@ impl JestClassifier {
         while i < lines.len() {
             let t = lines[i].trim();
             if let Some(f) = t.strip_prefix("FAIL ") {
-                file = relativize(f.trim(), root);
+                // `FAIL core packages/core/a.test.js`: a project's displayName comes first.
+                file = relativize(crate::js_text::jest_header_path(f.trim()), root);
                 i += 1;
                 continue;
             }
@@ -460,14 +487,21 @@ impl JestClassifier {
                 j += 1;
             }
             let body = lines[i + 1..j].join("\n");
+            // A vitest workspace prefixes its project (`|@shop/core| test/a.test.js`), and
+            // paths are then relative to the project's folder.
+            let (project, head) = crate::js_text::strip_project(head);
             let (file, name) = match head.split_once(" > ") {
                 Some((f, n)) => (relativize(f.trim(), root), Some(n.trim())),
                 None => (relativize(head.split(" [").next().unwrap_or(head).trim(), root), None),
             };
-            match name {
-                Some(name) => parsed.failures.push(test_failure(name, &body, Some(&file), root)),
-                None => parsed.failures.push(suite_failure(&file, &body, root)),
+            let mut f = match name {
+                Some(name) => test_failure(name, &body, Some(&file), root),
+                None => suite_failure(&file, &body, root),
+            };
+            if let Some(dir) = project.and_then(|p| crate::js_text::project_dir(root, p)) {
+                crate::js_text::rebase(&mut f, root, &dir);
             }
+            parsed.failures.push(f);
             i = j;
         }
     }
@@ -521,6 +555,9 @@ impl FailureClassifier for JestClassifier {
             }
         }
         parsed.failures.extend(npm_config_error(&stdout, &stderr));
+        if parsed.failures.is_empty() {
+            parsed.failures.extend(vitest_startup_error(&format!("{stdout}\n{stderr}"), root));
+        }
         let mut c = finish(self.tool, run, parsed, self.tool);
         if no_tests || report.as_ref().is_some_and(|r| r.total == 0 && c.failures.is_empty()) {
             c.valid_run = false;
@@ -557,6 +594,15 @@ pub(crate) fn detect_js(text: &str) -> Option<&'static str> {
         return Some("tsc");
     }
     let lines = || text.lines().map(str::trim);
+    // eslint's stylish summary (`✖ 3 problems (3 errors, 0 warnings)`) and its crash banner.
+    if lines().any(|l| l.starts_with("✖ ") && l.contains(" problem") && l.contains(" error"))
+        || lines().any(|l| l == "Oops! Something went wrong! :(") && lines().any(|l| l.starts_with("ESLint: "))
+    {
+        return Some("eslint");
+    }
+    if lines().any(|l| l.starts_with("failed to load config from ")) && text.contains("Startup Error") {
+        return Some("vitest");
+    }
     if lines().any(|l| l.starts_with("Test Files ") || l.starts_with("RUN  v")) {
         return Some("vitest");
     }

@@ -51,6 +51,7 @@ mod flaky;
 mod generic;
 mod go;
 mod jest;
+mod js_text;
 mod libtest;
 mod nextest;
 mod nodetest;

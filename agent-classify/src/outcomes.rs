@@ -12,7 +12,10 @@
 //! - unittest `-v` (`test_x (pkg.mod.Class.test_x) ... ok`, `FAIL`, `ERROR`,
 //!   `skipped '…'`, `expected failure`, `unexpected success`), named by the test's dotted id;
 //! - go test `-json` (`"Action":"pass"` with a `Test`) and `-v` text (`--- PASS: TestX`);
-//! - jest and vitest `--json` (`assertionResults[].status`);
+//! - jest and vitest `--json` (`assertionResults[].status`), and their text
+//!   reporters when no report was printed (jest's `--verbose` tree and `● a › b`
+//!   headings, vitest's default and verbose reporters: see `js_text`), named as the
+//!   reports name them (`fullName`: describe titles and title joined by spaces);
 //! - node --test TAP (`ok 2 - name`, `not ok 1 - name`, `# SKIP`) and spec
 //!   (`✔ name`, `✖ name`, `﹣ name # SKIP`).
 //!
@@ -109,6 +112,9 @@ pub fn test_outcomes(output: &str) -> Vec<TestOutcome> {
     }
     if out.is_empty() {
         jest_json(output, &mut out);
+    }
+    if out.is_empty() {
+        push_js(crate::js_text::js_text(output), &mut out);
     }
     merge(out)
 }
@@ -418,22 +424,9 @@ fn jest_json(output: &str, out: &mut Vec<TestOutcome>) {
     // The document may be followed by other output (stderr): read the first value only.
     let first = start.and_then(|s| serde_json::Deserializer::from_str(&output[s..]).into_iter::<Value>().next());
     let Some(Ok(v)) = first else { return };
-    let files: Vec<&Value> = v["testResults"].as_array().into_iter().flatten().collect();
     let title = |a: &Value| a["fullName"].as_str().or_else(|| a["title"].as_str()).map(str::to_owned);
-    // The files holding each title: a title two files hold is told apart by its file.
-    let mut holders: std::collections::HashMap<String, Vec<&str>> = std::collections::HashMap::new();
-    for file in &files {
-        let path = file["name"].as_str().unwrap_or_default();
-        for a in file["assertionResults"].as_array().into_iter().flatten() {
-            if let Some(t) = title(a) {
-                let paths = holders.entry(t).or_default();
-                if !paths.contains(&path) {
-                    paths.push(path);
-                }
-            }
-        }
-    }
-    for file in files {
+    let mut tests = Vec::new();
+    for file in v["testResults"].as_array().into_iter().flatten() {
         let path = file["name"].as_str().unwrap_or_default();
         for a in file["assertionResults"].as_array().into_iter().flatten() {
             let status = match a["status"].as_str() {
@@ -443,10 +436,26 @@ fn jest_json(output: &str, out: &mut Vec<TestOutcome>) {
                 _ => continue,
             };
             if let Some(name) = title(a) {
-                let scope = holders.get(&name).filter(|p| p.len() > 1).map(|p| distinct_suffix(path, p));
-                out.push(scoped(TestOutcome::new(name, status), scope.as_deref()));
+                tests.push((path.to_owned(), name, status));
             }
         }
+    }
+    push_js(tests, out);
+}
+
+/// jest / vitest tests as `(file, name, status)`: a name two files hold is scoped by
+/// the shortest path suffix that tells its file apart.
+fn push_js(tests: Vec<crate::js_text::JsTest>, out: &mut Vec<TestOutcome>) {
+    let mut holders: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for (path, name, _) in &tests {
+        let paths = holders.entry(name.as_str()).or_default();
+        if !paths.contains(&path.as_str()) {
+            paths.push(path.as_str());
+        }
+    }
+    for (path, name, status) in &tests {
+        let scope = holders.get(name.as_str()).filter(|p| p.len() > 1).map(|p| distinct_suffix(path, p));
+        out.push(scoped(TestOutcome::new(name.clone(), *status), scope.as_deref()));
     }
 }
 

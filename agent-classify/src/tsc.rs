@@ -14,8 +14,9 @@ use agent_core::workspace::WorkspaceProfile;
 /// TS2304/TS2552/TS2582 (cannot find name) → [`FailureKind::UnresolvedName`],
 /// TS2307/TS2792 (cannot find module) → [`FailureKind::UnresolvedImport`], or
 /// [`FailureKind::MissingDependency`] when the specifier is a package rather
-/// than a relative path, TS1xxx → [`FailureKind::Syntax`], TS5xxx/TS6xxx and
-/// errors without a location → [`FailureKind::Config`], others → [`FailureKind::Type`].
+/// than a relative path, TS1xxx → [`FailureKind::Syntax`], TS5xxx/TS6xxx, errors
+/// without a location and any error inside a `.json` file (`tsconfig.json` that is not
+/// JSON) → [`FailureKind::Config`], others → [`FailureKind::Type`].
 ///
 /// ```
 /// use agent_core::FailureClassifier;
@@ -93,6 +94,13 @@ fn quoted(message: &str) -> Option<&str> {
     Some(&message[start..start + len])
 }
 
+/// Whether tsc reports an error in a configuration file (`tsconfig.json`,
+/// `tsconfig.build.json`, `jsconfig.json`, any `.json` given to `-p`) rather than in a source.
+fn is_config_file(file: &str) -> bool {
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    name.ends_with(".json")
+}
+
 /// The kind of a tsc error, from its code (and, for missing modules, the specifier).
 pub(crate) fn kind_of(code: &str, message: &str, has_location: bool) -> FailureKind {
     match code {
@@ -157,7 +165,12 @@ impl FailureClassifier for TscClassifier {
                     message.push(lines[j].trim());
                     j += 1;
                 }
-                let kind = kind_of(e.code, e.message, e.line.is_some());
+                let mut kind = kind_of(e.code, e.message, e.line.is_some());
+                if is_config_file(e.file) {
+                    // An error inside `tsconfig.json` (bad JSON, an unknown option): the
+                    // project's configuration, whatever the code.
+                    kind = FailureKind::Config;
+                }
                 let mut f = Failure::new(FailureCategory::Build, kind, bounded(&message, MAX_MESSAGE_LINES));
                 f.code = Some(e.code.to_owned());
                 if !e.file.is_empty() {

@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 ///   → [`FailureKind::Lint`] in category build (the compiler refuses them, but the
 ///   fix is a lint fix: delete the unused item); `syntax error` → [`FailureKind::Syntax`];
 ///   `no required module provides package`, `cannot find module providing package`,
-///   `cannot find package`, `missing go.sum entry` → [`FailureKind::MissingDependency`];
+///   `cannot find package`, `missing go.sum entry` → [`FailureKind::MissingDependency`],
+///   except a package under the main module's own path (`go.mod`'s `module`), which is the
+///   project's own import → [`FailureKind::UnresolvedImport`];
 ///   `is not in std` / `could not import` → [`FailureKind::UnresolvedImport`];
 ///   any other compiler error → [`FailureKind::Type`] (the Go compiler's errors
 ///   come from its type checker).
@@ -224,8 +226,8 @@ pub(crate) fn is_vet_finding(msg: &str) -> bool {
     VET.iter().any(|p| msg.contains(p))
 }
 
-/// The kind of a compiler error message.
-fn compile_kind(msg: &str) -> FailureKind {
+/// The kind of a compiler error message; `module` is the main module's path (`go.mod`).
+fn compile_kind(msg: &str, module: Option<&str>) -> FailureKind {
     if msg.starts_with("undefined: ") || msg.contains("undefined (type") {
         FailureKind::UnresolvedName
     } else if msg.contains("imported and not used")
@@ -238,11 +240,29 @@ fn compile_kind(msg: &str) -> FailureKind {
     {
         FailureKind::Syntax
     } else if is_missing_dependency(msg) {
-        FailureKind::MissingDependency
+        missing_package_kind(msg, module)
     } else if msg.contains("is not in std") || msg.contains("is not in GOROOT") || msg.contains("could not import") {
         FailureKind::UnresolvedImport
     } else {
         FailureKind::Type
+    }
+}
+
+/// The kind of a package no module provides: a package under the main module's own path
+/// (`example.com/shop/inventory` in module `example.com/shop`) is the project's own import
+/// of a package it lacks ([`FailureKind::UnresolvedImport`]); any other a dependency the
+/// module does not require ([`FailureKind::MissingDependency`]).
+fn missing_package_kind(msg: &str, module: Option<&str>) -> FailureKind {
+    let package = ["provides package ", "providing package ", "cannot find package "].iter().find_map(|m| {
+        let rest = &msg[msg.find(m)? + m.len()..];
+        let rest = rest.trim_start_matches('"');
+        rest.split(|c: char| c == '"' || c == ';' || c.is_whitespace()).next().filter(|p| !p.is_empty())
+    });
+    match (package, module) {
+        (Some(p), Some(m)) if p == m || p.strip_prefix(m).is_some_and(|r| r.starts_with('/')) => {
+            FailureKind::UnresolvedImport
+        }
+        _ => FailureKind::MissingDependency,
     }
 }
 
@@ -532,7 +552,7 @@ impl FailureClassifier for GoClassifier {
             let (category, kind) = if vet || is_vet_finding(msg) {
                 (FailureCategory::Lint, FailureKind::Lint)
             } else {
-                let kind = compile_kind(msg);
+                let kind = compile_kind(msg, packages.module.as_deref());
                 (FailureCategory::Build, kind)
             };
             let mut f = Failure::new(category, kind, msg.as_str());
@@ -540,7 +560,11 @@ impl FailureClassifier for GoClassifier {
             parsed.failures.push(f.at(file, Some(*n), *col));
         }
         for msg in &s.go_errors {
-            let kind = if is_missing_dependency(msg) { FailureKind::MissingDependency } else { FailureKind::Config };
+            let kind = if is_missing_dependency(msg) {
+                missing_package_kind(msg, packages.module.as_deref())
+            } else {
+                FailureKind::Config
+            };
             parsed.failures.push(Failure::new(FailureCategory::Build, kind, format!("go: {msg}")));
         }
         // Leaf failures only: a parent whose subtest failed says nothing of its own.

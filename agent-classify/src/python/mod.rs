@@ -142,6 +142,9 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
             return Some(PytestClassifier::TOOL);
         }
         if mypy::text_line(t).is_some_and(|(.., code)| code.is_some())
+            || t.starts_with("usage: mypy ")
+            || t.starts_with("mypy: error: ")
+            || t.contains(": [mypy]: ")
             || t.starts_with("Success: no issues found in ")
             || t.starts_with("Found ") && t.contains(" error") && t.contains(" in ") && t.ends_with(" source file)")
         {
@@ -150,10 +153,17 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
         if ruff::concise_line(t).is_some_and(|(.., code, _)| code.is_some())
             || ruff_header && t.starts_with("--> ") && t.contains(".py:")
             || t == "All checks passed!"
+            || t.starts_with("Would reformat: ")
+            || t.ends_with(" would be reformatted") && t.contains(" file")
+            || t == "ruff failed" && text.contains("Cause: ")
         {
             return Some(RuffClassifier::TOOL);
         }
-        ruff_header = !line.starts_with(' ') && t.split_once(' ').is_some_and(|(c, _)| ruff::is_code(c));
+        // A finding's header: `F401 [*] message`, or a diagnostic ruff names itself
+        // (`invalid-syntax: …`, `unformatted: …`); its ` --> file.py:1:2` follows.
+        ruff_header = !line.starts_with(' ')
+            && (t.split_once(' ').is_some_and(|(c, _)| ruff::is_code(c))
+                || t.split_once(": ").is_some_and(|(id, _)| ruff::is_diagnostic_id(id)));
     }
     None
 }

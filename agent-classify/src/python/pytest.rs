@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 ///
 /// - Each failed test becomes a test failure named by its node id
 ///   (`tests/test_calc.py::test_add_param[2-3-6]`): an `AssertionError` is a
-///   [`FailureKind::TestAssertion`], any other exception a [`FailureKind::TestPanic`].
+///   [`FailureKind::TestAssertion`], a `NameError` a [`FailureKind::UnresolvedName`], any
+///   other exception a [`FailureKind::TestPanic`].
 ///   The location is where the exception was raised, when that is in the project.
 /// - Collection errors are build failures: `SyntaxError` → [`FailureKind::Syntax`];
 ///   `ImportError`/`ModuleNotFoundError` → [`FailureKind::UnresolvedImport`] when the
@@ -209,12 +210,21 @@ fn test_kind(exc: Option<&str>, message: &str) -> FailureKind {
     }
     match exc {
         Some(e) if e.ends_with("AssertionError") => FailureKind::TestAssertion,
+        // A name the test or the code under test uses and nothing defines: the same
+        // unresolved name a collection error or a compiler reports, not a crash of the test.
+        Some(e) if e.rsplit('.').next() == Some("NameError") => FailureKind::UnresolvedName,
         Some(e) if e.ends_with("Timeout") || e.contains("Timeout") => FailureKind::TestTimeout,
         Some(_) => FailureKind::TestPanic,
         None if message.starts_with("assert ") || message.starts_with("AssertionError") => FailureKind::TestAssertion,
         None if message.starts_with("Failed: Timeout") => FailureKind::TestTimeout,
         None => FailureKind::TestPanic,
     }
+}
+
+/// The category of a test's failure of `kind`: a name that does not resolve is the code's
+/// (build), anything else the test's.
+fn category_of(kind: FailureKind) -> FailureCategory {
+    if kind == FailureKind::UnresolvedName { FailureCategory::Build } else { FailureCategory::Test }
 }
 
 /// Context for building failures.
@@ -280,7 +290,8 @@ impl<'a> Ctx<'a> {
             // An error in a fixture or in setup/teardown: the test did not get to run.
             (FailureCategory::Test, FailureKind::TestPanic, exc)
         } else {
-            (FailureCategory::Test, test_kind(exc, &message), exc)
+            let kind = test_kind(exc, &message);
+            (category_of(kind), kind, exc)
         };
         let mut f = Failure::new(category, kind, message);
         f.code = code.map(|c| c.rsplit('.').next().unwrap_or(c).to_owned());
@@ -308,7 +319,7 @@ impl<'a> Ctx<'a> {
         match (node_id, collecting) {
             (Some(id), _) => f.in_test(id),
             (None, Some(path)) => f.in_test(path.trim()),
-            (None, None) => f.in_test(block.title.replace('.', "::")),
+            (None, None) => f.in_test(title_path(block.title)),
         }
     }
 
@@ -357,8 +368,15 @@ fn node_id_for<'a>(title: &str, ids: &FxHashMap<&str, &'a str>) -> Option<&'a st
         // `[doctest] pkg.mod.func` is `pkg/mod.py::pkg.mod.func`.
         return ids.get(name).copied();
     }
-    let want = title.replace('.', "::");
+    let want = title_path(title);
     ids.get(want.as_str()).copied()
+}
+
+/// A block title's `Class.method` as node-id parts (`Class::method`); the dots of a
+/// parametrize id (`test_discounted[10.0-15-8.0]`) are the parameters' own and stay.
+fn title_path(title: &str) -> String {
+    let (head, params) = title.split_at(title.find('[').unwrap_or(title.len()));
+    format!("{}{params}", head.replace('.', "::"))
 }
 
 /// A node id's key for [`node_id_for`]: what follows the file (`tests/a.py::T::t` → `T::t`),
@@ -479,8 +497,8 @@ impl FailureClassifier for PytestClassifier {
                 continue;
             }
             let exc = exception_type(msg);
-            let mut f =
-                Failure::new(FailureCategory::Test, test_kind(exc, msg), if msg.is_empty() { "failed" } else { msg });
+            let kind = test_kind(exc, msg);
+            let mut f = Failure::new(category_of(kind), kind, if msg.is_empty() { "failed" } else { msg });
             f.code = exc.map(str::to_owned);
             if let Some((file, _)) = id.split_once("::") {
                 f.file = Some(project_path(file, ctx.root, ctx.rootdir.as_deref()));

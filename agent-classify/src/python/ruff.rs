@@ -14,7 +14,9 @@ use std::path::Path;
 /// and the default `full` text (`CODE message` then ` --> file:row:col`).
 ///
 /// Every finding is a [`FailureKind::Lint`] with the rule code; a syntax error
-/// (no code, or a message starting `SyntaxError`) is a [`FailureKind::Syntax`];
+/// (no code, ruff's `invalid-syntax`, or a message starting `SyntaxError`) is a
+/// [`FailureKind::Syntax`]; a file `ruff format --check` would reformat (`unformatted:`
+/// then ` --> file`, or older ruff's `Would reformat: file`) is a [`FailureKind::Lint`];
 /// `ruff failed` with exit 2 (bad configuration or arguments) is a
 /// [`FailureKind::Config`].
 ///
@@ -64,7 +66,12 @@ struct Finding {
 
 /// A lint (or syntax) failure.
 fn failure(root: &Path, file: &str, line: u32, col: Option<u32>, code: Option<&str>, message: &str) -> Failure {
-    let syntax = code.is_none() || code == Some("E999") || message.starts_with("SyntaxError");
+    // Rule codes are `F401`-like; ruff names its own diagnostics (`invalid-syntax`, the
+    // format check's `unformatted`) in kebab case.
+    let syntax = code.is_none()
+        || code == Some("E999")
+        || code.is_some_and(|c| c.contains("syntax"))
+        || message.starts_with("SyntaxError");
     let (category, kind) =
         if syntax { (FailureCategory::Build, FailureKind::Syntax) } else { (FailureCategory::Lint, FailureKind::Lint) };
     let file = relativize(file, root);
@@ -78,6 +85,15 @@ fn failure(root: &Path, file: &str, line: u32, col: Option<u32>, code: Option<&s
 pub(super) fn is_code(s: &str) -> bool {
     let letters = s.chars().take_while(|c| c.is_ascii_uppercase()).count();
     letters > 0 && s.len() > letters && s[letters..].chars().all(|c| c.is_ascii_digit())
+}
+
+/// A diagnostic ruff names in kebab case rather than by a rule code, as its full format
+/// prints them (`invalid-syntax: Expected ...`, `ruff format --check`'s `unformatted: File
+/// would be reformatted`); not a severity or remark (`error`, `warning`, `help`, `note`).
+pub(super) fn is_diagnostic_id(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !matches!(s, "error" | "warning" | "help" | "note" | "info" | "hint" | "cause")
 }
 
 /// A concise line: file, row, column, code, message.
@@ -127,6 +143,13 @@ impl FailureClassifier for RuffClassifier {
                 continue;
             }
             let t = line.trim();
+            if let Some(file) = t.strip_prefix("Would reformat: ") {
+                let file = relativize(file.trim(), root);
+                let mut f = Failure::new(FailureCategory::Lint, FailureKind::Lint, "file would be reformatted");
+                f.code = Some("unformatted".to_owned());
+                parsed.failures.push(f.at(file, None, None));
+                continue;
+            }
             if let Some(loc) = t.strip_prefix("--> ") {
                 if let (Some((code, msg)), Some((file, ln, col))) = (header.take(), parse_location(loc)) {
                     parsed.failures.push(failure(root, &file, ln, col, code, msg));
@@ -134,14 +157,16 @@ impl FailureClassifier for RuffClassifier {
                 continue;
             }
             if !line.starts_with(' ') {
-                header = match t.split_once(' ') {
-                    Some((c, m)) if is_code(c) => Some((Some(c), m.trim_start_matches("[*] ").trim())),
+                header = match (t.split_once(' '), t.split_once(": ")) {
+                    (Some((c, m)), _) if is_code(c) => Some((Some(c), m.trim_start_matches("[*] ").trim())),
+                    (_, Some((id, m))) if is_diagnostic_id(id) => Some((Some(id), m.trim())),
                     _ => t.strip_prefix("error: ").filter(|m| m.starts_with("SyntaxError")).map(|m| (None, m)),
                 };
             }
         }
         if parsed.failures.is_empty() && run.exit_code == Some(2) {
-            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            // On stderr; a host may hand in both streams as one text.
+            let lines: Vec<&str> = stderr.lines().chain(stdout.lines()).filter(|l| !l.trim().is_empty()).collect();
             if !lines.is_empty() {
                 parsed.failures.push(Failure::new(
                     FailureCategory::Lint,

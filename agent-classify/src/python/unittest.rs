@@ -14,7 +14,8 @@ use std::path::Path;
 /// - Each `FAIL: name (id)` / `ERROR: name (id)` block becomes a test failure named by
 ///   the test's dotted id (`tests.test_calc.CalcTest.test_add`, what `python -m unittest`
 ///   accepts to re-run it): an `AssertionError` in a `FAIL` block is a
-///   [`FailureKind::TestAssertion`], an `ERROR` block a [`FailureKind::TestPanic`],
+///   [`FailureKind::TestAssertion`], an `ERROR` block a [`FailureKind::TestPanic`]
+///   (a `NameError` a [`FailureKind::UnresolvedName`]),
 ///   located at the deepest traceback frame in the project.
 /// - A test module that cannot be imported (`unittest.loader._FailedTest`) is a build
 ///   failure named by the module: `SyntaxError` → [`FailureKind::Syntax`]; an import of
@@ -215,6 +216,9 @@ impl UnittestClassifier {
             (category, kind)
         } else if exc_name.is_some_and(|e| e.contains("Timeout") || e == "TimeoutExpired") {
             (FailureCategory::Test, FailureKind::TestTimeout)
+        } else if exc_name == Some("NameError") {
+            // A name nothing defines: unresolved, as pytest's classifier says too.
+            (FailureCategory::Build, FailureKind::UnresolvedName)
         } else if !b.error && exc_name.is_none_or(|e| e == "AssertionError" || e.ends_with("Failure")) {
             (FailureCategory::Test, FailureKind::TestAssertion)
         } else {

@@ -25,3 +25,4 @@ mod repo_map;
 mod scopes;
 mod support;
 mod synthetic;
+mod wide;

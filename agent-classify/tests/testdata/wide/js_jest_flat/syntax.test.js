@@ -1,0 +1,5 @@
+const { sum } = require("./sum");
+
+test("sums nothing", () => {
+  expect(sum([])).toBe(0;
+});

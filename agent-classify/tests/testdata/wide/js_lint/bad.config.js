@@ -1,0 +1,6 @@
+export default [
+  {
+    files: ["**/*.js"],
+    rules: { eqeqeq: "eror" },
+  },
+];

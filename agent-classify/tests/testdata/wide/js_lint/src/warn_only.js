@@ -1,0 +1,4 @@
+export function debug(x) {
+  console.log(x);
+  return x;
+}

@@ -1,0 +1,1 @@
+cargo build --offline --workspace --features app/type_error

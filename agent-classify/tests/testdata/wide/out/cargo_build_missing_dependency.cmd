@@ -1,0 +1,1 @@
+cargo build --offline -p geometry --features missing_dependency

@@ -1,0 +1,1 @@
+cargo check --offline --workspace --features geometry/type_error,geometry/borrow_error

@@ -1,0 +1,1 @@
+cargo clippy --offline --workspace --features geometry/lint -- -D warnings

@@ -1,0 +1,1 @@
+cargo clippy --offline --workspace -- -D warnings

@@ -1,0 +1,1 @@
+cargo test --offline --no-fail-fast -p geometry --features failing_doctest

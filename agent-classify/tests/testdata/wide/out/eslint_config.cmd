@@ -1,0 +1,1 @@
+npx eslint -c bad.config.js src

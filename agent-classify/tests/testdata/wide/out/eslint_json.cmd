@@ -1,0 +1,1 @@
+npx eslint -f json src

@@ -1,0 +1,1 @@
+go test -count=1 -tags envtest ./pricing/

@@ -1,0 +1,1 @@
+npx jest --ci --verbose --json --outputFile=/tmp/agent-classify-wide/jest_missing_dep.json pad.test.js

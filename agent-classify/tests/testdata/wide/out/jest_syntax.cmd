@@ -1,0 +1,1 @@
+npx jest --ci --verbose --json --outputFile=/tmp/agent-classify-wide/jest_syntax.json syntax.test.js

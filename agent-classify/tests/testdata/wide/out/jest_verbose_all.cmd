@@ -1,0 +1,1 @@
+npx jest --ci --verbose --json --outputFile=/tmp/agent-classify-wide/jest_verbose_all.json

@@ -1,0 +1,1 @@
+mypy --no-incremental --config-file bad_mypy.ini good.py

@@ -1,0 +1,1 @@
+mypy --no-incremental --no-error-summary bad_types.py bad_names.py good.py

@@ -1,0 +1,1 @@
+mypy --no-incremental bad_types.py

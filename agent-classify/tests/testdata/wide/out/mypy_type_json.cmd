@@ -1,0 +1,1 @@
+mypy --no-incremental -O json bad_types.py

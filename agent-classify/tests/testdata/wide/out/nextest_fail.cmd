@@ -1,0 +1,1 @@
+cargo nextest run --offline --no-fail-fast --workspace --features geometry/failing_tests,app/failing_tests

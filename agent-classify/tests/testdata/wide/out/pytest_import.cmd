@@ -1,0 +1,1 @@
+python -m pytest -p no:cacheprovider tests/test_import.py --junitxml=/tmp/agent-classify-wide/pytest_import.xml

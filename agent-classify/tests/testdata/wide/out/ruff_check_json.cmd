@@ -1,0 +1,1 @@
+ruff check --no-cache --output-format=json bad_lint.py

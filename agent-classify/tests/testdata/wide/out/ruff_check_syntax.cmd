@@ -1,0 +1,1 @@
+ruff check --no-cache bad_syntax.py

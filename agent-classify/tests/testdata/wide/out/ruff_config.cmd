@@ -1,0 +1,1 @@
+ruff check --no-cache --config bad_ruff.toml good.py

@@ -1,0 +1,1 @@
+ruff format --check --no-cache bad_format.py good.py

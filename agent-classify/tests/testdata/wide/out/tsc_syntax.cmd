@@ -1,0 +1,1 @@
+npx tsc --pretty false -p tsconfig.syntax.json

@@ -1,0 +1,1 @@
+npx vitest run -c vitest.broken.config.js

@@ -1,0 +1,1 @@
+npx vitest run --reporter=verbose --reporter=json --outputFile.json=/tmp/agent-classify-wide/vitest_verbose_pass.json test/cart.test.js

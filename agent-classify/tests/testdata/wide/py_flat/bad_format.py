@@ -1,0 +1,3 @@
+def  spaced( a,b ):
+    return {'a':a,
+        'b':b}

@@ -1,0 +1,5 @@
+"""A missing colon."""
+
+
+def broken(x: int) -> int
+    return x + 1

@@ -1,0 +1,5 @@
+use crate::shapes::Circle;
+
+pub fn unit() -> Circle {
+    Circle::default()
+}
