@@ -21,15 +21,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf as FsPath;
 
 /// One manifest line.
-struct Case {
+pub(crate) struct Case {
     /// Where the line is (`manifest.tsv:12`), for messages.
     origin: String,
-    case: String,
-    tool: String,
-    project: FsPath,
-    kinds: BTreeSet<FailureKind>,
-    /// `None`: not checked.
-    tests: Option<BTreeSet<String>>,
+    /// The case's path relative to `tests/testdata`, without extension.
+    pub(crate) case: String,
+    /// The tool label.
+    pub(crate) tool: String,
+    /// The workspace root the classifier gets (absolute).
+    pub(crate) project: FsPath,
+    /// The kinds the run must give.
+    pub(crate) kinds: BTreeSet<FailureKind>,
+    /// The failing tests; `None`: not checked.
+    pub(crate) tests: Option<BTreeSet<String>>,
     /// (absolute capture path, its replacement in this checkout).
     at: Vec<(String, String)>,
     command: Option<String>,
@@ -89,16 +93,19 @@ fn parse_line(origin: String, line: &str) -> Result<Case, String> {
 
 /// Every case of every manifest.
 fn cases() -> Vec<Case> {
+    manifests().iter().flat_map(|m| cases_in(m)).collect()
+}
+
+/// The cases of one manifest.
+pub(crate) fn cases_in(manifest: &std::path::Path) -> Vec<Case> {
+    let name = manifest.strip_prefix(testdata()).unwrap().display().to_string();
+    let text = std::fs::read_to_string(manifest).unwrap();
     let mut out = Vec::new();
-    for manifest in manifests() {
-        let name = manifest.strip_prefix(testdata()).unwrap().display().to_string();
-        let text = std::fs::read_to_string(&manifest).unwrap();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() || line.starts_with('#') {
-                continue;
-            }
-            out.push(parse_line(format!("{name}:{}", i + 1), line).unwrap_or_else(|e| panic!("{e}")));
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
         }
+        out.push(parse_line(format!("{name}:{}", i + 1), line).unwrap_or_else(|e| panic!("{e}")));
     }
     out
 }
@@ -115,13 +122,14 @@ impl Case {
     }
 
     /// The captured run as the executor reports it.
-    fn run(&self) -> RunOutput {
+    pub(crate) fn run(&self) -> RunOutput {
         let command = self.command.clone().unwrap_or_else(|| self.read("cmd").trim().to_owned());
         let exit: i32 = self.read("exit").trim().parse().unwrap_or_else(|e| panic!("{}: exit code: {e}", self.origin));
         RunOutput::from_text(command, exit, self.read("stdout"), self.read("stderr"))
     }
 
-    fn classify(&self, path: Path) -> Classification {
+    /// The run classified as it reaches the library by `path`.
+    pub(crate) fn classify(&self, path: Path) -> Classification {
         let run = self.run();
         let ws = WorkspaceProfile::new(&self.project);
         match path {
@@ -136,7 +144,7 @@ impl Case {
 
 /// How the output reaches the classifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Path {
+pub(crate) enum Path {
     /// The library ran the command: [`AutoClassifier`] decides from it (the repair loop, the tests gate).
     Command,
     /// A host hands in the captured text alone, stdout then stderr: [`classify_captured`]
@@ -177,16 +185,18 @@ impl Tally {
 
 /// The scores of the whole corpus.
 #[derive(Default)]
-struct Scores {
+pub(crate) struct Scores {
     /// tool → (outputs, kind tally, test tally, outputs with tests checked).
     tools: BTreeMap<String, (u32, Tally, Tally, u32)>,
     kinds: BTreeMap<FailureKind, Tally>,
     /// Outputs per expected kind (a passing run counts under `-`).
     support: BTreeMap<String, u32>,
-    mistakes: Vec<String>,
+    /// The outputs classified wrong, one line each.
+    pub(crate) mistakes: Vec<String>,
 }
 
-fn score(cases: &[Case], path: Path) -> Scores {
+/// Scores `cases` reaching the library by `path`.
+pub(crate) fn score(cases: &[Case], path: Path) -> Scores {
     let mut s = Scores::default();
     for case in cases {
         let c = case.classify(path);

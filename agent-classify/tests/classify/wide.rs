@@ -41,7 +41,7 @@
 //!   error were not recognised (the generic classifier read them).
 
 use crate::support::{line_of, testdata};
-use agent_classify::{AutoClassifier, classify_captured, test_outcomes, tool_for_command};
+use agent_classify::{AutoClassifier, test_outcomes, tool_for_command};
 use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
 use agent_core::failure::{Classification, FailureKind, TestOutcome, TestStatus};
@@ -49,54 +49,16 @@ use agent_core::workspace::WorkspaceProfile;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// One line of `manifest.tsv`.
-struct Case {
-    case: String,
-    tool: String,
-    project: String,
-    kinds: BTreeSet<String>,
-    /// `None` for `?` (the tool has no structured report).
-    tests: Option<BTreeSet<String>>,
-    /// `(absolute prefix printed by the tools, testdata-relative directory it stands for)`.
-    at: Option<(String, String)>,
-}
+use crate::corpus::{Case, Path as Via, cases_in, score};
 
-/// `-` is the empty set, else `sep`-separated names.
-fn set_of(field: &str, sep: char) -> BTreeSet<String> {
-    if field == "-" { BTreeSet::new() } else { field.split(sep).map(str::to_owned).collect() }
-}
-
+/// The cases of `wide/manifest.tsv` (its format: `tests/testdata/manifest.tsv`).
 fn manifest() -> Vec<Case> {
-    let text = std::fs::read_to_string(testdata().join("wide").join("manifest.tsv")).unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            assert_eq!(f.len(), 6, "manifest line: {l}");
-            Case {
-                case: f[0].to_owned(),
-                tool: f[1].to_owned(),
-                project: f[2].to_owned(),
-                kinds: set_of(f[3], ','),
-                tests: (f[4] != "?").then(|| set_of(f[4], '|')),
-                at: f[5].split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())),
-            }
-        })
-        .collect()
+    cases_in(&testdata().join("wide").join("manifest.tsv"))
 }
 
 /// A case as the executor reports it, its absolute paths moved to this checkout.
 fn run_of(case: &Case) -> RunOutput {
-    let base = testdata().join(&case.case);
-    let read = |ext: &str| {
-        let text = std::fs::read_to_string(base.with_extension(ext)).unwrap();
-        match &case.at {
-            Some((from, to)) => text.replace(from.as_str(), testdata().join(to).to_str().unwrap()),
-            None => text,
-        }
-    };
-    let exit: i32 = read("exit").trim().parse().unwrap();
-    RunOutput::from_text(read("cmd").trim(), exit, read("stdout"), read("stderr"))
+    case.run()
 }
 
 #[test]
@@ -115,7 +77,7 @@ fn the_manifest_lists_every_captured_case_with_its_files() {
         for ext in ["cmd", "stdout", "stderr", "exit"] {
             assert!(testdata().join(&c.case).with_extension(ext).is_file(), "{}.{ext}", c.case);
         }
-        assert!(testdata().join(&c.project).is_dir(), "{}", c.project);
+        assert!(c.project.is_dir(), "{}", c.project.display());
     }
     let tools: BTreeSet<&str> = cases.iter().map(|c| c.tool.as_str()).collect();
     assert!(tools.len() >= 12, "{tools:?}");
@@ -123,22 +85,11 @@ fn the_manifest_lists_every_captured_case_with_its_files() {
 
 #[test]
 fn every_case_classifies_to_its_kinds_and_failing_tests() {
-    let auto = AutoClassifier::new();
-    let mut wrong = Vec::new();
-    for case in manifest() {
-        let run = run_of(&case);
-        let c = auto.classify(&run, &WorkspaceProfile::new(testdata().join(&case.project)));
-        let kinds: BTreeSet<String> = c.failures.iter().map(|f| f.kind.name().to_owned()).collect();
-        if kinds != case.kinds {
-            wrong.push(format!("{} ({}): kinds {kinds:?}, want {:?}", case.case, case.tool, case.kinds));
-        }
-        if let Some(want) = &case.tests {
-            let named: BTreeSet<String> = c.failures.iter().filter_map(|f| f.test_name.clone()).collect();
-            if &named != want {
-                wrong.push(format!("{} ({}): tests {named:?}, want {want:?}", case.case, case.tool));
-            }
-        }
+    let cases = manifest();
+    let mut wrong = score(&cases, Via::Command).mistakes;
+    for case in &cases {
         // A clean run passes; a failing one does not.
+        let c = case.classify(Via::Command);
         if case.kinds.is_empty() != c.passed() {
             wrong.push(format!("{}: passed() is {}, kinds {:?}", case.case, c.passed(), case.kinds));
         }
@@ -399,19 +350,6 @@ fn configuration_that_does_not_load_is_config_at_the_configuration_file() {
 /// recognised from the output and the kinds are the same.
 #[test]
 fn every_case_handed_in_as_text_alone_gives_its_kinds() {
-    let mut wrong = Vec::new();
-    for case in manifest() {
-        let run = run_of(&case);
-        let text = format!("{}\n{}", run.stdout.text(), run.stderr.text());
-        let ws = WorkspaceProfile::new(testdata().join(&case.project));
-        let c = classify_captured("auto", &text, run.exit_code, &ws).unwrap();
-        let kinds: BTreeSet<String> = c.failures.iter().map(|f| f.kind.name().to_owned()).collect();
-        if kinds != case.kinds {
-            wrong.push(format!(
-                "{} ({} read as {}): kinds {kinds:?}, want {:?}",
-                case.case, case.tool, c.tool, case.kinds
-            ));
-        }
-    }
+    let wrong = score(&manifest(), Via::TextOnly).mistakes;
     assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
 }
