@@ -74,7 +74,10 @@ mod run_schema_build;
 use super::cache::{self, CachedOutcome, ResultCache};
 use super::run_project::{Ecosystem, Project};
 use super::run_tree;
-use super::{ChangedLines, Mutant, MutantOutcome, MutantResult, MutationReport, Operator, changed_lines, generate};
+use super::{
+    ChangedLines, Mutant, MutantOutcome, MutantResult, MutationReport, Operator, TypeFacts, changed_lines,
+    generate_with,
+};
 use agent_core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput};
 use agent_core::snapshot::{SnapshotError, SnapshotId};
 use agent_core::workspace::WorkspaceProfile;
@@ -303,6 +306,8 @@ impl MutationRunner {
             None => None,
         };
         let scoped = changed.is_some() || config.files.is_some();
+        let facts = rust_type_facts(&root, &project, &files);
+        let no_facts = TypeFacts::default();
         let mut sources: BTreeMap<String, Arc<String>> = BTreeMap::new();
         let mut mutants: Vec<Mutant> = Vec::new();
         for file in &files {
@@ -320,7 +325,11 @@ impl MutationRunner {
             let Some(lang) = project.is_source(file) else { continue };
             let path = root.join(file);
             let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-            let kept = generate(file, lang, &text).into_iter().filter(|m| {
+            let unit_facts = match lang {
+                Lang::Rust => facts.get(&project.unit_of(file)).unwrap_or(&no_facts),
+                _ => &no_facts,
+            };
+            let kept = generate_with(file, lang, &text, unit_facts).into_iter().filter(|m| {
                 let in_scope = whole_file || changed.as_ref().is_none_or(|c| c.contains(file, m.line));
                 in_scope && (scoped || m.operator != Operator::RemoveTestStatement)
             });
@@ -730,6 +739,20 @@ async fn test_schema_mutant(
 fn did_not_compile(out: &RunOutput) -> bool {
     let says = |text: String| text.contains("error: could not compile");
     says(out.stderr.text()) || says(out.stdout.text())
+}
+
+/// What is known about the types of each Rust package (by
+/// `Project::unit_of`), read from all of its source files: which of them
+/// implement `Default`, so body replacements use `Default::default()` only
+/// where it compiles. Unreadable files are left out.
+fn rust_type_facts(root: &Path, project: &Project, files: &[String]) -> BTreeMap<String, TypeFacts> {
+    let mut texts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in files.iter().filter(|f| project.is_source(f) == Some(Lang::Rust)) {
+        if let Ok(text) = std::fs::read_to_string(root.join(file)) {
+            texts.entry(project.unit_of(file)).or_default().push(text);
+        }
+    }
+    texts.into_iter().map(|(unit, texts)| (unit, TypeFacts::scan_rust(texts.iter().map(String::as_str)))).collect()
 }
 
 #[cfg(test)]

@@ -184,7 +184,9 @@ fn site_node<'t>(root: Node<'t>, m: &Mutant) -> Option<Node<'t>> {
             let parent = found.parent()?;
             (exact && matches!(parent.kind(), "binary_expression" | "compound_assignment_expr")).then_some(parent)
         }
-        Operator::NegateCondition | Operator::Boundary => (exact && found.is_named()).then_some(found),
+        Operator::NegateCondition | Operator::ConstantCondition | Operator::Boundary => {
+            (exact && found.is_named()).then_some(found)
+        }
         Operator::DeleteArm | Operator::RemoveTestStatement => None,
     }
 }

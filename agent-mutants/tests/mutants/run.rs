@@ -95,6 +95,11 @@ pub fn make() -> Widget {
     Widget { size: 3 }
 }
 
+/// The largest byte.
+pub fn top() -> u8 {
+    255
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,9 +135,11 @@ async fn rust_mutants_are_caught_missed_unviable_or_timed_out_and_a_rerun_comes_
     assert_eq!(outcome(&report, lib, "!=", "=="), MutantOutcome::Caught, "{}", dump(&report));
     assert_eq!(outcome(&report, lib, ">=", ">"), MutantOutcome::Missed);
     assert_eq!(outcome(&report, lib, "+=", "-="), MutantOutcome::Timeout, "i counts down forever");
-    let unviable = report.mutants.iter().find(|r| r.mutant.function.as_deref() == Some("make")).unwrap();
-    assert_eq!(unviable.mutant.replacement, "{ Default::default() }");
-    assert_eq!(unviable.outcome, MutantOutcome::Unviable, "Widget has no Default");
+    assert!(
+        report.mutants.iter().all(|r| r.mutant.function.as_deref() != Some("make")),
+        "Widget has no Default and no known value: no body replacement"
+    );
+    assert_eq!(outcome(&report, lib, "255", "256"), MutantOutcome::Unviable, "256 is out of range for u8");
     assert!(report.mutants.iter().all(|r| !r.cached));
     assert_eq!(report.jobs, 2);
     assert!(report.baseline_ms > 0);
@@ -183,6 +190,49 @@ async fn python_mutants_run_the_tests_that_import_their_module() {
     assert_eq!(outcome(&report, "calc.py", ">", "<"), MutantOutcome::Missed, "the low branch returns first");
     assert!(report.mutants.iter().all(|r| r.mutant.operator != Operator::RemoveTestStatement), "not without a diff");
     assert!(report.mutants.iter().any(|r| r.mutant.file == "text.py"));
+}
+
+/// Copies a fixture project of `tests/testdata/mutate` to `to`.
+fn copy_fixture(name: &str, to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/mutate").join(name);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() && entry.file_name() != ".gitignore" {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_boolean_function_tested_with_one_input_leaves_return_true_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("py");
+    copy_fixture("python-bool", &root);
+    let cache = dir.path().join("cache");
+    let report = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    let body = |function: &str, value: &str| {
+        let found: Vec<_> = report
+            .mutants
+            .iter()
+            .filter(|r| {
+                r.mutant.function.as_deref() == Some(function)
+                    && r.mutant.operator == Operator::ReplaceBody
+                    && r.mutant.replacement == value
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{function} {value}: {}", dump(&report));
+        found[0].outcome
+    };
+    // `is_adult` has no annotation: its one `return` is a comparison, so its body becomes a constant.
+    assert_eq!(body("is_adult", "return True"), MutantOutcome::Missed, "only is_adult(30) is tested");
+    assert_eq!(body("is_adult", "return False"), MutantOutcome::Caught);
+    assert_eq!(body("is_admin", "return True"), MutantOutcome::Caught, "guest is tested too");
+    assert_eq!(body("is_admin", "return False"), MutantOutcome::Caught);
+    assert_eq!(outcome(&report, "access.py", "name == \"root\"", "True"), MutantOutcome::Caught);
+    assert_eq!(outcome(&report, "access.py", "name == \"root\"", "False"), MutantOutcome::Caught);
+    let missed: Vec<_> = report.mutants.iter().filter(|r| r.outcome == MutantOutcome::Missed).collect();
+    assert!(missed.iter().all(|r| r.mutant.function.as_deref() == Some("is_adult")), "{}", dump(&report));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,9 +511,8 @@ async fn mutate_run_a_mutant_that_breaks_the_schema_build_is_moved_out_and_is_un
     let cache = dir.path().join("cache");
     let report = runner(&cache).run(&root, &config(&cache)).await.unwrap();
     assert!(built_a_schema(&cache), "the rest of the schema still built");
-    let unviable = report.mutants.iter().find(|r| r.mutant.function.as_deref() == Some("make")).unwrap();
-    assert_eq!(unviable.outcome, MutantOutcome::Unviable, "Widget has no Default: {}", dump(&report));
-    assert!(!is_switched(&cache, &report, &unviable.mutant.original, "{ Default::default() }"));
+    assert_eq!(outcome(&report, "src/lib.rs", "255", "256"), MutantOutcome::Unviable, "{}", dump(&report));
+    assert!(!is_switched(&cache, &report, "255", "256"));
     assert!(is_switched(&cache, &report, "+=", "-="), "{:?}", switched(&cache));
     assert!(is_switched(&cache, &report, "!=", "=="));
     assert_eq!(outcome(&report, "src/lib.rs", "+=", "-="), MutantOutcome::Timeout, "a hung schema mutant times out");
