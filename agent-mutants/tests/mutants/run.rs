@@ -149,12 +149,15 @@ async fn rust_mutants_are_caught_missed_unviable_or_timed_out_and_a_rerun_comes_
     assert!(!root.join("target").exists(), "builds happen in the cache, never in the workspace");
     assert_eq!(std::fs::read_to_string(root.join("src/lib.rs")).unwrap(), RUST_LIB, "the workspace is untouched");
 
-    // Nothing changed: every outcome comes from the cache, no mutant runs.
+    // Nothing changed: every outcome comes from the cache but the timeout,
+    // which is never remembered and runs again.
     let again = runner(&cache).run(&root, &config(&cache)).await.unwrap();
-    assert!(again.mutants.iter().all(|r| r.cached), "{}", dump(&again));
+    for r in &again.mutants {
+        assert_eq!(r.cached, r.outcome != MutantOutcome::Timeout, "{}", dump(&again));
+    }
+    assert_eq!(again.mutants.iter().filter(|r| !r.cached).count(), 1, "only the timeout ran");
     let outcomes = |r: &MutationReport| r.mutants.iter().map(|m| (m.mutant.key(), m.outcome)).collect::<Vec<_>>();
     assert_eq!(outcomes(&again), outcomes(&report));
-    assert_eq!(again.baseline_ms, 0, "no baseline is needed when nothing runs");
 }
 
 const PY_CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef clamp(x, low, high):\n    if x < low:\n        return low\n    if x > high:\n        return high\n    return x\n";
@@ -233,6 +236,29 @@ async fn a_boolean_function_tested_with_one_input_leaves_return_true_missed() {
     assert_eq!(outcome(&report, "access.py", "name == \"root\"", "False"), MutantOutcome::Caught);
     let missed: Vec<_> = report.mutants.iter().filter(|r| r.outcome == MutantOutcome::Missed).collect();
     assert!(missed.iter().all(|r| r.mutant.function.as_deref() == Some("is_adult")), "{}", dump(&report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strengthened_test_reruns_a_cached_missed_mutant_and_catches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("py");
+    python_project(&root);
+    let cache = dir.path().join("cache");
+    let first = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert_eq!(outcome(&first, "calc.py", ">", "<"), MutantOutcome::Missed, "{}", dump(&first));
+    let again = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert!(again.mutants.iter().all(|r| r.cached), "nothing changed: {}", dump(&again));
+
+    // Only the test file changes: a test above `high` now sees `x > high` flipped.
+    let stronger = format!("{PY_TEST_CALC}\n\ndef test_clamp_high():\n    assert clamp(15, 0, 10) == 10\n");
+    std::fs::write(root.join("tests/test_calc.py"), stronger).unwrap();
+    let after = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert!(after.mutants.iter().all(|r| !r.cached), "a changed test re-tests every mutant: {}", dump(&after));
+    assert_eq!(outcome(&after, "calc.py", ">", "<"), MutantOutcome::Caught, "{}", dump(&after));
+
+    // Another timeout floor is another context too.
+    let slower = runner(&cache).run(&root, &config(&cache).min_timeout(Duration::from_secs(5))).await.unwrap();
+    assert!(slower.mutants.iter().all(|r| !r.cached));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
