@@ -160,22 +160,37 @@ fn replace_body(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     let Some(body) = func.child_by_field_name("body") else {
         return;
     };
-    let unsafe_fn = named_children(func)
-        .iter()
-        .any(|c| c.kind() == "function_modifiers" && out.text(*c).split_whitespace().any(|w| w == "unsafe"));
-    if unsafe_fn {
+    let has_modifier = |word: &str| {
+        named_children(func)
+            .iter()
+            .any(|c| c.kind() == "function_modifiers" && out.text(*c).split_whitespace().any(|w| w == word))
+    };
+    if has_modifier("unsafe") {
         return;
     }
-    let values = match func.child_by_field_name("return_type") {
+    let mut values = match func.child_by_field_name("return_type") {
         None => vec!["()".to_string()],
         Some(ty) => values_of(ty, out, scope_of(func, out)),
     };
+    if has_modifier("const") {
+        values.retain(|v| const_safe(v));
+    }
     for value in values {
         let replacement = if value == "()" { "{}".to_string() } else { format!("{{ {value} }}") };
         if !same_code(out.text(body), &replacement) {
             out.replace(body, Operator::ReplaceBody, &replacement, ctx);
         }
     }
+}
+
+/// Whether a replacement value may stand in a `const fn` body: literals,
+/// tuples, arrays, `None`/`Some(..)`/`Ok(..)`, `String::new()` and `vec![]`;
+/// no method call (`.into()`), path call (`Box::new`, `Default::default()`)
+/// or other macro, which are not const.
+fn const_safe(value: &str) -> bool {
+    let rest = value.replace("String::new()", "").replace("vec![]", "");
+    let method_call = rest.as_bytes().windows(2).any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic());
+    !rest.contains("::") && !rest.contains('!') && !rest.contains("&mut") && !method_call
 }
 
 /// What `Self` is for a function: known to implement `Default` when the

@@ -419,6 +419,15 @@ fn rust_every_body_replacement_of_the_shapes_fixture_compiles() {
     assert!(
         mutants.iter().any(|m| m.function.as_deref() == Some("pair_of_bytes") && m.replacement.contains("Default"))
     );
+    let of_fn = |f: &str| {
+        mutants.iter().filter(|m| m.function.as_deref() == Some(f)).map(|m| m.replacement.as_str()).collect::<Vec<_>>()
+    };
+    // A `const fn` keeps only const-evaluable values.
+    assert_eq!(of_fn("const_name"), ["{ \"\" }", "{ \"xyzzy\" }"]);
+    assert!(of_fn("const_text").is_empty(), "String::new() is the body already; \"xyzzy\".into() is not const");
+    assert_eq!(of_fn("const_list"), ["{ vec![] }"], "vec![0] allocates: not const");
+    assert_eq!(of_fn("const_pair").len(), 1 + 6, "None and Some of the six (u8, f32) pairs");
+    assert_eq!(of_fn("scratch"), ["{ &mut [] }", "{ Vec::leak(vec![0]) }", "{ Vec::leak(vec![1]) }"]);
 
     let mut failures = Vec::new();
     for m in &mutants {

@@ -207,6 +207,24 @@ pub fn never(msg: &str) -> ! {
 pub async fn later(x: u8) -> u16 {
     u16::from(x) + 1
 }
+pub const fn limit(x: u8) -> u8 {
+    x / 2
+}
+pub const fn const_name() -> &'static str {
+    "name"
+}
+pub const fn const_text() -> String {
+    String::new()
+}
+pub const fn const_pair(x: u8) -> Option<(u8, f32)> {
+    Some((x, 1.5))
+}
+pub const fn const_list() -> Vec<u8> {
+    Vec::new()
+}
+pub fn scratch() -> &'static mut [u8] {
+    Vec::leak(vec![1, 2])
+}
 pub fn duration(ms: u64) -> std::time::Duration {
     std::time::Duration::from_millis(ms)
 }
