@@ -8,7 +8,8 @@
 //! function or arrow expressions bound to a variable), so callbacks are left
 //! alone. A function without a return type whose every `return` (or arrow
 //! expression body) is evidently a boolean gets `return true` and `return
-//! false`; an `if` condition is negated and replaced by `true` and `false`.
+//! false`; an `if` condition is negated and replaced by `true` and `false`
+//! (in TypeScript only a condition that narrows no type).
 //! Other JavaScript bodies become `return undefined`; TypeScript bodies get
 //! a value of the declared return type (`undefined as never` for types with
 //! no plain value, which type-checks and fails at the first use).
@@ -107,15 +108,35 @@ fn condition(node: Node<'_>) -> Option<Node<'_>> {
     }
 }
 
-/// `if (c)` → `if (true)` and `if (false)`.
+/// `if (c)` → `if (true)` and `if (false)`. In TypeScript only for
+/// conditions that cannot narrow a type (relational comparisons and
+/// `&&`/`||` of them): `if (true)` in place of `if (x !== undefined)` would
+/// leave `x` un-narrowed in the branch and fail to type-check.
 fn constant(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     if !ctx.mutable() {
         return;
     }
-    if let Some(cond) = condition(node) {
+    let typed = matches!(out.lang(), Lang::TypeScript | Lang::Tsx);
+    if let Some(cond) = condition(node).filter(|c| !typed || narrows_nothing(*c, out)) {
         for value in ["true", "false"] {
             out.replace(cond, Operator::ConstantCondition, value, ctx);
         }
+    }
+}
+
+/// Whether a condition is a relational comparison (`<`, `<=`, `>`, `>=`)
+/// or `&&`/`||` of such: TypeScript narrows no type on it.
+fn narrows_nothing(cond: Node<'_>, out: &Out<'_>) -> bool {
+    match cond.kind() {
+        "parenthesized_expression" => named_children(cond).first().is_some_and(|c| narrows_nothing(*c, out)),
+        "binary_expression" => operator_token(cond).is_some_and(|op| match out.text(op) {
+            "<" | "<=" | ">" | ">=" => true,
+            "&&" | "||" => {
+                ["left", "right"].iter().all(|f| cond.child_by_field_name(f).is_some_and(|c| narrows_nothing(c, out)))
+            }
+            _ => false,
+        }),
+        _ => false,
     }
 }
 

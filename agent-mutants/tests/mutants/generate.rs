@@ -642,6 +642,17 @@ fn javascript_a_function_whose_every_return_is_a_boolean_gets_true_and_false_bod
 }
 
 #[test]
+fn typescript_constant_conditions_only_where_no_type_is_narrowed() {
+    let src = "export function f(x: number | undefined, s: Shape): number {\n  if (x !== undefined) { return x; }\n  if (s.kind === \"circle\") { return s.r; }\n  if (x > 3 && (s.n <= 2 || s.n >= 9)) { return 1; }\n  return 0;\n}\n";
+    let mutants = generate("src/f.ts", Lang::TypeScript, src);
+    assert_eq!(
+        of(&mutants, ConstantCondition),
+        vec![(4, "x > 3 && (s.n <= 2 || s.n >= 9)", "true"), (4, "x > 3 && (s.n <= 2 || s.n >= 9)", "false"),]
+    );
+    assert_eq!(of(&mutants, NegateCondition).len(), 3, "negation is unchanged");
+}
+
+#[test]
 fn python_bodies_follow_annotations() {
     let src = "def a():\n    work()\n\ndef b() -> bool:\n    return check()\n\ndef c() -> str:\n    return name()\n\ndef d() -> list[int]:\n    return items()\n\ndef e() -> Optional[int]:\n    return find()\n\ndef f() -> float:\n    return ratio()\n\ndef g() -> dict:\n    return table()\n\ndef h():\n    \"\"\"Abstract.\"\"\"\n    ...\n\ndef i() -> None:\n    return None\n";
     let mutants = generate("m.py", Lang::Python, src);

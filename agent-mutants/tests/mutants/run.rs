@@ -376,6 +376,11 @@ async fn javascript_mutants_are_checked_with_node_and_tested_with_the_projects_c
     assert_eq!(outcome(&report, "src/sum.js", "+", "-"), MutantOutcome::Caught, "{}", dump(&report));
     assert_eq!(outcome(&report, "src/sum.js", "===", "!=="), MutantOutcome::Caught);
     assert_eq!(outcome(&report, "src/sum.js", "*", "/"), MutantOutcome::Missed, "double is never tested");
+    // isEmpty returns a comparison: its body becomes `return true` / `return false`, and
+    // the test that only tries `[]` lets `return true` through.
+    let is_empty = |value: &str| outcome(&report, "src/sum.js", "{\n  return xs.length === 0;\n}", value);
+    assert_eq!(is_empty("{ return true; }"), MutantOutcome::Missed, "{}", dump(&report));
+    assert_eq!(is_empty("{ return false; }"), MutantOutcome::Caught);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
