@@ -262,6 +262,27 @@ async fn a_strengthened_test_reruns_a_cached_missed_mutant_and_catches_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_run_every_mutant_of_the_rust_shapes_fixture_builds_with_the_schema_and_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("shapes");
+    copy_fixture("rust-shapes", &root);
+    copy_fixture("rust-shapes/src", &root.join("src"));
+    let cache = dir.path().join("cache");
+    let report = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert!(built_a_schema(&cache), "the schema with every body replacement builds");
+    let switched_in = switched(&cache).len();
+    assert!(
+        switched_in > 100 && switched_in < report.mutants.len(),
+        "{switched_in}: const fns and impl Trait stay out"
+    );
+    let unviable: Vec<_> = report.mutants.iter().filter(|r| r.outcome == MutantOutcome::Unviable).collect();
+    assert!(unviable.is_empty(), "{unviable:#?}");
+    assert!(report.mutants.len() > 150, "{}", report.mutants.len());
+    // The crate has no tests: every mutant that builds is missed.
+    assert_eq!(report.missed, report.mutants.len(), "{}", dump(&report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_baseline_is_an_error_naming_the_command_and_the_failing_test() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("py");
