@@ -75,9 +75,10 @@ pub fn generate_with(file: &str, lang: Lang, source: &str, facts: &TypeFacts) ->
 
 /// Facts about a crate's types that decide which replacement values compile.
 ///
-/// Today: the names of the types that implement `Default`, read from
+/// It holds the names of the types that implement `Default`, read from
 /// `#[derive(..., Default, ...)]` on a `struct`, `enum` or `union` and from
-/// `impl Default for Name` (any path to `Default`, any generics). Names
+/// `impl Default for Name` (any path to `Default`, any generics); a derive
+/// under `cfg_attr` does not count (it holds only in some builds). Names
 /// only: two types of the same name in one crate are taken for one.
 ///
 /// ```
@@ -123,6 +124,11 @@ fn leading_ident(s: &str) -> &str {
 /// `#[derive(.., Default, ..)]` followed by `struct|enum|union Name`.
 fn scan_derives(src: &str, found: &mut BTreeSet<String>) {
     for (at, _) in src.match_indices("derive(") {
+        // `#[cfg_attr(feature = "x", derive(Default))]` holds only in some builds.
+        let attribute = src[..at].rfind("#[").map_or("", |open| &src[open..at]);
+        if attribute.contains("cfg_attr") {
+            continue;
+        }
         let rest = &src[at + "derive(".len()..];
         let Some(close) = rest.find(')') else { continue };
         let list = &rest[..close];

@@ -363,6 +363,7 @@ impl<T: Clone> core::default::Default for crate::deep::Generic<T> { fn default()
 // a comment: impl Default for Comment? no: this line has a brace { first
 impl From<u8> for NotDefault { fn from(_: u8) -> Self { NotDefault } }
 #[derive(PartialEq)] pub(crate) struct Other;
+#[cfg_attr(feature = "serde", derive(Default))] struct Gated;
 "#;
     let facts = TypeFacts::scan_rust([src]);
     assert!(facts.implements_default("Mode"));
@@ -370,6 +371,7 @@ impl From<u8> for NotDefault { fn from(_: u8) -> Self { NotDefault } }
     assert!(!facts.implements_default("NoDefault"));
     assert!(!facts.implements_default("NotDefault"));
     assert!(!facts.implements_default("Other"));
+    assert!(!facts.implements_default("Gated"), "only with a feature");
 }
 
 /// `rustc`'s errors for the library crate at `root` (its `src/lib.rs`), or
