@@ -1,12 +1,17 @@
 //! The results cache: one JSON file in the cache directory mapping
-//! `(file path, SHA-256 of the file's content, Mutant::key())` to the
-//! outcome, so a re-run tests only mutants of files whose content changed.
+//! `(file path, SHA-256 of the file's content, Mutant::key(), context)` to
+//! the outcome, so a re-run tests only what may have changed.
 //!
-//! The key holds the content of the mutated file only: a change to the
-//! tests alone does not invalidate an entry (delete the cache directory, or
-//! pass a fresh one, to re-test everything). The file is rewritten through a
-//! temporary file and a rename after every mutant, so a run that dies
-//! midway keeps what it finished.
+//! The context ([`Context`]) is everything else an outcome depends on: the
+//! content of every other source file of the workspace (its tests
+//! included), the root manifests and lockfiles, the toolchain's version
+//! and the timeout floor. A stronger test, a deleted test, a new lockfile or
+//! another compiler therefore re-tests every mutant (coarse, but never
+//! stale). Timeouts are never cached (they depend on the machine's load as
+//! much as on the tests), and neither are infrastructure failures, which
+//! are errors and never outcomes. The file is rewritten through a temporary
+//! file and a rename after every mutant, so a run that dies midway keeps
+//! what it finished.
 
 use super::{Mutant, MutantOutcome};
 use serde::{Deserialize, Serialize};
@@ -15,8 +20,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Version of the cache file's layout; another version is ignored.
-const VERSION: u32 = 1;
+/// Version of the cache file's layout and keys; another version is ignored.
+const VERSION: u32 = 2;
 
 /// One remembered outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,9 +50,43 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The cache key of `mutant` generated from a file whose content hashes to `content_sha`.
-pub(crate) fn key(content_sha: &str, mutant: &Mutant) -> String {
-    format!("{}|{}|{}", mutant.file, content_sha, mutant.key())
+/// Everything besides the mutated file that an outcome depends on, hashed.
+#[derive(Debug)]
+pub(crate) struct Context {
+    hasher: Sha256,
+}
+
+impl Context {
+    /// A context for a toolchain (its version text) and a timeout floor.
+    pub(crate) fn new(toolchain: &str, min_timeout_ms: u64) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(format!("toolchain\0{toolchain}\0timeout\0{min_timeout_ms}\0"));
+        Self { hasher }
+    }
+
+    /// Adds one file (a source, a manifest or a lockfile) by path and content.
+    /// Files must be added in a fixed order (sorted by path).
+    pub(crate) fn file(mut self, path: &str, content: &[u8]) -> Self {
+        self.hasher.update(format!("file\0{path}\0{}\0", sha256_hex(content)));
+        self
+    }
+
+    /// The context's hex digest.
+    pub(crate) fn finish(self) -> String {
+        self.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// The cache key of `mutant` generated from a file whose content hashes to
+/// `content_sha`, in a workspace whose [`Context`] hashes to `context_sha`.
+pub(crate) fn key(content_sha: &str, context_sha: &str, mutant: &Mutant) -> String {
+    format!("{}|{}|{}|{}", mutant.file, content_sha, mutant.key(), context_sha)
+}
+
+/// Whether an outcome may be remembered: not a timeout, which says as much
+/// about the machine's load as about the tests.
+pub(crate) fn cacheable(outcome: MutantOutcome) -> bool {
+    outcome != MutantOutcome::Timeout
 }
 
 impl ResultCache {
@@ -112,11 +151,47 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("results.json");
         let mut cache = ResultCache::load(path.clone());
-        let k = key(&sha256_hex(b"v1"), &mutant());
+        let k = key(&sha256_hex(b"v1"), "ctx", &mutant());
         cache.insert(k.clone(), CachedOutcome { outcome: MutantOutcome::Caught, duration_ms: 12 }).unwrap();
         let again = ResultCache::load(path);
         assert_eq!(again.get(&k), Some(CachedOutcome { outcome: MutantOutcome::Caught, duration_ms: 12 }));
-        assert_eq!(again.get(&key(&sha256_hex(b"v2"), &mutant())), None);
+        assert_eq!(again.get(&key(&sha256_hex(b"v2"), "ctx", &mutant())), None);
+        assert_eq!(again.get(&key(&sha256_hex(b"v1"), "other", &mutant())), None);
+    }
+
+    #[test]
+    fn the_context_changes_with_any_file_the_toolchain_or_the_timeout() {
+        let base = || Context::new("rustc 1.90.0", 10_000).file("Cargo.lock", b"a").file("tests/t.rs", b"x");
+        let digest = base().finish();
+        assert_eq!(digest, base().finish(), "deterministic");
+        assert_ne!(
+            digest,
+            Context::new("rustc 1.90.0", 10_000).file("Cargo.lock", b"a").file("tests/t.rs", b"y").finish()
+        );
+        assert_ne!(
+            digest,
+            Context::new("rustc 1.90.0", 10_000).file("Cargo.lock", b"b").file("tests/t.rs", b"x").finish()
+        );
+        assert_ne!(
+            digest,
+            Context::new("rustc 1.91.0", 10_000).file("Cargo.lock", b"a").file("tests/t.rs", b"x").finish()
+        );
+        assert_ne!(
+            digest,
+            Context::new("rustc 1.90.0", 20_000).file("Cargo.lock", b"a").file("tests/t.rs", b"x").finish()
+        );
+        assert_ne!(
+            digest,
+            Context::new("rustc 1.90.0", 10_000).file("Cargo.lock", b"a").file("tests/u.rs", b"x").finish()
+        );
+    }
+
+    #[test]
+    fn a_timeout_is_not_cacheable_and_the_other_outcomes_are() {
+        assert!(!cacheable(MutantOutcome::Timeout));
+        for o in [MutantOutcome::Caught, MutantOutcome::Missed, MutantOutcome::Unviable] {
+            assert!(cacheable(o));
+        }
     }
 
     #[test]

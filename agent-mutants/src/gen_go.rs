@@ -8,6 +8,9 @@
 //! (`{` → `{ return 0;`) that leave the old statements as dead code: Go
 //! rejects unused imports and variables, and deleting the body would often
 //! leave some unused.
+//!
+//! An `if` condition is negated and made constant (`(c) || true`,
+//! `(c) && false`).
 
 use super::{Ctx, Out, binary, boundary, identifiers, is_comparison, named_children, operator_token, unused_later};
 use crate::Operator;
@@ -30,6 +33,7 @@ pub(super) fn visit(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
         "if_statement" => {
             if let Some(cond) = node.child_by_field_name("condition") {
                 negate(cond, ctx, out);
+                constant(cond, ctx, out);
             }
         }
         "for_statement" => {
@@ -72,6 +76,18 @@ fn negate(cond: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     if ctx.mutable() {
         let replacement = format!("!({})", out.text(cond));
         out.replace(cond, Operator::NegateCondition, &replacement, ctx);
+    }
+}
+
+/// `if c` → `if (c) || true` and `if (c) && false`: constant conditions
+/// that still evaluate `c`, so every variable it names stays used (Go
+/// rejects an unused variable, and `if true` would leave `err` unused).
+fn constant(cond: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if ctx.mutable() {
+        let c = out.text(cond);
+        for replacement in [format!("({c}) || true"), format!("({c}) && false")] {
+            out.replace(cond, Operator::ConstantCondition, &replacement, ctx);
+        }
     }
 }
 

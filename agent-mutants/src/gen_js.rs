@@ -6,7 +6,11 @@
 //! test's title as the function name. Only named functions get body
 //! replacements (declarations, methods other than `constructor`, and
 //! function or arrow expressions bound to a variable), so callbacks are left
-//! alone. JavaScript bodies become `return undefined`; TypeScript bodies get
+//! alone. A function without a return type whose every `return` (or arrow
+//! expression body) is evidently a boolean gets `return true` and `return
+//! false`; an `if` condition is negated and replaced by `true` and `false`
+//! (in TypeScript only a condition that narrows no type).
+//! Other JavaScript bodies become `return undefined`; TypeScript bodies get
 //! a value of the declared return type (`undefined as never` for types with
 //! no plain value, which type-checks and fails at the first use).
 
@@ -44,7 +48,12 @@ fn function_name(node: Node<'_>) -> Option<Node<'_>> {
 pub(super) fn visit(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     match node.kind() {
         "binary_expression" | "augmented_assignment_expression" => binary(node, ctx, out),
-        "if_statement" | "while_statement" | "do_statement" => negate(node, ctx, out),
+        "if_statement" | "while_statement" | "do_statement" => {
+            negate(node, ctx, out);
+            if node.kind() == "if_statement" {
+                constant(node, ctx, out);
+            }
+        }
         "number" => {
             let counted = node.parent().is_some_and(|p| match p.kind() {
                 "binary_expression" => operator_token(p).is_some_and(|op| is_comparison(out.text(op))),
@@ -89,6 +98,100 @@ fn negate(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     }
 }
 
+/// The condition of an `if`, inside its parentheses.
+fn condition(node: Node<'_>) -> Option<Node<'_>> {
+    let paren = node.child_by_field_name("condition")?;
+    if paren.kind() == "parenthesized_expression" {
+        named_children(paren).into_iter().find(|c| c.kind() != "comment")
+    } else {
+        Some(paren)
+    }
+}
+
+/// `if (c)` → `if (true)` and `if (false)`. In TypeScript only for
+/// conditions that cannot narrow a type (relational comparisons and
+/// `&&`/`||` of them): `if (true)` in place of `if (x !== undefined)` would
+/// leave `x` un-narrowed in the branch and fail to type-check.
+fn constant(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if !ctx.mutable() {
+        return;
+    }
+    let typed = matches!(out.lang(), Lang::TypeScript | Lang::Tsx);
+    if let Some(cond) = condition(node).filter(|c| !typed || narrows_nothing(*c, out)) {
+        for value in ["true", "false"] {
+            out.replace(cond, Operator::ConstantCondition, value, ctx);
+        }
+    }
+}
+
+/// Whether a condition is a relational comparison (`<`, `<=`, `>`, `>=`)
+/// or `&&`/`||` of such: TypeScript narrows no type on it.
+fn narrows_nothing(cond: Node<'_>, out: &Out<'_>) -> bool {
+    match cond.kind() {
+        "parenthesized_expression" => named_children(cond).first().is_some_and(|c| narrows_nothing(*c, out)),
+        "binary_expression" => operator_token(cond).is_some_and(|op| match out.text(op) {
+            "<" | "<=" | ">" | ">=" => true,
+            "&&" | "||" => {
+                ["left", "right"].iter().all(|f| cond.child_by_field_name(f).is_some_and(|c| narrows_nothing(c, out)))
+            }
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Whether every `return` of a function body (nested functions left out),
+/// or an arrow function's expression body, is evidently a boolean, and
+/// there is at least one.
+fn returns_bool(body: Node<'_>, out: &Out<'_>) -> bool {
+    if body.kind() != "statement_block" {
+        return is_bool(body, out);
+    }
+    let mut returns = 0;
+    let mut stack = named_children(body);
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "function_declaration"
+            | "function_expression"
+            | "function"
+            | "arrow_function"
+            | "method_definition"
+            | "class_declaration"
+            | "class"
+            | "generator_function_declaration" => continue,
+            "return_statement" => {
+                returns += 1;
+                if !named_children(n).first().is_some_and(|e| is_bool(*e, out)) {
+                    return false;
+                }
+            }
+            _ => stack.extend(named_children(n)),
+        }
+    }
+    returns > 0
+}
+
+/// Whether an expression is evidently a boolean: `true`/`false`, a
+/// comparison, `instanceof`/`in`, `!x`, `&&`/`||` of such, `Boolean(x)`,
+/// `Array.isArray(x)`.
+fn is_bool(expr: Node<'_>, out: &Out<'_>) -> bool {
+    match expr.kind() {
+        "true" | "false" => true,
+        "parenthesized_expression" => named_children(expr).first().is_some_and(|e| is_bool(*e, out)),
+        "unary_expression" => operator_token(expr).is_some_and(|op| out.text(op) == "!"),
+        "binary_expression" => operator_token(expr).is_some_and(|op| match out.text(op) {
+            "&&" | "||" => {
+                ["left", "right"].iter().all(|f| expr.child_by_field_name(f).is_some_and(|e| is_bool(e, out)))
+            }
+            o => is_comparison(o) || matches!(o, "instanceof" | "in"),
+        }),
+        "call_expression" => {
+            expr.child_by_field_name("function").is_some_and(|f| matches!(out.text(f), "Boolean" | "Array.isArray"))
+        }
+        _ => false,
+    }
+}
+
 /// A value that means "the function returns nothing".
 const UNIT: &str = "";
 
@@ -108,8 +211,11 @@ fn replace_body(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     let is_async = tokens.contains(&"async");
     let setter = tokens.contains(&"set");
     let typed = matches!(out.lang(), Lang::TypeScript | Lang::Tsx);
+    let annotated = func.child_by_field_name("return_type").is_some();
     let values: Vec<String> = if setter {
         vec![UNIT.to_string()]
+    } else if !annotated && returns_bool(body, out) {
+        vec!["true".to_string(), "false".to_string()]
     } else if !typed {
         vec!["undefined".to_string()]
     } else {

@@ -3,9 +3,11 @@
 //! Test code is a `test_*.py` / `*_test.py` / `conftest.py` file, a
 //! `test_*` function (any `test*` one in a test file) and a `Test*` class.
 //! Body replacements write `return VALUE` in place of the whole block, with
-//! the value chosen from the return annotation when there is one (`None`
-//! otherwise); a removed test statement becomes `pass`, so the body stays a
-//! valid block.
+//! the value chosen from the return annotation when there is one (`True`
+//! and `False` when every `return` returns an evidently boolean expression,
+//! `None` otherwise); an `if`/`elif` condition is negated and replaced by
+//! `True` and by `False`; a removed test statement becomes `pass`, so the
+//! body stays a valid block.
 
 use super::{Ctx, Out, binary, boundary, identifiers, named_children, same_code, unused_later};
 use crate::Operator;
@@ -42,6 +44,9 @@ pub(super) fn visit(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
         "binary_operator" | "augmented_assignment" => binary(node, ctx, out),
         "if_statement" | "elif_clause" | "while_statement" => {
             negate(node, ctx, out);
+            if node.kind() != "while_statement" {
+                constant(node, ctx, out);
+            }
             if node.kind() == "if_statement" {
                 delete_branches(node, ctx, out);
             }
@@ -99,6 +104,19 @@ fn negate(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     }
 }
 
+/// `if c:` → `if True:` and `if False:`, also for `elif`: the test that
+/// only ever takes one branch misses one of them.
+fn constant(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
+    if !ctx.mutable() {
+        return;
+    }
+    if let Some(cond) = node.child_by_field_name("condition") {
+        for value in ["True", "False"] {
+            out.replace(cond, Operator::ConstantCondition, value, ctx);
+        }
+    }
+}
+
 /// Deletes each `elif` and `else` branch of an `if`.
 fn delete_branches(node: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     if !ctx.mutable() {
@@ -128,11 +146,50 @@ fn replace_body(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
         return;
     }
     let annotation = func.child_by_field_name("return_type").map(|t| out.text(t)).unwrap_or("");
-    for value in values_of(annotation) {
+    let values =
+        if annotation.is_empty() && returns_bool(body, out) { vec!["True", "False"] } else { values_of(annotation) };
+    for value in values {
         let replacement = format!("return {value}");
         if !same_code(out.text(body), &replacement) {
             out.replace(body, Operator::ReplaceBody, &replacement, ctx);
         }
+    }
+}
+
+/// Whether every `return` of a body (nested functions, lambdas and classes
+/// left out) returns an evidently boolean expression, and there is one.
+fn returns_bool(body: Node<'_>, out: &Out<'_>) -> bool {
+    let mut returns = 0;
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "function_definition" | "lambda" | "class_definition" => continue,
+            "return_statement" => {
+                returns += 1;
+                if !named_children(n).first().is_some_and(|e| is_bool(*e, out)) {
+                    return false;
+                }
+            }
+            _ => stack.extend(named_children(n)),
+        }
+    }
+    returns > 0
+}
+
+/// Whether an expression is evidently a `bool`: `True`/`False`, a
+/// comparison, `not x`, `and`/`or` of such, or a call of a builtin
+/// predicate (`isinstance`, `bool`, `all`, …).
+fn is_bool(expr: Node<'_>, out: &Out<'_>) -> bool {
+    match expr.kind() {
+        "true" | "false" | "comparison_operator" | "not_operator" => true,
+        "parenthesized_expression" => named_children(expr).first().is_some_and(|e| is_bool(*e, out)),
+        "boolean_operator" => {
+            ["left", "right"].iter().all(|f| expr.child_by_field_name(f).is_some_and(|e| is_bool(e, out)))
+        }
+        "call" => expr.child_by_field_name("function").is_some_and(|f| {
+            matches!(out.text(f), "isinstance" | "issubclass" | "bool" | "all" | "any" | "callable" | "hasattr")
+        }),
+        _ => false,
     }
 }
 

@@ -5,8 +5,10 @@
 //! (`#[test]`, `#[tokio::test]`, `#[rstest]`, …). `#[mutants::skip]`
 //! (also inside `cfg_attr`) removes every mutant of its item. Macro bodies
 //! are token trees to tree-sitter, so `assert!(a == b)` has no operator
-//! mutants.
+//! mutants. Body replacements are chosen from the return type by the
+//! `gen_rust_values` module.
 
+use super::gen_rust_values::{Scope, has_default, values_of};
 use super::{
     Ctx, Out, binary, boundary, identifiers, is_comparison, named_children, operator_token, same_code, unused_later,
 };
@@ -158,16 +160,21 @@ fn replace_body(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     let Some(body) = func.child_by_field_name("body") else {
         return;
     };
-    let unsafe_fn = named_children(func)
-        .iter()
-        .any(|c| c.kind() == "function_modifiers" && out.text(*c).split_whitespace().any(|w| w == "unsafe"));
-    if unsafe_fn {
+    let has_modifier = |word: &str| {
+        named_children(func)
+            .iter()
+            .any(|c| c.kind() == "function_modifiers" && out.text(*c).split_whitespace().any(|w| w == word))
+    };
+    if has_modifier("unsafe") {
         return;
     }
-    let values = match func.child_by_field_name("return_type") {
+    let mut values = match func.child_by_field_name("return_type") {
         None => vec!["()".to_string()],
-        Some(ty) => values_of(ty, out),
+        Some(ty) => values_of(ty, out, scope_of(func, out)),
     };
+    if has_modifier("const") {
+        values.retain(|v| const_safe(v));
+    }
     for value in values {
         let replacement = if value == "()" { "{}".to_string() } else { format!("{{ {value} }}") };
         if !same_code(out.text(body), &replacement) {
@@ -176,62 +183,29 @@ fn replace_body(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     }
 }
 
-/// Plain values of a Rust type, most telling first; empty when none is safe.
-fn values_of(ty: Node<'_>, out: &Out<'_>) -> Vec<String> {
-    let t = squash(out.text(ty));
-    let strs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    match ty.kind() {
-        "unit_type" => strs(&["()"]),
-        "never_type" => Vec::new(),
-        "primitive_type" => match t.as_str() {
-            "bool" => strs(&["true", "false"]),
-            "f32" | "f64" => strs(&["0.0", "1.0"]),
-            "char" | "str" => strs(&["Default::default()"]),
-            _ => strs(&["0", "1"]),
-        },
-        "reference_type" => {
-            let inner = ty.child_by_field_name("type").map(|i| squash(out.text(i))).unwrap_or_default();
-            let mutable = named_children(ty).iter().any(|c| c.kind() == "mutable_specifier");
-            if inner == "str" && !mutable {
-                strs(&["\"\""])
-            } else if inner.starts_with('[') {
-                vec![if mutable { "&mut []".to_string() } else { "&[]".to_string() }]
-            } else {
-                Vec::new()
-            }
-        }
-        "abstract_type" => {
-            let trait_name = ty.child_by_field_name("trait").map(|n| squash(out.text(n))).unwrap_or_default();
-            if trait_name.starts_with("Iterator<") { strs(&["::std::iter::empty()"]) } else { Vec::new() }
-        }
-        "generic_type" => {
-            let name = ty.child_by_field_name("type").map(|n| squash(out.text(n))).unwrap_or_default();
-            let last = name.rsplit("::").next().unwrap_or(&name).to_string();
-            let first_arg = ty
-                .child_by_field_name("type_arguments")
-                .and_then(|args| named_children(args).into_iter().find(|a| a.kind() != "lifetime"));
-            match last.as_str() {
-                "Option" => strs(&["None"]),
-                "Vec" => strs(&["vec![]"]),
-                "Result" => {
-                    let inner = first_arg.map(|a| values_of(a, out)).unwrap_or_default();
-                    if inner.is_empty() {
-                        strs(&["Ok(Default::default())"])
-                    } else {
-                        inner.into_iter().map(|v| format!("Ok({v})")).collect()
-                    }
-                }
-                "Box" | "Arc" | "Rc" if first_arg.is_some_and(|a| squash(out.text(a)) == "str") => {
-                    strs(&["\"\".into()"])
-                }
-                "Cow" => strs(&["\"\".into()"]),
-                _ => strs(&["Default::default()"]),
-            }
-        }
-        "type_identifier" if t == "String" => strs(&["String::new()"]),
-        "type_identifier" | "scoped_type_identifier" | "tuple_type" | "array_type" => strs(&["Default::default()"]),
-        _ => Vec::new(),
-    }
+/// Whether a replacement value may stand in a `const fn` body: literals,
+/// tuples, arrays, `None`/`Some(..)`/`Ok(..)`, `String::new()` and `vec![]`;
+/// no method call (`.into()`), path call (`Box::new`, `Default::default()`)
+/// or other macro, which are not const.
+fn const_safe(value: &str) -> bool {
+    let rest = value.replace("String::new()", "").replace("vec![]", "");
+    let method_call = rest.as_bytes().windows(2).any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic());
+    !rest.contains("::") && !rest.contains('!') && !rest.contains("&mut") && !method_call
+}
+
+/// What `Self` is for a function: known to implement `Default` when the
+/// enclosing `impl` is for such a type (with no unknown type parameters);
+/// unknown in a trait's default method.
+fn scope_of(func: Node<'_>, out: &Out<'_>) -> Scope {
+    let Some(imp) = func.parent().and_then(|list| list.parent()).filter(|p| p.kind() == "impl_item") else {
+        return Scope::default();
+    };
+    let is_default_impl =
+        imp.child_by_field_name("trait").is_some_and(|t| squash(out.text(t)).rsplit("::").next() == Some("Default"));
+    let fn_name = func.child_by_field_name("name").map(|n| out.text(n)).unwrap_or("");
+    let in_default_fn = is_default_impl && fn_name == "default";
+    let self_default = imp.child_by_field_name("type").is_some_and(|t| has_default(t, out, Scope::default()));
+    Scope { self_default, in_default_fn }
 }
 
 /// Whether a statement is an assertion: deleting one always leaves the test

@@ -21,10 +21,12 @@ mod gen_js;
 mod gen_python;
 #[path = "gen_rust.rs"]
 mod gen_rust;
+#[path = "gen_rust_values.rs"]
+mod gen_rust_values;
 
 use super::{Mutant, Operator};
 use agent_syntax::Lang;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::rc::Rc;
 use tree_sitter::Node;
 
@@ -35,12 +37,23 @@ use tree_sitter::Node;
 ///
 /// Generation is deterministic and never fails: a file the grammar cannot
 /// load gives no mutants, and syntax errors only hide the broken regions.
+///
+/// Rust body replacements use `Default::default()` only for types known to
+/// implement `Default`; here that is std types and the types of `source`
+/// itself. [`generate_with`] takes what is known about the whole crate.
 pub fn generate(file: &str, lang: Lang, source: &str) -> Vec<Mutant> {
+    let facts = if lang == Lang::Rust { TypeFacts::scan_rust([source]) } else { TypeFacts::default() };
+    generate_with(file, lang, source, &facts)
+}
+
+/// [`generate`] with what is known about the code around the file
+/// ([`TypeFacts`], e.g. from every source file of the same crate).
+pub fn generate_with(file: &str, lang: Lang, source: &str, facts: &TypeFacts) -> Vec<Mutant> {
     let Some(tree) = lang.parse(source) else {
         return Vec::new();
     };
     let root_ctx = Ctx { in_test: lang.is_test_file(std::path::Path::new(file)), ..Ctx::default() };
-    let mut out = Out::new(file, lang, source);
+    let mut out = Out::new(file, lang, source, facts);
     let mut stack: Vec<(Node<'_>, Rc<Ctx>)> = vec![(tree.root_node(), Rc::new(root_ctx))];
     while let Some((node, ctx)) = stack.pop() {
         if lang.is_string_or_comment(node.kind()) || node.is_error() || node.is_missing() {
@@ -58,6 +71,106 @@ pub fn generate(file: &str, lang: Lang, source: &str) -> Vec<Mutant> {
         }
     }
     out.finish()
+}
+
+/// Facts about a crate's types that decide which replacement values compile.
+///
+/// It holds the names of the types that implement `Default`, read from
+/// `#[derive(..., Default, ...)]` on a `struct`, `enum` or `union` and from
+/// `impl Default for Name` (any path to `Default`, any generics); a derive
+/// under `cfg_attr` does not count (it holds only in some builds). Names
+/// only: two types of the same name in one crate are taken for one.
+///
+/// ```
+/// use agent_mutants::TypeFacts;
+///
+/// let facts = TypeFacts::scan_rust(["#[derive(Debug, Default)]\npub struct Config { n: u32 }\n"]);
+/// assert!(facts.implements_default("Config"));
+/// assert!(!facts.implements_default("Other"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TypeFacts {
+    default_types: BTreeSet<String>,
+}
+
+impl TypeFacts {
+    /// Reads the facts from Rust sources (the files of one crate).
+    pub fn scan_rust<'a>(sources: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut default_types = BTreeSet::new();
+        for src in sources {
+            scan_derives(src, &mut default_types);
+            scan_default_impls(src, &mut default_types);
+        }
+        Self { default_types }
+    }
+
+    /// Whether a type of this name (last path segment) is known to implement `Default`.
+    pub fn implements_default(&self, name: &str) -> bool {
+        self.default_types.contains(name)
+    }
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The identifier at the start of `s` (after whitespace).
+fn leading_ident(s: &str) -> &str {
+    let s = s.trim_start();
+    let end = s.find(|c: char| !is_ident_char(c)).unwrap_or(s.len());
+    &s[..end]
+}
+
+/// `#[derive(.., Default, ..)]` followed by `struct|enum|union Name`.
+fn scan_derives(src: &str, found: &mut BTreeSet<String>) {
+    for (at, _) in src.match_indices("derive(") {
+        // `#[cfg_attr(feature = "x", derive(Default))]` holds only in some builds.
+        let attribute = src[..at].rfind("#[").map_or("", |open| &src[open..at]);
+        if attribute.contains("cfg_attr") {
+            continue;
+        }
+        let rest = &src[at + "derive(".len()..];
+        let Some(close) = rest.find(')') else { continue };
+        let list = &rest[..close];
+        let derives_default = list.split(',').any(|d| d.trim().rsplit("::").next() == Some("Default"));
+        if !derives_default {
+            continue;
+        }
+        let after = &rest[close..];
+        let item = ["struct ", "enum ", "union "]
+            .iter()
+            .filter_map(|kw| {
+                after
+                    .match_indices(kw)
+                    .find(|(i, _)| after[..*i].chars().next_back().is_none_or(|c| !is_ident_char(c)))
+                    .map(|(i, _)| i + kw.len())
+            })
+            .min();
+        if let Some(start) = item {
+            let name = leading_ident(&after[start..]);
+            if !name.is_empty() {
+                found.insert(name.to_string());
+            }
+        }
+    }
+}
+
+/// `impl<..> path::Default for path::Name<..>`.
+fn scan_default_impls(src: &str, found: &mut BTreeSet<String>) {
+    for (at, _) in src.match_indices("Default for ") {
+        let before = &src[..at];
+        let Some(impl_at) = before.rfind("impl") else { continue };
+        let between = &before[impl_at + 4..];
+        if between.contains(['{', '}', ';']) || before[..impl_at].chars().next_back().is_some_and(is_ident_char) {
+            continue;
+        }
+        let ty = src[at + "Default for ".len()..].trim_start();
+        let path_end = ty.find(|c: char| !(is_ident_char(c) || c == ':')).unwrap_or(ty.len());
+        let name = ty[..path_end].rsplit("::").next().unwrap_or("");
+        if !name.is_empty() {
+            found.insert(name.to_string());
+        }
+    }
 }
 
 /// The context a node is walked in.
@@ -112,14 +225,16 @@ pub(super) struct Out<'s> {
     line_starts: Vec<usize>,
     seen: HashSet<(usize, usize, String)>,
     mutants: Vec<Mutant>,
+    /// What is known about the crate's types.
+    pub(super) facts: &'s TypeFacts,
 }
 
 impl<'s> Out<'s> {
-    fn new(file: &'s str, lang: Lang, src: &'s str) -> Self {
+    fn new(file: &'s str, lang: Lang, src: &'s str, facts: &'s TypeFacts) -> Self {
         let line_starts = std::iter::once(0)
             .chain(src.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1))
             .collect();
-        Self { file, lang, src, line_starts, seen: HashSet::new(), mutants: Vec::new() }
+        Self { file, lang, src, line_starts, seen: HashSet::new(), mutants: Vec::new(), facts }
     }
 
     /// The language being mutated.

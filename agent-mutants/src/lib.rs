@@ -31,7 +31,7 @@ mod run_tree;
 
 pub use diff::{ChangedLines, changed_lines};
 pub use gate::MutationGate;
-pub use generate::generate;
+pub use generate::{TypeFacts, generate, generate_with};
 pub use run::{DEFAULT_MIN_TIMEOUT, MutateError, MutationConfig, MutationRunner, default_cache_dir, test_timeout};
 
 use agent_syntax::Lang;
@@ -50,6 +50,9 @@ pub enum Operator {
     BooleanFlip,
     /// A condition negated (`if c` → `if !(c)`).
     NegateCondition,
+    /// An `if` condition replaced by a constant (`if c` → `if True` / `if False`
+    /// in Python, `(c) || true` / `(c) && false` in Go).
+    ConstantCondition,
     /// `+` ↔ `-`, `*` ↔ `/`.
     ArithmeticFlip,
     /// A function body replaced with a plain value of its return type.
@@ -71,6 +74,7 @@ impl Operator {
             Operator::RelationalFlip => "relational_flip",
             Operator::BooleanFlip => "boolean_flip",
             Operator::NegateCondition => "negate_condition",
+            Operator::ConstantCondition => "constant_condition",
             Operator::ArithmeticFlip => "arithmetic_flip",
             Operator::ReplaceBody => "replace_body",
             Operator::DeleteArm => "delete_arm",

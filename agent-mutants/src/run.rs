@@ -19,8 +19,11 @@
 //!    [`Operator::RemoveTestStatement`](super::Operator::RemoveTestStatement)
 //!    applies. Without a diff or a file list, test-statement removal is left
 //!    out: it judges the tests of a change, not the code.
-//! 3. Mutants whose `(file, SHA-256 of its content, Mutant::key())` is in the
-//!    results cache are reported from it (`cached: true`) and not run.
+//! 3. Mutants whose `(file, SHA-256 of its content, Mutant::key(), context)`
+//!    is in the results cache are reported from it (`cached: true`) and not
+//!    run. The context hashes every other source file (tests included), the
+//!    root manifests and lockfiles, the toolchain's version and the timeout
+//!    floor (see the `cache` module); timeouts are never cached.
 //! 4. `jobs` job trees (`<cache>/job-K/tree`) are synced with the workspace
 //!    (only changed files rewritten; `.git`, `target` and bytecode caches
 //!    left out; `node_modules`/`.venv` symlinked). Each job keeps its own
@@ -72,9 +75,12 @@ mod run_schema;
 mod run_schema_build;
 
 use super::cache::{self, CachedOutcome, ResultCache};
-use super::run_project::{Ecosystem, Project};
+use super::run_project::{self, Ecosystem, Project};
 use super::run_tree;
-use super::{ChangedLines, Mutant, MutantOutcome, MutantResult, MutationReport, Operator, changed_lines, generate};
+use super::{
+    ChangedLines, Mutant, MutantOutcome, MutantResult, MutationReport, Operator, TypeFacts, changed_lines,
+    generate_with,
+};
 use agent_core::exec::{CommandSpec, ExecError, OutputCaps, RunOutput};
 use agent_core::snapshot::{SnapshotError, SnapshotId};
 use agent_core::workspace::WorkspaceProfile;
@@ -87,6 +93,33 @@ use std::time::{Duration, Instant};
 
 /// Default lower bound of the per-mutant test timeout.
 pub const DEFAULT_MIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Files at the root that outcomes depend on besides the sources: manifests,
+/// lockfiles, toolchain pins and test configuration.
+const CONTEXT_FILES: &[&str] = &[
+    "Cargo.toml",
+    "Cargo.lock",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    "go.mod",
+    "go.sum",
+    "go.work",
+    "package.json",
+    "package-lock.json",
+    "pnpm-lock.yaml",
+    "yarn.lock",
+    "tsconfig.json",
+    "pyproject.toml",
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "requirements.txt",
+    "setup.py",
+    "setup.cfg",
+    "pytest.ini",
+    "tox.ini",
+    ".venv/pyvenv.cfg",
+];
 
 /// Upper bound of the check and build steps, which have no baseline to scale from.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
@@ -303,6 +336,8 @@ impl MutationRunner {
             None => None,
         };
         let scoped = changed.is_some() || config.files.is_some();
+        let facts = rust_type_facts(&root, &project, &files);
+        let no_facts = TypeFacts::default();
         let mut sources: BTreeMap<String, Arc<String>> = BTreeMap::new();
         let mut mutants: Vec<Mutant> = Vec::new();
         for file in &files {
@@ -320,7 +355,11 @@ impl MutationRunner {
             let Some(lang) = project.is_source(file) else { continue };
             let path = root.join(file);
             let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-            let kept = generate(file, lang, &text).into_iter().filter(|m| {
+            let unit_facts = match lang {
+                Lang::Rust => facts.get(&project.unit_of(file)).unwrap_or(&no_facts),
+                _ => &no_facts,
+            };
+            let kept = generate_with(file, lang, &text, unit_facts).into_iter().filter(|m| {
                 let in_scope = whole_file || changed.as_ref().is_none_or(|c| c.contains(file, m.line));
                 in_scope && (scoped || m.operator != Operator::RemoveTestStatement)
             });
@@ -330,6 +369,7 @@ impl MutationRunner {
         mutants
             .sort_by(|a, b| (&a.file, a.line, a.column, a.byte_start).cmp(&(&b.file, b.line, b.column, b.byte_start)));
 
+        let context = self.cache_context(&root, &project, &files, config).await;
         let result_cache = ResultCache::load(cache_dir.join("results.json"));
         let mut results: Vec<Option<MutantResult>> = vec![None; mutants.len()];
         let mut pending = VecDeque::new();
@@ -337,7 +377,7 @@ impl MutationRunner {
         for (index, mutant) in mutants.iter().enumerate() {
             let Some(source) = sources.get(&mutant.file) else { continue };
             let sha = hashes.entry(mutant.file.as_str()).or_insert_with(|| cache::sha256_hex(source.as_bytes()));
-            let key = cache::key(sha, mutant);
+            let key = cache::key(sha, &context, mutant);
             match result_cache.get(&key) {
                 Some(hit) => {
                     results[index] = Some(MutantResult {
@@ -476,6 +516,40 @@ impl MutationRunner {
         Ok(changed_lines(&out.stdout.text()))
     }
 
+    /// The results cache's [`cache::Context`] of this run: every source file
+    /// (tests included), the root manifests and lockfiles (and each Rust
+    /// package's manifest, and a Python `.venv`'s `pyvenv.cfg`), the
+    /// toolchain's version and the timeout floor.
+    async fn cache_context(&self, root: &Path, project: &Project, files: &[String], config: &MutationConfig) -> String {
+        let (program, args): (&str, &[&str]) = match project.eco {
+            Ecosystem::Cargo => ("rustc", &["--version"]),
+            Ecosystem::Go => ("go", &["version"]),
+            Ecosystem::Python => ("python3", &["--version"]),
+            Ecosystem::Node => ("node", &["--version"]),
+        };
+        let spec = CommandSpec::new(program).args(args.iter().copied()).cwd(root).wall_timeout(Duration::from_secs(60));
+        let toolchain = match self.executor.run(spec).await {
+            Ok(out) if out.success() => format!("{}{}", out.stdout.text().trim(), out.stderr.text().trim()),
+            _ => format!("{program}: unknown"),
+        };
+        let mut paths: BTreeSet<String> = files.iter().cloned().collect();
+        paths.extend(CONTEXT_FILES.iter().map(|f| (*f).to_owned()).filter(|f| root.join(f).is_file()));
+        if project.eco == Ecosystem::Cargo {
+            for file in files {
+                if let Some(dir) = run_project::cargo_package_dir(root, file) {
+                    paths.insert(if dir.is_empty() { "Cargo.toml".to_owned() } else { format!("{dir}/Cargo.toml") });
+                }
+            }
+        }
+        let mut context = cache::Context::new(&toolchain, duration_ms(config.min_timeout));
+        for path in &paths {
+            if let Ok(bytes) = std::fs::read(root.join(path)) {
+                context = context.file(path, &bytes);
+            }
+        }
+        context.finish()
+    }
+
     /// Syncs `jobs` job trees with the workspace; returns their paths.
     async fn prepare_jobs(&self, root: &Path, cache_dir: &Path, jobs: usize) -> Result<Vec<PathBuf>, MutateError> {
         let trees: Vec<PathBuf> = (0..jobs).map(|k| cache_dir.join(format!("job-{k}")).join("tree")).collect();
@@ -610,10 +684,13 @@ async fn run_job(
         let Some(pending) = next else { break Ok(()) };
         match run_mutant(&shared, &tree, &job_cache, &id, &pending).await {
             Ok(result) => {
-                if let Ok(mut cache) = shared.cache.lock() {
-                    let value = CachedOutcome { outcome: result.outcome, duration_ms: result.duration_ms };
-                    if let Err(e) = cache.insert(pending.cache_key.clone(), value) {
-                        tracing::warn!(path = %cache.path().display(), error = %e, "could not write the results cache");
+                // A timeout is never remembered: it says as much about the machine's load as about the tests.
+                if cache::cacheable(result.outcome) {
+                    if let Ok(mut cache) = shared.cache.lock() {
+                        let value = CachedOutcome { outcome: result.outcome, duration_ms: result.duration_ms };
+                        if let Err(e) = cache.insert(pending.cache_key.clone(), value) {
+                            tracing::warn!(path = %cache.path().display(), error = %e, "could not write the results cache");
+                        }
                     }
                 }
                 done.push((pending.index, result));
@@ -730,6 +807,20 @@ async fn test_schema_mutant(
 fn did_not_compile(out: &RunOutput) -> bool {
     let says = |text: String| text.contains("error: could not compile");
     says(out.stderr.text()) || says(out.stdout.text())
+}
+
+/// What is known about the types of each Rust package (by
+/// `Project::unit_of`), read from all of its source files: which of them
+/// implement `Default`, so body replacements use `Default::default()` only
+/// where it compiles. Unreadable files are left out.
+fn rust_type_facts(root: &Path, project: &Project, files: &[String]) -> BTreeMap<String, TypeFacts> {
+    let mut texts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in files.iter().filter(|f| project.is_source(f) == Some(Lang::Rust)) {
+        if let Ok(text) = std::fs::read_to_string(root.join(file)) {
+            texts.entry(project.unit_of(file)).or_default().push(text);
+        }
+    }
+    texts.into_iter().map(|(unit, texts)| (unit, TypeFacts::scan_rust(texts.iter().map(String::as_str)))).collect()
 }
 
 #[cfg(test)]

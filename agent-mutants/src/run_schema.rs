@@ -13,7 +13,8 @@
 //!
 //! Left to the per-mutant path: match-arm deletions and test-statement
 //! removals, test code, files outside a package's `src/` (or under
-//! `src/bin/`), mutants in const contexts (`const`/`static` items, `const fn`,
+//! `src/bin/`), body replacements of functions returning `impl Trait`
+//! (the two arms would differ in type), mutants in const contexts (`const`/`static` items, `const fn`,
 //! array lengths, enum discriminants, patterns, attributes, macro token
 //! trees, generic arguments), and every mutant the compiler names in an
 //! error of the schema build.
@@ -179,14 +180,24 @@ fn site_node<'t>(root: Node<'t>, m: &Mutant) -> Option<Node<'t>> {
     let found = root.descendant_for_byte_range(m.byte_start, m.byte_end)?;
     let exact = found.start_byte() == m.byte_start && found.end_byte() == m.byte_end;
     match m.operator {
-        Operator::ReplaceBody => (exact && found.kind() == "block").then_some(found),
+        Operator::ReplaceBody => (exact && found.kind() == "block" && !returns_opaque(found)).then_some(found),
         Operator::EqualityFlip | Operator::RelationalFlip | Operator::BooleanFlip | Operator::ArithmeticFlip => {
             let parent = found.parent()?;
             (exact && matches!(parent.kind(), "binary_expression" | "compound_assignment_expr")).then_some(parent)
         }
-        Operator::NegateCondition | Operator::Boundary => (exact && found.is_named()).then_some(found),
+        Operator::NegateCondition | Operator::ConstantCondition | Operator::Boundary => {
+            (exact && found.is_named()).then_some(found)
+        }
         Operator::DeleteArm | Operator::RemoveTestStatement => None,
     }
+}
+
+/// Whether a body belongs to a function returning `impl Trait`: the two arms
+/// of a switch would be two different concrete types, which never compiles.
+fn returns_opaque(body: Node<'_>) -> bool {
+    body.parent()
+        .and_then(|f| f.child_by_field_name("return_type"))
+        .is_some_and(|t| matches!(t.kind(), "abstract_type" | "bounded_type"))
 }
 
 /// Whether a node is evaluated at compile time or is not an expression
@@ -272,5 +283,18 @@ mod tests {
         let arm = format!("{{ a {} 1 }}", m.replacement);
         let at = r.text.find(&arm).unwrap();
         assert_eq!(r.blame_at(at + 2, at + 3), Some(&[id][..]));
+    }
+
+    #[test]
+    fn body_replacements_of_functions_returning_impl_trait_are_left_out() {
+        let src = "pub fn evens(v: &[u8]) -> impl Iterator<Item = u8> + '_ {\n    v.iter().copied().filter(|x| x % 2 == 0)\n}\n";
+        let mutants = generate("src/lib.rs", Lang::Rust, src);
+        let r = rewrite(src, &ids(&mutants));
+        let bodies: Vec<u32> =
+            ids(&mutants).into_iter().filter(|(_, m)| m.operator == Operator::ReplaceBody).map(|(id, _)| id).collect();
+        assert_eq!(bodies.len(), 3, "empty, once(0), once(1)");
+        for (id, m) in ids(&mutants) {
+            assert_eq!(r.included.contains(&id), !bodies.contains(&id), "{m:?}\n{}", r.text);
+        }
     }
 }

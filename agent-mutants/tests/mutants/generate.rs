@@ -3,14 +3,14 @@
 //! property tests on random programs and random bytes, and the `--in-diff`
 //! parser on real `git diff -U0` output.
 
-use agent_mutants::{Mutant, Operator, changed_lines, generate};
+use agent_mutants::{Mutant, Operator, TypeFacts, changed_lines, generate, generate_with};
 use agent_syntax::Lang;
 use agent_testkit::git;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
 use Operator::{
-    ArithmeticFlip, BooleanFlip, Boundary, DeleteArm, EqualityFlip, NegateCondition, RelationalFlip,
+    ArithmeticFlip, BooleanFlip, Boundary, ConstantCondition, DeleteArm, EqualityFlip, NegateCondition, RelationalFlip,
     RemoveTestStatement, ReplaceBody,
 };
 
@@ -206,24 +206,249 @@ trait T {
         vec![
             ("b", "{}"),
             ("c", "{ String::new() }"),
+            ("c", "{ \"xyzzy\".into() }"),
             ("d", "{ None }"),
+            ("d", "{ Some(0) }"),
+            ("d", "{ Some(1) }"),
             ("e", "{ Ok(()) }"),
             ("f", "{ vec![] }"),
+            ("f", "{ vec![0] }"),
+            ("f", "{ vec![1] }"),
             ("g", "{ \"\" }"),
-            ("h", "{ Default::default() }"),
+            ("g", "{ \"xyzzy\" }"),
+            // h: `Config` has no known `Default` here, so no replacement (it would not compile).
             ("i", "{ Ok(true) }"),
             ("i", "{ Ok(false) }"),
             ("j", "{ ::std::iter::empty() }"),
+            ("j", "{ ::std::iter::once(0) }"),
+            ("j", "{ ::std::iter::once(1) }"),
             ("k", "{ 0.0 }"),
             ("k", "{ 1.0 }"),
+            ("k", "{ -1.0 }"),
             ("l", "{ \"\".into() }"),
+            ("l", "{ \"xyzzy\".into() }"),
             ("o", "{ 0 }"),
-            ("p", "{ Ok(Default::default()) }"),
+            // p: no value of `Config`, so no `Ok(..)` either.
             ("q", "{ &[] }"),
+            ("q", "{ Vec::leak(vec![0]) }"),
+            ("q", "{ Vec::leak(vec![1]) }"),
             ("provided", "{ false }"),
         ]
     );
     assert_all_parse(Lang::Rust, src, &mutants);
+}
+
+/// The body replacements of one function, in order.
+fn bodies_of<'m>(mutants: &'m [Mutant], function: &str) -> Vec<&'m str> {
+    bodies(mutants).into_iter().filter(|(f, _)| *f == function).map(|(_, r)| r).collect()
+}
+
+const RUST_SHAPES: &str = r#"use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::rc::Rc;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Default)]
+pub struct Options { n: u8 }
+pub struct Plain { n: u8 }
+pub struct Wrapper<T>(Vec<T>);
+impl<T> Default for Wrapper<T> { fn default() -> Self { Wrapper(Vec::new()) } }
+pub struct Manual;
+impl Default for Manual { fn default() -> Self { Manual } }
+
+fn signed() -> i32 { s() }
+fn unsigned() -> u64 { s() }
+fn letter() -> char { s() }
+fn maybe_text() -> Option<String> { s() }
+fn flags() -> Result<Vec<bool>, E> { s() }
+fn table() -> HashMap<String, u8> { s() }
+fn set() -> BTreeSet<u8> { s() }
+fn queue() -> VecDeque<bool> { s() }
+fn boxed() -> Box<u8> { s() }
+fn shared_str() -> Rc<str> { s() }
+fn shared_vec() -> Arc<Vec<u8>> { s() }
+fn cow() -> Cow<'static, str> { s() }
+fn pair() -> (u8, bool) { s() }
+fn bytes() -> [u8; 4] { s() }
+fn names() -> [String; 2] { s() }
+fn iter(&self) -> impl Iterator<Item = bool> + '_ { s() }
+fn full_path() -> std::sync::Arc<u8> { s() }
+fn scratch() -> &'static mut [u8] { s() }
+fn options() -> Options { s() }
+fn callback() -> Box<dyn Fn()> { s() }
+fn write(f: &mut fmt::Formatter<'_>) -> fmt::Result { s() }
+fn plain() -> Option<Plain> { s() }
+fn options_ref() -> &'static Options { s() }
+fn wrapped() -> Wrapper<u8> { s() }
+fn wrapped_any<T>() -> Wrapper<T> { s() }
+fn manual() -> Manual { s() }
+impl Options { fn new() -> Self { s() } }
+impl Plain { fn new() -> Self { s() } }
+trait Make { fn make() -> Self where Self: Sized { s() } }
+"#;
+
+#[test]
+fn rust_body_values_follow_the_shape_of_the_return_type() {
+    let m = generate("src/lib.rs", Lang::Rust, RUST_SHAPES);
+    let b = |f: &str| bodies_of(&m, f);
+    assert_eq!(b("signed"), ["{ 0 }", "{ 1 }", "{ -1 }"]);
+    assert_eq!(b("unsigned"), ["{ 0 }", "{ 1 }"]);
+    assert_eq!(b("letter"), ["{ '\\0' }", "{ 'x' }"]);
+    assert_eq!(b("maybe_text"), ["{ None }", "{ Some(String::new()) }", "{ Some(\"xyzzy\".into()) }"]);
+    assert_eq!(b("flags"), ["{ Ok(vec![]) }", "{ Ok(vec![true]) }", "{ Ok(vec![false]) }"]);
+    assert_eq!(
+        b("table"),
+        [
+            "{ HashMap::new() }",
+            "{ HashMap::from([(String::new(), 0)]) }",
+            "{ HashMap::from([(String::new(), 1)]) }",
+            "{ HashMap::from([(\"xyzzy\".into(), 0)]) }",
+            "{ HashMap::from([(\"xyzzy\".into(), 1)]) }",
+        ]
+    );
+    assert_eq!(b("set"), ["{ BTreeSet::new() }", "{ BTreeSet::from([0]) }", "{ BTreeSet::from([1]) }"]);
+    assert_eq!(b("queue"), ["{ VecDeque::new() }", "{ VecDeque::from([true]) }", "{ VecDeque::from([false]) }"]);
+    assert_eq!(b("boxed"), ["{ Box::new(0) }", "{ Box::new(1) }"]);
+    assert_eq!(b("shared_str"), ["{ \"\".into() }", "{ \"xyzzy\".into() }"]);
+    assert_eq!(b("shared_vec"), ["{ Arc::new(vec![]) }", "{ Arc::new(vec![0]) }", "{ Arc::new(vec![1]) }"]);
+    assert_eq!(
+        b("cow"),
+        [
+            "{ Cow::Borrowed(\"\") }",
+            "{ Cow::Borrowed(\"xyzzy\") }",
+            "{ Cow::Owned(String::new()) }",
+            "{ Cow::Owned(\"xyzzy\".to_owned()) }",
+        ]
+    );
+    assert_eq!(b("pair"), ["{ (0, true) }", "{ (0, false) }", "{ (1, true) }", "{ (1, false) }"]);
+    assert_eq!(b("bytes"), ["{ [0; 4] }", "{ [1; 4] }"]);
+    assert_eq!(
+        b("names"),
+        ["{ ::std::array::from_fn(|_| String::new()) }", "{ ::std::array::from_fn(|_| \"xyzzy\".into()) }"]
+    );
+    assert_eq!(b("iter"), ["{ ::std::iter::empty() }", "{ ::std::iter::once(true) }", "{ ::std::iter::once(false) }"]);
+    assert_eq!(b("full_path"), ["{ std::sync::Arc::new(0) }", "{ std::sync::Arc::new(1) }"]);
+    assert_eq!(b("scratch"), ["{ &mut [] }", "{ Vec::leak(vec![0]) }", "{ Vec::leak(vec![1]) }"]);
+    assert_eq!(b("options"), ["{ Default::default() }"], "derive(Default) in the same source");
+    assert!(b("callback").is_empty(), "no value of a trait object");
+    assert_eq!(b("write"), ["{ Ok(()) }"]);
+    assert_eq!(b("plain"), ["{ None }"], "Plain has no Default: only None");
+    assert_eq!(b("options_ref"), ["{ Box::leak(Box::new(Default::default())) }"]);
+    assert_eq!(b("wrapped"), ["{ Default::default() }"], "impl<T> Default for Wrapper<T>, u8: Default");
+    assert!(b("wrapped_any").is_empty(), "T is not known to implement Default");
+    assert_eq!(b("manual"), ["{ Default::default() }"]);
+    assert!(b("default").iter().all(|r| !r.contains("Default::default()")), "Default::default inside itself recurses");
+    assert_eq!(b("new"), ["{ Default::default() }"], "Self = Options has Default; Self = Plain has none");
+    assert!(b("make").is_empty(), "Self in a trait is unknown");
+    assert_all_parse(Lang::Rust, RUST_SHAPES, &m);
+}
+
+#[test]
+fn rust_default_is_offered_for_a_type_that_derives_it_in_another_file_of_the_crate() {
+    let lib = "mod config;\nuse config::Config;\n\npub fn load() -> Config {\n    read()\n}\n";
+    let config =
+        "/// Settings.\n#[derive(Debug,\n    Default)]\n#[non_exhaustive]\npub struct Config {\n    pub n: u32,\n}\n";
+    assert!(generate("src/lib.rs", Lang::Rust, lib).iter().all(|m| m.operator != ReplaceBody), "not known alone");
+    let facts = TypeFacts::scan_rust([lib, config]);
+    assert!(facts.implements_default("Config"));
+    let with = generate_with("src/lib.rs", Lang::Rust, lib, &facts);
+    assert_eq!(bodies(&with), [("load", "{ Default::default() }")]);
+}
+
+#[test]
+fn rust_type_facts_read_derives_and_default_impls_but_not_lookalikes() {
+    let src = r#"#[derive(Clone, std::default::Default)] enum Mode { #[default] A, B }
+#[derive(Debug)] struct NoDefault;
+impl<T: Clone> core::default::Default for crate::deep::Generic<T> { fn default() -> Self { todo!() } }
+// a comment: impl Default for Comment? no: this line has a brace { first
+impl From<u8> for NotDefault { fn from(_: u8) -> Self { NotDefault } }
+#[derive(PartialEq)] pub(crate) struct Other;
+#[cfg_attr(feature = "serde", derive(Default))] struct Gated;
+"#;
+    let facts = TypeFacts::scan_rust([src]);
+    assert!(facts.implements_default("Mode"));
+    assert!(facts.implements_default("Generic"));
+    assert!(!facts.implements_default("NoDefault"));
+    assert!(!facts.implements_default("NotDefault"));
+    assert!(!facts.implements_default("Other"));
+    assert!(!facts.implements_default("Gated"), "only with a feature");
+}
+
+/// `rustc`'s errors for the library crate at `root` (its `src/lib.rs`), or
+/// `None` when it type-checks (metadata only, no code generation).
+fn rustc_errors(root: &Path) -> Option<String> {
+    let out = std::process::Command::new("rustc")
+        .args(["--edition", "2021", "--crate-type", "lib", "--emit=metadata", "--crate-name", "shapes", "--out-dir"])
+        .arg(root.join("out"))
+        .arg(root.join("src/lib.rs"))
+        .output()
+        .unwrap();
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn rust_every_body_replacement_of_the_shapes_fixture_compiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("shapes");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    for rel in ["Cargo.toml", "src/lib.rs", "src/types.rs"] {
+        std::fs::copy(fixtures().join("rust-shapes").join(rel), root.join(rel)).unwrap();
+    }
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let types = std::fs::read_to_string(root.join("src/types.rs")).unwrap();
+    assert_eq!(rustc_errors(&root), None, "the fixture compiles unmutated");
+
+    let facts = TypeFacts::scan_rust([lib.as_str(), types.as_str()]);
+    let mutants: Vec<Mutant> = generate_with("src/lib.rs", Lang::Rust, &lib, &facts)
+        .into_iter()
+        .filter(|m| m.operator == ReplaceBody)
+        .collect();
+    let with_bodies: std::collections::BTreeSet<&str> = mutants.iter().filter_map(|m| m.function.as_deref()).collect();
+    let functions: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("pub fn ").or_else(|| l.trim_start().strip_prefix("pub async fn ")))
+        .map(|l| l.split(['(', '<']).next().unwrap())
+        .collect();
+    let without: Vec<&str> = functions.iter().copied().filter(|f| !with_bodies.contains(f)).collect();
+    // Exactly the functions whose return type has no value known to compile.
+    assert_eq!(
+        without,
+        ["plain", "checked_plain", "holder_of", "pair_of", "identity", "callback", "display", "never", "twin"],
+        "{mutants:#?}"
+    );
+    assert!(mutants.len() > 150, "{} body replacements", mutants.len());
+    assert!(mutants.iter().any(|m| m.function.as_deref() == Some("options") && m.replacement.contains("Default")));
+    assert!(
+        mutants.iter().any(|m| m.function.as_deref() == Some("pair_of_bytes") && m.replacement.contains("Default"))
+    );
+    let of_fn = |f: &str| {
+        mutants.iter().filter(|m| m.function.as_deref() == Some(f)).map(|m| m.replacement.as_str()).collect::<Vec<_>>()
+    };
+    // A `const fn` keeps only const-evaluable values.
+    assert_eq!(of_fn("const_name"), ["{ \"\" }", "{ \"xyzzy\" }"]);
+    assert!(of_fn("const_text").is_empty(), "String::new() is the body already; \"xyzzy\".into() is not const");
+    assert_eq!(of_fn("const_list"), ["{ vec![] }"], "vec![0] allocates: not const");
+    assert_eq!(of_fn("const_pair").len(), 1 + 6, "None and Some of the six (u8, f32) pairs");
+    assert_eq!(of_fn("scratch"), ["{ &mut [] }", "{ Vec::leak(vec![0]) }", "{ Vec::leak(vec![1]) }"]);
+
+    let mut failures = Vec::new();
+    for m in &mutants {
+        std::fs::write(root.join("src/lib.rs"), m.apply(&lib)).unwrap();
+        if let Some(errors) = rustc_errors(&root) {
+            failures.push(format!("{:?} `{}`:\n{errors}", m.function, m.replacement));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} do not compile:\n{}", failures.len(), mutants.len(), failures.join("\n"));
+
+    // The check does see a wrong replacement: `Default::default()` where the type has none.
+    for function in ["plain", "pair_of"] {
+        let at = lib.find(&format!("pub fn {function}")).unwrap();
+        let open = at + lib[at..].find('{').unwrap();
+        let close = open + lib[open..].find("\n}").unwrap() + 2;
+        let wrong = format!("{}{{ Default::default() }}{}", &lib[..open], &lib[close..]);
+        std::fs::write(root.join("src/lib.rs"), wrong).unwrap();
+        assert!(rustc_errors(&root).is_some(), "Default::default() in {function} must not compile");
+    }
 }
 
 #[test]
@@ -260,7 +485,7 @@ mod tests {
 "#;
     let mutants = generate("src/lib.rs", Lang::Rust, src);
     let in_code: Vec<_> = mutants.iter().filter(|m| m.line <= 3).map(|m| m.operator).collect();
-    assert_eq!(in_code, vec![ReplaceBody, ReplaceBody, ArithmeticFlip]);
+    assert_eq!(in_code, vec![ReplaceBody, ReplaceBody, ReplaceBody, ArithmeticFlip], "0, 1 and -1 for an i32");
     let in_tests: Vec<_> = mutants.iter().filter(|m| m.line > 3).collect();
     assert!(in_tests.iter().all(|m| m.operator == RemoveTestStatement && m.in_test));
     assert_eq!(
@@ -319,10 +544,14 @@ fn python_if_elif_gives_negations_flips_branch_deletions_and_boundaries() {
             (ReplaceBody, 2, 5, body, "return 0"),
             (ReplaceBody, 2, 5, body, "return 1"),
             (NegateCondition, 2, 8, "x < lo", "not (x < lo)"),
+            (ConstantCondition, 2, 8, "x < lo", "True"),
+            (ConstantCondition, 2, 8, "x < lo", "False"),
             (RelationalFlip, 2, 10, "<", "<="),
             (RelationalFlip, 2, 10, "<", ">"),
             (DeleteArm, 4, 5, "elif x > 100:\n        return 100", ""),
             (NegateCondition, 4, 10, "x > 100", "not (x > 100)"),
+            (ConstantCondition, 4, 10, "x > 100", "True"),
+            (ConstantCondition, 4, 10, "x > 100", "False"),
             (RelationalFlip, 4, 12, ">", ">="),
             (RelationalFlip, 4, 12, ">", "<"),
             (Boundary, 4, 14, "100", "101"),
@@ -341,7 +570,9 @@ fn python_identity_membership_and_boolean_operators_flip() {
     assert_eq!(
         summary(&mutants),
         vec![
-            (ReplaceBody, 2, 5, "return a is not None and b not in a or a is b", "return None"),
+            // Every `return` is a comparison chain: evidently a bool.
+            (ReplaceBody, 2, 5, "return a is not None and b not in a or a is b", "return True"),
+            (ReplaceBody, 2, 5, "return a is not None and b not in a or a is b", "return False"),
             (EqualityFlip, 2, 14, "is not", "is"),
             (BooleanFlip, 2, 26, "and", "or"),
             (EqualityFlip, 2, 32, "not in", "in"),
@@ -360,6 +591,67 @@ fn python_strings_and_comments_with_operators_give_no_operator_mutants() {
     assert_eq!(of(&mutants, ReplaceBody).len(), 1);
     assert_eq!(mutants.len(), 1, "{mutants:?}");
     assert_invariants(Lang::Python, src, &mutants);
+}
+
+#[test]
+fn python_a_function_whose_every_return_is_a_bool_gets_true_and_false_bodies() {
+    let src = "def a(x):\n    return x > 1\n\ndef b(x):\n    if x:\n        return True\n    return not x\n\ndef c(x):\n    if x:\n        return x > 1\n    return x\n\ndef d(x):\n    def inner():\n        return 3\n    return isinstance(x, int) and (x == 2)\n\ndef e(x):\n    return x and x > 1\n\ndef f(x):\n    print(x)\n";
+    let mutants = generate("m.py", Lang::Python, src);
+    assert_eq!(
+        bodies(&mutants),
+        vec![
+            ("a", "return True"),
+            ("a", "return False"),
+            ("b", "return True"),
+            ("b", "return False"),
+            // c: one `return x` is not evidently a bool.
+            ("c", "return None"),
+            // d: the nested function's `return 3` is not d's (d's body starts first).
+            ("d", "return True"),
+            ("d", "return False"),
+            ("inner", "return None"),
+            // e: `x and …` is `x` when `x` is falsy.
+            ("e", "return None"),
+            ("f", "return None"),
+        ]
+    );
+    assert_eq!(
+        of(&mutants, ConstantCondition),
+        vec![(5, "x", "True"), (5, "x", "False"), (10, "x", "True"), (10, "x", "False")]
+    );
+    assert_all_parse(Lang::Python, src, &mutants);
+}
+
+#[test]
+fn javascript_a_function_whose_every_return_is_a_boolean_gets_true_and_false_bodies() {
+    let src = "function a(x) { return x > 1; }\nconst b = (x) => !x;\nfunction c(x) { if (x) { return true; } return x; }\nfunction d(x) { const f = () => 3; return x instanceof Date || Array.isArray(x); }\n";
+    let mutants = generate("src/m.js", Lang::JavaScript, src);
+    assert_eq!(
+        bodies(&mutants),
+        vec![
+            ("a", "{ return true; }"),
+            ("a", "{ return false; }"),
+            ("b", "true"),
+            ("b", "false"),
+            ("c", "{ return undefined; }"),
+            ("d", "{ return true; }"),
+            ("d", "{ return false; }"),
+            ("f", "undefined"),
+        ]
+    );
+    assert_eq!(of(&mutants, ConstantCondition), vec![(3, "x", "true"), (3, "x", "false")]);
+    assert_all_parse(Lang::JavaScript, src, &mutants);
+}
+
+#[test]
+fn typescript_constant_conditions_only_where_no_type_is_narrowed() {
+    let src = "export function f(x: number | undefined, s: Shape): number {\n  if (x !== undefined) { return x; }\n  if (s.kind === \"circle\") { return s.r; }\n  if (x > 3 && (s.n <= 2 || s.n >= 9)) { return 1; }\n  return 0;\n}\n";
+    let mutants = generate("src/f.ts", Lang::TypeScript, src);
+    assert_eq!(
+        of(&mutants, ConstantCondition),
+        vec![(4, "x > 3 && (s.n <= 2 || s.n >= 9)", "true"), (4, "x > 3 && (s.n <= 2 || s.n >= 9)", "false"),]
+    );
+    assert_eq!(of(&mutants, NegateCondition).len(), 3, "negation is unchanged");
 }
 
 #[test]
@@ -427,6 +719,8 @@ fn javascript_gives_flips_negations_and_undefined_bodies_but_spares_concatenatio
         vec![
             (ReplaceBody, 1, 18, body, "{ return undefined; }"),
             (NegateCondition, 1, 24, "a === b", "!(a === b)"),
+            (ConstantCondition, 1, 24, "a === b", "true"),
+            (ConstantCondition, 1, 24, "a === b", "false"),
             (EqualityFlip, 1, 26, "===", "!=="),
             (ArithmeticFlip, 1, 42, "+", "-"),
         ]
@@ -531,6 +825,8 @@ fn go_function_gives_zero_value_bodies_negations_and_boundaries() {
         vec![
             (ReplaceBody, 3, 32, "", " return 0, nil;"),
             (NegateCondition, 4, 5, "x < 0", "!(x < 0)"),
+            (ConstantCondition, 4, 5, "x < 0", "(x < 0) || true"),
+            (ConstantCondition, 4, 5, "x < 0", "(x < 0) && false"),
             (RelationalFlip, 4, 7, "<", "<="),
             (RelationalFlip, 4, 7, "<", ">"),
             (Boundary, 4, 9, "0", "1"),
@@ -639,8 +935,10 @@ fn fixture_mutant_counts_per_operator() {
             ("equality_flip", 1),
             ("negate_condition", 3),
             ("relational_flip", 8),
-            // The test module holds only assertions, which are never removed.
-            ("replace_body", 14),
+            // Two values for each of the eight functions (`""`/`"xyzzy"` for
+            // `&str`, `String::new()`/`"xyzzy".into()` for `String`). The test
+            // module holds only assertions, which are never removed.
+            ("replace_body", 16),
         ]
     );
 }

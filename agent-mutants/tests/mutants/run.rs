@@ -95,6 +95,11 @@ pub fn make() -> Widget {
     Widget { size: 3 }
 }
 
+/// The largest byte.
+pub fn top() -> u8 {
+    255
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,9 +135,11 @@ async fn rust_mutants_are_caught_missed_unviable_or_timed_out_and_a_rerun_comes_
     assert_eq!(outcome(&report, lib, "!=", "=="), MutantOutcome::Caught, "{}", dump(&report));
     assert_eq!(outcome(&report, lib, ">=", ">"), MutantOutcome::Missed);
     assert_eq!(outcome(&report, lib, "+=", "-="), MutantOutcome::Timeout, "i counts down forever");
-    let unviable = report.mutants.iter().find(|r| r.mutant.function.as_deref() == Some("make")).unwrap();
-    assert_eq!(unviable.mutant.replacement, "{ Default::default() }");
-    assert_eq!(unviable.outcome, MutantOutcome::Unviable, "Widget has no Default");
+    assert!(
+        report.mutants.iter().all(|r| r.mutant.function.as_deref() != Some("make")),
+        "Widget has no Default and no known value: no body replacement"
+    );
+    assert_eq!(outcome(&report, lib, "255", "256"), MutantOutcome::Unviable, "256 is out of range for u8");
     assert!(report.mutants.iter().all(|r| !r.cached));
     assert_eq!(report.jobs, 2);
     assert!(report.baseline_ms > 0);
@@ -142,12 +149,15 @@ async fn rust_mutants_are_caught_missed_unviable_or_timed_out_and_a_rerun_comes_
     assert!(!root.join("target").exists(), "builds happen in the cache, never in the workspace");
     assert_eq!(std::fs::read_to_string(root.join("src/lib.rs")).unwrap(), RUST_LIB, "the workspace is untouched");
 
-    // Nothing changed: every outcome comes from the cache, no mutant runs.
+    // Nothing changed: every outcome comes from the cache but the timeout,
+    // which is never remembered and runs again.
     let again = runner(&cache).run(&root, &config(&cache)).await.unwrap();
-    assert!(again.mutants.iter().all(|r| r.cached), "{}", dump(&again));
+    for r in &again.mutants {
+        assert_eq!(r.cached, r.outcome != MutantOutcome::Timeout, "{}", dump(&again));
+    }
+    assert_eq!(again.mutants.iter().filter(|r| !r.cached).count(), 1, "only the timeout ran");
     let outcomes = |r: &MutationReport| r.mutants.iter().map(|m| (m.mutant.key(), m.outcome)).collect::<Vec<_>>();
     assert_eq!(outcomes(&again), outcomes(&report));
-    assert_eq!(again.baseline_ms, 0, "no baseline is needed when nothing runs");
 }
 
 const PY_CALC: &str = "def add(a, b):\n    return a + b\n\n\ndef clamp(x, low, high):\n    if x < low:\n        return low\n    if x > high:\n        return high\n    return x\n";
@@ -183,6 +193,93 @@ async fn python_mutants_run_the_tests_that_import_their_module() {
     assert_eq!(outcome(&report, "calc.py", ">", "<"), MutantOutcome::Missed, "the low branch returns first");
     assert!(report.mutants.iter().all(|r| r.mutant.operator != Operator::RemoveTestStatement), "not without a diff");
     assert!(report.mutants.iter().any(|r| r.mutant.file == "text.py"));
+}
+
+/// Copies a fixture project of `tests/testdata/mutate` to `to`.
+fn copy_fixture(name: &str, to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/mutate").join(name);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() && entry.file_name() != ".gitignore" {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_boolean_function_tested_with_one_input_leaves_return_true_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("py");
+    copy_fixture("python-bool", &root);
+    let cache = dir.path().join("cache");
+    let report = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    let body = |function: &str, value: &str| {
+        let found: Vec<_> = report
+            .mutants
+            .iter()
+            .filter(|r| {
+                r.mutant.function.as_deref() == Some(function)
+                    && r.mutant.operator == Operator::ReplaceBody
+                    && r.mutant.replacement == value
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{function} {value}: {}", dump(&report));
+        found[0].outcome
+    };
+    // `is_adult` has no annotation: its one `return` is a comparison, so its body becomes a constant.
+    assert_eq!(body("is_adult", "return True"), MutantOutcome::Missed, "only is_adult(30) is tested");
+    assert_eq!(body("is_adult", "return False"), MutantOutcome::Caught);
+    assert_eq!(body("is_admin", "return True"), MutantOutcome::Caught, "guest is tested too");
+    assert_eq!(body("is_admin", "return False"), MutantOutcome::Caught);
+    assert_eq!(outcome(&report, "access.py", "name == \"root\"", "True"), MutantOutcome::Caught);
+    assert_eq!(outcome(&report, "access.py", "name == \"root\"", "False"), MutantOutcome::Caught);
+    let missed: Vec<_> = report.mutants.iter().filter(|r| r.outcome == MutantOutcome::Missed).collect();
+    assert!(missed.iter().all(|r| r.mutant.function.as_deref() == Some("is_adult")), "{}", dump(&report));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strengthened_test_reruns_a_cached_missed_mutant_and_catches_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("py");
+    python_project(&root);
+    let cache = dir.path().join("cache");
+    let first = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert_eq!(outcome(&first, "calc.py", ">", "<"), MutantOutcome::Missed, "{}", dump(&first));
+    let again = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert!(again.mutants.iter().all(|r| r.cached), "nothing changed: {}", dump(&again));
+
+    // Only the test file changes: a test above `high` now sees `x > high` flipped.
+    let stronger = format!("{PY_TEST_CALC}\n\ndef test_clamp_high():\n    assert clamp(15, 0, 10) == 10\n");
+    std::fs::write(root.join("tests/test_calc.py"), stronger).unwrap();
+    let after = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert!(after.mutants.iter().all(|r| !r.cached), "a changed test re-tests every mutant: {}", dump(&after));
+    assert_eq!(outcome(&after, "calc.py", ">", "<"), MutantOutcome::Caught, "{}", dump(&after));
+
+    // Another timeout floor is another context too.
+    let slower = runner(&cache).run(&root, &config(&cache).min_timeout(Duration::from_secs(5))).await.unwrap();
+    assert!(slower.mutants.iter().all(|r| !r.cached));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_run_every_mutant_of_the_rust_shapes_fixture_builds_with_the_schema_and_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("shapes");
+    copy_fixture("rust-shapes", &root);
+    copy_fixture("rust-shapes/src", &root.join("src"));
+    let cache = dir.path().join("cache");
+    let report = runner(&cache).run(&root, &config(&cache)).await.unwrap();
+    assert!(built_a_schema(&cache), "the schema with every body replacement builds");
+    let switched_in = switched(&cache).len();
+    assert!(
+        switched_in > 100 && switched_in < report.mutants.len(),
+        "{switched_in}: const fns and impl Trait stay out"
+    );
+    let unviable: Vec<_> = report.mutants.iter().filter(|r| r.outcome == MutantOutcome::Unviable).collect();
+    assert!(unviable.is_empty(), "{unviable:#?}");
+    assert!(report.mutants.len() > 150, "{}", report.mutants.len());
+    // The crate has no tests: every mutant that builds is missed.
+    assert_eq!(report.missed, report.mutants.len(), "{}", dump(&report));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,6 +397,11 @@ async fn javascript_mutants_are_checked_with_node_and_tested_with_the_projects_c
     assert_eq!(outcome(&report, "src/sum.js", "+", "-"), MutantOutcome::Caught, "{}", dump(&report));
     assert_eq!(outcome(&report, "src/sum.js", "===", "!=="), MutantOutcome::Caught);
     assert_eq!(outcome(&report, "src/sum.js", "*", "/"), MutantOutcome::Missed, "double is never tested");
+    // isEmpty returns a comparison: its body becomes `return true` / `return false`, and
+    // the test that only tries `[]` lets `return true` through.
+    let is_empty = |value: &str| outcome(&report, "src/sum.js", "{\n  return xs.length === 0;\n}", value);
+    assert_eq!(is_empty("{ return true; }"), MutantOutcome::Missed, "{}", dump(&report));
+    assert_eq!(is_empty("{ return false; }"), MutantOutcome::Caught);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,9 +563,8 @@ async fn mutate_run_a_mutant_that_breaks_the_schema_build_is_moved_out_and_is_un
     let cache = dir.path().join("cache");
     let report = runner(&cache).run(&root, &config(&cache)).await.unwrap();
     assert!(built_a_schema(&cache), "the rest of the schema still built");
-    let unviable = report.mutants.iter().find(|r| r.mutant.function.as_deref() == Some("make")).unwrap();
-    assert_eq!(unviable.outcome, MutantOutcome::Unviable, "Widget has no Default: {}", dump(&report));
-    assert!(!is_switched(&cache, &report, &unviable.mutant.original, "{ Default::default() }"));
+    assert_eq!(outcome(&report, "src/lib.rs", "255", "256"), MutantOutcome::Unviable, "{}", dump(&report));
+    assert!(!is_switched(&cache, &report, "255", "256"));
     assert!(is_switched(&cache, &report, "+=", "-="), "{:?}", switched(&cache));
     assert!(is_switched(&cache, &report, "!=", "=="));
     assert_eq!(outcome(&report, "src/lib.rs", "+=", "-="), MutantOutcome::Timeout, "a hung schema mutant times out");
