@@ -25,6 +25,7 @@ mod cache;
 mod diff;
 mod gate;
 mod generate;
+mod progress;
 mod run;
 mod run_project;
 mod run_tree;
@@ -32,6 +33,7 @@ mod run_tree;
 pub use diff::{ChangedLines, changed_lines};
 pub use gate::MutationGate;
 pub use generate::{TypeFacts, generate, generate_with};
+pub use progress::{Progress, ProgressObserver};
 pub use run::{DEFAULT_MIN_TIMEOUT, MutateError, MutationConfig, MutationRunner, default_cache_dir, test_timeout};
 
 use agent_syntax::Lang;

@@ -145,15 +145,32 @@ pub struct MutationConfig {
     /// Rust: build the mutants of ordinary code into one schema and run the
     /// test executables once per mutant instead of building each (default on).
     pub schemata: bool,
+    /// Called with the run's [`Progress`](crate::Progress) before the first
+    /// mutant runs and after every mutant (default: none).
+    pub progress: Option<crate::ProgressObserver>,
 }
 
 impl Default for MutationConfig {
     fn default() -> Self {
-        Self { jobs: 0, in_diff: None, files: None, cache_dir: None, min_timeout: DEFAULT_MIN_TIMEOUT, schemata: true }
+        Self {
+            jobs: 0,
+            in_diff: None,
+            files: None,
+            cache_dir: None,
+            min_timeout: DEFAULT_MIN_TIMEOUT,
+            schemata: true,
+            progress: None,
+        }
     }
 }
 
 impl MutationConfig {
+    /// Reports the run's progress to `observer`.
+    pub fn progress(mut self, observer: crate::ProgressObserver) -> Self {
+        self.progress = Some(observer);
+        self
+    }
+
     /// Sets the number of parallel jobs (0: one per core, at most 4).
     pub fn jobs(mut self, jobs: usize) -> Self {
         self.jobs = jobs;
@@ -306,6 +323,8 @@ struct Shared {
     timeout: Duration,
     /// Rust builds inside the timed `cargo test`: the baseline build's time is added to the limit.
     build_allowance: Duration,
+    /// The run's progress, when someone watches it.
+    progress: Option<crate::progress::Tracker>,
 }
 
 impl MutationRunner {
@@ -413,6 +432,13 @@ impl MutationRunner {
                 }
             }
             tracing::info!(mutants = pending.len(), jobs, timeout_ms = report.timeout_ms, "running mutants");
+            let progress = config.progress.clone().map(|observer| {
+                let cached: Vec<MutantOutcome> = results.iter().flatten().map(|r| r.outcome).collect();
+                crate::progress::Tracker::new(observer, cached.len() + pending.len(), &cached)
+            });
+            if let Some(tracker) = &progress {
+                tracker.start();
+            }
             let shared = Arc::new(Shared {
                 executor: Arc::clone(&self.executor),
                 snapshotter: Arc::clone(&self.snapshotter),
@@ -421,6 +447,7 @@ impl MutationRunner {
                 cache: Mutex::new(result_cache),
                 timeout,
                 build_allowance,
+                progress,
             });
             let mut set = tokio::task::JoinSet::new();
             for (k, tree) in trees.into_iter().enumerate() {
@@ -692,6 +719,9 @@ async fn run_job(
                             tracing::warn!(path = %cache.path().display(), error = %e, "could not write the results cache");
                         }
                     }
+                }
+                if let Some(tracker) = &shared.progress {
+                    tracker.record(result.outcome);
                 }
                 done.push((pending.index, result));
             }

@@ -1,4 +1,4 @@
-//! `agentctl mutate DIR [--in-diff REV] [--jobs N] [--json]`: mutation
+//! `agentctl mutate DIR [--in-diff REV] [--jobs N] [--json] [--progress]`: mutation
 //! testing through agent-mutants' `MutationRunner`, with agent-sandbox's
 //! `ProcessExecutor` and a `DirSnapshotter` for the job trees.
 //!
@@ -13,11 +13,12 @@
 use crate::cli::parse_duration;
 use crate::{CliError, Output, require_dir, to_json};
 use agentkit::mutants::{
-    MutantOutcome, MutateError, MutationConfig, MutationReport, MutationRunner, default_cache_dir,
+    MutantOutcome, MutateError, MutationConfig, MutationReport, MutationRunner, ProgressObserver, default_cache_dir,
 };
 use agentkit::sandbox::{DirSnapshotter, ProcessExecutor};
 use clap::Args;
 use std::fmt::Write as _;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,6 +42,10 @@ pub(crate) struct MutateArgs {
     /// Print one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Print a progress line to stderr after every mutant (done of total, caught and
+    /// missed so far, time left); on by default when stderr is a terminal.
+    #[arg(long)]
+    pub(crate) progress: bool,
 }
 
 /// Runs `agentctl mutate`.
@@ -52,6 +57,20 @@ pub(crate) async fn mutate(args: MutateArgs) -> Result<Output, CliError> {
     }
     if let Some(text) = &args.min_timeout {
         config = config.min_timeout(parse_duration(text).map_err(CliError::bad_input)?);
+    }
+    if args.progress || std::io::stderr().is_terminal() {
+        let terminal = std::io::stderr().is_terminal();
+        config = config.progress(ProgressObserver::new(move |p| {
+            // A terminal gets one line rewritten in place; a log gets a line per mutant.
+            if terminal {
+                eprint!("\r\x1b[2K{p}")
+            } else {
+                eprintln!("{p}")
+            }
+            if terminal && p.done == p.total {
+                eprintln!();
+            }
+        }));
     }
     let cache = args.cache_dir.clone().unwrap_or_else(|| default_cache_dir(&root));
     config = config.cache_dir(cache.clone());

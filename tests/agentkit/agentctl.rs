@@ -484,6 +484,25 @@ fn mutate_json_lists_each_mutant_of_the_diff_and_exits_1_when_one_is_missed() {
 }
 
 #[test]
+fn mutate_progress_prints_a_line_per_mutant_to_stderr_and_leaves_the_json_alone() {
+    let (dir, work) = mutate_fixture();
+    let cache = dir.path().join("cache");
+    let args = ["mutate", work.to_str().unwrap(), "--in-diff", "HEAD~1", "--jobs", "2", "--json"];
+    let out = agentctl().args(args).args(["--cache-dir", cache.to_str().unwrap(), "--progress"]).output().unwrap();
+    let n = json(&out)["mutants"].as_array().unwrap().len();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(" mutants: ")).collect();
+    // One line before the first mutant, then one per mutant, ending at n of n.
+    assert_eq!(lines.len(), n + 1, "{stderr}");
+    assert!(lines[0].starts_with(&format!("0/{n} mutants: 0 caught, 0 missed")), "{stderr}");
+    assert!(lines[n].starts_with(&format!("{n}/{n} mutants: ")) && lines[n].contains("elapsed"), "{stderr}");
+    // Not asked for and not a terminal: the same mutants run again (a fresh cache), silently.
+    let dir2 = tempfile::tempdir().unwrap();
+    let out = agentctl().args(args).args(["--cache-dir", dir2.path().to_str().unwrap()]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(" mutants: "), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn mutate_of_a_missing_directory_or_an_unknown_revision_is_bad_input() {
     let out = agentctl().args(["mutate", "/no/such/dir", "--json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -614,3 +614,29 @@ async fn mutate_run_a_crate_with_doctests_builds_no_schema_and_its_doctests_stil
     assert!(!built_a_schema(&cache), "a test-binary run would skip the doctest");
     assert_eq!(outcome(&report, "src/lib.rs", "*", "/"), MutantOutcome::Caught, "{}", dump(&report));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_reported_after_every_mutant_and_ends_at_the_reports_tally() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("py");
+    copy_fixture("python-bool", &root);
+    let cache = dir.path().join("cache");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    let observer = agent_mutants::ProgressObserver::new(move |p| sink.lock().unwrap().push(p.clone()));
+    let report = runner(&cache).run(&root, &config(&cache).progress(observer)).await.unwrap();
+    let seen = seen.lock().unwrap();
+    // One report before the first mutant, then one per mutant, one more done each time.
+    assert_eq!(seen.len(), report.mutants.len() + 1, "{seen:?}");
+    for (i, p) in seen.iter().enumerate() {
+        assert_eq!((p.done, p.total), (i, report.mutants.len()));
+        assert_eq!(p.caught + p.missed + p.unviable + p.timeout, p.done);
+    }
+    let last = seen.last().unwrap();
+    assert_eq!(
+        (last.caught, last.missed, last.unviable, last.timeout),
+        (report.caught, report.missed, report.unviable, report.timeout)
+    );
+    assert_eq!(last.eta, Some(std::time::Duration::ZERO), "nothing is left");
+    assert!(last.to_string().starts_with(&format!("{n}/{n} mutants: ", n = report.mutants.len())));
+}
