@@ -15,7 +15,8 @@
 //! no plain value, which type-checks and fails at the first use).
 
 use super::{
-    Ctx, Out, binary, boundary, identifiers, is_comparison, named_children, operator_token, same_code, unused_later,
+    Ctx, Out, binary, boundary, every_return_is, identifiers, is_comparison, named_children, operator_token, same_code,
+    unused_later,
 };
 use crate::Operator;
 use agent_syntax::Lang;
@@ -147,28 +148,17 @@ fn returns_bool(body: Node<'_>, out: &Out<'_>) -> bool {
     if body.kind() != "statement_block" {
         return is_bool(body, out);
     }
-    let mut returns = 0;
-    let mut stack = named_children(body);
-    while let Some(n) = stack.pop() {
-        match n.kind() {
-            "function_declaration"
-            | "function_expression"
-            | "function"
-            | "arrow_function"
-            | "method_definition"
-            | "class_declaration"
-            | "class"
-            | "generator_function_declaration" => continue,
-            "return_statement" => {
-                returns += 1;
-                if !named_children(n).first().is_some_and(|e| is_bool(*e, out)) {
-                    return false;
-                }
-            }
-            _ => stack.extend(named_children(n)),
-        }
-    }
-    returns > 0
+    const NESTED: &[&str] = &[
+        "function_declaration",
+        "function_expression",
+        "function",
+        "arrow_function",
+        "method_definition",
+        "class_declaration",
+        "class",
+        "generator_function_declaration",
+    ];
+    every_return_is(body, NESTED, |e| is_bool(e, out))
 }
 
 /// Whether an expression is evidently a boolean: `true`/`false`, a

@@ -9,7 +9,7 @@
 //! `True` and by `False`; a removed test statement becomes `pass`, so the
 //! body stays a valid block.
 
-use super::{Ctx, Out, binary, boundary, identifiers, named_children, same_code, unused_later};
+use super::{Ctx, Out, binary, boundary, every_return_is, identifiers, named_children, same_code, unused_later};
 use crate::Operator;
 use tree_sitter::Node;
 
@@ -159,21 +159,7 @@ fn replace_body(func: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
 /// Whether every `return` of a body (nested functions, lambdas and classes
 /// left out) returns an evidently boolean expression, and there is one.
 fn returns_bool(body: Node<'_>, out: &Out<'_>) -> bool {
-    let mut returns = 0;
-    let mut stack = vec![body];
-    while let Some(n) = stack.pop() {
-        match n.kind() {
-            "function_definition" | "lambda" | "class_definition" => continue,
-            "return_statement" => {
-                returns += 1;
-                if !named_children(n).first().is_some_and(|e| is_bool(*e, out)) {
-                    return false;
-                }
-            }
-            _ => stack.extend(named_children(n)),
-        }
-    }
-    returns > 0
+    every_return_is(body, &["function_definition", "lambda", "class_definition"], |e| is_bool(e, out))
 }
 
 /// Whether an expression is evidently a `bool`: `True`/`False`, a

@@ -287,6 +287,28 @@ impl<'s> Out<'s> {
     }
 }
 
+/// Whether every `return` statement under `body` (subtrees of the `nested`
+/// kinds, inner functions and classes, left out) returns an expression
+/// `accept` takes, and there is at least one.
+pub(super) fn every_return_is(body: Node<'_>, nested: &[&str], accept: impl Fn(Node<'_>) -> bool) -> bool {
+    let mut returns = 0;
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        if nested.contains(&n.kind()) {
+            continue;
+        }
+        if n.kind() == "return_statement" {
+            returns += 1;
+            if !named_children(n).first().is_some_and(|e| accept(*e)) {
+                return false;
+            }
+        } else {
+            stack.extend(named_children(n));
+        }
+    }
+    returns > 0
+}
+
 /// The named children of a node.
 pub(super) fn named_children(node: Node<'_>) -> Vec<Node<'_>> {
     let mut cursor = node.walk();
