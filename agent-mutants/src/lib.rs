@@ -27,6 +27,7 @@ mod gate;
 mod generate;
 mod progress;
 mod run;
+mod run_cargo;
 mod run_project;
 mod run_tree;
 

@@ -71,10 +71,13 @@
 
 #[path = "run_schema.rs"]
 mod run_schema;
+#[path = "run_schema_base.rs"]
+mod run_schema_base;
 #[path = "run_schema_build.rs"]
 mod run_schema_build;
 
 use super::cache::{self, CachedOutcome, ResultCache};
+use super::run_cargo;
 use super::run_project::{self, Ecosystem, Project};
 use super::run_tree;
 use super::{
@@ -310,7 +313,28 @@ struct SchemaRun {
     id: u32,
     /// The package directory, relative to the tree (the tests' working directory).
     package_dir: String,
+    /// The test executables of its package and of the members that depend on it.
     executables: Arc<Vec<PathBuf>>,
+    /// The doctests that reached its site, run when the executables all pass.
+    doctests: Arc<Vec<run_schema_base::DocSelection>>,
+}
+
+/// Where a schema is built and for what.
+#[derive(Clone, Copy)]
+struct SchemaScope<'a> {
+    root: &'a Path,
+    cache_dir: &'a Path,
+    units: &'a BTreeSet<String>,
+    jobs: usize,
+}
+
+/// The limits of a schema mutant's runs, from the schema's baseline.
+#[derive(Clone, Copy, Debug, Default)]
+struct SchemaLimits {
+    /// One pass of the test executables.
+    tests: Duration,
+    /// One doctest run.
+    doctests: Duration,
 }
 
 /// What every job shares.
@@ -323,6 +347,10 @@ struct Shared {
     timeout: Duration,
     /// Rust builds inside the timed `cargo test`: the baseline build's time is added to the limit.
     build_allowance: Duration,
+    /// The limits of a schema mutant's test executables and doctest runs.
+    schema_limits: SchemaLimits,
+    /// Where the schema's tree and build cache are (`<cache>/schema`).
+    schema_dir: PathBuf,
     /// The run's progress, when someone watches it.
     progress: Option<crate::progress::Tracker>,
 }
@@ -421,14 +449,22 @@ impl MutationRunner {
         if !pending.is_empty() {
             let units: BTreeSet<String> = pending.iter().map(|p| project.unit_of(&p.mutant.file)).collect();
             let trees = self.prepare_jobs(&root, &cache_dir, jobs).await?;
+            if eco == Ecosystem::Cargo {
+                if let Some(workspace) = self.cargo_workspace(&trees[0]).await {
+                    project.set_cargo(workspace);
+                }
+            }
             let (build_allowance, baseline) = self.baseline(&project, &root, &cache_dir, &units).await?;
             let timeout = test_timeout(baseline, jobs, config.min_timeout);
             report.baseline_ms = duration_ms(baseline);
             report.timeout_ms = duration_ms(timeout);
+            let mut schema_limits = SchemaLimits::default();
             if eco == Ecosystem::Cargo {
                 seed_build_caches(&cache_dir, jobs).await?;
-                if config.schemata && !project.runs_doctests() {
-                    pending = self.schema(&project, &cache_dir, &units, pending, &sources).await?;
+                if config.schemata {
+                    let scope = SchemaScope { root: &root, cache_dir: &cache_dir, units: &units, jobs };
+                    (pending, schema_limits) =
+                        self.schema(&project, scope, pending, &sources, config.min_timeout).await?;
                 }
             }
             tracing::info!(mutants = pending.len(), jobs, timeout_ms = report.timeout_ms, "running mutants");
@@ -447,6 +483,8 @@ impl MutationRunner {
                 cache: Mutex::new(result_cache),
                 timeout,
                 build_allowance,
+                schema_limits,
+                schema_dir: cache_dir.join("schema"),
                 progress,
             });
             let mut set = tokio::task::JoinSet::new();
@@ -487,31 +525,81 @@ impl MutationRunner {
         Ok(report)
     }
 
-    /// Builds the schema of the pending Rust mutants in job 0 and marks the
-    /// ones it holds; returns the queue, per-mutant path first.
+    /// Builds the schema of the pending Rust mutants in the schema tree
+    /// (`<cache>/schema/tree`, a copy of the workspace kept apart from the
+    /// job trees, with its own build cache seeded from job 0's) and marks the
+    /// ones it holds; returns the queue, per-mutant path first, and the
+    /// limit of a schema mutant's doctest run.
     async fn schema(
         &self,
         project: &Project,
-        cache_dir: &Path,
-        units: &BTreeSet<String>,
+        scope: SchemaScope<'_>,
         pending: VecDeque<Pending>,
         sources: &BTreeMap<String, Arc<String>>,
-    ) -> Result<VecDeque<Pending>, MutateError> {
+        min_timeout: Duration,
+    ) -> Result<(VecDeque<Pending>, SchemaLimits), MutateError> {
+        let SchemaScope { root, cache_dir, units, jobs } = scope;
+        let schema_dir = cache_dir.join("schema");
+        let tree = schema_dir.join("tree");
+        // Never leave a former run's list behind.
+        let list = schema_dir.join("mutants.txt");
+        if list.exists() {
+            std::fs::remove_file(&list).map_err(io_err(&list))?;
+        }
+        prepare_schema_tree(root, cache_dir).await?;
+        let numbered: Vec<(u32, &Mutant)> = pending
+            .iter()
+            .filter(|p| !project.cargo_member(&project.unit_of(&p.mutant.file)).is_some_and(|m| m.proc_macro))
+            .map(|p| (u32::try_from(p.index + 1).unwrap_or(u32::MAX), &p.mutant))
+            .collect();
+        let built = run_schema_build::build(&*self.executor, project, &schema_dir, units, &numbered, sources).await?;
+        let Some(built) = built else { return Ok((pending, SchemaLimits::default())) };
+        // The schema's baseline, with no mutant switched on and the sites
+        // traced (see the `run_schema_base` module).
+        let doc_packages: BTreeSet<String> = units.iter().flat_map(|u| project.doctest_packages(u)).collect();
         let job_cache = cache_dir.join("job-0");
-        let tree = job_cache.join("tree");
-        let numbered: Vec<(u32, &Mutant)> =
-            pending.iter().map(|p| (u32::try_from(p.index + 1).unwrap_or(u32::MAX), &p.mutant)).collect();
-        let built =
-            run_schema_build::build(&*self.executor, project, &job_cache, cache_dir, units, &numbered, sources).await?;
-        let Some(built) = built else { return Ok(pending) };
+        let base = run_schema_base::run_baseline(
+            &self.executor,
+            project,
+            &job_cache,
+            &schema_dir,
+            &built.executables,
+            &doc_packages,
+            jobs,
+        )
+        .await?;
+        let Some(base) = base else {
+            tracing::info!("the schema's baseline failed; per-mutant path");
+            return Ok((pending, SchemaLimits::default()));
+        };
+        let (tests, doctests) = run_schema_base::limits(&base, jobs, min_timeout);
+        let limits = SchemaLimits { tests, doctests };
         let (mut old, mut switched) = (VecDeque::new(), VecDeque::new());
         for mut p in pending {
             let id = u32::try_from(p.index + 1).unwrap_or(u32::MAX);
-            let dir = super::run_project::cargo_package_dir(&tree, &p.mutant.file);
-            let exes = dir.as_ref().and_then(|d| built.executables.get(d));
-            match (built.ids.contains(&id), dir, exes) {
-                (true, Some(package_dir), Some(exes)) => {
-                    p.schema = Some(SchemaRun { id, package_dir, executables: Arc::clone(exes) });
+            let unit = project.unit_of(&p.mutant.file);
+            let dir = run_project::cargo_package_dir(&tree, &p.mutant.file);
+            // The test executables of the mutant's package and of every member that depends on it.
+            let mut exes: Vec<PathBuf> = Vec::new();
+            let mut found = dir.as_ref().is_some_and(|d| built.executables.contains_key(d));
+            for name in project.reach(&unit) {
+                let member_dir = match project.cargo_member(&name) {
+                    Some(m) => Some(m.dir.clone()),
+                    None if name == unit => dir.clone(),
+                    None => None,
+                };
+                if let Some(list) = member_dir.as_ref().and_then(|d| built.executables.get(d)) {
+                    exes.extend(list.iter().cloned());
+                    found = true;
+                }
+            }
+            match (built.ids.contains(&id), dir, found) {
+                (true, Some(package_dir), true) => {
+                    // Only what reaches the mutant's site runs it; nothing reaches it: missed without a run.
+                    let exes = if base.by_tests.contains(&id) { exes } else { Vec::new() };
+                    let docs = base.doctests_for(id, &project.doctest_packages(&unit));
+                    p.schema =
+                        Some(SchemaRun { id, package_dir, executables: Arc::new(exes), doctests: Arc::new(docs) });
                     switched.push_back(p);
                 }
                 _ => old.push_back(p),
@@ -520,10 +608,31 @@ impl MutationRunner {
         tracing::info!(schema = switched.len(), per_mutant = old.len(), "mutant schema built");
         // The list of switched mutants, for whoever wants to see which path a mutant took.
         let listed: String = switched.iter().map(|p| format!("{} {}\n", p.mutant.file, p.mutant.key())).collect();
-        let list = cache_dir.join("schema-bin").join("mutants.txt");
         std::fs::write(&list, listed).map_err(io_err(&list))?;
         old.extend(switched);
-        Ok(old)
+        Ok((old, limits))
+    }
+
+    /// The workspace's members from `cargo metadata --no-deps` in `tree` (a
+    /// job tree: cargo may write there); `None` when it fails, and then each
+    /// package is tested alone.
+    async fn cargo_workspace(&self, tree: &Path) -> Option<run_cargo::CargoWorkspace> {
+        let spec = CommandSpec::new("cargo")
+            .args(["metadata", "--no-deps", "--format-version", "1", "--offline"])
+            .cwd(tree)
+            .output_caps(OutputCaps { head_bytes: 64 << 20, tail_bytes: 0 })
+            .wall_timeout(Duration::from_secs(120));
+        match self.executor.run(spec).await {
+            Ok(out) if out.success() => run_cargo::CargoWorkspace::parse(&out.stdout.text(), tree),
+            Ok(out) => {
+                tracing::warn!(stderr = %out.stderr.text().trim(), "cargo metadata failed; no dependants are tested");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cargo metadata did not run; no dependants are tested");
+                None
+            }
+        }
     }
 
     /// The lines changed since `rev`, from `git diff -U0 --relative REV` in `root`.
@@ -819,9 +928,26 @@ async fn test_schema_mutant(
         .project
         .env(job_cache)
         .set(run_schema::SWITCH, schema.id.to_string())
+        .set("INSTA_UPDATE", "no")
         .set("CARGO_MANIFEST_DIR", dir.display().to_string());
     for exe in schema.executables.iter() {
-        let spec = CommandSpec::new(exe.display().to_string()).cwd(&dir).env(env.clone()).wall_timeout(shared.timeout);
+        let spec = CommandSpec::new(exe.display().to_string())
+            .cwd(&dir)
+            .env(env.clone())
+            .wall_timeout(shared.schema_limits.tests);
+        let out = run(&*shared.executor, spec).await?;
+        if out.timed_out.is_some() {
+            return Ok(MutantOutcome::Timeout);
+        }
+        if !out.success() {
+            return Ok(MutantOutcome::Caught);
+        }
+    }
+    // Doctests link the schema's library, so the switch reaches them too;
+    // rustdoc compiles them again on every run, which is why they come last.
+    for selection in schema.doctests.iter() {
+        let spec = run_schema_base::doc_command(&shared.project, &shared.schema_dir, selection, schema.id, None)
+            .wall_timeout(shared.schema_limits.doctests);
         let out = run(&*shared.executor, spec).await?;
         if out.timed_out.is_some() {
             return Ok(MutantOutcome::Timeout);
@@ -831,6 +957,28 @@ async fn test_schema_mutant(
         }
     }
     Ok(MutantOutcome::Missed)
+}
+
+/// Syncs the schema tree (`<cache>/schema/tree`) with the workspace and
+/// seeds its build cache from job 0's when it has none.
+async fn prepare_schema_tree(root: &Path, cache_dir: &Path) -> Result<(), MutateError> {
+    let (root, cache_dir) = (root.to_path_buf(), cache_dir.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        let schema_dir = cache_dir.join("schema");
+        let tree = schema_dir.join("tree");
+        run_tree::sync_tree(&root, &tree, &cache_dir).map_err(io_err(&tree))?;
+        let first = cache_dir.join("job-0").join("target");
+        let target = schema_dir.join("target");
+        if first.is_dir() && !target.exists() {
+            let partial = target.with_extension("partial");
+            let _ = std::fs::remove_dir_all(&partial);
+            run_tree::copy_dir(&first, &partial).map_err(io_err(&partial))?;
+            std::fs::rename(&partial, &target).map_err(io_err(&target))?;
+        }
+        Ok::<(), MutateError>(())
+    })
+    .await
+    .map_err(|e| MutateError::Io { path: PathBuf::from("schema tree"), source: std::io::Error::other(e) })?
 }
 
 /// Whether cargo's output says a crate did not compile.

@@ -4,12 +4,13 @@
 //!
 //! | ecosystem | unit of a file | check | baseline build | tests |
 //! |---|---|---|---|---|
-//! | Cargo | its package (nearest `Cargo.toml` with `[package]`) | `cargo check -p PKG` (`--tests` for test code) | `cargo test -p PKG --no-run` | `cargo test -p PKG` (`--tests`, no doctest run, when no doc comment holds a code block) |
+//! | Cargo | its package (nearest `Cargo.toml` with `[package]`) | `cargo check -p PKG` (`--tests` for test code) | `cargo test -p PKG -p DEPENDANT… --no-run` | `cargo test -p PKG -p DEPENDANT…` (every workspace member that depends on PKG, directly or not; `--tests`, no doctest run, when no doc comment holds a code block) |
 //! | Go | its directory | `go vet ./DIR` | — | `go test -failfast ./DIR` |
 //! | Python | the module | `python3 -m py_compile FILE` | — | the pytest command on the test files that import the module (all tests when none is found) with `-x` |
 //! | Node/TypeScript | the project | `tsc --noEmit --incremental` (TypeScript, when a `tsc` is found), `node --check FILE` (JavaScript) | — | the project's test command |
 
 use super::Mutant;
+use super::run_cargo::{CargoPackage, CargoWorkspace};
 use agent_core::exec::{CommandSpec, EnvPolicy};
 use agent_core::workspace::{DetectedCommand, WorkspaceProfile};
 use agent_syntax::imports::{Import, python_imports};
@@ -104,6 +105,10 @@ pub(crate) struct Project {
     /// none does, builds and tests pass `--tests`, which leaves out the
     /// doctest run (a rustdoc process with nothing to do) and the examples.
     doctests: bool,
+    /// Rust: packages (by name) with a doc comment that holds a code block.
+    doc_blocks: BTreeSet<String>,
+    /// Rust: the workspace's members, from `cargo metadata` (see [`Project::set_cargo`]).
+    cargo: Option<CargoWorkspace>,
 }
 
 impl Project {
@@ -117,6 +122,8 @@ impl Project {
             typescript: root.join("tsconfig.json").is_file(),
             py_tests: Vec::new(),
             doctests: true,
+            doc_blocks: BTreeSet::new(),
+            cargo: None,
         }
     }
 
@@ -138,14 +145,18 @@ impl Project {
     /// Python test files and what they import; whether Rust has doctests.
     pub(crate) fn index_sources(&mut self, files: &[String]) {
         if self.eco == Ecosystem::Cargo {
-            self.doctests = files.iter().any(|f| {
-                std::fs::read_to_string(self.root.join(f)).map_or(true, |text| {
+            for f in files {
+                let blocks = std::fs::read_to_string(self.root.join(f)).map_or(true, |text| {
                     text.lines().any(|l| {
                         let l = l.trim_start();
                         (l.starts_with("///") || l.starts_with("//!")) && l.contains("```")
                     }) || text.contains("#[doc")
-                })
-            });
+                });
+                if blocks {
+                    self.doc_blocks.insert(cargo_package(&self.root, f).unwrap_or_default());
+                }
+            }
+            self.doctests = !self.doc_blocks.is_empty();
         }
         if self.eco != Ecosystem::Python {
             return;
@@ -237,7 +248,7 @@ impl Project {
             return None;
         }
         let mut args = vec!["test".to_owned(), "--no-run".into(), "--quiet".into(), "--message-format=short".into()];
-        args.extend(cargo_packages(units));
+        args.extend(self.cargo_packages(units));
         if !self.doctests {
             args.push("--tests".into());
         }
@@ -248,17 +259,50 @@ impl Project {
     /// cargo's JSON messages (test executables, error spans) on stdout.
     pub(crate) fn schema_build(&self, dir: &Path, units: &BTreeSet<String>) -> CommandSpec {
         let mut args = vec!["test".to_owned(), "--no-run".into(), "--message-format=json".into()];
-        args.extend(cargo_packages(units));
+        args.extend(self.cargo_packages(units));
         if !self.doctests {
             args.push("--tests".into());
         }
         CommandSpec::new("cargo").args(args).cwd(dir)
     }
 
-    /// Whether `cargo test` here also runs doctests (a schema run does not,
-    /// so schemata are used only when it does not).
-    pub(crate) fn runs_doctests(&self) -> bool {
-        self.doctests
+    /// Records the workspace's members (Rust), for test selection across
+    /// dependants, doctests and proc-macro crates.
+    pub(crate) fn set_cargo(&mut self, workspace: CargoWorkspace) {
+        self.cargo = Some(workspace);
+    }
+
+    /// The member `name` of the Rust workspace, when `cargo metadata` named it.
+    pub(crate) fn cargo_member(&self, name: &str) -> Option<&CargoPackage> {
+        self.cargo.as_ref()?.package(name)
+    }
+
+    /// The packages whose tests can reach code of package `unit`: itself and
+    /// its dependants in the workspace (only itself before [`Project::set_cargo`]).
+    pub(crate) fn reach(&self, unit: &str) -> BTreeSet<String> {
+        match &self.cargo {
+            Some(ws) if !unit.is_empty() => ws.with_dependants(unit),
+            _ => BTreeSet::from([unit.to_owned()]),
+        }
+    }
+
+    /// Of the packages that can reach `unit`, those whose doctests run and
+    /// hold code: the ones a doctest run of a schema mutant covers.
+    pub(crate) fn doctest_packages(&self, unit: &str) -> Vec<String> {
+        let Some(ws) = &self.cargo else { return Vec::new() };
+        self.reach(unit)
+            .into_iter()
+            .filter(|p| ws.package(p).is_some_and(|m| m.doctest) && self.doc_blocks.contains(p))
+            .collect()
+    }
+
+    /// `-p` arguments for these units and their dependants (`--workspace` for the empty unit).
+    fn cargo_packages(&self, units: &BTreeSet<String>) -> Vec<String> {
+        if units.iter().any(String::is_empty) {
+            return vec!["--workspace".to_owned()];
+        }
+        let all: BTreeSet<String> = units.iter().flat_map(|u| self.reach(u)).collect();
+        all.into_iter().flat_map(|u| ["-p".to_owned(), u]).collect()
     }
 
     /// The test run for these units (all tests when `units` holds only the empty unit).
@@ -266,7 +310,7 @@ impl Project {
         let spec = match self.eco {
             Ecosystem::Cargo => {
                 let mut args = vec!["test".to_owned(), "--quiet".into()];
-                args.extend(cargo_packages(units));
+                args.extend(self.cargo_packages(units));
                 if !self.doctests {
                     args.push("--tests".into());
                 }
@@ -314,13 +358,6 @@ impl Project {
         let path = std::env::var_os("PATH")?;
         std::env::split_paths(&path).map(|p| p.join("tsc")).find(|p| p.is_file()).map(|p| p.display().to_string())
     }
-}
-
-fn cargo_packages(units: &BTreeSet<String>) -> Vec<String> {
-    if units.iter().any(String::is_empty) {
-        return vec!["--workspace".to_owned()];
-    }
-    units.iter().flat_map(|u| ["-p".to_owned(), u.clone()]).collect()
 }
 
 /// The name of the cargo package that owns `file`: the nearest directory

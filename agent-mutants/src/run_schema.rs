@@ -3,10 +3,14 @@
 //! Each mutant of ordinary code (an operator flip, a boundary constant, a
 //! negated condition, a replaced body) is written into the source once,
 //! behind a runtime switch: the smallest expression holding it becomes
-//! `(if crate::__agentkit_mutant() == ID { MUTATED } else { ORIGINAL })`
+//! `(if crate::__agentkit_mutant(ID) { MUTATED } else { ORIGINAL })`
 //! (several mutants of one expression chain `else if`s), a replaced body
-//! becomes `{ if crate::__agentkit_mutant() == ID { VALUE } else BODY }`.
-//! `__agentkit_mutant()` reads `AGENTKIT_MUTANT` once (a `OnceLock`); it is
+//! becomes `{ if crate::__agentkit_mutant(ID) { VALUE } else BODY }`.
+//! `__agentkit_mutant(ID)` compares `ID` with `AGENTKIT_MUTANT`, read once
+//! (a `OnceLock`), and with `AGENTKIT_MUTANT_TRACE` set appends every id it
+//! is asked about to that file: a run with no mutant active then lists the
+//! sites its tests reach, and a mutant whose site no test reaches cannot
+//! change any test's outcome (the run is the same up to the site). It is
 //! appended to the package's crate roots (`src/lib.rs`, `src/main.rs`).
 //! The test binaries are built once, then run once per mutant with
 //! `AGENTKIT_MUTANT=ID`: no build per mutant.
@@ -36,10 +40,51 @@ use tree_sitter::Node;
 /// The environment variable that selects the active mutant (0 or unset: none).
 pub(crate) const SWITCH: &str = "AGENTKIT_MUTANT";
 
-/// The helper appended to every crate root of a schema build.
-pub(crate) const HELPER: &str = "\n#[doc(hidden)]\n#[allow(dead_code, unreachable_pub, missing_docs, clippy::all)]\n\
-pub(crate) fn __agentkit_mutant() -> u32 {\n    static ID: ::std::sync::OnceLock<u32> = ::std::sync::OnceLock::new();\n    \
-*ID.get_or_init(|| ::std::env::var(\"AGENTKIT_MUTANT\").ok().and_then(|v| v.parse().ok()).unwrap_or(0))\n}\n";
+/// The environment variable naming a file where every process of a schema
+/// build appends the id of each mutant site it reaches (once per process).
+pub(crate) const TRACE: &str = "AGENTKIT_MUTANT_TRACE";
+
+/// The helper appended to every crate root of a schema build:
+/// `__agentkit_mutant(ID)` is true when mutant `ID` is the active one, and
+/// records that its site was reached when [`TRACE`] names a file. It names
+/// `std` itself (`extern crate` in the function's scope) and uses no macro
+/// and no `use`, so the schema of a `#![no_std]` crate of any edition builds
+/// too: its tests run on the host, where `std` is.
+pub(crate) const HELPER: &str = r#"
+#[doc(hidden)]
+#[allow(dead_code, unreachable_pub, missing_docs, clippy::all)]
+pub(crate) fn __agentkit_mutant(id: u32) -> bool {
+    extern crate std as __agentkit_std;
+    struct State {
+        active: u32,
+        trace: Option<
+            __agentkit_std::sync::Mutex<(__agentkit_std::collections::BTreeSet<u32>, __agentkit_std::fs::File)>,
+        >,
+    }
+    static STATE: __agentkit_std::sync::OnceLock<State> = __agentkit_std::sync::OnceLock::new();
+    let state = STATE.get_or_init(|| State {
+        active: __agentkit_std::env::var("AGENTKIT_MUTANT").ok().and_then(|v| v.parse().ok()).unwrap_or(0),
+        trace: __agentkit_std::env::var_os("AGENTKIT_MUTANT_TRACE")
+            .and_then(|p| __agentkit_std::fs::OpenOptions::new().create(true).append(true).open(p).ok())
+            .map(|f| __agentkit_std::sync::Mutex::new((__agentkit_std::collections::BTreeSet::new(), f))),
+    });
+    if let Some(trace) = &state.trace {
+        if let Ok(mut t) = trace.lock() {
+            if t.0.insert(id) {
+                let mut line = __agentkit_std::string::ToString::to_string(&id);
+                line.push('\n');
+                let _ = __agentkit_std::io::Write::write_all(&mut t.1, line.as_bytes());
+            }
+        }
+    }
+    state.active == id
+}
+"#;
+
+/// The ids in a trace file's text (see [`TRACE`]); unreadable lines are skipped.
+pub(crate) fn parse_trace(text: &str) -> std::collections::BTreeSet<u32> {
+    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
 
 /// Whether a mutant's kind can go into a schema at all (its place is checked by [`rewrite`]).
 pub(crate) fn candidate(m: &Mutant) -> bool {
@@ -150,7 +195,7 @@ fn render(source: &str, sites: &[Site], lo: usize, hi: usize, next: &mut usize, 
         let ids: Vec<u32> = site.arms.iter().map(|(id, _)| *id).collect();
         out.text.push_str(if site.body { "{ " } else { "(" });
         for (id, arm) in &site.arms {
-            out.text.push_str(&format!("if crate::__agentkit_mutant() == {id} "));
+            out.text.push_str(&format!("if crate::__agentkit_mutant({id}) "));
             let arm_start = out.text.len();
             if site.body {
                 out.text.push_str(arm);
@@ -256,7 +301,7 @@ mod tests {
         assert!(r.excluded.is_empty(), "{:?}", r.excluded);
         assert_eq!(r.included.len(), mutants.len());
         for (id, _) in ids(&mutants) {
-            assert!(r.text.contains(&format!("__agentkit_mutant() == {id} ")), "{id}: {}", r.text);
+            assert!(r.text.contains(&format!("__agentkit_mutant({id}) ")), "{id}: {}", r.text);
         }
         assert!(r.text.contains("else { a > b }"), "{}", r.text);
         assert!(Lang::Rust.parse(&r.text).is_some_and(|t| !t.root_node().has_error()), "{}", r.text);

@@ -1,14 +1,18 @@
-//! Building a Rust schema (see the `run_schema` module) in a job tree.
+//! Building a Rust schema (see the `run_schema` module) in the schema tree.
 //!
-//! The schema files are written into job 0's tree, `cargo test --no-run
-//! --message-format=json` builds them with the runner's packages and flags,
-//! and the original files are written back (fresh modification times, so
-//! cargo rebuilds the plain sources for the per-mutant path). A build
-//! error at a switched mutant moves that mutant to the per-mutant path and
-//! the schema is built again (at most [`MAX_BUILDS`] times); an error
-//! nowhere in a schema site gives up on schemata for the run. The test
-//! executables of a good build are copied to `<cache>/schema-bin`, out of
-//! the way of job 0's later builds.
+//! The schema tree (`<cache>/schema/tree`) is a copy of the workspace used
+//! for nothing else, with its own build cache (`<cache>/schema/target`).
+//! The schema files are written into it and `cargo test --no-run
+//! --message-format=json` builds them with the runner's packages and
+//! flags. A build error at a switched mutant moves that mutant to the
+//! per-mutant path and the schema is built again (at most [`MAX_BUILDS`]
+//! times); an error nowhere in a schema site gives up on schemata for the
+//! run (the original files are then written back). A good build stays in
+//! place: its test executables run from where cargo put them, so whatever
+//! was compiled in (`CARGO_BIN_EXE_*` paths to the schema's own binaries,
+//! `CARGO_MANIFEST_DIR`) points at the schema, never at a job tree that a
+//! per-mutant build changes; and `cargo test --doc` in the schema tree
+//! finds the schema's library built and only compiles the doctests.
 
 use super::run_schema::{HELPER, Rewrite, candidate, rewrite};
 use super::{MutateError, io_err};
@@ -33,26 +37,19 @@ pub(crate) struct SchemaBuild {
     pub(crate) executables: BTreeMap<String, Arc<Vec<PathBuf>>>,
 }
 
-/// Builds the schema of `mutants` (id, mutant) in the job whose cache is
-/// `job_cache` (its tree in `job_cache/tree`), the executables kept under
-/// `cache_dir`; `None` when no mutant could go in or the build kept failing
-/// outside the switched code.
+/// Builds the schema of `mutants` (id, mutant) in `schema_dir/tree` (build
+/// cache `schema_dir/target`); `None` when no mutant could go in or the
+/// build kept failing outside the switched code.
 pub(crate) async fn build(
     executor: &dyn Executor,
     project: &Project,
-    job_cache: &Path,
-    cache_dir: &Path,
+    schema_dir: &Path,
     units: &BTreeSet<String>,
     mutants: &[(u32, &Mutant)],
     sources: &BTreeMap<String, Arc<String>>,
 ) -> Result<Option<SchemaBuild>, MutateError> {
-    let tree = &job_cache.join("tree");
-    // Never leave a former run's executables or list behind.
-    let bin = cache_dir.join("schema-bin");
-    if bin.exists() {
-        std::fs::remove_dir_all(&bin).map_err(io_err(&bin))?;
-    }
-    let env = project.env(job_cache);
+    let tree = &schema_dir.join("tree");
+    let env = project.env(schema_dir);
     // Files of a package's `src/` only, by file.
     let mut by_file: BTreeMap<String, Vec<(u32, &Mutant)>> = BTreeMap::new();
     let mut roots: BTreeSet<String> = BTreeSet::new();
@@ -90,7 +87,10 @@ pub(crate) async fn build(
         paths.extend(roots.iter().map(String::as_str));
         for rel in paths {
             let path = tree.join(rel);
-            let original = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+            let original = match sources.get(rel) {
+                Some(text) => text.as_str().to_owned(),
+                None => std::fs::read_to_string(&path).map_err(io_err(&path))?,
+            };
             let mut text = match rewrites.get(&rel.to_owned()) {
                 Some(r) => r.text.clone(),
                 None => original.clone(),
@@ -108,24 +108,30 @@ pub(crate) async fn build(
             .output_caps(OutputCaps { head_bytes: 64 << 20, tail_bytes: 0 });
         let command = spec.display();
         let out = executor.run(spec).await;
-        for (path, original) in &originals {
-            std::fs::write(path, original).map_err(io_err(path))?;
-        }
-        let out = out.map_err(|source| MutateError::Exec { command, source })?;
+        let restore = |originals: &[(PathBuf, String)]| -> Result<(), MutateError> {
+            for (path, original) in originals {
+                std::fs::write(path, original).map_err(io_err(path))?;
+            }
+            Ok(())
+        };
+        let out = match out {
+            Ok(out) => out,
+            Err(source) => {
+                restore(&originals)?;
+                return Err(MutateError::Exec { command, source });
+            }
+        };
         let messages = parse_messages(&out.stdout.text(), tree);
         if out.success() {
-            std::fs::create_dir_all(&bin).map_err(io_err(&bin))?;
             let mut executables: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
             for (dir, exe) in messages.executables {
-                let Some(name) = exe.file_name() else { continue };
-                let copy = bin.join(name);
-                std::fs::copy(&exe, &copy).map_err(io_err(&copy))?;
-                executables.entry(dir).or_default().push(copy);
+                executables.entry(dir).or_default().push(exe);
             }
             tracing::info!(mutants = ids.len(), attempt, "schema built");
             let executables = executables.into_iter().map(|(d, e)| (d, Arc::new(e))).collect();
             return Ok(Some(SchemaBuild { ids, executables }));
         }
+        restore(&originals)?;
         if out.timed_out.is_some() || messages.errors.is_empty() {
             tracing::info!(attempt, "schema build failed without a located error; per-mutant path");
             return Ok(None);

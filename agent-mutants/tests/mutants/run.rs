@@ -431,14 +431,14 @@ fn outcomes_by_key(report: &MutationReport) -> Vec<(String, String, MutantOutcom
     report.mutants.iter().map(|r| (r.mutant.file.clone(), r.mutant.key(), r.outcome)).collect()
 }
 
-/// Whether a run with this cache directory built a mutant schema (its test executables are kept there).
+/// Whether the last run with this cache directory built a mutant schema (it lists the mutants it switched).
 fn built_a_schema(cache: &Path) -> bool {
-    std::fs::read_dir(cache.join("schema-bin")).is_ok_and(|mut d| d.next().is_some())
+    std::fs::read_to_string(cache.join("schema/mutants.txt")).is_ok_and(|l| !l.is_empty())
 }
 
 /// `FILE KEY` of every mutant the last run with this cache directory switched into its schema.
 fn switched(cache: &Path) -> Vec<String> {
-    let list = std::fs::read_to_string(cache.join("schema-bin/mutants.txt")).unwrap_or_default();
+    let list = std::fs::read_to_string(cache.join("schema/mutants.txt")).unwrap_or_default();
     list.lines().map(str::to_owned).collect()
 }
 
@@ -603,16 +603,216 @@ async fn mutate_run_schema_mutants_of_each_workspace_member_run_that_members_tes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mutate_run_a_crate_with_doctests_builds_no_schema_and_its_doctests_still_catch() {
+async fn mutate_run_a_crate_with_doctests_switches_its_mutants_into_the_schema_and_its_doctests_still_catch() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("doc");
     let manifest = "[package]\nname = \"doc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
-    let lib = "//! Only a doctest checks this crate.\n\n/// Twice `x`.\n///\n/// ```\n/// assert_eq!(doc::double(3), 6);\n/// ```\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n";
+    // Only doctests test this crate: `double`'s checks its result, `triple`'s only calls it.
+    let lib = "//! Only doctests check this crate.\n\n/// Twice `x`.\n///\n/// ```\n/// assert_eq!(doc::double(3), 6);\n/// ```\npub fn double(x: u32) -> u32 {\n    x * 2\n}\n\n/// Three times `x`.\n///\n/// ```\n/// let _ = doc::triple(3);\n/// ```\npub fn triple(x: u32) -> u32 {\n    x * 3\n}\n";
     write_tree(&root, &[("Cargo.toml", manifest), ("src/lib.rs", lib)]);
+    let (schema, plain) = with_and_without_schemata(dir.path(), &root).await;
+    let on = dir.path().join("cache-schema");
+    assert!(is_switched(&on, &schema, "*", "/"), "{:?}", switched(&on));
+    let by_line = |report: &MutationReport, line: u32, replacement: &str| {
+        let found = report.mutants.iter().find(|r| r.mutant.line == line && r.mutant.replacement == replacement);
+        found.unwrap_or_else(|| panic!("no {replacement} on line {line}: {}", dump(report))).outcome
+    };
+    assert_eq!(by_line(&schema, 9, "/"), MutantOutcome::Caught, "double's doctest: {}", dump(&schema));
+    assert_eq!(by_line(&schema, 18, "/"), MutantOutcome::Missed, "triple's doctest checks nothing");
+    assert_eq!(
+        outcomes_by_key(&schema),
+        outcomes_by_key(&plain),
+        "schema:\n{}\nplain:\n{}",
+        dump(&schema),
+        dump(&plain)
+    );
+}
+
+/// A workspace: `core` (no tests of its own), `app` (depends on `core`; its test checks `core::add`).
+fn dependant_workspace(root: &Path) {
+    write_tree(
+        root,
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"crates/core\", \"crates/app\"]\nresolver = \"2\"\n"),
+            (
+                "crates/core/Cargo.toml",
+                "[package]\nname = \"shop-core\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ndoctest = false\n",
+            ),
+            (
+                "crates/core/src/lib.rs",
+                "//! Sums.\n\n/// `a` plus `b`.\npub fn add(a: u32, b: u32) -> u32 {\n    a + b\n}\n",
+            ),
+            (
+                "crates/app/Cargo.toml",
+                "[package]\nname = \"shop-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ndoctest = false\n\n[dependencies]\ncore = { package = \"shop-core\", path = \"../core\" }\n",
+            ),
+            (
+                "crates/app/src/lib.rs",
+                "//! Totals.\n\n/// The total of two prices.\npub fn total(a: u32, b: u32) -> u32 {\n    core::add(a, b)\n}\n",
+            ),
+            (
+                "crates/app/tests/total.rs",
+                "#[test]\nfn two_and_three_make_five() {\n    assert_eq!(shop_app::total(2, 3), 5);\n}\n",
+            ),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_run_a_mutant_caught_only_by_a_dependant_members_tests_is_caught_with_and_without_schemata() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ws");
+    dependant_workspace(&root);
+    let (schema, plain) = with_and_without_schemata(dir.path(), &root).await;
+    let on = dir.path().join("cache-schema");
+    assert!(is_switched(&on, &schema, "+", "-"), "{:?}", switched(&on));
+    assert_eq!(outcome(&schema, "crates/core/src/lib.rs", "+", "-"), MutantOutcome::Caught, "{}", dump(&schema));
+    assert_eq!(outcome(&plain, "crates/core/src/lib.rs", "+", "-"), MutantOutcome::Caught, "{}", dump(&plain));
+    assert_eq!(outcomes_by_key(&schema), outcomes_by_key(&plain));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_run_a_proc_macro_mutant_is_built_per_mutant_and_caught_by_the_crate_that_expands_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ws");
+    write_tree(
+        &root,
+        &[
+            ("Cargo.toml", "[workspace]\nmembers = [\"mac\", \"user\"]\nresolver = \"2\"\n"),
+            (
+                "mac/Cargo.toml",
+                "[package]\nname = \"mac\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\nproc-macro = true\ndoctest = false\n",
+            ),
+            (
+                "mac/src/lib.rs",
+                "//! A macro that expands to a number.\n\nuse proc_macro::TokenStream;\n\n/// Expands to `40 + 2`, computed when the macro runs.\n#[proc_macro]\npub fn answer(_input: TokenStream) -> TokenStream {\n    let n = 40 + 2;\n    n.to_string().parse().unwrap()\n}\n",
+            ),
+            (
+                "user/Cargo.toml",
+                "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ndoctest = false\n\n[dependencies]\nmac = { path = \"../mac\" }\n",
+            ),
+            (
+                "user/src/lib.rs",
+                "//! Uses the macro.\n\n/// The answer.\npub fn answer() -> u32 {\n    mac::answer!()\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn the_answer_is_42() {\n        assert_eq!(super::answer(), 42);\n    }\n}\n",
+            ),
+        ],
+    );
     let cache = dir.path().join("cache");
     let report = runner(&cache).run(&root, &config(&cache)).await.unwrap();
-    assert!(!built_a_schema(&cache), "a test-binary run would skip the doctest");
-    assert_eq!(outcome(&report, "src/lib.rs", "*", "/"), MutantOutcome::Caught, "{}", dump(&report));
+    assert!(!is_switched(&cache, &report, "+", "-"), "a run-time switch never reaches a macro: {:?}", switched(&cache));
+    assert_eq!(outcome(&report, "mac/src/lib.rs", "+", "-"), MutantOutcome::Caught, "{}", dump(&report));
+}
+
+/// A crate whose only test runs its binary (`CARGO_BIN_EXE_…`), with a
+/// `match` whose arm deletion takes the per-mutant path and rebuilds job
+/// 0's binary before the schema mutants run.
+fn binary_crate(root: &Path) {
+    write_tree(
+        root,
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"grade\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[lib]\ndoctest = false\n",
+            ),
+            (
+                "src/lib.rs",
+                "//! Grades.\n\n/// The grade of a score.\npub fn grade(score: u32) -> &'static str {\n    match score {\n        90.. => \"A\",\n        50.. => \"B\",\n        _ => \"C\",\n    }\n}\n\n/// The score after a bonus.\npub fn with_bonus(score: u32) -> u32 {\n    score + 10\n}\n",
+            ),
+            (
+                "src/main.rs",
+                "fn main() {\n    let score: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(0);\n    println!(\"{}\", grade::grade(grade::with_bonus(score)));\n}\n",
+            ),
+            (
+                "tests/cli.rs",
+                "fn run(arg: &str) -> String {\n    let out = std::process::Command::new(env!(\"CARGO_BIN_EXE_grade\")).arg(arg).output().unwrap();\n    String::from_utf8(out.stdout).unwrap().trim().to_owned()\n}\n\n#[test]\nfn grades_through_the_binary() {\n    assert_eq!(run(\"85\"), \"A\");\n    assert_eq!(run(\"45\"), \"B\");\n    assert_eq!(run(\"10\"), \"C\");\n}\n",
+            ),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_run_a_test_that_spawns_the_binary_runs_the_schema_binary_with_the_mutant_switched_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("grade");
+    binary_crate(&root);
+    let one_job = |cache: &Path| config(cache).jobs(1);
+    let on = dir.path().join("cache-schema");
+    let off = dir.path().join("cache-plain");
+    let schema = runner(&on).run(&root, &one_job(&on)).await.unwrap();
+    let plain = runner(&off).run(&root, &one_job(&off).schemata(false)).await.unwrap();
+    assert!(is_switched(&on, &schema, "+", "-"), "{:?}", switched(&on));
+    // Only the binary's test can catch these; with the binary of another build they would be missed.
+    assert_eq!(outcome(&schema, "src/lib.rs", "+", "-"), MutantOutcome::Caught, "{}", dump(&schema));
+    assert_eq!(
+        outcomes_by_key(&schema),
+        outcomes_by_key(&plain),
+        "schema:\n{}\nplain:\n{}",
+        dump(&schema),
+        dump(&plain)
+    );
+    assert!(schema.mutants.iter().any(|r| r.mutant.operator == Operator::DeleteArm), "{}", dump(&schema));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_run_a_no_std_crate_builds_its_schema_and_gets_the_same_outcomes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("bare");
+    let lib = "//! No standard library.\n#![no_std]\n\n/// Whether `n` is even.\npub fn even(n: u32) -> bool {\n    n % 2 == 0\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn four_is_even_three_is_not() {\n        assert!(super::even(4));\n        assert!(!super::even(3));\n    }\n}\n";
+    write_tree(&root, &[("Cargo.toml", RUST_MANIFEST), ("src/lib.rs", lib)]);
+    let (schema, plain) = with_and_without_schemata(dir.path(), &root).await;
+    assert!(is_switched(&dir.path().join("cache-schema"), &schema, "==", "!="));
+    assert_eq!(outcome(&schema, "src/lib.rs", "==", "!="), MutantOutcome::Caught, "{}", dump(&schema));
+    assert_eq!(outcomes_by_key(&schema), outcomes_by_key(&plain));
+}
+
+/// A real [`ProcessExecutor`] that remembers the `AGENTKIT_MUTANT` value of every process it runs.
+struct SwitchLog {
+    inner: ProcessExecutor,
+    switched: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl agent_core::Executor for SwitchLog {
+    async fn run(
+        &self,
+        cmd: agent_core::exec::CommandSpec,
+    ) -> Result<agent_core::exec::RunOutput, agent_core::exec::ExecError> {
+        if let Some(id) = cmd.env.resolve(std::iter::empty()).get("AGENTKIT_MUTANT") {
+            self.switched.lock().unwrap().push(id.clone());
+        }
+        self.inner.run(cmd).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutate_run_a_schema_mutant_whose_site_no_test_reaches_is_missed_without_running_a_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tiny");
+    let lib = "//! One tested function, one never called by a test.\n\n/// Whether `n` is even.\npub fn even(n: u32) -> bool {\n    n % 2 == 0\n}\n\n/// `n` squared.\npub fn square(n: u32) -> u32 {\n    n * n\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn four_is_even_three_is_not() {\n        assert!(super::even(4));\n        assert!(!super::even(3));\n    }\n}\n";
+    write_tree(&root, &[("Cargo.toml", RUST_MANIFEST), ("src/lib.rs", lib)]);
+    let cache = dir.path().join("cache");
+    let log = Arc::new(SwitchLog { inner: ProcessExecutor::new(), switched: std::sync::Mutex::new(Vec::new()) });
+    let runner = MutationRunner::new(log.clone(), Arc::new(DirSnapshotter::new(cache.join("snapshots"))));
+    let report = runner.run(&root, &config(&cache)).await.unwrap();
+    assert!(is_switched(&cache, &report, "*", "/"), "{:?}", switched(&cache));
+    assert_eq!(outcome(&report, "src/lib.rs", "*", "/"), MutantOutcome::Missed, "{}", dump(&report));
+    assert_eq!(outcome(&report, "src/lib.rs", "==", "!="), MutantOutcome::Caught);
+    // Processes run with a mutant switched on: only for `even`'s mutants, which the test reaches.
+    let ran: std::collections::BTreeSet<String> =
+        log.switched.lock().unwrap().iter().filter(|id| id.as_str() != "0").cloned().collect();
+    let even = report.mutants.iter().filter(|r| r.mutant.function.as_deref() == Some("even")).count();
+    let square = report.mutants.iter().filter(|r| r.mutant.function.as_deref() == Some("square")).count();
+    assert!(square >= 2 && even >= 2, "{}", dump(&report));
+    assert!(!ran.is_empty() && ran.len() <= even, "ran {ran:?} for {even} mutants of even: {}", dump(&report));
+    assert!(
+        report
+            .mutants
+            .iter()
+            .filter(|r| r.mutant.function.as_deref() == Some("square"))
+            .all(|r| r.outcome == MutantOutcome::Missed),
+        "{}",
+        dump(&report)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
