@@ -27,6 +27,8 @@ mod gate;
 mod generate;
 mod progress;
 mod run;
+mod run_checks;
+mod run_env;
 mod run_project;
 mod run_tree;
 
