@@ -327,6 +327,30 @@ mod tests {
     }
 
     #[test]
+    fn npm_workspace_links_at_the_root_point_into_the_job_tree_and_other_packages_stay_shared() {
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let root = src.path();
+        for dir in ["packages/lib", "node_modules/@shop", "node_modules/@types/node", "node_modules/chalk"] {
+            fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        fs::write(root.join("node_modules/.package-lock.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("../../packages/lib", root.join("node_modules/@shop/pricing")).unwrap();
+        sync_tree(root, dst.path(), Path::new("/nonexistent")).unwrap();
+        let job = dst.path();
+        let pricing = job.join("node_modules/@shop/pricing").canonicalize().unwrap();
+        assert_eq!(pricing, job.join("packages/lib").canonicalize().unwrap());
+        let types = job.join("node_modules/@types/node");
+        assert!(fs::symlink_metadata(&types).unwrap().file_type().is_symlink(), "a scoped package is linked");
+        assert_eq!(types.canonicalize().unwrap(), root.join("node_modules/@types/node").canonicalize().unwrap());
+        assert!(fs::symlink_metadata(job.join("node_modules/chalk")).unwrap().file_type().is_symlink());
+        // A package removed from the original disappears from the overlay on the next sync.
+        fs::remove_dir_all(root.join("node_modules/chalk")).unwrap();
+        sync_tree(root, dst.path(), Path::new("/nonexistent")).unwrap();
+        assert!(fs::symlink_metadata(job.join("node_modules/chalk")).is_err());
+    }
+
+    #[test]
     fn sync_keeps_the_mtime_of_an_unchanged_file() {
         let src = tempfile::tempdir().unwrap();
         let dst = tempfile::tempdir().unwrap();
