@@ -1,11 +1,14 @@
 //! Job trees whose installed packages lead to the job tree, and cheap
 //! checks judged against the unmutated code's findings, on real projects
 //! with the real tools: a src-layout uv project installed editable by
-//! `uv sync`, a pnpm workspace whose app imports its library through the
+//! `uv sync` (run through `uv run`, and as a plain project from its
+//! activated virtual environment), a pnpm workspace whose app imports its library through the
 //! workspace link (`pnpm install`), a Go package with a `go vet` finding
 //! and a TypeScript project with a type error, both there before any
 //! mutant. Fixtures are copied to a temporary directory and installed there.
 
+use agent_core::Executor;
+use agent_core::exec::{CommandSpec, ExecError, RunOutput};
 use agent_mutants::{MutantOutcome, MutationConfig, MutationReport, MutationRunner, Operator};
 use agent_sandbox::{DirSnapshotter, ProcessExecutor};
 use std::path::{Path, PathBuf};
@@ -132,6 +135,47 @@ async fn an_editable_uv_install_of_a_src_layout_project_tests_the_job_trees_muta
         installed,
         "no job re-synced the project's environment to point at its own tree"
     );
+}
+
+/// The process executor as a shell with the virtual environment `venv` activated
+/// (`VIRTUAL_ENV` set, its `bin` first on `PATH`), the way a user runs a tool from one.
+struct Activated {
+    venv: PathBuf,
+    inner: ProcessExecutor,
+}
+
+#[async_trait::async_trait]
+impl Executor for Activated {
+    async fn run(&self, mut spec: CommandSpec) -> Result<RunOutput, ExecError> {
+        let host = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(std::iter::once(self.venv.join("bin")).chain(std::env::split_paths(&host)));
+        spec.env = spec
+            .env
+            .clone()
+            .set("PATH", path.unwrap().to_string_lossy().into_owned())
+            .set("VIRTUAL_ENV", self.venv.display().to_string());
+        self.inner.run(spec).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activated_venv_with_an_editable_install_tests_the_job_trees_mutant_not_the_original() {
+    let (tmp, root) = fixture("python-uv-src");
+    setup(&root, "uv", &["sync", "--quiet"]);
+    // Without uv's lockfile the project is a plain one: `python -m pytest`, from the activated venv.
+    std::fs::remove_file(root.join("uv.lock")).unwrap();
+    let root = root.canonicalize().unwrap();
+    let cache = tmp.path().join("cache");
+    let executor = Activated { venv: root.join(".venv"), inner: ProcessExecutor::new() };
+    let runner = MutationRunner::new(Arc::new(executor), Arc::new(DirSnapshotter::new(cache.join("snapshots"))));
+    let only = config(&cache).files(vec!["src/shopcalc/pricing.py".to_owned()]);
+    let report = runner.run(&root, &only).await.unwrap();
+    let pricing = "src/shopcalc/pricing.py";
+    // The editable `.pth` points at the original's src/: imported from there, every mutant was missed.
+    assert_eq!(outcome(&report, pricing, "*", "/"), MutantOutcome::Caught, "{}", dump(&report));
+    assert_eq!(outcome(&report, pricing, "percent > 100", "False"), MutantOutcome::Caught);
+    assert_eq!(outcome(&report, pricing, ">", ">="), MutantOutcome::Missed, "no test at 100");
+    assert!(report.caught > report.missed, "{}", dump(&report));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
