@@ -7,7 +7,7 @@
 //! | Cargo | its package (nearest `Cargo.toml` with `[package]`) | `cargo check -p PKG` (`--tests` for test code) | `cargo test -p PKG --no-run` | `cargo test -p PKG` (`--tests`, no doctest run, when no doc comment holds a code block) |
 //! | Go | its directory | `go vet -unreachable=false ./DIR` (a body replacement leaves the old body after its `return`) | — | `go test -failfast ./DIR` |
 //! | Python | the module | `python3 -m py_compile FILE` | — | the pytest command on the test files that import the module (all tests when none is found) with `-x` |
-//! | Node/TypeScript | the project | `tsc --noEmit --incremental` (TypeScript, when a `tsc` is found), `node --check FILE` (JavaScript) | — | the project's test command |
+//! | Node/TypeScript | the project | `tsc --noEmit --incremental` (TypeScript, when a `tsc` is found), `node --check FILE` (JavaScript but JSX, which Node cannot read) | — | the project's test command |
 //!
 //! A Go or Node check that fails is compared with the same check on the
 //! unmutated code (the `run_checks` module): only a new finding makes the
@@ -235,6 +235,8 @@ impl Project {
                 CommandSpec::new("go").args(["vet".to_owned(), "-unreachable=false".into(), go_dir(&mutant.file)])
             }
             Ecosystem::Python => CommandSpec::new("python3").args(["-m", "py_compile", mutant.file.as_str()]),
+            // Node cannot read JSX (`.jsx` is an unknown extension to it): the tests decide.
+            Ecosystem::Node if mutant.lang == Lang::JavaScript && mutant.file.ends_with(".jsx") => return None,
             Ecosystem::Node if mutant.lang == Lang::JavaScript => {
                 CommandSpec::new("node").args(["--check", mutant.file.as_str()])
             }

@@ -243,3 +243,17 @@ async fn a_type_error_already_in_the_project_leaves_mutants_to_the_tests_and_a_n
     assert_eq!(at(&report, &root, pricing, "return 3;", "4"), MutantOutcome::Unviable, "{}", dump(&report));
     assert!(report.caught > report.unviable, "{}", dump(&report));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsx_mutants_are_left_to_the_tests_not_called_unviable_by_node() {
+    let (tmp, root) = fixture("jsx-vitest");
+    std::os::unix::fs::symlink(agent_testkit::js_node_modules(), root.join("node_modules")).unwrap();
+    let cache = tmp.path().join("cache");
+    let only = config(&cache).files(vec!["src/price.jsx".to_owned()]);
+    let report = runner(&cache).run(&root, &only).await.unwrap();
+    // `node --check` fails on every .jsx file (an unknown extension to Node): it decided nothing.
+    assert_eq!(outcome(&report, "src/price.jsx", "/", "*"), MutantOutcome::Caught, "{}", dump(&report));
+    assert!(report.mutants.len() >= 2, "{}", dump(&report));
+    assert_eq!(report.caught, report.mutants.len(), "both tests are strong: {}", dump(&report));
+    assert_eq!(report.unviable, 0, "{}", dump(&report));
+}
