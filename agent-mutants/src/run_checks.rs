@@ -21,7 +21,12 @@
 //! number of lines of a file (a body replacement, an arm deletion, a
 //! removed statement), so the findings below it move, and positions cannot
 //! be compared; the same message in the same file once more than before is
-//! a new finding.
+//! a new finding. Output with no positioned line (Node's syntax errors:
+//! `FILE:LINE`, the quoted source line, a caret, `SyntaxError: …`, a stack)
+//! is kept line by line with digits blanked, and only its location and
+//! error lines when it names an error: the quoted source changes with the
+//! mutant even when the error does not (JSX in a `.js` file fails
+//! `node --check` on every version of the file).
 
 use super::run::MutateError;
 use super::run_project::Ecosystem;
@@ -140,7 +145,29 @@ pub(crate) fn findings(text: &str, tree: &Path) -> Findings {
             }
         }
     }
-    if positioned.is_empty() { other } else { positioned }
+    if !positioned.is_empty() {
+        return positioned;
+    }
+    // Node's syntax errors: `FILE:LINE`, the source line, a caret, `SyntaxError: …`, a stack.
+    // The quoted source and the stack say where, not what: keep the location and the error.
+    let said = |line: &str| is_error_line(line) || is_location_line(line);
+    if other.keys().any(|l| is_error_line(l)) {
+        other.retain(|line, _| said(line));
+    }
+    other
+}
+
+/// `SyntaxError: …`, `TypeError [ERR_…]: …`: a line that names a JavaScript error.
+fn is_error_line(line: &str) -> bool {
+    let name_end = line.find([':', ' ']).unwrap_or(line.len());
+    let name = &line[..name_end];
+    name.ends_with("Error") && name.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// `src/x.js:#` (a path and a blanked line number, nothing else).
+fn is_location_line(line: &str) -> bool {
+    line.rsplit_once(':')
+        .is_some_and(|(path, n)| !path.is_empty() && !path.contains(' ') && n.chars().all(|c| c == '#'))
 }
 
 /// `FILE:LINE[:COL]: MESSAGE` or `FILE(LINE,COL): MESSAGE` (also tsc's
@@ -206,6 +233,22 @@ mod tests {
             plain.keys().next().unwrap(),
             "src/a.ts: error TS2322: Type 'string' is not assignable to type 'number'."
         );
+    }
+
+    #[test]
+    fn a_node_syntax_error_is_its_location_and_message_not_the_quoted_source() {
+        let tree = Path::new("/t");
+        let node = |line: u32, source: &str| {
+            format!(
+                "/t/src/App.js:{line}\n  {source}\n         ^\n\nSyntaxError: Unexpected token '<'\n    at internalCompileFunction (node:internal/vm:76:18)\n\nNode.js v20.20.2\n"
+            )
+        };
+        let before = findings(&node(3, "return <div>{label}</div>;"), tree);
+        let after = findings(&node(7, "return <span>{total}</span>;"), tree);
+        assert_eq!(before, after);
+        assert_eq!(before.keys().collect::<Vec<_>>(), ["SyntaxError: Unexpected token '<'", "src/App.js:#"]);
+        let other = findings(&node(3, "x").replace("token '<'", "end of input"), tree);
+        assert_ne!(before, other, "another error is another finding");
     }
 
     #[test]
