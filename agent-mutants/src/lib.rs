@@ -28,6 +28,8 @@ mod generate;
 mod progress;
 mod run;
 mod run_cargo;
+mod run_checks;
+mod run_env;
 mod run_project;
 mod run_tree;
 

@@ -26,7 +26,10 @@
 //!    floor (see the `cache` module); timeouts are never cached.
 //! 4. `jobs` job trees (`<cache>/job-K/tree`) are synced with the workspace
 //!    (only changed files rewritten; `.git`, `target` and bytecode caches
-//!    left out; `node_modules`/`.venv` symlinked). Each job keeps its own
+//!    left out; `.venv` symlinked, with the job tree's source roots first on
+//!    `PYTHONPATH` (the `run_env` module); `node_modules` overlaid so that
+//!    workspace package links resolve inside the job tree (the `run_tree`
+//!    module)). Each job keeps its own
 //!    build cache in `<cache>/job-K/target` (`CARGO_TARGET_DIR`), reused
 //!    across mutants and across runs (Go's content-addressed build cache is
 //!    shared, as `go` itself allows; Python writes no bytecode).
@@ -43,7 +46,10 @@
 //!    mutant: writes the mutated file, runs the cheap check (failure:
 //!    unviable), the affected unit's tests with the timeout (fail: caught;
 //!    pass: missed; a wall or idle limit: timeout), and restores the
-//!    snapshot. Rust's tests are built by that same `cargo test` (one cargo
+//!    snapshot. A Go or TypeScript/JavaScript check that fails only with
+//!    findings the unmutated code has too (a `go vet` finding, a type
+//!    error already there) is not unviable: the tests decide (see the
+//!    `run_checks` module). Rust's tests are built by that same `cargo test` (one cargo
 //!    process fewer per mutant): its limit is the timeout plus the baseline
 //!    build's time, and "could not compile" in its output is unviable.
 //! 8. Rust mutant schemata (unless [`MutationConfig::schemata`] is off, or
@@ -353,6 +359,8 @@ struct Shared {
     schema_dir: PathBuf,
     /// The run's progress, when someone watches it.
     progress: Option<crate::progress::Tracker>,
+    /// The findings of the cheap checks on the unmutated code (see the `run_checks` module).
+    checks: super::run_checks::Baselines,
 }
 
 impl MutationRunner {
@@ -486,6 +494,7 @@ impl MutationRunner {
                 schema_limits,
                 schema_dir: cache_dir.join("schema"),
                 progress,
+                checks: super::run_checks::Baselines::default(),
             });
             let mut set = tokio::task::JoinSet::new();
             for (k, tree) in trees.into_iter().enumerate() {
@@ -861,7 +870,7 @@ async fn run_mutant(
     }
     let path = tree.join(&mutant.file);
     tokio::fs::write(&path, mutant.apply(&pending.source)).await.map_err(io_err(&path))?;
-    let outcome = test_mutant(shared, tree, job_cache, mutant).await;
+    let outcome = test_mutant(shared, tree, job_cache, mutant, &pending.source).await;
     let restored = shared.snapshotter.restore(tree, id).await;
     if mutant.lang == Lang::Python {
         // The check's `.pyc` of the mutant: never let a later import read it.
@@ -881,6 +890,7 @@ async fn test_mutant(
     tree: &Path,
     job_cache: &Path,
     mutant: &Mutant,
+    source: &str,
 ) -> Result<MutantOutcome, MutateError> {
     let project = &shared.project;
     let env = project.env(job_cache);
@@ -892,9 +902,23 @@ async fn test_mutant(
         }
     };
     if let Some(check) = project.check(tree, job_cache, mutant) {
-        let out = run(&*shared.executor, check.env(env.clone()).wall_timeout(BUILD_TIMEOUT)).await?;
+        let check = check.env(env.clone()).wall_timeout(BUILD_TIMEOUT);
+        let out = run(&*shared.executor, check.clone()).await?;
         if let Some(outcome) = failed(&out) {
-            return Ok(outcome);
+            // A check that fails only with the unmutated code's findings leaves the verdict to the tests.
+            let failed = super::run_checks::FailedCheck {
+                eco: project.eco,
+                job_cache,
+                tree,
+                file: &mutant.file,
+                original: source,
+                mutated: &mutant.apply(source),
+                check: &check,
+                out: &out,
+            };
+            if !shared.checks.only_known_findings(&*shared.executor, failed).await? {
+                return Ok(outcome);
+            }
         }
     }
     // The build of the tests happens inside the timed `cargo test` (one

@@ -5,9 +5,13 @@
 //! | ecosystem | unit of a file | check | baseline build | tests |
 //! |---|---|---|---|---|
 //! | Cargo | its package (nearest `Cargo.toml` with `[package]`) | `cargo check -p PKG` (`--tests` for test code) | `cargo test -p PKG -p DEPENDANT… --no-run` | `cargo test -p PKG -p DEPENDANT…` (every workspace member that depends on PKG, directly or not; `--tests`, no doctest run, when no doc comment holds a code block) |
-//! | Go | its directory | `go vet ./DIR` | — | `go test -failfast ./DIR` |
+//! | Go | its directory | `go vet -unreachable=false ./DIR` (a body replacement leaves the old body after its `return`) | — | `go test -failfast ./DIR` |
 //! | Python | the module | `python3 -m py_compile FILE` | — | the pytest command on the test files that import the module (all tests when none is found) with `-x` |
-//! | Node/TypeScript | the project | `tsc --noEmit --incremental` (TypeScript, when a `tsc` is found), `node --check FILE` (JavaScript) | — | the project's test command |
+//! | Node/TypeScript | the project | `tsc --noEmit --incremental` (TypeScript, when a `tsc` is found), `node --check FILE` (JavaScript but JSX, which Node cannot read) | — | the project's test command |
+//!
+//! A Go or Node check that fails is compared with the same check on the
+//! unmutated code (the `run_checks` module): only a new finding makes the
+//! mutant unviable.
 
 use super::Mutant;
 use super::run_cargo::{CargoPackage, CargoWorkspace};
@@ -109,6 +113,8 @@ pub(crate) struct Project {
     doc_blocks: BTreeSet<String>,
     /// Rust: the workspace's members, from `cargo metadata` (see [`Project::set_cargo`]).
     cargo: Option<CargoWorkspace>,
+    /// Python: the source roots put first on `PYTHONPATH` in a job tree (see the `run_env` module).
+    py_roots: Vec<String>,
 }
 
 impl Project {
@@ -124,6 +130,7 @@ impl Project {
             doctests: true,
             doc_blocks: BTreeSet::new(),
             cargo: None,
+            py_roots: if eco == Ecosystem::Python { super::run_env::python_roots(root) } else { Vec::new() },
         }
     }
 
@@ -194,7 +201,8 @@ impl Project {
     }
 
     /// The environment of every command run in a job whose private cache is
-    /// `job_cache`. Python writes no bytecode (an import of a mutant must
+    /// `job_cache` (its tree in `job_cache/tree`). Python imports the
+    /// project's packages from the job tree (see the `run_env` module) and writes no bytecode (an import of a mutant must
     /// never find a `.pyc` of another mutant of the same size and second);
     /// the `.pyc` that `py_compile` writes is removed after each mutant.
     pub(crate) fn env(&self, job_cache: &Path) -> EnvPolicy {
@@ -207,7 +215,11 @@ impl Project {
                 .set("CARGO_TERM_COLOR", "never")
                 .allow("RUSTFLAGS")
                 .allow("CARGO_NET_OFFLINE"),
-            Ecosystem::Python => base.set("PYTHONDONTWRITEBYTECODE", "1"),
+            Ecosystem::Python => super::run_env::python_env(
+                base.set("PYTHONDONTWRITEBYTECODE", "1"),
+                &self.py_roots,
+                &job_cache.join("tree"),
+            ),
             Ecosystem::Go => base.allow("GOPROXY").allow("GONOSUMDB").allow("GOPRIVATE"),
             Ecosystem::Node => base.set("CI", "1").set("NO_COLOR", "1"),
         }
@@ -228,8 +240,14 @@ impl Project {
                 }
                 CommandSpec::new("cargo").args(args)
             }
-            Ecosystem::Go => CommandSpec::new("go").args(["vet".to_owned(), go_dir(&mutant.file)]),
+            // A body replacement returns before the old body, which stays: not a compile error,
+            // but vet's `unreachable` analyzer would call every such mutant unviable.
+            Ecosystem::Go => {
+                CommandSpec::new("go").args(["vet".to_owned(), "-unreachable=false".into(), go_dir(&mutant.file)])
+            }
             Ecosystem::Python => CommandSpec::new("python3").args(["-m", "py_compile", mutant.file.as_str()]),
+            // Node cannot read JSX (`.jsx` is an unknown extension to it): the tests decide.
+            Ecosystem::Node if mutant.lang == Lang::JavaScript && mutant.file.ends_with(".jsx") => return None,
             Ecosystem::Node if mutant.lang == Lang::JavaScript => {
                 CommandSpec::new("node").args(["--check", mutant.file.as_str()])
             }

@@ -4,9 +4,32 @@
 //! A job directory is kept in step with the workspace by [`sync_tree`]:
 //! only files whose bytes differ are rewritten, so an unchanged file keeps
 //! its mtime and a build tool that fingerprints by mtime (cargo) does not
-//! rebuild it on the next run. Dependency directories (`node_modules`,
-//! `.venv`, `venv`) are symlinked, never copied; build output (`target`),
-//! version control (`.git`) and bytecode caches are left out.
+//! rebuild it on the next run. Build output (`target`), version control
+//! (`.git`) and bytecode caches are left out.
+//!
+//! Dependency directories are linked, never copied, so that installed
+//! packages cost nothing per job, but they must not lead a job's tests back
+//! to the original checkout's sources:
+//!
+//! - A Python virtual environment (`.venv`, `venv`) is one symlink. Its
+//!   editable installs still point at the original checkout; the runner
+//!   puts the job tree's source roots first on `PYTHONPATH` instead (see
+//!   the `run_env` module).
+//! - A `node_modules` directory becomes an *overlay*: a real directory in
+//!   the job tree whose entries are symlinks to the original's entries
+//!   (installed packages, pnpm's `.pnpm` store, `.bin`), except that an
+//!   entry which is itself a symlink into the workspace outside any
+//!   `node_modules` (a workspace package link of pnpm, npm or yarn
+//!   workspaces: `node_modules/@shop/pricing -> ../../packages/pricing`) is
+//!   linked to the same package *in the job tree*, and plain files (pnpm's
+//!   `.modules.yaml` and workspace state, npm's `.package-lock.json`) are
+//!   copied, so a package manager that rewrites them writes into the job
+//!   tree, never into the original. Scope directories (`@scope/`) are
+//!   overlaid the same way, one level down. (A symlinked `node_modules`
+//!   made an import of a workspace package resolve to the original, so
+//!   every mutant of it was missed, and pnpm refuses to run scripts when
+//!   `node_modules` is a symlink.) A copy per job, or a reinstall per job,
+//!   would be correct too, but costs a full install per job tree.
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
@@ -30,7 +53,10 @@ const COPY_SKIP: &[&str] = &[
 ];
 
 /// Directory names symlinked into a job directory instead of copied.
-const LINK_DIRS: &[&str] = &["node_modules", ".venv", "venv"];
+const LINK_DIRS: &[&str] = &[".venv", "venv"];
+
+/// The directory name overlaid in a job directory (see the module doc).
+const NODE_MODULES: &str = "node_modules";
 
 /// Directory names whose files are never mutated (dependencies, build
 /// output, vendored and generated code, test data).
@@ -55,10 +81,29 @@ const SOURCE_SKIP: &[&str] = &[
 /// (an absolute path, e.g. the cache directory when it lies inside `src`).
 pub(crate) fn sync_tree(src: &Path, dst: &Path, exclude: &Path) -> io::Result<()> {
     fs::create_dir_all(dst)?;
-    sync_dir(src, dst, exclude)
+    let roots = Roots { src: src.canonicalize()?, dst: dst.to_path_buf() };
+    sync_dir(src, dst, exclude, &roots)
 }
 
-fn sync_dir(src: &Path, dst: &Path, exclude: &Path) -> io::Result<()> {
+/// The workspace (canonical) and the job tree being synced with it.
+struct Roots {
+    src: PathBuf,
+    dst: PathBuf,
+}
+
+impl Roots {
+    /// Where a symlink's target in the workspace lies in the job tree, when
+    /// it is a workspace package: inside the workspace, outside any
+    /// `node_modules`.
+    fn workspace_package(&self, link: &Path) -> Option<PathBuf> {
+        let target = link.canonicalize().ok()?;
+        let rel = target.strip_prefix(&self.src).ok()?;
+        let in_deps = rel.components().any(|c| c.as_os_str() == NODE_MODULES);
+        (!in_deps).then(|| self.dst.join(rel))
+    }
+}
+
+fn sync_dir(src: &Path, dst: &Path, exclude: &Path, roots: &Roots) -> io::Result<()> {
     let mut keep = BTreeSet::new();
     for entry in fs::read_dir(src)? {
         let entry = entry?;
@@ -72,12 +117,11 @@ fn sync_dir(src: &Path, dst: &Path, exclude: &Path) -> io::Result<()> {
         keep.insert(name.clone());
         if kind.is_dir() && LINK_DIRS.iter().any(|s| OsStr::new(s) == name) {
             ensure_symlink(&from, &to)?;
+        } else if kind.is_dir() && name == NODE_MODULES {
+            overlay_node_modules(&from, &to, roots)?;
         } else if kind.is_dir() {
-            if fs::symlink_metadata(&to).map(|m| !m.is_dir()).unwrap_or(false) {
-                remove_any(&to)?;
-            }
-            fs::create_dir_all(&to)?;
-            sync_dir(&from, &to, exclude)?;
+            ensure_real_dir(&to)?;
+            sync_dir(&from, &to, exclude, roots)?;
         } else if kind.is_symlink() {
             ensure_symlink(&fs::read_link(&from)?, &to)?;
         } else if kind.is_file() {
@@ -85,6 +129,46 @@ fn sync_dir(src: &Path, dst: &Path, exclude: &Path) -> io::Result<()> {
         }
     }
     for entry in fs::read_dir(dst)? {
+        let entry = entry?;
+        if !keep.contains(&entry.file_name()) {
+            remove_any(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes `to` a directory of its own (never a symlink, which a write would go through).
+fn ensure_real_dir(to: &Path) -> io::Result<()> {
+    if fs::symlink_metadata(to).map(|m| !m.is_dir()).unwrap_or(false) {
+        remove_any(to)?;
+    }
+    fs::create_dir_all(to)
+}
+
+/// Makes `to` the overlay of the `node_modules` directory `from` (see the module doc).
+fn overlay_node_modules(from: &Path, to: &Path, roots: &Roots) -> io::Result<()> {
+    ensure_real_dir(to)?;
+    let mut keep = BTreeSet::new();
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let (source, link) = (entry.path(), to.join(&name));
+        let kind = entry.file_type()?;
+        keep.insert(name.clone());
+        if kind.is_symlink() {
+            match roots.workspace_package(&source) {
+                Some(in_job) => ensure_symlink(&in_job, &link)?,
+                None => ensure_symlink(&source, &link)?,
+            }
+        } else if kind.is_dir() && name.to_string_lossy().starts_with('@') {
+            overlay_node_modules(&source, &link, roots)?;
+        } else if kind.is_dir() {
+            ensure_symlink(&source, &link)?;
+        } else if kind.is_file() {
+            sync_file(&source, &link)?;
+        }
+    }
+    for entry in fs::read_dir(to)? {
         let entry = entry?;
         if !keep.contains(&entry.file_name()) {
             remove_any(&entry.path())?;
@@ -190,7 +274,8 @@ mod tests {
         fs::write(src.path().join("src/b.rs"), "b").unwrap();
         sync_tree(src.path(), dst.path(), Path::new("/nonexistent")).unwrap();
         assert!(!dst.path().join("target").exists());
-        assert!(fs::symlink_metadata(dst.path().join("node_modules")).unwrap().file_type().is_symlink());
+        assert!(fs::symlink_metadata(dst.path().join("node_modules")).unwrap().is_dir(), "an overlay, not a link");
+        assert!(fs::symlink_metadata(dst.path().join("node_modules/x")).unwrap().file_type().is_symlink());
         fs::write(src.path().join("src/b.rs"), "bb").unwrap();
         fs::remove_file(src.path().join("src/a.rs")).unwrap();
         fs::write(src.path().join("src/c.rs"), "c").unwrap();
@@ -198,6 +283,71 @@ mod tests {
         assert!(!dst.path().join("src/a.rs").exists());
         assert_eq!(fs::read_to_string(dst.path().join("src/b.rs")).unwrap(), "bb");
         assert_eq!(fs::read_to_string(dst.path().join("src/c.rs")).unwrap(), "c");
+    }
+
+    #[test]
+    fn workspace_package_links_in_node_modules_point_into_the_job_tree() {
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let root = src.path();
+        for dir in [
+            "packages/lib/src",
+            "packages/app/node_modules/@shop",
+            "node_modules/.pnpm/left-pad@1/node_modules/left-pad",
+        ] {
+            fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        fs::write(root.join("node_modules/.modules.yaml"), "layoutVersion: 5\n").unwrap();
+        let symlink = |target: &str, link: &str| std::os::unix::fs::symlink(target, root.join(link)).unwrap();
+        symlink("../../../lib", "packages/app/node_modules/@shop/pricing");
+        symlink(".pnpm/left-pad@1/node_modules/left-pad", "node_modules/left-pad");
+        // A job tree from an older run, whose node_modules was one symlink to the original's.
+        fs::create_dir_all(dst.path().join("packages/app")).unwrap();
+        std::os::unix::fs::symlink(
+            root.join("packages/app/node_modules"),
+            dst.path().join("packages/app/node_modules"),
+        )
+        .unwrap();
+        sync_tree(root, dst.path(), Path::new("/nonexistent")).unwrap();
+        let job = dst.path();
+        let pricing = job.join("packages/app/node_modules/@shop/pricing");
+        assert_eq!(pricing.canonicalize().unwrap(), job.join("packages/lib").canonicalize().unwrap());
+        assert!(!fs::symlink_metadata(job.join("packages/app/node_modules")).unwrap().file_type().is_symlink());
+        let pad = job.join("node_modules/left-pad").canonicalize().unwrap();
+        assert_eq!(pad, root.join("node_modules/.pnpm/left-pad@1/node_modules/left-pad").canonicalize().unwrap());
+        let state = job.join("node_modules/.modules.yaml");
+        assert!(fs::symlink_metadata(&state).unwrap().is_file(), "copied: a package manager may rewrite it");
+        fs::write(&state, "changed in the job").unwrap();
+        assert_eq!(fs::read_to_string(root.join("node_modules/.modules.yaml")).unwrap(), "layoutVersion: 5\n");
+        // The original's node_modules is untouched by the overlay.
+        assert_eq!(
+            fs::read_link(root.join("packages/app/node_modules/@shop/pricing")).unwrap(),
+            Path::new("../../../lib")
+        );
+    }
+
+    #[test]
+    fn npm_workspace_links_at_the_root_point_into_the_job_tree_and_other_packages_stay_shared() {
+        let src = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        let root = src.path();
+        for dir in ["packages/lib", "node_modules/@shop", "node_modules/@types/node", "node_modules/chalk"] {
+            fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        fs::write(root.join("node_modules/.package-lock.json"), "{}").unwrap();
+        std::os::unix::fs::symlink("../../packages/lib", root.join("node_modules/@shop/pricing")).unwrap();
+        sync_tree(root, dst.path(), Path::new("/nonexistent")).unwrap();
+        let job = dst.path();
+        let pricing = job.join("node_modules/@shop/pricing").canonicalize().unwrap();
+        assert_eq!(pricing, job.join("packages/lib").canonicalize().unwrap());
+        let types = job.join("node_modules/@types/node");
+        assert!(fs::symlink_metadata(&types).unwrap().file_type().is_symlink(), "a scoped package is linked");
+        assert_eq!(types.canonicalize().unwrap(), root.join("node_modules/@types/node").canonicalize().unwrap());
+        assert!(fs::symlink_metadata(job.join("node_modules/chalk")).unwrap().file_type().is_symlink());
+        // A package removed from the original disappears from the overlay on the next sync.
+        fs::remove_dir_all(root.join("node_modules/chalk")).unwrap();
+        sync_tree(root, dst.path(), Path::new("/nonexistent")).unwrap();
+        assert!(fs::symlink_metadata(job.join("node_modules/chalk")).is_err());
     }
 
     #[test]
