@@ -131,8 +131,11 @@ fn boundary_context(node: Node<'_>, out: &Out<'_>) -> bool {
     }
 }
 
-/// Deletes a match arm when the match has a `_` arm or the arm is not the
-/// last one (so the match stays exhaustive); the `_` arm itself stays.
+/// Deletes a match arm when the match has a catch-all arm (`_`, or a bare
+/// lowercase binding such as `n`, without a guard) that the deleted arm's
+/// values then fall into; the catch-all itself stays. A match without one
+/// is left alone: deleting an arm of an exhaustive `match` over an enum
+/// never compiles.
 fn delete_arms(block: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
     if !ctx.mutable() {
         return;
@@ -142,16 +145,22 @@ fn delete_arms(block: Node<'_>, ctx: &Ctx, out: &mut Out<'_>) {
         return;
     }
     let src = out.src;
-    let wildcard: Vec<bool> = arms
+    let catch_all: Vec<bool> = arms
         .iter()
-        .map(|arm| arm.child_by_field_name("pattern").is_some_and(|p| squash(text(p, src)) == "_"))
+        .map(|arm| {
+            arm.child_by_field_name("pattern").is_some_and(|p| {
+                let pattern = squash(text(p, src));
+                pattern == "_"
+                    || (pattern.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                        && pattern.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            })
+        })
         .collect();
-    let has_wildcard = wildcard.contains(&true);
-    let last = arms.len() - 1;
-    for (i, arm) in arms.iter().enumerate() {
-        if !wildcard[i] && (has_wildcard || i != last) {
-            out.replace(*arm, Operator::DeleteArm, "", ctx);
-        }
+    if !catch_all.contains(&true) {
+        return;
+    }
+    for (arm, _) in arms.iter().zip(&catch_all).filter(|(_, all)| !**all) {
+        out.replace(*arm, Operator::DeleteArm, "", ctx);
     }
 }
 

@@ -166,12 +166,14 @@ fn rust_conditions_of_if_and_while_are_negated_but_not_if_let() {
 }
 
 #[test]
-fn rust_match_arms_are_deleted_only_where_the_match_stays_exhaustive() {
-    let src = "fn f(x: Option<u8>) -> u8 {\n    match x {\n        Some(0) => 1,\n        Some(n) => n,\n        None => 0,\n    }\n}\n\nfn g(x: u8) -> u8 {\n    match x {\n        0 => 1,\n        _ => 3,\n        1 => 2,\n    }\n}\n\nfn h(x: bool) -> u8 {\n    match x {\n        true => 1,\n    }\n}\n";
+fn rust_match_arms_are_deleted_only_where_a_catch_all_arm_keeps_the_match_exhaustive() {
+    // f has no catch-all (deleting `Some(n)` would leave `Some(1..)` uncovered), g has `_`,
+    // h too few arms, k a binding `n` and a guarded `_` that is no catch-all.
+    let src = "fn f(x: Option<u8>) -> u8 {\n    match x {\n        Some(0) => 1,\n        Some(n) => n,\n        None => 0,\n    }\n}\n\nfn g(x: u8) -> u8 {\n    match x {\n        0 => 1,\n        _ => 3,\n        1 => 2,\n    }\n}\n\nfn h(x: bool) -> u8 {\n    match x {\n        true => 1,\n    }\n}\n\nfn k(x: u8) -> u8 {\n    match x {\n        0 => 1,\n        _ if x > 9 => 9,\n        n => n,\n    }\n}\n";
     let mutants = generate("src/lib.rs", Lang::Rust, src);
     assert_eq!(
         of(&mutants, DeleteArm),
-        vec![(3, "Some(0) => 1,", ""), (4, "Some(n) => n,", ""), (11, "0 => 1,", ""), (13, "1 => 2,", "")]
+        vec![(11, "0 => 1,", ""), (13, "1 => 2,", ""), (25, "0 => 1,", ""), (26, "_ if x > 9 => 9,", "")]
     );
 }
 
