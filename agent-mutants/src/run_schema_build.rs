@@ -181,6 +181,11 @@ fn parse_messages(stdout: &str, tree: &Path) -> Messages {
         let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         match value.get("reason").and_then(|r| r.as_str()) {
             Some("compiler-artifact") => {
+                // Test harnesses only: `cargo test --no-run` also builds binaries and examples.
+                let harness = value.get("profile").and_then(|p| p.get("test")).and_then(|t| t.as_bool());
+                if harness != Some(true) {
+                    continue;
+                }
                 let exe = value.get("executable").and_then(|e| e.as_str());
                 let manifest = value.get("manifest_path").and_then(|m| m.as_str());
                 if let (Some(exe), Some(manifest)) = (exe, manifest) {
@@ -216,14 +221,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cargo_json_gives_executables_by_package_dir_and_error_spans_by_file() {
+    fn cargo_json_gives_test_harness_executables_by_package_dir_and_error_spans_by_file() {
         let tree = Path::new("/t/job-0/tree");
         let stdout = concat!(
-            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/Cargo.toml","executable":"/c/deps/shop-1"}"#,
+            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/Cargo.toml","profile":{"test":true},"executable":"/c/deps/shop-1"}"#,
             "\n",
-            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/Cargo.toml","executable":null}"#,
+            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/Cargo.toml","profile":{"test":false},"executable":"/c/shop"}"#,
             "\n",
-            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/crates/a/Cargo.toml","executable":"/c/deps/a-2"}"#,
+            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/Cargo.toml","profile":{"test":false},"executable":"/c/examples/demo"}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/Cargo.toml","profile":{"test":true},"executable":null}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","manifest_path":"/t/job-0/tree/crates/a/Cargo.toml","profile":{"test":true},"executable":"/c/deps/a-2"}"#,
             "\n",
             r#"{"reason":"compiler-message","message":{"level":"error","spans":[{"file_name":"src/lib.rs","byte_start":10,"byte_end":12,"is_primary":true},{"file_name":"src/x.rs","byte_start":1,"byte_end":2,"is_primary":false}]}}"#,
             "\n",

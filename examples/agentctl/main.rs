@@ -79,21 +79,29 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli.command)) {
         Ok(out) => {
             if json_mode {
-                println!("{}", serde_json::to_string_pretty(&out.json).unwrap_or_else(|_| "{}".into()));
+                print_out(&serde_json::to_string_pretty(&out.json).unwrap_or_else(|_| "{}".into()));
             } else {
-                println!("{}", out.human.trim_end());
+                print_out(out.human.trim_end());
             }
             if out.ok { ExitCode::SUCCESS } else { ExitCode::from(FAILED) }
         }
         Err(err) => {
             if json_mode {
                 let doc = json!({ "error": err.message, "exit_code": err.code });
-                println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+                print_out(&serde_json::to_string_pretty(&doc).unwrap_or_default());
             }
             eprintln!("agentctl: {}", err.message);
             ExitCode::from(err.code)
         }
     }
+}
+
+/// Writes `text` and a newline to stdout. A reader that went away (`| head`)
+/// is not an error worth a panic: the rest is dropped.
+fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}").and_then(|()| out.flush());
 }
 
 async fn dispatch(command: Command) -> Result<Output, CliError> {

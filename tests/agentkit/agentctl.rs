@@ -199,6 +199,23 @@ fn repair_of_a_missing_directory_is_bad_input() {
 }
 
 #[test]
+fn a_reader_that_closes_stdout_early_gets_no_panic_and_the_commands_exit_code() {
+    let (_dir, work) = fixture("buggy-stats");
+    let mut child = agentctl()
+        .args(["inspect", work.to_str().unwrap(), "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `agentctl … | head -c 0`: the reader is gone before anything is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn inspect_reports_the_cargo_project_and_its_test_command() {
     let (_dir, work) = fixture("buggy-stats");
     let out = agentctl().args(["inspect", work.to_str().unwrap(), "--json"]).output().unwrap();
