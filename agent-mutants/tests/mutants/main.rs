@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod generate;
+mod reach;
 mod run;
 mod support;
