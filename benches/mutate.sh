@@ -190,9 +190,9 @@ crates_mode() {
     echo "-- $name ${CRATES[$name]}: $(find "$WORK/$name-cm" -name '*.rs' -not -path '*/.git/*' | xargs cat | wc -l) lines of Rust"
     t0=$(now)
     (cd "$WORK/$name-cm" && env -u CARGO_TARGET_DIR cargo mutants -j "$JOBS" --no-shuffle -o "$WORK/cm-$name" >"$WORK/cm-$name.log" 2>&1) \
-      || echo "   cargo-mutants exited with $? (missed mutants give 2): $(tail -n 1 "$WORK/cm-$name.log")"
+      || echo "   cargo-mutants exited with $? (2: some missed, 3: some timed out): $(tail -n 1 "$WORK/cm-$name.log")"
     t1=$(now)
-    "$AGENTCTL" mutate "$WORK/$name-ak" --jobs "$JOBS" --json --cache-dir "$WORK/ak-cache-$name" \
+    "$AGENTCTL" mutate "$WORK/$name-ak" --jobs "$JOBS" --json --progress --cache-dir "$WORK/ak-cache-$name" \
       >"$WORK/ak-$name.json" 2>"$WORK/ak-$name.log" \
       || echo "   agentctl exited with $? (missed mutants give 1): $(tail -n 1 "$WORK/ak-$name.log")"
     t2=$(now)
@@ -226,12 +226,12 @@ python_mode() {
       printf '\n[mutmut]\nsource_paths = %s/\ndo_not_mutate =\n    */tests/*\n    */test_*.py\n' "$pkgdir" >> "$dir/setup.cfg"
       git_snapshot "$dir"
     done
-    echo "-- $spec: $(find "$WORK/$pkg-mm/$pkgdir" -name '*.py' | xargs cat | wc -l) lines of Python under $pkgdir; baseline: $(cd "$WORK/$pkg-mm" && python3 -m pytest -q -p no:cacheprovider 2>&1 | tail -n 1)"
+    echo "-- $spec: $(find "$WORK/$pkg-mm/$pkgdir" -name '*.py' | xargs cat | wc -l) lines of Python under $pkgdir (tests included); baseline: $(cd "$WORK/$pkg-mm" && python3 -m pytest -q -p no:cacheprovider 2>&1 | tail -n 1)"
     t0=$(now)
     (cd "$WORK/$pkg-mm" && mutmut run --max-children "$JOBS" >"$WORK/mm-$pkg.log" 2>&1) \
       || echo "   mutmut exited with $?: $(tail -n 1 "$WORK/mm-$pkg.log")"
     t1=$(now)
-    "$AGENTCTL" mutate "$WORK/$pkg-ak" --jobs "$JOBS" --json --cache-dir "$WORK/ak-cache-$pkg" \
+    "$AGENTCTL" mutate "$WORK/$pkg-ak" --jobs "$JOBS" --json --progress --cache-dir "$WORK/ak-cache-$pkg" \
       >"$WORK/ak-$pkg.json" 2>"$WORK/ak-$pkg.log" \
       || echo "   agentctl exited with $? (missed mutants give 1): $(tail -n 1 "$WORK/ak-$pkg.log")"
     t2=$(now)
