@@ -5,7 +5,8 @@ Two mutants are "the same" when they make the same file: each tool's
 mutant is applied to the original source and the mutated file is compared
 with every whitespace character dropped (so a body replaced inside or
 outside its braces, on the `fn` line or the first body line, still
-matches) after a few spellings of one replacement are made one
+matches; in Rust files comment lines are dropped too, since cargo-mutants
+replaces a body from its first statement and keeps the comments above it) after a few spellings of one replacement are made one
 (`"".into()` / `String::from("")` / `"".to_owned()` are `String::new()`).
 
 Subcommands:
@@ -37,6 +38,8 @@ ALIASES = [
     (re.compile(r"^Vec::new\(\)$"), "vec![]"),
     # cargo-mutants' value for a Result of an unknown type; agentctl writes `Ok(())` only for unit.
     (re.compile(r"^Ok\(Default::default\(\)\)$"), "Ok(())"),
+    # A unit body: cargo-mutants writes `()`, agentctl an empty block.
+    (re.compile(r"^\(\)$"), ""),
     # Negating a negation is deleting the `!` (cargo-mutants' "delete !").
     (re.compile(r"^!\(!\s*(.*)\)$", re.S), r"\1"),
 ]
@@ -53,7 +56,14 @@ def canon(replacement):
     return replacement
 
 
+# Rust comment lines: cargo-mutants replaces a body from its first statement, agentctl
+# the whole block, so comment lines at the top of a body would tell them apart.
+RUST_COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*$", re.M)
+
+
 def key(file, text):
+    if file.endswith(".rs"):
+        text = RUST_COMMENT_LINE.sub("", text)
     return hashlib.sha1((file + "\0" + WS.sub("", text)).encode()).hexdigest()
 
 
