@@ -86,6 +86,10 @@ build_agentctl() {
   case "$target" in /*) ;; *) target=$REPO/$target ;; esac
   AGENTCTL=$target/release/examples/agentctl
   [ -x "$AGENTCTL" ] || { echo "agentctl was not built at $AGENTCTL" >&2; exit 2; }
+  # From here on no tool may share a target directory: cargo-mutants does not
+  # override CARGO_TARGET_DIR, so its parallel jobs (and its "cold" build)
+  # would all use that one directory; agentctl sets its own per job.
+  unset CARGO_TARGET_DIR
 }
 
 need_cargo_mutants() {
@@ -189,7 +193,7 @@ crates_mode() {
     done
     echo "-- $name ${CRATES[$name]}: $(find "$WORK/$name-cm" -name '*.rs' -not -path '*/.git/*' | xargs cat | wc -l) lines of Rust"
     t0=$(now)
-    (cd "$WORK/$name-cm" && env -u CARGO_TARGET_DIR cargo mutants -j "$JOBS" --no-shuffle -o "$WORK/cm-$name" >"$WORK/cm-$name.log" 2>&1) \
+    (cd "$WORK/$name-cm" && cargo mutants -j "$JOBS" --no-shuffle -o "$WORK/cm-$name" >"$WORK/cm-$name.log" 2>&1) \
       || echo "   cargo-mutants exited with $? (2: some missed, 3: some timed out): $(tail -n 1 "$WORK/cm-$name.log")"
     t1=$(now)
     "$AGENTCTL" mutate "$WORK/$name-ak" --jobs "$JOBS" --json --progress --cache-dir "$WORK/ak-cache-$name" \
