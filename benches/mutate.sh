@@ -61,7 +61,7 @@ case "${1:-}" in
   fixture | crates | python | all) MODE=$1; shift ;;
 esac
 JOBS=${1:-2}
-[ $# -gt 0 ] && shift
+if [ $# -gt 0 ]; then shift; fi
 case "$JOBS" in '' | *[!0-9]*) echo "JOBS must be a number, got '$JOBS'" >&2; exit 2 ;; esac
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
