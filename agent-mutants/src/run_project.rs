@@ -5,8 +5,8 @@
 //! | ecosystem | unit of a file | check | baseline build | tests |
 //! |---|---|---|---|---|
 //! | Cargo | its package (nearest `Cargo.toml` with `[package]`) | `cargo check -p PKG` (`--tests` for test code) | `cargo test -p PKG -p DEPENDANT… --no-run` | `cargo test -p PKG -p DEPENDANT…` (every workspace member that depends on PKG, directly or not; `--tests`, no doctest run, when no doc comment holds a code block) |
-//! | Go | its directory | `go vet -unreachable=false ./DIR` (a body replacement leaves the old body after its `return`) | — | `go test -failfast ./DIR` |
-//! | Python | the module | `python3 -m py_compile FILE` | — | the pytest command on the test files that import the module (all tests when none is found) with `-x` |
+//! | Go | its directory | `go vet -unreachable=false ./DIR` (a body replacement leaves the old body after its `return`) | — | `go test -failfast ./DIR ./IMPORTER…`: the package's tests and those of every package of the module that imports it, directly or transitively, or whose tests do (see `run_reach`) |
+//! | Python | the module | `python3 -m py_compile FILE` | — | the pytest command on the test files that import the module, directly or through other modules of the project (all tests when none is found), with `-x` |
 //! | Node/TypeScript | the project | `tsc --noEmit --incremental` (TypeScript, when a `tsc` is found), `node --check FILE` (JavaScript but JSX, which Node cannot read) | — | the project's test command |
 //!
 //! A Go or Node check that fails is compared with the same check on the
@@ -19,8 +19,11 @@ use agent_core::exec::{CommandSpec, EnvPolicy};
 use agent_core::workspace::{DetectedCommand, WorkspaceProfile};
 use agent_syntax::imports::{Import, python_imports};
 use agent_syntax::{Lang, is_test_path};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+#[path = "run_reach.rs"]
+mod run_reach;
 
 /// The kind of project being mutated, from the manifest at its root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +108,10 @@ pub(crate) struct Project {
     typescript: bool,
     /// Python: test files (relative) with their imports.
     py_tests: Vec<(String, Vec<Import>)>,
+    /// Python: the test files (space-separated) that reach each non-test module.
+    py_units: BTreeMap<String, String>,
+    /// Go: the module's packages and what they import.
+    go_packages: run_reach::GoPackages,
     /// Rust: whether any doc comment holds a code block (a doctest). When
     /// none does, builds and tests pass `--tests`, which leaves out the
     /// doctest run (a rustdoc process with nothing to do) and the examples.
@@ -127,6 +134,8 @@ impl Project {
             test,
             typescript: root.join("tsconfig.json").is_file(),
             py_tests: Vec::new(),
+            py_units: BTreeMap::new(),
+            go_packages: run_reach::GoPackages::default(),
             doctests: true,
             doc_blocks: BTreeSet::new(),
             cargo: None,
@@ -165,6 +174,9 @@ impl Project {
             }
             self.doctests = !self.doc_blocks.is_empty();
         }
+        if self.eco == Ecosystem::Go {
+            self.go_packages = run_reach::GoPackages::index(&self.root, files);
+        }
         if self.eco != Ecosystem::Python {
             return;
         }
@@ -176,16 +188,51 @@ impl Project {
                 Some((f.clone(), python_imports(&text)))
             })
             .collect();
+        self.index_python_reach(files);
+    }
+
+    /// Python: for every non-test module, the test files that reach it
+    /// (directly or through the project's other modules).
+    fn index_python_reach(&mut self, files: &[String]) {
+        let modules: Vec<(String, Vec<Import>)> = files
+            .iter()
+            .filter(|f| !is_test_path(Path::new(f)))
+            .filter_map(|f| Some((f.clone(), python_imports(&std::fs::read_to_string(self.root.join(f)).ok()?))))
+            .collect();
+        self.py_units = modules
+            .iter()
+            .map(|(f, _)| (f.clone(), run_reach::python_reaching(f, &modules, &self.py_tests, module_stem).join(" ")))
+            .collect();
+    }
+
+    /// Go: the unit of a file: every package whose tests can reach its
+    /// package (`./DIR`, `.` for the root), space-separated.
+    fn go_unit(&self, file: &str) -> String {
+        if file.ends_with("_test.go") {
+            // A mutant of a test runs that test's package alone.
+            return go_dir(file);
+        }
+        let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+        let dirs: Vec<String> = self
+            .go_packages
+            .reaching(dir)
+            .iter()
+            .map(|d| if d.is_empty() { ".".to_owned() } else { format!("./{d}") })
+            .collect();
+        dirs.join(" ")
     }
 
     /// The unit a mutant's tests are chosen by (see the module doc).
     pub(crate) fn unit_of(&self, file: &str) -> String {
         match self.eco {
             Ecosystem::Cargo => cargo_package(&self.root, file).unwrap_or_default(),
-            Ecosystem::Go => go_dir(file),
+            Ecosystem::Go => self.go_unit(file),
             Ecosystem::Python => {
                 if is_test_path(Path::new(file)) {
                     return file.to_owned();
+                }
+                if let Some(unit) = self.py_units.get(file) {
+                    return unit.clone();
                 }
                 let stem = module_stem(file);
                 let users: Vec<&str> = self
@@ -336,7 +383,8 @@ impl Project {
             }
             Ecosystem::Go => {
                 let mut args = vec!["test".to_owned(), "-failfast".into()];
-                args.extend(units.iter().cloned());
+                let dirs: BTreeSet<&str> = units.iter().flat_map(|u| u.split(' ')).filter(|d| !d.is_empty()).collect();
+                args.extend(dirs.into_iter().map(str::to_owned));
                 CommandSpec::new("go").args(args)
             }
             Ecosystem::Python => {

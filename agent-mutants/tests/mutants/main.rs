@@ -6,5 +6,6 @@
 
 mod generate;
 mod jobtrees;
+mod reach;
 mod run;
 mod support;

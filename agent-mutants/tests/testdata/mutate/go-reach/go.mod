@@ -1,0 +1,3 @@
+module example.com/goreach
+
+go 1.19

@@ -1,0 +1,1 @@
+"""A tiny shop: prices in cents, a discount rule and a cart."""
