@@ -408,6 +408,9 @@ impl MutationRunner {
                 }
             }
             let Some(lang) = project.is_source(file) else { continue };
+            if project.never_tested(file) {
+                continue;
+            }
             let path = root.join(file);
             let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
             let unit_facts = match lang {

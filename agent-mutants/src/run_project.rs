@@ -157,6 +157,25 @@ impl Project {
         Some(lang)
     }
 
+    /// Whether a source file holds code that no test run builds or runs, so
+    /// its mutants could only ever be missed: Rust `benches/` and
+    /// `examples/` (`cargo test` runs neither), documentation directories
+    /// (`docs/conf.py`), and Python's packaging and task scripts at the root
+    /// (`setup.py`, `noxfile.py`). Such files stay sources (their contents
+    /// still key the results cache); they get no mutants.
+    pub(crate) fn never_tested(&self, rel: &str) -> bool {
+        let mut dirs = rel.split('/').rev().skip(1);
+        let in_dir = |names: &[&str]| rel.split('/').rev().skip(1).any(|d| names.contains(&d));
+        if in_dir(&["docs", "doc"]) {
+            return true;
+        }
+        match self.eco {
+            Ecosystem::Cargo => in_dir(&["benches", "examples"]),
+            Ecosystem::Python => dirs.next().is_none() && matches!(rel, "setup.py" | "noxfile.py" | "fabfile.py"),
+            Ecosystem::Go | Ecosystem::Node => false,
+        }
+    }
+
     /// Records what test selection needs from the source `files`: the
     /// Python test files and what they import; whether Rust has doctests.
     pub(crate) fn index_sources(&mut self, files: &[String]) {
@@ -503,6 +522,25 @@ mod tests {
             "tests/test_plain.py tests/test_from_pkg.py tests/test_dotted.py tests/test_relative.py"
         );
         assert_eq!(project.unit_of("tests/test_words.py"), "tests/test_words.py");
+    }
+
+    #[test]
+    fn benches_examples_docs_and_packaging_scripts_get_no_mutants() {
+        let root = Path::new("/nowhere");
+        let rust = Project::new(root, Ecosystem::Cargo, None);
+        assert!(rust.never_tested("benches/benches.rs"));
+        assert!(rust.never_tested("crates/a/examples/demo.rs"));
+        assert!(!rust.never_tested("src/lib.rs"));
+        assert!(!rust.never_tested("src/examples_of.rs"), "a file name is not a directory");
+        assert!(!rust.never_tested("build.rs"), "a build script runs in cargo test");
+        let python = Project::new(root, Ecosystem::Python, None);
+        assert!(python.never_tested("setup.py"));
+        assert!(python.never_tested("docs/conf.py"));
+        assert!(!python.never_tested("pkg/setup.py"), "only the root's packaging script");
+        assert!(!python.never_tested("pkg/calc.py"));
+        assert!(!python.never_tested("benches/run.py"), "Python has no benches convention");
+        let go = Project::new(root, Ecosystem::Go, None);
+        assert!(!go.never_tested("examples/main.go"));
     }
 
     #[test]
