@@ -795,19 +795,26 @@ fn failure_reason(eco: Ecosystem, root: &Path, out: &RunOutput) -> String {
     }
 }
 
+/// Copies the build cache `first` to `target` when `target` has none yet
+/// (through a `.partial` directory renamed at the end, so an interrupted
+/// copy is never taken for a cache).
+fn seed_target(first: &Path, target: &Path) -> Result<(), MutateError> {
+    if first.is_dir() && !target.exists() {
+        let partial = target.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&partial);
+        run_tree::copy_dir(first, &partial).map_err(io_err(&partial))?;
+        std::fs::rename(&partial, target).map_err(io_err(target))?;
+    }
+    Ok(())
+}
+
 /// Copies job 0's cargo build cache to every job that has none yet.
 async fn seed_build_caches(cache_dir: &Path, jobs: usize) -> Result<(), MutateError> {
     let cache_dir = cache_dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let first = cache_dir.join("job-0").join("target");
         for k in 1..jobs {
-            let target = cache_dir.join(format!("job-{k}")).join("target");
-            if first.is_dir() && !target.exists() {
-                let partial = target.with_extension("partial");
-                let _ = std::fs::remove_dir_all(&partial);
-                run_tree::copy_dir(&first, &partial).map_err(io_err(&partial))?;
-                std::fs::rename(&partial, &target).map_err(io_err(&target))?;
-            }
+            seed_target(&first, &cache_dir.join(format!("job-{k}")).join("target"))?;
         }
         Ok::<(), MutateError>(())
     })
@@ -994,15 +1001,7 @@ async fn prepare_schema_tree(root: &Path, cache_dir: &Path) -> Result<(), Mutate
         let schema_dir = cache_dir.join("schema");
         let tree = schema_dir.join("tree");
         run_tree::sync_tree(&root, &tree, &cache_dir).map_err(io_err(&tree))?;
-        let first = cache_dir.join("job-0").join("target");
-        let target = schema_dir.join("target");
-        if first.is_dir() && !target.exists() {
-            let partial = target.with_extension("partial");
-            let _ = std::fs::remove_dir_all(&partial);
-            run_tree::copy_dir(&first, &partial).map_err(io_err(&partial))?;
-            std::fs::rename(&partial, &target).map_err(io_err(&target))?;
-        }
-        Ok::<(), MutateError>(())
+        seed_target(&cache_dir.join("job-0").join("target"), &schema_dir.join("target"))
     })
     .await
     .map_err(|e| MutateError::Io { path: PathBuf::from("schema tree"), source: std::io::Error::other(e) })?

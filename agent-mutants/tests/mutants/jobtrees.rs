@@ -7,6 +7,7 @@
 //! and a TypeScript project with a type error, both there before any
 //! mutant. Fixtures are copied to a temporary directory and installed there.
 
+use crate::support::{dump, outcome};
 use agent_core::Executor;
 use agent_core::exec::{CommandSpec, ExecError, RunOutput};
 use agent_mutants::{MutantOutcome, MutationConfig, MutationReport, MutationRunner, Operator};
@@ -43,19 +44,6 @@ fn setup(dir: &Path, program: &str, args: &[&str]) {
     );
 }
 
-/// The outcome of the one mutant of `file` replacing `original` with `replacement`.
-fn outcome(report: &MutationReport, file: &str, original: &str, replacement: &str) -> MutantOutcome {
-    let found: Vec<_> = report
-        .mutants
-        .iter()
-        .filter(|r| {
-            r.mutant.file == file && r.mutant.original.trim() == original && r.mutant.replacement == replacement
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one mutant {original} -> {replacement} in {file}; report:\n{}", dump(report));
-    found[0].outcome
-}
-
 /// The outcome of the one mutant with `replacement` on the line of `root/file` that reads `line` (trimmed).
 fn at(report: &MutationReport, root: &Path, file: &str, line: &str, replacement: &str) -> MutantOutcome {
     let text = std::fs::read_to_string(root.join(file));
@@ -68,26 +56,6 @@ fn at(report: &MutationReport, root: &Path, file: &str, line: &str, replacement:
         .collect();
     assert_eq!(found.len(), 1, "one mutant -> {replacement} on {file}:{number}; report:\n{}", dump(report));
     found[0].outcome
-}
-
-fn dump(report: &MutationReport) -> String {
-    let lines: Vec<String> = report
-        .mutants
-        .iter()
-        .map(|r| {
-            let m = &r.mutant;
-            format!(
-                "{}:{} {} {:?} -> {:?}: {:?}",
-                m.file,
-                m.line,
-                m.operator.name(),
-                m.original,
-                m.replacement,
-                r.outcome
-            )
-        })
-        .collect();
-    lines.join("\n")
 }
 
 /// The text of every `.pth` file in the environment's site-packages.

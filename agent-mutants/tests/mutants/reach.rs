@@ -3,6 +3,7 @@
 //! that imports the mutated one through another module (Python) is caught.
 //! Real `go` and real pytest, through agent-sandbox's `ProcessExecutor`.
 
+use crate::support::dump;
 use agent_mutants::{MutantOutcome, MutationConfig, MutationReport, MutationRunner};
 use agent_sandbox::{DirSnapshotter, ProcessExecutor};
 use std::sync::Arc;
@@ -16,26 +17,6 @@ async fn mutate(fixture: &str) -> (tempfile::TempDir, MutationReport) {
     let config = MutationConfig::default().jobs(2).cache_dir(&cache).min_timeout(Duration::from_secs(10));
     let report = runner.run(&root, &config).await.unwrap();
     (tmp, report)
-}
-
-fn dump(report: &MutationReport) -> String {
-    let lines: Vec<String> = report
-        .mutants
-        .iter()
-        .map(|r| {
-            let m = &r.mutant;
-            format!(
-                "{}:{} {} {:?} -> {:?}: {:?}",
-                m.file,
-                m.line,
-                m.operator.name(),
-                m.original,
-                m.replacement,
-                r.outcome
-            )
-        })
-        .collect();
-    lines.join("\n")
 }
 
 /// The outcomes of the mutants of `file`; at least one must exist.

@@ -3,6 +3,7 @@
 //! `DirSnapshotter`. Every project is written into (or copied to) a
 //! temporary directory first.
 
+use crate::support::{dump, outcome};
 use agent_core::Gate;
 use agent_core::edit::FileChange;
 use agent_core::gate::GateContext;
@@ -29,39 +30,6 @@ fn runner(cache: &Path) -> MutationRunner {
 
 fn config(cache: &Path) -> MutationConfig {
     MutationConfig::default().jobs(2).cache_dir(cache).min_timeout(Duration::from_secs(4))
-}
-
-/// The outcome of the one mutant of `file` replacing `original` with `replacement`.
-fn outcome(report: &MutationReport, file: &str, original: &str, replacement: &str) -> MutantOutcome {
-    let found: Vec<_> = report
-        .mutants
-        .iter()
-        .filter(|r| {
-            r.mutant.file == file && r.mutant.original.trim() == original && r.mutant.replacement == replacement
-        })
-        .collect();
-    assert_eq!(found.len(), 1, "one mutant {original} -> {replacement} in {file}; report:\n{}", dump(report));
-    found[0].outcome
-}
-
-fn dump(report: &MutationReport) -> String {
-    report
-        .mutants
-        .iter()
-        .map(|r| {
-            let m = &r.mutant;
-            format!(
-                "{}:{} {} {:?} -> {:?}: {:?}",
-                m.file,
-                m.line,
-                m.operator.name(),
-                m.original,
-                m.replacement,
-                r.outcome
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn git(root: &Path, args: &[&str]) {
