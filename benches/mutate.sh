@@ -129,6 +129,10 @@ fixture_mode() {
   local name
   for name in ${OTHERS-python-small ts-small}; do
     cp -r "$FIX/$name" "$WORK/$name"
+    # A Node fixture's dependencies are not committed (README of the fixtures): install them as CI does.
+    if [ -f "$WORK/$name/package-lock.json" ]; then
+      (cd "$WORK/$name" && npm ci --no-audit --no-fund --silent >/dev/null)
+    fi
     t0=$(now)
     "$AGENTCTL" mutate "$WORK/$name" --jobs "$JOBS" --cache-dir "$WORK/cache-$name" --json >"$WORK/$name.json" || true
     t1=$(now)
