@@ -958,30 +958,18 @@ async fn test_schema_mutant(
     schema: &SchemaRun,
 ) -> Result<MutantOutcome, MutateError> {
     let dir = if schema.package_dir.is_empty() { tree.to_path_buf() } else { tree.join(&schema.package_dir) };
-    let env = shared
-        .project
-        .env(job_cache)
-        .set(run_schema::SWITCH, schema.id.to_string())
-        .set("INSTA_UPDATE", "no")
-        .set("CARGO_MANIFEST_DIR", dir.display().to_string());
-    for exe in schema.executables.iter() {
-        let spec = CommandSpec::new(exe.display().to_string())
-            .cwd(&dir)
-            .env(env.clone())
-            .wall_timeout(shared.schema_limits.tests);
-        let out = run(&*shared.executor, spec).await?;
-        if out.timed_out.is_some() {
-            return Ok(MutantOutcome::Timeout);
-        }
-        if !out.success() {
-            return Ok(MutantOutcome::Caught);
-        }
-    }
+    let (project, limits) = (&shared.project, shared.schema_limits);
+    let tests = schema
+        .executables
+        .iter()
+        .map(|exe| run_schema_base::exe_command(project, job_cache, &dir, exe, schema.id).wall_timeout(limits.tests));
     // Doctests link the schema's library, so the switch reaches them too;
     // rustdoc compiles them again on every run, which is why they come last.
-    for selection in schema.doctests.iter() {
-        let spec = run_schema_base::doc_command(&shared.project, &shared.schema_dir, selection, schema.id, None)
-            .wall_timeout(shared.schema_limits.doctests);
+    let doctests = schema.doctests.iter().map(|selection| {
+        run_schema_base::doc_command(project, &shared.schema_dir, selection, schema.id, None)
+            .wall_timeout(limits.doctests)
+    });
+    for spec in tests.chain(doctests) {
         let out = run(&*shared.executor, spec).await?;
         if out.timed_out.is_some() {
             return Ok(MutantOutcome::Timeout);

@@ -101,6 +101,22 @@ pub(crate) fn doc_command(
     CommandSpec::new("cargo").args(args).cwd(schema_dir.join("tree")).env(env)
 }
 
+/// The environment of a schema test executable run in the package
+/// directory `dir` of a job tree with mutant `id` switched on (0: none).
+fn exe_env(project: &Project, job_cache: &Path, dir: &Path, id: u32) -> agent_core::exec::EnvPolicy {
+    project
+        .env(job_cache)
+        .set(SWITCH, id.to_string())
+        .set("INSTA_UPDATE", "no")
+        .set("CARGO_MANIFEST_DIR", dir.display().to_string())
+}
+
+/// A schema test executable `exe` run in `dir` (a package directory of a
+/// job tree whose cache is `job_cache`) with mutant `id` switched on.
+pub(crate) fn exe_command(project: &Project, job_cache: &Path, dir: &Path, exe: &Path, id: u32) -> CommandSpec {
+    CommandSpec::new(exe.display().to_string()).cwd(dir).env(exe_env(project, job_cache, dir, id))
+}
+
 /// The doctest names of `cargo test --doc -- --list` output (`NAME: test` lines).
 fn listed_doctests(stdout: &str) -> Vec<String> {
     stdout.lines().filter_map(|l| l.strip_suffix(": test")).map(str::to_owned).collect()
@@ -137,13 +153,9 @@ pub(crate) async fn run_baseline(
     for (package_dir, exes) in executables {
         let dir = if package_dir.is_empty() { job_tree.clone() } else { job_tree.join(package_dir) };
         for exe in exes.iter() {
-            let env = project
-                .env(job_cache)
-                .set(SWITCH, "0")
-                .set(TRACE, tests_trace.display().to_string())
-                .set("INSTA_UPDATE", "no")
-                .set("CARGO_MANIFEST_DIR", dir.display().to_string());
-            let spec = CommandSpec::new(exe.display().to_string()).cwd(&dir).env(env).wall_timeout(BUILD_TIMEOUT);
+            let spec = exe_command(project, job_cache, &dir, exe, 0)
+                .env(exe_env(project, job_cache, &dir, 0).set(TRACE, tests_trace.display().to_string()))
+                .wall_timeout(BUILD_TIMEOUT);
             let out = run(&**executor, spec).await?;
             if !out.success() {
                 tracing::info!(exe = %exe.display(), "a schema test executable fails with no mutant switched on");
