@@ -13,6 +13,11 @@ use tokio::time::Instant;
 
 /// Sends `signal` to every process in group `pgid`, ignoring a group that is gone.
 pub(crate) fn signal_group(pgid: Pid, signal: Signal) {
+    // 0 would be the caller's own group, 1 init's (or everything): never a child's.
+    if pgid.as_raw() <= 1 {
+        tracing::warn!(pgid = pgid.as_raw(), "refusing to signal a process group that is not a child's");
+        return;
+    }
     if let Err(e) = killpg(pgid, signal) {
         if e != Errno::ESRCH {
             tracing::debug!(pgid = pgid.as_raw(), ?signal, error = %e, "killpg failed");
@@ -25,6 +30,9 @@ pub(crate) fn signal_group(pgid: Pid, signal: Signal) {
 /// Zombies count as gone: an orphaned grandchild is reaped by whatever
 /// process adopted it, which may be slow to do so (or never, in containers).
 pub(crate) fn group_alive(pgid: Pid) -> bool {
+    if pgid.as_raw() <= 1 {
+        return false;
+    }
     match killpg(pgid, None) {
         Err(Errno::ESRCH) => false,
         Err(_) | Ok(()) => live_member_in_proc(pgid).unwrap_or(true),

@@ -38,6 +38,7 @@
 //! ```
 
 mod capture;
+mod cgroup;
 mod confine;
 mod digest;
 mod dir_snapshotter;
@@ -50,6 +51,7 @@ mod sandbox_policy;
 mod service;
 mod worktree_pool;
 
+pub use cgroup::cgroups_supported;
 pub use digest::tree_digest;
 pub use dir_snapshotter::{DEFAULT_EXCLUDES, DEFAULT_MAX_FILE_BYTES, DirExclusionReason, DirSnapshotter, ExcludedPath};
 pub use file_editor::FileEditor;
@@ -57,6 +59,8 @@ pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, RecoverReport, 
 pub use limits::LimitedExecutor;
 pub use process_executor::{MAX_REPORT_BYTES, ProcessExecutor};
 pub use sandbox_policy::{
-    LandlockSupport, NetworkIsolation, landlock_support, landlock_supported, network_isolation, seccomp_supported,
+    HIDDEN_HOME_PATHS, LandlockSupport, NamespaceSupport, NetworkIsolation, landlock_scopes_supported,
+    landlock_support, landlock_supported, namespace_support, network_isolation, seccomp_supported,
+    user_namespace_supported,
 };
 pub use worktree_pool::{DEFAULT_CACHE_DIRS, PoolError, Worktree, WorktreePool};

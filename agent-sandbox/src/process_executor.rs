@@ -16,7 +16,8 @@ use std::io::{Seek, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -84,6 +85,33 @@ pub struct ProcessExecutor {
     sandbox_temp_dir: Option<PathBuf>,
     network_isolation: Option<NetworkIsolation>,
     report_dir: PathBuf,
+    host_home: Option<PathBuf>,
+    hidden_paths: Vec<PathBuf>,
+    force_user_namespace: bool,
+    protect_host: bool,
+    cgroups: bool,
+    sandbox_dir: std::sync::Arc<OnceLock<Option<SandboxDir>>>,
+}
+
+/// The private directory of one executor's confined commands (created at
+/// the first one, mode 0700, removed with the last clone of the executor):
+/// their `HOME` (`home/`) and `TMPDIR` (`tmp/`), writable under
+/// `WorkspaceWrite`. Nothing of the host's lives there.
+#[derive(Debug)]
+struct SandboxDir {
+    dir: tempfile::TempDir,
+}
+
+impl SandboxDir {
+    fn create(parent: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::create_dir_all(parent)?;
+        let dir = tempfile::Builder::new().prefix("agentkit-sandbox-").tempdir_in(parent)?;
+        for sub in ["home", "tmp"] {
+            std::fs::DirBuilder::new().mode(0o700).create(dir.path().join(sub))?;
+        }
+        Ok(Self { dir })
+    }
 }
 
 /// The largest report file read back into [`RunOutput::reports`]; a larger
@@ -116,6 +144,12 @@ impl ProcessExecutor {
             sandbox_temp_dir: Some(std::env::temp_dir()),
             network_isolation: None,
             report_dir: std::env::temp_dir(),
+            host_home: std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute()),
+            hidden_paths: Vec::new(),
+            force_user_namespace: false,
+            protect_host: true,
+            cgroups: true,
+            sandbox_dir: std::sync::Arc::new(OnceLock::new()),
         }
     }
 
@@ -191,6 +225,50 @@ impl ProcessExecutor {
         self
     }
 
+    /// The user's home directory, whose credential files
+    /// ([`HIDDEN_HOME_PATHS`](crate::HIDDEN_HOME_PATHS)) no confined command
+    /// may read and whose toolchains (`~/.cargo`, `~/.rustup`, `~/.pyenv`,
+    /// `~/go`, `~/.local`) confined commands keep using with a `HOME` of
+    /// their own. `$HOME` by default; `None` hides nothing.
+    pub fn with_host_home(mut self, home: Option<PathBuf>) -> Self {
+        self.host_home = home;
+        self
+    }
+
+    /// Also makes `path` (a file or directory) unreadable to confined
+    /// commands (any policy but `None`, where the kernel has Landlock).
+    pub fn with_hidden_path(mut self, path: PathBuf) -> Self {
+        self.hidden_paths.push(path);
+        self
+    }
+
+    /// Makes a command's namespaces through a user namespace even where this
+    /// process could make them directly (it has `CAP_SYS_ADMIN`). Off by
+    /// default: without privileges the user namespace is used anyway.
+    pub fn with_user_namespace(mut self, on: bool) -> Self {
+        self.force_user_namespace = on;
+        self
+    }
+
+    /// Whether the host process is marked non-dumpable
+    /// (`prctl(PR_SET_DUMPABLE, 0)`) before its first confined command, so
+    /// no command can read its `/proc/PID/environ` (API keys), memory or
+    /// file descriptors, even running as the same user. On by default; it
+    /// also disables core dumps of the host and same-user debuggers.
+    pub fn with_host_protection(mut self, on: bool) -> Self {
+        self.protect_host = on;
+        self
+    }
+
+    /// Whether each run gets a cgroup of its own where the kernel allows it
+    /// ([`cgroups_supported`](crate::cgroups_supported)), so processes that
+    /// leave the command's session or process group (`setsid`, a double
+    /// fork) still end with the run. On by default.
+    pub fn with_cgroups(mut self, on: bool) -> Self {
+        self.cgroups = on;
+        self
+    }
+
     /// The directory full-output logs are written to.
     pub fn log_dir(&self) -> &Path {
         &self.log_dir
@@ -216,24 +294,69 @@ impl ProcessExecutor {
             return Err(ExecError::InvalidCommand { reason: "the program name is empty".into() });
         }
         let cwd = self.resolve_cwd(spec)?;
-        let mut writable: Vec<PathBuf> = self.default_cwd.iter().cloned().collect();
-        writable.extend(self.sandbox_temp_dir.iter().cloned());
-        writable.extend(self.writable_roots.iter().cloned());
+        let confined = spec.sandbox != agent_core::exec::SandboxPolicy::None;
+        let sandbox_dir = if confined { self.sandbox_dir()? } else { None };
+        // The workspaces: the default working directory and the extra
+        // writable roots; without a default, the command's own working
+        // directory, unless it would open the whole machine to writes.
+        let mut workspaces: Vec<PathBuf> = self.default_cwd.iter().cloned().collect();
+        if self.default_cwd.is_none() {
+            if spec.sandbox.confines_writes() {
+                self.check_workspace(&cwd)?;
+            }
+            workspaces.push(cwd.clone());
+        }
+        workspaces.extend(self.writable_roots.iter().cloned());
+        let mut writable = workspaces.clone();
+        writable.extend(sandbox_dir.iter().cloned());
+        writable.extend(self.shared_cache_dir());
         writable.extend(reports.iter().cloned());
-        let setup = ChildSetup { parent_death_signal: self.parent_death_signal, ..ChildSetup::default() };
-        let sandbox_policy::Prepared { setup, report: sandbox } =
-            sandbox_policy::prepare(&spec.sandbox, &cwd, &writable, self.network_isolation, setup)?;
+        let hidden = self.hidden();
+        let mut setup = ChildSetup { parent_death_signal: self.parent_death_signal, ..ChildSetup::default() };
+        let mut cgroup = None;
+        if self.cgroups {
+            if let Some((group, procs)) = crate::cgroup::RunCgroup::create() {
+                setup.cgroup_procs = Some(procs);
+                cgroup = Some(group);
+            }
+        }
+        let ctx = sandbox_policy::Confinement {
+            cwd: &cwd,
+            writable: &writable,
+            workspaces: &workspaces,
+            hidden: &hidden,
+            network: self.network_isolation,
+            force_user_namespace: self.force_user_namespace,
+        };
+        let sandbox_policy::Prepared { setup, report: mut sandbox } =
+            sandbox_policy::prepare(&spec.sandbox, &ctx, setup)?;
+        if confined && self.protect_host {
+            protect_host_process();
+        }
         let host_env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
         let mut env = spec.env.resolve(host_env);
-        let mut sandbox = sandbox;
+        let mut notes = Vec::new();
+        if let Some(dir) = sandbox_dir.as_deref() {
+            self.private_home(spec, dir, &mut env);
+            notes.push(format!("HOME and TMPDIR are private: {}", dir.display()));
+        }
         if spec.sandbox.confines_writes() {
             if let Some(caches) = self.redirect_caches(spec, &mut env) {
-                let note = format!("toolchain caches redirected beneath {}", caches.display());
-                sandbox.detail = Some(match sandbox.detail.take() {
-                    Some(d) => format!("{d}; {note}"),
-                    None => note,
-                });
+                notes.push(format!("toolchain caches redirected beneath {}", caches.display()));
             }
+        }
+        if confined {
+            notes.push(if cgroup.is_some() {
+                "the process tree runs in a cgroup of its own, ended as a whole".to_string()
+            } else {
+                "no cgroup here: processes that leave the session may outlive the run".to_string()
+            });
+        }
+        for note in notes {
+            sandbox.detail = Some(match sandbox.detail.take() {
+                Some(d) => format!("{d}; {note}"),
+                None => note,
+            });
         }
         // Looked up here, on the child's PATH: the standard library would
         // otherwise have to `fork` and try each PATH entry in the child (it
@@ -250,12 +373,109 @@ impl ProcessExecutor {
             .envs(env)
             .stdin(if spec.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+            .stderr(Stdio::piped());
+        // The hook starts a new session (`setsid`): the child leads its own
+        // process group, which the limits end.
         setup.install(&mut std_cmd);
         let mut command = tokio::process::Command::from(std_cmd);
         command.kill_on_drop(true);
-        Ok(Prepared { command, sandbox })
+        Ok(Prepared { command, sandbox, cgroup })
+    }
+
+    /// Refuses, as the workspace of a command that may write only there, a
+    /// directory that would open the machine: `/`, the user's home or an
+    /// ancestor of it, the temporary directory or an ancestor of it.
+    fn check_workspace(&self, cwd: &Path) -> Result<(), ExecError> {
+        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let cwd = canon(cwd);
+        let mut protected: Vec<PathBuf> = vec![canon(&std::env::temp_dir())];
+        protected.extend(self.host_home.as_deref().map(canon));
+        if cwd.parent().is_none() || protected.iter().any(|p| p.starts_with(&cwd)) {
+            return Err(ExecError::InvalidCommand {
+                reason: format!(
+                    "the working directory {} cannot be the writable workspace of a confined command: it is the \
+                     root, the home directory or the temporary directory, or holds one; give the executor a \
+                     workspace (with_default_cwd)",
+                    cwd.display()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// This executor's private sandbox directory, created at the first call
+    /// (`None` when the sandbox temp dir was set to none).
+    fn sandbox_dir(&self) -> Result<Option<PathBuf>, ExecError> {
+        let Some(parent) = self.sandbox_temp_dir.as_ref() else { return Ok(None) };
+        let made = self.sandbox_dir.get_or_init(|| match SandboxDir::create(parent) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::warn!(error = %e, dir = %parent.display(), "could not create the sandbox directory");
+                None
+            }
+        });
+        match made {
+            Some(d) => Ok(Some(d.dir.path().to_path_buf())),
+            None => Err(ExecError::SandboxUnavailable {
+                reason: format!("could not create the sandbox's private directory under {}", parent.display()),
+            }),
+        }
+    }
+
+    /// The paths confined commands may not read: the host home's credential
+    /// files that exist, and those added with [`with_hidden_path`](Self::with_hidden_path).
+    fn hidden(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        if let Some(home) = &self.host_home {
+            let home = std::fs::canonicalize(home).unwrap_or_else(|_| home.clone());
+            out.extend(
+                sandbox_policy::HIDDEN_HOME_PATHS
+                    .iter()
+                    .map(|rel| home.join(rel))
+                    .filter(|p| std::fs::symlink_metadata(p).is_ok()),
+            );
+        }
+        out.extend(self.hidden_paths.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+        out
+    }
+
+    /// Gives a confined command its own `HOME` and `TMPDIR` in the sandbox
+    /// directory (unless the spec sets them), keeping the toolchains that
+    /// live in the real home reachable by their own variables.
+    fn private_home(&self, spec: &CommandSpec, dir: &Path, env: &mut std::collections::BTreeMap<String, String>) {
+        let set = |env: &mut std::collections::BTreeMap<String, String>, var: &str, value: &Path| {
+            if !spec.env.set.contains_key(var) {
+                env.insert(var.to_owned(), value.to_string_lossy().into_owned());
+            }
+        };
+        if let Some(home) = self.host_home.as_deref() {
+            for (var, sub) in [
+                ("CARGO_HOME", ".cargo"),
+                ("RUSTUP_HOME", ".rustup"),
+                ("PYENV_ROOT", ".pyenv"),
+                ("GOPATH", "go"),
+                ("PYTHONUSERBASE", ".local"),
+            ] {
+                let path = home.join(sub);
+                if !env.contains_key(var) && path.is_dir() {
+                    set(env, var, &path);
+                }
+            }
+        }
+        set(env, "HOME", &dir.join("home"));
+        set(env, "TMPDIR", &dir.join("tmp"));
+    }
+
+    /// The toolchain cache directory shared by confined commands of every
+    /// executor of this host (`<sandbox temp dir>/agentkit-sandbox-cache`),
+    /// created with mode 0700; `None` when it is not a directory of this
+    /// user (a symlink planted there included).
+    fn shared_cache_dir(&self) -> Option<PathBuf> {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        let dir = self.sandbox_temp_dir.as_ref()?.join("agentkit-sandbox-cache");
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        let meta = std::fs::symlink_metadata(&dir).ok()?;
+        (meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw()).then_some(dir)
     }
 
     /// Under a policy that confines writes, the toolchains' own caches (Go's
@@ -270,7 +490,7 @@ impl ProcessExecutor {
         spec: &CommandSpec,
         env: &mut std::collections::BTreeMap<String, String>,
     ) -> Option<PathBuf> {
-        let base = self.sandbox_temp_dir.as_ref()?.join("agentkit-sandbox-cache");
+        let base = self.shared_cache_dir()?;
         for (var, sub) in
             [("XDG_CACHE_HOME", ""), ("GOCACHE", "go-build"), ("npm_config_cache", "npm"), ("PIP_CACHE_DIR", "pip")]
         {
@@ -291,7 +511,7 @@ impl ProcessExecutor {
         // Dropped (deleted) on every way out of this function, an error included.
         let report_files = self.report_files(&spec);
         let report_paths: Vec<PathBuf> = report_files.iter().map(|(_, p)| p.to_path_buf()).collect();
-        let Prepared { command: mut cmd, sandbox } = self.prepare(&spec, &report_paths)?;
+        let Prepared { command: mut cmd, sandbox, cgroup } = self.prepare(&spec, &report_paths)?;
         let spawn_err = |source: std::io::Error| ExecError::Spawn { program: spec.program.clone(), source };
 
         let start = Instant::now();
@@ -302,7 +522,11 @@ impl ProcessExecutor {
             }
             Err(e) => return Err(spawn_err(e)),
         };
-        let raw_pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+        // A spawned child always has a pid until it is reaped; without one
+        // there is no group to end (and a pgid of 0 would be the host's own).
+        let Some(raw_pid) = child.id().and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) else {
+            return Err(spawn_err(std::io::Error::other("the child has no process id")));
+        };
         let pgid = Pid::from_raw(raw_pid);
         let mut guard = GroupGuard::new(pgid);
         span.record("pid", raw_pid);
@@ -408,6 +632,12 @@ impl ProcessExecutor {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             signal_group(pgid, Signal::SIGKILL);
+        }
+        if let Some(group) = cgroup {
+            let left = group.kill_all().await;
+            if left > 0 {
+                tracing::info!(left, "processes that left the process group ended with the run's cgroup");
+            }
         }
         guard.disarm();
         if let Some(t) = stdin_task {
@@ -536,6 +766,20 @@ pub(crate) struct Prepared {
     pub(crate) command: tokio::process::Command,
     /// What the sandbox policy enforces, and how.
     pub(crate) sandbox: agent_core::exec::SandboxReport,
+    /// The run's cgroup, which the child joins, when there is one.
+    pub(crate) cgroup: Option<crate::cgroup::RunCgroup>,
+}
+
+/// Marks the host process non-dumpable, once: its `/proc` files (environ,
+/// mem, fd) then belong to root and need `CAP_SYS_PTRACE`, which no
+/// confined command has.
+fn protect_host_process() {
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if !DONE.swap(true, Ordering::Relaxed) {
+        if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+            tracing::warn!(error = %e, "could not mark the host process non-dumpable");
+        }
+    }
 }
 
 /// The file `program` names: itself when it holds a `/`, else the first

@@ -21,7 +21,7 @@ use crate::confine::ChildSetup;
 use agent_core::exec::{Enforcement, ExecError, RunOutput, SandboxPolicy, SandboxReport};
 use landlock::{
     ABI, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, RulesetStatus,
-    path_beneath_rules,
+    Scope, path_beneath_rules,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -76,7 +76,7 @@ pub fn landlock_supported() -> bool {
 pub fn network_isolation() -> NetworkIsolation {
     static PROBE: OnceLock<NetworkIsolation> = OnceLock::new();
     *PROBE.get_or_init(|| {
-        if probe_in_thread(|| nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_ok()) {
+        if namespace_support() != NamespaceSupport::None {
             NetworkIsolation::Namespace
         } else if seccomp_supported() {
             NetworkIsolation::Seccomp
@@ -90,7 +90,7 @@ pub fn network_isolation() -> NetworkIsolation {
 /// architecture is x86_64 or aarch64 and the kernel has seccomp filters).
 pub fn seccomp_supported() -> bool {
     static PROBE: OnceLock<bool> = OnceLock::new();
-    *PROBE.get_or_init(|| match socket_filter() {
+    *PROBE.get_or_init(|| match network_filter() {
         Ok(filter) => probe_in_thread(move || seccompiler::apply_filter(&filter).is_ok()),
         Err(_) => false,
     })
@@ -128,22 +128,89 @@ fn write_ruleset(roots: &[&Path]) -> Result<RulesetCreated, landlock::RulesetErr
         .add_rules(path_beneath_rules(devices, write))
 }
 
-/// The seccomp filter of the `NoNetwork` fallback: `socket()` fails with
-/// `EPERM` for any domain but `AF_UNIX`, and so does `io_uring_setup`.
-fn socket_filter() -> Result<seccompiler::BpfProgram, String> {
+/// The seccomp filter of `NoNetwork`, installed with or without a network
+/// namespace. These system calls fail with `EPERM`:
+/// - `socket()` for every domain but `AF_UNIX`, and `AF_UNIX` datagram
+///   sockets (which could `sendmsg` to any socket path);
+/// - `connect()`, whatever the socket (a Unix socket's path reaches out of
+///   any network namespace: docker.sock, D-Bus, systemd); `socketpair()`
+///   and sockets already connected keep working;
+/// - `sendto()` with a destination address;
+/// - `io_uring_setup` (which could do all of the above behind the filter);
+/// - on x86_64, every x32 system call (numbers with bit 30 set), which a
+///   filter keyed on native numbers would otherwise let through.
+fn network_filter() -> Result<seccompiler::BpfProgram, String> {
     use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule};
     let arch: seccompiler::TargetArch = std::env::consts::ARCH.try_into().map_err(|e| format!("{e:?}"))?;
     let eperm = nix::errno::Errno::EPERM as u32;
+    let cond = |arg: u8, len: SeccompCmpArgLen, op: SeccompCmpOp, value: u64| {
+        SeccompCondition::new(arg, len, op, value).map_err(|e| e.to_string())
+    };
+    let rule = |conds: Vec<SeccompCondition>| SeccompRule::new(conds).map_err(|e| e.to_string());
     let af_unix = nix::libc::AF_UNIX as u64;
-    let not_unix =
-        SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, af_unix).map_err(|e| e.to_string())?;
+    let type_mask = 0xf;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    rules.insert(nix::libc::SYS_socket, vec![SeccompRule::new(vec![not_unix]).map_err(|e| e.to_string())?]);
+    rules.insert(
+        nix::libc::SYS_socket,
+        vec![
+            rule(vec![cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, af_unix)?])?,
+            rule(vec![cond(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(type_mask),
+                nix::libc::SOCK_DGRAM as u64,
+            )?])?,
+            rule(vec![cond(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(type_mask),
+                nix::libc::SOCK_RAW as u64,
+            )?])?,
+        ],
+    );
     // An empty rule list matches the syscall whatever its arguments.
+    rules.insert(nix::libc::SYS_connect, Vec::new());
+    rules.insert(nix::libc::SYS_sendto, vec![rule(vec![cond(4, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0)?])?]);
     rules.insert(nix::libc::SYS_io_uring_setup, Vec::new());
     let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(eperm), arch)
         .map_err(|e| e.to_string())?;
-    filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
+    let mut program: seccompiler::BpfProgram =
+        filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
+    if std::env::consts::ARCH == "x86_64" {
+        deny_x32(&mut program, eperm)?;
+    }
+    Ok(program)
+}
+
+/// Inserts, right after the architecture check seccompiler puts first, a
+/// test failing every x32 system call (`nr >= __X32_SYSCALL_BIT`) with
+/// `errno`. The x32 ABI shares x86_64's audit architecture, so the check
+/// before it lets those calls in, and their numbers match none of the rules.
+fn deny_x32(program: &mut seccompiler::BpfProgram, errno: u32) -> Result<(), String> {
+    use seccompiler::sock_filter;
+    // Classic BPF opcodes (linux/bpf_common.h).
+    const BPF_LD: u16 = 0x00;
+    const BPF_W: u16 = 0x00;
+    const BPF_ABS: u16 = 0x20;
+    const BPF_JMP: u16 = 0x05;
+    const BPF_JGE: u16 = 0x30;
+    const BPF_K: u16 = 0x00;
+    const BPF_RET: u16 = 0x06;
+    const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+    // The prologue is: load arch; jump over the next one if it matches; kill.
+    let prologue_ok =
+        program.len() > 3 && program[0].code == BPF_LD | BPF_W | BPF_ABS && program[0].k == 4 && program[1].jt == 1;
+    if !prologue_ok {
+        return Err("unexpected seccomp program prologue: cannot add the x32 check".into());
+    }
+    let x32 = [
+        sock_filter { code: BPF_LD | BPF_W | BPF_ABS, jt: 0, jf: 0, k: 0 },
+        sock_filter { code: BPF_JMP | BPF_JGE | BPF_K, jt: 0, jf: 1, k: X32_SYSCALL_BIT },
+        sock_filter { code: BPF_RET | BPF_K, jt: 0, jf: 0, k: SECCOMP_RET_ERRNO | (errno & 0xffff) },
+    ];
+    program.splice(3..3, x32);
+    Ok(())
 }
 
 /// The confinement for one command, prepared before the fork, and the report
@@ -153,17 +220,228 @@ pub(crate) struct Prepared {
     pub(crate) report: SandboxReport,
 }
 
-/// Prepares `policy` for a command running in `cwd` that may write beneath
-/// `writable` too (the temporary directory among them). Refuses a `Required`
-/// policy that cannot be fully enforced.
-///
-/// `network` forces the `NoNetwork` mechanism (unavailable when the kernel
-/// lacks it); `None` picks the best one available.
+/// Where one command runs and what its policy may touch: the input of
+/// [`prepare`], gathered by the executor.
+pub(crate) struct Confinement<'a> {
+    /// The command's working directory (writable under `WorkspaceWrite`
+    /// when it is one of the workspaces or beneath one).
+    pub(crate) cwd: &'a Path,
+    /// Roots writable under `WorkspaceWrite`: the workspaces, the sandbox's
+    /// own directory, report files.
+    pub(crate) writable: &'a [PathBuf],
+    /// The workspaces among them: their `.git` is made read-only.
+    pub(crate) workspaces: &'a [PathBuf],
+    /// Paths no confined command may read (the host's credential files).
+    pub(crate) hidden: &'a [PathBuf],
+    /// Forces the `NoNetwork` mechanism (`None`: the best available).
+    pub(crate) network: Option<NetworkIsolation>,
+    /// Make namespaces through a user namespace even where this process
+    /// could make them directly.
+    pub(crate) force_user_namespace: bool,
+}
+
+/// How this process can create namespaces for a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NamespaceSupport {
+    /// Directly: the process has `CAP_SYS_ADMIN` (root, as in most CI
+    /// containers); the command's capabilities are dropped after the setup.
+    Privileged,
+    /// Through a new user namespace (an unprivileged user on a kernel that
+    /// allows user namespaces).
+    User,
+    /// Neither.
+    None,
+}
+
+/// How this process can create network and mount namespaces for a command,
+/// probed once per process.
+pub fn namespace_support() -> NamespaceSupport {
+    static PROBE: OnceLock<NamespaceSupport> = OnceLock::new();
+    *PROBE.get_or_init(|| {
+        let flags = nix::sched::CloneFlags::CLONE_NEWNET | nix::sched::CloneFlags::CLONE_NEWNS;
+        if probe_in_thread(move || nix::sched::unshare(flags).is_ok()) {
+            NamespaceSupport::Privileged
+        } else if user_namespace_supported() {
+            NamespaceSupport::User
+        } else {
+            NamespaceSupport::None
+        }
+    })
+}
+
+/// Whether a child can make its namespaces through a user namespace here
+/// (probed once by spawning `/bin/sh -c :` in one).
+pub fn user_namespace_supported() -> bool {
+    static PROBE: OnceLock<bool> = OnceLock::new();
+    *PROBE.get_or_init(crate::confine::probe_user_namespace)
+}
+
+/// Whether this kernel's Landlock scopes abstract Unix sockets and signals
+/// (ABI 6, Linux 6.12): a confined command can then neither connect to an
+/// abstract socket nor signal a process outside its sandbox.
+pub fn landlock_scopes_supported() -> bool {
+    static PROBE: OnceLock<bool> = OnceLock::new();
+    *PROBE.get_or_init(|| {
+        let status = std::thread::Builder::new().name("agent-sandbox-probe".into()).spawn(|| {
+            let ruleset = Ruleset::default()
+                .set_compatibility(CompatLevel::BestEffort)
+                .scope(Scope::AbstractUnixSocket | Scope::Signal)
+                .ok()?
+                .create()
+                .ok()?;
+            ruleset.restrict_self().ok().map(|s| s.ruleset)
+        });
+        matches!(status.ok().and_then(|h| h.join().ok()).flatten(), Some(RulesetStatus::FullyEnforced))
+    })
+}
+
+/// Credential files and directories beneath a home directory that no
+/// confined command may read, relative to it.
+pub const HIDDEN_HOME_PATHS: &[&str] = &[
+    ".aws",
+    ".azure",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".config/gcloud",
+    ".config/gh",
+    ".config/hub",
+    ".docker/config.json",
+    ".git-credentials",
+    ".gnupg",
+    ".kube",
+    ".local/share/keyrings",
+    ".netrc",
+    ".npmrc",
+    ".password-store",
+    ".pgpass",
+    ".pypirc",
+    ".ssh",
+    ".terraform.d/credentials.tfrc.json",
+    ".vault-token",
+    ".config/agentkit",
+];
+
+/// The Landlock read rules hiding `hidden`: from `/` down, every entry of a
+/// directory gets read access beneath it, except the hidden paths themselves
+/// and the directories leading to them, which are entered instead. A
+/// directory on such a path cannot be listed; everything else stays
+/// readable.
+fn read_rules(hidden: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let hidden: Vec<&Path> = hidden.iter().map(PathBuf::as_path).filter(|p| p.is_absolute()).collect();
+    if !hidden.is_empty() {
+        read_rules_in(Path::new("/"), &hidden, &mut out);
+    }
+    out
+}
+
+fn read_rules_in(dir: &Path, hidden: &[&Path], out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if hidden.iter().any(|h| *h == path) {
+            continue;
+        }
+        let leads_to_hidden = hidden.iter().any(|h| h.starts_with(&path));
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if leads_to_hidden && is_dir {
+            read_rules_in(&path, hidden, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The Landlock ruleset of one command: reads allowed everywhere but the
+/// hidden paths; when `write_roots` is given, writes only beneath them and
+/// the usual device files; abstract Unix sockets and signals scoped to the
+/// sandbox where the kernel has scopes.
+fn command_ruleset(
+    write_roots: Option<&[&Path]>,
+    hidden: &[PathBuf],
+) -> Result<RulesetCreated, landlock::RulesetError> {
+    let read = AccessFs::ReadFile | AccessFs::ReadDir;
+    let write = AccessFs::from_write(HANDLED_ABI);
+    let handled = if write_roots.is_some() { read | write } else { read };
+    let readable = read_rules(hidden);
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(handled)?
+        .scope(Scope::AbstractUnixSocket | Scope::Signal)?
+        .create()?;
+    if readable.is_empty() {
+        ruleset = ruleset.add_rules(path_beneath_rules([Path::new("/")], read))?;
+    } else {
+        ruleset = ruleset.add_rules(path_beneath_rules(readable.iter().filter(|p| p.exists()), read))?;
+    }
+    if let Some(roots) = write_roots {
+        let devices = WRITABLE_DEVICES.iter().map(Path::new).filter(|p| p.exists());
+        ruleset = ruleset
+            .add_rules(path_beneath_rules(roots.iter().filter(|p| p.exists()), read | write))?
+            .add_rules(path_beneath_rules(devices, read | write))?;
+    }
+    Ok(ruleset)
+}
+
+/// The `.git` entries (directory or file) of `workspaces` that lie beneath a
+/// writable root, and the git directories such a `.git` file points at, to
+/// be bound read-only: found at each workspace or the nearest ancestor.
+fn git_paths_to_protect(workspaces: &[PathBuf], writable: &[PathBuf]) -> Vec<PathBuf> {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let writable: Vec<PathBuf> = writable.iter().map(|p| canon(p)).collect();
+    let beneath_writable = |p: &Path| writable.iter().any(|w| p.starts_with(w));
+    let mut out: Vec<PathBuf> = Vec::new();
+    for ws in workspaces {
+        let ws = canon(ws);
+        let Some(dot_git) = ws.ancestors().map(|a| a.join(".git")).find(|g| std::fs::symlink_metadata(g).is_ok())
+        else {
+            continue;
+        };
+        let mut found = vec![dot_git.clone()];
+        if let Ok(text) = std::fs::read_to_string(&dot_git) {
+            if let Some(target) = text.lines().next().and_then(|l| l.strip_prefix("gitdir:")).map(str::trim) {
+                let target = dot_git.parent().unwrap_or(Path::new("/")).join(target);
+                found.push(canon(&target));
+            }
+        }
+        for p in found {
+            if p.exists() && beneath_writable(&p) && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The mount flags a read-only remount of `path` must keep (those of its
+/// filesystem, which a user namespace cannot clear).
+fn locked_mount_flags(path: &Path) -> u64 {
+    use nix::mount::MsFlags;
+    use nix::sys::statvfs::FsFlags;
+    let Ok(stat) = nix::sys::statvfs::statvfs(path) else { return 0 };
+    let f = stat.flags();
+    let mut out = MsFlags::empty();
+    for (st, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if f.contains(st) {
+            out |= ms;
+        }
+    }
+    out.bits()
+}
+
+/// Prepares `policy` for one command (see [`Confinement`]). Refuses a
+/// `Required` policy that cannot be fully enforced.
 pub(crate) fn prepare(
     policy: &SandboxPolicy,
-    cwd: &Path,
-    writable: &[PathBuf],
-    network: Option<NetworkIsolation>,
+    ctx: &Confinement<'_>,
     mut setup: ChildSetup,
 ) -> Result<Prepared, ExecError> {
     let report = |enforced: bool, detail: String| SandboxReport {
@@ -176,7 +454,7 @@ pub(crate) fn prepare(
         Enforcement::Required => {
             Err(ExecError::SandboxUnavailable { reason: format!("sandbox policy `{name}` is required but {why}") })
         }
-        _ => Ok(format!("{why}: the process ran unconfined (policy `{name}` not enforced, best effort)")),
+        _ => Ok(format!("{why}: not enforced (policy `{name}`, best effort)")),
     };
     let (write, net, enforcement) = match policy {
         SandboxPolicy::None => {
@@ -199,10 +477,19 @@ pub(crate) fn prepare(
             });
         }
     };
+    let namespaces = if ctx.force_user_namespace {
+        if user_namespace_supported() { NamespaceSupport::User } else { NamespaceSupport::None }
+    } else {
+        namespace_support()
+    };
     let mut details = Vec::new();
     let mut enforced = true;
+    // Every confined command runs without capabilities: it cannot re-enter
+    // the host's namespaces, undo a mount, bypass file permissions or
+    // read another process's memory and environment.
+    setup.drop_caps = true;
+    let support = landlock_support();
     if write {
-        let support = landlock_support();
         if support == LandlockSupport::None {
             details.push(unenforced("workspace_write", enforcement, "this kernel has no usable Landlock".into())?);
             enforced = false;
@@ -213,30 +500,63 @@ pub(crate) fn prepare(
                     .into(),
             });
         } else {
-            let mut roots: Vec<&Path> = vec![cwd];
-            roots.extend(writable.iter().map(PathBuf::as_path));
-            let ruleset = write_ruleset(&roots).map_err(|e| ExecError::SandboxUnavailable {
-                reason: format!("could not build the Landlock ruleset: {e}"),
-            })?;
-            setup.landlock = Some(ruleset);
+            let cwd_writable = ctx.writable.iter().any(|w| ctx.cwd.starts_with(w));
+            let roots: Vec<&Path> = ctx.writable.iter().map(PathBuf::as_path).collect();
             let how = if support == LandlockSupport::Full { "fully enforced" } else { "partially enforced (old ABI)" };
             let list = roots.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
             details.push(format!(
-                "landlock ({how}): writes allowed only beneath {list} and /dev/null, /dev/zero, /dev/tty"
+                "landlock ({how}): writes allowed only beneath {list} and /dev/null, /dev/zero, /dev/tty{}",
+                if cwd_writable { "" } else { "; the working directory is outside them and read-only" }
             ));
             enforced &= support == LandlockSupport::Full;
+            setup.landlock = Some(command_ruleset(Some(&roots), ctx.hidden).map_err(|e| {
+                ExecError::SandboxUnavailable { reason: format!("could not build the Landlock ruleset: {e}") }
+            })?);
+            let git = git_paths_to_protect(ctx.workspaces, ctx.writable);
+            if !git.is_empty() {
+                if namespaces == NamespaceSupport::None {
+                    let why = "no mount namespace can be made here, so `.git` would stay writable".to_string();
+                    details.push(unenforced("workspace_write", enforcement, why)?);
+                    enforced = false;
+                } else {
+                    let list = git.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+                    details.push(format!("read-only in a private mount namespace: {list}"));
+                    for path in git {
+                        let keep_flags = locked_mount_flags(&path);
+                        let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else { continue };
+                        setup.read_only.push(crate::confine::ReadOnlyBind { path: c, keep_flags });
+                    }
+                }
+            }
         }
+    } else if support != LandlockSupport::None {
+        setup.landlock = Some(command_ruleset(None, ctx.hidden).map_err(|e| ExecError::SandboxUnavailable {
+            reason: format!("could not build the Landlock ruleset: {e}"),
+        })?);
+    }
+    if support != LandlockSupport::None && !ctx.hidden.is_empty() {
+        details.push(format!("landlock: {} credential paths unreadable", ctx.hidden.len()));
+    }
+    if support != LandlockSupport::None && landlock_scopes_supported() {
+        details.push("landlock: abstract Unix sockets and signals scoped to the sandbox".into());
     }
     if net {
-        match network.map_or_else(network_isolation, available) {
+        let wanted = ctx.network.unwrap_or(match namespaces {
+            NamespaceSupport::None => NetworkIsolation::Seccomp,
+            _ => NetworkIsolation::Namespace,
+        });
+        let mechanism = match wanted {
+            NetworkIsolation::Namespace if namespaces != NamespaceSupport::None => NetworkIsolation::Namespace,
+            NetworkIsolation::Seccomp if seccomp_supported() => NetworkIsolation::Seccomp,
+            _ => NetworkIsolation::None,
+        };
+        match mechanism {
             NetworkIsolation::Namespace => {
                 setup.new_netns = true;
                 details
                     .push("network namespace: the process runs in a new network namespace with no interface up".into());
             }
             NetworkIsolation::Seccomp => {
-                let filter = socket_filter().map_err(|reason| ExecError::SandboxUnavailable { reason })?;
-                setup.seccomp = Some(filter);
                 details.push("seccomp: socket() fails with EPERM for every address family but AF_UNIX".into());
             }
             _ => {
@@ -245,18 +565,23 @@ pub(crate) fn prepare(
                 enforced = false;
             }
         }
+        if seccomp_supported() {
+            // Also with a namespace: a Unix socket's path reaches outside any
+            // network namespace (docker.sock, the user's D-Bus or systemd).
+            setup.seccomp = Some(network_filter().map_err(|reason| ExecError::SandboxUnavailable { reason })?);
+            details.push("seccomp: connect() and sendto() to an address fail with EPERM, Unix sockets included; x32 system calls fail".into());
+        } else {
+            let why = "no seccomp filter can deny connect() to Unix sockets here".to_string();
+            details.push(unenforced("no_network", enforcement, why)?);
+            enforced = false;
+        }
     }
+    if (setup.new_netns || !setup.read_only.is_empty()) && namespaces == NamespaceSupport::User {
+        setup.user_ns = Some(crate::confine::IdMaps::identity());
+        details.push("namespaces made through a user namespace".into());
+    }
+    details.push("all capabilities dropped, no_new_privs set, in a new session".into());
     Ok(Prepared { setup, report: report(enforced, details.join("; ")) })
-}
-
-/// `wanted` when this kernel supports it, else [`NetworkIsolation::None`].
-fn available(wanted: NetworkIsolation) -> NetworkIsolation {
-    let ok = match wanted {
-        NetworkIsolation::Namespace => network_isolation() == NetworkIsolation::Namespace,
-        NetworkIsolation::Seccomp => seccomp_supported(),
-        NetworkIsolation::None => false,
-    };
-    if ok { wanted } else { NetworkIsolation::None }
 }
 
 /// Messages that tools print when the kernel refused them an operation.

@@ -33,13 +33,15 @@ pub(crate) struct ProcessService {
     output: Arc<Mutex<String>>,
     readers: Vec<JoinHandle<()>>,
     exit: Option<ServiceExit>,
+    /// The service's cgroup: dropping the service ends everything in it.
+    _cgroup: Option<crate::cgroup::RunCgroup>,
 }
 
 impl ProcessService {
     /// Spawns `spec` through `executor`'s preparation (cwd, environment,
     /// sandbox, program lookup).
     pub(crate) fn start(executor: &ProcessExecutor, spec: &CommandSpec) -> Result<Self, ExecError> {
-        let Prepared { command: mut cmd, sandbox: _ } = executor.prepare(spec, &[])?;
+        let Prepared { command: mut cmd, sandbox: _, cgroup } = executor.prepare(spec, &[])?;
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -47,7 +49,13 @@ impl ProcessService {
             }
             Err(source) => return Err(ExecError::Spawn { program: spec.program.clone(), source }),
         };
-        let pgid = Pid::from_raw(child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0));
+        let Some(raw_pid) = child.id().and_then(|p| i32::try_from(p).ok()).filter(|p| *p > 1) else {
+            return Err(ExecError::Spawn {
+                program: spec.program.clone(),
+                source: std::io::Error::other("the child has no process id"),
+            });
+        };
+        let pgid = Pid::from_raw(raw_pid);
         let guard = GroupGuard::new(pgid);
         let output = Arc::new(Mutex::new(String::new()));
         // A service reads no input: close its stdin at once.
@@ -59,7 +67,7 @@ impl ProcessService {
         if let Some(s) = child.stderr.take() {
             readers.push(tokio::spawn(collect(s, output.clone())));
         }
-        Ok(Self { child, pgid, guard, grace: executor.kill_grace(), output, readers, exit: None })
+        Ok(Self { child, pgid, guard, grace: executor.kill_grace(), output, readers, exit: None, _cgroup: cgroup })
     }
 
     /// Waits (at most [`DRAIN`]) for the readers to reach the end of the pipes.

@@ -73,25 +73,32 @@ async fn workspace_write_denies_a_write_outside_the_workspace_and_allows_one_ins
 }
 
 #[tokio::test]
-async fn workspace_write_lets_reads_happen_anywhere_and_writes_in_the_sandbox_temp_dir() {
+async fn workspace_write_lets_reads_happen_anywhere_and_writes_in_the_private_tmpdir_only() {
     let workspace = scratch_dir();
     let outside = scratch_dir();
     let logs = tempfile::tempdir().unwrap();
     std::fs::write(outside.path().join("data"), "readable\n").unwrap();
-    let tmp_file = tempfile::NamedTempFile::new_in(logs.path()).unwrap();
+    // The host's own file in the sandbox temp dir (a log, a store) is not
+    // the command's to write: only its private TMPDIR beneath it is.
+    let host_file = tempfile::NamedTempFile::new_in(logs.path()).unwrap();
     let script = format!(
-        "cat '{}' && echo t > '{}' && echo x > /dev/null && cat '{}'",
+        "cat '{}' && echo t > \"$TMPDIR/t\" && echo x > /dev/null && cat \"$TMPDIR/t\" && echo \"$TMPDIR\"; \
+         echo planted > '{}' || echo denied",
         outside.path().join("data").display(),
-        tmp_file.path().display(),
-        tmp_file.path().display()
+        host_file.path().display()
     );
     let out = executor(workspace.path(), logs.path())
         .run(sh(&script).sandbox(workspace_write(Enforcement::BestEffort)))
         .await
         .unwrap();
-    assert_eq!(out.exit_code, Some(0), "{}", out.stderr.text());
-    assert_eq!(out.stdout.head, "readable\nt\n");
-    assert_eq!(out.sandbox.denial_suspected, None, "a successful run without denials is not flagged");
+    let lines: Vec<&str> = out.stdout.head.lines().collect();
+    assert_eq!(lines[..2], ["readable", "t"], "{}", out.stderr.text());
+    let tmpdir = std::path::Path::new(lines[2]);
+    assert!(tmpdir.starts_with(logs.path()) && tmpdir != logs.path(), "TMPDIR {tmpdir:?} is not private");
+    if agent_sandbox::landlock_supported() {
+        assert_eq!(lines[3], "denied");
+        assert_eq!(std::fs::read_to_string(host_file.path()).unwrap(), "", "the host's file was written");
+    }
 }
 
 #[tokio::test]
