@@ -46,6 +46,7 @@ mod git_snapshotter;
 mod group;
 mod limits;
 mod process_executor;
+mod run_log;
 mod sandbox_policy;
 mod service;
 mod worktree_pool;
@@ -56,6 +57,9 @@ pub use file_editor::FileEditor;
 pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, RecoverReport, RefChange, SnapshotReport};
 pub use limits::LimitedExecutor;
 pub use process_executor::{MAX_REPORT_BYTES, ProcessExecutor};
+pub use run_log::{
+    DEFAULT_LOG_CAP, DEFAULT_LOG_DIR_BUDGET, DEFAULT_LOG_MAX_AGE, DEFAULT_LOG_MAX_FILES, SWEEP_EVERY_LOGS,
+};
 pub use sandbox_policy::{
     LandlockSupport, NetworkIsolation, landlock_support, landlock_supported, network_isolation, seccomp_supported,
 };
