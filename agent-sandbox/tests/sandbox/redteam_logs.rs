@@ -153,11 +153,17 @@ async fn both_streams_flooding_keep_each_streams_head_and_tail_within_the_cap() 
 #[tokio::test]
 async fn a_log_dir_replaced_by_a_symlink_is_not_followed_and_the_run_keeps_its_output() {
     let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("agentkit-logs");
+    let exec = executor(&logs, dir.path());
+    let first = exec.run(sh("echo before")).await.unwrap();
+    assert!(first.log_path.expect("a log in the real directory").exists());
+    // What a command able to write the temporary directory could do between runs.
+    std::fs::rename(&logs, dir.path().join("moved-away")).unwrap();
     let target = dir.path().join("elsewhere");
     std::fs::create_dir(&target).unwrap();
-    let logs = dir.path().join("agentkit-logs");
     std::os::unix::fs::symlink(&target, &logs).unwrap();
-    let out = executor(&logs, dir.path()).run(sh("echo hello; echo oops >&2")).await.unwrap();
+
+    let out = exec.run(sh("echo hello; echo oops >&2")).await.unwrap();
 
     assert_eq!(out.exit_code, Some(0));
     assert_eq!(out.stdout.head, "hello\n");
