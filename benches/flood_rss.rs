@@ -39,7 +39,8 @@ fn main() {
             let caps = OutputCaps::default();
             // Both streams are capped; stderr stays empty here.
             let cap_bytes = 2 * (caps.head_bytes + caps.tail_bytes) as u64;
-            let exec = ProcessExecutor::new().with_log_dir(logs.path().to_path_buf());
+            // The whole output goes to the log, as before logs were capped.
+            let exec = ProcessExecutor::new().with_log_dir(logs.path().to_path_buf()).with_log_cap(u64::MAX);
             let start = std::time::Instant::now();
             let out =
                 rt.block_on(exec.run(CommandSpec::new("sh").args(["-c", &head]).output_caps(caps))).expect("runs");

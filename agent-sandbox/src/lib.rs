@@ -47,6 +47,7 @@ mod git_snapshotter;
 mod group;
 mod limits;
 mod process_executor;
+mod run_log;
 mod sandbox_policy;
 mod service;
 mod worktree_pool;
@@ -58,6 +59,9 @@ pub use file_editor::FileEditor;
 pub use git_snapshotter::{Excluded, GitSnapshotter, GuardReason, RecoverReport, RefChange, SnapshotReport};
 pub use limits::LimitedExecutor;
 pub use process_executor::{MAX_REPORT_BYTES, ProcessExecutor};
+pub use run_log::{
+    DEFAULT_LOG_CAP, DEFAULT_LOG_DIR_BUDGET, DEFAULT_LOG_MAX_AGE, DEFAULT_LOG_MAX_FILES, SWEEP_EVERY_LOGS,
+};
 pub use sandbox_policy::{
     HIDDEN_HOME_PATHS, LandlockSupport, NamespaceSupport, NetworkIsolation, landlock_scopes_supported,
     landlock_support, landlock_supported, namespace_support, network_isolation, seccomp_supported,

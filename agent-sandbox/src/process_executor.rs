@@ -1,18 +1,15 @@
 //! [`ProcessExecutor`]: runs commands as real processes, bounded in time and memory.
 
-use crate::capture::HeadTail;
 use crate::confine::ChildSetup;
 use crate::group::{GroupGuard, group_alive, signal_group, terminate_group};
+use crate::run_log::{LogKind, LogSettings, RunLog, Sink};
 use crate::sandbox_policy::{self, NetworkIsolation};
 use crate::service::ProcessService;
 use agent_core::Executor;
-use agent_core::exec::{
-    CommandSpec, ExecError, OutputCaps, ReportFormat, RunOutput, Service, StructuredReport, TimeoutKind,
-};
+use agent_core::exec::{CommandSpec, ExecError, ReportFormat, RunOutput, Service, StructuredReport, TimeoutKind};
 use async_trait::async_trait;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use std::io::{Seek, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -33,11 +30,29 @@ use tracing::Instrument;
 ///   A run never outlives its direct child by more than the drain period
 ///   ([`with_drain_timeout`](Self::with_drain_timeout)) even if grandchildren
 ///   keep the pipes open, and no process of the group outlives the run.
-/// - Output is kept in memory only up to the spec's [`OutputCaps`] per
-///   stream; all of it goes to a log file ([`RunOutput::log_path`], created
-///   at the first byte of output, so a silent run has none) holding
-///   the whole of stdout followed by the whole of stderr, so the first
-///   `stdout.total_bytes` bytes are stdout.
+/// - Output is kept in memory only up to the spec's
+///   [`OutputCaps`](agent_core::exec::OutputCaps) per stream, and goes to a
+///   log file ([`RunOutput::log_path`], created at the first byte of output,
+///   so a silent run has none) holding stdout's section followed by
+///   stderr's. Within the log cap ([`with_log_cap`](Self::with_log_cap),
+///   [`DEFAULT_LOG_CAP`](crate::DEFAULT_LOG_CAP)) the sections are the whole
+///   streams, so the first `stdout.total_bytes` bytes are stdout. Past it
+///   [`RunOutput::log_truncated`] is set and a stream's section is its head
+///   (its bytes read while the heads of both streams together stayed under
+///   the cap less two tails and room for two markers), then, when bytes were
+///   left out, the line `\n[agentkit log cap: N bytes of STREAM omitted]\n`
+///   (STREAM `stdout` or `stderr`) and its last `cap / 8` bytes. A cap of
+///   1 KiB or more is never exceeded; the pipes are still read to their end.
+/// - The log directory is checked before anything is written to it
+///   (created with mode 0700; refused when it is a symbolic link, not a
+///   directory or owned by another user: the run then has no log file, with
+///   a warning) and rotated: the oldest run logs beyond its budget
+///   ([`with_log_dir_budget`](Self::with_log_dir_budget),
+///   [`with_log_max_files`](Self::with_log_max_files),
+///   [`with_log_max_age`](Self::with_log_max_age)) are deleted; see the
+///   defaults [`DEFAULT_LOG_DIR_BUDGET`](crate::DEFAULT_LOG_DIR_BUDGET),
+///   [`DEFAULT_LOG_MAX_FILES`](crate::DEFAULT_LOG_MAX_FILES) and
+///   [`DEFAULT_LOG_MAX_AGE`](crate::DEFAULT_LOG_MAX_AGE).
 /// - The child gets SIGKILL when the thread that spawned it dies
 ///   (`PR_SET_PDEATHSIG`, with the race against an already dead parent
 ///   closed); see [`with_parent_death_signal`](Self::with_parent_death_signal).
@@ -78,6 +93,7 @@ use tracing::Instrument;
 pub struct ProcessExecutor {
     default_cwd: Option<PathBuf>,
     log_dir: PathBuf,
+    log_settings: LogSettings,
     kill_grace: Duration,
     drain_timeout: Duration,
     parent_death_signal: bool,
@@ -127,9 +143,6 @@ impl Default for ProcessExecutor {
 /// Size of one read from a child's pipe.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// Buffer in front of a log file (reads of a full chunk bypass it).
-const WRITE_BUFFER: usize = 64 * 1024;
-
 impl ProcessExecutor {
     /// An executor with the defaults: working directory the current one, logs
     /// under `$TMPDIR/agentkit-logs`, 2 s kill grace, 2 s drain after exit.
@@ -137,6 +150,7 @@ impl ProcessExecutor {
         Self {
             default_cwd: None,
             log_dir: std::env::temp_dir().join("agentkit-logs"),
+            log_settings: LogSettings::default(),
             kill_grace: Duration::from_secs(2),
             drain_timeout: Duration::from_secs(2),
             parent_death_signal: true,
@@ -159,7 +173,8 @@ impl ProcessExecutor {
         self
     }
 
-    /// Writes full-output logs under `dir` (created when needed).
+    /// Writes full-output logs under `dir` (created, mode 0700, when needed;
+    /// refused when it is a symbolic link, not a directory or another user's).
     pub fn with_log_dir(mut self, dir: PathBuf) -> Self {
         self.log_dir = dir;
         self
@@ -266,6 +281,38 @@ impl ProcessExecutor {
     /// fork) still end with the run. On by default.
     pub fn with_cgroups(mut self, on: bool) -> Self {
         self.cgroups = on;
+        self
+    }
+
+    /// Caps each run's log file at `bytes` (head and tail kept, as the type's
+    /// documentation describes; [`DEFAULT_LOG_CAP`](crate::DEFAULT_LOG_CAP)
+    /// by default). `0` writes no log files.
+    pub fn with_log_cap(mut self, bytes: u64) -> Self {
+        self.log_settings.cap = bytes;
+        self
+    }
+
+    /// Keeps the run logs of the log directory within `bytes` in all
+    /// ([`DEFAULT_LOG_DIR_BUDGET`](crate::DEFAULT_LOG_DIR_BUDGET) by default):
+    /// once this executor estimates them over it, the oldest are deleted down
+    /// to three quarters of it. The log of the latest run is always kept.
+    pub fn with_log_dir_budget(mut self, bytes: u64) -> Self {
+        self.log_settings.dir_budget = bytes;
+        self
+    }
+
+    /// Keeps at most `files` run logs in the log directory
+    /// ([`DEFAULT_LOG_MAX_FILES`](crate::DEFAULT_LOG_MAX_FILES) by default),
+    /// deleting the oldest down to three quarters of it when it is passed.
+    pub fn with_log_max_files(mut self, files: u64) -> Self {
+        self.log_settings.max_files = files;
+        self
+    }
+
+    /// Deletes run logs older than `age` at the log directory's sweeps
+    /// ([`DEFAULT_LOG_MAX_AGE`](crate::DEFAULT_LOG_MAX_AGE) by default).
+    pub fn with_log_max_age(mut self, age: Duration) -> Self {
+        self.log_settings.max_age = age;
         self
     }
 
@@ -546,8 +593,9 @@ impl ProcessExecutor {
         // cross-thread wake-ups.
         let activity = AtomicU64::new(0);
         let caps = spec.output_caps;
-        let mut out_sink = Sink::new(caps, &self.log_dir, LogKind::Named);
-        let mut err_sink = Sink::new(caps, &self.log_dir, LogKind::Spill);
+        let run_log = RunLog::new(&self.log_dir, &self.log_settings);
+        let mut out_sink = Sink::new(caps, &run_log, LogKind::Named);
+        let mut err_sink = Sink::new(caps, &run_log, LogKind::Spill);
         let wall = spec.wall_timeout_ms.map(|ms| start + Duration::from_millis(ms));
         let idle = spec.idle_timeout_ms.map(Duration::from_millis);
         let mut timed_out = None;
@@ -644,20 +692,9 @@ impl ProcessExecutor {
             t.abort();
         }
 
-        let (stdout, mut log) = out_sink.finish();
-        let (stderr, spill) = err_sink.finish();
-        if let Some((spill, _)) = spill {
-            // Stderr goes after stdout in the log, which exists only once
-            // something was written: create it now when stdout was empty.
-            if log.is_none() && stdout.total() == 0 {
-                log = open_log(&self.log_dir, LogKind::Named).ok().map(|(f, p)| (f, p.unwrap_or_default()));
-            }
-            if let Some((file, _)) = log.as_mut() {
-                if let Err(e) = append_spill(file, spill) {
-                    tracing::warn!(error = %e, "could not append stderr to the log");
-                }
-            }
-        }
+        let (stdout, out_log) = out_sink.finish();
+        let (stderr, err_log) = err_sink.finish();
+        let log = run_log.finish(out_log, err_log);
         let duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
         let exit_code = status.and_then(|s| s.code());
         let signal = status.and_then(|s| s.signal());
@@ -674,7 +711,8 @@ impl ProcessExecutor {
         out.duration_ms = duration_ms;
         out.stdout = stdout.finish();
         out.stderr = stderr.finish();
-        out.log_path = log.map(|(_, path)| path);
+        out.log_truncated = log.as_ref().is_some_and(|l| l.truncated);
+        out.log_path = log.map(|l| l.path);
         out.sandbox = sandbox;
         sandbox_policy::flag_denial(&mut out);
         out.reports = read_reports(report_files);
@@ -799,89 +837,6 @@ fn find_program(program: &str, path: Option<&str>, cwd: &Path) -> Option<PathBuf
     })
 }
 
-/// Which file a stream is spilled to.
-#[derive(Clone, Copy)]
-enum LogKind {
-    /// The run's log, named in [`RunOutput::log_path`] (stdout, then stderr).
-    Named,
-    /// An anonymous file holding stderr until it is appended to the log.
-    Spill,
-}
-
-/// Creates a log file of `kind` in `dir` (and `dir` when needed).
-fn open_log(dir: &Path, kind: LogKind) -> std::io::Result<(std::fs::File, Option<PathBuf>)> {
-    std::fs::create_dir_all(dir)?;
-    match kind {
-        LogKind::Named => {
-            let (file, path) = tempfile::Builder::new()
-                .prefix("run-")
-                .suffix(".log")
-                .tempfile_in(dir)
-                .and_then(|f| f.keep().map_err(|e| e.error))?;
-            Ok((file, Some(path)))
-        }
-        LogKind::Spill => Ok((tempfile::tempfile_in(dir)?, None)),
-    }
-}
-
-/// Where one stream goes: its head-and-tail capture and its log file, which
-/// is created at the first byte (creating files costs more than a short run).
-struct Sink<'a> {
-    capture: HeadTail,
-    dir: &'a Path,
-    kind: LogKind,
-    log: LogState,
-}
-
-enum LogState {
-    /// Nothing written yet.
-    Unopened,
-    Open(std::io::BufWriter<std::fs::File>, Option<PathBuf>),
-    /// Creating or writing the file failed; capture goes on.
-    Failed,
-}
-
-impl<'a> Sink<'a> {
-    fn new(caps: OutputCaps, dir: &'a Path, kind: LogKind) -> Self {
-        Self { capture: HeadTail::new(caps), dir, kind, log: LogState::Unopened }
-    }
-
-    fn push(&mut self, chunk: &[u8]) {
-        self.capture.push(chunk);
-        if let LogState::Unopened = self.log {
-            self.log = match open_log(self.dir, self.kind) {
-                Ok((file, path)) => LogState::Open(std::io::BufWriter::with_capacity(WRITE_BUFFER, file), path),
-                Err(e) => {
-                    tracing::warn!(error = %e, dir = %self.dir.display(), "could not create the output log; capture continues");
-                    LogState::Failed
-                }
-            };
-        }
-        if let LogState::Open(w, _) = &mut self.log {
-            if let Err(e) = w.write_all(chunk) {
-                tracing::warn!(error = %e, "could not write the output log; capture continues");
-                self.log = LogState::Failed;
-            }
-        }
-    }
-
-    /// The capture and the flushed file with its path (`None` when nothing
-    /// was written or writing failed).
-    fn finish(self) -> (HeadTail, Option<(std::fs::File, PathBuf)>) {
-        let file = match self.log {
-            LogState::Open(w, path) => match w.into_inner() {
-                Ok(f) => Some((f, path.unwrap_or_default())),
-                Err(e) => {
-                    tracing::warn!(error = %e.error(), "could not write the end of the output log");
-                    None
-                }
-            },
-            LogState::Unopened | LogState::Failed => None,
-        };
-        (self.capture, file)
-    }
-}
-
 /// Reads `pipe` to its end into `sink`, stamping `activity` (ms since
 /// `start`) on every read. Dropping the future stops reading and keeps what
 /// was read in `sink`.
@@ -904,15 +859,6 @@ async fn pump<R: AsyncRead + Unpin>(pipe: Option<R>, sink: &mut Sink<'_>, start:
         }
     }
     tracing::trace!(bytes = sink.capture.total(), "stream closed");
-}
-
-/// Appends the stderr spill file to the end of the log (`copy_file_range`
-/// where the kernel has it).
-fn append_spill(log: &mut std::fs::File, mut spill: std::fs::File) -> std::io::Result<()> {
-    spill.seek(std::io::SeekFrom::Start(0))?;
-    log.seek(std::io::SeekFrom::End(0))?;
-    std::io::copy(&mut spill, log)?;
-    log.flush()
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

@@ -481,6 +481,11 @@ pub struct RunOutput {
     /// A file holding the whole output (stdout then stderr), when one was written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_path: Option<PathBuf>,
+    /// Set when the log at `log_path` does not hold the whole output: the
+    /// executor's log cap was reached (a marker line in the log stands for
+    /// each run of bytes left out) or writing the log failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log_truncated: bool,
     /// What the sandbox enforced.
     #[serde(default)]
     pub sandbox: SandboxReport,
@@ -510,6 +515,7 @@ impl RunOutput {
             stdout: CapturedStream { total_bytes: stdout.len() as u64, head: stdout, ..CapturedStream::default() },
             stderr: CapturedStream { total_bytes: stderr.len() as u64, head: stderr, ..CapturedStream::default() },
             log_path: None,
+            log_truncated: false,
             sandbox: SandboxReport::default(),
             reports: Vec::new(),
         }
