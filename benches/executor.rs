@@ -15,12 +15,16 @@
 //!
 //! After criterion's figures, the bench prints the ratio of the medians of
 //! 400 interleaved runs of each (`ratio executor/tokio`), for the default
-//! executor and for one with the parent-death signal off (which lets the
-//! standard library `posix_spawn` the child instead of `fork`ing).
+//! executor, for one with the parent-death signal off, and for the full
+//! sandbox a tool session gives the model's commands: `WorkspaceWrite` +
+//! `NoNetwork`, required, in a git workspace (new session, cgroup, user or
+//! mount and network namespaces with `.git` bound read-only, capabilities
+//! dropped, seccomp, Landlock with the credential paths hidden, a private
+//! HOME and TMPDIR).
 #![allow(missing_docs)] // criterion's macros generate undocumented items
 
 use agentkit::core::Executor;
-use agentkit::core::exec::CommandSpec;
+use agentkit::core::exec::{CommandSpec, Enforcement, SandboxPolicy};
 use agentkit::sandbox::ProcessExecutor;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::PathBuf;
@@ -32,6 +36,26 @@ fn runtime() -> tokio::runtime::Runtime {
 
 fn executor(logs: &std::path::Path) -> ProcessExecutor {
     ProcessExecutor::new().with_log_dir(logs.to_path_buf()).with_default_cwd(std::env::temp_dir())
+}
+
+/// The sandbox of a tool session's commands, required.
+fn full_policy() -> SandboxPolicy {
+    SandboxPolicy::WorkspaceWriteNoNetwork { enforcement: Enforcement::Required }
+}
+
+/// One executor run of `true` (under `policy`): its duration and its log (to
+/// delete untimed).
+fn run_executor_with(
+    rt: &tokio::runtime::Runtime,
+    exec: &ProcessExecutor,
+    policy: SandboxPolicy,
+) -> (Duration, Option<PathBuf>) {
+    let start = Instant::now();
+    let out = rt.block_on(exec.run(CommandSpec::new("true").sandbox(policy))).expect("runs");
+    let took = start.elapsed();
+    assert_eq!(out.exit_code, Some(0));
+    assert!(out.sandbox.enforced, "{:?}", out.sandbox);
+    (took, out.log_path)
 }
 
 /// One executor run of `true`: its duration and its log (to delete untimed).
@@ -58,6 +82,10 @@ fn spawn_wait(c: &mut Criterion) {
     let logs = tempfile::tempdir().expect("tempdir");
     let exec = executor(logs.path());
     let exec_no_pdeath = executor(logs.path()).with_parent_death_signal(false);
+    let workspace = tempfile::tempdir().expect("tempdir");
+    let init = std::process::Command::new("git").args(["init", "-q"]).current_dir(workspace.path()).status();
+    assert!(init.expect("git").success());
+    let exec_full = executor(logs.path()).with_default_cwd(workspace.path().to_path_buf());
     let mut group = c.benchmark_group("spawn_wait_true");
     group.sample_size(50).measurement_time(Duration::from_secs(8));
     group.bench_function("process_executor", |b| {
@@ -86,6 +114,19 @@ fn spawn_wait(c: &mut Criterion) {
             total
         });
     });
+    group.bench_function("process_executor_full_policy", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (took, log) = run_executor_with(&rt, &exec_full, full_policy());
+                total += took;
+                if let Some(log) = log {
+                    let _ = std::fs::remove_file(log);
+                }
+            }
+            total
+        });
+    });
     group.bench_function("tokio_command_output", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| run_tokio(&rt)).sum());
     });
@@ -93,8 +134,13 @@ fn spawn_wait(c: &mut Criterion) {
 
     // The headline ratio: medians of interleaved runs, so drift in machine
     // load hits all sides alike.
-    let (mut ours, mut ours_no_pdeath, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours, mut ours_no_pdeath, mut ours_full, mut theirs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..400 {
+        let (took, log) = run_executor_with(&rt, &exec_full, full_policy());
+        ours_full.push(took);
+        if let Some(log) = log {
+            let _ = std::fs::remove_file(log);
+        }
         for (exec, samples) in [(&exec, &mut ours), (&exec_no_pdeath, &mut ours_no_pdeath)] {
             let (took, log) = run_executor(&rt, exec);
             samples.push(took);
@@ -108,7 +154,7 @@ fn spawn_wait(c: &mut Criterion) {
         v.sort();
         v[v.len() / 2]
     };
-    let (a, a2, b) = (median(&mut ours), median(&mut ours_no_pdeath), median(&mut theirs));
+    let (a, a2, a3, b) = (median(&mut ours), median(&mut ours_no_pdeath), median(&mut ours_full), median(&mut theirs));
     println!("spawn+wait of `true`, medians of 400 interleaved runs:");
     println!("  tokio::process::Command::output      {b:?}");
     println!(
@@ -118,6 +164,10 @@ fn spawn_wait(c: &mut Criterion) {
     println!(
         "  ProcessExecutor (no parent-death sig) {a2:?}  ratio executor/tokio {:.3}",
         a2.as_secs_f64() / b.as_secs_f64()
+    );
+    println!(
+        "  ProcessExecutor (full sandbox policy) {a3:?}  ratio executor/tokio {:.3}",
+        a3.as_secs_f64() / b.as_secs_f64()
     );
 }
 

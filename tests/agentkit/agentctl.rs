@@ -287,6 +287,35 @@ fn exec_captures_output_and_exit_code() {
 }
 
 #[test]
+fn exec_under_workspace_write_stops_a_hostile_command_and_tells_the_denial() {
+    // The production wiring: agentctl's own executor, its own HOME.
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("repo");
+    std::fs::create_dir_all(&work).unwrap();
+    assert!(std::process::Command::new("git").args(["init", "-q"]).current_dir(&work).status().unwrap().success());
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(home.join(".aws/credentials"), "aws_secret_access_key = SECRET-AWS\n").unwrap();
+    let git_config = std::fs::read(work.join(".git/config")).unwrap();
+    let script = format!(
+        "echo '[core] fsmonitor = /tmp/x' >> .git/config; cat {}/.aws/credentials; echo ok > kept.txt",
+        home.display()
+    );
+    let out = agentctl()
+        .current_dir(&work)
+        .env("HOME", &home)
+        .args(["exec", "--sandbox", "workspace-write", "--json", "--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    assert_eq!(std::fs::read(work.join(".git/config")).unwrap(), git_config, "{doc}");
+    assert!(!doc["stdout"]["head"].as_str().unwrap().contains("SECRET"), "{doc}");
+    assert_eq!(std::fs::read_to_string(work.join("kept.txt")).unwrap(), "ok\n");
+    assert_eq!(doc["sandbox"]["enforced"], true, "{doc}");
+    assert!(doc["sandbox"]["denial_suspected"].is_string(), "{doc}");
+}
+
+#[test]
 fn exec_with_a_bad_duration_is_bad_input() {
     let out = agentctl().args(["exec", "--timeout", "soon", "--json", "--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
