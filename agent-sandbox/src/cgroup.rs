@@ -32,6 +32,7 @@ fn base() -> Option<&'static Path> {
             .lines()
             .find_map(|l| l.strip_prefix("0::").map(str::to_owned))?;
         let parent = mount.join(own.trim_start_matches('/'));
+        remove_stale(&parent);
         let base = parent.join(format!("agentkit-{}", std::process::id()));
         match std::fs::create_dir(&base) {
             Ok(()) => {}
@@ -45,6 +46,30 @@ fn base() -> Option<&'static Path> {
         base.join("cgroup.kill").exists().then_some(base)
     })
     .as_deref()
+}
+
+/// Removes the run cgroups of processes of this crate that are gone
+/// (`agentkit-<pid>` whose pid no longer runs), ending what was left in them.
+fn remove_stale(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("agentkit-")).and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let dir = entry.path();
+        if let Ok(runs) = std::fs::read_dir(&dir) {
+            for run in runs.flatten().filter(|r| r.file_type().is_ok_and(|t| t.is_dir())) {
+                let _ = std::fs::write(run.path().join("cgroup.kill"), "1");
+                let _ = std::fs::remove_dir(run.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&dir);
+    }
 }
 
 /// Where the cgroup2 hierarchy is mounted (`/sys/fs/cgroup`, or
