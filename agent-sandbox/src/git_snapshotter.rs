@@ -1,5 +1,6 @@
 //! [`GitSnapshotter`]: snapshots of a git working tree as unreferenced-by-branch commits.
 
+use crate::git_harden;
 use agent_core::Snapshotter;
 use agent_core::snapshot::{SnapshotError, SnapshotId};
 use async_trait::async_trait;
@@ -352,6 +353,9 @@ struct Repo {
     /// The repository opened with gix; `None` when gix cannot open it (then
     /// everything runs through the `git` command line).
     gix: Option<gix::Repository>,
+    /// The filter drivers git's configuration names, switched off in every
+    /// `git` run (found on the first one).
+    filter_drivers: std::cell::OnceCell<Vec<Vec<u8>>>,
 }
 
 impl Repo {
@@ -369,6 +373,7 @@ impl Repo {
             empty_tree: String::new(),
             limits,
             gix: None,
+            filter_drivers: std::cell::OnceCell::new(),
         };
         if let Some(repo) = probe.open_gix() {
             probe.git_dir = repo.git_dir().canonicalize().map_err(io_err(repo.git_dir()))?;
@@ -379,7 +384,7 @@ impl Repo {
             probe.gix = Some(repo);
             return Ok(probe);
         }
-        let out = match probe.command(None).args(["rev-parse", "--show-toplevel", "--absolute-git-dir"]).output() {
+        let out = match probe.command(None)?.args(["rev-parse", "--show-toplevel", "--absolute-git-dir"]).output() {
             Ok(out) => out,
             Err(e) => return Err(unsupported(format!("cannot run git: {e}"))),
         };
@@ -426,47 +431,42 @@ impl Repo {
     }
 
     /// `git` with settings that make snapshots faithful and private: raw
-    /// bytes, real file modes and symlinks, no hooks, no signing prompts.
-    fn command(&self, index: Option<&Path>) -> Command {
-        let mut cmd = Command::new(&self.git);
-        cmd.current_dir(&self.root)
-            .args([
-                "-c",
-                "core.fileMode=true",
-                "-c",
-                "core.symlinks=true",
-                "-c",
-                "core.autocrlf=false",
-                "-c",
-                "core.safecrlf=false",
-                "-c",
-                "core.fsmonitor=false",
-                "-c",
-                "core.hooksPath=/dev/null",
-                "-c",
-                "advice.addEmbeddedRepo=false",
-                "-c",
-                "gc.auto=0",
-            ])
-            .stdin(Stdio::null());
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_NAMESPACE",
-            "GIT_COMMON_DIR",
-            "GIT_PREFIX",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
-            .env("GIT_AUTHOR_NAME", "agentkit")
+    /// bytes, real file modes and symlinks, no signing prompts, and the
+    /// host's hardening ([`git_harden`]): no hook, filter driver, file-system
+    /// monitor or other program the repository names is ever run. Once the
+    /// repository is known, `GIT_DIR` and `GIT_WORK_TREE` pin it, so a
+    /// `.git` file or `core.worktree` changed since cannot redirect git.
+    fn command(&self, index: Option<&Path>) -> Result<Command, SnapshotError> {
+        let drivers = match self.filter_drivers.get() {
+            Some(drivers) => drivers,
+            None => {
+                let found = git_harden::filter_drivers(&self.git, &self.root).map_err(|e| SnapshotError::Backend {
+                    operation: "git config --get-regexp filter".into(),
+                    message: e.to_string(),
+                })?;
+                self.filter_drivers.get_or_init(|| found)
+            }
+        };
+        let mut cmd = git_harden::command(&self.git, &self.root, drivers);
+        cmd.args([
+            "-c",
+            "core.fileMode=true",
+            "-c",
+            "core.symlinks=true",
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "core.safecrlf=false",
+            "-c",
+            "advice.addEmbeddedRepo=false",
+        ]);
+        cmd.env("GIT_AUTHOR_NAME", "agentkit")
             .env("GIT_AUTHOR_EMAIL", "agentkit@localhost")
             .env("GIT_COMMITTER_NAME", "agentkit")
             .env("GIT_COMMITTER_EMAIL", "agentkit@localhost");
+        if !self.git_dir.as_os_str().is_empty() {
+            cmd.env("GIT_DIR", &self.git_dir).env("GIT_WORK_TREE", &self.root);
+        }
         if !self.empty_tree.is_empty() {
             // Attributes from an empty tree: no filters, no eol conversion.
             cmd.env("GIT_ATTR_SOURCE", &self.empty_tree);
@@ -474,13 +474,13 @@ impl Repo {
         if let Some(index) = index {
             cmd.env("GIT_INDEX_FILE", index);
         }
-        cmd
+        Ok(cmd)
     }
 
     /// Runs git and returns its output whatever the exit status.
     fn output(&self, index: Option<&Path>, args: &[&str], input: Option<&[u8]>) -> Result<Output, SnapshotError> {
         let operation = || format!("git {}", args.first().copied().unwrap_or_default());
-        let mut cmd = self.command(index);
+        let mut cmd = self.command(index)?;
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         if input.is_some() {
             cmd.stdin(Stdio::piped());
