@@ -85,8 +85,11 @@ const FILTER_KEYS: [(&str, &str); 4] = [("clean", ""), ("smudge", ""), ("process
 
 /// `git` (the program `git`) in `dir` with the hardening of this module,
 /// stdin from `/dev/null`, and the given filter drivers switched off
-/// (pass what [`filter_drivers`] found in the same repository).
-pub(crate) fn command(git: &Path, dir: &Path, drivers: &[Vec<u8>]) -> Command {
+/// (pass what [`filter_drivers`] found for the same repository). With
+/// `git_dir`, the repository is pinned: `GIT_DIR` is `git_dir` and
+/// `GIT_WORK_TREE` is `dir`, so neither a `.git` file nor `core.worktree`
+/// can point git elsewhere.
+pub(crate) fn command(git: &Path, dir: &Path, git_dir: Option<&Path>, drivers: &[Vec<u8>]) -> Command {
     let mut cmd = Command::new(git);
     cmd.current_dir(dir).stdin(Stdio::null());
     for setting in SETTINGS {
@@ -120,6 +123,9 @@ pub(crate) fn command(git: &Path, dir: &Path, drivers: &[Vec<u8>]) -> Command {
         cmd.env("GIT_CONFIG_COUNT", n.to_string());
     }
     cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_NO_LAZY_FETCH", "1").env("LC_ALL", "C");
+    if let Some(git_dir) = git_dir {
+        cmd.env("GIT_DIR", git_dir).env("GIT_WORK_TREE", dir);
+    }
     cmd
 }
 
@@ -132,13 +138,17 @@ fn bytes_to_os(bytes: Vec<u8>) -> OsString {
 /// [`filter_drivers`]); its output goes to [`parse_filter_drivers_output`].
 pub(crate) const FILTER_DRIVERS_QUERY: [&str; 4] = ["config", "-z", "--get-regexp", r"^filter\."];
 
-/// The names of every filter driver git's configuration for `dir` defines
-/// (`filter.<name>.<key>` in any scope, included files too), read with
-/// `git config` hardened like every other command (reading configuration
-/// runs nothing). Outside a repository that is the global and system ones.
-pub(crate) fn filter_drivers(git: &Path, dir: &Path) -> std::io::Result<Vec<Vec<u8>>> {
-    let out =
-        command(git, dir, &[]).args(FILTER_DRIVERS_QUERY).stdout(Stdio::piped()).stderr(Stdio::piped()).output()?;
+/// The names of every filter driver git's configuration for `dir` (and
+/// `git_dir`, as in [`command`]) defines (`filter.<name>.<key>` in any
+/// scope, included files too), read with `git config` hardened like every
+/// other command (reading configuration runs nothing). Outside a
+/// repository that is the global and system ones.
+pub(crate) fn filter_drivers(git: &Path, dir: &Path, git_dir: Option<&Path>) -> std::io::Result<Vec<Vec<u8>>> {
+    let out = command(git, dir, git_dir, &[])
+        .args(FILTER_DRIVERS_QUERY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()?;
     parse_filter_drivers_output(&out)
 }
 

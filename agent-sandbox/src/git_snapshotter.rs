@@ -409,6 +409,8 @@ impl Repo {
             )));
         }
         probe.git_dir = PathBuf::from(git_dir);
+        // Found again for the repository now pinned.
+        probe.filter_drivers = std::cell::OnceCell::new();
         let common = probe.run_text(None, &["rev-parse", "--git-common-dir"])?;
         let common = PathBuf::from(common.trim_end_matches('\n'));
         probe.common_dir = if common.is_absolute() { common } else { root.join(common) };
@@ -440,14 +442,16 @@ impl Repo {
         let drivers = match self.filter_drivers.get() {
             Some(drivers) => drivers,
             None => {
-                let found = git_harden::filter_drivers(&self.git, &self.root).map_err(|e| SnapshotError::Backend {
-                    operation: "git config --get-regexp filter".into(),
-                    message: e.to_string(),
+                let found = git_harden::filter_drivers(&self.git, &self.root, self.pinned_git_dir()).map_err(|e| {
+                    SnapshotError::Backend {
+                        operation: "git config --get-regexp filter".into(),
+                        message: e.to_string(),
+                    }
                 })?;
                 self.filter_drivers.get_or_init(|| found)
             }
         };
-        let mut cmd = git_harden::command(&self.git, &self.root, drivers);
+        let mut cmd = git_harden::command(&self.git, &self.root, self.pinned_git_dir(), drivers);
         cmd.args([
             "-c",
             "core.fileMode=true",
@@ -464,9 +468,6 @@ impl Repo {
             .env("GIT_AUTHOR_EMAIL", "agentkit@localhost")
             .env("GIT_COMMITTER_NAME", "agentkit")
             .env("GIT_COMMITTER_EMAIL", "agentkit@localhost");
-        if !self.git_dir.as_os_str().is_empty() {
-            cmd.env("GIT_DIR", &self.git_dir).env("GIT_WORK_TREE", &self.root);
-        }
         if !self.empty_tree.is_empty() {
             // Attributes from an empty tree: no filters, no eol conversion.
             cmd.env("GIT_ATTR_SOURCE", &self.empty_tree);
@@ -475,6 +476,11 @@ impl Repo {
             cmd.env("GIT_INDEX_FILE", index);
         }
         Ok(cmd)
+    }
+
+    /// The git directory once [`open`](Self::open) found it.
+    fn pinned_git_dir(&self) -> Option<&Path> {
+        (!self.git_dir.as_os_str().is_empty()).then_some(self.git_dir.as_path())
     }
 
     /// Runs git and returns its output whatever the exit status.
@@ -970,9 +976,8 @@ impl Repo {
             }
         }
         for dir in &saved_dirs {
-            let full = self.root.join(dir);
-            if !full.exists() && is_plain_relative(dir) {
-                std::fs::create_dir_all(&full).map_err(io_err(&full))?;
+            if is_plain_relative(dir) {
+                create_dir_beneath(&self.root, Path::new(dir))?;
             }
         }
         // 5. The user's index, byte for byte.
@@ -1072,6 +1077,10 @@ impl Repo {
             if rel.as_os_str().is_empty() || !is_plain_relative(&rel.to_string_lossy()) {
                 break;
             }
+            // Never through a symlink that replaced a directory.
+            if !rel.parent().is_none_or(|p| real_dirs_beneath(&self.root, p)) {
+                break;
+            }
             if std::fs::remove_dir(self.root.join(rel)).is_err() {
                 break;
             }
@@ -1122,6 +1131,42 @@ fn is_plain_relative(path: &str) -> bool {
     Path::new(path)
         .components()
         .all(|c| matches!(c, Component::Normal(n) if n != ".git") || matches!(c, Component::CurDir))
+}
+
+/// Creates the directory `rel` (a plain relative path) under `root` one
+/// component at a time, never through a symlink: a component that exists
+/// as anything but a directory (a symlink put where the snapshot had a
+/// directory) is an error, and nothing is created beyond it.
+fn create_dir_beneath(root: &Path, rel: &Path) -> Result<(), SnapshotError> {
+    let mut path = root.to_path_buf();
+    for c in rel.components() {
+        let std::path::Component::Normal(name) = c else { continue };
+        path.push(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                let source = std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "a symlink or a file stands where the snapshot has a directory",
+                );
+                return Err(SnapshotError::Io { path, source });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&path).map_err(io_err(&path))?;
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether every component of `rel` under `root` is a real directory (no symlink).
+fn real_dirs_beneath(root: &Path, rel: &Path) -> bool {
+    let mut path = root.to_path_buf();
+    rel.components().all(|c| {
+        path.push(c);
+        std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+    })
 }
 
 /// Whether `dir` holds nothing but (possibly nested) directories.

@@ -422,10 +422,7 @@ impl WorktreePool {
         drivers: &[Vec<u8>],
         args: &[&str],
     ) -> tokio::process::Command {
-        let mut cmd = git_harden::command(&self.git, dir, drivers);
-        if let Some(git_dir) = git_dir {
-            cmd.env("GIT_DIR", git_dir).env("GIT_WORK_TREE", dir);
-        }
+        let mut cmd = git_harden::command(&self.git, dir, git_dir, drivers);
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut cmd = tokio::process::Command::from(cmd);
         cmd.kill_on_drop(true);

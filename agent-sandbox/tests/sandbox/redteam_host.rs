@@ -511,3 +511,25 @@ async fn a_pool_of_a_repository_with_planted_programs_runs_none_of_them() {
     pool.shutdown().await.unwrap();
     assert_eq!(trap.ran(), None, "the pool ran a program the repository names");
 }
+
+#[tokio::test]
+async fn a_tampered_list_of_empty_directories_never_creates_one_through_a_symlink() {
+    let dir = attributed_repo();
+    let root = dir.path();
+    write(root, ".gitignore", b"cache\n");
+    std::fs::create_dir_all(root.join("empty/inner")).unwrap();
+    let snaps = GitSnapshotter::new();
+    let id = snaps.snapshot(root).await.unwrap();
+    // The command: an ignored symlink to outside, and the snapshot's list
+    // of empty directories made to name a directory through it.
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("cache")).unwrap();
+    let listing = root.join(format!(".git/agentkit/dirs-{}", id.as_str()));
+    assert!(std::fs::read(&listing).unwrap().starts_with(b"empty"), "the listing moved");
+    std::fs::write(&listing, b"empty/inner\0cache/planted\0").unwrap();
+
+    let err = snaps.restore(root, &id).await.unwrap_err();
+    assert!(matches!(&err, SnapshotError::Io { path, .. } if path.ends_with("cache")), "{err:?}");
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none(), "the restore created a directory outside");
+    assert!(root.join("empty/inner").is_dir());
+}
