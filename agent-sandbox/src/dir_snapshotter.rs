@@ -92,8 +92,8 @@ const MANIFEST_VERSION: u32 = 1;
 ///   whole with [`SnapshotError::RestoreRefused`] naming the entry. While
 ///   restoring, every directory on the way to a path is checked with
 ///   `lstat` just before it is used, and a symlink found there (a directory
-///   swapped since the walk) stops the restore with
-///   [`SnapshotError::RestoreRefused`]; files are read from the store
+///   swapped since the walk) stops the restore with [`SnapshotError::Io`]
+///   of kind `NotADirectory`; files are read from the store
 ///   without following a symlink and written through fresh temporary
 ///   files created exclusively, so the restore never reads, writes, deletes
 ///   or changes the mode of anything outside the root.
@@ -694,7 +694,6 @@ struct Expected {
 
 /// Everything restore needs to know about one snapshot.
 struct RestorePlan<'a> {
-    id: &'a SnapshotId,
     root: &'a Path,
     tree: PathBuf,
     store: PathBuf,
@@ -710,7 +709,8 @@ impl RestorePlan<'_> {
         self.excluded.contains(rel) || (is_dir && self.exclude.contains(name)) || self.root.join(rel) == self.store
     }
 
-    /// Refuses to go on when a directory on the way to `rel` (and `rel`
+    /// Stops the restore ([`SnapshotError::Io`] of kind `NotADirectory`,
+    /// naming the path) when a directory on the way to `rel` (and `rel`
     /// itself when `itself`) is not a real directory: a symlink there (put
     /// there since the walk looked) would make the restore read, write,
     /// delete or chmod outside the root.
@@ -726,14 +726,14 @@ impl RestorePlan<'_> {
             match fs::symlink_metadata(&path) {
                 Ok(meta) if meta.is_dir() => {}
                 Ok(_) => {
-                    return Err(SnapshotError::RestoreRefused {
-                        id: self.id.clone(),
-                        reason: format!(
-                            "{:?} is not a directory any more (a symlink?); refusing to restore {:?} through it",
-                            dir.display().to_string(),
+                    let source = std::io::Error::new(
+                        std::io::ErrorKind::NotADirectory,
+                        format!(
+                            "not a directory any more (a symlink?); refusing to restore {:?} through it",
                             rel.display().to_string()
                         ),
-                    });
+                    );
+                    return Err(SnapshotError::Io { path, source });
                 }
                 Err(e) => return Err(io_err(&path)(e)),
             }
@@ -1016,7 +1016,6 @@ impl DirSnapshotter {
         }
         fs::write(&marker, b"").map_err(io_err(&marker))?;
         let plan = RestorePlan {
-            id,
             root: &root,
             tree: dir.join(TREE),
             store,
@@ -1044,5 +1043,37 @@ impl DirSnapshotter {
         fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
         tracing::info!("directory snapshot discarded");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_swapped_for_a_symlink_mid_restore_stops_it() {
+        let root = tempfile::tempdir().expect("root");
+        let outside = tempfile::tempdir().expect("outside");
+        fs::create_dir(root.path().join("real")).expect("mkdir");
+        std::os::unix::fs::symlink(outside.path(), root.path().join("swapped")).expect("symlink");
+        let plan = RestorePlan {
+            root: root.path(),
+            tree: root.path().join("unused"),
+            store: outside.path().join("unused"),
+            exclude: BTreeSet::new(),
+            expected: BTreeMap::new(),
+            excluded: BTreeSet::new(),
+        };
+        assert!(plan.check_real_dirs(Path::new("real/file"), false).is_ok());
+        assert!(plan.check_real_dirs(Path::new("real"), true).is_ok());
+        for (rel, itself) in [("swapped/file", false), ("swapped", true), ("swapped/deeper/file", false)] {
+            match plan.check_real_dirs(Path::new(rel), itself) {
+                Err(SnapshotError::Io { path, source }) => {
+                    assert_eq!(path, root.path().join("swapped"));
+                    assert_eq!(source.kind(), std::io::ErrorKind::NotADirectory);
+                }
+                other => panic!("{rel}: {other:?}"),
+            }
+        }
     }
 }

@@ -1146,7 +1146,7 @@ fn create_dir_beneath(root: &Path, rel: &Path) -> Result<(), SnapshotError> {
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => {
                 let source = std::io::Error::new(
-                    std::io::ErrorKind::AlreadyExists,
+                    std::io::ErrorKind::NotADirectory,
                     "a symlink or a file stands where the snapshot has a directory",
                 );
                 return Err(SnapshotError::Io { path, source });

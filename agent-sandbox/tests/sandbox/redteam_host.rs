@@ -105,6 +105,9 @@ fn plant_everything(git_dir: &Path, trap: &Trap) {
     set("filter.evil.process", &evil);
     set("filter.evil.required", "true");
     set("filter.a.b.clean", &evil);
+    // A name `-c` cannot express.
+    set("filter.x=y.smudge", &evil);
+    set("filter.x=y.clean", &evil);
     set("filter.a.b.process", &evil);
     set("core.fsmonitor", &evil);
     set("core.untrackedCache", "true");
@@ -122,7 +125,7 @@ fn plant_everything(git_dir: &Path, trap: &Trap) {
     set("core.alternateRefsCommand", &evil);
     set("uploadpack.packObjectsHook", &evil);
     std::fs::create_dir_all(git_dir.join("info")).unwrap();
-    std::fs::write(git_dir.join("info/attributes"), "* filter=evil\n*.dat filter=a.b\n").unwrap();
+    std::fs::write(git_dir.join("info/attributes"), "* filter=evil\n*.dat filter=a.b\n*.txt filter=x=y\n").unwrap();
 }
 
 /// A `git` that logs each invocation's arguments to `log` and runs the real one.
