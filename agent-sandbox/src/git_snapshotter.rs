@@ -113,6 +113,17 @@ pub use recover::RecoverReport;
 /// alive they fail with [`SnapshotError::Locked`] instead. A marker naming a
 /// snapshot that no longer exists is dropped with a warning.
 ///
+/// **Nothing the repository names is run.** A command may have planted
+/// hooks, a `filter.<name>.clean/smudge/process` driver (applied by
+/// `.gitattributes` or `info/attributes`), `core.fsmonitor` or other
+/// program settings in the repository; the in-process path runs no
+/// program at all (gix reads and writes raw blobs, no filter pipeline, no
+/// hooks), and every `git` the command-line path runs is hardened: hooks,
+/// fsmonitor, auto gc, transports and every configured filter driver
+/// switched off on its command line, the repository pinned with
+/// `GIT_DIR`/`GIT_WORK_TREE`. Empty directories are recreated without
+/// following a symlink.
+///
 /// Nested repositories and submodules are not descended into. Content is
 /// stored raw: `.gitattributes` filters and line-ending conversion are not
 /// applied, so a restore is byte-for-byte (a file git would normalise is
