@@ -309,7 +309,7 @@ impl WorktreePool {
         let mut reservation = Reservation { slots: &self.slots, slot, armed: true };
         let dir = self.slot_dir(slot);
         let span = tracing::info_span!("agent_sandbox.worktree_acquire", slot, dir = %dir.display());
-        let path = async {
+        let (path, rev, admin) = async {
             match mode {
                 Mode::Git { prefix, common_dir, drivers } => {
                     let sha = self.resolve(rev.unwrap_or("HEAD"), drivers).await?;
@@ -324,7 +324,6 @@ impl WorktreePool {
         }
         .instrument(span)
         .await?;
-        let (path, rev, admin) = (path.0, path.1, path.2);
         if let Some(state) = lock(&self.slots).get_mut(slot) {
             state.ready = Some(admin);
         }
