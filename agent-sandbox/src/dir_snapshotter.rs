@@ -180,10 +180,12 @@ impl DirSnapshotter {
         }
     }
 
-    /// A snapshotter keeping its snapshots in `agentkit-dir-snapshots` under
-    /// the system's temporary directory.
+    /// A snapshotter keeping its snapshots in `agentkit-dir-snapshots-<uid>`
+    /// under the system's temporary directory (one per user: a store
+    /// another user created first would be refused, see the type's docs).
     pub fn in_temp_dir() -> Self {
-        Self::new(std::env::temp_dir().join("agentkit-dir-snapshots"))
+        let uid = nix::unistd::geteuid().as_raw();
+        Self::new(std::env::temp_dir().join(format!("agentkit-dir-snapshots-{uid}")))
     }
 
     /// Skips directories with these names (at any depth) instead of
@@ -1014,7 +1016,9 @@ impl DirSnapshotter {
         if marker.exists() {
             tracing::warn!("an earlier restore of this snapshot did not finish; redoing it");
         }
-        fs::write(&marker, b"").map_err(io_err(&marker))?;
+        // Created afresh: never written through something planted at its name.
+        remove_file_if_exists(&marker)?;
+        fs::OpenOptions::new().write(true).create_new(true).open(&marker).map_err(io_err(&marker))?;
         let plan = RestorePlan {
             root: &root,
             tree: dir.join(TREE),

@@ -393,6 +393,7 @@ impl Repo {
             probe.user_index = if index.is_absolute() { index } else { root.join(index) };
             probe.empty_tree = gix::ObjectId::empty_tree(repo.object_hash()).to_string();
             probe.gix = Some(repo);
+            probe.check_agentkit_dir()?;
             return Ok(probe);
         }
         let out = match probe.command(None)?.args(["rev-parse", "--show-toplevel", "--absolute-git-dir"]).output() {
@@ -429,7 +430,24 @@ impl Repo {
         let index = PathBuf::from(index.trim_end_matches('\n'));
         probe.user_index = if index.is_absolute() { index } else { root.join(index) };
         probe.empty_tree = probe.run_text(None, &["hash-object", "-t", "tree", "/dev/null"])?.trim().to_owned();
+        probe.check_agentkit_dir()?;
         Ok(probe)
+    }
+
+    /// Refuses a `<git-dir>/agentkit` that is not a real directory: a
+    /// symlink there would send the snapshotter's files (copies of the
+    /// index, markers) wherever it points.
+    fn check_agentkit_dir(&self) -> Result<(), SnapshotError> {
+        let dir = self.agentkit_dir();
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(SnapshotError::Unsupported {
+                root: self.root.clone(),
+                reason: format!("{} is not a directory (a symlink?)", dir.display()),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&dir)(e)),
+        }
     }
 
     /// The repository through gix if gix opens it and `root` is the top level
@@ -767,6 +785,14 @@ impl Repo {
     fn snapshot(&self) -> Result<(SnapshotId, SnapshotReport), SnapshotError> {
         self.finish_interrupted_restore()?;
         let git_state = self.git_state()?;
+        // A symlink there would have the snapshot copy whatever it names
+        // into `.git/agentkit`, where a later command could read it.
+        if std::fs::symlink_metadata(&self.user_index).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(SnapshotError::Unsupported {
+                root: self.root.clone(),
+                reason: format!("the index {} is a symlink", self.user_index.display()),
+            });
+        }
         let user_index = match std::fs::read(&self.user_index) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,

@@ -537,3 +537,29 @@ async fn a_tampered_list_of_empty_directories_never_creates_one_through_a_symlin
     assert!(matches!(&err, SnapshotError::Io { path, .. } if path.ends_with("cache")), "{err:?}");
     assert!(root.join("empty/inner").is_dir());
 }
+
+#[tokio::test]
+async fn a_symlinked_index_or_snapshot_directory_in_the_git_dir_is_refused_and_nothing_is_copied_out() {
+    for planted in ["index", "agentkit"] {
+        let dir = attributed_repo();
+        let root = dir.path();
+        let outside = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret");
+        std::fs::write(&secret, b"host secret\n").unwrap();
+        if planted == "index" {
+            std::fs::remove_file(root.join(".git/index")).unwrap();
+            std::os::unix::fs::symlink(&secret, root.join(".git/index")).unwrap();
+        } else {
+            std::os::unix::fs::symlink(outside.path(), root.join(".git/agentkit")).unwrap();
+        }
+        let err = GitSnapshotter::new().snapshot(root).await.unwrap_err();
+        assert!(matches!(err, SnapshotError::Unsupported { .. }), "{planted}: {err:?}");
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1, "{planted}: the snapshot wrote outside");
+        let copied = planted == "index"
+            && std::fs::read_dir(root.join(".git/agentkit"))
+                .into_iter()
+                .flatten()
+                .any(|e| std::fs::read(e.unwrap().path()).is_ok_and(|b| b == b"host secret\n"));
+        assert!(!copied, "{planted}: the secret was copied into the git dir");
+    }
+}
