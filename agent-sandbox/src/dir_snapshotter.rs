@@ -80,6 +80,23 @@ const MANIFEST_VERSION: u32 = 1;
 ///   restored) running `restore` again simply redoes the work and ends
 ///   exact. [`DirSnapshotter::interrupted_restores`] lists such snapshots.
 /// - `discard(root, id)` removes `store/<id>`.
+/// - **The store is checked, and so is what it says.** The store (and
+///   every snapshot directory in it) is created with mode 0700, and a store
+///   that is a symlink, not a directory or not owned by the effective user
+///   (e.g. one planted in a shared temporary directory) is refused with
+///   [`SnapshotError::Io`] of kind `PermissionDenied`. Before a restore
+///   writes anything, every manifest path is checked: a plain relative path
+///   (no absolute path, `..` or `.`, no NUL byte), listed once, under a
+///   directory the manifest lists (never under a symlink or a file), not
+///   under a path the snapshot left out; a manifest that fails is refused
+///   whole with [`SnapshotError::RestoreRefused`] naming the entry. While
+///   restoring, every directory on the way to a path is checked with
+///   `lstat` just before it is used, and a symlink found there (a directory
+///   swapped since the walk) stops the restore with [`SnapshotError::Io`]
+///   of kind `NotADirectory`; files are read from the store
+///   without following a symlink and written through fresh temporary
+///   files created exclusively, so the restore never reads, writes, deletes
+///   or changes the mode of anything outside the root.
 ///
 /// A snapshot belongs to the root it was taken of: restoring or discarding
 /// it through another root is [`SnapshotError::NotFound`]. A root that does
@@ -163,10 +180,12 @@ impl DirSnapshotter {
         }
     }
 
-    /// A snapshotter keeping its snapshots in `agentkit-dir-snapshots` under
-    /// the system's temporary directory.
+    /// A snapshotter keeping its snapshots in `agentkit-dir-snapshots-<uid>`
+    /// under the system's temporary directory (one per user: a store
+    /// another user created first would be refused, see the type's docs).
     pub fn in_temp_dir() -> Self {
-        Self::new(std::env::temp_dir().join("agentkit-dir-snapshots"))
+        let uid = nix::unistd::geteuid().as_raw();
+        Self::new(std::env::temp_dir().join(format!("agentkit-dir-snapshots-{uid}")))
     }
 
     /// Skips directories with these names (at any depth) instead of
@@ -190,21 +209,24 @@ impl DirSnapshotter {
     /// The paths snapshot `id` left out, with the reason for each.
     pub fn excluded(&self, id: &SnapshotId) -> Result<Vec<ExcludedPath>, SnapshotError> {
         check_id(id)?;
-        let manifest = read_manifest(&self.store.join(id.as_str()), id)?;
-        Ok(manifest.excluded.into_iter().map(|e| ExcludedPath { path: e.path.into_path(), reason: e.reason }).collect())
+        let store = self.open_store(false)?.ok_or_else(|| SnapshotError::NotFound { id: id.clone() })?;
+        let manifest = read_manifest(&snapshot_path(&store, id)?, id)?;
+        let mut out = Vec::new();
+        for e in manifest.excluded {
+            let path = checked_path(id, &e.path)?;
+            out.push(ExcludedPath { path, reason: e.reason });
+        }
+        Ok(out)
     }
 
     /// Snapshots whose last restore did not finish (the marker file is still
     /// there): restore them again to bring their workspace to a known state.
     pub fn interrupted_restores(&self) -> Result<Vec<SnapshotId>, SnapshotError> {
-        let entries = match fs::read_dir(&self.store) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io_err(&self.store)(e)),
-        };
+        let Some(store) = self.open_store(false)? else { return Ok(Vec::new()) };
+        let entries = fs::read_dir(&store).map_err(io_err(&store))?;
         let mut out = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(io_err(&self.store))?;
+            let entry = entry.map_err(io_err(&store))?;
             let name = entry.file_name().to_string_lossy().into_owned();
             let id = SnapshotId(name);
             if check_id(&id).is_ok() && entry.path().join(RESTORE_MARKER).exists() {
@@ -396,11 +418,14 @@ fn sorted_entries(dir: &Path) -> Result<Vec<std::ffi::OsString>, SnapshotError> 
     Ok(names)
 }
 
-/// Copies `from` to `to` (created, truncated) and returns the SHA-256 and the
-/// number of bytes copied.
+/// Copies `from` (never through a symlink at `from`) to `to`, which must
+/// not exist (a file or symlink planted there is an error, never written
+/// through), and returns the SHA-256 and the number of bytes copied.
 fn copy_hashing(from: &Path, to: &Path) -> Result<(String, u64), SnapshotError> {
-    let mut src = fs::File::open(from).map_err(io_err(from))?;
-    let mut dst = fs::File::create(to).map_err(io_err(to))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut src =
+        fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_NOFOLLOW).open(from).map_err(io_err(from))?;
+    let mut dst = fs::OpenOptions::new().write(true).create_new(true).open(to).map_err(io_err(to))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
@@ -533,6 +558,133 @@ impl Scan<'_> {
     }
 }
 
+/// Directories of the store: readable by their owner only.
+fn private_dir() -> fs::DirBuilder {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut builder = fs::DirBuilder::new();
+    builder.mode(0o700);
+    builder
+}
+
+/// `store/<id>`, which must be a real directory (a symlink there is refused).
+fn snapshot_path(store: &Path, id: &SnapshotId) -> Result<PathBuf, SnapshotError> {
+    let dir = store.join(id.as_str());
+    match fs::symlink_metadata(&dir) {
+        Ok(meta) if meta.is_dir() => Ok(dir),
+        Ok(_) => Err(SnapshotError::RestoreRefused {
+            id: id.clone(),
+            reason: format!("{} is not a directory of the store (a symlink?)", dir.display()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SnapshotError::NotFound { id: id.clone() }),
+        Err(e) => Err(io_err(&dir)(e)),
+    }
+}
+
+/// How a manifest path reads in an error: its text, or its hex bytes.
+fn describe(raw: &RawPath) -> String {
+    match raw {
+        RawPath::Text(text) => format!("{text:?}"),
+        RawPath::Bytes { bytes_hex } => format!("bytes {bytes_hex}"),
+    }
+}
+
+/// A manifest path, checked: decodable, not empty, no NUL byte, relative,
+/// made of normal components only (no `..`, `.`, root, doubled or trailing
+/// slash). Anything else refuses the restore.
+fn checked_path(id: &SnapshotId, raw: &RawPath) -> Result<PathBuf, SnapshotError> {
+    let refuse = |why: &str| SnapshotError::RestoreRefused {
+        id: id.clone(),
+        reason: format!("the manifest entry {} {why}", describe(raw)),
+    };
+    let bytes = match raw {
+        RawPath::Text(text) => text.as_bytes().to_vec(),
+        RawPath::Bytes { bytes_hex } => hex::decode(bytes_hex).map_err(|_| refuse("is not valid hex"))?,
+    };
+    if bytes.is_empty() {
+        return Err(refuse("is empty"));
+    }
+    if bytes.contains(&0) {
+        return Err(refuse("holds a NUL byte"));
+    }
+    let path = PathBuf::from(std::ffi::OsString::from_vec(bytes));
+    let mut rebuilt = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::Normal(name) => rebuilt.push(name),
+            _ => return Err(refuse("is not a plain relative path (absolute, `..` or `.`)")),
+        }
+    }
+    if rebuilt.as_os_str() != path.as_os_str() {
+        return Err(refuse("is not a plain relative path (absolute, `..` or `.`)"));
+    }
+    Ok(path)
+}
+
+/// A manifest's entries and left-out paths, checked.
+struct Checked {
+    expected: BTreeMap<PathBuf, Expected>,
+    excluded: BTreeSet<PathBuf>,
+}
+
+/// Checks every path of `manifest` before a restore writes anything: each
+/// is a plain relative path ([`checked_path`]), listed once, whose parent
+/// is a directory the manifest lists (never a symlink or a file: nothing
+/// is written through a link), not under a path the snapshot left out or
+/// an excluded directory name; symlink targets hold no NUL byte; files
+/// carry a SHA-256.
+fn check_manifest(id: &SnapshotId, manifest: &Manifest) -> Result<Checked, SnapshotError> {
+    let refuse = |raw: &RawPath, why: String| SnapshotError::RestoreRefused {
+        id: id.clone(),
+        reason: format!("the manifest entry {} {why}", describe(raw)),
+    };
+    let mut excluded = BTreeSet::new();
+    for e in &manifest.excluded {
+        excluded.insert(checked_path(id, &e.path)?);
+    }
+    let exclude: BTreeSet<&OsStr> = manifest.exclude.iter().map(OsStr::new).collect();
+    let mut expected = BTreeMap::new();
+    for e in &manifest.entries {
+        let path = checked_path(id, &e.path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            match expected.get(parent).map(|x: &Expected| x.kind) {
+                Some(Kind::Dir) => {}
+                Some(_) => return Err(refuse(&e.path, "lies under an entry that is not a directory".into())),
+                // Parents come first in a manifest the snapshotter wrote.
+                None => return Err(refuse(&e.path, "lies under no directory the manifest lists".into())),
+            }
+        }
+        if path.ancestors().skip(1).any(|a| excluded.contains(a)) || excluded.contains(&path) {
+            return Err(refuse(&e.path, "lies in a path the snapshot left out".into()));
+        }
+        let mut names = path.iter().collect::<Vec<_>>();
+        if e.kind != Kind::Dir {
+            names.pop();
+        }
+        if names.iter().any(|n| exclude.contains(n)) {
+            return Err(refuse(&e.path, "lies in an excluded directory".into()));
+        }
+        let target = match (&e.kind, &e.target) {
+            (Kind::Symlink, Some(raw)) => {
+                let target = raw.clone().into_path();
+                if target.as_os_str().is_empty() || target.as_os_str().as_bytes().contains(&0) {
+                    return Err(refuse(&e.path, "has an empty symlink target or one with a NUL byte".into()));
+                }
+                Some(target)
+            }
+            (Kind::Symlink, None) => return Err(refuse(&e.path, "is a symlink without a target".into())),
+            _ => None,
+        };
+        if e.kind == Kind::File && e.sha256.as_ref().is_none_or(|h| h.len() != 64) {
+            return Err(refuse(&e.path, "is a file without a SHA-256".into()));
+        }
+        let entry = Expected { kind: e.kind, mode: e.mode & 0o7777, size: e.size, sha256: e.sha256.clone(), target };
+        if expected.insert(path, entry).is_some() {
+            return Err(refuse(&e.path, "is listed twice".into()));
+        }
+    }
+    Ok(Checked { expected, excluded })
+}
+
 /// A manifest entry, decoded.
 struct Expected {
     kind: Kind,
@@ -559,9 +711,42 @@ impl RestorePlan<'_> {
         self.excluded.contains(rel) || (is_dir && self.exclude.contains(name)) || self.root.join(rel) == self.store
     }
 
+    /// Stops the restore ([`SnapshotError::Io`] of kind `NotADirectory`,
+    /// naming the path) when a directory on the way to `rel` (and `rel`
+    /// itself when `itself`) is not a real directory: a symlink there (put
+    /// there since the walk looked) would make the restore read, write,
+    /// delete or chmod outside the root.
+    fn check_real_dirs(&self, rel: &Path, itself: bool) -> Result<(), SnapshotError> {
+        let mut dir = PathBuf::new();
+        let mut components = rel.components().peekable();
+        while let Some(c) = components.next() {
+            if components.peek().is_none() && !itself {
+                break;
+            }
+            dir.push(c);
+            let path = self.root.join(&dir);
+            match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    let source = std::io::Error::new(
+                        std::io::ErrorKind::NotADirectory,
+                        format!(
+                            "not a directory any more (a symlink?); refusing to restore {:?} through it",
+                            rel.display().to_string()
+                        ),
+                    );
+                    return Err(SnapshotError::Io { path, source });
+                }
+                Err(e) => return Err(io_err(&path)(e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Phase 1: removes what is in the workspace and not in the snapshot (or
     /// of another kind), leaving protected paths alone.
     fn prune(&self, rel: &Path) -> Result<(), SnapshotError> {
+        self.check_real_dirs(rel, true)?;
         let dir = self.root.join(rel);
         for name in sorted_entries(&dir)? {
             let rel = rel.join(&name);
@@ -596,6 +781,7 @@ impl RestorePlan<'_> {
     /// Removes a directory created since the snapshot, except protected
     /// paths under it (the directory then stays, holding only them).
     fn remove_new_dir(&self, rel: &Path) -> Result<(), SnapshotError> {
+        self.check_real_dirs(rel, true)?;
         let dir = self.root.join(rel);
         let mut kept = false;
         for name in sorted_entries(&dir)? {
@@ -621,6 +807,7 @@ impl RestorePlan<'_> {
     /// Phase 2: creates and rewrites what differs, parents before children.
     fn apply(&self) -> Result<(), SnapshotError> {
         for (rel, want) in &self.expected {
+            self.check_real_dirs(rel, false)?;
             let path = self.root.join(rel);
             let current = match fs::symlink_metadata(&path) {
                 Ok(meta) => Some(meta),
@@ -686,6 +873,7 @@ impl RestorePlan<'_> {
     fn write_file(&self, rel: &Path, path: &Path, want: &Expected) -> Result<(), SnapshotError> {
         let source = self.tree.join(rel);
         let tmp = temp_sibling(path);
+        remove_file_if_exists(&tmp)?;
         let result = copy_hashing(&source, &tmp).and_then(|(sha, size)| {
             if Some(sha.as_str()) != want.sha256.as_deref() || size != want.size {
                 return Err(SnapshotError::Backend {
@@ -706,6 +894,7 @@ impl RestorePlan<'_> {
     fn dir_modes(&self) -> Result<(), SnapshotError> {
         for (rel, want) in self.expected.iter().rev() {
             if want.kind == Kind::Dir {
+                self.check_real_dirs(rel, true)?;
                 let path = self.root.join(rel);
                 let meta = fs::symlink_metadata(&path).map_err(io_err(&path))?;
                 if mode_of(&meta) != want.mode {
@@ -720,10 +909,10 @@ impl RestorePlan<'_> {
 impl DirSnapshotter {
     fn snapshot_blocking(&self, root: &Path) -> Result<SnapshotId, SnapshotError> {
         let root = open_root(root)?;
-        fs::create_dir_all(&self.store).map_err(io_err(&self.store))?;
-        let store = self.store.canonicalize().map_err(io_err(&self.store))?;
+        let store = self.open_store(true)?.ok_or_else(|| io_err(&self.store)(std::io::ErrorKind::NotFound.into()))?;
         let id = new_id();
         let staging = store.join(format!(".partial-{id}"));
+        private_dir().create(&staging).map_err(io_err(&staging))?;
         let result = self.write_snapshot(&root, &store, &staging, &id);
         if result.is_err() {
             let _ = fs::remove_dir_all(&staging);
@@ -737,7 +926,7 @@ impl DirSnapshotter {
 
     fn write_snapshot(&self, root: &Path, store: &Path, staging: &Path, id: &str) -> Result<(), SnapshotError> {
         let tree = staging.join(TREE);
-        fs::create_dir_all(&tree).map_err(io_err(&tree))?;
+        private_dir().create(&tree).map_err(io_err(&tree))?;
         let exclude: BTreeSet<&OsStr> = self.exclude.iter().map(OsStr::new).collect();
         let mut scan = Scan {
             root,
@@ -767,48 +956,76 @@ impl DirSnapshotter {
         fs::write(&path, json).map_err(io_err(&path))
     }
 
-    /// The snapshot directory of `id`, checked to belong to `root`.
-    fn snapshot_dir(&self, root: &Path, id: &SnapshotId) -> Result<(PathBuf, Manifest), SnapshotError> {
+    /// The (checked, canonical) store, the snapshot directory of `id` and
+    /// its manifest, checked to belong to `root`.
+    fn snapshot_dir(&self, root: &Path, id: &SnapshotId) -> Result<(PathBuf, PathBuf, Manifest), SnapshotError> {
         check_id(id)?;
-        let dir = self.store.join(id.as_str());
+        let store = self.open_store(false)?.ok_or_else(|| SnapshotError::NotFound { id: id.clone() })?;
+        let dir = snapshot_path(&store, id)?;
         let manifest = read_manifest(&dir, id)?;
-        if manifest.root.clone().into_path() != root || manifest.version != MANIFEST_VERSION {
+        if manifest.root.clone().into_path() != root
+            || manifest.version != MANIFEST_VERSION
+            || manifest.id != id.as_str()
+        {
             return Err(SnapshotError::NotFound { id: id.clone() });
         }
-        Ok((dir, manifest))
+        Ok((store, dir, manifest))
+    }
+
+    /// The store as a canonical path, after checking it is ours: a real
+    /// directory (not a symlink) owned by the effective user. A missing
+    /// store is created (mode 0700) when `create`, `None` otherwise.
+    fn open_store(&self, create: bool) -> Result<Option<PathBuf>, SnapshotError> {
+        let refuse = |why: &str| {
+            io_err(&self.store)(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("refusing the snapshot store: {why}"),
+            ))
+        };
+        let meta = match fs::symlink_metadata(&self.store) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                private_dir().recursive(true).create(&self.store).map_err(io_err(&self.store))?;
+                fs::symlink_metadata(&self.store).map_err(io_err(&self.store))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&self.store)(e)),
+        };
+        if meta.file_type().is_symlink() {
+            return Err(refuse("it is a symlink"));
+        }
+        if !meta.is_dir() {
+            return Err(refuse("it is not a directory"));
+        }
+        let me = nix::unistd::geteuid().as_raw();
+        if std::os::unix::fs::MetadataExt::uid(&meta) != me {
+            return Err(refuse(&format!(
+                "it is owned by uid {}, not by this process's uid {me}",
+                std::os::unix::fs::MetadataExt::uid(&meta)
+            )));
+        }
+        self.store.canonicalize().map(Some).map_err(io_err(&self.store))
     }
 
     fn restore_blocking(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
         let root = open_root(root)?;
-        let (dir, manifest) = self.snapshot_dir(&root, id)?;
-        let store = self.store.canonicalize().map_err(io_err(&self.store))?;
+        let (store, dir, manifest) = self.snapshot_dir(&root, id)?;
+        // Every path is checked before anything is written.
+        let checked = check_manifest(id, &manifest)?;
         let marker = dir.join(RESTORE_MARKER);
         if marker.exists() {
             tracing::warn!("an earlier restore of this snapshot did not finish; redoing it");
         }
-        fs::write(&marker, b"").map_err(io_err(&marker))?;
+        // Created afresh: never written through something planted at its name.
+        remove_file_if_exists(&marker)?;
+        fs::OpenOptions::new().write(true).create_new(true).open(&marker).map_err(io_err(&marker))?;
         let plan = RestorePlan {
             root: &root,
             tree: dir.join(TREE),
             store,
             exclude: manifest.exclude.iter().map(std::ffi::OsString::from).collect(),
-            expected: manifest
-                .entries
-                .into_iter()
-                .map(|e| {
-                    (
-                        e.path.into_path(),
-                        Expected {
-                            kind: e.kind,
-                            mode: e.mode,
-                            size: e.size,
-                            sha256: e.sha256,
-                            target: e.target.map(RawPath::into_path),
-                        },
-                    )
-                })
-                .collect(),
-            excluded: manifest.excluded.into_iter().map(|e| e.path.into_path()).collect(),
+            expected: checked.expected,
+            excluded: checked.excluded,
         };
         let root_meta = fs::metadata(&root).map_err(io_err(&root))?;
         let root_mode = mode_of(&root_meta);
@@ -826,9 +1043,41 @@ impl DirSnapshotter {
 
     fn discard_blocking(&self, root: &Path, id: &SnapshotId) -> Result<(), SnapshotError> {
         let root = open_root(root)?;
-        let (dir, _) = self.snapshot_dir(&root, id)?;
+        let (_, dir, _) = self.snapshot_dir(&root, id)?;
         fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
         tracing::info!("directory snapshot discarded");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_swapped_for_a_symlink_mid_restore_stops_it() {
+        let root = tempfile::tempdir().expect("root");
+        let outside = tempfile::tempdir().expect("outside");
+        fs::create_dir(root.path().join("real")).expect("mkdir");
+        std::os::unix::fs::symlink(outside.path(), root.path().join("swapped")).expect("symlink");
+        let plan = RestorePlan {
+            root: root.path(),
+            tree: root.path().join("unused"),
+            store: outside.path().join("unused"),
+            exclude: BTreeSet::new(),
+            expected: BTreeMap::new(),
+            excluded: BTreeSet::new(),
+        };
+        assert!(plan.check_real_dirs(Path::new("real/file"), false).is_ok());
+        assert!(plan.check_real_dirs(Path::new("real"), true).is_ok());
+        for (rel, itself) in [("swapped/file", false), ("swapped", true), ("swapped/deeper/file", false)] {
+            match plan.check_real_dirs(Path::new(rel), itself) {
+                Err(SnapshotError::Io { path, source }) => {
+                    assert_eq!(path, root.path().join("swapped"));
+                    assert_eq!(source.kind(), std::io::ErrorKind::NotADirectory);
+                }
+                other => panic!("{rel}: {other:?}"),
+            }
+        }
     }
 }

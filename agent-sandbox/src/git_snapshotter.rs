@@ -1,5 +1,6 @@
 //! [`GitSnapshotter`]: snapshots of a git working tree as unreferenced-by-branch commits.
 
+use crate::git_harden;
 use agent_core::Snapshotter;
 use agent_core::snapshot::{SnapshotError, SnapshotId};
 use async_trait::async_trait;
@@ -111,6 +112,17 @@ pub use recover::RecoverReport;
 /// and then does what was asked; while the restoring process is still
 /// alive they fail with [`SnapshotError::Locked`] instead. A marker naming a
 /// snapshot that no longer exists is dropped with a warning.
+///
+/// **Nothing the repository names is run.** A command may have planted
+/// hooks, a `filter.<name>.clean/smudge/process` driver (applied by
+/// `.gitattributes` or `info/attributes`), `core.fsmonitor` or other
+/// program settings in the repository; the in-process path runs no
+/// program at all (gix reads and writes raw blobs, no filter pipeline, no
+/// hooks), and every `git` the command-line path runs is hardened: hooks,
+/// fsmonitor, auto gc, transports and every configured filter driver
+/// switched off on its command line, the repository pinned with
+/// `GIT_DIR`/`GIT_WORK_TREE`. Empty directories are recreated without
+/// following a symlink.
 ///
 /// Nested repositories and submodules are not descended into. Content is
 /// stored raw: `.gitattributes` filters and line-ending conversion are not
@@ -352,6 +364,9 @@ struct Repo {
     /// The repository opened with gix; `None` when gix cannot open it (then
     /// everything runs through the `git` command line).
     gix: Option<gix::Repository>,
+    /// The filter drivers git's configuration names, switched off in every
+    /// `git` run (found on the first one).
+    filter_drivers: std::cell::OnceCell<Vec<Vec<u8>>>,
 }
 
 impl Repo {
@@ -369,6 +384,7 @@ impl Repo {
             empty_tree: String::new(),
             limits,
             gix: None,
+            filter_drivers: std::cell::OnceCell::new(),
         };
         if let Some(repo) = probe.open_gix() {
             probe.git_dir = repo.git_dir().canonicalize().map_err(io_err(repo.git_dir()))?;
@@ -377,9 +393,10 @@ impl Repo {
             probe.user_index = if index.is_absolute() { index } else { root.join(index) };
             probe.empty_tree = gix::ObjectId::empty_tree(repo.object_hash()).to_string();
             probe.gix = Some(repo);
+            probe.check_agentkit_dir()?;
             return Ok(probe);
         }
-        let out = match probe.command(None).args(["rev-parse", "--show-toplevel", "--absolute-git-dir"]).output() {
+        let out = match probe.command(None)?.args(["rev-parse", "--show-toplevel", "--absolute-git-dir"]).output() {
             Ok(out) => out,
             Err(e) => return Err(unsupported(format!("cannot run git: {e}"))),
         };
@@ -404,6 +421,8 @@ impl Repo {
             )));
         }
         probe.git_dir = PathBuf::from(git_dir);
+        // Found again for the repository now pinned.
+        probe.filter_drivers = std::cell::OnceCell::new();
         let common = probe.run_text(None, &["rev-parse", "--git-common-dir"])?;
         let common = PathBuf::from(common.trim_end_matches('\n'));
         probe.common_dir = if common.is_absolute() { common } else { root.join(common) };
@@ -411,7 +430,24 @@ impl Repo {
         let index = PathBuf::from(index.trim_end_matches('\n'));
         probe.user_index = if index.is_absolute() { index } else { root.join(index) };
         probe.empty_tree = probe.run_text(None, &["hash-object", "-t", "tree", "/dev/null"])?.trim().to_owned();
+        probe.check_agentkit_dir()?;
         Ok(probe)
+    }
+
+    /// Refuses a `<git-dir>/agentkit` that is not a real directory: a
+    /// symlink there would send the snapshotter's files (copies of the
+    /// index, markers) wherever it points.
+    fn check_agentkit_dir(&self) -> Result<(), SnapshotError> {
+        let dir = self.agentkit_dir();
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(SnapshotError::Unsupported {
+                root: self.root.clone(),
+                reason: format!("{} is not a directory (a symlink?)", dir.display()),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&dir)(e)),
+        }
     }
 
     /// The repository through gix if gix opens it and `root` is the top level
@@ -426,44 +462,38 @@ impl Repo {
     }
 
     /// `git` with settings that make snapshots faithful and private: raw
-    /// bytes, real file modes and symlinks, no hooks, no signing prompts.
-    fn command(&self, index: Option<&Path>) -> Command {
-        let mut cmd = Command::new(&self.git);
-        cmd.current_dir(&self.root)
-            .args([
-                "-c",
-                "core.fileMode=true",
-                "-c",
-                "core.symlinks=true",
-                "-c",
-                "core.autocrlf=false",
-                "-c",
-                "core.safecrlf=false",
-                "-c",
-                "core.fsmonitor=false",
-                "-c",
-                "core.hooksPath=/dev/null",
-                "-c",
-                "advice.addEmbeddedRepo=false",
-                "-c",
-                "gc.auto=0",
-            ])
-            .stdin(Stdio::null());
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_NAMESPACE",
-            "GIT_COMMON_DIR",
-            "GIT_PREFIX",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("GIT_TERMINAL_PROMPT", "0")
-            .env("LC_ALL", "C")
-            .env("GIT_AUTHOR_NAME", "agentkit")
+    /// bytes, real file modes and symlinks, no signing prompts, and the
+    /// host's hardening ([`git_harden`]): no hook, filter driver, file-system
+    /// monitor or other program the repository names is ever run. Once the
+    /// repository is known, `GIT_DIR` and `GIT_WORK_TREE` pin it, so a
+    /// `.git` file or `core.worktree` changed since cannot redirect git.
+    fn command(&self, index: Option<&Path>) -> Result<Command, SnapshotError> {
+        let drivers = match self.filter_drivers.get() {
+            Some(drivers) => drivers,
+            None => {
+                let found = git_harden::filter_drivers(&self.git, &self.root, self.pinned_git_dir()).map_err(|e| {
+                    SnapshotError::Backend {
+                        operation: "git config --get-regexp filter".into(),
+                        message: e.to_string(),
+                    }
+                })?;
+                self.filter_drivers.get_or_init(|| found)
+            }
+        };
+        let mut cmd = git_harden::command(&self.git, &self.root, self.pinned_git_dir(), drivers);
+        cmd.args([
+            "-c",
+            "core.fileMode=true",
+            "-c",
+            "core.symlinks=true",
+            "-c",
+            "core.autocrlf=false",
+            "-c",
+            "core.safecrlf=false",
+            "-c",
+            "advice.addEmbeddedRepo=false",
+        ]);
+        cmd.env("GIT_AUTHOR_NAME", "agentkit")
             .env("GIT_AUTHOR_EMAIL", "agentkit@localhost")
             .env("GIT_COMMITTER_NAME", "agentkit")
             .env("GIT_COMMITTER_EMAIL", "agentkit@localhost");
@@ -474,13 +504,18 @@ impl Repo {
         if let Some(index) = index {
             cmd.env("GIT_INDEX_FILE", index);
         }
-        cmd
+        Ok(cmd)
+    }
+
+    /// The git directory once [`open`](Self::open) found it.
+    fn pinned_git_dir(&self) -> Option<&Path> {
+        (!self.git_dir.as_os_str().is_empty()).then_some(self.git_dir.as_path())
     }
 
     /// Runs git and returns its output whatever the exit status.
     fn output(&self, index: Option<&Path>, args: &[&str], input: Option<&[u8]>) -> Result<Output, SnapshotError> {
         let operation = || format!("git {}", args.first().copied().unwrap_or_default());
-        let mut cmd = self.command(index);
+        let mut cmd = self.command(index)?;
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         if input.is_some() {
             cmd.stdin(Stdio::piped());
@@ -750,6 +785,14 @@ impl Repo {
     fn snapshot(&self) -> Result<(SnapshotId, SnapshotReport), SnapshotError> {
         self.finish_interrupted_restore()?;
         let git_state = self.git_state()?;
+        // A symlink there would have the snapshot copy whatever it names
+        // into `.git/agentkit`, where a later command could read it.
+        if std::fs::symlink_metadata(&self.user_index).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(SnapshotError::Unsupported {
+                root: self.root.clone(),
+                reason: format!("the index {} is a symlink", self.user_index.display()),
+            });
+        }
         let user_index = match std::fs::read(&self.user_index) {
             Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -970,9 +1013,8 @@ impl Repo {
             }
         }
         for dir in &saved_dirs {
-            let full = self.root.join(dir);
-            if !full.exists() && is_plain_relative(dir) {
-                std::fs::create_dir_all(&full).map_err(io_err(&full))?;
+            if is_plain_relative(dir) {
+                create_dir_beneath(&self.root, Path::new(dir))?;
             }
         }
         // 5. The user's index, byte for byte.
@@ -1072,6 +1114,10 @@ impl Repo {
             if rel.as_os_str().is_empty() || !is_plain_relative(&rel.to_string_lossy()) {
                 break;
             }
+            // Never through a symlink that replaced a directory.
+            if !rel.parent().is_none_or(|p| real_dirs_beneath(&self.root, p)) {
+                break;
+            }
             if std::fs::remove_dir(self.root.join(rel)).is_err() {
                 break;
             }
@@ -1122,6 +1168,42 @@ fn is_plain_relative(path: &str) -> bool {
     Path::new(path)
         .components()
         .all(|c| matches!(c, Component::Normal(n) if n != ".git") || matches!(c, Component::CurDir))
+}
+
+/// Creates the directory `rel` (a plain relative path) under `root` one
+/// component at a time, never through a symlink: a component that exists
+/// as anything but a directory (a symlink put where the snapshot had a
+/// directory) is an error, and nothing is created beyond it.
+fn create_dir_beneath(root: &Path, rel: &Path) -> Result<(), SnapshotError> {
+    let mut path = root.to_path_buf();
+    for c in rel.components() {
+        let std::path::Component::Normal(name) = c else { continue };
+        path.push(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                let source = std::io::Error::new(
+                    std::io::ErrorKind::NotADirectory,
+                    "a symlink or a file stands where the snapshot has a directory",
+                );
+                return Err(SnapshotError::Io { path, source });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&path).map_err(io_err(&path))?;
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Whether every component of `rel` under `root` is a real directory (no symlink).
+fn real_dirs_beneath(root: &Path, rel: &Path) -> bool {
+    let mut path = root.to_path_buf();
+    rel.components().all(|c| {
+        path.push(c);
+        std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir())
+    })
 }
 
 /// Whether `dir` holds nothing but (possibly nested) directories.

@@ -43,6 +43,7 @@ mod confine;
 mod digest;
 mod dir_snapshotter;
 mod file_editor;
+mod git_harden;
 mod git_snapshotter;
 mod group;
 mod limits;

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+use crate::git_harden;
 use std::ffi::OsStr;
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
@@ -88,9 +89,27 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PoolError + '_ {
 ///   main repository's `.git` (`worktree add`, `remove`, `prune`) run one
 ///   at a time behind a mutex; a slot's own checkout and clean only touch
 ///   that worktree's files. No branch is created and the main working
-///   tree, its index and `HEAD` are never touched. Hooks are disabled. When
+///   tree, its index and `HEAD` are never touched. When
 ///   `repo` is a subdirectory of its repository, [`Worktree::path`] is the
 ///   same subdirectory inside the slot. Submodules are not initialised.
+/// - **A slot is checked before every reuse.** A command run in a slot can
+///   rewrite its `.git` file to name a git directory of its choosing (with
+///   its own hooks, filters and configuration). So before the pool runs
+///   git in a slot, the slot's `.git` must be a regular file (not a
+///   symlink, not a directory) whose `gitdir:` names the worktree admin
+///   directory the pool created for it (`<common-dir>/worktrees/<name>`,
+///   a real directory whose `gitdir` points back at the slot). A slot that
+///   fails this is deleted without running git in it (it is logged with
+///   `tracing::warn!`) and re-created with `git worktree add`: the
+///   acquisition succeeds with a fresh tree, and the cache directories of
+///   that slot are lost. The pool's own git commands in a slot name the
+///   verified admin directory and the slot explicitly (`GIT_DIR`,
+///   `GIT_WORK_TREE`), never the slot's `.git`.
+/// - Every git command the pool runs is hardened (no hooks, no
+///   `core.fsmonitor`, no filter driver program, no automatic gc, no
+///   transport, no lazy fetch): files are checked out as the blobs' bytes
+///   (after line-ending conversion), so a `filter` such as git-lfs's leaves
+///   its pointer files in the slot.
 /// - Not a git repository: each slot is a plain recursive copy of `repo`
 ///   (files with their modes, symlinks as symlinks), refreshed on every
 ///   acquisition by deleting everything but the cache directories and
@@ -129,11 +148,13 @@ impl fmt::Debug for WorktreePool {
     }
 }
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct SlotState {
     busy: bool,
-    /// The slot holds a tree this pool created or checked (reset it, don't recreate it).
-    ready: bool,
+    /// The slot holds a tree this pool created or checked (reset it, don't
+    /// recreate it): in a git repository, its worktree admin directory,
+    /// which its `.git` must still name; for a copy, the slot itself.
+    ready: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -143,6 +164,9 @@ enum Mode {
         prefix: PathBuf,
         /// The canonical common git directory, to recognise our worktrees.
         common_dir: PathBuf,
+        /// The filter drivers the main repository's configuration names,
+        /// switched off in its `git` commands.
+        drivers: Vec<Vec<u8>>,
     },
     Copy,
 }
@@ -205,7 +229,7 @@ impl Drop for Reservation<'_> {
         if self.armed {
             if let Some(slot) = lock(self.slots).get_mut(self.slot) {
                 slot.busy = false;
-                slot.ready = false;
+                slot.ready = None;
             }
         }
     }
@@ -280,28 +304,28 @@ impl WorktreePool {
                 return Err(PoolError::Closed);
             };
             state.busy = true;
-            (i, state.ready)
+            (i, state.ready.clone())
         };
         let mut reservation = Reservation { slots: &self.slots, slot, armed: true };
         let dir = self.slot_dir(slot);
         let span = tracing::info_span!("agent_sandbox.worktree_acquire", slot, dir = %dir.display());
-        let (path, rev) = async {
+        let (path, rev, admin) = async {
             match mode {
-                Mode::Git { prefix, common_dir } => {
-                    let sha = self.resolve(rev.unwrap_or("HEAD")).await?;
-                    self.prepare_git(&dir, &sha, ready, common_dir).await?;
-                    Ok::<_, PoolError>((dir.join(prefix), Some(sha)))
+                Mode::Git { prefix, common_dir, drivers } => {
+                    let sha = self.resolve(rev.unwrap_or("HEAD"), drivers).await?;
+                    let admin = self.prepare_git(&dir, &sha, ready.as_deref(), common_dir, drivers).await?;
+                    Ok::<_, PoolError>((dir.join(prefix), Some(sha), admin))
                 }
                 Mode::Copy => {
                     self.prepare_copy(&dir).await?;
-                    Ok((dir.clone(), None))
+                    Ok((dir.clone(), None, dir.clone()))
                 }
             }
         }
         .instrument(span)
         .await?;
         if let Some(state) = lock(&self.slots).get_mut(slot) {
-            state.ready = true;
+            state.ready = Some(admin);
         }
         reservation.armed = false;
         tracing::info!(path = %path.display(), rev = rev.as_deref().unwrap_or("copy"), "worktree acquired");
@@ -319,7 +343,7 @@ impl WorktreePool {
         let mode = self.mode().await?;
         let mut first_error = None;
         match mode {
-            Mode::Git { .. } => {
+            Mode::Git { drivers, .. } => {
                 let _guard = self.git_lock.lock().await;
                 for slot in 0..self.size {
                     let dir = self.slot_dir(slot);
@@ -327,14 +351,15 @@ impl WorktreePool {
                         continue;
                     }
                     let dir_str = dir.to_string_lossy().into_owned();
-                    if let Err(e) = self.git_in(&self.repo, &["worktree", "remove", "--force", &dir_str]).await {
+                    let remove = ["worktree", "remove", "--force", &dir_str];
+                    if let Err(e) = self.git_in(&self.repo, None, drivers, &remove).await {
                         tracing::warn!(error = %e, "git worktree remove failed; deleting the directory");
                         if let Err(e) = remove_all(dir.clone()).await {
                             first_error.get_or_insert(e);
                         }
                     }
                 }
-                if let Err(e) = self.git_in(&self.repo, &["worktree", "prune"]).await {
+                if let Err(e) = self.git_in(&self.repo, None, drivers, &["worktree", "prune"]).await {
                     first_error.get_or_insert(e);
                 }
             }
@@ -365,7 +390,7 @@ impl WorktreePool {
                     });
                 }
                 let out = self
-                    .git_output(&self.repo, &["rev-parse", "--show-prefix", "--git-common-dir"])
+                    .git_output(&self.repo, None, &[], &["rev-parse", "--show-prefix", "--git-common-dir"])
                     .await
                     .map_err(|e| PoolError::Git { operation: "rev-parse".into(), message: e.to_string() })?;
                 if !out.status.success() {
@@ -378,47 +403,52 @@ impl WorktreePool {
                 let common = PathBuf::from(lines.next().unwrap_or(".git"));
                 let common = if common.is_absolute() { common } else { self.repo.join(common) };
                 let common_dir = tokio::fs::canonicalize(&common).await.map_err(io_err(&common))?;
-                Ok(Mode::Git { prefix, common_dir })
+                let drivers = self.filter_drivers(&self.repo, None).await?;
+                Ok(Mode::Git { prefix, common_dir, drivers })
             })
             .await
     }
 
-    /// `git` with the environment cleared of repository overrides, hooks
-    /// off, no automatic gc, no prompts.
-    fn git_command(&self, dir: &Path, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(&self.git);
-        cmd.current_dir(dir)
-            .args(["-c", "core.hooksPath=/dev/null", "-c", "gc.auto=0", "-c", "maintenance.auto=false"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        for var in [
-            "GIT_DIR",
-            "GIT_WORK_TREE",
-            "GIT_INDEX_FILE",
-            "GIT_OBJECT_DIRECTORY",
-            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-            "GIT_NAMESPACE",
-            "GIT_COMMON_DIR",
-            "GIT_PREFIX",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("GIT_TERMINAL_PROMPT", "0").env("LC_ALL", "C");
+    /// `git` in `dir`, hardened ([`git_harden`]: no hook, filter driver,
+    /// file-system monitor or other program a repository names runs) with
+    /// `drivers` switched off; in a slot, `git_dir` (the slot's verified
+    /// worktree admin directory) and `dir` are pinned as the repository and
+    /// its working tree, so the slot's `.git` is never read.
+    fn git_command(
+        &self,
+        dir: &Path,
+        git_dir: Option<&Path>,
+        drivers: &[Vec<u8>],
+        args: &[&str],
+    ) -> tokio::process::Command {
+        let mut cmd = git_harden::command(&self.git, dir, git_dir, drivers);
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut cmd = tokio::process::Command::from(cmd);
+        cmd.kill_on_drop(true);
         cmd
     }
 
-    async fn git_output(&self, dir: &Path, args: &[&str]) -> std::io::Result<std::process::Output> {
-        self.git_command(dir, args).output().await
+    async fn git_output(
+        &self,
+        dir: &Path,
+        git_dir: Option<&Path>,
+        drivers: &[Vec<u8>],
+        args: &[&str],
+    ) -> std::io::Result<std::process::Output> {
+        self.git_command(dir, git_dir, drivers, args).output().await
     }
 
     /// Runs git in `dir`; stdout on success, [`PoolError::Git`] otherwise.
-    async fn git_in(&self, dir: &Path, args: &[&str]) -> Result<String, PoolError> {
+    async fn git_in(
+        &self,
+        dir: &Path,
+        git_dir: Option<&Path>,
+        drivers: &[Vec<u8>],
+        args: &[&str],
+    ) -> Result<String, PoolError> {
         let operation = || args.iter().take(2).copied().collect::<Vec<_>>().join(" ");
         let out = self
-            .git_output(dir, args)
+            .git_output(dir, git_dir, drivers, args)
             .await
             .map_err(|e| PoolError::Git { operation: operation(), message: e.to_string() })?;
         if out.status.success() {
@@ -431,68 +461,91 @@ impl WorktreePool {
         }
     }
 
+    /// The filter drivers configured for the repository at `dir` (a slot's
+    /// with its admin directory `git_dir`, so its own worktree config counts).
+    async fn filter_drivers(&self, dir: &Path, git_dir: Option<&Path>) -> Result<Vec<Vec<u8>>, PoolError> {
+        let git_err =
+            |e: std::io::Error| PoolError::Git { operation: "config --get-regexp".into(), message: e.to_string() };
+        let out = self.git_output(dir, git_dir, &[], &git_harden::FILTER_DRIVERS_QUERY).await.map_err(git_err)?;
+        git_harden::parse_filter_drivers_output(&out).map_err(git_err)
+    }
+
     /// `rev` as a commit sha of the main repository.
-    async fn resolve(&self, rev: &str) -> Result<String, PoolError> {
+    async fn resolve(&self, rev: &str, drivers: &[Vec<u8>]) -> Result<String, PoolError> {
         if rev.starts_with('-') {
             return Err(PoolError::Git { operation: "rev-parse".into(), message: format!("bad revision {rev}") });
         }
         let spec = format!("{rev}^{{commit}}");
-        Ok(self.git_in(&self.repo, &["rev-parse", "--verify", "--end-of-options", &spec]).await?.trim().to_owned())
+        let args = ["rev-parse", "--verify", "--end-of-options", &spec];
+        Ok(self.git_in(&self.repo, None, drivers, &args).await?.trim().to_owned())
     }
 
-    /// Whether `dir` is a linked worktree of our repository (left by this
-    /// pool or an earlier one on the same `pool_dir`).
-    async fn is_our_worktree(&self, dir: &Path, common_dir: &Path) -> bool {
-        if !tokio::fs::symlink_metadata(dir.join(".git")).await.is_ok_and(|m| m.is_file()) {
-            return false;
-        }
-        let Ok(out) = self.git_in(dir, &["rev-parse", "--show-toplevel", "--git-common-dir"]).await else {
-            return false;
+    /// Puts a fresh checkout of `sha` at `dir` and returns the slot's
+    /// worktree admin directory: reset in place when the slot holds one of
+    /// our worktrees whose `.git` checks out ([`check_slot`]; and names the
+    /// admin directory `ready` recorded, when there is one), created (or
+    /// re-created) otherwise. A slot whose `.git` was changed is deleted
+    /// without running git in it.
+    async fn prepare_git(
+        &self,
+        dir: &Path,
+        sha: &str,
+        ready: Option<&Path>,
+        common_dir: &Path,
+        drivers: &[Vec<u8>],
+    ) -> Result<PathBuf, PoolError> {
+        let checked = check_slot_blocking(dir, common_dir).await?;
+        let verified = match (checked, ready) {
+            (Ok(admin), Some(recorded)) if admin != recorded => {
+                tracing::warn!(admin = %admin.display(), recorded = %recorded.display(), "the slot's .git names another worktree; re-creating the slot");
+                None
+            }
+            (Ok(admin), _) => Some(admin),
+            (Err(why), _) => {
+                if tokio::fs::symlink_metadata(dir).await.is_ok() {
+                    tracing::warn!(slot = %dir.display(), %why, "the slot is not one of our worktrees; re-creating it");
+                }
+                None
+            }
         };
-        let mut lines = out.lines();
-        let (Some(top), Some(common)) = (lines.next(), lines.next()) else { return false };
-        let common = PathBuf::from(common);
-        let common = if common.is_absolute() { common } else { dir.join(common) };
-        let (Ok(top), Ok(here), Ok(common)) = (
-            tokio::fs::canonicalize(top).await,
-            tokio::fs::canonicalize(dir).await,
-            tokio::fs::canonicalize(&common).await,
-        ) else {
-            return false;
-        };
-        top == here && common == common_dir
-    }
-
-    /// Puts a fresh checkout of `sha` at `dir`: reset in place when the slot
-    /// already holds one of our worktrees, created (or re-created) otherwise.
-    async fn prepare_git(&self, dir: &Path, sha: &str, ready: bool, common_dir: &Path) -> Result<(), PoolError> {
-        if ready || self.is_our_worktree(dir, common_dir).await {
-            match self.reset(dir, sha).await {
-                Ok(()) => return Ok(()),
+        if let Some(admin) = &verified {
+            match self.reset(dir, admin, sha).await {
+                Ok(()) => return Ok(admin.clone()),
                 Err(e) => tracing::warn!(error = %e, "resetting the worktree failed; re-creating it"),
             }
         }
         let dir_str = dir.to_string_lossy().into_owned();
         let _guard = self.git_lock.lock().await;
         if tokio::fs::symlink_metadata(dir).await.is_ok() {
-            let _ = self.git_in(&self.repo, &["worktree", "remove", "--force", "--force", &dir_str]).await;
+            if verified.is_some() {
+                let remove = ["worktree", "remove", "--force", "--force", &dir_str];
+                let _ = self.git_in(&self.repo, None, drivers, &remove).await;
+            }
             remove_all(dir.to_path_buf()).await?;
         }
-        self.git_in(&self.repo, &["worktree", "prune"]).await?;
+        self.git_in(&self.repo, None, drivers, &["worktree", "prune"]).await?;
         tokio::fs::create_dir_all(&self.pool_dir).await.map_err(io_err(&self.pool_dir))?;
-        self.git_in(&self.repo, &["worktree", "add", "--detach", "--force", "--", &dir_str, sha]).await?;
-        Ok(())
+        let add = ["worktree", "add", "--detach", "--force", "--", &dir_str, sha];
+        self.git_in(&self.repo, None, drivers, &add).await?;
+        check_slot_blocking(dir, common_dir).await?.map_err(|why| PoolError::Git {
+            operation: "worktree add".into(),
+            message: format!("the new worktree at {} does not check out: {why}", dir.display()),
+        })
     }
 
-    /// Checks out `sha` in the worktree at `dir` and deletes every untracked
-    /// and ignored file except the cache directories.
-    async fn reset(&self, dir: &Path, sha: &str) -> Result<(), PoolError> {
-        self.git_in(dir, &["checkout", "--quiet", "--detach", "--force", sha]).await?;
+    /// Checks out `sha` in the worktree at `dir` (admin directory `admin`)
+    /// and deletes every untracked and ignored file except the cache
+    /// directories.
+    async fn reset(&self, dir: &Path, admin: &Path, sha: &str) -> Result<(), PoolError> {
+        // The slot's own configuration (`config.worktree`) may name drivers too.
+        let drivers = self.filter_drivers(dir, Some(admin)).await?;
+        let checkout = ["checkout", "--quiet", "--detach", "--force", sha];
+        self.git_in(dir, Some(admin), &drivers, &checkout).await?;
         let mut args = vec!["clean", "-ffdxq"];
         for name in &self.cache_dirs {
             args.extend(["-e", name.as_str()]);
         }
-        self.git_in(dir, &args).await?;
+        self.git_in(dir, Some(admin), &drivers, &args).await?;
         Ok(())
     }
 
@@ -520,6 +573,66 @@ async fn remove_all(dir: PathBuf) -> Result<(), PoolError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io_err(&dir)(e)),
     }
+}
+
+/// [`check_slot`] off the async runtime.
+async fn check_slot_blocking(dir: &Path, common_dir: &Path) -> Result<Result<PathBuf, String>, PoolError> {
+    let (dir2, common) = (dir.to_path_buf(), common_dir.to_path_buf());
+    tokio::task::spawn_blocking(move || check_slot(&dir2, &common))
+        .await
+        .map_err(|e| PoolError::Io { path: dir.to_path_buf(), source: std::io::Error::other(e.to_string()) })
+}
+
+/// The worktree admin directory of the slot at `dir` when the slot is one
+/// of our repository's linked worktrees, or why it is not: `dir` is a real
+/// directory; its `.git` is a regular file (not a symlink, not a
+/// directory) holding one `gitdir: <path>` line; `<path>` is a real
+/// directory directly under `<common_dir>/worktrees`; and that directory's
+/// `gitdir` file points back at this `.git`.
+fn check_slot(dir: &Path, common_dir: &Path) -> Result<PathBuf, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| format!("cannot stat the slot: {e}"))?;
+    if !meta.is_dir() {
+        return Err("the slot is not a directory".into());
+    }
+    let dot_git = dir.join(".git");
+    let meta = std::fs::symlink_metadata(&dot_git).map_err(|e| format!(".git: {e}"))?;
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Err(".git is a symlink".into());
+    }
+    if kind.is_dir() {
+        return Err(".git is a directory".into());
+    }
+    if !kind.is_file() || meta.len() > 4096 {
+        return Err(".git is not a small regular file".into());
+    }
+    let text = std::fs::read(&dot_git).map_err(|e| format!(".git: {e}"))?;
+    let line = text.strip_suffix(b"\n").unwrap_or(&text);
+    let Some(target) = line.strip_prefix(b"gitdir: ").filter(|t| !t.is_empty() && !t.contains(&b'\n')) else {
+        return Err(".git is not one `gitdir:` line".into());
+    };
+    let target = Path::new(OsStr::from_bytes(target));
+    let target = if target.is_absolute() { target.to_path_buf() } else { dir.join(target) };
+    let worktrees = common_dir.join("worktrees");
+    let (Some(name), Some(parent)) = (target.file_name(), target.parent()) else {
+        return Err(format!(".git names {}, not a worktree admin directory", target.display()));
+    };
+    if std::fs::canonicalize(parent).ok().as_deref() != Some(worktrees.as_path()) {
+        return Err(format!(".git names {}, outside {}", target.display(), worktrees.display()));
+    }
+    let admin = worktrees.join(name);
+    if !std::fs::symlink_metadata(&admin).is_ok_and(|m| m.is_dir()) {
+        return Err(format!("{} is not a directory", admin.display()));
+    }
+    let back = std::fs::read(admin.join("gitdir")).map_err(|e| format!("{}/gitdir: {e}", admin.display()))?;
+    let back = back.strip_suffix(b"\n").unwrap_or(&back);
+    let back = Path::new(OsStr::from_bytes(back));
+    let here = std::fs::canonicalize(dir).map(|d| d.join(".git")).map_err(|e| format!("the slot: {e}"))?;
+    if std::fs::canonicalize(back).ok() != Some(here) {
+        return Err(format!("{} belongs to another worktree ({})", admin.display(), back.display()));
+    }
+    Ok(admin)
 }
 
 /// Deletes everything under `dir` except directories named in `keep` (and

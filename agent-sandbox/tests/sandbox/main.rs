@@ -13,6 +13,7 @@ mod exec_limits;
 mod exec_reports;
 mod exec_sandbox;
 mod redteam_exec;
+mod redteam_host;
 mod redteam_logs;
 mod snapshot;
 mod snapshot_guards;
