@@ -307,17 +307,22 @@ fn contained(root: &Root, requested: &str) -> Result<(PathBuf, PathBuf), EditErr
     }
 }
 
-const DIR_FLAGS: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY).union(OFlags::NOFOLLOW).union(OFlags::CLOEXEC);
+/// A directory descriptor only for `*at` calls (`O_PATH`): nothing is read
+/// through it, and opening it has no side effect.
+const DIR_FLAGS: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
 
 /// Opens the directory `rel` beneath `root` with no symlink anywhere on the
 /// way, creating missing directories when `create` is set. `rel` is
 /// relative and free of `..` (it comes from [`contain`]'s resolved path).
+/// A symlink on the way is ELOOP, a file in the way ENOTDIR.
 ///
 /// `openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-/// RESOLVE_NO_MAGICLINKS` does it in one call; where it is missing (ENOSYS,
-/// kernels before 5.6), raced by a rename (EAGAIN), or a directory must be
-/// created, [`walk`] does it one `O_NOFOLLOW` component at a time — never
-/// a plain path lookup.
+/// RESOLVE_NO_MAGICLINKS` does it in one call (the last component is not
+/// `O_NOFOLLOW`, so a symlink there is refused by `RESOLVE_NO_SYMLINKS` as
+/// ELOOP rather than opened); where it is missing (ENOSYS, kernels before
+/// 5.6), raced by a rename (EAGAIN), or a directory must be created,
+/// [`walk`] does it one `O_NOFOLLOW` component at a time — never a plain
+/// path lookup.
 fn open_dir(root: BorrowedFd<'_>, rel: &Path, create: bool) -> Result<OwnedFd, Errno> {
     if rel.as_os_str().is_empty() {
         return rustix::fs::openat(root, ".", DIR_FLAGS, Mode::empty());
@@ -336,26 +341,32 @@ fn open_dir(root: BorrowedFd<'_>, rel: &Path, create: bool) -> Result<OwnedFd, E
     walk(root, rel, create)
 }
 
-/// Opens `rel` beneath `root` one component at a time, each with
-/// `O_NOFOLLOW | O_DIRECTORY` in the previous one's descriptor (and
-/// `mkdirat` first when `create` is set and it is missing). A symlink
-/// anywhere fails with ELOOP (or ENOTDIR); `..`, `.` and absolute
-/// components are refused with EXDEV.
+/// Opens `rel` beneath `root` one component at a time: each is opened
+/// `O_PATH | O_NOFOLLOW` in the previous one's descriptor (a symlink is then
+/// opened as itself, not followed) and `fstat` decides — a symlink is ELOOP,
+/// anything but a directory ENOTDIR. A missing component is created with
+/// `mkdirat` first when `create` is set. `..`, `.` and absolute components
+/// are refused with EXDEV.
 fn walk(root: BorrowedFd<'_>, rel: &Path, create: bool) -> Result<OwnedFd, Errno> {
+    let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let mut cur = rustix::fs::openat(root, ".", DIR_FLAGS, Mode::empty())?;
     for c in rel.components() {
         let Component::Normal(name) = c else { return Err(Errno::XDEV) };
-        let next = match rustix::fs::openat(&cur, name, DIR_FLAGS, Mode::empty()) {
+        let next = match rustix::fs::openat(&cur, name, flags, Mode::empty()) {
             Err(Errno::NOENT) if create => {
                 match rustix::fs::mkdirat(&cur, name, Mode::from_raw_mode(0o777)) {
                     Ok(()) | Err(Errno::EXIST) => {}
                     Err(e) => return Err(e),
                 }
-                rustix::fs::openat(&cur, name, DIR_FLAGS, Mode::empty())?
+                rustix::fs::openat(&cur, name, flags, Mode::empty())?
             }
             other => other?,
         };
-        cur = next;
+        match FileType::from_raw_mode(rustix::fs::fstat(&next)?.st_mode) {
+            FileType::Directory => cur = next,
+            FileType::Symlink => return Err(Errno::LOOP),
+            _ => return Err(Errno::NOTDIR),
+        }
     }
     Ok(cur)
 }
@@ -432,9 +443,10 @@ mod tests {
         let fd = root_fd(&root);
 
         for rel in ["a/out", "a/out/x", "a/in", "a/in/new"] {
-            let err = walk(fd.as_fd(), Path::new(rel), true).unwrap_err();
-            assert!(matches!(err, Errno::LOOP | Errno::NOTDIR), "{rel}: {err:?}");
+            assert_eq!(walk(fd.as_fd(), Path::new(rel), true).unwrap_err(), Errno::LOOP, "{rel}");
         }
+        std::fs::write(root.join("a/file"), "").unwrap();
+        assert_eq!(walk(fd.as_fd(), Path::new("a/file/x"), true).unwrap_err(), Errno::NOTDIR);
         for rel in ["../outside", "a/../b", "/etc"] {
             assert_eq!(walk(fd.as_fd(), Path::new(rel), true).unwrap_err(), Errno::XDEV, "{rel}");
         }
@@ -445,16 +457,16 @@ mod tests {
     }
 
     #[test]
-    fn open_dir_refuses_a_symlink_like_the_walk_does() {
+    fn open_dir_refuses_a_symlink_as_eloop_and_a_file_in_the_way_as_enotdir() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("root");
         std::fs::create_dir_all(root.join("a")).unwrap();
         std::os::unix::fs::symlink(tmp.path(), root.join("a/out")).unwrap();
         let fd = root_fd(&root);
-        let err = open_dir(fd.as_fd(), Path::new("a/out"), false).unwrap_err();
-        assert!(matches!(err, Errno::LOOP | Errno::NOTDIR), "{err:?}");
-        let err = open_dir(fd.as_fd(), Path::new("a/out/new"), true).unwrap_err();
-        assert!(matches!(err, Errno::LOOP | Errno::NOTDIR), "{err:?}");
+        assert_eq!(open_dir(fd.as_fd(), Path::new("a/out"), false).unwrap_err(), Errno::LOOP);
+        assert_eq!(open_dir(fd.as_fd(), Path::new("a/out/new"), true).unwrap_err(), Errno::LOOP);
+        std::fs::write(root.join("a/file"), "").unwrap();
+        assert_eq!(open_dir(fd.as_fd(), Path::new("a/file"), false).unwrap_err(), Errno::NOTDIR);
         assert!(!tmp.path().join("new").exists());
         open_dir(fd.as_fd(), Path::new("a"), false).unwrap();
     }

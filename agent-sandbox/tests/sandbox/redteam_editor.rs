@@ -121,7 +121,7 @@ async fn a_directory_swapped_for_a_symlink_mid_edit_never_lets_an_edit_reach_out
     };
 
     let editor = FileEditor::new();
-    let mut applied = 0usize;
+    let (mut applied, mut refused) = (0usize, 0usize);
     let mut escaped = false;
     for i in 0..1500 {
         let action = match i % 3 {
@@ -130,8 +130,10 @@ async fn a_directory_swapped_for_a_symlink_mid_edit_never_lets_an_edit_reach_out
             _ => Action::WriteFile { path: "d/victim.txt".into(), content: "inside".into() },
         };
         // Any typed refusal is fine; only a write outside is a failure.
-        if editor.apply(&root, &action).await.is_ok() {
-            applied += 1;
+        match editor.apply(&root, &action).await {
+            Ok(_) => applied += 1,
+            Err(EditError::OutsideWorkspace { .. } | EditError::PathChanged { .. }) => refused += 1,
+            Err(_) => {}
         }
         if i % 50 == 49 && outside_root(&fx) != before {
             escaped = true;
@@ -144,6 +146,7 @@ async fn a_directory_swapped_for_a_symlink_mid_edit_never_lets_an_edit_reach_out
     assert_eq!(outside_root(&fx), before, "an edit landed outside the root");
     assert!(swaps > 0, "the swapper never ran");
     assert!(applied > 0, "no edit succeeded at all: the race test proved nothing");
+    assert!(refused > 0, "no edit met the swapped symlink: the race test proved nothing");
 }
 
 #[tokio::test]
