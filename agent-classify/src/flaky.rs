@@ -189,7 +189,7 @@ impl FlakyDetector {
             };
             let spec = spec.wall_timeout(self.wall_timeout);
             let test = failure.test_name.clone().unwrap_or_default();
-            let mut rerun = Rerun { test: test.clone(), command: spec.display(), runs: 0, passed: false };
+            let mut rerun = Rerun { test: test.clone(), command: spec.display_redacted(), runs: 0, passed: false };
             for _ in 0..self.reruns {
                 rerun.runs += 1;
                 let output = self

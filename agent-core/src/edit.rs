@@ -116,6 +116,23 @@ pub enum EditError {
         /// How often it occurs.
         found: usize,
     },
+    /// The path names something that is not a regular file (a FIFO, a
+    /// socket, a device): reading or replacing it could block forever or
+    /// reach outside the workspace, so it is refused without being opened
+    /// for reading or writing.
+    #[error("`{path}` is not a regular file")]
+    NotARegularFile {
+        /// The path asked for.
+        path: String,
+    },
+    /// The path changed while the action was applied: a symlink appeared on
+    /// it after the containment check (something else is rewriting the
+    /// workspace). Refused rather than followed.
+    #[error("path `{path}` changed while it was edited (a symlink appeared on it)")]
+    PathChanged {
+        /// The path asked for.
+        path: String,
+    },
     /// The action does not edit a file (a command).
     #[error("action is not a file edit")]
     NotAnEdit,

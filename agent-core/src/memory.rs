@@ -332,10 +332,29 @@ impl<M: Memory + ?Sized> Memory for std::sync::Arc<M> {
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Prefixes of well-known credential formats (OpenAI, Anthropic, GitHub,
-/// Slack, AWS, Google, GitLab).
-const SECRET_PREFIXES: &[&str] =
-    &["sk-", "ghp_", "gho_", "ghu_", "ghs_", "github_pat_", "xoxb-", "xoxp-", "AKIA", "AIza", "glpat-"];
+/// Prefixes of well-known credential formats (OpenAI, Anthropic, Stripe,
+/// GitHub, Slack, AWS, Google, GitLab, PyPI), shared with the command-line redaction
+/// ([`redact_args`](crate::exec::redact_args)).
+pub(crate) const SECRET_PREFIXES: &[&str] = &[
+    "sk-",
+    "sk_live_",
+    "rk_live_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxr-",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "glpat-",
+    "pypi-AgE",
+];
 
 /// Replaces what looks like a credential with [`REDACTED`]: tokens with a
 /// well-known key prefix, the value after `Bearer `, and the value of a

@@ -187,9 +187,17 @@ impl Gate for CleanRoomGate {
         let classification = self.classifier.classify(&run, &cx.profile);
         let passed = run.success() && classification.valid_run;
         let mut report = if passed {
-            GateReport::new(GATE, true, format!("`{}` passed in a fresh copy of {copied} file(s)", test.display()))
+            GateReport::new(
+                GATE,
+                true,
+                format!("`{}` passed in a fresh copy of {copied} file(s)", test.display_redacted()),
+            )
         } else {
-            GateReport::new(GATE, false, format!("`{}` failed in a fresh copy of {copied} file(s)", test.display()))
+            GateReport::new(
+                GATE,
+                false,
+                format!("`{}` failed in a fresh copy of {copied} file(s)", test.display_redacted()),
+            )
         };
         if !passed {
             report.findings = findings_of(self.classifier.as_ref(), &run, cx);

@@ -101,7 +101,7 @@ impl Gate for CommandGate {
             if run.success() {
                 continue;
             }
-            failed.push(command.display());
+            failed.push(command.display_redacted());
             let classification = AutoClassifier::new().classify(&run, &cx.profile);
             for f in classification.failures.iter().take(50) {
                 let place = match (&f.file, f.line) {
@@ -113,7 +113,7 @@ impl Gate for CommandGate {
                 findings.push(format!("[{}]{place} {first}", f.kind.name()));
             }
             if classification.failures.is_empty() {
-                findings.push(format!("`{}` exited {:?}", command.display(), run.exit_code));
+                findings.push(format!("`{}` exited {:?}", command.display_redacted(), run.exit_code));
             }
         }
         let passed = failed.is_empty();
@@ -121,7 +121,7 @@ impl Gate for CommandGate {
             format!(
                 "{} command(s) passed: {}",
                 commands.len(),
-                commands.iter().map(|c| c.display()).collect::<Vec<_>>().join("; ")
+                commands.iter().map(|c| c.display_redacted()).collect::<Vec<_>>().join("; ")
             )
         } else {
             format!("failed: {}", failed.join("; "))

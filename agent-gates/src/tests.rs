@@ -80,7 +80,7 @@ impl TestsGate {
             return Err(GateError::NotApplicable { gate: GATE.to_owned(), reason: "no test command".to_owned() });
         };
         let spec = self.spec(root, test);
-        let command = spec.display();
+        let command = spec.display_redacted();
         let run = self.executor.run(spec).await.map_err(|source| GateError::Exec { gate: GATE.to_owned(), source })?;
         let classification = AutoClassifier::new().classify(&run, profile);
         Ok(Run { command, exit_code: run.exit_code, outcomes: run_test_outcomes(&run), classification })

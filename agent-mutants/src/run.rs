@@ -654,7 +654,7 @@ impl MutationRunner {
             .cwd(root)
             .output_caps(OutputCaps { head_bytes: 64 << 20, tail_bytes: 0 })
             .wall_timeout(Duration::from_secs(120));
-        let command = spec.display();
+        let command = spec.display_redacted();
         let out = self.executor.run(spec).await.map_err(|source| MutateError::Exec { command, source })?;
         if !out.success() {
             let said = out.stderr.text();
@@ -752,7 +752,7 @@ fn duration_ms(d: Duration) -> u64 {
 }
 
 async fn run(executor: &dyn Executor, spec: CommandSpec) -> Result<RunOutput, MutateError> {
-    let command = spec.display();
+    let command = spec.display_redacted();
     executor.run(spec).await.map_err(|source| MutateError::Exec { command, source })
 }
 
@@ -763,7 +763,7 @@ fn baseline_failed(project: &Project, root: &Path, out: &RunOutput) -> MutateErr
     } else {
         failure_reason(project.eco, root, out)
     };
-    MutateError::BaselineFailed { command: out.command.clone(), reason, timed_out }
+    MutateError::BaselineFailed { command: agent_core::exec::redact_command_line(&out.command), reason, timed_out }
 }
 
 /// A one-line reason from the classified output of a failed run.

@@ -107,7 +107,7 @@ impl Baselines {
     ) -> Result<Option<Findings>, MutateError> {
         let path = failed.tree.join(failed.file);
         tokio::fs::write(&path, failed.original).await.map_err(super::run::io_err(&path))?;
-        let command = failed.check.display();
+        let command = failed.check.display_redacted();
         let ran = executor.run(failed.check.clone()).await;
         tokio::fs::write(&path, failed.mutated).await.map_err(super::run::io_err(&path))?;
         let out = ran.map_err(|source| MutateError::Exec { command, source })?;

@@ -106,7 +106,7 @@ pub(crate) async fn build(
             .env(env.clone())
             .wall_timeout(Duration::from_secs(600))
             .output_caps(OutputCaps { head_bytes: 64 << 20, tail_bytes: 0 });
-        let command = spec.display();
+        let command = spec.display_redacted();
         let out = executor.run(spec).await;
         let restore = |originals: &[(PathBuf, String)]| -> Result<(), MutateError> {
             for (path, original) in originals {

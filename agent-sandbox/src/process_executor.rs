@@ -704,7 +704,7 @@ impl ProcessExecutor {
         if let Some(kind) = timed_out {
             span.record("timed_out", tracing::field::debug(kind));
         }
-        let mut out = RunOutput::from_text(spec.display(), 0, "", "");
+        let mut out = RunOutput::from_text(spec.display_redacted(), 0, "", "");
         out.exit_code = exit_code;
         out.signal = signal;
         out.timed_out = timed_out;
@@ -781,7 +781,7 @@ impl Executor for ProcessExecutor {
     async fn run(&self, cmd: CommandSpec) -> Result<RunOutput, ExecError> {
         let span = tracing::info_span!(
             "agent_sandbox.exec",
-            command = %cmd.display(),
+            command = %cmd.display_redacted(),
             pid = tracing::field::Empty,
             exit_code = tracing::field::Empty,
             signal = tracing::field::Empty,
@@ -793,7 +793,7 @@ impl Executor for ProcessExecutor {
 
     async fn start(&self, cmd: CommandSpec) -> Result<Box<dyn Service>, ExecError> {
         let service = ProcessService::start(self, &cmd)?;
-        tracing::info!(command = %cmd.display(), "service started");
+        tracing::info!(command = %cmd.display_redacted(), "service started");
         Ok(Box::new(service))
     }
 }

@@ -70,6 +70,15 @@ impl SetupStep {
             std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect();
         shlex::try_join(words.iter().copied()).unwrap_or_else(|_| words.join(" "))
     }
+
+    /// [`display`](Self::display) with its secrets masked
+    /// ([`redact_args`](agent_core::exec::redact_args)), for logs and errors.
+    pub fn display_redacted(&self) -> String {
+        let words: Vec<&str> =
+            std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect();
+        let redacted = agent_core::exec::redact_args(&words);
+        shlex::try_join(redacted.iter().map(String::as_str)).unwrap_or_else(|_| redacted.join(" "))
+    }
 }
 
 /// How the named tests of an instance are run.

@@ -554,18 +554,21 @@ impl Shared {
                 .cwd(root.join(&step.cwd))
                 .env(env)
                 .wall_timeout(self.config.setup_timeout);
-            let run = exec.run(spec).await.map_err(|e| error(format!("setup `{}` could not run: {e}", step.display())));
+            let run = exec
+                .run(spec)
+                .await
+                .map_err(|e| error(format!("setup `{}` could not run: {e}", step.display_redacted())));
             let run = match run {
                 Ok(run) => run,
                 Err(e) => {
-                    setup_log.push_str(&format!("$ {}\n{}\n", step.display(), e.1));
+                    setup_log.push_str(&format!("$ {}\n{}\n", step.display_redacted(), e.1));
                     let _ = std::fs::write(logs.join("setup.log"), &setup_log);
                     phases.setup_ms = elapsed_ms(setup_started);
                     progress.entry.phases = phases;
                     return Err(e);
                 }
             };
-            setup_log.push_str(&format!("$ {}\n{}{}\n", step.display(), run.stdout.text(), run.stderr.text()));
+            setup_log.push_str(&format!("$ {}\n{}{}\n", step.display_redacted(), run.stdout.text(), run.stderr.text()));
             if !run.success() {
                 let _ = std::fs::write(logs.join("setup.log"), &setup_log);
                 phases.setup_ms = elapsed_ms(setup_started);
@@ -575,7 +578,7 @@ impl Shared {
                     (None, Some(code)) => format!("exited with {code}"),
                     (None, None) => "was killed by a signal".into(),
                 };
-                return Err(error(format!("setup `{}` {how}: {}", step.display(), tail(&run, 600))));
+                return Err(error(format!("setup `{}` {how}: {}", step.display_redacted(), tail(&run, 600))));
             }
         }
         let _ = std::fs::write(logs.join("setup.log"), &setup_log);
@@ -596,7 +599,7 @@ impl Shared {
                 InstanceStatus::Invalid,
                 format!(
                     "the tests did not run before the change: no per-test outcome in the output of `{}` (exit {:?})",
-                    test.display(),
+                    test.display_redacted(),
                     before.exit_code
                 ),
             ));
@@ -750,19 +753,19 @@ impl Shared {
             .env(env)
             .wall_timeout(self.config.test_timeout)
             .output_caps(OutputCaps { head_bytes: 32 << 20, tail_bytes: 1 << 20 });
-        let run = exec.run(spec).await.map_err(|e| format!("`{}` could not run: {e}", test.display()))?;
+        let run = exec.run(spec).await.map_err(|e| format!("`{}` could not run: {e}", test.display_redacted()))?;
         let _ = std::fs::write(
             log,
             format!(
                 "$ {}\nexit: {:?}\n{}\n--- stderr ---\n{}",
-                run.command,
+                agent_core::exec::redact_command_line(&run.command),
                 run.exit_code,
                 run.stdout.text(),
                 run.stderr.text()
             ),
         );
         if let Some(kind) = run.timed_out {
-            return Err(format!("`{}` timed out ({})", test.display(), kind.name()));
+            return Err(format!("`{}` timed out ({})", test.display_redacted(), kind.name()));
         }
         let mut outcomes = AutoClassifier::new().test_outcomes(&run);
         if outcomes.is_empty() {

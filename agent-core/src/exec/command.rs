@@ -10,7 +10,8 @@ use std::path::PathBuf;
 /// The default is a clean environment: only the variables named in
 /// [`EnvPolicy::DEFAULT_ALLOW`] and in `allow` pass from the host, plus those
 /// in `set`. A variable whose name looks like a secret (contains `KEY`,
-/// `TOKEN`, `SECRET` or `PASSWORD`) passes only when named in `allow`.
+/// `TOKEN`, `SECRET` or `PASSWORD`, is `DATABASE_URL`, …:
+/// [`EnvPolicy::looks_secret`]) passes only when named in `allow`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[non_exhaustive]
 pub struct EnvPolicy {
@@ -55,9 +56,67 @@ impl EnvPolicy {
     ];
 
     /// Whether a variable name looks like it holds a secret.
+    ///
+    /// Case-insensitive. A name is secret when it
+    /// - contains `KEY`, `TOKEN`, `SECRET`, `PASSWORD`, `PASSWD`,
+    ///   `PASSPHRASE` or `CREDENTIAL` anywhere (`OPENAI_API_KEY`,
+    ///   `GITHUB_TOKEN`, `PGPASSWORD`, `AWS_SHARED_CREDENTIALS_FILE`);
+    /// - has a `_`-separated word `DSN` (`SENTRY_DSN`), or, after a
+    ///   qualifier, `PAT`, `AUTH`, `AUTHORIZATION`, `PASS`, `PWD`, `COOKIE`,
+    ///   `CONN` or `WEBHOOK` (`GITHUB_PAT`, `NPM_AUTH`, `DB_PASS`,
+    ///   `MYSQL_PWD`, `AIRFLOW_CONN_X`, `SLACK_WEBHOOK_URL`), or ends in
+    ///   `CONNECTION_STRING`;
+    /// - is the URL of a database or broker, which carries its password:
+    ///   `DATABASE_URL`, `DB_URL`, `REDIS_URL`, `MONGODB_URI`, `AMQP_URL`, …
+    ///
+    /// Words are matched whole, so `PWD` (the working directory), `OLDPWD`,
+    /// `PATH`, `GIT_AUTHOR_NAME` and `XAUTHORITY` (the path of the X11
+    /// cookie file, which GUI tests need; the file, not the path, is the
+    /// secret) are not secret. `SSH_AUTH_SOCK` is, deliberately: the agent
+    /// socket lets a command use the host's SSH keys.
+    ///
+    /// ```
+    /// use agent_core::exec::EnvPolicy;
+    ///
+    /// assert!(EnvPolicy::looks_secret("DATABASE_URL"));
+    /// assert!(EnvPolicy::looks_secret("GITHUB_PAT"));
+    /// assert!(!EnvPolicy::looks_secret("PWD"));
+    /// ```
     pub fn looks_secret(name: &str) -> bool {
+        /// Services whose `*_URL` / `*_URI` holds credentials.
+        const CREDENTIAL_URLS: &[&str] = &[
+            "DATABASE",
+            "DB",
+            "POSTGRES",
+            "POSTGRESQL",
+            "PG",
+            "MYSQL",
+            "MARIADB",
+            "REDIS",
+            "MONGO",
+            "MONGODB",
+            "AMQP",
+            "RABBITMQ",
+            "BROKER",
+            "CLICKHOUSE",
+            "ELASTICSEARCH",
+        ];
         let upper = name.to_ascii_uppercase();
-        ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL"].iter().any(|s| upper.contains(s))
+        if ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "CREDENTIAL"]
+            .iter()
+            .any(|s| upper.contains(s))
+        {
+            return true;
+        }
+        let words: Vec<&str> = upper.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let qualified = words.len() > 1;
+        words.iter().enumerate().any(|(i, w)| match *w {
+            "DSN" => true,
+            "PAT" | "AUTH" | "AUTHORIZATION" | "PASS" | "PWD" | "COOKIE" | "CONN" | "WEBHOOK" => qualified,
+            "URL" | "URI" => i > 0 && CREDENTIAL_URLS.contains(&words[i - 1]),
+            "STRING" => i > 0 && words[i - 1] == "CONNECTION",
+            _ => false,
+        })
     }
 
     /// Also passes the host variable `name`.
@@ -282,6 +341,25 @@ impl CommandSpec {
             .chain(self.reports.iter().flat_map(|r| r.args.iter().map(String::as_str)))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// [`display`](Self::display) with its secrets masked
+    /// ([`redact_args`](crate::exec::redact_args)): the form every log,
+    /// trace and journal entry about the command uses.
+    ///
+    /// ```
+    /// use agent_core::exec::CommandSpec;
+    ///
+    /// let spec = CommandSpec::new("git").args(["clone", "https://me:hunter2@example.com/r.git"]);
+    /// assert_eq!(spec.display_redacted(), "git clone https://me:***@example.com/r.git");
+    /// assert_eq!(CommandSpec::new("cargo").args(["test", "-p", "foo"]).display_redacted(), "cargo test -p foo");
+    /// ```
+    pub fn display_redacted(&self) -> String {
+        let words: Vec<&str> = std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .chain(self.reports.iter().flat_map(|r| r.args.iter().map(String::as_str)))
+            .collect();
+        crate::exec::redact_args(&words).join(" ")
     }
 
     /// The arguments to run with: [`args`](Self::args), then each report

@@ -151,6 +151,14 @@ impl DetectedCommand {
     pub fn display(&self) -> String {
         std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
     }
+
+    /// [`display`](Self::display) with its secrets masked
+    /// ([`redact_args`](crate::exec::redact_args)), for logs, journals and reports.
+    pub fn display_redacted(&self) -> String {
+        let words: Vec<&str> =
+            std::iter::once(self.program.as_str()).chain(self.args.iter().map(String::as_str)).collect();
+        crate::exec::redact_args(&words).join(" ")
+    }
 }
 
 /// One project found in a workspace.

@@ -1,6 +1,9 @@
 //! Integration tests of `agent-core`'s data: task specs (parsing, schema,
-//! what they name), the regression comparison of two runs.
+//! what they name), the regression comparison of two runs, the masking of
+//! secrets in command lines and environment names.
 #![allow(clippy::unwrap_used)]
+
+mod redact;
 
 use agent_core::spec::{AcceptanceCriterion, NonGoal, SpecError, TaskSpec};
 

@@ -96,7 +96,7 @@ use agent_core::budget::{Budget, BudgetStop, BudgetTracker, Usd};
 use agent_core::context::RepoMapper;
 use agent_core::edit::FileChange;
 use agent_core::event::{Event, EventKind, TaskId, TaskState};
-use agent_core::exec::{CommandSpec, RunOutput};
+use agent_core::exec::{CommandSpec, RunOutput, redact_command_line};
 use agent_core::exec::{Enforcement, SandboxPolicy};
 use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, TestStatus, Tier};
 use agent_core::gate::{GateContext, GateReport, TestBaseline, Verdict};
@@ -665,7 +665,7 @@ impl RepairLoop {
             Err(e) => Err(e),
             Ok(()) => match &test {
                 Some(test) => {
-                    run.test_display = test.display();
+                    run.test_display = test.display_redacted();
                     run.attempts(&profile, test).await
                 }
                 // Tools mode: the model looks for the test command; the loop checks it runs tests.
@@ -972,7 +972,7 @@ impl<'a> TaskRun<'a> {
         if let Some(idle) = self.lp.config.test_idle_timeout_ms {
             spec = spec.idle_timeout(Duration::from_millis(idle));
         }
-        let command = spec.display();
+        let command = spec.display_redacted();
         let span = tracing::info_span!("tests", task = %self.task.id, attempt, command = %command);
         let output = self.lp.parts.executor.run(spec).instrument(span).await?;
         self.emit(run_event(&output)).await?;
@@ -1168,14 +1168,17 @@ impl<'a> TaskRun<'a> {
         };
         let evidence = vec![agent_core::workspace::Evidence::file("model").with_note("named by the agent session")];
         let test = DetectedCommand::new(*program, args, evidence, 0.5);
-        self.emit(EventKind::Inspected { projects: profile.projects.len(), test_command: Some(test.display()) })
-            .await?;
-        self.test_display = test.display();
+        self.emit(EventKind::Inspected {
+            projects: profile.projects.len(),
+            test_command: Some(test.display_redacted()),
+        })
+        .await?;
+        self.test_display = test.display_redacted();
         let probe = self.run_tests(profile, &test, 0).await?.classification;
         if probe.tests.is_none() && probe.outcomes.is_empty() {
             return Ok(needs_human(format!(
                 "the command the model named, `{}`, does not run tests (no test summary or outcome in its output)",
-                test.display()
+                test.display_redacted()
             )));
         }
         self.attempts(profile, &test).await
@@ -1200,7 +1203,11 @@ impl<'a> TaskRun<'a> {
                         Ok(out) => {
                             self.emit(run_event(&out)).await?;
                             if !out.success() {
-                                error = Some(format!("`{}` exited with {:?}", out.command, out.exit_code));
+                                error = Some(format!(
+                                    "`{}` exited with {:?}",
+                                    redact_command_line(&out.command),
+                                    out.exit_code
+                                ));
                                 break;
                             }
                         }
@@ -1551,7 +1558,7 @@ impl<'a> TaskRun<'a> {
         let test = profile.test_command().cloned();
         self.emit(EventKind::Inspected {
             projects: profile.projects.len(),
-            test_command: test.as_ref().map(|t| t.display()),
+            test_command: test.as_ref().map(|t| t.display_redacted()),
         })
         .await?;
         Ok((profile, test))
@@ -1610,7 +1617,7 @@ impl<'a> TaskRun<'a> {
 /// The journal event of a finished command.
 fn run_event(out: &RunOutput) -> EventKind {
     EventKind::Run {
-        command: out.command.clone(),
+        command: redact_command_line(&out.command),
         exit_code: out.exit_code,
         timed_out: out.timed_out.map(|t| t.name().to_owned()),
         duration_ms: out.duration_ms,

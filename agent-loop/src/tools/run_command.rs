@@ -68,7 +68,7 @@ impl Tool for RunCommand {
             .sandbox(cx.sandbox.clone())
             .wall_timeout(cx.limits.command_timeout)
             .output_caps(OutputCaps { head_bytes: keep, tail_bytes: keep });
-        let shown = spec.display();
+        let shown = spec.display_redacted();
         let run = cx.executor.run(spec).await?;
         let roots = [canonical_root(cx).ok(), Some(cx.root.clone())];
         let mut out = format!("$ {shown}\n{}\n", status(&run, cx.limits.command_timeout));

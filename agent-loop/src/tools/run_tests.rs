@@ -100,7 +100,7 @@ impl Tool for RunTests {
         if is_pytest && !spec.args.iter().any(|a| a.contains("cacheprovider")) {
             spec.env.set.entry("PYTEST_ADDOPTS".to_owned()).or_insert_with(|| "-p no:cacheprovider".to_owned());
         }
-        let mut header = format!("$ {}", spec.display());
+        let mut header = format!("$ {}", spec.display_redacted());
         if !command.cwd.as_os_str().is_empty() {
             header.push_str(&format!("  (in {})", show(&command.cwd)));
         }
@@ -197,7 +197,7 @@ fn narrow(command: &DetectedCommand, names: &[String]) -> (DetectedCommand, Opti
             args.splice(at..at, patterns);
         }
         Runner::Other => {
-            return (narrowed, Some(format!("(`{}` takes no test names: every test ran)", command.display())));
+            return (narrowed, Some(format!("(`{}` takes no test names: every test ran)", command.display_redacted())));
         }
     }
     (narrowed, None)

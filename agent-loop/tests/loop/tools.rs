@@ -508,6 +508,15 @@ async fn run_command_shows_the_exit_code_and_both_streams_with_durations_masked(
 }
 
 #[tokio::test]
+async fn run_command_shows_its_command_line_with_secrets_masked() {
+    let (_tmp, ws) = workspace();
+    let args = json!(["--token", "s3cr3tvalue123", "https://me:hunter2pass@example.com"]);
+    let out = ok(&context(&ws), "run_command", json!({"program": "echo", "args": args})).await;
+    let command_line = out.lines().next().unwrap();
+    assert_eq!(command_line, "$ echo --token *** https://me:***@example.com", "{out}");
+}
+
+#[tokio::test]
 async fn run_command_runs_in_the_root_and_shows_it_as_dot() {
     let (_tmp, ws) = workspace();
     write(&ws, "marker.txt", b"\n");

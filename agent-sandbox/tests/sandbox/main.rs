@@ -12,6 +12,7 @@ mod exec_faults;
 mod exec_limits;
 mod exec_reports;
 mod exec_sandbox;
+mod redteam_editor;
 mod redteam_exec;
 mod redteam_host;
 mod redteam_logs;
