@@ -90,6 +90,12 @@ pub fn cgroups_supported() -> bool {
     base().is_some()
 }
 
+/// Empty run cgroups kept for reuse, at most [`POOL_SIZE`].
+static POOL: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// How many empty run cgroups are kept.
+const POOL_SIZE: usize = 8;
+
 /// The cgroup of one run. Dropping it ends every process still in it and
 /// removes it.
 #[derive(Debug)]
@@ -103,11 +109,18 @@ impl RunCgroup {
     pub(crate) fn create() -> Option<(Self, OwnedFd)> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let base = base()?;
-        let dir = base.join(format!("run-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
-        if let Err(e) = std::fs::create_dir(&dir) {
-            tracing::debug!(error = %e, dir = %dir.display(), "could not create the run's cgroup");
-            return None;
-        }
+        let reused = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        let dir = match reused {
+            Some(dir) => dir,
+            None => {
+                let dir = base.join(format!("run-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+                if let Err(e) = std::fs::create_dir(&dir) {
+                    tracing::debug!(error = %e, dir = %dir.display(), "could not create the run's cgroup");
+                    return None;
+                }
+                dir
+            }
+        };
         match std::fs::OpenOptions::new().write(true).open(dir.join("cgroup.procs")) {
             Ok(f) => Some((Self { dir }, OwnedFd::from(f))),
             Err(e) => {
@@ -137,7 +150,7 @@ impl RunCgroup {
     /// atomically against forks), waits briefly for them to go, reaps those
     /// re-parented to this process when it is PID 1, and removes the cgroup.
     /// Returns how many processes were still there.
-    pub(crate) async fn kill_all(self) -> usize {
+    pub(crate) async fn kill_all(mut self) -> usize {
         let left = self.members();
         if !left.is_empty() {
             if std::fs::write(self.dir.join("cgroup.kill"), "1").is_err() {
@@ -154,6 +167,15 @@ impl RunCgroup {
         }
         reap_adopted(&left);
         let n = left.len();
+        // An empty cgroup is kept for the next run (making and removing one
+        // costs more than a fork); one still populated is removed on drop.
+        if !self.populated() {
+            let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if pool.len() < POOL_SIZE {
+                pool.push(std::mem::take(&mut self.dir));
+                return n;
+            }
+        }
         drop(self);
         n
     }
@@ -161,6 +183,9 @@ impl RunCgroup {
 
 impl Drop for RunCgroup {
     fn drop(&mut self) {
+        if self.dir.as_os_str().is_empty() {
+            return;
+        }
         let left = self.members();
         if !left.is_empty() && std::fs::write(self.dir.join("cgroup.kill"), "1").is_err() {
             for pid in &left {

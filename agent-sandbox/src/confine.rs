@@ -15,8 +15,8 @@
 //! 2. writing `0` to a cgroup's `cgroup.procs` (the run's own cgroup, so
 //!    processes that leave the session are still ended);
 //! 3. `prctl(PR_SET_PDEATHSIG)` and the `getppid` re-check;
-//! 4. `unshare` of the user, network and mount namespaces, the user
-//!    namespace's id maps, the mount namespace made private and the read-only
+//! 4. joining the executor's network namespace (`setns`), or `unshare` of
+//!    the user, network and mount namespaces, the user namespace's id maps, the mount namespace made private and the read-only
 //!    bind mounts (`.git` under `WorkspaceWrite`);
 //! 5. dropping every capability (bounding set, ambient, permitted,
 //!    effective, inheritable), so the command can neither re-enter the host's
@@ -73,6 +73,8 @@ pub(crate) struct ChildSetup {
     pub(crate) cgroup_procs: Option<OwnedFd>,
     /// Move into a new, empty network namespace.
     pub(crate) new_netns: bool,
+    /// Join this (empty) network namespace instead.
+    pub(crate) join_netns: Option<std::sync::Arc<OwnedFd>>,
     /// Move into a new user namespace first (with these id maps), which
     /// makes the network and mount namespaces possible without privileges.
     pub(crate) user_ns: Option<IdMaps>,
@@ -170,6 +172,7 @@ impl ChildSetup {
             parent_death_signal,
             cgroup_procs,
             new_netns,
+            join_netns,
             user_ns,
             read_only,
             drop_caps,
@@ -200,6 +203,9 @@ impl ChildSetup {
                     let _ = nix::sys::signal::raise(Signal::SIGKILL);
                     return Err(Errno::ESRCH.into());
                 }
+            }
+            if let Some(ns) = join_netns.as_deref() {
+                nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)?;
             }
             let mut flags = nix::sched::CloneFlags::empty();
             if new_netns {

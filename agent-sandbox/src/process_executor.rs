@@ -107,6 +107,8 @@ pub struct ProcessExecutor {
     protect_host: bool,
     cgroups: bool,
     sandbox_dir: std::sync::Arc<OnceLock<Option<SandboxDir>>>,
+    read_rules: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<sandbox_policy::ReadRules>>>>,
+    shared_netns: std::sync::Arc<OnceLock<Option<std::sync::Arc<std::os::fd::OwnedFd>>>>,
 }
 
 /// The private directory of one executor's confined commands (created at
@@ -164,6 +166,8 @@ impl ProcessExecutor {
             protect_host: true,
             cgroups: true,
             sandbox_dir: std::sync::Arc::new(OnceLock::new()),
+            read_rules: std::sync::Arc::default(),
+            shared_netns: std::sync::Arc::new(OnceLock::new()),
         }
     }
 
@@ -359,6 +363,15 @@ impl ProcessExecutor {
         writable.extend(self.shared_cache_dir());
         writable.extend(reports.iter().cloned());
         let hidden = self.hidden();
+        let readable = confined.then(|| sandbox_policy::ReadRules::cached(&self.read_rules, &hidden));
+        let shared_netns = if spec.sandbox.cuts_network()
+            && sandbox_policy::namespace_support() == sandbox_policy::NamespaceSupport::Privileged
+            && !self.force_user_namespace
+        {
+            self.shared_netns.get_or_init(|| sandbox_policy::make_shared_netns().map(std::sync::Arc::new)).clone()
+        } else {
+            None
+        };
         let mut setup = ChildSetup { parent_death_signal: self.parent_death_signal, ..ChildSetup::default() };
         let mut cgroup = None;
         if self.cgroups {
@@ -371,7 +384,9 @@ impl ProcessExecutor {
             cwd: &cwd,
             writable: &writable,
             workspaces: &workspaces,
-            hidden: &hidden,
+            readable: readable.as_deref(),
+            hidden_count: hidden.len(),
+            shared_netns,
             network: self.network_isolation,
             force_user_namespace: self.force_user_namespace,
         };
@@ -470,17 +485,13 @@ impl ProcessExecutor {
     }
 
     /// The paths confined commands may not read: the host home's credential
-    /// files that exist, and those added with [`with_hidden_path`](Self::with_hidden_path).
+    /// files (whether they exist yet or not, so one created later is hidden
+    /// too), and those added with [`with_hidden_path`](Self::with_hidden_path).
     fn hidden(&self) -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = Vec::new();
         if let Some(home) = &self.host_home {
             let home = std::fs::canonicalize(home).unwrap_or_else(|_| home.clone());
-            out.extend(
-                sandbox_policy::HIDDEN_HOME_PATHS
-                    .iter()
-                    .map(|rel| home.join(rel))
-                    .filter(|p| std::fs::symlink_metadata(p).is_ok()),
-            );
+            out.extend(sandbox_policy::HIDDEN_HOME_PATHS.iter().map(|rel| home.join(rel)));
         }
         out.extend(self.hidden_paths.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
         out

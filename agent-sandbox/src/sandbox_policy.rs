@@ -231,8 +231,13 @@ pub(crate) struct Confinement<'a> {
     pub(crate) writable: &'a [PathBuf],
     /// The workspaces among them: their `.git` is made read-only.
     pub(crate) workspaces: &'a [PathBuf],
-    /// Paths no confined command may read (the host's credential files).
-    pub(crate) hidden: &'a [PathBuf],
+    /// Paths no confined command may read (the host's credential files), as
+    /// the rules granting everything else.
+    pub(crate) readable: Option<&'a ReadRules>,
+    /// How many paths are hidden.
+    pub(crate) hidden_count: usize,
+    /// A network namespace to join instead of making one per command.
+    pub(crate) shared_netns: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
     /// Forces the `NoNetwork` mechanism (`None`: the best available).
     pub(crate) network: Option<NetworkIsolation>,
     /// Make namespaces through a user namespace even where this process
@@ -296,6 +301,28 @@ pub fn landlock_scopes_supported() -> bool {
     })
 }
 
+/// A new, empty network namespace held open by the returned descriptor, to
+/// be joined by commands (`setns`) instead of each making its own, which
+/// costs most of a millisecond per command. Needs `CAP_SYS_ADMIN`.
+pub(crate) fn make_shared_netns() -> Option<std::os::fd::OwnedFd> {
+    std::thread::Builder::new()
+        .name("agent-sandbox-netns".into())
+        .spawn(|| {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).ok()?;
+            let fd = rustix::fs::open(
+                "/proc/thread-self/ns/net",
+                rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .ok()?;
+            Some(fd)
+        })
+        .ok()?
+        .join()
+        .ok()
+        .flatten()
+}
+
 /// Credential files and directories beneath a home directory that no
 /// confined command may read, relative to it.
 pub const HIDDEN_HOME_PATHS: &[&str] = &[
@@ -322,21 +349,66 @@ pub const HIDDEN_HOME_PATHS: &[&str] = &[
     ".config/agentkit",
 ];
 
-/// The Landlock read rules hiding `hidden`: from `/` down, every entry of a
-/// directory gets read access beneath it, except the hidden paths themselves
-/// and the directories leading to them, which are entered instead. A
-/// directory on such a path cannot be listed; everything else stays
-/// readable.
-fn read_rules(hidden: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let hidden: Vec<&Path> = hidden.iter().map(PathBuf::as_path).filter(|p| p.is_absolute()).collect();
-    if !hidden.is_empty() {
-        read_rules_in(Path::new("/"), &hidden, &mut out);
-    }
-    out
+/// The Landlock read rules hiding a set of paths, opened once (`O_PATH`)
+/// and kept: from `/` down, every entry of a directory gets read access
+/// beneath it, except the hidden paths themselves and the directories
+/// leading to them, which are entered instead. A directory on such a path
+/// cannot be listed, and an entry created in one after the rules were made
+/// stays unreadable until they are made again; everything else is readable.
+#[derive(Debug)]
+pub(crate) struct ReadRules {
+    hidden: Vec<PathBuf>,
+    /// Each readable entry, and whether it is a directory.
+    entries: Vec<(std::os::fd::OwnedFd, bool)>,
+    made: std::time::Instant,
 }
 
-fn read_rules_in(dir: &Path, hidden: &[&Path], out: &mut Vec<PathBuf>) {
+/// How long [`ReadRules`] are reused before the directories are read again.
+const READ_RULES_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl ReadRules {
+    /// The rules hiding `hidden`, reusing `cache` while it is fresh and for
+    /// the same paths.
+    pub(crate) fn cached(
+        cache: &std::sync::Mutex<Option<std::sync::Arc<ReadRules>>>,
+        hidden: &[PathBuf],
+    ) -> std::sync::Arc<ReadRules> {
+        let mut slot = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(rules) = slot.as_ref() {
+            if rules.hidden == hidden && rules.made.elapsed() < READ_RULES_TTL {
+                return rules.clone();
+            }
+        }
+        let rules = std::sync::Arc::new(Self::make(hidden));
+        *slot = Some(rules.clone());
+        rules
+    }
+
+    fn make(hidden: &[PathBuf]) -> Self {
+        let mut paths = Vec::new();
+        let absolute: Vec<&Path> = hidden.iter().map(PathBuf::as_path).filter(|p| p.is_absolute()).collect();
+        if absolute.is_empty() {
+            paths.push((PathBuf::from("/"), true));
+        } else {
+            read_rules_in(Path::new("/"), &absolute, &mut paths);
+        }
+        let entries = paths
+            .into_iter()
+            .filter_map(|(path, is_dir)| {
+                let fd = rustix::fs::open(
+                    &path,
+                    rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+                    rustix::fs::Mode::empty(),
+                )
+                .ok()?;
+                Some((fd, is_dir))
+            })
+            .collect();
+        Self { hidden: hidden.to_vec(), entries, made: std::time::Instant::now() }
+    }
+}
+
+fn read_rules_in(dir: &Path, hidden: &[&Path], out: &mut Vec<(PathBuf, bool)>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
@@ -344,36 +416,43 @@ fn read_rules_in(dir: &Path, hidden: &[&Path], out: &mut Vec<PathBuf>) {
             continue;
         }
         let leads_to_hidden = hidden.iter().any(|h| h.starts_with(&path));
-        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-        if leads_to_hidden && is_dir {
+        // Followed, as Landlock's rule would follow it: a link to a directory is one.
+        let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        if leads_to_hidden && is_dir && !is_link {
             read_rules_in(&path, hidden, out);
         } else {
-            out.push(path);
+            out.push((path, is_dir));
         }
     }
 }
 
-/// The Landlock ruleset of one command: reads allowed everywhere but the
-/// hidden paths; when `write_roots` is given, writes only beneath them and
-/// the usual device files; abstract Unix sockets and signals scoped to the
-/// sandbox where the kernel has scopes.
+/// The Landlock ruleset of one command: reads allowed as `readable` says;
+/// when `write_roots` is given, writes only beneath them and the usual
+/// device files; abstract Unix sockets and signals scoped to the sandbox
+/// where the kernel has scopes.
 fn command_ruleset(
     write_roots: Option<&[&Path]>,
-    hidden: &[PathBuf],
+    readable: Option<&ReadRules>,
 ) -> Result<RulesetCreated, landlock::RulesetError> {
+    use std::os::fd::AsFd;
     let read = AccessFs::ReadFile | AccessFs::ReadDir;
     let write = AccessFs::from_write(HANDLED_ABI);
     let handled = if write_roots.is_some() { read | write } else { read };
-    let readable = read_rules(hidden);
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
         .handle_access(handled)?
         .scope(Scope::AbstractUnixSocket | Scope::Signal)?
         .create()?;
-    if readable.is_empty() {
-        ruleset = ruleset.add_rules(path_beneath_rules([Path::new("/")], read))?;
-    } else {
-        ruleset = ruleset.add_rules(path_beneath_rules(readable.iter().filter(|p| p.exists()), read))?;
+    let file_read: landlock::BitFlags<AccessFs> = AccessFs::ReadFile.into();
+    match readable {
+        Some(rules) => {
+            ruleset = ruleset.add_rules(rules.entries.iter().map(|(fd, is_dir)| {
+                let access = if *is_dir { read } else { file_read };
+                Ok::<_, landlock::RulesetError>(landlock::PathBeneath::new(fd.as_fd(), access))
+            }))?;
+        }
+        None => ruleset = ruleset.add_rules(path_beneath_rules([Path::new("/")], read))?,
     }
     if let Some(roots) = write_roots {
         let devices = WRITABLE_DEVICES.iter().map(Path::new).filter(|p| p.exists());
@@ -509,7 +588,7 @@ pub(crate) fn prepare(
                 if cwd_writable { "" } else { "; the working directory is outside them and read-only" }
             ));
             enforced &= support == LandlockSupport::Full;
-            setup.landlock = Some(command_ruleset(Some(&roots), ctx.hidden).map_err(|e| {
+            setup.landlock = Some(command_ruleset(Some(&roots), ctx.readable).map_err(|e| {
                 ExecError::SandboxUnavailable { reason: format!("could not build the Landlock ruleset: {e}") }
             })?);
             let git = git_paths_to_protect(ctx.workspaces, ctx.writable);
@@ -530,12 +609,12 @@ pub(crate) fn prepare(
             }
         }
     } else if support != LandlockSupport::None {
-        setup.landlock = Some(command_ruleset(None, ctx.hidden).map_err(|e| ExecError::SandboxUnavailable {
+        setup.landlock = Some(command_ruleset(None, ctx.readable).map_err(|e| ExecError::SandboxUnavailable {
             reason: format!("could not build the Landlock ruleset: {e}"),
         })?);
     }
-    if support != LandlockSupport::None && !ctx.hidden.is_empty() {
-        details.push(format!("landlock: {} credential paths unreadable", ctx.hidden.len()));
+    if support != LandlockSupport::None && ctx.hidden_count > 0 {
+        details.push(format!("landlock: {} credential paths unreadable", ctx.hidden_count));
     }
     if support != LandlockSupport::None && landlock_scopes_supported() {
         details.push("landlock: abstract Unix sockets and signals scoped to the sandbox".into());
@@ -552,7 +631,10 @@ pub(crate) fn prepare(
         };
         match mechanism {
             NetworkIsolation::Namespace => {
-                setup.new_netns = true;
+                match (&ctx.shared_netns, namespaces) {
+                    (Some(ns), NamespaceSupport::Privileged) => setup.join_netns = Some(ns.clone()),
+                    _ => setup.new_netns = true,
+                }
                 details
                     .push("network namespace: the process runs in a new network namespace with no interface up".into());
             }
@@ -576,7 +658,9 @@ pub(crate) fn prepare(
             enforced = false;
         }
     }
-    if (setup.new_netns || !setup.read_only.is_empty()) && namespaces == NamespaceSupport::User {
+    if (setup.new_netns || setup.join_netns.is_some() || !setup.read_only.is_empty())
+        && namespaces == NamespaceSupport::User
+    {
         setup.user_ns = Some(crate::confine::IdMaps::identity());
         details.push("namespaces made through a user namespace".into());
     }

@@ -404,11 +404,18 @@ async fn a_confined_command_cannot_read_the_users_credentials_but_reads_the_rest
         let Some(out) = run_or_refused(&exec, sh(&script).sandbox(policy.clone())).await else { return };
         let said = out.stdout.text();
         assert!(!said.contains("SECRET"), "{policy:?}: {said}");
+        assert!(!said.contains("LATE"), "a credential file made after the executor's first run was readable: {said}");
         assert!(said.contains("visible-setting") && said.contains("visible-notes"), "{policy:?}: {said}");
         let own_home = said.lines().find_map(|l| l.strip_prefix("home=")).unwrap();
         assert!(!Path::new(own_home).starts_with(home.path()), "HOME is the user's: {own_home}");
         assert!(out.stderr.text().contains("Permission denied"), "{}", out.stderr.text());
         assert_denial_told(&out);
+        // The rules are kept between runs: one made later is hidden too.
+        write(home.path(), ".docker/config.json", b"{\"auths\": \"LATE-SECRET\"}\n");
+        let late = format!("cat {h}/.docker/config.json; cat {h}/.config/other/settings");
+        let out = run_or_refused(&exec, sh(&late).sandbox(policy.clone())).await.unwrap();
+        assert!(!out.stdout.text().contains("LATE"), "{}", out.stdout.text());
+        assert!(out.stdout.text().contains("visible-setting"));
     }
 }
 
@@ -469,22 +476,25 @@ async fn a_process_that_leaves_the_session_does_not_outlive_the_run() {
     let workspace = tempfile::tempdir().unwrap();
     let host_tmp = tempfile::tempdir().unwrap();
     let exec = executor(workspace.path(), host_tmp.path());
-    let pidfile = workspace.path().join("escaped.pid");
-    let script = format!(
-        "setsid sh -c 'echo $$ > {p}; exec sleep 300' </dev/null >/dev/null 2>&1 & \
-         while [ ! -s {p} ]; do sleep 0.05; done; echo started",
-        p = pidfile.display()
-    );
-    let Some(out) = run_or_refused(&exec, sh(&script).sandbox(nonet())).await else { return };
-    assert!(out.stdout.text().contains("started"), "{}", out.stderr.text());
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
-    let detail = out.sandbox.detail.unwrap_or_default();
-    if agent_sandbox::cgroups_supported() {
-        assert!(detail.contains("cgroup of its own"), "{detail}");
-        assert!(!alive(pid), "the process that called setsid outlived the run");
-    } else {
-        assert!(detail.contains("no cgroup here"), "{detail}");
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    // Twice: the second run gets the first one's (emptied) cgroup again.
+    for round in 0..2 {
+        let pidfile = workspace.path().join(format!("escaped-{round}.pid"));
+        let script = format!(
+            "setsid sh -c 'echo $$ > {p}; exec sleep 300' </dev/null >/dev/null 2>&1 & \
+             while [ ! -s {p} ]; do sleep 0.05; done; echo started",
+            p = pidfile.display()
+        );
+        let Some(out) = run_or_refused(&exec, sh(&script).sandbox(nonet())).await else { return };
+        assert!(out.stdout.text().contains("started"), "{}", out.stderr.text());
+        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let detail = out.sandbox.detail.unwrap_or_default();
+        if agent_sandbox::cgroups_supported() {
+            assert!(detail.contains("cgroup of its own"), "{detail}");
+            assert!(!alive(pid), "round {round}: the process that called setsid outlived the run");
+        } else {
+            assert!(detail.contains("no cgroup here"), "{detail}");
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
 
