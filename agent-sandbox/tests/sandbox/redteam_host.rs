@@ -173,18 +173,23 @@ async fn round_trip(snaps: &GitSnapshotter, root: &Path, cli: bool) {
     snaps.discard(root, &id).await.unwrap();
 }
 
+/// [`attributed_repo`], set up so snapshot and restore take `path`: "in
+/// process" or "command line" (an intent-to-add entry sends both to git).
+fn attributed_repo_on(path: &str) -> tempfile::TempDir {
+    let dir = attributed_repo();
+    if path == "command line" {
+        write(dir.path(), "pending.txt", b"to be added\n");
+        git(dir.path(), &["add", "-N", "pending.txt"]);
+    }
+    dir
+}
+
 #[tokio::test]
 async fn filter_drivers_planted_in_the_repository_never_run_on_snapshot_or_restore() {
     for path in ["in process", "command line"] {
         let trap = Trap::new();
-        let dir = attributed_repo();
+        let dir = attributed_repo_on(path);
         let root = dir.path();
-        if path == "command line" {
-            // An intent-to-add entry sends snapshot and restore to the git
-            // command line.
-            write(root, "pending.txt", b"to be added\n");
-            git(root, &["add", "-N", "pending.txt"]);
-        }
         let config = root.join(".git/config");
         let evil = trap.script();
         for (key, value) in [
@@ -214,12 +219,8 @@ async fn filter_drivers_planted_in_the_repository_never_run_on_snapshot_or_resto
 async fn filter_processes_fsmonitor_and_hooks_planted_in_the_repository_never_run() {
     for path in ["in process", "command line"] {
         let trap = Trap::new();
-        let dir = attributed_repo();
+        let dir = attributed_repo_on(path);
         let root = dir.path();
-        if path == "command line" {
-            write(root, "pending.txt", b"to be added\n");
-            git(root, &["add", "-N", "pending.txt"]);
-        }
         plant_everything(&root.join(".git"), &trap);
         let snaps = GitSnapshotter::new();
 
