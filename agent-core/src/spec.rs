@@ -63,7 +63,7 @@ pub struct AcceptanceCriterion {
     /// What must hold.
     pub description: String,
     /// The gate that proves it (`build`, `static`, `tests`, `dependencies`,
-    /// `smoke`, `clean_room`, `mutation`); `None` leaves it to the review.
+    /// `contract`, `smoke`, `clean_room`, `mutation`); `None` leaves it to the review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<String>,
     /// Tests that must go from failing to passing for it to hold.

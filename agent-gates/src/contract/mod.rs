@@ -12,6 +12,7 @@ mod schema;
 
 use agent_core::exec::{CommandSpec, EnvPolicy, RunOutput};
 use agent_core::gate::{GateContext, GateError, GateReport};
+use agent_core::spec::TaskSpec;
 use agent_core::{Executor, Gate, async_trait};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
@@ -279,6 +280,11 @@ impl ContractGate {
         Ok(self)
     }
 
+    /// A gate allowing the breaks `spec` declares (its `breaking_changes`).
+    pub fn from_spec(executor: Arc<dyn Executor>, spec: &TaskSpec) -> Self {
+        Self::new(executor).allowing(spec.breaking_changes.iter().cloned())
+    }
+
     /// Declares breaks the task may make (a spec's `breaking_changes`).
     pub fn allowing<I, S>(mut self, declared: I) -> Self
     where
@@ -302,7 +308,9 @@ impl ContractGate {
     }
 
     /// Builds rustdoc JSON in `dir` (kept across checks, so dependencies
-    /// build once) instead of a temporary directory per check.
+    /// build once) instead of a temporary directory per check. Checks that
+    /// run at the same time need directories of their own, or crates of
+    /// different names: rustdoc writes `doc/CRATE.json` there.
     pub fn with_target_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.target_dir = Some(dir.into());
         self
@@ -390,7 +398,7 @@ impl ContractGate {
                     BreakKind::RemovedDocument,
                     path.clone(),
                     path.clone(),
-                    Some(format!("{kind:?}")),
+                    Some(kind.name().to_owned()),
                     Some(what.to_owned()),
                 ));
                 continue;

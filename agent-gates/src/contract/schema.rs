@@ -15,6 +15,16 @@ pub(crate) enum DocKind {
     OpenApi,
 }
 
+impl DocKind {
+    /// For reports.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::JsonSchema => "a JSON Schema",
+            Self::OpenApi => "an OpenAPI description",
+        }
+    }
+}
+
 /// Whether a schema describes what clients send (inputs: request bodies,
 /// parameters, and stand-alone JSON Schemas, whose use is unknown and so
 /// judged strictly) or what they receive (responses).
@@ -343,7 +353,9 @@ pub(crate) fn compare_openapi(contract: &str, before: &Value, after: &Value) -> 
             let Some(bop) = bitem.get(*method) else { continue };
             let op = format!("{} {path}", method.to_ascii_uppercase());
             let Some(aop) = aitem.get(*method) else {
-                c.push(BreakKind::RemovedOperation, op, bop.get("operationId").map(compact), None);
+                let what =
+                    bop.get("operationId").or_else(|| bop.get("summary")).and_then(Value::as_str).unwrap_or("defined");
+                c.push(BreakKind::RemovedOperation, op, Some(what.to_owned()), None);
                 continue;
             };
             c.operation(&op, (bitem, bop), (aitem, aop));

@@ -7,9 +7,10 @@ use agent_core::Gate;
 use agent_core::edit::FileChange;
 use agent_core::exec::ExecError;
 use agent_core::gate::{GateContext, GateError};
+use agent_core::spec::AcceptanceCriterion;
 use agent_core::spec::TaskSpec;
 use agent_core::workspace::WorkspaceProfile;
-use agent_gates::{BreakKind, ContractCheck, ContractGate};
+use agent_gates::{BreakKind, ContractCheck, ContractGate, gates_for_spec};
 use agent_sandbox::ProcessExecutor;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -266,10 +267,20 @@ async fn a_declared_breaking_change_passes_and_the_report_names_the_declaration(
     assert_eq!(
         report.findings,
         [
-            "[removed_operation] DELETE /pets: before (none), after (none) (in openapi.yaml) — declared breaking by `DELETE /pets`"
+            "[removed_operation] DELETE /pets: before defined, after (none) (in openapi.yaml) — declared breaking by `DELETE /pets`"
         ]
     );
     assert!(report.summary.contains("1 breaking change(s), 1 declared"), "{}", report.summary);
+
+    // A spec whose criterion names the contract gate gets one allowing its declarations.
+    let criterion = AcceptanceCriterion::new("api", "clients keep working").proved_by_gate("contract");
+    let built =
+        gates_for_spec(&spec.clone().with_criterion(criterion.clone()), Arc::new(ProcessExecutor::new())).unwrap();
+    assert!(built.left_to_host.is_empty());
+    assert!(built.gates[0].check(&cx).await.unwrap().passed);
+    let undeclared = TaskSpec::new("drop bulk deletion").with_criterion(criterion);
+    let built = gates_for_spec(&undeclared, Arc::new(ProcessExecutor::new())).unwrap();
+    assert!(!built.gates[0].check(&cx).await.unwrap().passed);
 
     // A declaration of something else leaves it undeclared.
     let report = gate().with_rust(false).allowing(["GET /pets"]).check(&cx).await.unwrap();
@@ -313,6 +324,14 @@ pub fn area(side: u32) -> u32 { side * side }
 
 /// Half of `n`.
 pub fn half(n: u32) -> u32 { n / 2 }
+
+/// A shape.
+pub trait Shape {
+    /// Its area.
+    fn area(&self) -> u32;
+    /// Its name.
+    fn name(&self) -> String { String::new() }
+}
 ";
 
 /// One target directory for every Rust case of this test binary: the
@@ -346,8 +365,13 @@ async fn a_removed_public_function_fails_and_an_added_one_passes() {
     assert!(!report.passed);
     assert!(report.summary.contains("rustdoc"), "{}", report.summary);
 
-    let (_repo, cx) =
-        rust_repo("shapes_added", |l| format!("{l}\n/// Twice `n`.\npub fn double(n: u32) -> u32 {{ n * 2 }}\n"));
+    // A new function, and a trait method with a default: nothing breaks.
+    let (_repo, cx) = rust_repo("shapes_added", |l| {
+        format!("{l}\n/// Twice `n`.\npub fn double(n: u32) -> u32 {{ n * 2 }}\n").replace(
+            "    fn area(&self) -> u32;\n",
+            "    fn area(&self) -> u32;\n    /// Sides.\n    fn sides(&self) -> u32 { 0 }\n",
+        )
+    });
     let check = rust_check(&cx).await;
     assert_eq!(check.crates, ["shapes_added"]);
     assert!(check.changes.is_empty(), "{:?}", check.changes);
@@ -383,11 +407,16 @@ async fn a_changed_signature_fails_and_a_body_only_change_passes() {
 }
 
 #[tokio::test]
-async fn a_removed_or_added_variant_of_an_exhaustive_enum_fails_unless_declared() {
+async fn a_removed_variant_a_variant_or_field_added_to_an_exhaustive_type_and_a_required_trait_method_fail_unless_declared()
+ {
     let (_repo, cx) = rust_repo("shapes_enum", |l| {
         l.replace("Red, Green, Blue", "Red, Green, Cyan")
             .replace("pub x: i32, pub y: i32", "pub x: i32, pub y: i32, pub z: i32")
             .replace("x: 0, y: 0", "x: 0, y: 0, z: 0")
+            .replace(
+                "    fn area(&self) -> u32;\n",
+                "    fn area(&self) -> u32;\n    /// Its perimeter.\n    fn perimeter(&self) -> u32;\n",
+            )
     });
     let check = rust_check(&cx).await;
     let mut found = kinds(&check);
@@ -398,11 +427,19 @@ async fn a_removed_or_added_variant_of_an_exhaustive_enum_fails_unless_declared(
             (BreakKind::RemovedVariant, "shapes_enum::Color::Blue"),
             (BreakKind::AddedVariant, "shapes_enum::Color::Cyan"),
             (BreakKind::AddedField, "shapes_enum::Point::z"),
+            (BreakKind::AddedTraitMethod, "shapes_enum::Shape::perimeter"),
         ]
     );
     let report = gate()
         .with_target_dir(shared_target())
         .allowing(["shapes_enum::Color", "shapes_enum::Point::*"])
+        .check(&cx)
+        .await
+        .unwrap();
+    assert!(!report.passed, "the trait method is not declared: {report:?}");
+    let report = gate()
+        .with_target_dir(shared_target())
+        .allowing(["shapes_enum::Color", "shapes_enum::Point::*", "shapes_enum::Shape::perimeter"])
         .check(&cx)
         .await
         .unwrap();
