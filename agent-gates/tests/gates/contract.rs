@@ -461,3 +461,13 @@ async fn a_missing_cargo_is_a_typed_exec_error() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_change_given_without_its_diff_is_not_applicable_and_no_change_passes() {
+    let (_repo, cx) = changed_repo(&[("user.schema.json", USER)], &[("user.schema.json", Some("{}"))]);
+    let without_diff = GateContext::new(&cx.root, WorkspaceProfile::new(&cx.root), "goal", cx.changes.clone());
+    let err = gate().check(&without_diff).await.unwrap_err();
+    assert!(matches!(err, GateError::NotApplicable { ref gate, .. } if gate == "contract"), "{err:?}");
+    let nothing = GateContext::new(&cx.root, WorkspaceProfile::new(&cx.root), "goal", vec![]);
+    assert!(gate().check(&nothing).await.unwrap().passed);
+}
