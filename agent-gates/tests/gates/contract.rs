@@ -471,3 +471,23 @@ async fn a_change_given_without_its_diff_is_not_applicable_and_no_change_passes(
     let nothing = GateContext::new(&cx.root, WorkspaceProfile::new(&cx.root), "goal", vec![]);
     assert!(gate().check(&nothing).await.unwrap().passed);
 }
+
+#[tokio::test]
+async fn a_property_removed_from_a_shared_component_is_reported_where_clients_send_and_receive_it() {
+    let edited = PETS.replace("        tag: {type: string}\n", "");
+    let (_repo, cx) = changed_repo(&[("openapi.yml", PETS)], &[("openapi.yml", Some(&edited))]);
+    let check = compare(&cx).await;
+    let mut found = kinds(&check);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (BreakKind::RemovedProperty, "GET /pets response 200 application/json#/items/properties/tag"),
+            (BreakKind::RemovedProperty, "POST /pets request application/json#/properties/tag"),
+        ]
+    );
+    // Declaring the operation that receives it leaves the other one failing.
+    let report = gate().with_rust(false).allowing(["GET /pets"]).check(&cx).await.unwrap();
+    assert!(!report.passed);
+    assert_eq!(report.findings.iter().filter(|f| f.ends_with("declared breaking by `GET /pets`")).count(), 1);
+}
