@@ -63,7 +63,7 @@ pub struct AcceptanceCriterion {
     /// What must hold.
     pub description: String,
     /// The gate that proves it (`build`, `static`, `tests`, `dependencies`,
-    /// `smoke`, `clean_room`, `mutation`); `None` leaves it to the review.
+    /// `contract`, `smoke`, `clean_room`, `mutation`); `None` leaves it to the review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<String>,
     /// Tests that must go from failing to passing for it to hold.
@@ -113,6 +113,17 @@ pub struct TaskSpec {
     /// How the change is verified, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub verification_plan: Vec<String>,
+    /// Contract changes the task is allowed to break, which the contract
+    /// gate then records as declared instead of failing on: a schema
+    /// location (`schemas/user.schema.json#/properties/email`), an endpoint
+    /// or operation (`/pets`, `GET /pets`), a Rust item path
+    /// (`mycrate::Foo::bar`). An entry allows a breaking change whose
+    /// subject equals it, lies beneath it (the subject continues with `/`,
+    /// `::`, `#`, `.` or a space: `GET /pets` allows its parameters and
+    /// responses, `mycrate::Foo` its methods), or matches it as a glob
+    /// (`*` within a path segment, `**` across them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaking_changes: Vec<String>,
 }
 
 /// Why a spec was refused.
@@ -170,6 +181,12 @@ impl TaskSpec {
     /// Adds a non-goal.
     pub fn with_non_goal(mut self, non_goal: NonGoal) -> Self {
         self.non_goals.push(non_goal);
+        self
+    }
+
+    /// Declares a contract change the task may break (see [`breaking_changes`](Self::breaking_changes)).
+    pub fn allowing_break(mut self, subject: impl Into<String>) -> Self {
+        self.breaking_changes.push(subject.into());
         self
     }
 
@@ -247,6 +264,7 @@ impl TaskSpec {
                 .collect(),
         );
         list("Verification plan", self.verification_plan.clone());
+        list("Contract changes allowed to break", self.breaking_changes.clone());
         out
     }
 }

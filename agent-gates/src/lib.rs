@@ -10,6 +10,7 @@
 //! | [`ScopeGate`] | no protected path (a spec's non-goals) was touched |
 //! | [`SmokeGate`] | the service starts, becomes healthy and answers |
 //! | [`CleanRoomGate`] | the tests pass in a fresh copy set up from scratch |
+//! | [`ContractGate`] | no JSON Schema, OpenAPI description or public Rust API the change touches breaks, unless the spec declares it |
 //!
 //! [`gates_for_spec`] maps a [`TaskSpec`](agent_core::spec::TaskSpec)'s
 //! acceptance criteria and non-goals to gates. The mutation gate lives with
@@ -36,6 +37,7 @@
 
 mod clean_room;
 mod command;
+mod contract;
 #[cfg(feature = "dependency")]
 mod dependency;
 mod scope;
@@ -45,6 +47,7 @@ mod tests;
 
 pub use clean_room::CleanRoomGate;
 pub use command::{CommandGate, CommandKind};
+pub use contract::{BreakKind, BreakingChange, ContractCheck, ContractGate};
 #[cfg(feature = "dependency")]
 pub use dependency::DependencyGate;
 pub use scope::ScopeGate;

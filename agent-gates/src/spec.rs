@@ -1,7 +1,7 @@
 //! [`gates_for_spec`]: the gates a [`TaskSpec`]'s acceptance criteria and
 //! non-goals name, built over one executor.
 
-use super::{CommandGate, CommandKind, DependencyGate, ScopeGate, TestsGate};
+use super::{CommandGate, CommandKind, ContractGate, DependencyGate, ScopeGate, TestsGate};
 use agent_core::spec::TaskSpec;
 use agent_core::{Executor, Gate};
 use std::sync::Arc;
@@ -26,8 +26,9 @@ impl std::fmt::Debug for SpecGates {
     }
 }
 
-/// Builds `build`, `static`, `dependencies` and `tests` gates for the
-/// criteria that name them, and a [`ScopeGate`] for the non-goals' paths.
+/// Builds `build`, `static`, `dependencies`, `tests` and `contract` gates
+/// for the criteria that name them (the contract gate allowing the spec's
+/// declared `breaking_changes`), and a [`ScopeGate`] for the non-goals' paths.
 ///
 /// ```
 /// use agent_core::spec::{AcceptanceCriterion, NonGoal, TaskSpec};
@@ -38,9 +39,10 @@ impl std::fmt::Debug for SpecGates {
 /// let spec = TaskSpec::new("fix mean")
 ///     .with_criterion(AcceptanceCriterion::new("empty", "mean(&[]) is None").proved_by_test("mean_empty"))
 ///     .with_criterion(AcceptanceCriterion::new("up", "the service starts").proved_by_gate("smoke"))
+///     .with_criterion(AcceptanceCriterion::new("api", "clients keep working").proved_by_gate("contract"))
 ///     .with_non_goal(NonGoal::new("no API change").touching(["src/api/**"]));
 /// let built = gates_for_spec(&spec, executor).unwrap();
-/// assert_eq!(built.gates.len(), 2); // scope, tests
+/// assert_eq!(built.gates.len(), 3); // scope, tests, contract
 /// assert_eq!(built.left_to_host, ["smoke"]);
 /// # }
 /// ```
@@ -55,6 +57,7 @@ pub fn gates_for_spec(spec: &TaskSpec, executor: Arc<dyn Executor>) -> Result<Sp
             "static" | "lint" => Arc::new(CommandGate::new(CommandKind::Static, executor.clone())),
             "dependencies" => Arc::new(DependencyGate::new(executor.clone())),
             "tests" => Arc::new(TestsGate::new(executor.clone())),
+            "contract" => Arc::new(ContractGate::from_spec(executor.clone(), spec)),
             _ => {
                 out.left_to_host.push(name);
                 continue;

@@ -35,3 +35,18 @@ fn a_misspelt_field_an_empty_problem_and_duplicate_ids_are_refused() {
     let dup = r#"{"problem":"p","acceptance_criteria":[{"id":"a","description":"x"},{"id":"a","description":"y"}]}"#;
     assert!(matches!(TaskSpec::parse(dup), Err(SpecError::DuplicateCriterion { id }) if id == "a"));
 }
+
+#[test]
+fn declared_breaking_changes_round_trip_are_in_the_schema_and_are_optional() {
+    let spec = TaskSpec::new("rename the email field").allowing_break("schemas/user.schema.json#/properties/email");
+    let json = serde_json::to_string(&spec).unwrap();
+    assert!(json.contains(r#""breaking_changes":["schemas/user.schema.json#/properties/email"]"#), "{json}");
+    assert_eq!(TaskSpec::parse(&json).unwrap(), spec);
+    // A spec written before the field existed still parses, and an empty list is not written.
+    let old = TaskSpec::parse(r#"{"problem":"p"}"#).unwrap();
+    assert!(old.breaking_changes.is_empty());
+    assert!(!serde_json::to_string(&old).unwrap().contains("breaking_changes"));
+    let schema = serde_json::to_value(schemars::schema_for!(TaskSpec)).unwrap();
+    assert_eq!(schema["properties"]["breaking_changes"]["type"], "array");
+    assert!(spec.goal().contains("Contract changes allowed to break:\n- schemas/user.schema.json#/properties/email"));
+}

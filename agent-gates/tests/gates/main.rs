@@ -6,6 +6,7 @@
 
 mod clean_room;
 mod common;
+mod contract;
 mod dependency;
 mod scoped_tests;
 mod smoke;
