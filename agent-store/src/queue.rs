@@ -33,6 +33,17 @@
 //! `blocked` at once. On PostgreSQL, enqueue share-locks its dependencies'
 //! rows, so a dependency cannot fail unseen between the check and the commit.
 //!
+//! **Operators act through the same state machine**
+//! ([`Store::retry_task`](crate::Store::retry_task),
+//! [`Store::reimplement_task`](crate::Store::reimplement_task),
+//! [`Store::cancel_task`](crate::Store::cancel_task); the table is in
+//! `control.rs`): a cancelled running task keeps its lease until its
+//! worker's next heartbeat answers [`StoreError::Cancelled`], and its
+//! worker completes it with [`TaskResult::cancelled`] (attempt result
+//! `cancelled`); a task whose lease expires with a cancel pending ends
+//! `cancelled`, not queued; a `cancelled` task blocks its dependants like
+//! a failed one.
+//!
 //! **Enqueue is idempotent**: the same id with the same content is a no-op
 //! answering the id (a client retrying after a lost answer); the same id
 //! with different content is [`StoreError::Conflict`] naming the fields.
@@ -185,7 +196,8 @@ pub struct TaskRecord {
     /// For a `blocked` task: the failed or dead task it waited for (the
     /// first failure in its chain of dependencies).
     pub blocked_by: Option<TaskId>,
-    /// Times it was completed (1 once done; never more).
+    /// Times it was completed (1 once done; a completion per run: a task
+    /// retried or reimplemented by an operator counts each run's).
     pub completions: u32,
     /// The outcome given at completion.
     pub outcome: Option<String>,

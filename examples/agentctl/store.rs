@@ -235,8 +235,8 @@ pub(crate) async fn status(args: StatusArgs) -> Result<Output, CliError> {
     let all = store.tasks().await.map_err(store_error)?;
     let given_up: Vec<_> = all.iter().filter(|t| matches!(t.state.as_str(), "dead" | "blocked")).cloned().collect();
     let mut human = format!(
-        "queued {}, running {}, done {}, failed {}, dead {}, blocked {}\n",
-        counts.queued, counts.running, counts.done, counts.failed, counts.dead, counts.blocked
+        "queued {}, running {}, done {}, failed {}, dead {}, blocked {}, cancelled {}\n",
+        counts.queued, counts.running, counts.done, counts.failed, counts.dead, counts.blocked, counts.cancelled
     );
     let unfinished: Vec<_> = all.iter().filter(|t| matches!(t.state.as_str(), "queued" | "running")).collect();
     for t in &unfinished {

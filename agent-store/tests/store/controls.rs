@@ -213,6 +213,8 @@ async fn cancel_queued(db: Db) {
     let next = store.show_task("next").await.unwrap().task;
     assert_eq!((next.state.as_str(), next.blocked_by), ("blocked", Some(TaskId::new("waiting"))));
     assert!(store.claim("w", LEASE).await.unwrap().is_none(), "a cancelled task is never claimed");
+    let counts = store.counts().await.unwrap();
+    assert_eq!((counts.cancelled, counts.failed, counts.blocked, counts.queued), (1, 0, 1, 0));
     assert!(matches!(
         store.cancel_task("waiting", "ops").await,
         Err(StoreError::ControlRefused { action: ControlAction::Cancel, .. })
