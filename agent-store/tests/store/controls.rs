@@ -430,3 +430,60 @@ async fn on_sqlite_show_returns_the_timeline_verdicts_cost_attempts_and_merge_re
 async fn on_postgres_show_returns_the_timeline_verdicts_cost_attempts_and_merge_record() {
     show(Db::postgres().await).await;
 }
+
+// ---------------------------------------------------------------- races and blocked tasks
+
+async fn unseen_cancels_and_blocked_retries(db: Db) {
+    let store = Store::open(&db.url).await.unwrap();
+    // A completion that arrives before the worker saw the cancel wins.
+    store.enqueue(NewTask::new(json!({})).with_id("quick")).await.unwrap();
+    let quick = store.claim("w1", LEASE).await.unwrap().unwrap();
+    assert!(store.cancel_task("quick", "ops").await.unwrap().cancel_requested);
+    store.complete(&quick.lease, TaskResult::succeeded("accepted")).await.unwrap();
+    let task = store.show_task("quick").await.unwrap().task;
+    assert_eq!((task.state.as_str(), task.cancel_requested), ("done", false));
+
+    // A retryable failure of a task cancelled meanwhile is not queued again.
+    store.enqueue(NewTask::new(json!({})).with_id("flaky")).await.unwrap();
+    let flaky = store.claim("w1", LEASE).await.unwrap().unwrap();
+    store.cancel_task("flaky", "ops").await.unwrap();
+    store.complete(&flaky.lease, TaskResult::retryable("store_error")).await.unwrap();
+    let shown = store.show_task("flaky").await.unwrap();
+    assert_eq!(shown.task.state, "cancelled");
+    assert_eq!(shown.attempts[0].result.as_deref(), Some("cancelled"));
+
+    // A lease that expires with a cancel pending ends cancelled, not queued.
+    store.enqueue(NewTask::new(json!({})).with_id("gone")).await.unwrap();
+    let gone = store.claim("dies", Duration::from_millis(200)).await.unwrap().unwrap();
+    assert_eq!(gone.task.id.as_str(), "gone");
+    store.cancel_task("gone", "ops").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(store.claim("w2", LEASE).await.unwrap().is_none(), "the expired cancelled task is not handed out");
+    let shown = store.show_task("gone").await.unwrap();
+    assert_eq!(shown.task.state, "cancelled");
+    assert_eq!(shown.attempts[0].result.as_deref(), Some("lease_expired"));
+
+    // A blocked task is retried only once what blocks it is fine again.
+    store.enqueue(NewTask::new(json!({})).with_id("root")).await.unwrap();
+    store.enqueue(NewTask::new(json!({})).with_id("leaf").after(TaskId::new("root"))).await.unwrap();
+    let root = store.claim("w1", LEASE).await.unwrap().unwrap();
+    store.complete(&root.lease, TaskResult::failed("rolled_back")).await.unwrap();
+    match store.retry_task("leaf", "ops").await {
+        Err(StoreError::ControlRefused { state, reason, .. }) => {
+            assert_eq!(state, "blocked");
+            assert_eq!(reason, "dependency root is failed; retry it first");
+        }
+        other => panic!("retry of a task blocked by a failed one: {other:?}"),
+    }
+    assert_eq!(store.show_task("leaf").await.unwrap().task.state, "blocked");
+}
+
+#[tokio::test]
+async fn on_sqlite_an_unseen_cancel_yields_to_a_completion_but_turns_a_requeue_or_an_expiry_into_cancelled() {
+    unseen_cancels_and_blocked_retries(Db::sqlite()).await;
+}
+
+#[tokio::test]
+async fn on_postgres_an_unseen_cancel_yields_to_a_completion_but_turns_a_requeue_or_an_expiry_into_cancelled() {
+    unseen_cancels_and_blocked_retries(Db::postgres().await).await;
+}
