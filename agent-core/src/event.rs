@@ -167,6 +167,24 @@ pub enum EventKind {
         /// The final state.
         state: TaskState,
     },
+    /// An operator acted on the task through the store's controls
+    /// (`retry`, `reimplement`, `cancel`): applied, or refused by the
+    /// task's state machine (then `to_state` is `None` and `reason` says why).
+    OperatorControl {
+        /// `retry`, `reimplement` or `cancel`.
+        action: String,
+        /// Who asked (an operator's name, `agentctl`, …).
+        by: String,
+        /// The task's queue state when asked (`failed`, `running`, …).
+        from_state: String,
+        /// The queue state the control put it in; `None` when refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_state: Option<String>,
+        /// Why it was refused, or what happens next (e.g. a running task's
+        /// worker stops at its next heartbeat).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 impl EventKind {

@@ -179,6 +179,16 @@ impl Timeline {
                     t.final_state = Some(*state);
                     format!("finished: {}", state_name(*state))
                 }
+                EventKind::OperatorControl { action, by, from_state, to_state, reason } => match to_state {
+                    Some(to) => format!(
+                        "operator {by}: {action}, {from_state} -> {to}{}",
+                        reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                    ),
+                    None => format!(
+                        "operator {by}: {action} refused in state {from_state}: {}",
+                        reason.as_deref().unwrap_or("not allowed")
+                    ),
+                },
                 other => format!("{other:?}"),
             };
             t.entries.push(TimelineEntry { offset_ms: e.at_unix_ms.saturating_sub(start), text });

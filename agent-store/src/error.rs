@@ -101,6 +101,38 @@ pub enum StoreError {
         /// The missing dependency.
         dependency: String,
     },
+    /// An operator cancelled the task this lease holds
+    /// ([`Store::cancel_task`](crate::Store::cancel_task)): answered by
+    /// its heartbeat (which still extended the lease). The worker must stop
+    /// work on the task, restore its workspace and complete it with
+    /// [`TaskResult::cancelled`](crate::TaskResult::cancelled);
+    /// [`run_worker`](crate::run_worker) does.
+    #[error("task {task} was cancelled by an operator")]
+    Cancelled {
+        /// The task.
+        task: String,
+    },
+    /// No task has this id.
+    #[error("no task {task}")]
+    UnknownTask {
+        /// The id asked for.
+        task: String,
+    },
+    /// An operator control the task's state machine does not allow in its
+    /// current state (retrying a done task, cancelling a finished one,
+    /// reimplementing a running one…). Nothing changed; the refusal is
+    /// journaled.
+    #[error("{action} of task {task} refused: it is {state}: {reason}")]
+    ControlRefused {
+        /// The task.
+        task: String,
+        /// What was asked.
+        action: crate::ControlAction,
+        /// The task's state (`done`, `running`, `merged`, …).
+        state: String,
+        /// Why the state machine refuses it, and what to do instead.
+        reason: String,
+    },
     /// A stored value could not be read back (e.g. an event that is not JSON).
     #[error("stored {what} is unreadable: {message}")]
     Corrupt {

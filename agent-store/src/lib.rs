@@ -17,7 +17,13 @@
 //!   every model call ([`LedgerGuard`]); settled from the stored
 //!   reservation, whose hold expires with a dead worker's lease;
 //! - the queries a host needs: [`Store::costs`], [`Store::timeline`],
-//!   [`Store::stuck`], [`Store::counts`].
+//!   [`Store::stuck`], [`Store::counts`];
+//! - operator controls through the task's state machine:
+//!   [`Store::retry_task`], [`Store::reimplement_task`],
+//!   [`Store::cancel_task`] (a running task's worker sees the cancel at its
+//!   next heartbeat, [`StoreError::Cancelled`]), and [`Store::show_task`];
+//!   a control the state machine does not allow is
+//!   [`StoreError::ControlRefused`], and every control is journaled.
 //!
 //! Transient database errors (server restarting, connection lost, SQLite
 //! busy) are [`StoreError::Transient`] and are retried with backoff inside
@@ -43,6 +49,7 @@
 //! # });
 //! ```
 
+mod control;
 mod error;
 mod guard;
 mod ledger;
@@ -53,10 +60,11 @@ mod store;
 pub mod testing;
 mod worker;
 
+pub use control::{ControlAction, ControlOutcome, MERGE_EVENT_TYPES, TaskShow};
 pub use error::StoreError;
 pub use guard::LedgerGuard;
 pub use ledger::{Budget, BudgetLedger, Reservation, Scope, Spend, SpendScopes};
 pub use queries::{CostGroup, CostRow, QueueCounts, StuckTask, Timeline};
 pub use queue::{Attempt, Claim, Completed, Lease, NewTask, TaskQueue, TaskRecord, TaskResult};
 pub use store::{Backend, Store, StoreOptions};
-pub use worker::{WorkerConfig, WorkerStats, run_worker};
+pub use worker::{StopReason, WorkerConfig, WorkerStats, run_worker, run_worker_with};

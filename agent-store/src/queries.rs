@@ -133,8 +133,11 @@ pub struct QueueCounts {
     pub failed: u64,
     /// Dead-lettered: claimed `max_attempts` times without a final result.
     pub dead: u64,
-    /// Never to run: a dependency failed or is dead.
+    /// Never to run: a dependency failed, is dead or was cancelled.
     pub blocked: u64,
+    /// Cancelled by an operator ([`Store::cancel_task`]).
+    #[serde(default)]
+    pub cancelled: u64,
 }
 
 impl QueueCounts {
@@ -229,6 +232,7 @@ impl Store {
                         "done" => counts.done = n,
                         "dead" => counts.dead = n,
                         "blocked" => counts.blocked = n,
+                        "cancelled" => counts.cancelled = n,
                         _ => counts.failed += n,
                     }
                 }

@@ -33,6 +33,17 @@
 //! `blocked` at once. On PostgreSQL, enqueue share-locks its dependencies'
 //! rows, so a dependency cannot fail unseen between the check and the commit.
 //!
+//! **Operators act through the same state machine**
+//! ([`Store::retry_task`](crate::Store::retry_task),
+//! [`Store::reimplement_task`](crate::Store::reimplement_task),
+//! [`Store::cancel_task`](crate::Store::cancel_task); the table is in
+//! `control.rs`): a cancelled running task keeps its lease until its
+//! worker's next heartbeat answers [`StoreError::Cancelled`], and its
+//! worker completes it with [`TaskResult::cancelled`] (attempt result
+//! `cancelled`); a task whose lease expires with a cancel pending ends
+//! `cancelled`, not queued; a `cancelled` task blocks its dependants like
+//! a failed one.
+//!
 //! **Enqueue is idempotent**: the same id with the same content is a no-op
 //! answering the id (a client retrying after a lost answer); the same id
 //! with different content is [`StoreError::Conflict`] naming the fields.
@@ -169,8 +180,10 @@ pub struct TaskRecord {
     /// What the worker needs.
     pub payload: Value,
     /// `queued`, `running`, `done`, `failed`, `dead` (claimed
-    /// `max_attempts` times without a final result; see `reason`) or
-    /// `blocked` (a dependency failed or is dead; see `blocked_by`).
+    /// `max_attempts` times without a final result; see `reason`),
+    /// `blocked` (a dependency failed, is dead or cancelled; see
+    /// `blocked_by`) or `cancelled` (by an operator; see
+    /// [`Store::cancel_task`](crate::Store::cancel_task)).
     pub state: String,
     /// The worker holding it, while running.
     pub worker: Option<String>,
@@ -183,7 +196,8 @@ pub struct TaskRecord {
     /// For a `blocked` task: the failed or dead task it waited for (the
     /// first failure in its chain of dependencies).
     pub blocked_by: Option<TaskId>,
-    /// Times it was completed (1 once done; never more).
+    /// Times it was completed (1 once done; a completion per run: a task
+    /// retried or reimplemented by an operator counts each run's).
     pub completions: u32,
     /// The outcome given at completion.
     pub outcome: Option<String>,
@@ -191,6 +205,25 @@ pub struct TaskRecord {
     pub enqueued_ms: i64,
     /// Since when it is in its state.
     pub state_since_ms: i64,
+    /// An operator asked this running task to stop: its next heartbeat
+    /// answers [`StoreError::Cancelled`].
+    #[serde(default)]
+    pub cancel_requested: bool,
+    /// Set by [`Store::reimplement_task`](crate::Store::reimplement_task)
+    /// until the next completion: the worker restores the task's directory
+    /// to [`base_snapshot`](Self::base_snapshot) before it runs.
+    #[serde(default)]
+    pub reimplement: bool,
+    /// Reimplementations so far (0: the first run of the goal).
+    #[serde(default)]
+    pub generation: u32,
+    /// Claims made before the current generation began.
+    #[serde(default)]
+    pub generation_from: u32,
+    /// The snapshot of the task's directory before its first attempt, as
+    /// the first worker recorded it ([`Store::record_base_snapshot`](crate::Store::record_base_snapshot)).
+    #[serde(default)]
+    pub base_snapshot: Option<String>,
 }
 
 /// Proof of a claim: the token fences heartbeats and completion.
@@ -231,8 +264,15 @@ pub struct Claim {
     pub task: TaskRecord,
     /// The lease to heartbeat and complete with.
     pub lease: Lease,
-    /// Earlier attempts (e.g. by a worker that died), oldest first.
+    /// Earlier attempts of the current generation (e.g. by a worker that
+    /// died), oldest first: after a reimplementation the attempts before it
+    /// are not listed, so the new run starts without their memory (they
+    /// stay in [`Store::timeline`](crate::Store::timeline)).
     pub history: Vec<Attempt>,
+    /// The task was reimplemented: restore its directory to
+    /// [`TaskRecord::base_snapshot`] before working, and start over from
+    /// the goal.
+    pub reimplement: bool,
 }
 
 /// How a task ended, as its worker reports it.
@@ -251,23 +291,34 @@ pub struct TaskResult {
     pub outcome: String,
     /// Anything else (e.g. the repair report).
     pub detail: Value,
+    /// The run was stopped on an operator's request
+    /// ([`StoreError::Cancelled`]): the task ends `cancelled`.
+    #[serde(default)]
+    pub cancelled: bool,
 }
 
 impl TaskResult {
     /// A success with this outcome.
     pub fn succeeded(outcome: impl Into<String>) -> Self {
-        Self { succeeded: true, retryable: false, outcome: outcome.into(), detail: Value::Null }
+        Self { succeeded: true, retryable: false, outcome: outcome.into(), detail: Value::Null, cancelled: false }
     }
     /// A final failure with this outcome: the task ends `failed` and its
     /// dependants are marked `blocked`.
     pub fn failed(outcome: impl Into<String>) -> Self {
-        Self { succeeded: false, retryable: false, outcome: outcome.into(), detail: Value::Null }
+        Self { succeeded: false, retryable: false, outcome: outcome.into(), detail: Value::Null, cancelled: false }
     }
     /// A failure another claim may not repeat (e.g. the store or the
     /// machine failed, not the task): the task goes back to the queue, or to
     /// `dead` once it used its `max_attempts`.
     pub fn retryable(outcome: impl Into<String>) -> Self {
-        Self { succeeded: false, retryable: true, outcome: outcome.into(), detail: Value::Null }
+        Self { succeeded: false, retryable: true, outcome: outcome.into(), detail: Value::Null, cancelled: false }
+    }
+    /// A run stopped because an operator cancelled the task (its heartbeat
+    /// answered [`StoreError::Cancelled`]): the task ends `cancelled`, its
+    /// dependants are marked `blocked`, and
+    /// [`Store::retry_task`](crate::Store::retry_task) can queue it again.
+    pub fn cancelled(outcome: impl Into<String>) -> Self {
+        Self { succeeded: false, retryable: false, outcome: outcome.into(), detail: Value::Null, cancelled: true }
     }
     /// Attaches details.
     pub fn with_detail(mut self, detail: Value) -> Self {
@@ -321,7 +372,8 @@ pub trait TaskQueue: Send + Sync {
     /// expired. `None` when nothing is ready.
     async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Claim>, StoreError>;
     /// Extends the lease to `lease` from now; [`StoreError::LeaseLost`] when
-    /// it was reclaimed.
+    /// it was reclaimed, [`StoreError::Cancelled`] (after extending it)
+    /// when an operator cancelled the task.
     async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<(), StoreError>;
     /// Completes the task under `lease`; idempotent (see [`Completed`]). A
     /// success ends `done`, a final failure `failed`; a
@@ -340,10 +392,12 @@ fn ms(d: Duration) -> i64 {
 
 /// The task columns, as `RETURNING` lists them (no table alias).
 const RETURNED_COLUMNS: &str = "id, priority, repo, tenant, payload, state, worker, attempts, max_attempts, reason, \
-     blocked_by, completions, outcome, enqueued_ms, state_since_ms";
+     blocked_by, completions, outcome, enqueued_ms, state_since_ms, cancel_requested, reimplement, generation, \
+     generation_from, base_snapshot";
 
 pub(crate) const TASK_COLUMNS: &str = "t.id, t.priority, t.repo, t.tenant, t.payload, t.state, t.worker, t.attempts, \
-     t.max_attempts, t.reason, t.blocked_by, t.completions, t.outcome, t.enqueued_ms, t.state_since_ms";
+     t.max_attempts, t.reason, t.blocked_by, t.completions, t.outcome, t.enqueued_ms, t.state_since_ms, \
+     t.cancel_requested, t.reimplement, t.generation, t.generation_from, t.base_snapshot";
 
 pub(crate) fn task_from_row<R: Row>(row: &R) -> Result<TaskRecord, StoreError>
 where
@@ -370,6 +424,11 @@ where
         outcome: row.try_get("outcome")?,
         enqueued_ms: row.try_get("enqueued_ms")?,
         state_since_ms: row.try_get("state_since_ms")?,
+        cancel_requested: row.try_get::<i64, _>("cancel_requested")? != 0,
+        reimplement: row.try_get::<i64, _>("reimplement")? != 0,
+        generation: u32::try_from(row.try_get::<i64, _>("generation")?).unwrap_or(u32::MAX),
+        generation_from: u32::try_from(row.try_get::<i64, _>("generation_from")?).unwrap_or(u32::MAX),
+        base_snapshot: row.try_get("base_snapshot")?,
     })
 }
 
@@ -393,7 +452,7 @@ where
 impl Store {
     /// `UPDATE` marking every queued task downstream of `$1` (through any
     /// chain of dependencies) `blocked` by `$1`, with the reason `$2`.
-    fn block_dependants_sql(&self) -> String {
+    pub(crate) fn block_dependants_sql(&self) -> String {
         let now = self.now_sql();
         format!(
             "WITH RECURSIVE down(id) AS (\
@@ -489,11 +548,16 @@ impl Store {
         // their attempt as `lease_expired`.
         let reclaim = format!(
             "UPDATE tasks SET \
-               state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-               reason = CASE WHEN attempts >= max_attempts THEN \
+               state = CASE WHEN cancel_requested <> 0 THEN 'cancelled' \
+                 WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+               reason = CASE WHEN cancel_requested <> 0 THEN \
+                 'cancelled by an operator; the lease of ' || COALESCE(worker, '?') || ' expired before it stopped' \
+                 WHEN attempts >= max_attempts THEN \
                  'the lease of ' || COALESCE(worker, '?') || ' expired on attempt ' || attempts || ' of ' || max_attempts \
                  ELSE reason END, \
-               finished_ms = CASE WHEN attempts >= max_attempts THEN {now} ELSE finished_ms END, \
+               finished_ms = CASE WHEN attempts >= max_attempts OR cancel_requested <> 0 THEN {now} \
+                 ELSE finished_ms END, \
+               cancel_requested = 0, \
                worker = NULL, lease_expires_ms = NULL, state_since_ms = {now}, attempt_end = 'lease_expired' \
              WHERE state = 'running' AND id IN \
                (SELECT t.id FROM tasks t WHERE t.state = 'running' AND t.lease_expires_ms < {now}{lock}) \
@@ -524,9 +588,9 @@ impl Store {
             for row in sqlx::query(&reclaim).fetch_all(&mut *tx).await? {
                 let id: String = row.try_get(0)?;
                 let state: String = row.try_get(1)?;
-                if state == "dead" {
-                    tracing::warn!(task = %id, "lease expired on the last allowed attempt; task is dead");
-                    sqlx::query(&block).bind(&id).bind(format!("dependency {id} is dead")).execute(&mut *tx).await?;
+                if state == "dead" || state == "cancelled" {
+                    tracing::warn!(task = %id, state = %state, "lease expired; task is {state}");
+                    sqlx::query(&block).bind(&id).bind(format!("dependency {id} is {state}")).execute(&mut *tx).await?;
                 } else {
                     tracing::info!(task = %id, "lease expired; task reclaimed");
                 }
@@ -537,47 +601,66 @@ impl Store {
                 None => return Ok(None),
             }
         });
-        let history = if task.attempts > 1 {
+        // The history of the current generation only: a reimplementation
+        // starts without the memory of the attempts before it.
+        let history = if task.attempts > task.generation_from + 1 {
             on_pool!(self, p => sqlx::query("SELECT attempt, worker, started_ms, ended_ms, result FROM attempts \
-                                             WHERE task = $1 AND attempt < $2 ORDER BY attempt")
-                .bind(task.id.as_str()).bind(i64::from(task.attempts)).fetch_all(p).await?
+                                             WHERE task = $1 AND attempt < $2 AND attempt > $3 ORDER BY attempt")
+                .bind(task.id.as_str()).bind(i64::from(task.attempts)).bind(i64::from(task.generation_from))
+                .fetch_all(p).await?
                 .iter().map(attempt_from_row).collect::<Result<Vec<_>, _>>()?)
         } else {
             Vec::new()
         };
         let lease = Lease { task: task.id.clone(), worker: worker.to_owned(), token, attempt: task.attempts };
-        Ok(Some(Claim { task, lease, history }))
+        let reimplement = task.reimplement;
+        Ok(Some(Claim { task, lease, history, reimplement }))
     }
 
     async fn heartbeat_once(&self, lease: &Lease, extend: Duration) -> Result<(), StoreError> {
+        // The lease is extended even when a cancel was requested: the
+        // worker needs the time to stop its run and restore the workspace.
         let sql = format!(
-            "UPDATE tasks SET lease_expires_ms = {} + $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'",
+            "UPDATE tasks SET lease_expires_ms = {} + $3 WHERE id = $1 AND lease_token = $2 AND state = 'running' \
+             RETURNING cancel_requested",
             self.now_sql()
         );
-        let n = on_pool!(self, p => sqlx::query(&sql).bind(lease.task.as_str()).bind(&lease.token).bind(ms(extend))
-            .execute(p).await?.rows_affected());
-        if n == 0 {
-            return Err(StoreError::LeaseLost { task: lease.task.to_string(), token: lease.token.clone() });
+        let cancel: Option<i64> = on_pool!(self, p => sqlx::query(&sql).bind(lease.task.as_str()).bind(&lease.token)
+            .bind(ms(extend)).fetch_optional(p).await?.map(|r| r.try_get(0)).transpose()?);
+        match cancel {
+            None => Err(StoreError::LeaseLost { task: lease.task.to_string(), token: lease.token.clone() }),
+            Some(0) => Ok(()),
+            Some(_) => Err(StoreError::Cancelled { task: lease.task.to_string() }),
         }
-        Ok(())
     }
 
     async fn complete_once(&self, lease: &Lease, result: &TaskResult) -> Result<Completed, StoreError> {
         let now = self.now_sql();
         // One statement each; the trigger closes the attempt.
+        // A completion ends a pending reimplementation and cancel request
+        // (a run that finished before it saw the request keeps its result).
         let finish = format!(
             "UPDATE tasks SET state = $3, outcome = $4, result = $5, finished_ms = {now}, state_since_ms = {now}, \
-               completions = completions + 1, lease_expires_ms = NULL, attempt_end = 'completed' \
+               completions = completions + 1, lease_expires_ms = NULL, attempt_end = $6, \
+               reason = CASE WHEN $3 = 'cancelled' THEN 'cancelled by an operator during attempt ' || attempts \
+                 ELSE reason END, \
+               cancel_requested = 0, reimplement = 0 \
              WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING state"
         );
+        // A retryable failure of a task an operator cancelled meanwhile
+        // ends `cancelled` instead of going back to the queue.
         let requeue = format!(
             "UPDATE tasks SET \
-               state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
-               reason = CASE WHEN attempts >= max_attempts THEN \
+               state = CASE WHEN cancel_requested <> 0 THEN 'cancelled' \
+                 WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+               reason = CASE WHEN cancel_requested <> 0 THEN 'cancelled by an operator during attempt ' || attempts \
+                 WHEN attempts >= max_attempts THEN \
                  'failed on attempt ' || attempts || ' of ' || max_attempts || ': ' || CAST($3 AS TEXT) ELSE reason END, \
-               finished_ms = CASE WHEN attempts >= max_attempts THEN {now} ELSE finished_ms END, \
+               finished_ms = CASE WHEN attempts >= max_attempts OR cancel_requested <> 0 THEN {now} \
+                 ELSE finished_ms END, \
                outcome = $3, result = $4, worker = NULL, lease_expires_ms = NULL, state_since_ms = {now}, \
-               attempt_end = 'failed' \
+               attempt_end = CASE WHEN cancel_requested <> 0 THEN 'cancelled' ELSE 'failed' END, \
+               cancel_requested = 0, reimplement = 0 \
              WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING state"
         );
         let block = self.block_dependants_sql();
@@ -585,17 +668,23 @@ impl Store {
         let task = lease.task.as_str();
         on_pool!(self, p => {
             let mut tx = begin_write!(self, p);
-            let row = if result.succeeded || !result.retryable {
-                let state = if result.succeeded { "done" } else { "failed" };
+            let row = if result.succeeded || result.cancelled || !result.retryable {
+                let (state, end) = if result.cancelled {
+                    ("cancelled", "cancelled")
+                } else if result.succeeded {
+                    ("done", "completed")
+                } else {
+                    ("failed", "completed")
+                };
                 sqlx::query(&finish).bind(task).bind(&lease.token).bind(state).bind(&result.outcome).bind(&detail)
-                    .fetch_optional(&mut *tx).await?
+                    .bind(end).fetch_optional(&mut *tx).await?
             } else {
                 sqlx::query(&requeue).bind(task).bind(&lease.token).bind(&result.outcome).bind(&detail)
                     .fetch_optional(&mut *tx).await?
             };
             if let Some(row) = row {
                 let state: String = row.try_get(0)?;
-                if state == "failed" || state == "dead" {
+                if state == "failed" || state == "dead" || state == "cancelled" {
                     // Dependants would wait forever: mark them, in the same transaction.
                     sqlx::query(&block).bind(task).bind(format!("dependency {task} is {state}"))
                         .execute(&mut *tx).await?;
@@ -610,7 +699,7 @@ impl Store {
                 .map(|r| r.try_get(0)).transpose()?;
             tx.rollback().await?;
             if let Some(Some(how)) = ended {
-                if how == "completed" || how == "failed" {
+                if how == "completed" || how == "failed" || how == "cancelled" {
                     return Ok(Completed::AlreadyCompleted);
                 }
             }

@@ -106,6 +106,24 @@ pub struct WorkerStats {
     /// completed, so another worker claims it once the lease expires.
     #[serde(default)]
     pub expired: usize,
+    /// Tasks an operator cancelled while this worker ran them: the run was
+    /// stopped at the heartbeat that answered [`StoreError::Cancelled`] and
+    /// the task completed as cancelled.
+    #[serde(default)]
+    pub cancelled: usize,
+}
+
+/// Why [`run_worker_with`] stopped a run before its handler finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The lease was reclaimed by another worker.
+    LeaseLost,
+    /// No heartbeat succeeded within the lease less the stop margin.
+    Expired,
+    /// An operator cancelled the task.
+    Cancelled,
 }
 
 /// Why the heartbeat of a task stopped.
@@ -114,6 +132,8 @@ enum Stop {
     Lost,
     /// No heartbeat succeeded in time: the lease is about to expire.
     Expired,
+    /// An operator cancelled the task.
+    Cancelled,
     /// A permanent store error.
     Failed(StoreError),
 }
@@ -148,6 +168,7 @@ async fn keep_alive<Q: TaskQueue + ?Sized>(
                 next = sent + every;
             }
             Ok(Err(StoreError::LeaseLost { .. })) => return Stop::Lost,
+            Ok(Err(StoreError::Cancelled { .. })) => return Stop::Cancelled,
             Ok(Err(e)) if e.is_transient() => {
                 tracing::warn!(task = %lease.task, error = %e, "heartbeat failed; retrying until the lease runs out");
                 next = Instant::now() + pause;
@@ -170,11 +191,38 @@ async fn keep_alive<Q: TaskQueue + ?Sized>(
 /// operation (see [`StoreOptions::retry_for`](crate::StoreOptions)), a
 /// heartbeat's only until the lease runs out; anything else ends the worker
 /// with the error.
-pub async fn run_worker<Q, F, Fut>(queue: &Q, config: &WorkerConfig, mut handler: F) -> Result<WorkerStats, StoreError>
+///
+/// A task an operator cancels ([`Store::cancel_task`](crate::Store::cancel_task))
+/// is stopped the same way at the heartbeat that answers
+/// [`StoreError::Cancelled`], then completed with
+/// [`TaskResult::cancelled`].
+pub async fn run_worker<Q, F, Fut>(queue: &Q, config: &WorkerConfig, handler: F) -> Result<WorkerStats, StoreError>
 where
     Q: TaskQueue + ?Sized,
     F: FnMut(Claim) -> Fut,
     Fut: Future<Output = TaskResult>,
+{
+    run_worker_with(queue, config, handler, |_, _| async {}).await
+}
+
+/// [`run_worker`], awaiting `after_stop(lease, reason)` after a run is
+/// stopped (its handler's future dropped: lease lost, lease about to
+/// expire, task cancelled) and before the worker completes the task (as
+/// cancelled) or moves on: where a host waits for the restore its dropped
+/// run spawned (e.g. `RepairLoop::wait_for_restores`), so a cancelled task
+/// is marked `cancelled` only once its workspace is back.
+pub async fn run_worker_with<Q, F, Fut, S, SFut>(
+    queue: &Q,
+    config: &WorkerConfig,
+    mut handler: F,
+    mut after_stop: S,
+) -> Result<WorkerStats, StoreError>
+where
+    Q: TaskQueue + ?Sized,
+    F: FnMut(Claim) -> Fut,
+    Fut: Future<Output = TaskResult>,
+    S: FnMut(crate::Lease, StopReason) -> SFut,
+    SFut: Future<Output = ()>,
 {
     let mut stats = WorkerStats::default();
     let mut taken = 0usize;
@@ -195,21 +243,32 @@ where
         let lease = claim.lease.clone();
         tracing::info!(task = %lease.task, attempt = lease.attempt, worker = %config.name, "claimed");
         let work = handler(claim);
-        let result = tokio::select! {
-            result = work => result,
-            stop = keep_alive(queue, config, &lease, asked) => match stop {
-                Stop::Lost => {
-                    tracing::warn!(task = %lease.task, "lease lost; abandoning the task");
-                    stats.lost += 1;
-                    continue;
-                }
-                Stop::Expired => {
-                    tracing::warn!(task = %lease.task, "no heartbeat succeeded within the lease; stopped work on the task");
-                    stats.expired += 1;
-                    continue;
-                }
-                Stop::Failed(e) => return Err(e),
-            },
+        let stop = tokio::select! {
+            result = work => Ok(result),
+            stop = keep_alive(queue, config, &lease, asked) => Err(stop),
+        };
+        // The handler's future is dropped by now: its run is cancelled.
+        let result = match stop {
+            Ok(result) => result,
+            Err(Stop::Lost) => {
+                tracing::warn!(task = %lease.task, "lease lost; abandoning the task");
+                after_stop(lease.clone(), StopReason::LeaseLost).await;
+                stats.lost += 1;
+                continue;
+            }
+            Err(Stop::Expired) => {
+                tracing::warn!(task = %lease.task, "no heartbeat succeeded within the lease; stopped work on the task");
+                after_stop(lease.clone(), StopReason::Expired).await;
+                stats.expired += 1;
+                continue;
+            }
+            Err(Stop::Cancelled) => {
+                tracing::warn!(task = %lease.task, "cancelled by an operator; stopped work on the task");
+                after_stop(lease.clone(), StopReason::Cancelled).await;
+                stats.cancelled += 1;
+                TaskResult::cancelled("cancelled")
+            }
+            Err(Stop::Failed(e)) => return Err(e),
         };
         match queue.complete(&lease, result).await {
             Ok(Completed::Completed) => stats.completed += 1,

@@ -150,6 +150,8 @@ pub(crate) enum Command {
     Costs(crate::store::CostsArgs),
     /// SWE-bench-format task instances: `swe run`, `swe report`.
     Swe(crate::swe::SweArgs),
+    /// Operator controls on a task of a shared store: retry, reimplement, cancel, show.
+    Task(crate::task::TaskArgs),
     /// Run the whole repair loop on DIR.
     Repair {
         /// The workspace (a git repository).
@@ -233,6 +235,7 @@ impl Command {
             Self::Status(args) => args.json,
             Self::Costs(args) => args.json,
             Self::Swe(args) => args.json(),
+            Self::Task(args) => args.json(),
         }
     }
 }

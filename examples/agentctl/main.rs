@@ -11,6 +11,7 @@ mod progress;
 mod recover;
 mod store;
 mod swe;
+mod task;
 mod timeline;
 
 use agentkit::agent::{JsonlJournal, LoopMode, RepairConfig, RepairLoop, RepairParts, SessionConfig, Task, ToolMode};
@@ -126,6 +127,7 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         Command::Status(args) => store::status(args).await,
         Command::Costs(args) => store::costs(args).await,
         Command::Swe(args) => swe::swe(args).await,
+        Command::Task(args) => task::task(args).await,
         Command::Repair {
             dir,
             goal,

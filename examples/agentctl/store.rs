@@ -15,7 +15,13 @@
 //!   run (cancelling it, which restores the workspace) before the lease
 //!   expires and leaves the task to another worker; a loop that ends in an
 //!   error (not a verdict) is a retryable failure, claimed again until the
-//!   task's maximum of attempts, then dead.
+//!   task's maximum of attempts, then dead. Before a task's first attempt
+//!   the worker snapshots its directory (a directory snapshot, kept) and
+//!   records it as the task's base; a task an operator reimplemented
+//!   (`agentctl task reimplement`) is restored to that base before it runs
+//!   again. A task an operator cancels while it runs is stopped at the next
+//!   heartbeat, its workspace restored (the worker waits for the restore),
+//!   then completed as cancelled.
 //! - `status --store URL [--stuck-after D]`: tasks per state, unfinished,
 //!   dead and blocked tasks (with the reason), and stuck tasks.
 //! - `costs --store URL [--by task|provider|model|repo|worker|tenant|day]`: spend grouped.
@@ -27,15 +33,18 @@
 use crate::{CliError, Output, cli, provider_stack, require_dir, snapshotter_for, to_json};
 use agentkit::agent::{LoopMode, Outcome, RepairConfig, RepairLoop, RepairParts, SessionConfig, Task};
 use agentkit::classify::{AutoClassifier, RepairContextBuilder, RepoMap};
+use agentkit::core::Journal;
+use agentkit::core::Snapshotter;
 use agentkit::core::budget::Usd;
-use agentkit::core::event::TaskId;
+use agentkit::core::event::{Event, EventKind, TaskId};
+use agentkit::core::snapshot::SnapshotId;
 use agentkit::core::{FailureClassifier, LlmProvider};
 use agentkit::oracles::default_oracle;
 use agentkit::providers::layers::{Retry, RetryPolicy};
-use agentkit::sandbox::{FileEditor, LimitedExecutor, ProcessExecutor};
+use agentkit::sandbox::{DirSnapshotter, FileEditor, LimitedExecutor, ProcessExecutor};
 use agentkit::store::{
-    BudgetLedger, Claim, CostGroup, LedgerGuard, NewTask, Scope, SpendScopes, Store, StoreError, TaskQueue, TaskResult,
-    WorkerConfig, run_worker,
+    BudgetLedger, Claim, CostGroup, LedgerGuard, NewTask, Scope, SpendScopes, StopReason, Store, StoreError, TaskQueue,
+    TaskResult, WorkerConfig, run_worker_with,
 };
 use clap::Args;
 use serde_json::{Value, json};
@@ -226,8 +235,8 @@ pub(crate) async fn status(args: StatusArgs) -> Result<Output, CliError> {
     let all = store.tasks().await.map_err(store_error)?;
     let given_up: Vec<_> = all.iter().filter(|t| matches!(t.state.as_str(), "dead" | "blocked")).cloned().collect();
     let mut human = format!(
-        "queued {}, running {}, done {}, failed {}, dead {}, blocked {}\n",
-        counts.queued, counts.running, counts.done, counts.failed, counts.dead, counts.blocked
+        "queued {}, running {}, done {}, failed {}, dead {}, blocked {}, cancelled {}\n",
+        counts.queued, counts.running, counts.done, counts.failed, counts.dead, counts.blocked, counts.cancelled
     );
     let unfinished: Vec<_> = all.iter().filter(|t| matches!(t.state.as_str(), "queued" | "running")).collect();
     for t in &unfinished {
@@ -307,24 +316,52 @@ pub(crate) async fn worker(args: WorkerArgs) -> Result<Output, CliError> {
         sandbox: args.sandbox.clone(),
     };
     let runs: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let stats = run_worker(store.as_ref(), &config, |claim| {
-        let (store, provider, runs, name) = (store.clone(), provider.clone(), runs.clone(), name.clone());
-        let settings = settings.clone();
-        async move {
-            let (result, row) = run_task(&store, provider, &name, claim, &settings).await;
-            if let Ok(mut runs) = runs.lock() {
-                runs.push(row);
+    // The loop of the task being run, so a stopped run's restore is awaited.
+    let current: Arc<Mutex<Option<Arc<RepairLoop>>>> = Arc::default();
+    let stats = run_worker_with(
+        store.as_ref(),
+        &config,
+        |claim| {
+            let (store, provider, runs, name) = (store.clone(), provider.clone(), runs.clone(), name.clone());
+            let (settings, current) = (settings.clone(), current.clone());
+            async move {
+                let (result, row) = run_task(&store, provider, &name, claim, &settings, &current).await;
+                if let Ok(mut runs) = runs.lock() {
+                    runs.push(row);
+                }
+                result
             }
-            result
-        }
-    })
+        },
+        |lease, reason| {
+            let (runs, current) = (runs.clone(), current.clone());
+            async move {
+                // The dropped run spawned its restore: the workspace is back
+                // before the task is completed as cancelled or left to another worker.
+                let stopped = current.lock().ok().and_then(|mut c| c.take());
+                let restores = match stopped {
+                    Some(repair_loop) => repair_loop.wait_for_restores().await,
+                    None => 0,
+                };
+                let outcome = match reason {
+                    StopReason::Cancelled => "cancelled",
+                    StopReason::LeaseLost => "lease_lost",
+                    _ => "stopped",
+                };
+                if let Ok(mut runs) = runs.lock() {
+                    runs.push(json!({"task": lease.task, "attempt": lease.attempt, "outcome": outcome,
+                                     "detail": {"restores": restores}}));
+                }
+            }
+        },
+    )
     .await
     .map_err(store_error)?;
     let runs = runs.lock().map(|r| r.clone()).unwrap_or_default();
-    let ok = runs.iter().all(|r| r["outcome"] == "accepted");
+    // A run an operator cancelled ended as asked.
+    let ok = runs.iter().all(|r| r["outcome"] == "accepted" || r["outcome"] == "cancelled");
     let mut human = format!(
-        "{name}: {} completed, {} lost, {} stopped (no heartbeat within the lease)\n",
-        stats.completed, stats.lost, stats.expired
+        "{name}: {} completed, {} lost, {} stopped (no heartbeat within the lease), {} cancelled\n",
+        stats.completed, stats.lost, stats.expired, stats.cancelled
     );
     for r in &runs {
         let _ = writeln!(human, "  {} {}", r["task"].as_str().unwrap_or("?"), r["outcome"].as_str().unwrap_or("?"));
@@ -350,6 +387,7 @@ async fn run_task(
     worker: &str,
     claim: Claim,
     settings: &TaskSettings,
+    current: &Mutex<Option<Arc<RepairLoop>>>,
 ) -> (TaskResult, Value) {
     let TaskSettings { max_attempts, estimate_usd, mode: loop_mode, max_turns, sandbox } = settings.clone();
     let task = &claim.task;
@@ -359,6 +397,10 @@ async fn run_task(
     if goal.is_empty() || !dir.is_dir() {
         let why = json!({"error": format!("payload needs a goal and an existing dir: {}", task.payload)});
         return (TaskResult::failed("bad_payload").with_detail(why.clone()), row("bad_payload", why));
+    }
+    if let Err(why) = prepare_base(store, &claim, &dir).await {
+        let why = json!({"error": why});
+        return (TaskResult::failed("base_snapshot").with_detail(why.clone()), row("base_snapshot", why));
     }
     let who = SpendScopes::new(task.id.as_str(), worker, task.repo.clone(), task.tenant.clone());
     let ledger: Arc<dyn BudgetLedger> = store.clone();
@@ -384,12 +426,19 @@ async fn run_task(
         .with_session(SessionConfig::default().with_max_turns(max_turns))
         .with_sandbox(sandbox);
     // The same loop `agentctl repair` runs: failures grouped by root cause within a token budget.
-    let report = RepairLoop::new(parts)
-        .with_config(config)
-        .with_context_renderer(Arc::new(RepairContextBuilder::new()))
-        .with_repo_map(Arc::new(RepoMap::new()))
-        .run(Task::new(task.id.clone(), dir, goal))
-        .await;
+    let repair_loop = Arc::new(
+        RepairLoop::new(parts)
+            .with_config(config)
+            .with_context_renderer(Arc::new(RepairContextBuilder::new()))
+            .with_repo_map(Arc::new(RepoMap::new())),
+    );
+    if let Ok(mut c) = current.lock() {
+        *c = Some(repair_loop.clone());
+    }
+    let report = repair_loop.run(Task::new(task.id.clone(), dir, goal)).await;
+    if let Ok(mut c) = current.lock() {
+        *c = None;
+    }
     match report {
         Ok(report) => {
             // A model call the ledger refused ends the loop as NeedsHuman;
@@ -413,4 +462,43 @@ async fn run_task(
             (TaskResult::retryable("error").with_detail(why.clone()), row("error", why))
         }
     }
+}
+
+/// Where the base snapshots of tasks are kept: directory snapshots (no
+/// crash-recovery marker, so `agentctl recover` never mistakes a kept base
+/// for an interrupted run), in the user's private snapshot store.
+fn base_snapshotter() -> DirSnapshotter {
+    DirSnapshotter::in_temp_dir()
+}
+
+/// Records the task's base (its directory before its first attempt) if no
+/// worker did yet, and for a reimplemented task restores the directory to
+/// it (journaled as `SnapshotRestored`). `Err` says why the task cannot run.
+async fn prepare_base(store: &Store, claim: &Claim, dir: &std::path::Path) -> Result<(), String> {
+    let snaps = base_snapshotter();
+    let task = &claim.task;
+    let base = match &task.base_snapshot {
+        Some(base) => base.clone(),
+        None if claim.reimplement => {
+            return Err("the task was reimplemented but no base snapshot was recorded before its first attempt".into());
+        }
+        None => {
+            let id = snaps.snapshot(dir).await.map_err(|e| format!("snapshotting the base: {e}"))?;
+            let base = store.record_base_snapshot(&claim.lease, id.as_str()).await.map_err(|e| e.to_string())?;
+            if base != id.as_str() {
+                // Another worker recorded one first; it is the base.
+                let _ = snaps.discard(dir, &id).await;
+            }
+            base
+        }
+    };
+    if claim.reimplement {
+        let id = SnapshotId::new(base.clone());
+        snaps.restore(dir, &id).await.map_err(|e| format!("restoring the base snapshot {base}: {e}"))?;
+        let event = Event::now(task.id.clone(), EventKind::SnapshotRestored { id: base });
+        if let Err(e) = store.append(event).await {
+            eprintln!("agentctl: journaling the base restore of {} failed: {e}", task.id);
+        }
+    }
+    Ok(())
 }

@@ -16,3 +16,4 @@ mod session_faults;
 mod sessions;
 mod support;
 mod swe;
+mod task_controls;

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
+mod controls;
 mod helpers;
 mod reliability;
 
