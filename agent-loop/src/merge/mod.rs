@@ -419,7 +419,7 @@ impl MergeStep {
             git.ok(&["add", "-A"]).await?;
             let message = commit_message(&req);
             git.ok(&["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", &message]).await?;
-            let commit = rev_parse(&git, "HEAD").await?;
+            let commit = head_commit(&req.worktree)?;
             self.emit(&req.task, EventKind::ChangeCommitted { branch: branch.clone(), commit }).await?;
         }
 
@@ -430,7 +430,7 @@ impl MergeStep {
         loop {
             // 2. The target's head.
             let base = self.target_head(&git, &req.worktree).await?;
-            let head = rev_parse(&git, "HEAD").await?;
+            let head = head_commit(&req.worktree)?;
             let ahead = count(&git, &format!("{base}..{head}")).await?;
             if ahead == 0 {
                 return Ok(report(MergeOutcome::NothingToMerge, rebases, resolved));
@@ -443,7 +443,7 @@ impl MergeStep {
             rebases += 1;
 
             // 3–4. Rebase, resolving conflicts.
-            let new_head = match self.rebase(&git, &req, &base, &mut resolved).await? {
+            let new_head = match self.rebase(&git, &req, &base, ahead, &mut resolved).await? {
                 Rebase::Done(head) => head,
                 Rebase::Refused { conflicts, reason } => {
                     self.emit(&req.task, EventKind::MergeRefused { reason: reason.clone() }).await?;
@@ -572,19 +572,18 @@ impl MergeStep {
         git: &Git<'_>,
         req: &MergeRequest,
         base: &str,
+        commits: u32,
         resolved: &mut Vec<ConflictRecord>,
     ) -> Result<Rebase, MergeError> {
-        let before = rev_parse(git, "HEAD").await?;
-        let commits = count(git, &format!("{base}..{before}")).await?;
         let mut out = git.run(&["rebase", "--quiet", "--no-autostash", "--no-update-refs", base]).await?;
         loop {
-            if out.success() && !rebase_in_progress(git).await? {
+            if out.success() {
                 break;
             }
             let unmerged = unmerged(git).await?;
             if unmerged.is_empty() {
                 let err = git_failed(&["rebase", base], &out);
-                self.abort(git).await?;
+                self.abort(git, &req.worktree).await?;
                 return Err(err);
             }
             for file in &unmerged {
@@ -609,7 +608,7 @@ impl MergeStep {
                                 problem: Some("not asked: an earlier file was not resolved".to_owned()),
                             });
                         }
-                        self.abort(git).await?;
+                        self.abort(git, &req.worktree).await?;
                         return Ok(Rebase::Refused { conflicts: records, reason });
                     }
                 }
@@ -617,13 +616,13 @@ impl MergeStep {
             resolved.extend(records);
             out = git.run(&["rebase", "--continue"]).await?;
         }
-        let head = rev_parse(git, "HEAD").await?;
+        let head = head_commit(&req.worktree)?;
         self.emit(&req.task, EventKind::Rebased { onto: base.to_owned(), commits, head: head.clone() }).await?;
         Ok(Rebase::Done(head))
     }
 
-    async fn abort(&self, git: &Git<'_>) -> Result<(), MergeError> {
-        if rebase_in_progress(git).await? {
+    async fn abort(&self, git: &Git<'_>, worktree: &Path) -> Result<(), MergeError> {
+        if rebase_in_progress(worktree)? {
             git.ok(&["rebase", "--abort"]).await?;
         }
         Ok(())
@@ -804,16 +803,26 @@ async fn unmerged(git: &Git<'_>) -> Result<Vec<Unmerged>, MergeError> {
     Ok(files)
 }
 
-/// Whether a rebase is stopped in the worktree.
-async fn rebase_in_progress(git: &Git<'_>) -> Result<bool, MergeError> {
-    let out = git
-        .ok(&["rev-parse", "--path-format=absolute", "--git-path", "rebase-merge", "--git-path", "rebase-apply"])
-        .await?;
-    Ok(out.lines().any(|p| !p.is_empty() && Path::new(p).exists()))
+/// Whether a rebase is stopped in the worktree, read in-process.
+fn rebase_in_progress(worktree: &Path) -> Result<bool, MergeError> {
+    let repo = gix::open(worktree)
+        .map_err(|e| MergeError::Repository { path: worktree.to_path_buf(), message: e.to_string() })?;
+    Ok(matches!(
+        repo.state(),
+        Some(
+            gix::state::InProgress::Rebase
+                | gix::state::InProgress::RebaseInteractive
+                | gix::state::InProgress::ApplyMailboxRebase
+        )
+    ))
 }
 
-async fn rev_parse(git: &Git<'_>, rev: &str) -> Result<String, MergeError> {
-    Ok(git.ok(&["rev-parse", "--verify", "-q", &format!("{rev}^{{commit}}")]).await?.trim().to_owned())
+/// The commit `HEAD` of `worktree` is at, read in-process.
+fn head_commit(worktree: &Path) -> Result<String, MergeError> {
+    let err = |message: String| MergeError::Repository { path: worktree.to_path_buf(), message };
+    let repo = gix::open(worktree).map_err(|e| err(e.to_string()))?;
+    let id = repo.head_id().map_err(|e| err(e.to_string()))?;
+    Ok(id.to_string())
 }
 
 async fn count(git: &Git<'_>, range: &str) -> Result<u32, MergeError> {
