@@ -406,6 +406,13 @@ impl MergeStep {
         if cfg.target.trim().is_empty() {
             return Err(MergeError::InvalidConfig { reason: "no target branch".to_owned() });
         }
+        if let Landing::Branch { name } = &cfg.landing {
+            if name == &cfg.target || name.trim().is_empty() {
+                return Err(MergeError::InvalidConfig {
+                    reason: format!("the branch to leave (`{name}`) must be named, and not be the target"),
+                });
+            }
+        }
         let mut git = Git::new(&*self.executor, &cfg.git, &req.worktree, Duration::from_millis(cfg.git_timeout_ms));
         if let Some((name, email)) = &cfg.identity {
             git = git.identity(name, email);

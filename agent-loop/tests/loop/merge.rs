@@ -366,3 +366,19 @@ async fn hooks_configured_in_the_repository_do_not_run_during_the_merge() {
     assert!(matches!(report.outcome, MergeOutcome::Merged { .. }), "{report:?}");
     assert!(!marker.exists(), "a hook ran");
 }
+
+#[tokio::test]
+async fn leaving_the_change_on_the_target_branch_itself_is_an_invalid_configuration() {
+    let (_tmp, repo) = repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "c.txt", b"the task\n");
+    let journal = Arc::new(MemoryJournal::default());
+    let err = step(&journal)
+        .with_config(config().with_landing(Landing::Branch { name: "main".into() }))
+        .run(MergeRequest::new("t", &wt, "add c.txt"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, agent_loop::merge::MergeError::InvalidConfig { .. }), "{err}");
+    assert_eq!(subjects(&repo, "main"), vec!["base"]);
+    assert!(journal.all().is_empty(), "nothing was done");
+}
