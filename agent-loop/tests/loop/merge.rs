@@ -349,7 +349,7 @@ async fn a_remote_target_is_fetched_and_landed_with_a_push() {
 }
 
 #[tokio::test]
-async fn hooks_configured_in_the_repository_do_not_run_during_the_merge() {
+async fn hooks_and_filter_drivers_configured_in_the_repository_never_run_during_the_merge() {
     let (_tmp, repo) = repository();
     let wt = worktree(&repo, "task");
     let marker = repo.parent().unwrap().join("hook-ran");
@@ -360,11 +360,19 @@ async fn hooks_configured_in_the_repository_do_not_run_during_the_merge() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    // A filter driver on every file, as a command could plant one.
+    let filter = repo.parent().unwrap().join("filter-ran");
+    let run = format!("sh -c 'touch {}; cat'", filter.display());
+    git(&repo, &["config", "filter.evil.clean", &run]);
+    git(&repo, &["config", "filter.evil.smudge", &run]);
+    write(&wt, ".gitattributes", b"* filter=evil\n");
     write(&wt, "c.txt", b"the task\n");
     let journal = Arc::new(MemoryJournal::default());
     let report = step(&journal).run(MergeRequest::new("t", &wt, "add c.txt")).await.unwrap();
     assert!(matches!(report.outcome, MergeOutcome::Merged { .. }), "{report:?}");
     assert!(!marker.exists(), "a hook ran");
+    assert!(!filter.exists(), "a filter driver ran");
+    assert_eq!(git(&repo, &["show", "main:c.txt"]), "the task\n");
 }
 
 #[tokio::test]
