@@ -31,6 +31,10 @@ impl<'a> Git<'a> {
         for (name, value) in harden::SET_VARIABLES {
             env = env.set(*name, *value);
         }
+        // The host's identity for the commits git makes, when set in its environment.
+        for name in ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"] {
+            env = env.allow(name);
+        }
         // `rebase --continue` would open an editor on the message.
         env = env.set("GIT_EDITOR", "true");
         Self { executor, program, dir: dir.to_path_buf(), env, timeout, extra: Vec::new() }
