@@ -325,6 +325,16 @@ async fn a_worktree_on_the_target_branch_is_refused_unless_the_host_allows_it() 
     let err = step(&journal).run(MergeRequest::new("t", &repo, "add c.txt")).await.unwrap_err();
     assert!(matches!(err, agent_loop::merge::MergeError::WorktreeOnTarget { .. }), "{err}");
     assert_eq!(subjects(&repo, "main"), vec!["base"]);
+    // Allowed: the commit goes on a task branch there, and the target moves to it.
+    let report = step(&journal)
+        .with_config(config().with_in_target_checkout(true))
+        .run(MergeRequest::new("t", &repo, "add c.txt"))
+        .await
+        .unwrap();
+    assert!(matches!(report.outcome, MergeOutcome::Merged { .. }), "{report:?}");
+    assert_eq!(report.task_branch, "agentkit/t");
+    assert_eq!(git(&repo, &["symbolic-ref", "--short", "HEAD"]).trim(), "agentkit/t");
+    assert_eq!(subjects(&repo, "main"), vec!["add c.txt", "base"]);
 }
 
 #[tokio::test]
