@@ -293,6 +293,13 @@ pub enum MergeError {
         /// The target.
         target: String,
     },
+    /// A rebase is already stopped in the worktree (a person's, or a run
+    /// that was killed): nothing is done until it is finished or aborted.
+    #[error("a rebase is in progress in {}", worktree.display())]
+    RebaseInProgress {
+        /// The worktree.
+        worktree: PathBuf,
+    },
     /// The target branch does not exist.
     #[error("the target branch `{target}` does not exist")]
     TargetMissing {
@@ -416,6 +423,9 @@ impl MergeStep {
         let mut git = Git::new(&*self.executor, &cfg.git, &req.worktree, Duration::from_millis(cfg.git_timeout_ms));
         if let Some((name, email)) = &cfg.identity {
             git = git.identity(name, email);
+        }
+        if rebase_in_progress(&req.worktree)? {
+            return Err(MergeError::RebaseInProgress { worktree: req.worktree.clone() });
         }
         git.disable_filters().await?;
 

@@ -400,3 +400,20 @@ async fn leaving_the_change_on_the_target_branch_itself_is_an_invalid_configurat
     assert_eq!(subjects(&repo, "main"), vec!["base"]);
     assert!(journal.all().is_empty(), "nothing was done");
 }
+
+#[tokio::test]
+async fn a_worktree_with_a_rebase_already_stopped_in_it_is_left_alone() {
+    let (_tmp, repo, wt, main_before) = conflict();
+    git(&wt, &["commit", "-q", "-am", "the task's edit"]);
+    let stopped = std::process::Command::new("git")
+        .current_dir(&wt)
+        .args(["-c", "user.name=t", "-c", "user.email=t@t", "rebase", "-q", "main"])
+        .output()
+        .unwrap();
+    assert!(!stopped.status.success(), "the rebase stops on the conflict");
+    let journal = Arc::new(MemoryJournal::default());
+    let err = step(&journal).run(MergeRequest::new("t", &wt, "edit")).await.unwrap_err();
+    assert!(matches!(err, agent_loop::merge::MergeError::RebaseInProgress { .. }), "{err}");
+    assert!(rebase_in_progress(&wt), "the stopped rebase is still there");
+    assert_eq!(head_of(&repo, "main"), main_before);
+}
