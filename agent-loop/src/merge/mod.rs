@@ -514,9 +514,7 @@ impl MergeStep {
     /// The branch the task's commits are on, switching a detached `HEAD` to a new one.
     async fn task_branch(&self, git: &Git<'_>, req: &MergeRequest) -> Result<String, MergeError> {
         let cfg = &self.config;
-        let out = git.run(&["symbolic-ref", "-q", "--short", "HEAD"]).await?;
-        let current = out.success().then(|| out.stdout.text().trim().to_owned()).filter(|b| !b.is_empty());
-        match current {
+        match head_branch(&req.worktree)? {
             Some(b) if b != cfg.target => Ok(b),
             Some(_) if !cfg.in_target_checkout => Err(MergeError::WorktreeOnTarget { target: cfg.target.clone() }),
             _ => {
@@ -832,6 +830,17 @@ fn rebase_in_progress(worktree: &Path) -> Result<bool, MergeError> {
                 | gix::state::InProgress::ApplyMailboxRebase
         )
     ))
+}
+
+/// The branch `HEAD` of `worktree` is on (`None`: detached), read in-process.
+fn head_branch(worktree: &Path) -> Result<Option<String>, MergeError> {
+    let err = |message: String| MergeError::Repository { path: worktree.to_path_buf(), message };
+    let repo = gix::open(worktree).map_err(|e| err(e.to_string()))?;
+    let name = repo.head_name().map_err(|e| err(e.to_string()))?;
+    Ok(name.and_then(|n| {
+        let full = n.as_bstr().to_string();
+        full.strip_prefix("refs/heads/").map(str::to_owned)
+    }))
 }
 
 /// The commit `HEAD` of `worktree` is at, read in-process.
