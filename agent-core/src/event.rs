@@ -162,6 +162,65 @@ pub enum EventKind {
         /// Which limit, and the figures.
         reason: String,
     },
+    /// The merge step committed the task's change on its task branch.
+    ChangeCommitted {
+        /// The task branch.
+        branch: String,
+        /// The commit made.
+        commit: String,
+    },
+    /// The merge step rebased the task's commits onto the target's head
+    /// (after any conflicts it stopped on were resolved).
+    Rebased {
+        /// The commit rebased onto (the target's head).
+        onto: String,
+        /// How many task commits were replayed.
+        commits: u32,
+        /// The task branch's head after the rebase.
+        head: String,
+    },
+    /// A rebase stopped on a conflict in a file.
+    MergeConflict {
+        /// The file, relative to the worktree root.
+        file: String,
+    },
+    /// The model answered for a conflicted file: `accepted` says whether
+    /// its resolution was used (a valid answer at or above the minimum
+    /// confidence) or the rebase was abandoned.
+    ConflictResolved {
+        /// The file, relative to the worktree root.
+        file: String,
+        /// The model's confidence (0–1), when its answer was valid.
+        confidence: Option<f64>,
+        /// Whether the resolution was written and the rebase went on.
+        accepted: bool,
+        /// The model's reason, or why its answer was refused.
+        reason: String,
+    },
+    /// The gates ran again on the rebased change.
+    GatesRerun {
+        /// Whether every gate passed.
+        passed: bool,
+    },
+    /// The change landed: the target branch was fast-forwarded to it.
+    Merged {
+        /// The target branch.
+        target: String,
+        /// The target's new head.
+        commit: String,
+    },
+    /// The change was left on a branch (for a pull request); the target was not touched.
+    BranchLeft {
+        /// The branch.
+        branch: String,
+        /// Its head.
+        commit: String,
+    },
+    /// The merge step refused to land the change; the target was not touched.
+    MergeRefused {
+        /// Why (needs a human, gates failed, the target kept moving).
+        reason: String,
+    },
     /// The task ended.
     TaskFinished {
         /// The final state.

@@ -1,6 +1,7 @@
 //! `agent-loop`: the reference loops over `agent-core`'s traits, and what
 //! they need around them: agent sessions and their tools, prompts, the
-//! inspector, memory, journals, timelines and metrics.
+//! inspector, memory, journals, timelines and metrics, and the [`merge`]
+//! step that lands an accepted change on the target branch.
 //!
 //! [`RepairLoop`] inspects a workspace, snapshots it, runs the baseline
 //! tests, lets the model work on it (by default an [`AgentSession`]: the
@@ -39,6 +40,7 @@ mod file_memory;
 mod inspector;
 mod jsonl_journal;
 mod memory_journal;
+pub mod merge;
 mod plain_context;
 pub mod repair;
 pub mod session;

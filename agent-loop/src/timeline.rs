@@ -71,6 +71,11 @@ pub struct Timeline {
     pub final_state: Option<TaskState>,
 }
 
+/// The first 12 characters of a commit id.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 fn state_name(s: TaskState) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| format!("{s:?}"))
 }
@@ -189,6 +194,25 @@ impl Timeline {
                         reason.as_deref().unwrap_or("not allowed")
                     ),
                 },
+                EventKind::ChangeCommitted { branch, commit } => {
+                    format!("committed the change on {branch}: {}", short(commit))
+                }
+                EventKind::Rebased { onto, commits, head } => {
+                    format!("rebased {commits} commit(s) onto {}: now {}", short(onto), short(head))
+                }
+                EventKind::MergeConflict { file } => format!("merge conflict in {file}"),
+                EventKind::ConflictResolved { file, confidence, accepted, reason } => {
+                    let confidence =
+                        confidence.map_or_else(|| "no valid answer".to_owned(), |c| format!("confidence {c:.2}"));
+                    let used = if *accepted { "resolved" } else { "not resolved" };
+                    format!("conflict in {file} {used} ({confidence}): {reason}")
+                }
+                EventKind::GatesRerun { passed } => {
+                    format!("gates re-run on the rebased change: {}", if *passed { "passed" } else { "failed" })
+                }
+                EventKind::Merged { target, commit } => format!("merged into {target} at {}", short(commit)),
+                EventKind::BranchLeft { branch, commit } => format!("left branch {branch} at {}", short(commit)),
+                EventKind::MergeRefused { reason } => format!("merge refused: {reason}"),
                 other => format!("{other:?}"),
             };
             t.entries.push(TimelineEntry { offset_ms: e.at_unix_ms.saturating_sub(start), text });

@@ -41,47 +41,9 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// `-c` settings every host-run `git` gets.
-const SETTINGS: &[&str] = &[
-    "core.hooksPath=/dev/null",
-    "core.fsmonitor=false",
-    "core.untrackedCache=false",
-    "gc.auto=0",
-    "maintenance.auto=false",
-    "protocol.allow=never",
-    "protocol.ext.allow=never",
-    "core.sshCommand=false",
-    "core.askPass=",
-    "credential.helper=",
-    "core.pager=cat",
-    "submodule.recurse=false",
-];
-
-/// Variables that point git at another repository, index or program.
-const CLEARED: &[&str] = &[
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_COMMON_DIR",
-    "GIT_PREFIX",
-    "GIT_EXTERNAL_DIFF",
-    "GIT_PAGER",
-    "PAGER",
-    "GIT_ASKPASS",
-    "SSH_ASKPASS",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_EDITOR",
-    "GIT_SEQUENCE_EDITOR",
-    "GIT_CONFIG_PARAMETERS",
-    "GIT_CONFIG_COUNT",
-];
-
-/// The filter drivers' keys overridden for each configured driver name.
-const FILTER_KEYS: [(&str, &str); 4] = [("clean", ""), ("smudge", ""), ("process", ""), ("required", "false")];
+use agent_core::workspace::git::{
+    CLEARED_VARIABLES as CLEARED, FILTER_KEYS, HARDENED_SETTINGS as SETTINGS, SET_VARIABLES,
+};
 
 /// `git` (the program `git`) in `dir` with the hardening of this module,
 /// stdin from `/dev/null`, and the given filter drivers switched off
@@ -122,7 +84,9 @@ pub(crate) fn command(git: &Path, dir: &Path, git_dir: Option<&Path>, drivers: &
     if n > 0 {
         cmd.env("GIT_CONFIG_COUNT", n.to_string());
     }
-    cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_NO_LAZY_FETCH", "1").env("LC_ALL", "C");
+    for (name, value) in SET_VARIABLES {
+        cmd.env(name, value);
+    }
     if let Some(git_dir) = git_dir {
         cmd.env("GIT_DIR", git_dir).env("GIT_WORK_TREE", dir);
     }
@@ -136,7 +100,7 @@ fn bytes_to_os(bytes: Vec<u8>) -> OsString {
 
 /// The arguments of the `git config` that lists the filter drivers (see
 /// [`filter_drivers`]); its output goes to [`parse_filter_drivers_output`].
-pub(crate) const FILTER_DRIVERS_QUERY: [&str; 4] = ["config", "-z", "--get-regexp", r"^filter\."];
+pub(crate) const FILTER_DRIVERS_QUERY: [&str; 4] = agent_core::workspace::git::FILTER_DRIVERS_QUERY;
 
 /// The names of every filter driver git's configuration for `dir` (and
 /// `git_dir`, as in [`command`]) defines (`filter.<name>.<key>` in any
@@ -168,20 +132,9 @@ pub(crate) fn parse_filter_drivers_output(out: &std::process::Output) -> std::io
     Ok(parse_filter_drivers(&out.stdout))
 }
 
-/// Driver names in `git config -z` output (`key\nvalue\0` records): the
-/// part of `filter.<name>.<key>` between the first and the last dot.
+/// Driver names in `git config -z` output (`key\nvalue\0` records).
 fn parse_filter_drivers(output: &[u8]) -> Vec<Vec<u8>> {
-    let mut names: Vec<Vec<u8>> = Vec::new();
-    for record in output.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-        let key = record.split(|b| *b == b'\n').next().unwrap_or_default();
-        let Some(rest) = key.strip_prefix(b"filter.") else { continue };
-        let Some(dot) = rest.iter().rposition(|b| *b == b'.') else { continue };
-        let name = &rest[..dot];
-        if !names.iter().any(|n| n == name) {
-            names.push(name.to_vec());
-        }
-    }
-    names
+    agent_core::workspace::git::parse_filter_drivers(output)
 }
 
 #[cfg(test)]

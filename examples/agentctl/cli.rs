@@ -140,6 +140,8 @@ pub(crate) enum Command {
     Mutate(crate::mutate::MutateArgs),
     /// A task's timeline from a journal, and metrics across its tasks.
     Timeline(crate::timeline::TimelineArgs),
+    /// Land a task's accepted change: commit, rebase onto the target, re-run the gates, fast-forward (or leave a branch).
+    Merge(crate::merge::MergeArgs),
     /// Claim tasks from a shared store and run the repair loop on each.
     Worker(crate::store::WorkerArgs),
     /// Add a task to a shared store.
@@ -230,6 +232,7 @@ impl Command {
             | Self::Repair { json, .. } => *json,
             Self::Mutate(args) => args.json,
             Self::Timeline(args) => args.json,
+            Self::Merge(args) => args.json,
             Self::Worker(args) => args.json,
             Self::Enqueue(args) => args.json,
             Self::Status(args) => args.json,

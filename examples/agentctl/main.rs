@@ -6,6 +6,7 @@
 //! on bad input. Progress lines of `repair` go to stderr.
 
 mod cli;
+mod merge;
 mod mutate;
 mod progress;
 mod recover;
@@ -122,6 +123,7 @@ async fn dispatch(command: Command) -> Result<Output, CliError> {
         }
         Command::Mutate(args) => mutate::mutate(args).await,
         Command::Timeline(args) => timeline::timeline(args).await,
+        Command::Merge(args) => merge::merge(args).await,
         Command::Worker(args) => store::worker(args).await,
         Command::Enqueue(args) => store::enqueue(args).await,
         Command::Status(args) => store::status(args).await,

@@ -105,6 +105,18 @@ impl Printer {
             EventKind::SnapshotDiscarded { .. } => {}
             EventKind::Verdict { verdict } => self.line(format!("verdict: {}", verdict_text(verdict))),
             EventKind::TaskFinished { state } => self.line(format!("outcome: {}", state_name(*state))),
+            EventKind::Rebased { onto, commits, .. } => {
+                self.line(format!("rebased {commits} commit(s) onto {}", short(onto)))
+            }
+            EventKind::MergeConflict { file } => self.line(format!("merge conflict in {file}")),
+            EventKind::ConflictResolved { file, accepted, reason, .. } => self
+                .line(format!("conflict in {file} {}: {reason}", if *accepted { "resolved" } else { "not resolved" })),
+            EventKind::GatesRerun { passed } => {
+                self.line(format!("gates on the rebased change: {}", if *passed { "passed" } else { "failed" }))
+            }
+            EventKind::Merged { target, commit } => self.line(format!("merged into {target} at {}", short(commit))),
+            EventKind::BranchLeft { branch, commit } => self.line(format!("left branch {branch} at {}", short(commit))),
+            EventKind::MergeRefused { reason } => self.line(format!("merge refused: {reason}")),
             _ => {}
         }
     }

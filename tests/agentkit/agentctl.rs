@@ -737,3 +737,75 @@ async fn ask_sends_an_image_and_a_thinking_budget_to_anthropic_and_reports_the_m
     let bad = agentctl().args(["ask", "--reasoning", "extreme", "hi"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+/// A repository `repo` with `a.txt` on `main` (with an identity in its
+/// configuration, which the worktrees share) and a detached worktree `wt` of it.
+fn merge_fixture() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    crate::support::git(&repo, &["init", "-q", "-b", "main"]);
+    crate::support::git(&repo, &["config", "user.name", "user"]);
+    crate::support::git(&repo, &["config", "user.email", "user@example.invalid"]);
+    crate::support::git(&repo, &["config", "commit.gpgsign", "false"]);
+    std::fs::write(repo.join("a.txt"), "one\ntwo\nthree\n").unwrap();
+    crate::support::git(&repo, &["add", "-A"]);
+    crate::support::git(&repo, &["commit", "-q", "-m", "base"]);
+    let wt = dir.path().join("wt");
+    crate::support::git(&repo, &["worktree", "add", "-q", "--detach", wt.to_str().unwrap(), "main"]);
+    (dir, repo, wt)
+}
+
+#[test]
+fn merge_fast_forwards_the_target_to_the_worktrees_change_and_exits_0() {
+    let (dir, repo, wt) = merge_fixture();
+    std::fs::write(wt.join("b.txt"), "new\n").unwrap();
+    let journal = dir.path().join("merge.jsonl");
+    let out = agentctl()
+        .args(["merge", wt.to_str().unwrap(), "--target", "main", "--gate", "none", "--goal", "add b.txt"])
+        .args(["--task", "m1", "--journal", journal.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["report"]["outcome"], "merged");
+    let main = crate::support::git(&repo, &["rev-parse", "main"]);
+    assert_eq!(doc["report"]["commit"].as_str(), Some(main.trim()));
+    assert_eq!(crate::support::git(&repo, &["log", "-1", "--format=%s", "main"]).trim(), "add b.txt");
+    let events = std::fs::read_to_string(&journal).unwrap();
+    assert!(events.contains("\"type\":\"merged\""), "{events}");
+}
+
+#[test]
+fn merge_of_a_conflict_the_model_does_not_answer_needs_a_human_and_exits_1() {
+    let (dir, repo, wt) = merge_fixture();
+    std::fs::write(repo.join("a.txt"), "one\ntwo from the target\nthree\n").unwrap();
+    crate::support::git(&repo, &["commit", "-q", "-am", "target edits line two"]);
+    let before = crate::support::git(&repo, &["rev-parse", "main"]);
+    std::fs::write(wt.join("a.txt"), "one\ntwo from the task\nthree\n").unwrap();
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r#"{"version":1,"interactions":[]}"#).unwrap();
+    let out = agentctl()
+        .args(["merge", wt.to_str().unwrap(), "--target", "main", "--gate", "none"])
+        .args(["--provider", "openai:gpt-4.1-mini", "--replay", empty.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json(&out);
+    assert_eq!(doc["report"]["outcome"], "needs_human");
+    assert_eq!(doc["report"]["conflicts"][0]["file"], "a.txt");
+    assert_eq!(crate::support::git(&repo, &["rev-parse", "main"]), before, "the target is unchanged");
+    assert_eq!(std::fs::read_to_string(wt.join("a.txt")).unwrap(), "one\ntwo from the task\nthree\n");
+}
+
+#[test]
+fn merge_onto_a_target_that_does_not_exist_is_bad_input() {
+    let (_dir, _repo, wt) = merge_fixture();
+    std::fs::write(wt.join("b.txt"), "new\n").unwrap();
+    let out = agentctl()
+        .args(["merge", wt.to_str().unwrap(), "--target", "no-such-branch", "--gate", "none", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(json(&out)["error"].as_str().unwrap().contains("no-such-branch"));
+}

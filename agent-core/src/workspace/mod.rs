@@ -2,9 +2,11 @@
 //! [`WorkspaceProfile`] it returns (projects, kinds, build systems, the
 //! setup/build/test/lint commands, each answer with its evidence and
 //! confidence, and the ambiguities nobody should guess away), and
-//! [`contain`], the check that a path stays inside a workspace.
+//! [`contain`], the check that a path stays inside a workspace; [`git`],
+//! the hardening every host-run `git` gets, as data.
 
 mod containment;
+pub mod git;
 mod oracle;
 mod profile;
 

@@ -10,6 +10,7 @@ mod endings;
 mod fakes;
 mod inspector;
 mod memory;
+mod merge;
 mod session;
 mod structured;
 mod timeline;

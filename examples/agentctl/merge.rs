@@ -1,0 +1,195 @@
+//! `agentctl merge DIR --target BRANCH [--remote R] [--branch NAME]
+//! [--min-confidence X] [--max-rebases N] [--gate G …] [--provider SPEC …]
+//! [--replay CASSETTE] [--record CASSETTE] [--journal PATH] [--json]`:
+//! the merge step on the task worktree DIR. The accepted change in DIR is
+//! committed on its task branch, rebased onto BRANCH (conflicts resolved by
+//! the model when it is confident enough), checked again by the gates, and
+//! landed: BRANCH fast-forwarded, or, with `--branch NAME`, left on NAME
+//! for a pull request.
+//!
+//! Exit codes: 0 merged, branch left or nothing to merge; 1 a person must
+//! look (an unresolved conflict, failing gates, a target that kept
+//! moving); 2 bad input (no such directory or target, a bad option, a
+//! worktree on the target branch, git failing).
+
+use crate::{CliError, Output, provider_stack, require_dir, to_json};
+use agentkit::agent::JsonlJournal;
+use agentkit::agent::merge::{Landing, MergeConfig, MergeError, MergeOutcome, MergeRequest, MergeStep};
+use agentkit::core::event::{TaskId, unix_ms_now};
+use agentkit::core::{Gate, LlmProvider, WorkspaceOracle};
+use agentkit::gates::{CommandGate, CommandKind, TestsGate};
+use agentkit::oracles::default_oracle;
+use agentkit::sandbox::ProcessExecutor;
+use clap::Args;
+use serde_json::json;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Arguments of `agentctl merge`.
+#[derive(Args, Debug)]
+pub(crate) struct MergeArgs {
+    /// The task's worktree (a git worktree of the repository, or a clone).
+    pub(crate) dir: PathBuf,
+    /// The target branch.
+    #[arg(long)]
+    pub(crate) target: String,
+    /// Fetch the target from this remote (name, URL or path) and push to it;
+    /// without it the target is a branch of DIR's own repository.
+    #[arg(long)]
+    pub(crate) remote: Option<String>,
+    /// Leave the rebased change on this branch instead of fast-forwarding the target.
+    #[arg(long)]
+    pub(crate) branch: Option<String>,
+    /// The minimum confidence (0–1) of a model's conflict resolution.
+    #[arg(long, default_value_t = 0.8)]
+    pub(crate) min_confidence: f64,
+    /// Rebases allowed in all (the target moving during the gates costs one more).
+    #[arg(long, default_value_t = 3)]
+    pub(crate) max_rebases: u32,
+    /// A gate re-run on the rebased change: `tests`, `build`, `lint`, or
+    /// `none`; repeatable (default: tests).
+    #[arg(long = "gate")]
+    pub(crate) gates: Vec<String>,
+    /// The task id (default: `merge-<unix ms>`); the task branch of a detached worktree is `agentkit/<id>`.
+    #[arg(long)]
+    pub(crate) task: Option<String>,
+    /// The goal of the task: the commit message, and context for conflicts.
+    #[arg(long, default_value = "agentkit task")]
+    pub(crate) goal: String,
+    /// Provider spec `KIND:MODEL[@BASE_URL]` for conflict resolution; repeat for a fallback chain.
+    #[arg(long = "provider")]
+    pub(crate) provider: Vec<String>,
+    /// Answer from this cassette instead of the network.
+    #[arg(long)]
+    pub(crate) replay: Option<PathBuf>,
+    /// Record the model's exchanges into this cassette.
+    #[arg(long)]
+    pub(crate) record: Option<PathBuf>,
+    /// Where to write the JSONL journal (default: a file under the temp dir).
+    #[arg(long)]
+    pub(crate) journal: Option<PathBuf>,
+    /// Print one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Runs `agentctl merge`.
+pub(crate) async fn merge(args: MergeArgs) -> Result<Output, CliError> {
+    let root = require_dir(&args.dir)?;
+    if !(0.0..=1.0).contains(&args.min_confidence) {
+        return Err(CliError::bad_input("--min-confidence must be between 0 and 1"));
+    }
+    if args.max_rebases == 0 {
+        return Err(CliError::bad_input("--max-rebases must be at least 1"));
+    }
+    let executor = Arc::new(ProcessExecutor::new());
+    let mut gates: Vec<Arc<dyn Gate>> = Vec::new();
+    let names = if args.gates.is_empty() { vec!["tests".to_owned()] } else { args.gates.clone() };
+    for name in &names {
+        match name.as_str() {
+            "tests" => gates.push(Arc::new(TestsGate::new(executor.clone()))),
+            "build" => gates.push(Arc::new(CommandGate::new(CommandKind::Build, executor.clone()))),
+            "lint" => gates.push(Arc::new(CommandGate::new(CommandKind::Static, executor.clone()))),
+            "none" => {}
+            other => {
+                return Err(CliError::bad_input(format!("unknown gate `{other}`: use tests, build, lint or none")));
+            }
+        }
+    }
+    // Without `--provider` or `--replay`, a default provider that cannot be
+    // built (no key) leaves conflicts to a person instead of failing a merge
+    // that may have none.
+    let explicit = !args.provider.is_empty() || args.replay.is_some();
+    let provider: Option<Arc<dyn LlmProvider>> =
+        match provider_stack(&args.provider, args.replay.as_deref(), args.record.as_deref()) {
+            Ok(stack) => Some(Arc::new(stack)),
+            Err(e) if explicit => return Err(e),
+            Err(_) => None,
+        };
+    let task = TaskId::new(args.task.clone().unwrap_or_else(|| format!("merge-{}", unix_ms_now())));
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("agentkit-journals").join(format!("{}.jsonl", task.as_str())));
+    let journal: Arc<dyn agentkit::core::Journal> =
+        Arc::new(JsonlJournal::open(&journal_path).await.map_err(|e| CliError::bad_input(e.to_string()))?);
+    let profile = default_oracle().inspect(&root).await.map_err(|e| CliError::bad_input(e.to_string()))?;
+
+    let mut config =
+        MergeConfig::new(&args.target).with_min_confidence(args.min_confidence).with_max_rebases(args.max_rebases);
+    if let Some(remote) = &args.remote {
+        config = config.with_remote(remote);
+    }
+    if let Some(name) = &args.branch {
+        config = config.with_landing(Landing::Branch { name: name.clone() });
+    }
+    let mut step = MergeStep::new(executor, journal).with_config(config).with_profile(profile);
+    if let Some(provider) = provider {
+        step = step.with_provider(provider);
+    }
+    for gate in gates {
+        step = step.with_gate(gate);
+    }
+    let report = step.run(MergeRequest::new(task.as_str(), &root, &args.goal)).await.map_err(|e| match e {
+        MergeError::Exec { .. } | MergeError::Journal(_) | MergeError::Repository { .. } => {
+            CliError::failed(e.to_string())
+        }
+        other => CliError::bad_input(other.to_string()),
+    })?;
+
+    let mut human = String::new();
+    let ok = match &report.outcome {
+        MergeOutcome::Merged { commit } => {
+            let _ = writeln!(human, "merged into {} at {commit}", args.target);
+            true
+        }
+        MergeOutcome::BranchLeft { branch, commit } => {
+            let _ = writeln!(human, "left branch {branch} at {commit} (the target {} is untouched)", args.target);
+            true
+        }
+        MergeOutcome::NothingToMerge => {
+            let _ = writeln!(human, "nothing to merge: {} already holds the change", args.target);
+            true
+        }
+        MergeOutcome::NeedsHuman { conflicts, reason } => {
+            let _ = writeln!(human, "needs a human: {reason}");
+            for c in conflicts {
+                let confidence = c.confidence.map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"));
+                let _ = writeln!(
+                    human,
+                    "  {}: confidence {confidence}; {}",
+                    c.file,
+                    c.problem.as_deref().or(c.reason.as_deref()).unwrap_or("")
+                );
+            }
+            false
+        }
+        MergeOutcome::GatesFailed { reports } => {
+            let _ = writeln!(human, "refused: gates failed on the rebased change");
+            for r in reports.iter().filter(|r| !r.passed) {
+                let _ = writeln!(human, "  {}: {}", r.gate, r.summary);
+            }
+            false
+        }
+        MergeOutcome::TargetKeptMoving { rebases } => {
+            let _ = writeln!(human, "refused: {} moved after each of {rebases} rebases", args.target);
+            false
+        }
+        _ => false,
+    };
+    let _ = writeln!(
+        human,
+        "task branch {}, {} rebase(s), journal {}",
+        report.task_branch,
+        report.rebases,
+        journal_path.display()
+    );
+    let json = json!({
+        "task": task.as_str(),
+        "target": args.target,
+        "report": to_json(&report),
+        "journal": journal_path.display().to_string(),
+    });
+    Ok(Output { json, human, ok })
+}
