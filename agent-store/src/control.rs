@@ -203,7 +203,7 @@ impl Store {
     /// Queues a new attempt of a `failed`, `dead`, `cancelled` or (once its
     /// dependencies are fine) `blocked` task, keeping its history, with one
     /// more claim allowed; unblocks the dependants it blocked. See the
-    /// [module docs](crate::control) for the table.
+    /// module docs of `control.rs` for the table.
     pub async fn retry_task(&self, task: &str, by: &str) -> Result<ControlOutcome, StoreError> {
         self.control(task, ControlAction::Retry, by).await
     }
@@ -225,7 +225,7 @@ impl Store {
     }
 
     /// Applies `action` to `task` on behalf of `by`, through the table in
-    /// the [module docs](crate::control); [`StoreError::UnknownTask`] when
+    /// the module docs of `control.rs`; [`StoreError::UnknownTask`] when
     /// there is no such task, [`StoreError::ControlRefused`] when the
     /// table refuses (journaled all the same).
     pub async fn control(&self, task: &str, action: ControlAction, by: &str) -> Result<ControlOutcome, StoreError> {
