@@ -15,14 +15,14 @@
 //! the event's JSON `type`) is in the state `merged` for these controls,
 //! whatever its queue state.
 //!
-//! | from \ action | retry | reimplement | cancel |
-//! |---|---|---|---|
-//! | `queued` | refused (already queued) | refused (cancel first) | `cancelled` at once |
-//! | `blocked` | `queued` once no dependency is failed, dead, cancelled or blocked; refused otherwise | refused (retry the blocker) | `cancelled` at once |
-//! | `running` | refused (cancel first) | refused (cancel first) | stays `running`, cancel requested: its worker's next heartbeat answers [`StoreError::Cancelled`], the worker stops the run (restoring its workspace) and completes it `cancelled` |
-//! | `failed`, `dead`, `cancelled` | `queued` | `queued`, reimplement marker | refused (finished) |
-//! | `done` | refused (it succeeded) | `queued`, reimplement marker | refused (finished) |
-//! | `merged` | refused | refused | refused |
+//! | from \ action | retry | reimplement | cancel | merge |
+//! |---|---|---|---|---|
+//! | `queued` | refused (already queued) | refused (cancel first) | `cancelled` at once | refused (not run yet) |
+//! | `blocked` | `queued` once no dependency is failed, dead, cancelled or blocked; refused otherwise | refused (retry the blocker) | `cancelled` at once | refused (not run yet) |
+//! | `running` | refused (cancel first) | refused (cancel first) | stays `running`, cancel requested: its worker's next heartbeat answers [`StoreError::Cancelled`], the worker stops the run (restoring its workspace) and completes it `cancelled` | refused (still running) |
+//! | `failed`, `dead`, `cancelled` | `queued` | `queued`, reimplement marker | refused (finished) | refused (not accepted) |
+//! | `done` | refused (it succeeded) | `queued`, reimplement marker | refused (finished) | allowed: stays `done`, the merge step runs |
+//! | `merged` | refused | refused | refused | refused (already merged) |
 //!
 //! - **retry** queues a new attempt from the current state and keeps the
 //!   history (attempts, journal, completions). The claim budget is extended
@@ -71,9 +71,10 @@ use serde_json::Value;
 use sqlx::Row;
 use std::fmt;
 
-/// The JSON `type` names of the merge step's journal events, read without
-/// depending on their Rust variants.
-pub const MERGE_EVENT_TYPES: &[&str] = &["merged", "merge_refused", "needs_human"];
+/// The JSON `type` names of the merge step's journal events that end a
+/// merge (landed, left on a branch, refused), read without depending on
+/// their Rust variants.
+pub const MERGE_EVENT_TYPES: &[&str] = &["merged", "branch_left", "merge_refused", "needs_human"];
 
 /// An operator control.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,6 +88,10 @@ pub enum ControlAction {
     /// Stop the task: at once when not running, at the worker's next
     /// heartbeat when running.
     Cancel,
+    /// Start the merge step on a `done` task's accepted change (the state
+    /// machine's check before `agentctl merge ID --store URL`; the task's
+    /// state does not change, the merge step's events follow in its journal).
+    Merge,
 }
 
 impl ControlAction {
@@ -96,6 +101,7 @@ impl ControlAction {
             Self::Retry => "retry",
             Self::Reimplement => "reimplement",
             Self::Cancel => "cancel",
+            Self::Merge => "merge",
         }
     }
 }
@@ -161,6 +167,8 @@ enum Decision {
     CancelNow,
     /// Cancel requested of a running task.
     RequestCancel,
+    /// The merge step may run; nothing changes.
+    Merge,
 }
 
 fn decide(action: ControlAction, state: &str, failing_dep: Option<&(String, String)>) -> Result<Decision, String> {
@@ -169,8 +177,17 @@ fn decide(action: ControlAction, state: &str, failing_dep: Option<&(String, Stri
     match (action, state) {
         (_, "merged") => Err(match action {
             Cancel => "it is finished and merged into its target".to_owned(),
+            ControlAction::Merge => "it is already merged into its target".to_owned(),
             _ => "its change is merged into its target; enqueue a new task to change it".to_owned(),
         }),
+        (ControlAction::Merge, "done") => Ok(Decision::Merge),
+        (ControlAction::Merge, "running") => Err("it is still running; merge it once it is done".to_owned()),
+        (ControlAction::Merge, "queued" | "blocked") => {
+            Err("it has not run yet; nothing is accepted to merge".to_owned())
+        }
+        (ControlAction::Merge, "failed" | "dead" | "cancelled") => {
+            Err("its change was not accepted; retry or reimplement it first".to_owned())
+        }
         (Retry | Reimplement, "running") => Err("it is running; cancel it first".to_owned()),
         (Retry, "queued") => Err("it is already queued".to_owned()),
         (Reimplement, "queued") => Err("it is queued and has not run since; cancel it first to start over".to_owned()),
@@ -222,6 +239,17 @@ impl Store {
     /// Refused for finished tasks.
     pub async fn cancel_task(&self, task: &str, by: &str) -> Result<ControlOutcome, StoreError> {
         self.control(task, ControlAction::Cancel, by).await
+    }
+
+    /// Checks that `task` may be merged (it is `done` and not merged yet)
+    /// and journals the start of its merge step; the host then runs the
+    /// merge step with this store as its journal, whose `merged` event
+    /// moves the task to `merged`. Refused for any other state, with the
+    /// reason. Two merges of one task at once are not prevented here: the
+    /// merge step's compare-and-swap on the target makes the later one
+    /// find nothing to merge.
+    pub async fn merge_task(&self, task: &str, by: &str) -> Result<ControlOutcome, StoreError> {
+        self.control(task, ControlAction::Merge, by).await
     }
 
     /// Applies `action` to `task` on behalf of `by`, through the table in
@@ -356,6 +384,10 @@ impl Store {
                     } else {
                         "cancel requested; its worker stops at its next heartbeat".to_owned()
                     })
+                }
+                Decision::Merge => {
+                    outcome.to_state = state.clone();
+                    Some("merge step started".to_owned())
                 }
             };
             let event = Event::now(

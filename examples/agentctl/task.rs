@@ -72,7 +72,7 @@ pub(crate) struct TaskTarget {
 }
 
 /// Unknown tasks and bad URLs are bad input; the rest is a failure.
-fn store_error(e: StoreError) -> CliError {
+pub(crate) fn store_error(e: StoreError) -> CliError {
     match e {
         StoreError::BadUrl { .. } | StoreError::UnknownTask { .. } => CliError::bad_input(e.to_string()),
         other => CliError::failed(other.to_string()),
@@ -114,17 +114,21 @@ async fn control(store: &Store, action: ControlAction, target: &TaskTarget) -> R
             json["applied"] = json!(true);
             Ok(Output { json, human, ok: true })
         }
-        Err(StoreError::ControlRefused { task, action, state, reason }) => {
-            let human = format!("{action} of {task} refused: it is {state}: {reason}");
-            eprintln!("agentctl: {human}");
-            let json = json!({
-                "task": task, "action": action, "applied": false,
-                "refused": {"state": state, "reason": reason},
-            });
-            Ok(Output { json, human, ok: false })
-        }
+        Err(StoreError::ControlRefused { task, action, state, reason }) => Ok(refused(&task, action, &state, &reason)),
         Err(e) => Err(store_error(e)),
     }
+}
+
+/// The output of a control the state machine refused (exit 1; the reason
+/// also goes to stderr).
+pub(crate) fn refused(task: &str, action: ControlAction, state: &str, reason: &str) -> Output {
+    let human = format!("{action} of {task} refused: it is {state}: {reason}");
+    eprintln!("agentctl: {human}");
+    let json = json!({
+        "task": task, "action": action, "applied": false,
+        "refused": {"state": state, "reason": reason},
+    });
+    Output { json, human, ok: false }
 }
 
 async fn show(store: &Store, id: &str) -> Result<Output, CliError> {

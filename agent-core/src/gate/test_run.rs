@@ -335,7 +335,8 @@ pub struct TestRunCheck {
 ///   complete pass on its own (exit 0, no failing test), which no
 ///   regression can hide in;
 /// - a baseline run with another command than the after-run is not
-///   comparable and fails the check.
+///   comparable and fails the check (an empty baseline,
+///   `TestBaseline::default()`, has no command and is only empty).
 ///
 /// Tests that failed at baseline and still fail, unnamed, do not fail it.
 pub fn check_test_run(
@@ -346,7 +347,10 @@ pub fn check_test_run(
     named: &[String],
 ) -> TestRunCheck {
     let mut check = TestRunCheck::default();
-    if baseline.command != command {
+    // An empty baseline (no run recorded: `TestBaseline::default()`) is
+    // judged below as one that showed nothing, not as another command.
+    let no_run = baseline.command.is_empty() && baseline.outcomes.is_empty();
+    if !no_run && baseline.command != command {
         check.problems.push(format!(
             "the baseline ran `{}` and this run `{command}`: their outcomes are not comparable",
             baseline.command
@@ -475,5 +479,38 @@ mod tests {
         let base = TestBaseline::new("pytest", Some(1), vec![o("t::a", TestStatus::Failed)]);
         let check = check_test_run(&base, "pytest -v -rA", Some(0), &[o("t::a", TestStatus::Passed)], &[]);
         assert!(!check.passed);
+    }
+}
+
+#[cfg(test)]
+mod baseline_tests {
+    use super::*;
+
+    fn outcomes(failed: bool) -> Vec<TestOutcome> {
+        let last = if failed { TestStatus::Failed } else { TestStatus::Passed };
+        vec![
+            TestOutcome::new("tests/test_a.py::test_a", TestStatus::Passed),
+            TestOutcome::new("tests/test_b.py::test_b", last),
+        ]
+    }
+
+    #[test]
+    fn an_empty_baseline_asks_for_a_clean_pass_instead_of_a_matching_command() {
+        let none = TestBaseline::default();
+        let clean = check_test_run(&none, "python -m pytest -v", Some(0), &outcomes(false), &[]);
+        assert!(clean.passed, "{clean:?}");
+        assert!(clean.problems.is_empty());
+        let failing = check_test_run(&none, "python -m pytest -v", Some(1), &outcomes(true), &[]);
+        assert!(!failing.passed);
+        assert!(failing.problems.iter().any(|p| p.contains("not a clean pass")), "{failing:?}");
+        assert!(!failing.problems.iter().any(|p| p.contains("not comparable")), "{failing:?}");
+    }
+
+    #[test]
+    fn a_baseline_of_another_command_is_still_not_comparable() {
+        let other = TestBaseline::new("cargo test", Some(0), outcomes(false));
+        let check = check_test_run(&other, "python -m pytest -v", Some(0), &outcomes(false), &[]);
+        assert!(!check.passed);
+        assert!(check.problems.iter().any(|p| p.contains("not comparable")), "{check:?}");
     }
 }

@@ -15,8 +15,11 @@
 //!    an invalid answer or one below [`MergeConfig::min_confidence`]
 //!    aborts the rebase (`git rebase --abort`: the worktree is as before)
 //!    and the outcome is [`MergeOutcome::NeedsHuman`] with the conflicts;
-//! 5. runs the host's gates again on the rebased tree: any failure refuses
-//!    the merge ([`MergeOutcome::GatesFailed`]);
+//! 5. runs the host's gates again on the rebased tree, with the diff from
+//!    the target's head (a regression-aware tests gate compares with
+//!    [`MergeRequest::test_baseline`], else asks for a clean pass of the
+//!    whole suite): any failure refuses the merge
+//!    ([`MergeOutcome::GatesFailed`]);
 //! 6. lands: fast-forwards the target with a compare-and-swap
 //!    (`git update-ref refs/heads/TARGET NEW OLD`, or a push with a lease
 //!    for a remote); when the target moved meanwhile, rebases again, at
@@ -54,7 +57,7 @@ pub use resolve::ConflictAnswer;
 use agent_core::edit::FileChange;
 use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::exec::ExecError;
-use agent_core::gate::{GateContext, GateReport, check_gate};
+use agent_core::gate::{GateContext, GateReport, TestBaseline, check_gate};
 use agent_core::journal::JournalError;
 use agent_core::workspace::WorkspaceProfile;
 use agent_core::{Executor, Gate, Journal, LlmProvider};
@@ -191,12 +194,24 @@ pub struct MergeRequest {
     pub worktree: PathBuf,
     /// The task's goal: the commit message, and context for conflicts.
     pub goal: String,
+    /// The test run the gates compare the rebased tree with
+    /// ([`GateContext::test_baseline`]). Without one it is empty, and a
+    /// regression-aware tests gate then asks for a clean pass of the whole
+    /// suite on the rebased tree.
+    pub test_baseline: Option<TestBaseline>,
 }
 
 impl MergeRequest {
     /// The task `task` in `worktree`, with `goal`.
     pub fn new(task: impl Into<String>, worktree: impl Into<PathBuf>, goal: impl Into<String>) -> Self {
-        Self { task: TaskId::new(task), worktree: worktree.into(), goal: goal.into() }
+        Self { task: TaskId::new(task), worktree: worktree.into(), goal: goal.into(), test_baseline: None }
+    }
+
+    /// Compares the rebased tree's test run with `baseline` (e.g. the
+    /// target head's run) instead of asking for a clean pass.
+    pub fn with_test_baseline(mut self, baseline: TestBaseline) -> Self {
+        self.test_baseline = Some(baseline);
+        self
     }
 }
 
@@ -770,7 +785,9 @@ impl MergeStep {
             changes.push(FileChange::new(path, kind));
         }
         let diff = git.ok(&["diff", "--no-ext-diff", "--no-textconv", base, head]).await?;
-        let cx = GateContext::new(&req.worktree, self.profile.clone(), &req.goal, changes).with_diff(diff);
+        let cx = GateContext::new(&req.worktree, self.profile.clone(), &req.goal, changes)
+            .with_diff(diff)
+            .with_test_baseline(req.test_baseline.clone().unwrap_or_default());
         let mut reports = Vec::new();
         for gate in &self.gates {
             let report = match check_gate(gate.as_ref(), &cx).await {
