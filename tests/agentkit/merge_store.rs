@@ -193,6 +193,9 @@ async fn two_workers_finish_tasks_on_one_repository_and_the_second_merge_rebases
     );
     let b_files = git(&repo, &["diff-tree", "--no-commit-id", "--name-only", "-r", &b_commit]);
     assert_eq!(b_files.lines().collect::<Vec<_>>(), ["shop/tax.py", "tests/test_tax.py"]);
+    // The user's own checkout of main followed both merges.
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "", "the checkout of main shows no change");
+    assert!(repo.join("shop/tax.py").is_file() && repo.join("shop/discount.py").is_file());
 
     // The store's record: b's journal has its rebase onto a's commit, the
     // gates re-run and passing, and the merge; both tasks are now merged.

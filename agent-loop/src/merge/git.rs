@@ -85,6 +85,18 @@ impl<'a> Git<'a> {
         }
     }
 
+    /// The same git (environment, settings) in another worktree of the repository.
+    pub(super) fn in_dir(&self, dir: &Path) -> Git<'a> {
+        Git {
+            executor: self.executor,
+            program: self.program,
+            dir: dir.to_path_buf(),
+            env: self.env.clone(),
+            timeout: self.timeout,
+            extra: self.extra.clone(),
+        }
+    }
+
     fn spec(&self, args: &[&str], stdin: Option<&str>) -> CommandSpec {
         let mut all = harden::hardened_args(self.extra.iter().map(String::as_str));
         all.extend(args.iter().map(|a| (*a).to_owned()));

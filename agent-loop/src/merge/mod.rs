@@ -247,7 +247,10 @@ pub enum MergeOutcome {
         commit: String,
     },
     /// A conflict the model could not resolve with enough confidence (or
-    /// at all): the rebase was aborted, the target was not touched.
+    /// at all): the rebase was aborted, the target was not touched. Also a
+    /// target checked out in another worktree that cannot follow it (local
+    /// changes there, or files it would overwrite): no conflicts, the
+    /// reason says which checkout.
     NeedsHuman {
         /// The conflicts of the stop that ended it, resolved or not.
         conflicts: Vec<ConflictRecord>,
@@ -511,8 +514,8 @@ impl MergeStep {
                     self.emit(&req.task, EventKind::BranchLeft { branch: name.clone(), commit: new_head }).await?;
                     return Ok(report(outcome, rebases, resolved));
                 }
-                Landing::FastForward => {
-                    if self.fast_forward(&git, &req, &base, &new_head).await? {
+                Landing::FastForward => match self.fast_forward(&git, &req, &base, &new_head).await? {
+                    Landed::Done => {
                         self.emit(
                             &req.task,
                             EventKind::Merged { target: cfg.target.clone(), commit: new_head.clone() },
@@ -521,7 +524,13 @@ impl MergeStep {
                         return Ok(report(MergeOutcome::Merged { commit: new_head }, rebases, resolved));
                     }
                     // The target moved since `base`: rebase again.
-                }
+                    Landed::Moved => {}
+                    Landed::Refused(reason) => {
+                        self.emit(&req.task, EventKind::MergeRefused { reason: reason.clone() }).await?;
+                        let outcome = MergeOutcome::NeedsHuman { conflicts: Vec::new(), reason };
+                        return Ok(report(outcome, rebases, resolved));
+                    }
+                },
             }
         }
     }
@@ -561,22 +570,72 @@ impl MergeStep {
         read_ref(worktree, &name)?.ok_or(MergeError::TargetMissing { target: shown })
     }
 
-    /// Compare-and-swap of the target from `old` to `new`; false when it moved.
-    async fn fast_forward(&self, git: &Git<'_>, req: &MergeRequest, old: &str, new: &str) -> Result<bool, MergeError> {
+    /// Compare-and-swap of the target from `old` to `new`.
+    ///
+    /// A local target checked out in another worktree (the user's own
+    /// checkout, typically) follows it as git's `receive.denyCurrentBranch
+    /// = updateInstead` would: refused when that checkout has changes to
+    /// tracked files; after the swap, its index and files are moved from
+    /// `old` to `new` (`git read-tree -u -m`, which refuses to overwrite
+    /// untracked files); when that fails the swap is undone. Without this a
+    /// checkout whose branch moved under it shows the change reversed, and
+    /// its next `commit -a` would revert it.
+    async fn fast_forward(
+        &self,
+        git: &Git<'_>,
+        req: &MergeRequest,
+        old: &str,
+        new: &str,
+    ) -> Result<Landed, MergeError> {
         let cfg = &self.config;
         let message = format!("agentkit: merge task {}", req.task);
         match &cfg.remote {
             None => {
                 let target = format!("refs/heads/{}", cfg.target);
+                let checkouts = self.target_checkouts(git, &req.worktree, &target).await?;
+                for checkout in &checkouts {
+                    let there = git.in_dir(checkout);
+                    // Stat information first, so a touched but unchanged file is not "changed".
+                    there.run(&["update-index", "-q", "--refresh"]).await?;
+                    let dirty = there.run(&["diff-index", "--quiet", "HEAD", "--"]).await?;
+                    if !dirty.success() {
+                        return Ok(Landed::Refused(format!(
+                            "the target `{}` is checked out at {} with uncommitted changes to tracked files; \
+                             commit or stash them there, or land on a branch",
+                            cfg.target,
+                            checkout.display()
+                        )));
+                    }
+                }
                 let out = git.run(&["update-ref", "-m", &message, &target, new, old]).await?;
-                if out.success() {
-                    return Ok(true);
+                if !out.success() {
+                    // The lock or the old value failed: moved, or an error.
+                    return match read_ref(&req.worktree, &target)? {
+                        Some(now) if now != old => Ok(Landed::Moved),
+                        _ => Err(git_failed(&["update-ref", &target, new, old], &out)),
+                    };
                 }
-                // The lock or the old value failed: moved, or an error.
-                match read_ref(&req.worktree, &target)? {
-                    Some(now) if now != old => Ok(false),
-                    _ => Err(git_failed(&["update-ref", &target, new, old], &out)),
+                for (i, checkout) in checkouts.iter().enumerate() {
+                    let moved = git.in_dir(checkout).run(&["read-tree", "-u", "-m", old, new]).await?;
+                    if moved.success() {
+                        continue;
+                    }
+                    // Undo: the checkouts already moved go back, then the ref.
+                    for done in &checkouts[..i] {
+                        git.in_dir(done).ok(&["read-tree", "-u", "-m", new, old]).await?;
+                    }
+                    let undo = "agentkit: merge undone, a checkout of the target could not follow";
+                    git.ok(&["update-ref", "-m", undo, &target, old, new]).await?;
+                    let stderr = moved.stderr.text();
+                    return Ok(Landed::Refused(format!(
+                        "the target `{}` is checked out at {} and its files could not follow the merge ({}); \
+                         the target is left where it was",
+                        cfg.target,
+                        checkout.display(),
+                        stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("git read-tree failed").trim()
+                    )));
                 }
+                Ok(Landed::Done)
             }
             Some(remote) => {
                 let target = format!("refs/heads/{}", cfg.target);
@@ -585,15 +644,37 @@ impl MergeStep {
                 let out =
                     git.with_transport().run(&["push", "--quiet", "--porcelain", &lease, remote, &refspec]).await?;
                 if out.success() {
-                    return Ok(true);
+                    return Ok(Landed::Done);
                 }
                 let text = out.stdout.text();
                 if text.contains("[rejected]") || text.contains("stale info") || text.contains("fetch first") {
-                    return Ok(false);
+                    return Ok(Landed::Moved);
                 }
                 Err(git_failed(&["push", &lease, remote, &refspec], &out))
             }
         }
+    }
+
+    /// The worktrees of the repository, other than the task's, that have
+    /// `target` (a full ref name) checked out.
+    async fn target_checkouts(&self, git: &Git<'_>, worktree: &Path, target: &str) -> Result<Vec<PathBuf>, MergeError> {
+        let own = std::fs::canonicalize(worktree).unwrap_or_else(|_| worktree.to_path_buf());
+        let list = git.ok(&["worktree", "list", "--porcelain", "-z"]).await?;
+        let mut found = Vec::new();
+        let mut path: Option<PathBuf> = None;
+        for field in list.split('\0') {
+            if let Some(p) = field.strip_prefix("worktree ") {
+                path = Some(PathBuf::from(p));
+            } else if field.strip_prefix("branch ") == Some(target) {
+                if let Some(p) = path.take() {
+                    let canonical = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+                    if canonical != own && p.is_dir() {
+                        found.push(p);
+                    }
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Rebases the task branch onto `base`, resolving conflicts with the model.
@@ -799,6 +880,16 @@ impl MergeStep {
         }
         Ok(reports)
     }
+}
+
+/// How a compare-and-swap landing went.
+enum Landed {
+    /// The target is at the new head.
+    Done,
+    /// The target moved since the rebase.
+    Moved,
+    /// A checkout of the target could not follow; the target is unchanged.
+    Refused(String),
 }
 
 /// A file git left unmerged.

@@ -417,3 +417,53 @@ async fn a_worktree_with_a_rebase_already_stopped_in_it_is_left_alone() {
     assert!(rebase_in_progress(&wt), "the stopped rebase is still there");
     assert_eq!(head_of(&repo, "main"), main_before);
 }
+
+#[tokio::test]
+async fn a_clean_checkout_of_the_target_follows_the_merge_and_shows_no_change() {
+    let (_tmp, repo) = repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "b.txt", b"from the task\n");
+    write(&repo, "notes.txt", b"the user's untracked notes\n");
+    let journal = Arc::new(MemoryJournal::default());
+    let report = step(&journal).run(MergeRequest::new("t1", &wt, "add b.txt")).await.unwrap();
+    assert!(matches!(report.outcome, MergeOutcome::Merged { .. }), "{report:?}");
+    // The user's checkout of main now holds the change, and git sees
+    // nothing to commit but the user's own untracked file.
+    assert_eq!(std::fs::read_to_string(repo.join("b.txt")).unwrap(), "from the task\n");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "?? notes.txt\n");
+}
+
+#[tokio::test]
+async fn a_checkout_of_the_target_with_local_changes_refuses_the_landing_and_keeps_them() {
+    let (_tmp, repo) = repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "b.txt", b"from the task\n");
+    write(&repo, "a.txt", b"the user is still editing this\n");
+    let before = head_of(&repo, "main");
+    let journal = Arc::new(MemoryJournal::default());
+    let report = step(&journal).run(MergeRequest::new("t1", &wt, "add b.txt")).await.unwrap();
+    let MergeOutcome::NeedsHuman { conflicts, reason } = &report.outcome else { panic!("{report:?}") };
+    assert!(conflicts.is_empty());
+    assert!(reason.contains("uncommitted changes") && reason.contains("checked out"), "{reason}");
+    assert_eq!(head_of(&repo, "main"), before, "the target is untouched");
+    assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "the user is still editing this\n");
+    assert!(!repo.join("b.txt").exists());
+    assert_eq!(merge_events(&journal).last(), Some(&"merge_refused"));
+}
+
+#[tokio::test]
+async fn a_checkout_whose_untracked_file_the_merge_would_overwrite_undoes_the_landing() {
+    let (_tmp, repo) = repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "b.txt", b"from the task\n");
+    write(&repo, "b.txt", b"the user's own untracked b.txt\n");
+    let before = head_of(&repo, "main");
+    let journal = Arc::new(MemoryJournal::default());
+    let report = step(&journal).run(MergeRequest::new("t1", &wt, "add b.txt")).await.unwrap();
+    let MergeOutcome::NeedsHuman { reason, .. } = &report.outcome else { panic!("{report:?}") };
+    assert!(reason.contains("could not follow"), "{reason}");
+    assert_eq!(head_of(&repo, "main"), before, "the compare-and-swap was undone");
+    assert_eq!(std::fs::read_to_string(repo.join("b.txt")).unwrap(), "the user's own untracked b.txt\n");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "?? b.txt\n", "the checkout is as it was");
+    assert!(!merge_events(&journal).contains(&"merged"));
+}
