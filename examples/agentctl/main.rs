@@ -288,6 +288,34 @@ fn snapshot_error(e: SnapshotError) -> CliError {
 
 /// The snapshotter for a workspace: git snapshots at the top of a git
 /// repository, directory copies (kept under the temp dir) anywhere else.
+/// The task spec a store task's payload carries (`spec`), if any.
+fn spec_of(payload: &serde_json::Value) -> Result<Option<agentkit::core::spec::TaskSpec>, String> {
+    match payload.get("spec") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => agentkit::core::spec::TaskSpec::parse(&value.to_string())
+            .map(Some)
+            .map_err(|e| format!("the task's spec: {e}")),
+    }
+}
+
+/// The gates a spec's acceptance criteria and non-goals name, for a loop
+/// or a merge; `tests` is left out (the loop judges the tests itself,
+/// regression-aware, with the spec's named tests).
+fn spec_gates(
+    spec: &agentkit::core::spec::TaskSpec,
+    executor: Arc<dyn agentkit::core::Executor>,
+) -> Result<Vec<Arc<dyn agentkit::core::Gate>>, CliError> {
+    let mut without_tests = spec.clone();
+    for criterion in &mut without_tests.acceptance_criteria {
+        if criterion.gate.as_deref() == Some("tests") {
+            criterion.gate = None;
+        }
+    }
+    agentkit::gates::gates_for_spec(&without_tests, executor)
+        .map(|built| built.gates)
+        .map_err(|e| CliError::bad_input(format!("the spec's non-goal paths: {e}")))
+}
+
 fn snapshotter_for(root: &Path) -> (&'static str, Arc<dyn Snapshotter>) {
     if root.join(".git").exists() {
         ("git", Arc::new(GitSnapshotter::new()))

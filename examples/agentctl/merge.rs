@@ -11,10 +11,12 @@
 //! finished task ID of a shared store. The task's state machine decides
 //! first (only a `done` task that is not merged yet may be merged; any
 //! other is refused with the reason, exit 1, as `agentctl task` controls
-//! are); the worktree and the goal come from the task, its declared
-//! `breaking_changes` (a list in its payload) are allowed by the contract
-//! gate, and the merge step journals into the store, where its `merged`
-//! event makes the task `merged` (`agentctl task show` prints the record).
+//! are); the worktree and the goal come from the task, the gates its spec
+//! names (`agentctl enqueue --spec`: contract, build, static, dependencies,
+//! the scope of its non-goals) run on the rebased change besides `--gate`,
+//! its declared `breaking_changes` are allowed by the contract gate, and
+//! the merge step journals into the store, where its `merged` event makes
+//! the task `merged` (`agentctl task show` prints the record).
 //!
 //! Gates (`--gate`, repeatable, default `tests`): `tests`, `build`, `lint`,
 //! `contract` (no JSON Schema, OpenAPI document or public Rust API the
@@ -116,6 +118,8 @@ struct Subject {
     journal_at: String,
     /// The store the task is from.
     store: Option<Store>,
+    /// The store task's spec, whose gates the merge re-runs too.
+    spec: Option<agentkit::core::spec::TaskSpec>,
 }
 
 /// Runs `agentctl merge`.
@@ -146,6 +150,7 @@ pub(crate) async fn merge(args: MergeArgs) -> Result<Output, CliError> {
                 journal,
                 journal_at: path.display().to_string(),
                 store: None,
+                spec: None,
             }
         }
         Some(url) => {
@@ -181,6 +186,18 @@ enum Refusal {
 /// The store task `args.what`, once its state machine allows the merge.
 async fn from_store(store: &Store, args: &MergeArgs) -> Result<Subject, Refusal> {
     let id = args.what.as_str();
+    // The task's payload first: a task that names no usable directory or
+    // spec is bad input, and its journal gets no merge control.
+    let shown = store.show_task(id).await.map_err(|e| Refusal::Error(store_error(e)))?;
+    let payload = &shown.task.payload;
+    let dir = payload["dir"].as_str().ok_or_else(|| {
+        Refusal::Error(CliError::bad_input(format!("task {id} names no directory (payload field `dir`)")))
+    })?;
+    let root = require_dir(std::path::Path::new(dir)).map_err(Refusal::Error)?;
+    let spec = crate::spec_of(payload).map_err(|e| Refusal::Error(CliError::bad_input(format!("task {id}: {e}"))))?;
+    let goal = args.goal.clone().or_else(|| payload["goal"].as_str().map(str::to_owned));
+    let mut allowed_breaks: Vec<String> = spec.as_ref().map(|s| s.breaking_changes.clone()).unwrap_or_default();
+    allowed_breaks.extend(args.allow_break.iter().cloned());
     match store.merge_task(id, &args.by).await {
         Ok(_) => {}
         Err(StoreError::ControlRefused { task, action, state, reason }) => {
@@ -188,18 +205,6 @@ async fn from_store(store: &Store, args: &MergeArgs) -> Result<Subject, Refusal>
         }
         Err(e) => return Err(Refusal::Error(store_error(e))),
     }
-    let shown = store.show_task(id).await.map_err(|e| Refusal::Error(store_error(e)))?;
-    let payload = &shown.task.payload;
-    let dir = payload["dir"].as_str().ok_or_else(|| {
-        Refusal::Error(CliError::bad_input(format!("task {id} names no directory (payload field `dir`)")))
-    })?;
-    let root = require_dir(std::path::Path::new(dir)).map_err(Refusal::Error)?;
-    let goal = args.goal.clone().or_else(|| payload["goal"].as_str().map(str::to_owned));
-    let mut allowed_breaks: Vec<String> = payload["breaking_changes"]
-        .as_array()
-        .map(|list| list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
-    allowed_breaks.extend(args.allow_break.iter().cloned());
     Ok(Subject {
         task: TaskId::new(id),
         root,
@@ -208,6 +213,7 @@ async fn from_store(store: &Store, args: &MergeArgs) -> Result<Subject, Refusal>
         journal: Arc::new(store.clone()),
         journal_at: format!("the store (task {id})"),
         store: Some(store.clone()),
+        spec,
     })
 }
 
@@ -216,15 +222,23 @@ async fn run_step(args: &MergeArgs, names: &[String], subject: &Subject) -> Resu
     let root = &subject.root;
     let executor = Arc::new(ProcessExecutor::new());
     let mut gates: Vec<Arc<dyn Gate>> = Vec::new();
+    let spec_names_contract = subject.spec.as_ref().is_some_and(|s| s.gates().iter().any(|g| g == "contract"));
     for name in names {
         match name.as_str() {
             "tests" => gates.push(Arc::new(TestsGate::new(executor.clone()))),
             "build" => gates.push(Arc::new(CommandGate::new(CommandKind::Build, executor.clone()))),
             "lint" => gates.push(Arc::new(CommandGate::new(CommandKind::Static, executor.clone()))),
+            // A spec naming the contract gate brings its own (below).
+            "contract" if spec_names_contract => {}
             "contract" => gates
                 .push(Arc::new(ContractGate::new(executor.clone()).allowing(subject.allowed_breaks.iter().cloned()))),
             _ => {}
         }
+    }
+    if let Some(spec) = &subject.spec {
+        let mut spec = spec.clone();
+        spec.breaking_changes.extend(args.allow_break.iter().cloned());
+        gates.extend(crate::spec_gates(&spec, executor.clone())?);
     }
     // Without `--provider` or `--replay`, a default provider that cannot be
     // built (no key) leaves conflicts to a person instead of failing a merge

@@ -109,9 +109,17 @@ pub(crate) struct EnqueueArgs {
     /// The workspace the task runs in.
     #[arg(long)]
     pub(crate) dir: PathBuf,
-    /// What to achieve.
+    /// What to achieve (default: the spec's goal).
+    #[arg(long, required_unless_present = "spec")]
+    pub(crate) goal: Option<String>,
+    /// A task spec (JSON, `agent_core::spec::TaskSpec`): its named tests
+    /// must go from failing to passing, and the gates its acceptance
+    /// criteria name (`contract`, `build`, `static`, `dependencies`, the
+    /// scope of its non-goals) run in the worker's loop and in
+    /// `agentctl merge`; its `breaking_changes` are the contract changes
+    /// allowed to break.
     #[arg(long)]
-    pub(crate) goal: String,
+    pub(crate) spec: Option<PathBuf>,
     /// Higher runs first.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     pub(crate) priority: i64,
@@ -206,8 +214,25 @@ pub(crate) async fn enqueue(args: EnqueueArgs) -> Result<Output, CliError> {
         return Err(CliError::bad_input("--max-attempts must be at least 1"));
     }
     let ceilings = args.ceiling.iter().map(|c| parse_ceiling(c)).collect::<Result<Vec<_>, _>>()?;
+    let spec = match &args.spec {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::bad_input(format!("--spec {}: {e}", path.display())))?;
+            Some(
+                agentkit::core::spec::TaskSpec::parse(&text)
+                    .map_err(|e| CliError::bad_input(format!("--spec {}: {e}", path.display())))?,
+            )
+        }
+    };
+    let goal =
+        args.goal.clone().or_else(|| spec.as_ref().map(agentkit::core::spec::TaskSpec::goal)).unwrap_or_default();
+    let mut payload = json!({"goal": goal, "dir": dir});
+    if let Some(spec) = &spec {
+        payload["spec"] = to_json(spec);
+    }
     let store = open(&args.store).await?;
-    let mut task = NewTask::new(json!({"goal": args.goal, "dir": dir}))
+    let mut task = NewTask::new(payload)
         .with_priority(args.priority)
         .with_repo(args.repo.unwrap_or_else(|| dir.display().to_string()))
         .with_tenant(args.tenant)
@@ -398,6 +423,13 @@ async fn run_task(
         let why = json!({"error": format!("payload needs a goal and an existing dir: {}", task.payload)});
         return (TaskResult::failed("bad_payload").with_detail(why.clone()), row("bad_payload", why));
     }
+    let spec = match crate::spec_of(&task.payload) {
+        Ok(spec) => spec,
+        Err(e) => {
+            let why = json!({"error": e});
+            return (TaskResult::failed("bad_payload").with_detail(why.clone()), row("bad_payload", why));
+        }
+    };
     if let Err(why) = prepare_base(store, &claim, &dir).await {
         let why = json!({"error": why});
         return (TaskResult::failed("base_snapshot").with_detail(why.clone()), row("base_snapshot", why));
@@ -407,15 +439,26 @@ async fn run_task(
     let guard = Arc::new(LedgerGuard::new(provider, ledger, who, Usd::from_dollars(estimate_usd)));
     // Each run is classified by the tool that ran, as in `agentctl repair`.
     let classifier: Arc<dyn FailureClassifier> = Arc::new(AutoClassifier::new());
+    let executor: Arc<dyn agentkit::core::Executor> = Arc::new(
+        LimitedExecutor::new(ProcessExecutor::new().with_default_cwd(dir.clone()))
+            .with_max_consecutive_timeouts(3)
+            .with_max_total_time(Duration::from_secs(3600)),
+    );
+    let spec_gates = match &spec {
+        Some(spec) => match crate::spec_gates(spec, executor.clone()) {
+            Ok(gates) => gates,
+            Err(e) => {
+                let why = json!({"error": e.message});
+                return (TaskResult::failed("bad_payload").with_detail(why.clone()), row("bad_payload", why));
+            }
+        },
+        None => Vec::new(),
+    };
     let parts = RepairParts {
         provider: guard.clone(),
         oracle: Arc::new(default_oracle()),
         classifier,
-        executor: Arc::new(
-            LimitedExecutor::new(ProcessExecutor::new().with_default_cwd(dir.clone()))
-                .with_max_consecutive_timeouts(3)
-                .with_max_total_time(Duration::from_secs(3600)),
-        ),
+        executor,
         snapshotter: snapshotter_for(&dir).1,
         editor: Arc::new(FileEditor::new()),
         journal: store.clone(),
@@ -426,16 +469,22 @@ async fn run_task(
         .with_session(SessionConfig::default().with_max_turns(max_turns))
         .with_sandbox(sandbox);
     // The same loop `agentctl repair` runs: failures grouped by root cause within a token budget.
-    let repair_loop = Arc::new(
-        RepairLoop::new(parts)
-            .with_config(config)
-            .with_context_renderer(Arc::new(RepairContextBuilder::new()))
-            .with_repo_map(Arc::new(RepoMap::new())),
-    );
+    let mut repair_loop = RepairLoop::new(parts)
+        .with_config(config)
+        .with_context_renderer(Arc::new(RepairContextBuilder::new()))
+        .with_repo_map(Arc::new(RepoMap::new()));
+    for gate in spec_gates {
+        repair_loop = repair_loop.with_gate(gate);
+    }
+    let repair_loop = Arc::new(repair_loop);
     if let Ok(mut c) = current.lock() {
         *c = Some(repair_loop.clone());
     }
-    let report = repair_loop.run(Task::new(task.id.clone(), dir, goal)).await;
+    let run = match &spec {
+        Some(spec) => Task::from_spec(task.id.clone(), dir, spec),
+        None => Task::new(task.id.clone(), dir, goal),
+    };
+    let report = repair_loop.run(run).await;
     if let Ok(mut c) = current.lock() {
         *c = None;
     }

@@ -129,7 +129,7 @@ async fn refusals(db: Db) {
     store.enqueue(NewTask::new(json!({})).with_id("ok")).await.unwrap();
     let claim = store.claim("w1", LEASE).await.unwrap().unwrap();
 
-    // Running: neither retried nor reimplemented (cancel first).
+    // Running: neither retried nor reimplemented (cancel first), nor merged.
     for action in [ControlAction::Retry, ControlAction::Reimplement] {
         match store.control("ok", action, "ops").await {
             Err(StoreError::ControlRefused { task, action: refused, state, reason }) => {
@@ -139,7 +139,17 @@ async fn refusals(db: Db) {
             other => panic!("{action} of a running task: {other:?}"),
         }
     }
+    match store.merge_task("ok", "ops").await {
+        Err(StoreError::ControlRefused { action: ControlAction::Merge, state, reason, .. }) => {
+            assert_eq!((state.as_str(), reason.as_str()), ("running", "it is still running; merge it once it is done"));
+        }
+        other => panic!("merge of a running task: {other:?}"),
+    }
     store.complete(&claim.lease, TaskResult::succeeded("accepted")).await.unwrap();
+
+    // Done: the merge step may start; the state stays `done` until its event.
+    let merging = store.merge_task("ok", "ops").await.unwrap();
+    assert_eq!((merging.from_state.as_str(), merging.to_state.as_str()), ("done", "done"));
 
     // Done: a retry is refused with the reason; so is a cancel.
     match store.retry_task("ok", "ops").await {
@@ -160,7 +170,7 @@ async fn refusals(db: Db) {
 
     // Merged (the journal holds the merge step's event): nothing applies.
     insert_raw_event(&db.url, "ok", "merged", json!({"target": "main", "commit": "abc123"})).await;
-    for action in [ControlAction::Retry, ControlAction::Reimplement, ControlAction::Cancel] {
+    for action in [ControlAction::Retry, ControlAction::Reimplement, ControlAction::Cancel, ControlAction::Merge] {
         match store.control("ok", action, "ops").await {
             Err(StoreError::ControlRefused { state, .. }) => assert_eq!(state, "merged", "{action}"),
             other => panic!("{action} of a merged task: {other:?}"),
@@ -176,14 +186,17 @@ async fn refusals(db: Db) {
         [
             ("retry", "running", true),
             ("reimplement", "running", true),
+            ("merge", "running", true),
+            ("merge", "done", false),
             ("retry", "done", true),
             ("cancel", "done", true),
             ("retry", "merged", true),
             ("reimplement", "merged", true),
             ("cancel", "merged", true),
+            ("merge", "merged", true),
         ]
     );
-    assert!(journaled[2].3.as_deref().unwrap().contains("succeeded"));
+    assert!(journaled[4].3.as_deref().unwrap().contains("succeeded"));
 }
 
 #[tokio::test]
@@ -396,9 +409,11 @@ async fn show(db: Db) {
     let before = store.show_task("shown").await.unwrap();
     assert_eq!((before.merged, before.merge.is_none()), (false, true));
     insert_raw_event(&db.url, "shown", "merged", json!({"target": "main", "commit": "abc123"})).await;
+    insert_raw_event(&db.url, "shown", "from_a_newer_worker", json!({"detail": "x"})).await;
     let shown = store.show_task("shown").await.unwrap();
     assert_eq!((shown.task.state.as_str(), shown.task.repo.as_str()), ("done", "demo"));
-    assert_eq!(shown.events.len(), 3, "the timeline, in order");
+    assert_eq!(shown.events.len(), 4, "the timeline, in order (the merge step's event included)");
+    assert!(matches!(shown.events[3].kind, EventKind::Merged { .. }));
     assert!(matches!(shown.events[0].kind, EventKind::TaskStarted { .. }));
     assert_eq!(shown.verdicts, [Verdict::Approve]);
     assert_eq!((shown.cost.calls, shown.cost.input_tokens, shown.cost.output_tokens), (1, 100, 10));
