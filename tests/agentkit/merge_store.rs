@@ -223,3 +223,134 @@ async fn two_workers_finish_tasks_on_one_repository_and_the_second_merge_rebases
     assert_eq!(json(&retry)["refused"]["state"], "merged");
     assert_eq!(git(&repo, &["rev-parse", "main"]).trim(), b_commit, "refusals leave main alone");
 }
+
+const ORDER_SCHEMA: &str = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "properties": {
+    "id": { "type": "string" },
+    "total": { "type": "number" }
+  },
+  "required": ["id", "total"]
+}
+"#;
+
+/// The order schema with `total` renamed to `amount`: a breaking change
+/// (a removed property, a new required one) for every client.
+const RENAMED_SCHEMA: &str = r#"{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "type": "object",
+  "properties": {
+    "id": { "type": "string" },
+    "amount": { "type": "number" }
+  },
+  "required": ["id", "amount"]
+}
+"#;
+
+/// The scripted model of the contract test: rewrites the schema, then finishes.
+struct RenamesTotal;
+
+impl Respond for RenamesTotal {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let turn = body["messages"].as_array().map_or(0, |m| m.iter().filter(|m| m["role"] == "tool").count());
+        let reply = if turn == 0 {
+            tool_call(1, "write_file", json!({ "path": "schemas/order.schema.json", "content": RENAMED_SCHEMA }))
+        } else {
+            tool_call(2, "finish", json!({ "summary": "Renamed total to amount." }))
+        };
+        ResponseTemplate::new(200).set_body_json(reply)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_naming_the_contract_gate_fails_an_undeclared_schema_break_and_merges_a_declared_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("shop");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::create_dir_all(repo.join("schemas")).unwrap();
+    std::fs::write(repo.join("schemas/order.schema.json"), ORDER_SCHEMA).unwrap();
+    shop_repo(&repo);
+    let (wt_a, wt_b) = (dir.path().join("wt-a"), dir.path().join("wt-b"));
+    git(&repo, &["worktree", "add", "-q", "-b", "task-a", wt_a.to_str().unwrap(), "main"]);
+    git(&repo, &["worktree", "add", "-q", "-b", "task-b", wt_b.to_str().unwrap(), "main"]);
+    let store = store_url(dir.path());
+    let spec = |declared: &[&str]| {
+        json!({
+            "problem": "Rename the order's `total` to `amount` in schemas/order.schema.json.",
+            "acceptance_criteria": [
+                { "id": "clients", "description": "no client of the order schema breaks", "gate": "contract" }
+            ],
+            "breaking_changes": declared,
+        })
+    };
+    for (id, work, declared) in [("a", &wt_a, &[][..]), ("b", &wt_b, &["schemas/order.schema.json"][..])] {
+        let file = dir.path().join(format!("{id}.spec.json"));
+        std::fs::write(&file, spec(declared).to_string()).unwrap();
+        let out = agentctl()
+            .args(["enqueue", "--store", &store, "--dir", work.to_str().unwrap(), "--id", id])
+            .args(["--spec", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(RenamesTotal).mount(&server).await;
+    let spec_arg = format!("openai:gpt-4.1-mini@{}/v1", server.uri());
+    let url = store.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        agentctl()
+            .env("OPENAI_API_KEY", "sk-test")
+            .args(["worker", "--store", &url, "--drain", "--max-attempts", "1", "--provider", &spec_arg, "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let report = json(&out);
+    let outcomes: Vec<(String, String)> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["task"].as_str().unwrap().to_owned(), t["outcome"].as_str().unwrap().to_owned()))
+        .collect();
+    let of = |id: &str| outcomes.iter().find(|(t, _)| t == id).map(|(_, o)| o.clone()).unwrap();
+    assert_ne!(of("a"), "accepted", "the undeclared break fails the loop's contract gate: {report:#}");
+    assert_eq!(of("b"), "accepted", "the declared break passes: {report:#}");
+
+    // a's journal holds the contract gate's failing report, naming the break.
+    let shown = json(&agentctl().args(["task", "show", "a", "--store", &store, "--json"]).output().unwrap());
+    let contract_failed = shown["events"].as_array().unwrap().iter().any(|e| {
+        e["type"] == "gate_report"
+            && e["report"]["gate"] == "contract"
+            && e["report"]["passed"] == false
+            && e["report"].to_string().contains("schemas/order.schema.json#/properties/total")
+    });
+    assert!(contract_failed, "{:#}", shown["events"]);
+    assert_eq!(
+        std::fs::read_to_string(wt_a.join("schemas/order.schema.json")).unwrap(),
+        ORDER_SCHEMA,
+        "the failed attempt was rolled back"
+    );
+
+    // The failed task is not merged; the declared one is, its contract
+    // gate passing again on the rebased change.
+    let refused = merge(&store, "a");
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(json(&refused)["refused"]["reason"], "its change was not accepted; retry or reimplement it first");
+    let merged = merge(&store, "b");
+    let doc = json(&merged);
+    assert_eq!(merged.status.code(), Some(0), "{doc:#}\n{}", String::from_utf8_lossy(&merged.stderr));
+    let shown = json(&agentctl().args(["task", "show", "b", "--store", &store, "--json"]).output().unwrap());
+    let rerun: Vec<&Value> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "gate_report" && e["report"]["gate"] == "contract")
+        .collect();
+    assert_eq!(rerun.len(), 2, "the contract gate ran in the loop and again on the rebased change: {rerun:#?}");
+    assert!(rerun.iter().all(|e| e["report"]["passed"] == true), "{rerun:#?}");
+    assert_eq!(std::fs::read_to_string(repo.join("schemas/order.schema.json")).unwrap(), RENAMED_SCHEMA);
+}
