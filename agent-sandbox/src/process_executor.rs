@@ -109,6 +109,10 @@ pub struct ProcessExecutor {
     sandbox_dir: std::sync::Arc<OnceLock<Option<SandboxDir>>>,
     read_rules: std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<sandbox_policy::ReadRules>>>>,
     shared_netns: std::sync::Arc<OnceLock<Option<std::sync::Arc<std::os::fd::OwnedFd>>>>,
+    /// [`hidden`](Self::hidden), worked out at the first confined spawn.
+    hidden_once: std::sync::Arc<OnceLock<Vec<PathBuf>>>,
+    /// [`shared_cache_dir`](Self::shared_cache_dir), checked at the first confined spawn.
+    shared_cache_once: std::sync::Arc<OnceLock<Option<PathBuf>>>,
 }
 
 /// The private directory of one executor's confined commands (created at
@@ -168,6 +172,8 @@ impl ProcessExecutor {
             sandbox_dir: std::sync::Arc::new(OnceLock::new()),
             read_rules: std::sync::Arc::default(),
             shared_netns: std::sync::Arc::new(OnceLock::new()),
+            hidden_once: std::sync::Arc::new(OnceLock::new()),
+            shared_cache_once: std::sync::Arc::new(OnceLock::new()),
         }
     }
 
@@ -222,6 +228,7 @@ impl ProcessExecutor {
     /// [`EnvPolicy`](agent_core::exec::EnvPolicy) when this differs from the host's.
     pub fn with_sandbox_temp_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.sandbox_temp_dir = dir;
+        self.shared_cache_once = std::sync::Arc::new(OnceLock::new());
         self
     }
 
@@ -251,6 +258,7 @@ impl ProcessExecutor {
     /// their own. `$HOME` by default; `None` hides nothing.
     pub fn with_host_home(mut self, home: Option<PathBuf>) -> Self {
         self.host_home = home;
+        self.hidden_once = std::sync::Arc::new(OnceLock::new());
         self
     }
 
@@ -258,6 +266,7 @@ impl ProcessExecutor {
     /// commands (any policy but `None`, where the kernel has Landlock).
     pub fn with_hidden_path(mut self, path: PathBuf) -> Self {
         self.hidden_paths.push(path);
+        self.hidden_once = std::sync::Arc::new(OnceLock::new());
         self
     }
 
@@ -487,14 +496,18 @@ impl ProcessExecutor {
     /// The paths confined commands may not read: the host home's credential
     /// files (whether they exist yet or not, so one created later is hidden
     /// too), and those added with [`with_hidden_path`](Self::with_hidden_path).
-    fn hidden(&self) -> Vec<PathBuf> {
-        let mut out: Vec<PathBuf> = Vec::new();
-        if let Some(home) = &self.host_home {
-            let home = std::fs::canonicalize(home).unwrap_or_else(|_| home.clone());
-            out.extend(sandbox_policy::HIDDEN_HOME_PATHS.iter().map(|rel| home.join(rel)));
-        }
-        out.extend(self.hidden_paths.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
-        out
+    /// Worked out once per executor (the home and the paths canonicalized
+    /// at the first confined spawn).
+    fn hidden(&self) -> &[PathBuf] {
+        self.hidden_once.get_or_init(|| {
+            let mut out: Vec<PathBuf> = Vec::new();
+            if let Some(home) = &self.host_home {
+                let home = std::fs::canonicalize(home).unwrap_or_else(|_| home.clone());
+                out.extend(sandbox_policy::HIDDEN_HOME_PATHS.iter().map(|rel| home.join(rel)));
+            }
+            out.extend(self.hidden_paths.iter().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+            out
+        })
     }
 
     /// Gives a confined command its own `HOME` and `TMPDIR` in the sandbox
@@ -527,13 +540,20 @@ impl ProcessExecutor {
     /// The toolchain cache directory shared by confined commands of every
     /// executor of this host (`<sandbox temp dir>/agentkit-sandbox-cache`),
     /// created with mode 0700; `None` when it is not a directory of this
-    /// user (a symlink planted there included).
+    /// user (a symlink planted there included). Checked once per executor:
+    /// once it is this user's directory, no other user can replace it (the
+    /// temp dir is sticky) and no confined command can (its parent is not
+    /// writable to them).
     fn shared_cache_dir(&self) -> Option<PathBuf> {
         use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-        let dir = self.sandbox_temp_dir.as_ref()?.join("agentkit-sandbox-cache");
-        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-        let meta = std::fs::symlink_metadata(&dir).ok()?;
-        (meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw()).then_some(dir)
+        self.shared_cache_once
+            .get_or_init(|| {
+                let dir = self.sandbox_temp_dir.as_ref()?.join("agentkit-sandbox-cache");
+                let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+                let meta = std::fs::symlink_metadata(&dir).ok()?;
+                (meta.is_dir() && meta.uid() == nix::unistd::geteuid().as_raw()).then_some(dir)
+            })
+            .clone()
     }
 
     /// Under a policy that confines writes, the toolchains' own caches (Go's
