@@ -1,6 +1,6 @@
 //! agentctl driven as a black box: its flags, exit codes and JSON documents.
 
-use crate::support::{agentctl, fixture, manifest, repo};
+use crate::support::{agentctl, fixture, manifest, repo, stdout_json as json};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Output, Stdio};
@@ -8,16 +8,6 @@ use std::process::{Output, Stdio};
 const STATS_GOAL: &str = "Make the failing tests pass: mean must return the arithmetic mean.";
 const ROMAN_GOAL: &str = "Make to_roman use subtractive notation so that all tests pass.";
 const TRAP_GOAL: &str = "Make discount_starts_at_one_hundred pass: an order of exactly 100.00 gets the 10% discount.";
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn cassette(name: &str) -> String {
     repo().join("examples/cassettes").join(format!("{name}.json")).display().to_string()

@@ -8,7 +8,7 @@
 //! scripted (a wiremock server speaking the OpenAI wire format on
 //! loopback, answering per task by the goal in the request).
 
-use crate::support::{agentctl, git, openai_tool_call as tool_call};
+use crate::support::{agentctl, git, openai_tool_call as tool_call, stdout_json as json};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Output, Stdio};
@@ -17,16 +17,6 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const DISCOUNT_GOAL: &str = "Add shop/discount.py with discount(price, pct): price lowered by pct percent, tested.";
 const TAX_GOAL: &str = "Add shop/tax.py with with_tax(price, rate): price raised by rate percent, tested.";
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 /// A Python project on `main` whose suite passes, with its identity in the
 /// repository's configuration (shared by its worktrees) and a `.gitignore`
@@ -106,6 +96,18 @@ fn merge(store: &str, id: &str) -> Output {
     agentctl().args(["merge", id, "--store", store, "--target", "main", "--json"]).output().unwrap()
 }
 
+/// Merges store task `id` into `main` (exit 0, outcome `merged`) and
+/// returns the commit, checked to be `main`'s head in `repo`.
+fn merged_into_main(store: &str, id: &str, repo: &Path) -> String {
+    let out = merge(store, id);
+    let doc = json(&out);
+    assert_eq!(out.status.code(), Some(0), "{doc:#}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(doc["report"]["outcome"], "merged", "{doc:#}");
+    let head = git(repo, &["rev-parse", "main"]).trim().to_owned();
+    assert_eq!(doc["report"]["commit"].as_str(), Some(head.as_str()));
+    head
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_finish_tasks_on_one_repository_and_the_second_merge_rebases_onto_the_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -157,22 +159,12 @@ async fn two_workers_finish_tasks_on_one_repository_and_the_second_merge_rebases
     assert_eq!(git(&repo, &["rev-parse", "main"]).trim(), base, "nothing lands before a merge");
 
     // The first merge fast-forwards main to the first change.
-    let first = merge(&store, "a");
-    let doc = json(&first);
-    assert_eq!(first.status.code(), Some(0), "{doc:#}\n{}", String::from_utf8_lossy(&first.stderr));
-    assert_eq!(doc["report"]["outcome"], "merged", "{doc:#}");
-    let a_commit = git(&repo, &["rev-parse", "main"]).trim().to_owned();
-    assert_eq!(doc["report"]["commit"].as_str(), Some(a_commit.as_str()));
+    let a_commit = merged_into_main(&store, "a", &repo);
     assert_eq!(git(&repo, &["rev-parse", &format!("{a_commit}^")]).trim(), base);
 
     // The second rebases onto the first's merge, re-runs the suite (now
     // with the first task's test too) and lands on top of it.
-    let second = merge(&store, "b");
-    let doc = json(&second);
-    assert_eq!(second.status.code(), Some(0), "{doc:#}\n{}", String::from_utf8_lossy(&second.stderr));
-    assert_eq!(doc["report"]["outcome"], "merged", "{doc:#}");
-    let b_commit = git(&repo, &["rev-parse", "main"]).trim().to_owned();
-    assert_eq!(doc["report"]["commit"].as_str(), Some(b_commit.as_str()));
+    let b_commit = merged_into_main(&store, "b", &repo);
     assert_eq!(git(&repo, &["rev-parse", &format!("{b_commit}^")]).trim(), a_commit, "b sits on a's merge");
     let files = git(&repo, &["ls-tree", "-r", "--name-only", "main"]);
     let files: Vec<&str> = files.lines().collect();
@@ -340,9 +332,7 @@ async fn a_spec_naming_the_contract_gate_fails_an_undeclared_schema_break_and_me
     let refused = merge(&store, "a");
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(json(&refused)["refused"]["reason"], "its change was not accepted; retry or reimplement it first");
-    let merged = merge(&store, "b");
-    let doc = json(&merged);
-    assert_eq!(merged.status.code(), Some(0), "{doc:#}\n{}", String::from_utf8_lossy(&merged.stderr));
+    merged_into_main(&store, "b", &repo);
     let shown = json(&agentctl().args(["task", "show", "b", "--store", &store, "--json"]).output().unwrap());
     let rerun: Vec<&Value> = shown["events"]
         .as_array()

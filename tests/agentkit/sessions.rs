@@ -5,20 +5,10 @@
 //! the tools read and edit real files, `cargo test`, `pytest`, `go test` and
 //! `node --test` really run, and each run is classified by the tool that ran.
 
-use crate::support::{agentctl, fixture, repo};
+use crate::support::{agentctl, fixture, repo, stdout_json as json};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn cassette(name: &str) -> String {
     repo().join("examples/cassettes").join(format!("{name}.json")).display().to_string()

@@ -100,3 +100,15 @@ pub(crate) fn openai_tool_call(n: usize, name: &str, args: serde_json::Value) ->
         "usage": { "prompt_tokens": 900, "completion_tokens": 30, "total_tokens": 930 }
     })
 }
+
+/// The one JSON document a command printed on stdout; panics with its
+/// stdout and stderr when it is not one.
+pub(crate) fn stdout_json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}

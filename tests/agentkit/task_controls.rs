@@ -4,7 +4,7 @@
 //! stopped with its worktree restored byte for byte; a reimplemented task
 //! is restored to its state before its first attempt and runs again.
 
-use crate::support::{agentctl, fixture, manifest, openai_tool_call as tool_call, repo};
+use crate::support::{agentctl, fixture, manifest, openai_tool_call as tool_call, repo, stdout_json as json};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Output;
@@ -14,16 +14,6 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const STATS_GOAL: &str = "Make the failing tests pass: mean must return the arithmetic mean.";
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON document ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
 
 fn store_url(dir: &Path) -> String {
     format!("sqlite://{}?mode=rwc", dir.join("store.db").display())
