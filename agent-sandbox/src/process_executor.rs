@@ -372,7 +372,7 @@ impl ProcessExecutor {
         writable.extend(self.shared_cache_dir());
         writable.extend(reports.iter().cloned());
         let hidden = self.hidden();
-        let readable = confined.then(|| sandbox_policy::ReadRules::cached(&self.read_rules, &hidden));
+        let readable = confined.then(|| sandbox_policy::ReadRules::cached(&self.read_rules, hidden));
         let shared_netns = if spec.sandbox.cuts_network()
             && sandbox_policy::namespace_support() == sandbox_policy::NamespaceSupport::Privileged
             && !self.force_user_namespace

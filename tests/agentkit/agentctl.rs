@@ -3,7 +3,7 @@
 use crate::support::{agentctl, fixture, manifest, repo, stdout_json as json};
 use serde_json::{Value, json};
 use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 
 const STATS_GOAL: &str = "Make the failing tests pass: mean must return the arithmetic mean.";
 const ROMAN_GOAL: &str = "Make to_roman use subtractive notation so that all tests pass.";

@@ -8,7 +8,7 @@
 use crate::support::{agentctl, fixture, repo, stdout_json as json};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn cassette(name: &str) -> String {
     repo().join("examples/cassettes").join(format!("{name}.json")).display().to_string()
