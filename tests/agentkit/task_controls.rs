@@ -2,7 +2,9 @@
 //! black box: exit codes and JSON; a running task cancelled under the real
 //! `agentctl worker` (scripted model on loopback, real git fixture) is
 //! stopped with its worktree restored byte for byte; a reimplemented task
-//! is restored to its state before its first attempt and runs again.
+//! is restored to its state before its first attempt and runs again; a
+//! retried failed task runs again under a real worker, keeping its first
+//! attempt and verdict.
 
 use crate::support::{agentctl, fixture, manifest, openai_tool_call as tool_call, repo, stdout_json as json};
 use serde_json::{Value, json};
@@ -227,4 +229,64 @@ async fn a_reimplemented_task_is_restored_to_its_state_before_its_first_attempt_
         .iter()
         .any(|e| e["type"] == "snapshot_restored" && e["id"] == base.as_str());
     assert!(restored_base, "the worker journaled the restore of the base {base}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_failed_task_runs_again_under_a_real_worker_and_keeps_its_first_attempt() {
+    let (dir, work) = fixture("buggy-stats");
+    let store = store_url(dir.path());
+    enqueue(&store, &work, "again");
+    // The first worker's model only talks: the run ends without a fix.
+    let talk = json!({
+        "id": "chatcmpl-t", "object": "chat.completion", "model": "gpt-4.1-mini",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "Nothing to do." },
+                      "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 900, "completion_tokens": 10, "total_tokens": 910 }
+    });
+    let (server, _seen) = serve(vec![], Some(talk)).await;
+    let spec = format!("openai:gpt-4.1-mini@{}/v1", server.uri());
+    let url = store.clone();
+    let first = tokio::task::spawn_blocking(move || {
+        agentctl()
+            .env("OPENAI_API_KEY", "sk-test")
+            .args(["worker", "--store", &url, "--drain", "--provider", &spec])
+            .args(["--max-attempts", "1", "--max-turns", "2", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_ne!(json(&first)["tasks"][0]["outcome"], "accepted");
+    assert_eq!(json(&task(&["show", "again", "--store", &store, "--json"]))["task"]["state"], "failed");
+
+    let retried = task(&["retry", "again", "--store", &store, "--json"]);
+    assert_eq!(retried.status.code(), Some(0), "{}", String::from_utf8_lossy(&retried.stderr));
+    assert_eq!(
+        (json(&retried)["from_state"].clone(), json(&retried)["to_state"].clone()),
+        (json!("failed"), json!("queued"))
+    );
+
+    // The retry runs under a worker whose model fixes the bug (the recorded cassette).
+    let cassette = repo().join("examples/cassettes/buggy-stats.json");
+    let second = agentctl()
+        .args(["worker", "--store", &store, "--drain", "--mode", "plan", "--provider", "openai:gpt-4.1-mini"])
+        .args(["--replay", cassette.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(json(&second)["tasks"][0]["outcome"], "accepted");
+
+    let shown = json(&task(&["show", "again", "--store", &store, "--json"]));
+    assert_eq!(shown["task"]["state"], "done");
+    assert_eq!(shown["task"]["generation"], 0, "a retry is no new generation");
+    let results: Vec<&str> =
+        shown["attempts"].as_array().unwrap().iter().map(|a| a["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["completed", "completed"], "the first attempt stays in the history");
+    let verdicts: Vec<&str> =
+        shown["verdicts"].as_array().unwrap().iter().map(|v| v["verdict"].as_str().unwrap()).collect();
+    assert_eq!(verdicts.len(), 2, "both runs' verdicts are kept: {verdicts:?}");
+    assert_ne!(verdicts[0], "approve");
+    assert_eq!(verdicts[1], "approve");
+    assert_eq!(shown["controls"][0]["action"], "retry");
+    assert_eq!(shown["controls"][0]["from_state"], "failed");
 }
