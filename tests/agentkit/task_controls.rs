@@ -116,6 +116,33 @@ fn task_controls_exit_0_when_applied_1_with_the_reason_when_refused_and_2_for_an
     assert_eq!(task(&["show", "t1", "--store", "mysql://x"]).status.code(), Some(2), "a bad URL is bad input");
 }
 
+/// Runs `agentctl worker --drain` on `store` with a model that only talks
+/// (one attempt of two turns, so each run ends without a change); returns
+/// its output and how many requests the model saw.
+async fn talking_worker(store: &str) -> (Output, Arc<Mutex<usize>>) {
+    let talk = json!({
+        "id": "chatcmpl-t", "object": "chat.completion", "model": "gpt-4.1-mini",
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "I will not change anything." },
+                      "finish_reason": "stop" }],
+        "usage": { "prompt_tokens": 900, "completion_tokens": 10, "total_tokens": 910 }
+    });
+    let (server, seen) = serve(vec![], Some(talk)).await;
+    let spec = format!("openai:gpt-4.1-mini@{}/v1", server.uri());
+    let url = store.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        agentctl()
+            .env("OPENAI_API_KEY", "sk-test")
+            .args(["worker", "--store", &url, "--drain", "--provider", &spec])
+            .args(["--max-attempts", "1", "--max-turns", "2", "--json"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    drop(server);
+    (out, seen)
+}
+
 /// Waits (polling; nextest's timeout bounds it) until `ready`.
 async fn until(mut ready: impl FnMut() -> bool) {
     while !ready() {
@@ -193,25 +220,7 @@ async fn a_reimplemented_task_is_restored_to_its_state_before_its_first_attempt_
     let redo = task(&["reimplement", "redo", "--store", &store, "--json"]);
     assert_eq!(redo.status.code(), Some(0), "{}", String::from_utf8_lossy(&redo.stderr));
     assert_eq!(json(&redo)["from_state"], "done");
-    let talk = json!({
-        "id": "chatcmpl-t", "object": "chat.completion", "model": "gpt-4.1-mini",
-        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "I will not change anything." },
-                      "finish_reason": "stop" }],
-        "usage": { "prompt_tokens": 900, "completion_tokens": 10, "total_tokens": 910 }
-    });
-    let (server, seen) = serve(vec![], Some(talk)).await;
-    let spec = format!("openai:gpt-4.1-mini@{}/v1", server.uri());
-    let url = store.clone();
-    let second = tokio::task::spawn_blocking(move || {
-        agentctl()
-            .env("OPENAI_API_KEY", "sk-test")
-            .args(["worker", "--store", &url, "--drain", "--provider", &spec])
-            .args(["--max-attempts", "1", "--max-turns", "2", "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (second, seen) = talking_worker(&store).await;
     let report = json(&second);
     assert_eq!(report["stats"]["completed"], 1, "{report:#}");
     assert_ne!(report["tasks"][0]["outcome"], "accepted", "{report:#}");
@@ -237,25 +246,7 @@ async fn a_retried_failed_task_runs_again_under_a_real_worker_and_keeps_its_firs
     let store = store_url(dir.path());
     enqueue(&store, &work, "again");
     // The first worker's model only talks: the run ends without a fix.
-    let talk = json!({
-        "id": "chatcmpl-t", "object": "chat.completion", "model": "gpt-4.1-mini",
-        "choices": [{ "index": 0, "message": { "role": "assistant", "content": "Nothing to do." },
-                      "finish_reason": "stop" }],
-        "usage": { "prompt_tokens": 900, "completion_tokens": 10, "total_tokens": 910 }
-    });
-    let (server, _seen) = serve(vec![], Some(talk)).await;
-    let spec = format!("openai:gpt-4.1-mini@{}/v1", server.uri());
-    let url = store.clone();
-    let first = tokio::task::spawn_blocking(move || {
-        agentctl()
-            .env("OPENAI_API_KEY", "sk-test")
-            .args(["worker", "--store", &url, "--drain", "--provider", &spec])
-            .args(["--max-attempts", "1", "--max-turns", "2", "--json"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let (first, _seen) = talking_worker(&store).await;
     assert_ne!(json(&first)["tasks"][0]["outcome"], "accepted");
     assert_eq!(json(&task(&["show", "again", "--store", &store, "--json"]))["task"]["state"], "failed");
 
