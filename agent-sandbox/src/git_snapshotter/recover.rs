@@ -1,7 +1,7 @@
 //! Recovery of a workspace a killed process left mid-run.
 
 use super::owner::{self, Owner};
-use super::{MARKER, RUN_MARKER, Repo, check_id, io_err, remove_if_present};
+use super::{MARKER, REF_PREFIX, RUN_MARKER, Repo, check_id, io_err, remove_if_present};
 use agent_core::snapshot::{SnapshotError, SnapshotId};
 
 /// What [`GitSnapshotter::recover`](super::GitSnapshotter::recover) did.
@@ -66,6 +66,18 @@ struct Found {
 }
 
 impl Repo {
+    /// Removes the lock file git or gix takes on the ref of snapshot `id`
+    /// while it changes it. Called only once no run's owner is alive: a
+    /// process killed while it deleted the ref leaves the lock behind, and
+    /// every later edit of that ref would fail on it.
+    fn clear_stale_ref_lock(&self, id: &str) -> Result<(), SnapshotError> {
+        let lock = self.common_dir.join(format!("{REF_PREFIX}{id}.lock"));
+        if lock.is_file() {
+            tracing::warn!(lock = %lock.display(), "removing the ref lock a killed run left");
+        }
+        remove_if_present(&lock)
+    }
+
     fn markers(&self) -> Result<Vec<Found>, SnapshotError> {
         let dir = self.agentkit_dir();
         let entries = match std::fs::read_dir(&dir) {
@@ -105,6 +117,11 @@ impl Repo {
         let finished = self.finish_interrupted_restore()?;
         let mut runs = Vec::new();
         for marker in markers.into_iter().filter(|m| !m.path.ends_with(MARKER)) {
+            if check_id(&marker.id).is_ok() {
+                // Its owner is gone: a lock it held on the snapshot's ref
+                // (killed while discarding) can only be stale.
+                self.clear_stale_ref_lock(marker.id.as_str())?;
+            }
             if check_id(&marker.id).is_ok() && self.snapshot_exists(marker.id.as_str())? {
                 runs.push(marker);
             } else {

@@ -275,6 +275,35 @@ async fn recover_restores_the_oldest_snapshot_of_a_dead_run_and_discards_all_of_
 }
 
 #[tokio::test]
+async fn recover_clears_the_ref_lock_a_run_killed_while_discarding_left_and_discards_its_snapshot() {
+    let (dir, id, before) = mid_run().await;
+    let root = dir.path();
+    let (mut child, pid, start) = sleeper();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    own_run(root, &id, pid, start);
+    // What a process killed inside the ref deletion leaves: git's lock beside the ref.
+    let lock = root.join(format!(".git/refs/agentkit/snapshots/{id}.lock"));
+    std::fs::write(&lock, format!("{id}\n")).unwrap();
+    // The lock stops git itself from deleting the ref.
+    let refused = Command::new("git")
+        .current_dir(root)
+        .args(["update-ref", "-d", &format!("refs/agentkit/snapshots/{id}")])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "git deleted a locked ref");
+
+    let snaps = GitSnapshotter::new();
+    let report = snaps.recover(root).await.unwrap();
+    assert_eq!(report.snapshot(), Some(&id), "{report:?}");
+    assert!(report.recovered(), "{report:?}");
+    assert_eq!(full_state(root), before);
+    assert!(!lock.exists(), "the stale lock is still there");
+    assert_eq!(git(root, &["for-each-ref", "refs/agentkit/"]), "", "the snapshot's ref was not deleted");
+    assert_eq!(snaps.recover(root).await.unwrap(), RecoverReport::NothingToRecover);
+}
+
+#[tokio::test]
 async fn a_discarded_snapshot_leaves_nothing_to_recover() {
     let dir = rich_repo();
     let root = dir.path();
