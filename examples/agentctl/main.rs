@@ -292,26 +292,39 @@ fn snapshot_error(e: SnapshotError) -> CliError {
 fn spec_of(payload: &serde_json::Value) -> Result<Option<agentkit::core::spec::TaskSpec>, String> {
     match payload.get("spec") {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(value) => agentkit::core::spec::TaskSpec::parse(&value.to_string())
-            .map(Some)
-            .map_err(|e| format!("the task's spec: {e}")),
+        Some(value) => {
+            use serde::Deserialize as _;
+            let spec =
+                agentkit::core::spec::TaskSpec::deserialize(value).map_err(|e| format!("the task's spec: {e}"))?;
+            spec.check().map_err(|e| format!("the task's spec: {e}"))?;
+            Ok(Some(spec))
+        }
     }
 }
 
 /// The gates a spec's acceptance criteria and non-goals name, for a loop
-/// or a merge; `tests` is left out (the loop judges the tests itself,
-/// regression-aware, with the spec's named tests).
+/// or a merge, and the gates `extra` names besides (`agentctl merge
+/// --gate`), each built once however often it is named. The spec's `tests`
+/// gate is left out (the loop judges the tests itself, regression-aware,
+/// with the spec's named tests); `extra` may name it.
 fn spec_gates(
     spec: &agentkit::core::spec::TaskSpec,
+    extra: &[String],
     executor: Arc<dyn agentkit::core::Executor>,
 ) -> Result<Vec<Arc<dyn agentkit::core::Gate>>, CliError> {
-    let mut without_tests = spec.clone();
-    for criterion in &mut without_tests.acceptance_criteria {
+    let mut spec = spec.clone();
+    for criterion in &mut spec.acceptance_criteria {
         if criterion.gate.as_deref() == Some("tests") {
             criterion.gate = None;
         }
     }
-    agentkit::gates::gates_for_spec(&without_tests, executor)
+    for name in extra {
+        spec.acceptance_criteria.push(
+            agentkit::core::spec::AcceptanceCriterion::new(format!("--gate {name}"), "named on the command line")
+                .proved_by_gate(name.as_str()),
+        );
+    }
+    agentkit::gates::gates_for_spec(&spec, executor)
         .map(|built| built.gates)
         .map_err(|e| CliError::bad_input(format!("the spec's non-goal paths: {e}")))
 }

@@ -33,8 +33,8 @@ use crate::{CliError, Output, provider_stack, require_dir, to_json};
 use agentkit::agent::JsonlJournal;
 use agentkit::agent::merge::{Landing, MergeConfig, MergeError, MergeOutcome, MergeRequest, MergeStep};
 use agentkit::core::event::{TaskId, unix_ms_now};
-use agentkit::core::{Gate, LlmProvider, WorkspaceOracle};
-use agentkit::gates::{CommandGate, CommandKind, ContractGate, TestsGate};
+use agentkit::core::spec::TaskSpec;
+use agentkit::core::{LlmProvider, WorkspaceOracle};
 use agentkit::oracles::default_oracle;
 use agentkit::sandbox::ProcessExecutor;
 use agentkit::store::{Store, StoreError};
@@ -221,25 +221,12 @@ async fn from_store(store: &Store, args: &MergeArgs) -> Result<Subject, Refusal>
 async fn run_step(args: &MergeArgs, names: &[String], subject: &Subject) -> Result<Output, CliError> {
     let root = &subject.root;
     let executor = Arc::new(ProcessExecutor::new());
-    let mut gates: Vec<Arc<dyn Gate>> = Vec::new();
-    let spec_names_contract = subject.spec.as_ref().is_some_and(|s| s.gates().iter().any(|g| g == "contract"));
-    for name in names {
-        match name.as_str() {
-            "tests" => gates.push(Arc::new(TestsGate::new(executor.clone()))),
-            "build" => gates.push(Arc::new(CommandGate::new(CommandKind::Build, executor.clone()))),
-            "lint" => gates.push(Arc::new(CommandGate::new(CommandKind::Static, executor.clone()))),
-            // A spec naming the contract gate brings its own (below).
-            "contract" if spec_names_contract => {}
-            "contract" => gates
-                .push(Arc::new(ContractGate::new(executor.clone()).allowing(subject.allowed_breaks.iter().cloned()))),
-            _ => {}
-        }
-    }
-    if let Some(spec) = &subject.spec {
-        let mut spec = spec.clone();
-        spec.breaking_changes.extend(args.allow_break.iter().cloned());
-        gates.extend(crate::spec_gates(&spec, executor.clone())?);
-    }
+    // One list: the spec's gates (its scope, contract, build, ...) and
+    // `--gate`'s, with every break the task may make declared.
+    let mut spec = subject.spec.clone().unwrap_or_else(|| TaskSpec::new(subject.goal.clone()));
+    spec.breaking_changes.clone_from(&subject.allowed_breaks);
+    let flags: Vec<String> = names.iter().filter(|n| *n != "none").cloned().collect();
+    let gates = crate::spec_gates(&spec, &flags, executor.clone())?;
     // Without `--provider` or `--replay`, a default provider that cannot be
     // built (no key) leaves conflicts to a person instead of failing a merge
     // that may have none.

@@ -445,7 +445,7 @@ async fn run_task(
             .with_max_total_time(Duration::from_secs(3600)),
     );
     let spec_gates = match &spec {
-        Some(spec) => match crate::spec_gates(spec, executor.clone()) {
+        Some(spec) => match crate::spec_gates(spec, &[], executor.clone()) {
             Ok(gates) => gates,
             Err(e) => {
                 let why = json!({"error": e.message});

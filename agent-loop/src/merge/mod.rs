@@ -592,7 +592,7 @@ impl MergeStep {
         match &cfg.remote {
             None => {
                 let target = format!("refs/heads/{}", cfg.target);
-                let checkouts = self.target_checkouts(git, &req.worktree, &target).await?;
+                let checkouts = target_checkouts(&req.worktree, &target)?;
                 for checkout in &checkouts {
                     let there = git.in_dir(checkout);
                     // Stat information first, so a touched but unchanged file is not "changed".
@@ -653,28 +653,6 @@ impl MergeStep {
                 Err(git_failed(&["push", &lease, remote, &refspec], &out))
             }
         }
-    }
-
-    /// The worktrees of the repository, other than the task's, that have
-    /// `target` (a full ref name) checked out.
-    async fn target_checkouts(&self, git: &Git<'_>, worktree: &Path, target: &str) -> Result<Vec<PathBuf>, MergeError> {
-        let own = std::fs::canonicalize(worktree).unwrap_or_else(|_| worktree.to_path_buf());
-        let list = git.ok(&["worktree", "list", "--porcelain", "-z"]).await?;
-        let mut found = Vec::new();
-        let mut path: Option<PathBuf> = None;
-        for field in list.split('\0') {
-            if let Some(p) = field.strip_prefix("worktree ") {
-                path = Some(PathBuf::from(p));
-            } else if field.strip_prefix("branch ") == Some(target) {
-                if let Some(p) = path.take() {
-                    let canonical = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
-                    if canonical != own && p.is_dir() {
-                        found.push(p);
-                    }
-                }
-            }
-        }
-        Ok(found)
     }
 
     /// Rebases the task branch onto `base`, resolving conflicts with the model.
@@ -949,6 +927,27 @@ fn head_branch(worktree: &Path) -> Result<Option<String>, MergeError> {
         let full = n.as_bstr().to_string();
         full.strip_prefix("refs/heads/").map(str::to_owned)
     }))
+}
+
+/// The working trees of the repository, other than `worktree` (the
+/// task's), that have `target` (a full ref name) checked out, read
+/// in-process: the main one, if the repository is not bare, and the linked
+/// ones whose directories still exist.
+fn target_checkouts(worktree: &Path, target: &str) -> Result<Vec<PathBuf>, MergeError> {
+    let err = |message: String| MergeError::Repository { path: worktree.to_path_buf(), message };
+    let repo = gix::open(worktree).map_err(|e| err(e.to_string()))?;
+    let own = std::fs::canonicalize(worktree).unwrap_or_else(|_| worktree.to_path_buf());
+    let mut found = Vec::new();
+    // One that cannot be opened (its files gone: prunable) has nothing to move.
+    for other in repo.worktrees_including_main().map_err(|e| err(e.to_string()))?.flatten() {
+        let Some(dir) = other.workdir().filter(|d| d.is_dir()) else { continue };
+        let on_target = other.head_name().ok().flatten().is_some_and(|name| name.as_bstr() == target);
+        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if on_target && canonical != own {
+            found.push(dir.to_path_buf());
+        }
+    }
+    Ok(found)
 }
 
 /// The commit `HEAD` of `worktree` is at, read in-process.

@@ -37,6 +37,12 @@ async fn controls(store: &Store, task: &str) -> Vec<(String, String, Option<Stri
         .collect()
 }
 
+/// The journaled controls of `task` without their reasons: action, from
+/// state, and the new state (`None` for a refusal).
+async fn transitions(store: &Store, task: &str) -> Vec<(String, String, Option<String>)> {
+    controls(store, task).await.into_iter().map(|(action, from, to, _)| (action, from, to)).collect()
+}
+
 /// Writes an event the way a newer build's merge step would, by its JSON
 /// `type` only (this build has no Rust variant for it).
 async fn insert_raw_event(url: &str, task: &str, kind: &str, extra: serde_json::Value) {
@@ -236,10 +242,8 @@ async fn cancel_queued(db: Db) {
     let retried = store.retry_task("waiting", "ops").await.unwrap();
     assert_eq!(retried.unblocked, [TaskId::new("next")]);
     assert_eq!(store.claim("w", LEASE).await.unwrap().unwrap().task.id.as_str(), "waiting");
-    let journaled: Vec<_> =
-        controls(&store, "waiting").await.into_iter().map(|(a, f, t, _)| (a, f, t)).collect::<Vec<_>>();
     assert_eq!(
-        journaled,
+        transitions(&store, "waiting").await,
         [
             ("cancel".into(), "queued".into(), Some("cancelled".into())),
             ("cancel".into(), "cancelled".into(), None),
@@ -371,9 +375,8 @@ async fn reimplement_failed(db: Db) {
     let third = store.claim("w3", LEASE).await.unwrap().unwrap();
     assert!(third.reimplement && third.history.is_empty());
     assert_eq!(third.task.generation, 2);
-    let journaled: Vec<_> = controls(&store, "redo").await.into_iter().map(|(a, f, t, _)| (a, f, t)).collect();
     assert_eq!(
-        journaled,
+        transitions(&store, "redo").await,
         [
             ("reimplement".into(), "failed".into(), Some("queued".into())),
             ("reimplement".into(), "running".into(), None),
