@@ -127,16 +127,29 @@ impl Gate for TestsGate {
         }
         let check = check_test_run(baseline, &command, exit_code, &after, &cx.named_tests);
         if after.is_empty() {
-            let mut report = GateReport::new(
-                GATE,
-                false,
-                format!("`{command}` ran no test this gate could read: the run is not valid"),
-            );
+            let build_errors = classification
+                .failures
+                .iter()
+                .filter(|f| f.category == agent_core::failure::FailureCategory::Build)
+                .count();
+            let summary = if build_errors > 0 {
+                format!("`{command}` did not build: {build_errors} build error(s), no test ran")
+            } else {
+                format!("`{command}` ran no test this gate could read: the run is not valid")
+            };
+            let mut report = GateReport::new(GATE, false, summary);
             report.findings = classification
                 .failures
                 .iter()
                 .take(10)
-                .map(|f| format!("[{}] {}", f.kind.name(), f.message.lines().next().unwrap_or_default()))
+                .map(|f| {
+                    let at = match (&f.file, f.line) {
+                        (Some(file), Some(line)) => format!(" at {}:{line}", file.display()),
+                        (Some(file), None) => format!(" at {}", file.display()),
+                        _ => String::new(),
+                    };
+                    format!("[{}]{at} {}", f.kind.name(), headline(&f.message))
+                })
                 .collect();
             return Ok(report);
         }
@@ -166,4 +179,13 @@ impl Gate for TestsGate {
         report.findings.extend(cmp.missing_fixes.iter().map(|m| format!("not fixed: {m}")));
         Ok(report)
     }
+}
+
+/// The line of a failure's message that says what went wrong: the first
+/// naming an error (Python's `SyntaxError: …` comes after the location and
+/// the source line), else the first line.
+fn headline(message: &str) -> &str {
+    let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.clone().next().unwrap_or_default();
+    lines.find(|l| l.to_ascii_lowercase().contains("error")).unwrap_or(first)
 }

@@ -9,6 +9,7 @@ mod agentctl;
 mod architecture;
 mod discovery;
 mod interrupt;
+mod merge_langs;
 mod merge_store;
 mod openai_session;
 mod recover;

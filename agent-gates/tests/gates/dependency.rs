@@ -250,6 +250,10 @@ async fn a_run_that_collects_nothing_is_never_a_pass_for_the_tests_gate() {
     let cx = GateContext::new(root, profile, "g", vec![]).with_test_baseline(baseline);
     let report = TestsGate::new(Arc::new(ProcessExecutor::new())).check(&cx).await.unwrap();
     assert!(!report.passed, "{report:?}");
+    assert!(report.summary.ends_with("did not build: 1 build error(s), no test ran"), "{report:?}");
+    // The finding is the error, where it is, not the traceback's first line.
+    assert_eq!(report.findings.len(), 1, "{report:?}");
+    assert!(report.findings[0].starts_with("[syntax] at stats.py:1 SyntaxError: "), "{report:?}");
 }
 
 #[tokio::test]
