@@ -18,9 +18,13 @@
 //! the merge step journals into the store, where its `merged` event makes
 //! the task `merged` (`agentctl task show` prints the record).
 //!
-//! Gates (`--gate`, repeatable, default `tests`): `tests`, `build`, `lint`,
-//! `contract` (no JSON Schema, OpenAPI document or public Rust API the
-//! change touches breaks, unless declared with `--allow-break`), `none`.
+//! Gates (`--gate`, repeatable, default `tests`): `tests` (the suite runs
+//! at the target's head first, in the task's worktree: a test already
+//! failing there does not refuse the merge, every test that passed there
+//! must still pass, and the change's new tests must pass), `build`,
+//! `lint`, `contract` (no JSON Schema, OpenAPI document or public Rust API
+//! the change touches breaks, unless declared with `--allow-break`),
+//! `none`.
 //!
 //! Exit codes: 0 merged, branch left or nothing to merge; 1 a person must
 //! look (an unresolved conflict, failing gates, a target that kept
@@ -32,6 +36,7 @@ use crate::task::{refused, store_error};
 use crate::{CliError, Output, provider_stack, require_dir, to_json};
 use agentkit::agent::JsonlJournal;
 use agentkit::agent::merge::{Landing, MergeConfig, MergeError, MergeOutcome, MergeRequest, MergeStep};
+use agentkit::classify::AutoClassifier;
 use agentkit::core::event::{TaskId, unix_ms_now};
 use agentkit::core::spec::TaskSpec;
 use agentkit::core::{LlmProvider, WorkspaceOracle};
@@ -255,6 +260,9 @@ async fn run_step(args: &MergeArgs, names: &[String], subject: &Subject) -> Resu
     }
     for gate in gates {
         step = step.with_gate(gate);
+    }
+    if flags.iter().any(|n| n == "tests") {
+        step = step.with_target_baseline(Arc::new(AutoClassifier::new()));
     }
     let report = step.run(MergeRequest::new(task.as_str(), root, &subject.goal)).await.map_err(|e| match e {
         MergeError::Exec { .. } | MergeError::Journal(_) | MergeError::Repository { .. } => {

@@ -5,8 +5,10 @@
 //! correct change is rebased onto it, its suite passes and it lands; a change
 //! that only worked against the old target (the function it calls was
 //! renamed there) is rebased cleanly, fails the suite, and is refused with
-//! the target left where it was. No model is involved: these merges have
-//! no conflicts.
+//! the target left where it was. On a target whose suite already fails,
+//! the suite run at the target's head is the gate's baseline: a correct
+//! change lands, and one whose own new test fails is refused. No model is
+//! involved: these merges have no conflicts.
 
 use crate::support::{agentctl, git, stdout_json as json};
 use serde_json::Value;
@@ -243,4 +245,58 @@ fn rust_a_correct_change_is_rebased_onto_the_moved_target_tested_with_cargo_test
 #[test]
 fn rust_a_change_calling_a_function_the_target_renamed_is_refused_by_cargo_test_after_the_rebase() {
     a_change_the_moved_target_breaks_is_refused_by_the_tests_gate(&RUST);
+}
+
+const FLAKY_TEST: (&str, &str) = (
+    "flaky_test.go",
+    "package calc\n\nimport \"testing\"\n\nfunc TestFlaky(t *testing.T) {\n\tt.Fatal(\"fails on main already\")\n}\n",
+);
+
+#[test]
+fn go_a_target_whose_suite_already_fails_takes_a_correct_change_and_refuses_one_whose_new_test_fails() {
+    let (dir, repo, wt) = project(&GO);
+    write_all(&wt, GO.task);
+    let moved = move_main(&repo, &[FLAKY_TEST], "a test that fails");
+
+    // TestFlaky fails at the target's head and after the change alike: not the change's doing.
+    let (code, doc, events) = merge_with_tests_gate(dir.path(), &wt);
+    assert_eq!(code, Some(0), "{doc:#}\n{events:#?}");
+    assert_eq!(doc["report"]["outcome"], "merged", "{doc:#}");
+    assert_eq!(git(&repo, &["rev-parse", "main~1"]).trim(), moved);
+    // The suite ran at the target's head before the gate.
+    let runs: Vec<_> = events.iter().filter(|e| e["type"] == "run").collect();
+    assert_eq!(runs.len(), 1, "{events:#?}");
+    assert!(runs[0]["command"].as_str().unwrap().starts_with("go test -json"), "{runs:#?}");
+    assert_eq!(runs[0]["exit_code"], 1, "the target's own suite fails");
+    let reports = tests_gate_reports(&events);
+    assert!(reports.iter().all(|r| r["passed"] == true), "{reports:#?}");
+    assert!(reports[0]["summary"].as_str().unwrap().starts_with("2 passed, 1 failed"), "{reports:#?}");
+
+    // A second task brings a test of its own that fails: refused, though the target's suite fails too.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = second_dir.path().join("half");
+    git(&repo, &["worktree", "add", "-q", "--detach", second.to_str().unwrap(), "main"]);
+    write_all(
+        &second,
+        &[
+            ("half.go", "package calc\n\n// Half returns x / 2.\nfunc Half(x int) int {\n\treturn x / 3\n}\n"),
+            (
+                "half_test.go",
+                "package calc\n\nimport \"testing\"\n\nfunc TestHalf(t *testing.T) {\n\tif Half(8) != 4 {\n\t\tt.Fatal(\"Half(8) != 4\")\n\t}\n}\n",
+            ),
+        ],
+    );
+    let before = git(&repo, &["rev-parse", "main"]);
+    let (code, doc, events) = merge_with_tests_gate(second_dir.path(), &second);
+    assert_eq!(code, Some(1), "{doc:#}\n{events:#?}");
+    assert_eq!(doc["report"]["outcome"], "gates_failed", "{doc:#}");
+    assert_eq!(git(&repo, &["rev-parse", "main"]), before, "the target is left where it was");
+    let failed: Vec<_> = tests_gate_reports(&events).into_iter().filter(|r| r["passed"] == false).collect();
+    let findings = failed.iter().flat_map(|r| r["findings"].as_array().unwrap()).map(|f| f.as_str().unwrap());
+    let findings: Vec<&str> = findings.collect();
+    assert!(
+        findings.iter().any(|f| f.contains("TestHalf") && f.contains("is new since the baseline")),
+        "{findings:#?}"
+    );
+    assert!(!findings.iter().any(|f| f.contains("TestFlaky")), "the target's own failure was blamed: {findings:#?}");
 }

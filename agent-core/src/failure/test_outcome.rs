@@ -150,7 +150,7 @@ impl TestOutcome {
     }
 
     /// The name for a sentence: `` `name` `` or `` `name` (scope) ``.
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         label(self.scope.as_deref(), &self.name)
     }
 }

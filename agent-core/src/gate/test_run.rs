@@ -276,12 +276,46 @@ pub struct TestBaseline {
     pub exit_code: Option<i32>,
     /// Its per-test outcomes.
     pub outcomes: Vec<TestOutcome>,
+    /// Whether a test the after-run shows and this baseline lacks must
+    /// pass. Set for a baseline taken at another revision than the
+    /// change's own base (the head a merge lands on): a test it lacks is
+    /// one the change brought, and a change does not land with its own
+    /// tests failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_tests_must_pass: bool,
 }
 
 impl TestBaseline {
     /// A baseline.
     pub fn new(command: impl Into<String>, exit_code: Option<i32>, outcomes: Vec<TestOutcome>) -> Self {
-        Self { command: command.into(), exit_code, outcomes }
+        Self { command: command.into(), exit_code, outcomes, new_tests_must_pass: false }
+    }
+
+    /// The same baseline, with every test it lacks required to pass
+    /// ([`new_tests_must_pass`](Self::new_tests_must_pass)).
+    ///
+    /// ```
+    /// use agent_core::failure::{TestOutcome, TestStatus};
+    /// use agent_core::gate::{TestBaseline, check_test_run};
+    ///
+    /// // At the target's head one test already fails; the change adds `new_one`.
+    /// let at_target = TestBaseline::new("go test", Some(1), vec![
+    ///     TestOutcome::new("TestOld", TestStatus::Passed),
+    ///     TestOutcome::new("TestFlaky", TestStatus::Failed),
+    /// ])
+    /// .requiring_new_tests();
+    /// let after = |new: TestStatus| vec![
+    ///     TestOutcome::new("TestOld", TestStatus::Passed),
+    ///     TestOutcome::new("TestFlaky", TestStatus::Failed),
+    ///     TestOutcome::new("TestNew", new),
+    /// ];
+    /// // A test that already failed does not stop the change; its own failing test does.
+    /// assert!(check_test_run(&at_target, "go test", Some(1), &after(TestStatus::Passed), &[]).passed);
+    /// assert!(!check_test_run(&at_target, "go test", Some(1), &after(TestStatus::Failed), &[]).passed);
+    /// ```
+    pub fn requiring_new_tests(mut self) -> Self {
+        self.new_tests_must_pass = true;
+        self
     }
 
     /// Why this baseline cannot be compared against (no outcome read, or an
@@ -362,7 +396,12 @@ pub fn check_test_run(
         check.problems.push(format!("the run is not valid: {e}"));
     }
     match baseline.invalid() {
-        None => check.comparison = compare_runs(&baseline.outcomes, outcomes, named),
+        None => {
+            check.comparison = compare_runs(&baseline.outcomes, outcomes, named);
+            if baseline.new_tests_must_pass {
+                check.comparison.regressions.extend(new_tests_not_passing(&baseline.outcomes, outcomes));
+            }
+        }
         Some(why) => {
             // Comparing against nothing would pass every regression: judge the run alone.
             check.comparison = compare_runs(&[], outcomes, named);
@@ -378,6 +417,25 @@ pub fn check_test_run(
     }
     check.passed = check.problems.is_empty() && check.comparison.ok();
     check
+}
+
+/// The tests of `after` that `before` lacks (by scope and name; a side
+/// without a scope for a name stands for every scope of it) and that failed,
+/// one sentence each.
+fn new_tests_not_passing(before: &[TestOutcome], after: &[TestOutcome]) -> Vec<String> {
+    let known = |o: &TestOutcome| {
+        before.iter().any(|b| b.name == o.name && (b.scope == o.scope || b.scope.is_none() || o.scope.is_none()))
+    };
+    let mut out: Vec<String> = Vec::new();
+    for o in after.iter().filter(|o| matches!(o.status, TestStatus::Failed | TestStatus::Errored)) {
+        if !known(o) {
+            let line = format!("{} is new since the baseline and {} after the change", o.label(), o.status.name());
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -486,6 +544,10 @@ mod tests {
 mod baseline_tests {
     use super::*;
 
+    fn o(name: &str, status: TestStatus) -> TestOutcome {
+        TestOutcome::new(name, status)
+    }
+
     fn outcomes(failed: bool) -> Vec<TestOutcome> {
         let last = if failed { TestStatus::Failed } else { TestStatus::Passed };
         vec![
@@ -512,5 +574,54 @@ mod baseline_tests {
         let check = check_test_run(&other, "python -m pytest -v", Some(0), &outcomes(false), &[]);
         assert!(!check.passed);
         assert!(check.problems.iter().any(|p| p.contains("not comparable")), "{check:?}");
+    }
+
+    #[test]
+    fn a_baseline_requiring_new_tests_fails_a_new_test_that_fails_and_only_that() {
+        let base =
+            TestBaseline::new("pytest", Some(1), vec![o("old", TestStatus::Passed), o("flaky", TestStatus::Failed)])
+                .requiring_new_tests();
+        let after = [
+            o("old", TestStatus::Passed),
+            o("flaky", TestStatus::Failed),
+            o("added_ok", TestStatus::Passed),
+            o("added_bad", TestStatus::Failed),
+            o("added_later", TestStatus::Skipped),
+        ];
+        let check = check_test_run(&base, "pytest", Some(1), &after, &[]);
+        assert!(!check.passed);
+        assert_eq!(check.comparison.regressions, ["`added_bad` is new since the baseline and failed after the change"]);
+        // The same run against a baseline that does not require them: the new failure is not its business.
+        let plain = TestBaseline::new("pytest", Some(1), base.outcomes.clone());
+        assert!(check_test_run(&plain, "pytest", Some(1), &after, &[]).passed);
+    }
+
+    #[test]
+    fn a_new_test_is_told_apart_by_its_scope_and_an_unscoped_side_stands_for_every_scope() {
+        let base = TestBaseline::new("cargo test", Some(0), vec![o("tests::it", TestStatus::Passed).in_scope("a")])
+            .requiring_new_tests();
+        // The same name in another crate is a new test.
+        let other_crate =
+            [o("tests::it", TestStatus::Passed).in_scope("a"), o("tests::it", TestStatus::Failed).in_scope("b")];
+        let check = check_test_run(&base, "cargo test", Some(101), &other_crate, &[]);
+        assert_eq!(
+            check.comparison.regressions,
+            ["`tests::it` (b) is new since the baseline and failed after the change"]
+        );
+        // A runner that printed no scope: the name is known, so nothing is new (the regression rule judges it).
+        let unscoped = [o("tests::it", TestStatus::Failed)];
+        let check = check_test_run(&base, "cargo test", Some(101), &unscoped, &[]);
+        assert!(check.comparison.regressions.iter().all(|r| !r.contains("is new")), "{check:?}");
+        assert!(!check.passed);
+    }
+
+    #[test]
+    fn a_baseline_requiring_new_tests_still_round_trips_and_an_old_one_reads_as_not_requiring_them() {
+        let base = TestBaseline::new("go test", Some(0), vec![o("TestA", TestStatus::Passed)]).requiring_new_tests();
+        let text = serde_json::to_string(&base).unwrap();
+        assert!(text.contains("\"new_tests_must_pass\":true"), "{text}");
+        assert_eq!(serde_json::from_str::<TestBaseline>(&text).unwrap(), base);
+        let old: TestBaseline = serde_json::from_str(r#"{"command":"go test","exit_code":0,"outcomes":[]}"#).unwrap();
+        assert!(!old.new_tests_must_pass);
     }
 }

@@ -17,9 +17,12 @@
 //!    and the outcome is [`MergeOutcome::NeedsHuman`] with the conflicts;
 //! 5. runs the host's gates again on the rebased tree, with the diff from
 //!    the target's head (a regression-aware tests gate compares with
-//!    [`MergeRequest::test_baseline`], else asks for a clean pass of the
-//!    whole suite): any failure refuses the merge
-//!    ([`MergeOutcome::GatesFailed`]);
+//!    [`MergeRequest::test_baseline`], else with the suite run at the
+//!    target's head when the host asked for it
+//!    ([`MergeStep::with_target_baseline`]: a test already failing there
+//!    does not refuse the merge, the change's new tests must pass), else
+//!    asks for a clean pass of the whole suite): any failure refuses the
+//!    merge ([`MergeOutcome::GatesFailed`]);
 //! 6. lands: fast-forwards the target with a compare-and-swap
 //!    (`git update-ref refs/heads/TARGET NEW OLD`, or a push with a lease
 //!    for a remote); when the target moved meanwhile, rebases again, at
@@ -54,10 +57,11 @@ mod resolve;
 
 pub use resolve::ConflictAnswer;
 
+use agent_core::FailureClassifier;
 use agent_core::edit::FileChange;
 use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::exec::ExecError;
-use agent_core::gate::{GateContext, GateReport, TestBaseline, check_gate};
+use agent_core::gate::{GateContext, GateReport, TestBaseline, check_gate, structured_test_reporting};
 use agent_core::journal::JournalError;
 use agent_core::workspace::WorkspaceProfile;
 use agent_core::{Executor, Gate, Journal, LlmProvider};
@@ -195,7 +199,9 @@ pub struct MergeRequest {
     /// The task's goal: the commit message, and context for conflicts.
     pub goal: String,
     /// The test run the gates compare the rebased tree with
-    /// ([`GateContext::test_baseline`]). Without one it is empty, and a
+    /// ([`GateContext::test_baseline`]). Without one, the suite run at the
+    /// target's head when the step runs one
+    /// ([`MergeStep::with_target_baseline`]); else it is empty, and a
     /// regression-aware tests gate then asks for a clean pass of the whole
     /// suite on the rebased tree.
     pub test_baseline: Option<TestBaseline>,
@@ -364,7 +370,12 @@ pub struct MergeStep {
     gates: Vec<Arc<dyn Gate>>,
     profile: WorkspaceProfile,
     config: MergeConfig,
+    target_baseline: Option<Arc<dyn FailureClassifier>>,
 }
+
+/// The wall-time limit of the test run at the target's head (as the tests
+/// gate's own run).
+const TARGET_BASELINE_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Where a rebase got to.
 enum Rebase {
@@ -386,6 +397,7 @@ impl MergeStep {
             gates: Vec::new(),
             profile: WorkspaceProfile::default(),
             config: MergeConfig::new("main"),
+            target_baseline: None,
         }
     }
 
@@ -410,6 +422,23 @@ impl MergeStep {
     /// Sets the workspace profile the gates are given.
     pub fn with_profile(mut self, profile: WorkspaceProfile) -> Self {
         self.profile = profile;
+        self
+    }
+
+    /// Runs the test suite at the target's head after each rebase and
+    /// hands it to the gates as their baseline, when the request brings
+    /// none ([`MergeRequest::test_baseline`]): a test that already fails
+    /// on the target then does not refuse the merge, a test that passed
+    /// there must still pass, and every test the change brings must pass
+    /// ([`TestBaseline::requiring_new_tests`]). The run is the profile's
+    /// test command with its per-test reporting, in the task's worktree
+    /// (its build caches are warm) with `HEAD` detached at the target's
+    /// head, and back on the task branch after it, whatever it did; its
+    /// per-test outcomes are read with `classifier`, and it is journaled
+    /// as a `run` event. Without this (the default) a regression-aware
+    /// tests gate asks for a clean pass of the whole suite.
+    pub fn with_target_baseline(mut self, classifier: Arc<dyn FailureClassifier>) -> Self {
+        self.target_baseline = Some(classifier);
         self
     }
 
@@ -460,6 +489,7 @@ impl MergeStep {
 
         let mut rebases = 0u32;
         let mut resolved = Vec::new();
+        let mut at_target: Option<(String, TestBaseline)> = None;
         let report =
             |outcome, rebases, resolved| MergeReport { outcome, task_branch: branch.clone(), rebases, resolved };
         loop {
@@ -491,7 +521,15 @@ impl MergeStep {
             }
 
             // 5. The gates, again, on the rebased tree.
-            let reports = self.gates(&git, &req, &base, &new_head).await?;
+            let baseline = match (&req.test_baseline, &self.target_baseline) {
+                (Some(given), _) => Some(given.clone()),
+                (None, Some(classifier)) if !self.gates.is_empty() => Some(
+                    self.baseline_at_target(&git, &req, &branch, &base, &new_head, classifier.as_ref(), &mut at_target)
+                        .await?,
+                ),
+                (None, _) => None,
+            };
+            let reports = self.gates(&git, &req, &base, &new_head, baseline).await?;
             let passed = reports.iter().all(|r| r.passed);
             self.emit(&req.task, EventKind::GatesRerun { passed }).await?;
             if !passed {
@@ -821,13 +859,69 @@ impl MergeStep {
         }))
     }
 
-    /// The host's gates on the rebased tree (the worktree, at `head`).
+    /// The test run at the target's head `base` (see
+    /// [`with_target_baseline`](Self::with_target_baseline)), run once per
+    /// head (`cache`); the worktree is back on `branch` at `head` after it.
+    #[allow(clippy::too_many_arguments)]
+    async fn baseline_at_target(
+        &self,
+        git: &Git<'_>,
+        req: &MergeRequest,
+        branch: &str,
+        base: &str,
+        head: &str,
+        classifier: &dyn FailureClassifier,
+        cache: &mut Option<(String, TestBaseline)>,
+    ) -> Result<TestBaseline, MergeError> {
+        if let Some((at, baseline)) = cache.as_ref() {
+            if at == base {
+                return Ok(baseline.clone());
+            }
+        }
+        let Some(test) = self.profile.test_command() else {
+            return Ok(TestBaseline::default());
+        };
+        let spec = structured_test_reporting(test.to_spec(&req.worktree)).wall_timeout(TARGET_BASELINE_TIMEOUT);
+        let command = spec.display_redacted();
+        git.ok(&["checkout", "-q", "--detach", base]).await?;
+        let ran = self.executor.run(spec).await;
+        // Back on the task branch, whatever the run did.
+        git.ok(&["checkout", "-q", branch]).await?;
+        let now = head_commit(&req.worktree)?;
+        if now != head {
+            return Err(MergeError::Repository {
+                path: req.worktree.clone(),
+                message: format!("the task branch `{branch}` moved from {head} to {now} during the baseline run"),
+            });
+        }
+        let output = ran.map_err(|source| MergeError::Exec { command: command.clone(), source })?;
+        self.emit(
+            &req.task,
+            EventKind::Run {
+                command: command.clone(),
+                exit_code: output.exit_code,
+                timed_out: output.timed_out.map(|t| t.name().to_owned()),
+                duration_ms: output.duration_ms,
+                log_path: output.log_path.as_ref().map(|p| p.display().to_string()),
+            },
+        )
+        .await?;
+        let baseline =
+            TestBaseline::new(command, output.exit_code, classifier.test_outcomes(&output)).requiring_new_tests();
+        *cache = Some((base.to_owned(), baseline.clone()));
+        Ok(baseline)
+    }
+
+    /// The host's gates on the rebased tree (the worktree, at `head`), with
+    /// the tests' `baseline` (`None`: none, and a regression-aware tests
+    /// gate asks for a clean pass).
     async fn gates(
         &self,
         git: &Git<'_>,
         req: &MergeRequest,
         base: &str,
         head: &str,
+        baseline: Option<TestBaseline>,
     ) -> Result<Vec<GateReport>, MergeError> {
         if self.gates.is_empty() {
             return Ok(Vec::new());
@@ -846,7 +940,7 @@ impl MergeStep {
         let diff = git.ok(&["diff", "--no-ext-diff", "--no-textconv", base, head]).await?;
         let cx = GateContext::new(&req.worktree, self.profile.clone(), &req.goal, changes)
             .with_diff(diff)
-            .with_test_baseline(req.test_baseline.clone().unwrap_or_default());
+            .with_test_baseline(baseline.unwrap_or_default());
         let mut reports = Vec::new();
         for gate in &self.gates {
             let report = match check_gate(gate.as_ref(), &cx).await {

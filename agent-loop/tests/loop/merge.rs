@@ -467,3 +467,116 @@ async fn a_checkout_whose_untracked_file_the_merge_would_overwrite_undoes_the_la
     assert_eq!(git(&repo, &["status", "--porcelain"]), "?? b.txt\n", "the checkout is as it was");
     assert!(!merge_events(&journal).contains(&"merged"));
 }
+
+/// A Python project on `main` (pytest) with one passing test and one that
+/// already fails, and a `.gitignore` for the caches a run writes.
+fn python_repository() -> (tempfile::TempDir, PathBuf) {
+    let (tmp, repo) = agent_testkit::init_repo_in_temp();
+    write(
+        &repo,
+        "pyproject.toml",
+        b"[project]\nname = \"calc\"\nversion = \"0.1.0\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n",
+    );
+    write(&repo, ".gitignore", b"__pycache__/\n.pytest_cache/\n");
+    write(&repo, "calc.py", b"def add(a, b):\n    return a + b\n");
+    write(
+        &repo,
+        "tests/test_calc.py",
+        b"from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_flaky():\n    assert add(0.1, 0.2) == 0.3\n",
+    );
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "base"]);
+    (tmp, repo)
+}
+
+/// A gate double that records the baseline and the `HEAD` it was given.
+#[derive(Default)]
+struct SeesBaseline(Mutex<Vec<(Option<agent_core::gate::TestBaseline>, String)>>);
+
+#[async_trait]
+impl Gate for SeesBaseline {
+    async fn check(&self, cx: &GateContext) -> Result<GateReport, GateError> {
+        let head = git(&cx.root, &["rev-parse", "HEAD"]).trim().to_owned();
+        self.0.lock().unwrap().push((cx.test_baseline.clone(), head));
+        Ok(GateReport::new("double", true, "recorded"))
+    }
+}
+
+async fn python_profile(root: &Path) -> agent_core::workspace::WorkspaceProfile {
+    use agent_core::WorkspaceOracle;
+    agent_oracles::default_oracle().inspect(root).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_suite_run_at_the_targets_head_is_the_gates_baseline_and_the_worktree_returns_to_the_task_branch() {
+    use agent_core::failure::TestStatus;
+    let (_tmp, repo) = python_repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "twice.py", b"from calc import add\n\n\ndef twice(x):\n    return add(x, x)\n");
+    write(&wt, "tests/test_twice.py", b"from twice import twice\n\n\ndef test_twice():\n    assert twice(21) == 42\n");
+    // The target moves on: a test the task's base lacks.
+    commit_on_main(
+        &repo,
+        "tests/test_more.py",
+        "from calc import add\n\n\ndef test_more():\n    assert add(-1, 1) == 0\n",
+        "more",
+    );
+    let target = head_of(&repo, "main");
+    let journal = Arc::new(MemoryJournal::default());
+    let seen = Arc::new(SeesBaseline::default());
+    let step = step(&journal)
+        .with_profile(python_profile(&wt).await)
+        .with_gate(seen.clone())
+        .with_target_baseline(Arc::new(agent_classify::AutoClassifier::new()));
+
+    let report = step.run(MergeRequest::new("t", &wt, "add twice")).await.unwrap();
+    let MergeOutcome::Merged { commit } = report.outcome.clone() else { panic!("{report:?}") };
+    let seen = seen.0.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let (baseline, head_at_gate) = &seen[0];
+    let baseline = baseline.as_ref().expect("the gate was given a baseline");
+    assert!(baseline.new_tests_must_pass);
+    assert!(baseline.command.contains("pytest"), "{}", baseline.command);
+    let status = |name: &str| baseline.outcomes.iter().find(|o| o.is_named(name)).map(|o| o.status);
+    // Taken at the target's head: its new test is there, the task's is not, the failing one fails.
+    assert_eq!(status("test_more"), Some(TestStatus::Passed), "{baseline:?}");
+    assert_eq!(status("test_add"), Some(TestStatus::Passed));
+    assert_eq!(status("test_flaky"), Some(TestStatus::Failed));
+    assert_eq!(status("test_twice"), None, "the task's test ran at the target's head: {baseline:?}");
+    // The gates ran on the rebased change, with the worktree back on the task branch.
+    assert_eq!(*head_at_gate, commit);
+    assert_eq!(head_of(&repo, &format!("{commit}^")), target);
+    assert_eq!(git(&wt, &["symbolic-ref", "--short", "HEAD"]).trim(), "agentkit/t");
+    assert_eq!(git(&wt, &["status", "--porcelain"]), "");
+    // Journaled: the run, between the rebase and the gates.
+    let kinds: Vec<&str> = journal
+        .all()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Rebased { .. } => Some("rebased"),
+            EventKind::Run { command, .. } if command.contains("pytest") => Some("run"),
+            EventKind::GatesRerun { .. } => Some("gates_rerun"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, ["rebased", "run", "gates_rerun"]);
+}
+
+#[tokio::test]
+async fn a_baseline_the_request_brings_is_used_and_no_suite_runs_at_the_target() {
+    let (_tmp, repo) = python_repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "twice.py", b"def twice(x):\n    return 2 * x\n");
+    let given = agent_core::gate::TestBaseline::new("given", Some(0), vec![]);
+    let journal = Arc::new(MemoryJournal::default());
+    let seen = Arc::new(SeesBaseline::default());
+    let step = step(&journal)
+        .with_profile(python_profile(&wt).await)
+        .with_gate(seen.clone())
+        .with_target_baseline(Arc::new(agent_classify::AutoClassifier::new()));
+
+    let report = step.run(MergeRequest::new("t", &wt, "add twice").with_test_baseline(given.clone())).await.unwrap();
+    assert!(matches!(report.outcome, MergeOutcome::Merged { .. }), "{report:?}");
+    assert_eq!(seen.0.lock().unwrap()[0].0.as_ref(), Some(&given));
+    assert!(!journal.all().iter().any(|e| matches!(e.kind, EventKind::Run { .. })), "a suite ran");
+}
