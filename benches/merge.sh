@@ -14,6 +14,9 @@
 #             `git update-ref refs/heads/main NEW OLD`.
 # Prints the median of each and the ratio agentkit / git.
 #
+# With MERGE_REPO=PATH (a git repository, e.g. a clone of a published
+# project), its history and tree are used instead of the synthetic one.
+#
 # Usage: benches/merge.sh [ROUNDS] (default 15). Needs the agentctl example:
 #   cargo build --release --all-features --example agentctl
 set -euo pipefail
@@ -34,6 +37,12 @@ git config --global user.email bench@example.com
 git config --global init.defaultBranch main
 
 REPO="$TMP/repo"
+if [ -n "${MERGE_REPO:-}" ]; then
+    # A real repository (its history and tree as published): a local clone,
+    # whose checked-out branch becomes `main`.
+    git clone -q "$MERGE_REPO" "$REPO"
+    git -C "$REPO" checkout -q -B main
+else
 git init -q "$REPO"
 # 10,000 commits, each changing one of 100 files.
 python3 - "$REPO" <<'PY' | git -C "$REPO" fast-import --quiet
@@ -49,8 +58,9 @@ for i in range(10000):
         out.write(f"from :{i}\n")
     out.write(f"M 100644 inline src/f{i % 100}.txt\ndata {len(data)}\n{data}\n")
 PY
+fi
 git -C "$REPO" checkout -q --detach main
-echo "repository: $(git -C "$REPO" rev-list --count main) commits" >&2
+echo "repository: ${MERGE_REPO:-synthetic}, $(git -C "$REPO" rev-list --count main) commits, $(git -C "$REPO" ls-files | wc -l) files" >&2
 
 now_ns() { date +%s%N; }
 
