@@ -176,6 +176,12 @@ fn tests_gate_reports(events: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// The findings of the tests gate's failing reports in the journal.
+fn failed_findings(events: &[Value]) -> Vec<&str> {
+    let failed = tests_gate_reports(events).into_iter().filter(|r| r["passed"] == false);
+    failed.flat_map(|r| r["findings"].as_array().unwrap()).map(|f| f.as_str().unwrap()).collect()
+}
+
 fn a_correct_change_is_rebased_onto_the_moved_target_tested_and_landed(lang: &Lang) {
     let (dir, repo, wt) = project(lang);
     write_all(&wt, lang.task);
@@ -216,8 +222,7 @@ fn a_change_the_moved_target_breaks_is_refused_by_the_tests_gate(lang: &Lang) {
     let failed: Vec<_> = reports.iter().filter(|r| r["passed"] == false).collect();
     assert!(!failed.is_empty(), "{reports:#?}");
     assert!(failed.iter().all(|r| r["summary"].as_str().unwrap().contains("did not build")), "{failed:#?}");
-    let findings = failed.iter().flat_map(|r| r["findings"].as_array().unwrap()).map(|f| f.as_str().unwrap());
-    let findings: Vec<&str> = findings.collect();
+    let findings = failed_findings(&events);
     assert!(
         findings.iter().any(|f| f.contains(lang.calls_at) && f.contains(lang.called)),
         "no finding names {} at {}: {findings:#?}",
@@ -291,9 +296,7 @@ fn go_a_target_whose_suite_already_fails_takes_a_correct_change_and_refuses_one_
     assert_eq!(code, Some(1), "{doc:#}\n{events:#?}");
     assert_eq!(doc["report"]["outcome"], "gates_failed", "{doc:#}");
     assert_eq!(git(&repo, &["rev-parse", "main"]), before, "the target is left where it was");
-    let failed: Vec<_> = tests_gate_reports(&events).into_iter().filter(|r| r["passed"] == false).collect();
-    let findings = failed.iter().flat_map(|r| r["findings"].as_array().unwrap()).map(|f| f.as_str().unwrap());
-    let findings: Vec<&str> = findings.collect();
+    let findings = failed_findings(&events);
     assert!(
         findings.iter().any(|f| f.contains("TestHalf") && f.contains("is new since the baseline")),
         "{findings:#?}"

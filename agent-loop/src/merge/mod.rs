@@ -895,17 +895,7 @@ impl MergeStep {
             });
         }
         let output = ran.map_err(|source| MergeError::Exec { command: command.clone(), source })?;
-        self.emit(
-            &req.task,
-            EventKind::Run {
-                command: command.clone(),
-                exit_code: output.exit_code,
-                timed_out: output.timed_out.map(|t| t.name().to_owned()),
-                duration_ms: output.duration_ms,
-                log_path: output.log_path.as_ref().map(|p| p.display().to_string()),
-            },
-        )
-        .await?;
+        self.emit(&req.task, crate::repair::run_event(&output)).await?;
         let baseline =
             TestBaseline::new(command, output.exit_code, classifier.test_outcomes(&output)).requiring_new_tests();
         *cache = Some((base.to_owned(), baseline.clone()));

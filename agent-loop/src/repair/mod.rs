@@ -1615,7 +1615,8 @@ impl<'a> TaskRun<'a> {
 }
 
 /// The journal event of a finished command.
-fn run_event(out: &RunOutput) -> EventKind {
+/// The journal's `run` event for a finished command (its line redacted).
+pub(crate) fn run_event(out: &RunOutput) -> EventKind {
     EventKind::Run {
         command: redact_command_line(&out.command),
         exit_code: out.exit_code,

@@ -502,9 +502,17 @@ impl Gate for SeesBaseline {
     }
 }
 
-async fn python_profile(root: &Path) -> agent_core::workspace::WorkspaceProfile {
+/// A step on the Python worktree `wt` (its inspected profile), with the
+/// recording gate and the target's head as the tests baseline.
+async fn python_merge_step(journal: &Arc<MemoryJournal>, wt: &Path) -> (MergeStep, Arc<SeesBaseline>) {
     use agent_core::WorkspaceOracle;
-    agent_oracles::default_oracle().inspect(root).await.unwrap()
+    let profile = agent_oracles::default_oracle().inspect(wt).await.unwrap();
+    let seen = Arc::new(SeesBaseline::default());
+    let step = step(journal)
+        .with_profile(profile)
+        .with_gate(seen.clone())
+        .with_target_baseline(Arc::new(agent_classify::AutoClassifier::new()));
+    (step, seen)
 }
 
 #[tokio::test]
@@ -523,11 +531,7 @@ async fn the_suite_run_at_the_targets_head_is_the_gates_baseline_and_the_worktre
     );
     let target = head_of(&repo, "main");
     let journal = Arc::new(MemoryJournal::default());
-    let seen = Arc::new(SeesBaseline::default());
-    let step = step(&journal)
-        .with_profile(python_profile(&wt).await)
-        .with_gate(seen.clone())
-        .with_target_baseline(Arc::new(agent_classify::AutoClassifier::new()));
+    let (step, seen) = python_merge_step(&journal, &wt).await;
 
     let report = step.run(MergeRequest::new("t", &wt, "add twice")).await.unwrap();
     let MergeOutcome::Merged { commit } = report.outcome.clone() else { panic!("{report:?}") };
@@ -569,11 +573,7 @@ async fn a_baseline_the_request_brings_is_used_and_no_suite_runs_at_the_target()
     write(&wt, "twice.py", b"def twice(x):\n    return 2 * x\n");
     let given = agent_core::gate::TestBaseline::new("given", Some(0), vec![]);
     let journal = Arc::new(MemoryJournal::default());
-    let seen = Arc::new(SeesBaseline::default());
-    let step = step(&journal)
-        .with_profile(python_profile(&wt).await)
-        .with_gate(seen.clone())
-        .with_target_baseline(Arc::new(agent_classify::AutoClassifier::new()));
+    let (step, seen) = python_merge_step(&journal, &wt).await;
 
     let report = step.run(MergeRequest::new("t", &wt, "add twice").with_test_baseline(given.clone())).await.unwrap();
     assert!(matches!(report.outcome, MergeOutcome::Merged { .. }), "{report:?}");
