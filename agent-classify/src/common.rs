@@ -256,6 +256,8 @@ const ENV_PATTERNS: &[(&str, &str)] = &[
     ("Network is unreachable", "the network is unreachable"),
     ("network unreachable", "the network is unreachable"),
     ("but --offline was specified", "a download was needed in offline mode"),
+    ("rustup could not choose a version", "no Rust toolchain is installed or set as rustup's default"),
+    ("error: toolchain '", "the Rust toolchain asked for is not installed"),
     ("Address already in use", "a port is already in use"),
     ("address already in use", "a port is already in use"),
     ("EADDRINUSE", "a port is already in use"),
@@ -537,6 +539,12 @@ pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str)
             notes.push(format!("the run was {how}: its output is incomplete"));
         }
     }
+    // An unrecognised error whose line an environment failure already quotes
+    // (rustup's `error: rustup could not choose…`) is that failure, said twice.
+    failures.retain(|f| {
+        let first = f.message.lines().next().unwrap_or_default().trim();
+        f.kind != FailureKind::Unknown || first.is_empty() || !env.iter().any(|e| e.message.contains(first))
+    });
     // Environment failures come first: nothing else can be fixed before them.
     env.extend(failures);
     let mut failures = dedupe(env);

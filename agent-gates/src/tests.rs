@@ -132,11 +132,20 @@ impl Gate for TestsGate {
                 .iter()
                 .filter(|f| f.category == agent_core::failure::FailureCategory::Build)
                 .count();
-            let summary = if build_errors > 0 {
+            let mut summary = if build_errors > 0 {
                 format!("`{command}` did not build: {build_errors} build error(s), no test ran")
             } else {
                 format!("`{command}` ran no test this gate could read: the run is not valid")
             };
+            if baseline.outcomes.is_empty() && !baseline.command.is_empty() && baseline.exit_code != Some(0) {
+                // Nothing ran before the change either: the change is not
+                // the only suspect, and the report says so.
+                let exit = baseline.exit_code.map_or_else(|| "killed".to_owned(), |c| format!("exit {c}"));
+                summary.push_str(&format!(
+                    "; the baseline run ran no test either ({exit}): the tree before the change, \
+                     or this environment, does not build"
+                ));
+            }
             let mut report = GateReport::new(GATE, false, summary);
             report.findings = classification
                 .failures

@@ -30,7 +30,9 @@ use std::path::{Path, PathBuf};
 ///   `cannot find package`, `missing go.sum entry` → [`FailureKind::MissingDependency`],
 ///   except a package under the main module's own path (`go.mod`'s `module`), which is the
 ///   project's own import → [`FailureKind::UnresolvedImport`];
-///   `is not in std` / `could not import` → [`FailureKind::UnresolvedImport`];
+///   `is not in std` / `could not import` → [`FailureKind::UnresolvedImport`],
+///   except a standard-library package newer than the toolchain (`slices` on
+///   Go 1.19) → [`FailureKind::Environment`] in category infrastructure;
 ///   any other compiler error → [`FailureKind::Type`] (the Go compiler's errors
 ///   come from its type checker).
 /// - `go vet` findings (`file:line:col: message` with `vet` in the command, or a vet
@@ -224,6 +226,37 @@ pub(crate) fn is_vet_finding(msg: &str) -> bool {
         "possible formatting directive",
     ];
     VET.iter().any(|p| msg.contains(p))
+}
+
+/// Standard-library packages and the Go release that added them: an older
+/// toolchain says `package slices is not in GOROOT` (`… is not in std` since
+/// Go 1.20), which no edit of the code fixes.
+const NEWER_STD: &[(&str, &str)] = &[
+    ("cmp", "1.21"),
+    ("crypto/ecdh", "1.20"),
+    ("crypto/hkdf", "1.24"),
+    ("crypto/mlkem", "1.24"),
+    ("crypto/pbkdf2", "1.24"),
+    ("crypto/sha3", "1.24"),
+    ("go/version", "1.22"),
+    ("iter", "1.23"),
+    ("log/slog", "1.21"),
+    ("maps", "1.21"),
+    ("math/rand/v2", "1.22"),
+    ("slices", "1.21"),
+    ("structs", "1.23"),
+    ("testing/slogtest", "1.21"),
+    ("testing/synctest", "1.25"),
+    ("unique", "1.23"),
+    ("weak", "1.24"),
+];
+
+/// The package and the Go release of a `package P is not in GOROOT|std`
+/// error for a standard-library package newer than the toolchain.
+fn newer_std_package(msg: &str) -> Option<(&'static str, &'static str)> {
+    let rest = msg.strip_prefix("package ")?;
+    let (package, _) = rest.split_once(" is not in ")?;
+    NEWER_STD.iter().find(|(p, _)| *p == package).copied()
 }
 
 /// The kind of a compiler error message; `module` is the main module's path (`go.mod`).
@@ -549,13 +582,23 @@ impl FailureClassifier for GoClassifier {
         let mut parsed = Parsed::default();
         for (file, n, col, msg) in &s.diagnostics {
             let file = relativize(file, root);
+            let newer_std = newer_std_package(msg);
             let (category, kind) = if vet || is_vet_finding(msg) {
                 (FailureCategory::Lint, FailureKind::Lint)
+            } else if newer_std.is_some() {
+                (FailureCategory::Infrastructure, FailureKind::Environment)
             } else {
                 let kind = compile_kind(msg, packages.module.as_deref());
                 (FailureCategory::Build, kind)
             };
-            let mut f = Failure::new(category, kind, msg.as_str());
+            let message = match newer_std {
+                Some((package, since)) => format!(
+                    "the Go toolchain is older than the code needs: `{package}` is in the standard library \
+                     since Go {since}: {msg}"
+                ),
+                None => msg.clone(),
+            };
+            let mut f = Failure::new(category, kind, message);
             f.snippet = source_snippet(root, &file, *n);
             parsed.failures.push(f.at(file, Some(*n), *col));
         }

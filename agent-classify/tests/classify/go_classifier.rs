@@ -161,6 +161,29 @@ fn go_passing_runs_are_valid_and_silent_ones_are_not() {
 }
 
 #[test]
+fn a_standard_library_package_newer_than_the_toolchain_is_infrastructure_not_an_import_to_fix() {
+    // Go 1.19 on a module that imports `slices` (Go 1.21), captured.
+    let c = classify("test_newstd_json", "newstd");
+    assert_eq!(c.tier, Tier::Infrastructure, "{c:#?}");
+    assert_eq!(c.failures.len(), 1, "{c:#?}");
+    let f = &c.failures[0];
+    assert_eq!((f.category, f.kind), (FailureCategory::Infrastructure, FailureKind::Environment));
+    assert_eq!(f.file.as_deref(), Some(Path::new("sorted.go")));
+    assert_eq!(f.line, Some(src_line("newstd", "sorted.go", "\"slices\"")));
+    assert!(f.message.contains("`slices` is in the standard library since Go 1.21"), "{f:#?}");
+    // A package that never was in the standard library stays an import to fix.
+    let run = RunOutput::from_text(
+        "go build ./...",
+        1,
+        "",
+        "sorted.go:3:8: package slicez is not in GOROOT (/usr/lib/go-1.19/src/slicez)\n",
+    );
+    let c = GoClassifier::new().classify(&run, &WorkspaceProfile::new(go_dir().join("newstd")));
+    assert_eq!(c.failures[0].kind, FailureKind::UnresolvedImport, "{c:#?}");
+    assert_eq!(c.tier, Tier::Code);
+}
+
+#[test]
 fn go_missing_toolchain_is_infrastructure() {
     let run = RunOutput::from_text("go test ./...", 127, "", "sh: 1: go: command not found\n");
     let c = GoClassifier::new().classify(&run, &WorkspaceProfile::default());

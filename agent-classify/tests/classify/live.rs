@@ -7,7 +7,7 @@ use agent_core::FailureClassifier;
 use agent_core::exec::RunOutput;
 use agent_core::failure::{FailureKind, Tier};
 use agent_core::workspace::WorkspaceProfile;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Runs cargo with `args` in a copy of fixture `name`; the target directory is inside the copy.
 fn run_cargo(
@@ -83,4 +83,39 @@ fn live_missing_linker_is_an_infrastructure_failure() {
     assert_ne!(run.exit_code, Some(0));
     assert_eq!(c.tier, Tier::Infrastructure, "{:#?}\n{}", c, run.stderr.text());
     assert_eq!(c.failures[0].kind, FailureKind::Environment);
+}
+
+/// rustup's `cargo` proxy, beside `rustup` on `PATH` (how the project's CI
+/// installs Rust; `CARGO` under `cargo test` is the toolchain's own binary).
+fn rustup_cargo_proxy() -> PathBuf {
+    let path = std::env::var_os("PATH").expect("PATH");
+    std::env::split_paths(&path)
+        .map(|d| d.join("cargo"))
+        .find(|c| c.with_file_name("rustup").is_file() && c.exists())
+        .expect("this suite runs where rustup installed Rust (.ci/run)")
+}
+
+#[test]
+fn live_cargo_with_no_rustup_toolchain_is_an_infrastructure_failure() {
+    let (_tmp, dir) = copy_fixture(&crate_dir("passing"));
+    let rustup_home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(rustup_cargo_proxy())
+        .args(["test", "--offline"])
+        .current_dir(&dir)
+        .env("RUSTUP_HOME", rustup_home.path())
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output()
+        .unwrap();
+    let run = RunOutput::from_text(
+        "cargo test --offline",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_ne!(run.exit_code, Some(0), "{}", run.stderr.text());
+    let c = CargoClassifier::new().classify(&run, &WorkspaceProfile::new(&dir));
+    assert_eq!(c.tier, Tier::Infrastructure, "{:#?}\n{}", c, run.stderr.text());
+    assert_eq!(c.failures.len(), 1, "{c:#?}");
+    assert_eq!(c.failures[0].kind, FailureKind::Environment);
+    assert!(c.failures[0].message.contains("no Rust toolchain"), "{c:#?}");
 }

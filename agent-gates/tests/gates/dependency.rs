@@ -257,6 +257,29 @@ async fn a_run_that_collects_nothing_is_never_a_pass_for_the_tests_gate() {
 }
 
 #[tokio::test]
+async fn a_run_that_does_not_build_after_a_baseline_that_did_not_build_either_says_the_change_is_not_the_only_suspect()
+{
+    use agent_core::WorkspaceOracle;
+    use agent_gates::TestsGate;
+    let tmp = stats_project();
+    let root = tmp.path();
+    let profile = agent_oracles::default_oracle().inspect(root).await.unwrap();
+    // The tree is broken before the change: the baseline collects nothing.
+    write(root, "stats.py", "def mean(xs)\n    return 0\n");
+    let baseline = baseline_of(root, &profile).await;
+    assert!(baseline.outcomes.is_empty(), "{baseline:?}");
+    write(root, "stats.py", "def mean(xs)\n    return 1\n");
+    let cx = GateContext::new(root, profile, "g", vec![]).with_test_baseline(baseline);
+    let report = TestsGate::new(Arc::new(ProcessExecutor::new())).check(&cx).await.unwrap();
+    assert!(!report.passed, "a run where nothing ran never passes: {report:?}");
+    assert!(report.summary.contains("did not build: 1 build error(s), no test ran"), "{report:?}");
+    assert!(
+        report.summary.contains("the baseline run ran no test either (exit 2)"),
+        "pytest exits 2 on a collection error: {report:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_specs_criteria_become_gates_and_a_protected_path_fails_its_scope_gate() {
     use agent_core::spec::{AcceptanceCriterion, NonGoal, TaskSpec};
     use agent_gates::gates_for_spec;
