@@ -256,6 +256,8 @@ const ENV_PATTERNS: &[(&str, &str)] = &[
     ("Network is unreachable", "the network is unreachable"),
     ("network unreachable", "the network is unreachable"),
     ("but --offline was specified", "a download was needed in offline mode"),
+    ("no such host", "the network is unavailable (DNS)"),
+    ("Temporary failure in name resolution", "the network is unavailable (DNS)"),
     ("rustup could not choose a version", "no Rust toolchain is installed or set as rustup's default"),
     ("error: toolchain '", "the Rust toolchain asked for is not installed"),
     ("Address already in use", "a port is already in use"),
@@ -513,6 +515,18 @@ pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str)
         let message = f.message.clone();
         mark_environment(f, &message);
     }
+    // A build or configuration error whose own first line holds an
+    // environment pattern (rustup's `error: rustup could not choose…`, go's
+    // `module …: dial tcp: lookup …: no such host`) is an environment
+    // failure, with its location; the whole-output scan then does not repeat it.
+    for f in failures.iter_mut().filter(|f| f.category != FailureCategory::Test && f.kind != FailureKind::Environment) {
+        let first = f.message.lines().next().unwrap_or_default();
+        if let Some((_, what)) = ENV_PATTERNS.iter().find(|(p, _)| first.contains(p)) {
+            f.kind = FailureKind::Environment;
+            f.category = FailureCategory::Infrastructure;
+            f.message = format!("{what}: {}", f.message);
+        }
+    }
     // The whole-output scan, less what a test's own environment failure already says.
     let mut env: Vec<Failure> = environment_failures(run, program)
         .into_iter()
@@ -539,12 +553,6 @@ pub(crate) fn finish(tool: &str, run: &RunOutput, parsed: Parsed, program: &str)
             notes.push(format!("the run was {how}: its output is incomplete"));
         }
     }
-    // An unrecognised error whose line an environment failure already quotes
-    // (rustup's `error: rustup could not choose…`) is that failure, said twice.
-    failures.retain(|f| {
-        let first = f.message.lines().next().unwrap_or_default().trim();
-        f.kind != FailureKind::Unknown || first.is_empty() || !env.iter().any(|e| e.message.contains(first))
-    });
     // Environment failures come first: nothing else can be fixed before them.
     env.extend(failures);
     let mut failures = dedupe(env);

@@ -184,6 +184,22 @@ fn a_standard_library_package_newer_than_the_toolchain_is_infrastructure_not_an_
 }
 
 #[test]
+fn a_module_download_with_no_network_is_infrastructure_at_the_import_that_needed_it() {
+    // `go build -mod=mod` reaching for proxy.golang.org with no DNS, captured.
+    let c = classify("build_missingdep_nonetwork", "missingdep");
+    assert_eq!(c.tier, Tier::Infrastructure, "{c:#?}");
+    assert_eq!(c.failures.len(), 1, "said once: {c:#?}");
+    let f = &c.failures[0];
+    assert_eq!((f.category, f.kind), (FailureCategory::Infrastructure, FailureKind::Environment));
+    assert_eq!(f.file.as_deref(), Some(Path::new("dep.go")));
+    assert_eq!(f.line, Some(src_line("missingdep", "dep.go", "notthere")));
+    assert!(
+        f.message.starts_with("the network is unavailable (DNS): module github.com/example/notthere/pkg"),
+        "{f:#?}"
+    );
+}
+
+#[test]
 fn go_missing_toolchain_is_infrastructure() {
     let run = RunOutput::from_text("go test ./...", 127, "", "sh: 1: go: command not found\n");
     let c = GoClassifier::new().classify(&run, &WorkspaceProfile::default());
