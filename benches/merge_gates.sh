@@ -11,6 +11,10 @@
 # the outcome, each `run` event (the suite at the target's head) and each
 # tests-gate report with its first findings.
 #
+# MOVE_FILE / MOVE_CONTENT and TASK_FILE / TASK_CONTENT replace the file
+# the target's commit adds and the one the change adds (a test already
+# failing on the target; a change that brings a failing test of its own).
+#
 # Usage: benches/merge_gates.sh REPO [REPO ...] (git repositories, e.g.
 # clones of published projects). The suites run with the machine's
 # toolchains as found on PATH (prepend a virtualenv's bin for Python).
@@ -34,11 +38,11 @@ for src in "$@"; do
     git clone -q "$src" "$dir/repo"
     git -C "$dir/repo" checkout -q -B main
     git -C "$dir/repo" worktree add -q --detach "$dir/wt" main
-    echo moved > "$dir/repo/MOVED-agentkit.txt"
-    git -C "$dir/repo" add MOVED-agentkit.txt
+    printf '%s\n' "${MOVE_CONTENT:-moved}" > "$dir/repo/${MOVE_FILE:-MOVED-agentkit.txt}"
+    git -C "$dir/repo" add "${MOVE_FILE:-MOVED-agentkit.txt}"
     git -C "$dir/repo" "${ident[@]}" commit -q -m "target moves"
     git -C "$dir/repo" checkout -q --detach main
-    echo task > "$dir/wt/TASK-agentkit.txt"
+    printf '%s\n' "${TASK_CONTENT:-task}" > "$dir/wt/${TASK_FILE:-TASK-agentkit.txt}"
     echo "== $name ($(git -C "$dir/repo" rev-list --count main) commits)"
     start=$(date +%s%N)
     set +e
