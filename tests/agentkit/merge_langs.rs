@@ -7,7 +7,9 @@
 //! renamed there) is rebased cleanly, fails the suite, and is refused with
 //! the target left where it was. On a target whose suite already fails,
 //! the suite run at the target's head is the gate's baseline: a correct
-//! change lands, and one whose own new test fails is refused. No model is
+//! change lands, and one whose own new test fails is refused. A Python
+//! target whose suite cannot run on this machine (a package it declares is
+//! not installed) needs a human, and no gate judges the change. No model is
 //! involved: these merges have no conflicts.
 
 use crate::support::{agentctl, git, stdout_json as json};
@@ -302,4 +304,51 @@ fn go_a_target_whose_suite_already_fails_takes_a_correct_change_and_refuses_one_
         "{findings:#?}"
     );
     assert!(!findings.iter().any(|f| f.contains("TestFlaky")), "the target's own failure was blamed: {findings:#?}");
+}
+
+#[test]
+fn python_a_target_whose_suite_cannot_run_on_this_machine_needs_a_human_and_no_gate_judges_the_change() {
+    const PY: Lang = Lang {
+        base: &[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"calc\"\nversion = \"0.1.0\"\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n",
+            ),
+            (".gitignore", "__pycache__/\n.pytest_cache/\n"),
+            ("calc.py", "def add(a, b):\n    return a + b\n"),
+            ("tests/test_calc.py", "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"),
+        ],
+        compatible: &[],
+        rename: &[],
+        task: &[("twice.py", "from calc import add\n\n\ndef twice(x):\n    return add(x, x)\n")],
+        task_file: "twice.py",
+        target_file: "tests/conftest.py",
+        calls_at: "",
+        called: "",
+        prepare: None,
+    };
+    let (dir, repo, wt) = project(&PY);
+    write_all(&wt, PY.task);
+    // The target now needs a package it declares and this machine lacks.
+    let moved = move_main(
+        &repo,
+        &[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"calc\"\nversion = \"0.1.0\"\ndependencies = [\"agentkit-absent-sdk>=1\"]\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n",
+            ),
+            ("tests/conftest.py", "import agentkit_absent_sdk\n"),
+        ],
+        "use the sdk",
+    );
+
+    let (code, doc, events) = merge_with_tests_gate(dir.path(), &wt);
+    assert_eq!(code, Some(1), "{doc:#}\n{events:#?}");
+    assert_eq!(doc["report"]["outcome"], "needs_human", "{doc:#}");
+    let reason = doc["report"]["reason"].as_str().unwrap();
+    assert!(reason.contains("cannot run here") && reason.contains("agentkit_absent_sdk"), "{reason}");
+    assert_eq!(git(&repo, &["rev-parse", "main"]).trim(), moved, "the target is left where it was");
+    assert!(events.iter().any(|e| e["type"] == "run"), "the run at the target's head is journaled: {events:#?}");
+    assert!(tests_gate_reports(&events).is_empty(), "a gate judged the change: {events:#?}");
+    assert!(events.iter().any(|e| e["type"] == "merge_refused"), "{events:#?}");
 }

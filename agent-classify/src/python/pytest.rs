@@ -609,6 +609,18 @@ fn config_error(stdout: &str, stderr: &str, ctx: &Ctx<'_>) -> Option<Failure> {
             let mut message = vec![line.trim()];
             message.extend(errors.iter().copied());
             let mut f = Failure::new(FailureCategory::Build, FailureKind::Config, bounded(&message, MAX_MESSAGE_LINES));
+            // A conftest importing a package the project declares and this
+            // environment lacks: nothing in the code to fix.
+            let mut roots = vec![ctx.root];
+            roots.extend(ctx.rootdir.as_deref());
+            if errors
+                .iter()
+                .filter_map(|e| super::no_module_named(e))
+                .any(|m| super::missing_module_kind(m, &roots) == FailureKind::Environment)
+            {
+                f.category = FailureCategory::Infrastructure;
+                f.kind = FailureKind::Environment;
+            }
             f.code = errors
                 .iter()
                 .rev()

@@ -222,6 +222,7 @@ const CASES: &[(&str, &str, Expected)] = &[
     ),
     ("pytest_dep", "pydep", &[(Environment, Some("tests/test_thirdparty.py"))]),
     ("pytest_conftest", "pyconf_conftest", &[(Config, None)]),
+    ("pytest_conftest_dep", "pyconf_conftest_dep", &[(Environment, None)]),
     ("pytest_pyproject", "pyconf_toml", &[(Config, None)]),
     (
         "pytest_timeout",
@@ -512,6 +513,19 @@ fn a_missing_module_the_project_does_not_declare_stays_a_missing_dependency() {
     let c = AutoClassifier::new()
         .classify(&run_of("jest_missing_module"), &WorkspaceProfile::new(corpus().join("js_timeout")));
     assert_eq!(c.failures[0].kind, FailureKind::MissingDependency, "{:#?}", c.failures);
+}
+
+#[test]
+fn a_conftest_importing_a_declared_package_this_environment_lacks_is_infrastructure_at_the_import() {
+    let c = classify("pytest_conftest_dep", "pyconf_conftest_dep");
+    assert_eq!(c.tier, Tier::Infrastructure, "{c:#?}");
+    assert_eq!(c.failures.len(), 1, "{c:#?}");
+    let f = &c.failures[0];
+    assert_eq!((f.kind, f.category), (FailureKind::Environment, FailureCategory::Infrastructure));
+    assert_eq!((f.file.as_deref(), f.line), (Some(Path::new("tests/conftest.py")), Some(1)));
+    assert!(f.message.contains("No module named 'h17_absent_sdk'"), "{f:#?}");
+    // The undeclared import in pyconf_conftest stays a configuration failure to fix.
+    assert_eq!(classify("pytest_conftest", "pyconf_conftest").tier, Tier::Code);
 }
 
 #[test]

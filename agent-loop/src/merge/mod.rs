@@ -61,6 +61,7 @@ use agent_core::FailureClassifier;
 use agent_core::edit::FileChange;
 use agent_core::event::{Event, EventKind, TaskId};
 use agent_core::exec::ExecError;
+use agent_core::failure::{FailureKind, Tier};
 use agent_core::gate::{GateContext, GateReport, TestBaseline, check_gate, structured_test_reporting};
 use agent_core::journal::JournalError;
 use agent_core::workspace::WorkspaceProfile;
@@ -256,7 +257,11 @@ pub enum MergeOutcome {
     /// at all): the rebase was aborted, the target was not touched. Also a
     /// target checked out in another worktree that cannot follow it (local
     /// changes there, or files it would overwrite): no conflicts, the
-    /// reason says which checkout.
+    /// reason says which checkout. Also a test suite that cannot run on
+    /// this machine at the target's head (with
+    /// [`MergeStep::with_target_baseline`]: its program is missing, or it
+    /// ran no test for an infrastructure reason): no gate runs, the reason
+    /// names the cause.
     NeedsHuman {
         /// The conflicts of the stop that ended it, resolved or not.
         conflicts: Vec<ConflictRecord>,
@@ -435,8 +440,12 @@ impl MergeStep {
     /// (its build caches are warm) with `HEAD` detached at the target's
     /// head, and back on the task branch after it, whatever it did; its
     /// per-test outcomes are read with `classifier`, and it is journaled
-    /// as a `run` event. Without this (the default) a regression-aware
-    /// tests gate asks for a clean pass of the whole suite.
+    /// as a `run` event. A suite that cannot run here (its program is
+    /// missing, or no test ran for an infrastructure reason: a toolchain too
+    /// old, no network for a download, a declared package not installed)
+    /// ends the merge as [`MergeOutcome::NeedsHuman`] before any gate: the
+    /// machine must change, not the code. Without this (the default) a
+    /// regression-aware tests gate asks for a clean pass of the whole suite.
     pub fn with_target_baseline(mut self, classifier: Arc<dyn FailureClassifier>) -> Self {
         self.target_baseline = Some(classifier);
         self
@@ -523,10 +532,19 @@ impl MergeStep {
             // 5. The gates, again, on the rebased tree.
             let baseline = match (&req.test_baseline, &self.target_baseline) {
                 (Some(given), _) => Some(given.clone()),
-                (None, Some(classifier)) if !self.gates.is_empty() => Some(
-                    self.baseline_at_target(&git, &req, &branch, &base, &new_head, classifier.as_ref(), &mut at_target)
-                        .await?,
-                ),
+                (None, Some(classifier)) if !self.gates.is_empty() => {
+                    let at = self
+                        .baseline_at_target(&git, &req, &branch, &base, &new_head, classifier.as_ref(), &mut at_target)
+                        .await?;
+                    match at {
+                        Ok(baseline) => Some(baseline),
+                        Err(reason) => {
+                            self.emit(&req.task, EventKind::MergeRefused { reason: reason.clone() }).await?;
+                            let outcome = MergeOutcome::NeedsHuman { conflicts: Vec::new(), reason };
+                            return Ok(report(outcome, rebases, resolved));
+                        }
+                    }
+                }
                 (None, _) => None,
             };
             let reports = self.gates(&git, &req, &base, &new_head, baseline).await?;
@@ -862,6 +880,9 @@ impl MergeStep {
     /// The test run at the target's head `base` (see
     /// [`with_target_baseline`](Self::with_target_baseline)), run once per
     /// head (`cache`); the worktree is back on `branch` at `head` after it.
+    /// `Ok(Err(reason))`: the suite cannot run on this machine (its program
+    /// is missing, or it ran no test for an infrastructure reason), which no
+    /// gate can judge and no change can mend.
     #[allow(clippy::too_many_arguments)]
     async fn baseline_at_target(
         &self,
@@ -872,14 +893,14 @@ impl MergeStep {
         head: &str,
         classifier: &dyn FailureClassifier,
         cache: &mut Option<(String, TestBaseline)>,
-    ) -> Result<TestBaseline, MergeError> {
+    ) -> Result<Result<TestBaseline, String>, MergeError> {
         if let Some((at, baseline)) = cache.as_ref() {
             if at == base {
-                return Ok(baseline.clone());
+                return Ok(Ok(baseline.clone()));
             }
         }
         let Some(test) = self.profile.test_command() else {
-            return Ok(TestBaseline::default());
+            return Ok(Ok(TestBaseline::default()));
         };
         let spec = structured_test_reporting(test.to_spec(&req.worktree)).wall_timeout(TARGET_BASELINE_TIMEOUT);
         let command = spec.display_redacted();
@@ -894,12 +915,38 @@ impl MergeStep {
                 message: format!("the task branch `{branch}` moved from {head} to {now} during the baseline run"),
             });
         }
-        let output = ran.map_err(|source| MergeError::Exec { command: command.clone(), source })?;
+        let output = match ran {
+            Ok(output) => output,
+            Err(source @ ExecError::ProgramNotFound { .. }) => {
+                return Ok(Err(format!(
+                    "the test suite cannot run here: `{command}`: {source}; set the environment up, then merge again"
+                )));
+            }
+            Err(source) => return Err(MergeError::Exec { command, source }),
+        };
         self.emit(&req.task, crate::repair::run_event(&output)).await?;
-        let baseline =
-            TestBaseline::new(command, output.exit_code, classifier.test_outcomes(&output)).requiring_new_tests();
+        let outcomes = classifier.test_outcomes(&output);
+        if outcomes.is_empty() && output.exit_code != Some(0) {
+            // No test ran at the target's head, for a reason no change to
+            // the code can remove: the machine, not the task, must change.
+            let classification = classifier.classify(&output, &self.profile);
+            if classification.tier == Tier::Infrastructure {
+                let cause = classification.failures.iter().find(|f| f.kind == FailureKind::Environment).map_or_else(
+                    || "an infrastructure failure".to_owned(),
+                    |f| {
+                        let lines: Vec<&str> = f.message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                        lines.join(" ").chars().take(400).collect()
+                    },
+                );
+                return Ok(Err(format!(
+                    "the test suite cannot run here: `{command}` ran no test at the target's head: {cause}; \
+                     set the environment up, then merge again"
+                )));
+            }
+        }
+        let baseline = TestBaseline::new(command, output.exit_code, outcomes).requiring_new_tests();
         *cache = Some((base.to_owned(), baseline.clone()));
-        Ok(baseline)
+        Ok(Ok(baseline))
     }
 
     /// The host's gates on the rebased tree (the worktree, at `head`), with

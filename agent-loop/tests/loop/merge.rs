@@ -580,3 +580,60 @@ async fn a_baseline_the_request_brings_is_used_and_no_suite_runs_at_the_target()
     assert_eq!(seen.0.lock().unwrap()[0].0.as_ref(), Some(&given));
     assert!(!journal.all().iter().any(|e| matches!(e.kind, EventKind::Run { .. })), "a suite ran");
 }
+
+#[tokio::test]
+async fn a_suite_that_cannot_run_on_this_machine_at_the_targets_head_needs_a_human_and_no_gate_runs() {
+    let (_tmp, repo) = python_repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "twice.py", b"def twice(x):\n    return 2 * x\n");
+    // The target now needs a package it declares and this machine lacks:
+    // every test module fails to import, no test runs.
+    commit_on_main(
+        &repo,
+        "pyproject.toml",
+        "[project]\nname = \"calc\"\nversion = \"0.1.0\"\ndependencies = [\"agentkit-absent-dependency\"]\n\n[tool.pytest.ini_options]\ntestpaths = [\"tests\"]\n",
+        "declare a dependency",
+    );
+    commit_on_main(&repo, "tests/conftest.py", "import agentkit_absent_dependency\n", "use it");
+    let target = head_of(&repo, "main");
+    let journal = Arc::new(MemoryJournal::default());
+    let (step, seen) = python_merge_step(&journal, &wt).await;
+
+    let report = step.run(MergeRequest::new("t", &wt, "add twice")).await.unwrap();
+    let MergeOutcome::NeedsHuman { reason, conflicts } = &report.outcome else { panic!("{report:?}") };
+    assert!(conflicts.is_empty());
+    assert!(reason.contains("the test suite cannot run here"), "{reason}");
+    assert!(reason.contains("agentkit_absent_dependency"), "the cause is named: {reason}");
+    assert!(seen.0.lock().unwrap().is_empty(), "a gate ran on a machine that cannot run the suite");
+    assert_eq!(head_of(&repo, "main"), target, "the target is untouched");
+    assert_eq!(git(&wt, &["symbolic-ref", "--short", "HEAD"]).trim(), "agentkit/t");
+    assert_eq!(merge_events(&journal), ["change_committed", "rebased", "merge_refused"]);
+    assert!(journal.all().iter().any(|e| matches!(e.kind, EventKind::Run { .. })), "the run is journaled");
+}
+
+#[tokio::test]
+async fn a_test_program_missing_from_the_machine_needs_a_human_not_an_error() {
+    let (_tmp, repo) = python_repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "twice.py", b"def twice(x):\n    return 2 * x\n");
+    commit_on_main(&repo, "NOTES.md", "the target moves\n", "notes");
+    let target = head_of(&repo, "main");
+    use agent_core::WorkspaceOracle;
+    let mut profile = agent_oracles::default_oracle().inspect(&wt).await.unwrap();
+    let primary = profile.projects.iter_mut().find(|p| p.test.is_some()).expect("a test command");
+    primary.test.as_mut().unwrap().program = "agentkit-no-such-test-runner".to_owned();
+    let journal = Arc::new(MemoryJournal::default());
+    let seen = Arc::new(SeesBaseline::default());
+    let step = step(&journal)
+        .with_profile(profile)
+        .with_gate(seen.clone())
+        .with_target_baseline(Arc::new(agent_classify::AutoClassifier::new()));
+
+    let report = step.run(MergeRequest::new("t", &wt, "add twice")).await.unwrap();
+    let MergeOutcome::NeedsHuman { reason, .. } = &report.outcome else { panic!("{report:?}") };
+    assert!(reason.contains("cannot run here") && reason.contains("agentkit-no-such-test-runner"), "{reason}");
+    assert!(seen.0.lock().unwrap().is_empty());
+    assert_eq!(head_of(&repo, "main"), target);
+    assert_eq!(git(&wt, &["symbolic-ref", "--short", "HEAD"]).trim(), "agentkit/t", "back on the task branch");
+    assert_eq!(git(&wt, &["status", "--porcelain"]), "");
+}

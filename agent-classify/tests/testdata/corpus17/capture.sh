@@ -34,6 +34,7 @@ run unittest_env utenv python -m unittest -v
 run pytest_env pyenv python -m pytest -p no:cacheprovider -rA --junitxml=$here/out/pytest_env.junit.xml
 run pytest_dep pydep python -m pytest -p no:cacheprovider -rA
 run pytest_conftest pyconf_conftest python -m pytest -p no:cacheprovider
+run pytest_conftest_dep pyconf_conftest_dep python -m pytest -p no:cacheprovider
 run pytest_ini pyconf_ini python -m pytest -p no:cacheprovider
 run pytest_pyproject pyconf_toml python -m pytest -p no:cacheprovider
 run pytest_timeout pytimeout python -m pytest -p no:cacheprovider --timeout=2 --junitxml=$here/out/pytest_timeout.junit.xml
