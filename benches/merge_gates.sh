@@ -57,7 +57,7 @@ doc = json.load(open(f"{d}/out.json"))
 if "report" not in doc:
     print("error:", doc.get("error"))
     sys.exit(0)
-print("outcome:", doc["report"]["outcome"])
+print("outcome:", doc["report"]["outcome"], "-", doc["report"].get("reason", ""))
 try:
     events = [json.loads(l) for l in open(f"{d}/journal.jsonl")]
 except FileNotFoundError:

@@ -23,9 +23,12 @@ use std::time::Duration;
 /// - every test in [`GateContext::named_tests`] must pass after the change
 ///   (a skipped test does not count; a test the run does not show is missing);
 /// - every test that passed in the baseline must still pass (pass→pass);
-/// - a run from which no test outcome can be read, whose exit code
-///   disagrees with its outcomes, or whose failure is infrastructure (a
-///   missing toolchain, a port in use), is never a pass;
+/// - a run from which no test outcome can be read, or whose exit code
+///   disagrees with its outcomes, is never a pass; nor is a run whose
+///   failure is infrastructure (a missing toolchain, a port in use) when
+///   no test ran or the baseline has none: with tests on both sides, a test
+///   the environment already broke in the baseline is judged like any test
+///   that failed before;
 /// - an empty or invalid baseline is never compared against: the run must
 ///   then be a clean pass on its own; without a baseline the gate cannot check.
 ///
@@ -120,7 +123,11 @@ impl Gate for TestsGate {
             });
         };
         let Run { command, exit_code, outcomes: after, classification } = self.run(&cx.root, &cx.profile).await?;
-        if classification.tier == Tier::Infrastructure {
+        // An infrastructure failure is the gate's answer when it leaves
+        // nothing to compare: no test ran, or the baseline has none. With
+        // tests on both sides, a test the environment already broke in the
+        // baseline is no regression, and one it newly breaks is named.
+        if classification.tier == Tier::Infrastructure && (after.is_empty() || baseline.outcomes.is_empty()) {
             let mut report = GateReport::new(GATE, false, "the test run failed for an infrastructure reason");
             report.findings = classification.failures.iter().map(|f| f.message.clone()).take(5).collect();
             return Ok(report);

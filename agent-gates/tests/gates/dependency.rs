@@ -280,6 +280,49 @@ async fn a_run_that_does_not_build_after_a_baseline_that_did_not_build_either_sa
 }
 
 #[tokio::test]
+async fn a_test_the_environment_already_broke_in_the_baseline_does_not_fail_the_gate_but_a_regression_still_does() {
+    use agent_core::WorkspaceOracle;
+    use agent_gates::TestsGate;
+    let tmp = stats_project();
+    let root = tmp.path();
+    // A declared package this machine lacks, imported inside one test: that
+    // test fails for an environment reason, before and after any change.
+    write(
+        root,
+        "pyproject.toml",
+        "[project]\nname = \"stats\"\nversion = \"0.1.0\"\ndependencies = [\"agentkit-absent-sdk\"]\n\n[tool.pytest.ini_options]\naddopts = \"-p no:cacheprovider\"\n",
+    );
+    write(
+        root,
+        "test_sdk.py",
+        "def test_uses_sdk():\n    import agentkit_absent_sdk\n    assert agentkit_absent_sdk\n",
+    );
+    let profile = agent_oracles::default_oracle().inspect(root).await.unwrap();
+    let baseline = baseline_of(root, &profile).await;
+    assert_eq!(baseline.outcomes.len(), 4, "{baseline:?}");
+    let gate = TestsGate::new(Arc::new(ProcessExecutor::new()));
+    let cx = || GateContext::new(root, profile.clone(), "g", vec![]).with_test_baseline(baseline.clone());
+
+    write(
+        root,
+        "stats.py",
+        "def mean(xs):\n    return sum(xs) / len(xs) if xs else None\n\ndef total(xs):\n    return sum(xs)\n",
+    );
+    let report = gate.check(&cx()).await.unwrap();
+    assert!(report.passed, "the environment's failure was blamed on the change: {report:?}");
+    assert_eq!(report.summary, "3 passed, 1 failed, 0 skipped; 0 named test(s) fixed, no regression");
+
+    write(
+        root,
+        "stats.py",
+        "def mean(xs):\n    return sum(xs) / len(xs) if xs else None\n\ndef total(xs):\n    return 0\n",
+    );
+    let report = gate.check(&cx()).await.unwrap();
+    assert!(!report.passed, "{report:?}");
+    assert!(report.findings.iter().any(|f| f.starts_with("regression:") && f.contains("test_total")), "{report:?}");
+}
+
+#[tokio::test]
 async fn a_specs_criteria_become_gates_and_a_protected_path_fails_its_scope_gate() {
     use agent_core::spec::{AcceptanceCriterion, NonGoal, TaskSpec};
     use agent_gates::gates_for_spec;
