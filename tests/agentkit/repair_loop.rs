@@ -653,3 +653,79 @@ async fn a_run_dropped_mid_gate_after_a_passing_attempt_leaves_the_workspace_byt
     assert_eq!(lp.wait_for_restores().await, 1);
     assert_eq!(manifest(&work), before);
 }
+
+/// py-slugify with a package its pyproject declares and this machine lacks,
+/// imported inside one test (`test_sdk_client`): the environment breaks
+/// that test at baseline and after any change.
+fn slugify_with_a_test_the_environment_breaks() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, work) = fixture("py-slugify");
+    let pyproject = std::fs::read_to_string(work.join("pyproject.toml")).unwrap();
+    let pyproject = pyproject.replace(
+        "requires-python = \">=3.9\"\n",
+        "requires-python = \">=3.9\"\ndependencies = [\"agentkit-absent-sdk>=1\"]\n",
+    );
+    assert!(pyproject.contains("agentkit-absent-sdk"));
+    std::fs::write(work.join("pyproject.toml"), pyproject).unwrap();
+    std::fs::write(
+        work.join("tests/test_sdk.py"),
+        "def test_sdk_client():\n    import agentkit_absent_sdk\n\n    assert agentkit_absent_sdk.Client()\n",
+    )
+    .unwrap();
+    (dir, work)
+}
+
+/// The loop (plan mode, auto classifier, real pytest) on `work` with
+/// `named` tests; the scripted model (a test double) is returned too.
+async fn run_keeping_the_model(
+    work: &Path,
+    named: &str,
+    replies: Vec<ScriptedReply>,
+) -> (RepairReport, Arc<ScriptedProvider>) {
+    let journal = Arc::new(MemoryJournal::default());
+    let model = Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", replies));
+    let parts = RepairParts {
+        classifier: Arc::new(agentkit::classify::AutoClassifier::new()),
+        ..real_parts(work, model.clone(), journal)
+    };
+    let lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(LoopMode::Plan));
+    let task = Task::new("t1", work, "Make the named test pass.").with_named_tests(vec![named.to_owned()]);
+    (lp.run(task).await.unwrap(), model)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_the_environment_breaks_does_not_stop_a_task_that_does_not_name_it_nor_reach_the_model() {
+    let (_dir, work) = slugify_with_a_test_the_environment_breaks();
+    let fix = edit(
+        "lower-case the title",
+        "slugkit/slug.py",
+        "    slug = _NOT_WORD.sub(\"-\", title)",
+        "    slug = _NOT_WORD.sub(\"-\", title.lower())",
+    );
+    let (report, model) = run_keeping_the_model(&work, "test_capitals_are_lowered", vec![fix]).await;
+    // The report keeps the baseline as it ran: the environment's failure is there.
+    let env = report.baseline.failures.iter().find(|f| f.kind == FailureKind::Environment);
+    assert!(
+        env.is_some_and(|f| f.test_name.as_deref().is_some_and(|t| t.contains("test_sdk_client"))),
+        "{:#?}",
+        report.baseline
+    );
+    assert_eq!(report.outcome, Outcome::Accepted, "{:?}", report.verdict);
+    assert_eq!(report.attempts.len(), 1);
+    // The model was asked about the task's test, not the machine's missing package.
+    let prompt = serde_json::to_string(&model.requests()[0].messages).unwrap();
+    assert!(prompt.contains("test_capitals_are_lowered"), "{prompt}");
+    assert!(!prompt.contains("agentkit_absent_sdk"), "the environment's failure reached the model: {prompt}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_test_the_environment_breaks_needs_a_human_before_any_model_turn() {
+    let (_dir, work) = slugify_with_a_test_the_environment_breaks();
+    let (report, model) = run_keeping_the_model(&work, "test_sdk_client", vec![]).await;
+    assert_eq!(report.outcome, Outcome::NeedsHuman, "{:?}", report.verdict);
+    assert!(
+        matches!(&report.verdict, Verdict::NeedsHuman { reason } if reason.contains("environment")),
+        "{:?}",
+        report.verdict
+    );
+    assert!(model.requests().is_empty(), "the model was asked to fix the machine");
+}

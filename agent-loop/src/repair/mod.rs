@@ -36,7 +36,12 @@
 //! ([`RepairReport::baseline`]) shows what failed before any change. A
 //! baseline that fails for the environment (tier
 //! [`Infrastructure`](Tier::Infrastructure): a missing tool, a full disk)
-//! ends the task before any model turn.
+//! ends the task before any model turn, unless tests ran and what the
+//! environment broke is some tests the task does not name (one needs a
+//! network, a key, a package not installed here): those are judged like
+//! any test that failed before, and left out of what the model is shown.
+//! An attempt whose run has an environment failure the baseline did not
+//! have ends the task the same way.
 //!
 //! **Acceptance is regression-aware.** Every test run is also read as
 //! per-test outcomes ([`FailureClassifier::test_outcomes`]) and compared
@@ -767,6 +772,10 @@ struct TaskRun<'a> {
     baseline: Classification,
     /// The baseline run as the regression check reads it.
     test_baseline: TestBaseline,
+    /// Tests the environment already broke in the baseline run (none the
+    /// task names): judged like any test that failed before, never shown to
+    /// the model as its to fix.
+    env_broken: std::collections::BTreeSet<String>,
     /// The workspace at snapshot time, when gates need the cumulative change.
     image: Option<Arc<tree::TreeImage>>,
     attempts: Vec<AttemptReport>,
@@ -792,6 +801,7 @@ impl<'a> TaskRun<'a> {
             messages: Vec::new(),
             baseline: Classification::default(),
             test_baseline: TestBaseline::default(),
+            env_broken: std::collections::BTreeSet::new(),
             image: None,
             attempts: Vec::new(),
             gates: Vec::new(),
@@ -875,6 +885,21 @@ impl<'a> TaskRun<'a> {
     /// invalid baseline never compared against) in a run whose failure is
     /// not the environment's; without named tests the suite must pass too.
     /// Returns the comparison and why the run is not valid, if it is not.
+    /// Whether `f` is the environment's failure of a test it already broke
+    /// in the baseline.
+    fn tolerated(&self, f: &Failure) -> bool {
+        f.kind == FailureKind::Environment && f.test_name.as_ref().is_some_and(|t| self.env_broken.contains(t))
+    }
+
+    /// Whether the environment, not the code, decides run `c`: an
+    /// infrastructure run where no test ran, or with an environment
+    /// failure the baseline did not already have.
+    fn environment_blocks(&self, c: &Classification) -> bool {
+        c.tier == Tier::Infrastructure
+            && (c.outcomes.is_empty()
+                || c.failures.iter().any(|f| f.kind == FailureKind::Environment && !self.tolerated(f)))
+    }
+
     fn judge(
         &self,
         command: &str,
@@ -882,7 +907,7 @@ impl<'a> TaskRun<'a> {
         classification: &Classification,
     ) -> (bool, agent_core::failure::RunComparison, Vec<String>) {
         let named = &self.task.named_tests;
-        let infra = classification.tier == Tier::Infrastructure;
+        let infra = self.environment_blocks(classification);
         if classification.outcomes.is_empty() && named.is_empty() {
             // A run that lists no test by name (unittest, `pytest -q` behind a
             // script): judged by the counts, a clean pass with at least as
@@ -1314,7 +1339,19 @@ impl<'a> TaskRun<'a> {
         self.test_baseline =
             TestBaseline::new(baseline.command, baseline.exit_code, baseline.classification.outcomes.clone());
         self.baseline = baseline.classification;
+        // What the first prompt shows: the baseline, less what the
+        // environment broke (the report keeps all of it).
+        let mut shown = self.baseline.clone();
         if self.baseline.tier == Tier::Infrastructure {
+            if let Some(broken) = tolerable_environment_failures(&self.baseline, &self.task.named_tests) {
+                // Tests ran, and what the environment broke is some of them,
+                // none the task names: the task can go on around them.
+                self.env_broken = broken;
+                shown.failures.retain(|f| !self.tolerated(f));
+                shown.tier = if shown.failures.is_empty() { Tier::None } else { Tier::Code };
+            }
+        }
+        if shown.tier == Tier::Infrastructure {
             return Ok(AttemptsEnd {
                 outcome: Outcome::NeedsHuman,
                 verdict: Verdict::NeedsHuman { reason: infra_reason(&self.baseline) },
@@ -1328,7 +1365,7 @@ impl<'a> TaskRun<'a> {
         if tools_mode {
             let map = self.lp.repo_map.as_ref().map(|mapper| {
                 let focus: Vec<PathBuf> =
-                    self.baseline.failures.iter().filter_map(|f| f.file.clone()).filter(|p| p.is_relative()).collect();
+                    shown.failures.iter().filter_map(|f| f.file.clone()).filter(|p| p.is_relative()).collect();
                 mapper.map(&self.task.root, &focus, self.lp.config.repo_map_tokens)
             });
             session_text = prompt::session_prompt(
@@ -1336,7 +1373,7 @@ impl<'a> TaskRun<'a> {
                 &self.task.root,
                 profile,
                 &test.display(),
-                &self.baseline,
+                &shown,
                 PromptStyle { context: renderer.as_ref(), limits: self.limits() },
                 map.as_deref(),
             );
@@ -1350,7 +1387,7 @@ impl<'a> TaskRun<'a> {
                 &self.task.root,
                 profile,
                 &test.display(),
-                &self.baseline,
+                &shown,
                 PromptStyle { context: renderer.as_ref(), limits: self.limits() },
             );
             if let Some(recalled) = &recalled {
@@ -1453,6 +1490,7 @@ impl<'a> TaskRun<'a> {
                 passed = gate_failures.is_empty();
             }
             let mut shown = classification.clone();
+            shown.failures.retain(|f| !self.tolerated(f));
             // Regressions and unfixed named tests lead the repair prompt, in order.
             let verdicts = comparison.regressions.iter().map(|r| format!("regression: {r}")).chain(
                 comparison.missing_fixes.iter().filter(|_| apply_error.is_none()).map(|m| format!("not fixed: {m}")),
@@ -1500,7 +1538,7 @@ impl<'a> TaskRun<'a> {
                 });
             }
             self.last_comparison = comparison;
-            if classification.tier == Tier::Infrastructure {
+            if self.environment_blocks(&classification) {
                 return Ok(AttemptsEnd {
                     outcome: Outcome::NeedsHuman,
                     verdict: Verdict::NeedsHuman { reason: infra_reason(&classification) },
@@ -1657,6 +1695,25 @@ fn short_failure(f: &Failure) -> String {
     }
     s.push_str(&format!(": {}", f.message.lines().next().unwrap_or_default()));
     s
+}
+
+/// The tests of baseline `c`'s environment failures, when a task can go on
+/// around them: tests ran, every environment failure is a test's, and none
+/// is a test in `named` (the task's own). `None`: the environment decides.
+fn tolerable_environment_failures(c: &Classification, named: &[String]) -> Option<std::collections::BTreeSet<String>> {
+    if c.outcomes.is_empty() {
+        return None;
+    }
+    let mut broken = std::collections::BTreeSet::new();
+    for f in c.failures.iter().filter(|f| f.kind == FailureKind::Environment) {
+        let test = f.test_name.as_ref()?;
+        let outcome = agent_core::failure::TestOutcome::new(test.clone(), TestStatus::Failed);
+        if named.iter().any(|n| outcome.is_named(n) || n == test) {
+            return None;
+        }
+        broken.insert(test.clone());
+    }
+    Some(broken)
 }
 
 fn infra_reason(c: &Classification) -> String {
