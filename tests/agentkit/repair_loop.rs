@@ -678,7 +678,7 @@ fn slugify_with_a_test_the_environment_breaks() -> (tempfile::TempDir, std::path
 /// `named` tests; the scripted model (a test double) is returned too.
 async fn run_keeping_the_model(
     work: &Path,
-    named: &str,
+    named: &[&str],
     replies: Vec<ScriptedReply>,
 ) -> (RepairReport, Arc<ScriptedProvider>) {
     let journal = Arc::new(MemoryJournal::default());
@@ -688,7 +688,8 @@ async fn run_keeping_the_model(
         ..real_parts(work, model.clone(), journal)
     };
     let lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(LoopMode::Plan));
-    let task = Task::new("t1", work, "Make the named test pass.").with_named_tests(vec![named.to_owned()]);
+    let task = Task::new("t1", work, "Make the named test pass.")
+        .with_named_tests(named.iter().map(|n| (*n).to_owned()).collect());
     (lp.run(task).await.unwrap(), model)
 }
 
@@ -701,7 +702,7 @@ async fn a_test_the_environment_breaks_does_not_stop_a_task_that_does_not_name_i
         "    slug = _NOT_WORD.sub(\"-\", title)",
         "    slug = _NOT_WORD.sub(\"-\", title.lower())",
     );
-    let (report, model) = run_keeping_the_model(&work, "test_capitals_are_lowered", vec![fix]).await;
+    let (report, model) = run_keeping_the_model(&work, &["test_capitals_are_lowered"], vec![fix]).await;
     // The report keeps the baseline as it ran: the environment's failure is there.
     let env = report.baseline.failures.iter().find(|f| f.kind == FailureKind::Environment);
     assert!(
@@ -720,7 +721,7 @@ async fn a_test_the_environment_breaks_does_not_stop_a_task_that_does_not_name_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_named_test_the_environment_breaks_needs_a_human_before_any_model_turn() {
     let (_dir, work) = slugify_with_a_test_the_environment_breaks();
-    let (report, model) = run_keeping_the_model(&work, "test_sdk_client", vec![]).await;
+    let (report, model) = run_keeping_the_model(&work, &["test_sdk_client"], vec![]).await;
     assert_eq!(report.outcome, Outcome::NeedsHuman, "{:?}", report.verdict);
     assert!(
         matches!(&report.verdict, Verdict::NeedsHuman { reason } if reason.contains("environment")),
@@ -728,4 +729,38 @@ async fn a_named_test_the_environment_breaks_needs_a_human_before_any_model_turn
         report.verdict
     );
     assert!(model.requests().is_empty(), "the model was asked to fix the machine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_named_tests_a_suite_whose_only_failure_is_the_environments_accepts_the_fix() {
+    let (_dir, work) = slugify_with_a_test_the_environment_breaks();
+    let fix = edit(
+        "lower-case the title",
+        "slugkit/slug.py",
+        "    slug = _NOT_WORD.sub(\"-\", title)",
+        "    slug = _NOT_WORD.sub(\"-\", title.lower())",
+    );
+    let (report, _model) = run_keeping_the_model(&work, &[], vec![fix]).await;
+    assert_eq!(report.outcome, Outcome::Accepted, "{:?}", report.verdict);
+    // Still failing after the fix, and only for the environment.
+    let after = &report.attempts[0].classification;
+    assert!(
+        !after.failures.is_empty() && after.failures.iter().all(|f| f.kind == FailureKind::Environment),
+        "{after:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_named_tests_a_code_failure_left_beside_the_environments_is_not_accepted() {
+    let (_dir, work) = slugify_with_a_test_the_environment_breaks();
+    // Plans that change nothing the failing test needs.
+    let reword = |old: &str, new: &str| edit("reword the docstring", "slugkit/slug.py", old, new);
+    let replies = vec![
+        reword("lower case, runs", "lower case; runs"),
+        reword("lower case; runs", "lower case - runs"),
+        reword("lower case - runs", "lower case: runs"),
+    ];
+    let (report, _model) = run_keeping_the_model(&work, &[], replies).await;
+    assert_ne!(report.outcome, Outcome::Accepted, "{:?}", report.verdict);
+    assert!(report.attempts.iter().all(|a| !a.passed));
 }

@@ -878,13 +878,6 @@ impl<'a> TaskRun<'a> {
         }
     }
 
-    /// Whether an after-run passes: the regression check against the
-    /// baseline ([`check_test_run`](agent_core::gate::check_test_run): a run
-    /// that shows outcomes agreeing with its exit code, the named tests
-    /// fixed, no test that passed at baseline failing or gone, an empty or
-    /// invalid baseline never compared against) in a run whose failure is
-    /// not the environment's; without named tests the suite must pass too.
-    /// Returns the comparison and why the run is not valid, if it is not.
     /// Whether `f` is the environment's failure of a test it already broke
     /// in the baseline.
     fn tolerated(&self, f: &Failure) -> bool {
@@ -900,6 +893,14 @@ impl<'a> TaskRun<'a> {
                 || c.failures.iter().any(|f| f.kind == FailureKind::Environment && !self.tolerated(f)))
     }
 
+    /// Whether an after-run passes: the regression check against the
+    /// baseline ([`check_test_run`](agent_core::gate::check_test_run): a run
+    /// that shows outcomes agreeing with its exit code, the named tests
+    /// fixed, no test that passed at baseline failing or gone, an empty or
+    /// invalid baseline never compared against) in a run whose failure is
+    /// not the environment's (but for tests it already broke at baseline);
+    /// without named tests the suite must pass too, but for those tests.
+    /// Returns the comparison and why the run is not valid, if it is not.
     fn judge(
         &self,
         command: &str,
@@ -931,7 +932,10 @@ impl<'a> TaskRun<'a> {
         }
         let check =
             agent_core::gate::check_test_run(&self.test_baseline, command, exit_code, &classification.outcomes, named);
-        let suite_ok = !named.is_empty() || classification.passed();
+        // Without named tests the suite must pass, but for the tests the
+        // environment already broke at baseline: no change can mend those.
+        let suite_ok = !named.is_empty()
+            || (classification.valid_run && classification.failures.iter().all(|f| self.tolerated(f)));
         (check.passed && suite_ok && !infra, check.comparison, check.problems)
     }
 
