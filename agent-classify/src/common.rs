@@ -17,10 +17,14 @@
 //! offline build that needed a download, a port in use) become
 //! [`FailureKind::Environment`] failures, listed first, and put the
 //! classification in tier [`Tier::Infrastructure`]: the repair loop does not
-//! send them to the model but hands the task to a person. A *test* that fails
+//! send them to the model but hands the task to a person (unless they are
+//! only tests the task does not name). A build or configuration error whose
+//! own line shows such a cause (rustup with no toolchain, a module download
+//! with no DNS) becomes that environment failure, at its location. A *test* that fails
 //! on its environment (an unset environment variable — `KeyError` from
 //! `os.environ[...]`, Rust's `NotPresent`, `environment variable X not set` —
-//! a missing data or fixture file, a port in use) keeps its name and location
+//! a missing data or fixture file, a port in use, a host name that does not
+//! resolve) keeps its name and location
 //! and becomes an environment failure itself ([`environment_cause`]); so does an
 //! import of a third-party module the project declares but this environment
 //! lacks (the Python and JavaScript classifiers decide that from the manifests).
@@ -258,6 +262,10 @@ const ENV_PATTERNS: &[(&str, &str)] = &[
     ("but --offline was specified", "a download was needed in offline mode"),
     ("no such host", "the network is unavailable (DNS)"),
     ("Temporary failure in name resolution", "the network is unavailable (DNS)"),
+    ("Name or service not known", "the network is unavailable (DNS)"),
+    ("failed to lookup address information", "the network is unavailable (DNS)"),
+    ("getaddrinfo ENOTFOUND", "the network is unavailable (DNS)"),
+    ("getaddrinfo EAI_AGAIN", "the network is unavailable (DNS)"),
     ("rustup could not choose a version", "no Rust toolchain is installed or set as rustup's default"),
     ("error: toolchain '", "the Rust toolchain asked for is not installed"),
     ("Address already in use", "a port is already in use"),
@@ -405,6 +413,16 @@ pub(crate) fn environment_cause(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
     if lower.contains("address already in use") || text.contains("EADDRINUSE") || text.contains("kind: AddrInUse") {
         return Some("a port is already in use".to_owned());
+    }
+    // A host name that does not resolve: glibc's `Name or service not
+    // known`, Go's `no such host`, Rust's `failed to lookup address
+    // information`, node's `getaddrinfo ENOTFOUND`.
+    if let Some((_, what)) = ENV_PATTERNS
+        .iter()
+        .filter(|(_, what)| what.starts_with("the network is unavailable"))
+        .find(|(p, _)| text.contains(p))
+    {
+        return Some((*what).to_owned());
     }
     // `KeyError: 'X'` raised by `os.environ[...]` (its frame is `<frozen os>` … `__getitem__`).
     if let Some(at) = text.find("KeyError: ") {

@@ -223,6 +223,7 @@ const CASES: &[(&str, &str, Expected)] = &[
     ("pytest_dep", "pydep", &[(Environment, Some("tests/test_thirdparty.py"))]),
     ("pytest_conftest", "pyconf_conftest", &[(Config, None)]),
     ("pytest_conftest_dep", "pyconf_conftest_dep", &[(Environment, None)]),
+    ("pytest_net", "pynet", &[(Environment, Some("tests/test_net.py::test_fetches_a_page"))]),
     ("pytest_pyproject", "pyconf_toml", &[(Config, None)]),
     (
         "pytest_timeout",

@@ -35,6 +35,7 @@ run pytest_env pyenv python -m pytest -p no:cacheprovider -rA --junitxml=$here/o
 run pytest_dep pydep python -m pytest -p no:cacheprovider -rA
 run pytest_conftest pyconf_conftest python -m pytest -p no:cacheprovider
 run pytest_conftest_dep pyconf_conftest_dep python -m pytest -p no:cacheprovider
+run pytest_net pynet python -m pytest -p no:cacheprovider -rA
 run pytest_ini pyconf_ini python -m pytest -p no:cacheprovider
 run pytest_pyproject pyconf_toml python -m pytest -p no:cacheprovider
 run pytest_timeout pytimeout python -m pytest -p no:cacheprovider --timeout=2 --junitxml=$here/out/pytest_timeout.junit.xml

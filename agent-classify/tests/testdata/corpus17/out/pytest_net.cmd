@@ -1,0 +1,1 @@
+python -m pytest -p no:cacheprovider -rA
