@@ -5,7 +5,8 @@
 //! to the target branch:
 //!
 //! 1. commits it on the task branch (when not committed yet), with a
-//!    message from the goal;
+//!    message from the goal: every file git does not ignore, but untracked
+//!    Python bytecode (`__pycache__/`, `*.pyc`) the task's test runs wrote;
 //! 2. reads the target branch's head: in-process with gix for a branch of
 //!    the same repository, after a `git fetch` for a remote;
 //! 3. rebases the task's commits onto it, in the task's worktree;
@@ -488,8 +489,21 @@ impl MergeStep {
         // 1. The task branch, and the change committed on it.
         let branch = self.task_branch(&git, &req).await?;
         let status = git.ok(&["status", "--porcelain=v1", "-z", "--untracked-files=all"]).await?;
-        if !status.is_empty() {
-            git.ok(&["add", "-A"]).await?;
+        let (entries, bytecode) = untracked_bytecode(&status);
+        if entries > bytecode.len() {
+            if bytecode.is_empty() {
+                git.ok(&["add", "-A"]).await?;
+            } else {
+                // Python bytecode the task's test runs wrote, in a repository
+                // that does not ignore it: never part of the change.
+                let mut specs = String::from(":/\0");
+                for path in &bytecode {
+                    specs.push_str(":(exclude,literal)");
+                    specs.push_str(path);
+                    specs.push('\0');
+                }
+                git.ok_with_stdin(&["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"], &specs).await?;
+            }
             let message = commit_message(&req);
             git.ok(&["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", &message]).await?;
             let commit = head_commit(&req.worktree)?;
@@ -1114,4 +1128,43 @@ fn commit_message(req: &MergeRequest) -> String {
         subject = format!("agentkit task {}", req.task);
     }
     format!("{subject}\n\n{goal}\n\nTask: {}", req.task)
+}
+
+/// The entries of `git status --porcelain=v1 -z` output, and the untracked
+/// ones that are Python bytecode (`__pycache__/`, `*.pyc`, `*.pyo`).
+fn untracked_bytecode(status: &str) -> (usize, Vec<&str>) {
+    let mut entries = 0;
+    let mut bytecode = Vec::new();
+    let mut fields = status.split('\0');
+    while let Some(entry) = fields.next() {
+        let (Some(xy), Some(path)) = (entry.get(..2), entry.get(3..)) else { continue };
+        entries += 1;
+        if xy.starts_with(['R', 'C']) {
+            // A rename or copy: its source path is the next field.
+            fields.next();
+        }
+        let is_bytecode =
+            path.ends_with(".pyc") || path.ends_with(".pyo") || path.split('/').any(|part| part == "__pycache__");
+        if xy == "??" && is_bytecode {
+            bytecode.push(path);
+        }
+    }
+    (entries, bytecode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::untracked_bytecode;
+
+    #[test]
+    fn a_renames_source_path_is_not_read_as_an_entry_and_only_untracked_bytecode_is_picked() {
+        // `git status --porcelain=v1 -z`: a staged rename (new, then old), a
+        // tracked pyc modified, untracked bytecode and source.
+        let status = "R  new.py\0__pycache__/old.py\0 M vendor/legacy.pyc\0?? __pycache__/x.cpython-311.pyc\0\
+                      ?? src/pkg/__pycache__/y.pyc\0?? twice.py\0?? stray.pyo\0";
+        let (entries, bytecode) = untracked_bytecode(status);
+        assert_eq!(entries, 6);
+        assert_eq!(bytecode, ["__pycache__/x.cpython-311.pyc", "src/pkg/__pycache__/y.pyc", "stray.pyo"]);
+        assert_eq!(untracked_bytecode(""), (0, vec![]));
+    }
 }

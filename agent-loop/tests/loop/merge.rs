@@ -637,3 +637,41 @@ async fn a_test_program_missing_from_the_machine_needs_a_human_not_an_error() {
     assert_eq!(git(&wt, &["symbolic-ref", "--short", "HEAD"]).trim(), "agentkit/t", "back on the task branch");
     assert_eq!(git(&wt, &["status", "--porcelain"]), "");
 }
+
+#[tokio::test]
+async fn python_bytecode_a_repository_does_not_ignore_stays_out_of_the_landed_change() {
+    let (_tmp, repo) = repository();
+    // A repository that tracks one `.pyc` on purpose and ignores none.
+    commit_on_main(&repo, "vendor/legacy.pyc", "old bytes\n", "a tracked pyc");
+    let wt = worktree(&repo, "task");
+    write(&wt, "twice.py", b"def twice(x):\n    return 2 * x\n");
+    write(&wt, "vendor/legacy.pyc", b"new bytes\n");
+    // What the task's test runs wrote.
+    write(&wt, "__pycache__/twice.cpython-311.pyc", b"\x00bytecode");
+    write(&wt, "pkg/__pycache__/mod.cpython-311.pyc", b"\x00bytecode");
+    write(&wt, "stray.pyc", b"\x00bytecode");
+    let journal = Arc::new(MemoryJournal::default());
+    let report = step(&journal).run(MergeRequest::new("t", &wt, "add twice")).await.unwrap();
+    assert!(matches!(report.outcome, MergeOutcome::Merged { .. }), "{report:?}");
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", "main"]);
+    let files: Vec<&str> = files.lines().collect();
+    assert_eq!(files, ["a.txt", "twice.py", "vendor/legacy.pyc"], "bytecode was committed");
+    assert_eq!(git(&repo, &["show", "main:vendor/legacy.pyc"]), "new bytes\n", "the tracked pyc's change landed");
+    // The bytecode is still in the worktree, untracked.
+    let untracked = git(&wt, &["status", "--porcelain", "--untracked-files=all"]);
+    assert!(untracked.contains("?? __pycache__/twice.cpython-311.pyc"), "{untracked}");
+    assert!(untracked.contains("?? stray.pyc"), "{untracked}");
+}
+
+#[tokio::test]
+async fn a_worktree_holding_only_python_bytecode_has_nothing_to_merge() {
+    let (_tmp, repo) = repository();
+    let wt = worktree(&repo, "task");
+    write(&wt, "__pycache__/a.cpython-311.pyc", b"\x00bytecode");
+    let main_before = head_of(&repo, "main");
+    let journal = Arc::new(MemoryJournal::default());
+    let report = step(&journal).run(MergeRequest::new("t", &wt, "nothing")).await.unwrap();
+    assert_eq!(report.outcome, MergeOutcome::NothingToMerge);
+    assert_eq!(head_of(&repo, "main"), main_before);
+    assert!(!merge_events(&journal).contains(&"change_committed"));
+}
