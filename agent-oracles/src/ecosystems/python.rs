@@ -571,7 +571,21 @@ fn requirement_name(req: &str) -> Option<String> {
     if req[..run].ends_with(['-', '_', '.']) {
         return None;
     }
-    let parsed: pep508_rs::Requirement = req.parse().ok()?;
+    // It panics the same way on such an extra name (`0[a-]`).
+    if let Some(rest) = req[run..].trim_start().strip_prefix('[') {
+        let extras = rest.split(']').next().unwrap_or(rest);
+        let valid = |e: &str| {
+            e.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && e.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && e.ends_with(|c: char| c.is_ascii_alphanumeric())
+        };
+        if extras.split(',').map(str::trim).filter(|e| !e.is_empty()).any(|e| !valid(e)) {
+            return None;
+        }
+    }
+    // Whatever else the parser cannot take is a line this reader cannot
+    // read, never a crash of the inspection.
+    let parsed = std::panic::catch_unwind(|| req.parse::<pep508_rs::Requirement>()).ok()?.ok()?;
     Some(normalize_name(parsed.name.as_ref()))
 }
 
@@ -696,6 +710,8 @@ mod tests {
         assert_eq!(requirement_name("https://example.com/pkg.whl"), None);
         assert_eq!(requirement_name("pytest>=8; python_version >"), None);
         assert_eq!(requirement_name("A_/"), None);
+        assert_eq!(requirement_name("0[a-]"), None);
+        assert_eq!(requirement_name("pkg [a-b, c.d] >= 1").as_deref(), Some("pkg"));
     }
 
     #[test]
