@@ -674,6 +674,16 @@ fn slugify_with_a_test_the_environment_breaks() -> (tempfile::TempDir, std::path
     (dir, work)
 }
 
+/// py-slugify's real fix, as a plan.
+fn lower_case_the_title() -> ScriptedReply {
+    edit(
+        "lower-case the title",
+        "slugkit/slug.py",
+        "    slug = _NOT_WORD.sub(\"-\", title)",
+        "    slug = _NOT_WORD.sub(\"-\", title.lower())",
+    )
+}
+
 /// The loop (plan mode, auto classifier, real pytest) on `work` with
 /// `named` tests; the scripted model (a test double) is returned too.
 async fn run_keeping_the_model(
@@ -696,12 +706,7 @@ async fn run_keeping_the_model(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_the_environment_breaks_does_not_stop_a_task_that_does_not_name_it_nor_reach_the_model() {
     let (_dir, work) = slugify_with_a_test_the_environment_breaks();
-    let fix = edit(
-        "lower-case the title",
-        "slugkit/slug.py",
-        "    slug = _NOT_WORD.sub(\"-\", title)",
-        "    slug = _NOT_WORD.sub(\"-\", title.lower())",
-    );
+    let fix = lower_case_the_title();
     let (report, model) = run_keeping_the_model(&work, &["test_capitals_are_lowered"], vec![fix]).await;
     // The report keeps the baseline as it ran: the environment's failure is there.
     let env = report.baseline.failures.iter().find(|f| f.kind == FailureKind::Environment);
@@ -734,12 +739,7 @@ async fn a_named_test_the_environment_breaks_needs_a_human_before_any_model_turn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_named_tests_a_suite_whose_only_failure_is_the_environments_accepts_the_fix() {
     let (_dir, work) = slugify_with_a_test_the_environment_breaks();
-    let fix = edit(
-        "lower-case the title",
-        "slugkit/slug.py",
-        "    slug = _NOT_WORD.sub(\"-\", title)",
-        "    slug = _NOT_WORD.sub(\"-\", title.lower())",
-    );
+    let fix = lower_case_the_title();
     let (report, _model) = run_keeping_the_model(&work, &[], vec![fix]).await;
     assert_eq!(report.outcome, Outcome::Accepted, "{:?}", report.verdict);
     // Still failing after the fix, and only for the environment.
