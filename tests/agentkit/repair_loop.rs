@@ -691,13 +691,23 @@ async fn run_keeping_the_model(
     named: &[&str],
     replies: Vec<ScriptedReply>,
 ) -> (RepairReport, Arc<ScriptedProvider>) {
+    run_keeping_the_model_in(LoopMode::Plan, work, named, replies).await
+}
+
+/// [`run_keeping_the_model`] in `mode`.
+async fn run_keeping_the_model_in(
+    mode: LoopMode,
+    work: &Path,
+    named: &[&str],
+    replies: Vec<ScriptedReply>,
+) -> (RepairReport, Arc<ScriptedProvider>) {
     let journal = Arc::new(MemoryJournal::default());
     let model = Arc::new(ScriptedProvider::new("openai:gpt-4.1-mini", replies));
     let parts = RepairParts {
         classifier: Arc::new(agentkit::classify::AutoClassifier::new()),
         ..real_parts(work, model.clone(), journal)
     };
-    let lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(LoopMode::Plan));
+    let lp = RepairLoop::new(parts).with_config(RepairConfig::default().with_mode(mode));
     let task = Task::new("t1", work, "Make the named test pass.")
         .with_named_tests(named.iter().map(|n| (*n).to_owned()).collect());
     (lp.run(task).await.unwrap(), model)
@@ -763,4 +773,35 @@ async fn without_named_tests_a_code_failure_left_beside_the_environments_is_not_
     let (report, _model) = run_keeping_the_model(&work, &[], replies).await;
     assert_ne!(report.outcome, Outcome::Accepted, "{:?}", report.verdict);
     assert!(report.attempts.iter().all(|a| !a.passed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_tools_mode_run_tests_leaves_out_the_test_the_environment_broke_at_baseline() {
+    let (_dir, work) = slugify_with_a_test_the_environment_breaks();
+    let usage = || Usage::new(100, 10);
+    let replies = vec![
+        ScriptedReply::call("run_tests", serde_json::json!({}), usage()),
+        ScriptedReply::call(
+            "edit_file",
+            serde_json::json!({
+                "path": "slugkit/slug.py",
+                "old": "    slug = _NOT_WORD.sub(\"-\", title)",
+                "new": "    slug = _NOT_WORD.sub(\"-\", title.lower())",
+            }),
+            usage(),
+        ),
+        ScriptedReply::call("finish", serde_json::json!({ "summary": "lower-case the title" }), usage()),
+    ];
+    let (report, model) =
+        run_keeping_the_model_in(LoopMode::Tools, &work, &["test_capitals_are_lowered"], replies).await;
+    assert_eq!(report.outcome, Outcome::Accepted, "{:?}", report.verdict);
+    // What the model saw of its `run_tests` call: the last message of its second turn.
+    let requests = model.requests();
+    let observation = serde_json::to_string(requests[1].messages.last().unwrap()).unwrap();
+    assert!(observation.contains("test_capitals_are_lowered"), "the code's failure is shown: {observation}");
+    assert!(observation.contains("1 failure(s) of tests the environment already broke"), "{observation}");
+    assert!(!observation.contains("agentkit_absent_sdk"), "the environment's failure reached the model: {observation}");
+    // Nothing of it is lost: the session's report keeps the whole run.
+    let env = report.baseline.failures.iter().find(|f| f.kind == FailureKind::Environment);
+    assert!(env.is_some_and(|f| f.test_name.as_deref().is_some_and(|t| t.contains("test_sdk_client"))));
 }

@@ -2,6 +2,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 /// What kind of failure it is.
@@ -156,6 +157,13 @@ impl Failure {
         self.test_name = Some(name.into());
         self
     }
+
+    /// Whether this is the environment's failure ([`FailureKind::Environment`])
+    /// of one of `tests`, by test name. A failure without a test name is
+    /// never one.
+    pub fn is_environment_failure_of(&self, tests: &BTreeSet<String>) -> bool {
+        self.kind == FailureKind::Environment && self.test_name.as_ref().is_some_and(|t| tests.contains(t))
+    }
 }
 
 /// Counts of a test run, as parsed.
@@ -198,6 +206,40 @@ impl Classification {
     pub fn passed(&self) -> bool {
         self.valid_run && self.failures.is_empty()
     }
+
+    /// This run less the environment's failures of `tests`
+    /// ([`Failure::is_environment_failure_of`]): tests the environment
+    /// already broke before any change, which no edit can mend, left out of
+    /// what a model is shown. Counts, outcomes and notes are kept. When no
+    /// environment failure is left in an [`Tier::Infrastructure`] run, the
+    /// tier becomes [`Tier::Code`] if other failures remain and
+    /// [`Tier::None`] if none do; a new environment failure keeps the run
+    /// the environment's.
+    ///
+    /// ```
+    /// use agent_core::failure::{Classification, Failure, FailureCategory, FailureKind, Tier};
+    /// use std::collections::BTreeSet;
+    ///
+    /// let mut run = Classification::default();
+    /// run.tier = Tier::Infrastructure;
+    /// run.failures = vec![
+    ///     Failure::new(FailureCategory::Infrastructure, FailureKind::Environment, "no DNS").in_test("test_fetch"),
+    ///     Failure::new(FailureCategory::Test, FailureKind::TestAssertion, "2 != 3").in_test("test_add"),
+    /// ];
+    /// let broken_before = BTreeSet::from(["test_fetch".to_owned()]);
+    /// let shown = run.without_environment_failures_of(&broken_before);
+    /// assert_eq!(shown.failures.len(), 1);
+    /// assert_eq!(shown.failures[0].test_name.as_deref(), Some("test_add"));
+    /// assert_eq!(shown.tier, Tier::Code);
+    /// ```
+    pub fn without_environment_failures_of(&self, tests: &BTreeSet<String>) -> Classification {
+        let mut shown = self.clone();
+        shown.failures.retain(|f| !f.is_environment_failure_of(tests));
+        if shown.tier == Tier::Infrastructure && !shown.failures.iter().any(|f| f.kind == FailureKind::Environment) {
+            shown.tier = if shown.failures.is_empty() { Tier::None } else { Tier::Code };
+        }
+        shown
+    }
 }
 
 #[cfg(test)]
@@ -215,6 +257,46 @@ mod tests {
         );
         let back: Failure = serde_json::from_value(json).expect("deserialises");
         assert!(!back.flaky);
+    }
+
+    fn env(test: &str) -> Failure {
+        Failure::new(FailureCategory::Infrastructure, FailureKind::Environment, "no DNS").in_test(test)
+    }
+
+    #[test]
+    fn leaving_out_the_only_environment_failures_makes_an_infrastructure_run_pass_or_the_codes() {
+        let broken = BTreeSet::from(["net".to_owned()]);
+        let mut run = Classification { tier: Tier::Infrastructure, failures: vec![env("net")], ..Default::default() };
+        assert_eq!(run.without_environment_failures_of(&broken).tier, Tier::None);
+        run.failures.push(Failure::new(FailureCategory::Test, FailureKind::TestAssertion, "1 != 2").in_test("add"));
+        let shown = run.without_environment_failures_of(&broken);
+        assert_eq!(shown.tier, Tier::Code);
+        assert_eq!(shown.failures.iter().map(|f| f.test_name.as_deref()).collect::<Vec<_>>(), vec![Some("add")]);
+    }
+
+    #[test]
+    fn a_new_environment_failure_or_one_without_a_test_name_keeps_the_run_the_environments() {
+        let broken = BTreeSet::from(["net".to_owned()]);
+        let mut unnamed = env("x");
+        unnamed.test_name = None;
+        for other in [env("disk"), unnamed] {
+            let run = Classification {
+                tier: Tier::Infrastructure,
+                failures: vec![env("net"), other.clone()],
+                ..Default::default()
+            };
+            let shown = run.without_environment_failures_of(&broken);
+            assert_eq!(shown.tier, Tier::Infrastructure, "{other:?}");
+            assert_eq!(shown.failures, vec![other]);
+        }
+    }
+
+    #[test]
+    fn a_code_failure_of_a_test_the_environment_broke_before_is_still_shown() {
+        let broken = BTreeSet::from(["net".to_owned()]);
+        let assertion = Failure::new(FailureCategory::Test, FailureKind::TestAssertion, "1 != 2").in_test("net");
+        let run = Classification { tier: Tier::Code, failures: vec![assertion.clone()], ..Default::default() };
+        assert_eq!(run.without_environment_failures_of(&broken).failures, vec![assertion]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::exec::{ExecError, SandboxPolicy};
 use crate::failure::Classification;
 use crate::workspace::{ContainmentError, WorkspaceProfile};
 use crate::{Editor, Executor, FailureClassifier};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -82,6 +83,12 @@ pub struct ToolContext {
     pub sandbox: SandboxPolicy,
     /// Observation sizes and command limits.
     pub limits: ObservationLimits,
+    /// Tests the environment broke before any change (a baseline run
+    /// classified their failures as [`FailureKind::Environment`](crate::failure::FailureKind::Environment)):
+    /// a test-running tool leaves those failures out of what the model is
+    /// shown ([`Classification::without_environment_failures_of`](crate::failure::Classification::without_environment_failures_of)),
+    /// since no edit can mend them. Empty by default.
+    pub environment_broken_tests: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for ToolContext {
@@ -90,6 +97,7 @@ impl std::fmt::Debug for ToolContext {
             .field("root", &self.root)
             .field("sandbox", &self.sandbox)
             .field("limits", &self.limits)
+            .field("environment_broken_tests", &self.environment_broken_tests)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +122,7 @@ impl ToolContext {
             renderer,
             sandbox: SandboxPolicy::None,
             limits: ObservationLimits::default(),
+            environment_broken_tests: BTreeSet::new(),
         }
     }
 
@@ -126,6 +135,13 @@ impl ToolContext {
     /// With these limits.
     pub fn with_limits(mut self, limits: ObservationLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// With these tests known to be broken by the environment before any
+    /// change ([`environment_broken_tests`](Self::environment_broken_tests)).
+    pub fn with_environment_broken_tests(mut self, tests: impl IntoIterator<Item = String>) -> Self {
+        self.environment_broken_tests = tests.into_iter().collect();
         self
     }
 }

@@ -881,7 +881,7 @@ impl<'a> TaskRun<'a> {
     /// Whether `f` is the environment's failure of a test it already broke
     /// in the baseline.
     fn tolerated(&self, f: &Failure) -> bool {
-        f.kind == FailureKind::Environment && f.test_name.as_ref().is_some_and(|t| self.env_broken.contains(t))
+        f.is_environment_failure_of(&self.env_broken)
     }
 
     /// Whether the environment, not the code, decides run `c`: an
@@ -1071,7 +1071,9 @@ impl<'a> TaskRun<'a> {
     }
 
     /// What an agent session may use: this task's workspace and parts, the
-    /// loop's classifier and renderer, the configured sandbox and limits.
+    /// loop's classifier and renderer, the configured sandbox and limits,
+    /// and the tests the environment broke at baseline (left out of what
+    /// `run_tests` shows, as they are of the loop's own prompts).
     fn tool_context(&self, profile: WorkspaceProfile, renderer: Arc<dyn ContextRenderer>) -> ToolContext {
         let limits = ObservationLimits::default()
             .with_max_tokens(self.lp.config.observation_tokens)
@@ -1086,6 +1088,7 @@ impl<'a> TaskRun<'a> {
         )
         .with_sandbox(self.lp.config.sandbox.clone())
         .with_limits(limits)
+        .with_environment_broken_tests(self.env_broken.iter().cloned())
     }
 
     /// One attempt as an agent session: the model works with the tools until
@@ -1350,9 +1353,8 @@ impl<'a> TaskRun<'a> {
             if let Some(broken) = tolerable_environment_failures(&self.baseline, &self.task.named_tests) {
                 // Tests ran, and what the environment broke is some of them,
                 // none the task names: the task can go on around them.
+                shown = self.baseline.without_environment_failures_of(&broken);
                 self.env_broken = broken;
-                shown.failures.retain(|f| !self.tolerated(f));
-                shown.tier = if shown.failures.is_empty() { Tier::None } else { Tier::Code };
             }
         }
         if shown.tier == Tier::Infrastructure {
@@ -1493,8 +1495,7 @@ impl<'a> TaskRun<'a> {
                 }
                 passed = gate_failures.is_empty();
             }
-            let mut shown = classification.clone();
-            shown.failures.retain(|f| !self.tolerated(f));
+            let mut shown = classification.without_environment_failures_of(&self.env_broken);
             // Regressions and unfixed named tests lead the repair prompt, in order.
             let verdicts = comparison.regressions.iter().map(|r| format!("regression: {r}")).chain(
                 comparison.missing_fixes.iter().filter(|_| apply_error.is_none()).map(|m| format!("not fixed: {m}")),

@@ -24,7 +24,10 @@ use std::path::Path;
 /// classified by the context's classifier and the
 /// observation is the context's renderer's text for the classification
 /// (after the command line and its exit status), never the raw log; the
-/// output carries the classification.
+/// output carries the classification. Failures of the context's
+/// [`environment_broken_tests`](agent_core::tool::ToolContext::environment_broken_tests)
+/// are left out of the text (a line says how many), never out of the
+/// output's classification.
 ///
 /// Test names narrow the run the way each runner takes them:
 ///
@@ -113,14 +116,22 @@ impl Tool for RunTests {
         }
         let run = cx.executor.run(spec).await?;
         let classification = cx.classifier.classify(&run, &cx.profile);
-        let rendered = cx.renderer.render(&cx.root, &classification);
+        let shown = classification.without_environment_failures_of(&cx.environment_broken_tests);
+        let rendered = cx.renderer.render(&cx.root, &shown);
         let mut out = format!("{header}\n{}\n", status(&run, cx.limits.test_timeout));
         if let Some(note) = note {
             out.push_str(&note);
             out.push('\n');
         }
+        let left_out = classification.failures.len() - shown.failures.len();
+        if left_out > 0 {
+            out.push_str(&format!(
+                "({left_out} failure(s) of tests the environment already broke before any change are not shown: \
+                 no edit can mend them, leave them be)\n"
+            ));
+        }
         if rendered.trim().is_empty() {
-            out.push_str(&format!("Test status: {}\n", test_status_line(&classification)));
+            out.push_str(&format!("Test status: {}\n", test_status_line(&shown)));
         } else {
             out.push_str(&rendered);
             if !rendered.ends_with('\n') {

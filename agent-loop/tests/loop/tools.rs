@@ -609,6 +609,46 @@ async fn run_tests_on_a_failing_python_project_returns_the_rendered_classificati
 }
 
 #[tokio::test]
+async fn run_tests_leaves_out_the_failures_of_tests_the_environment_broke_before_but_keeps_them_in_the_classification()
+{
+    let (_tmp, ws) = python_project();
+    // A package the project declares and this machine lacks, imported inside one test.
+    write(
+        &ws,
+        "pyproject.toml",
+        b"[project]\nname = \"stats\"\nversion = \"0.1.0\"\ndependencies = [\"agentkit-absent-sdk>=1\"]\n\n[tool.pytest.ini_options]\npythonpath = [\".\"]\n",
+    );
+    write(
+        &ws,
+        "tests/test_sdk.py",
+        b"def test_sdk_client():\n    import agentkit_absent_sdk\n\n    assert agentkit_absent_sdk.Client()\n",
+    );
+    let cx = inspected(&ws, "pytest").await;
+    let is_env = |f: &&agent_core::failure::Failure| f.kind == FailureKind::Environment;
+    let first = call(&cx, "run_tests", json!({})).await.unwrap();
+    let broken: Vec<String> = first
+        .classification
+        .as_ref()
+        .unwrap()
+        .failures
+        .iter()
+        .filter(is_env)
+        .filter_map(|f| f.test_name.clone())
+        .collect();
+    assert!(broken.len() == 1 && broken[0].ends_with("test_sdk_client"), "{:#?}", first.classification);
+    assert!(first.content.contains("agentkit_absent_sdk"), "without the set it is shown: {}", first.content);
+
+    let cx = cx.with_environment_broken_tests(broken);
+    let out = call(&cx, "run_tests", json!({})).await.unwrap();
+    let text = &out.content;
+    assert!(!text.contains("agentkit_absent_sdk"), "{text}");
+    assert!(text.contains("1 failure(s) of tests the environment already broke before any change"), "{text}");
+    assert!(text.contains("test_mean_of_two") && text.contains("test_mean_of_one"), "the code's failures stay: {text}");
+    let kept = out.classification.unwrap();
+    assert_eq!(kept.failures.iter().filter(is_env).count(), 1, "{kept:#?}");
+}
+
+#[tokio::test]
 async fn run_tests_with_names_runs_only_those_pytest_tests() {
     let (_tmp, ws) = python_project();
     let cx = inspected(&ws, "pytest").await;
