@@ -4,6 +4,7 @@ use crate::common::{Entry, git, init_repo, set_exec, tree_state, write};
 use agent_core::Snapshotter;
 use agent_core::snapshot::{SnapshotError, SnapshotId};
 use agent_sandbox::GitSnapshotter;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Everything about the user's git state the snapshotter must not change.
@@ -414,13 +415,60 @@ async fn a_new_file_in_the_second_of_the_snapshot_is_found() {
     assert_eq!(tree_state(root), before);
 }
 
+/// The second of `t` since the epoch.
+fn whole_second(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A file staged and then rewritten with other bytes of the same size, all
+/// in the second the user's index was written, keeps its index entry's stat
+/// (same inode, size, and mtime and ctime to the second). Git's racy-clean
+/// rule reads it again; the snapshot, taken a second later, must too.
+#[tokio::test]
+async fn a_file_rewritten_in_the_second_its_index_entry_was_written_is_read_again() {
+    let (dir, root) = loop {
+        let dir = init_repo();
+        let root = dir.path().to_path_buf();
+        write(&root, "d/f.bin", b"first bytes, sixteen");
+        git(&root, &["add", "-A"]);
+        write(&root, "d/f.bin", b"other bytes, sixteen");
+        let meta = std::fs::metadata(root.join("d/f.bin")).unwrap();
+        let index = std::fs::metadata(root.join(".git/index")).unwrap().modified().unwrap();
+        let staged = git(&root, &["ls-files", "--debug", "d/f.bin"]);
+        let staged_ctime = staged.lines().find_map(|l| l.trim().strip_prefix("ctime: ")).unwrap();
+        // Retry in the rare case a second boundary fell between the steps.
+        let same_second = staged_ctime.split(':').next() == Some(&meta.ctime().to_string())
+            && whole_second(meta.modified().unwrap()) == whole_second(index);
+        if same_second {
+            break (dir, root);
+        }
+    };
+    let index = std::fs::metadata(root.join(".git/index")).unwrap().modified().unwrap();
+    while whole_second(std::time::SystemTime::now()) == whole_second(index) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let id = GitSnapshotter::new().snapshot(&root).await.unwrap();
+    let blob = git(&root, &["cat-file", "-p", &format!("{}:d/f.bin", id.as_str())]);
+    assert_eq!(blob, "other bytes, sixteen", "the snapshot holds the bytes on disk, not the staged ones");
+    let (expected, tree) = git_tree_and_snapshot_tree(&root, &id);
+    assert_eq!(tree, expected, "the snapshot's tree is what `git add -A` records");
+    drop(dir);
+}
+
 /// The tree `git add -A` would record for the working tree now (through a
 /// copy of the user's index), and the tree of snapshot `id`.
 pub(crate) fn git_tree_and_snapshot_tree(root: &Path, id: &SnapshotId) -> (String, String) {
     let tmp = tempfile::tempdir().unwrap();
     let index = tmp.path().join("index");
     if root.join(".git/index").exists() {
+        // The copy keeps the index's mtime: git trusts an entry's stat only
+        // when it is older than the index file (its racy-clean rule), so a
+        // copy made a second later would vouch for a file rewritten in the
+        // second the index was written, and the expected tree would hold
+        // the old bytes (seen in CI).
         std::fs::copy(root.join(".git/index"), &index).unwrap();
+        let mtime = std::fs::metadata(root.join(".git/index")).and_then(|m| m.modified()).unwrap();
+        std::fs::File::options().write(true).open(&index).and_then(|f| f.set_modified(mtime)).unwrap();
     }
     let run = |args: &[&str]| {
         let out = std::process::Command::new("git")
