@@ -903,7 +903,15 @@ impl Repo {
         }
         let commit = self.run_text(None, &args)?.trim().to_owned();
         let bytes = std::fs::read(&index).map_err(io_err(&index))?;
-        write_atomic(&self.stat_index(&commit), &bytes)?;
+        let stat_index = self.stat_index(&commit);
+        write_atomic(&stat_index, &bytes)?;
+        // Its mtime is the racy-clean reference of the restore (see
+        // `restore_cli`): that of the index git wrote after taking every
+        // stat, never the later moment of this copy, or a file rewritten in
+        // that index's second would be trusted as unchanged.
+        let mtime = std::fs::metadata(&index).and_then(|m| m.modified()).map_err(io_err(&index))?;
+        let file = std::fs::OpenOptions::new().write(true).open(&stat_index).map_err(io_err(&stat_index))?;
+        file.set_modified(mtime).map_err(io_err(&stat_index))?;
         Ok(commit)
     }
 
