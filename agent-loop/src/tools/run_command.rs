@@ -20,7 +20,10 @@ use std::path::Path;
 ///
 /// The observation: the command line, the exit status (exit code, signal, or
 /// the limit that ended it), a note when the sandbox looks like it stopped
-/// the command, then stdout and stderr, each bounded to its head and tail.
+/// the command, a note naming the tests of
+/// [`environment_broken_tests`](agent_core::tool::ToolContext::environment_broken_tests)
+/// the output mentions (the environment broke them before any change), then
+/// stdout and stderr, each bounded to its head and tail.
 /// The workspace root in the output is shown as `.`, and durations are
 /// masked ([`mask_durations`]), so the same run reads the same on every
 /// machine. A program that cannot be started is [`ToolError::Exec`].
@@ -75,12 +78,50 @@ impl Tool for RunCommand {
         if let Some(evidence) = &run.sandbox.denial_suspected {
             let _ = writeln!(out, "note: the sandbox may have stopped this command ({evidence})");
         }
+        let named = environment_broken_named(&run, &cx.environment_broken_tests);
+        if !named.is_empty() {
+            let _ = writeln!(
+                out,
+                "note: the environment already broke {} before any change (a missing package, tool or \
+                 network, not the code); their failures here are not yours to fix",
+                named.join(", ")
+            );
+        }
         let per_stream = cx.limits.max_tokens / 2;
         for (name, stream) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
             out.push_str(&stream_section(name, stream, &roots, per_stream));
         }
         Ok(ToolOutput::text(bound_observation(&out, cx.limits.max_tokens)))
     }
+}
+
+/// The tests of `broken` (those the environment broke before any change)
+/// that the run's output names, by their full id or by the name after the
+/// last `::` (pytest's `file::test`, libtest's `module::test`).
+fn environment_broken_named<'a>(run: &RunOutput, broken: &'a std::collections::BTreeSet<String>) -> Vec<&'a str> {
+    if broken.is_empty() {
+        return Vec::new();
+    }
+    let text = format!("{}\n{}", run.stdout.text(), run.stderr.text());
+    broken
+        .iter()
+        .filter(|test| {
+            let short = test.rsplit("::").next().unwrap_or(test);
+            text.contains(test.as_str()) || (!short.is_empty() && contains_word(&text, short))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
+/// Whether `needle` stands in `text` as a whole word (not inside a longer
+/// identifier: `test_a` is not named by `test_ab`).
+fn contains_word(text: &str, needle: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(needle).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + needle.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
 }
 
 /// How the run ended, in words.
@@ -139,6 +180,14 @@ fn relative_to(text: &str, root: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_test_name_counts_only_as_a_whole_word() {
+        assert!(contains_word("FAILED tests/t.py::test_a - boom", "test_a"));
+        assert!(!contains_word("FAILED tests/t.py::test_ab - boom", "test_a"));
+        assert!(!contains_word("xtest_a", "test_a"));
+        assert!(contains_word("test_a", "test_a"));
+    }
 
     #[test]
     fn the_root_is_written_as_dot_only_as_a_whole_path_component() {

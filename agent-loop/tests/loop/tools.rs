@@ -608,11 +608,10 @@ async fn run_tests_on_a_failing_python_project_returns_the_rendered_classificati
     assert_eq!(text, &agent_loop::tools::bound_observation(text, cx.limits.max_tokens));
 }
 
-#[tokio::test]
-async fn run_tests_leaves_out_the_failures_of_tests_the_environment_broke_before_but_keeps_them_in_the_classification()
-{
-    let (_tmp, ws) = python_project();
-    // A package the project declares and this machine lacks, imported inside one test.
+/// [`python_project`] declaring a package this machine lacks, imported
+/// inside one test (`tests/test_sdk.py::test_sdk_client`).
+fn python_project_with_an_absent_package() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, ws) = python_project();
     write(
         &ws,
         "pyproject.toml",
@@ -623,6 +622,37 @@ async fn run_tests_leaves_out_the_failures_of_tests_the_environment_broke_before
         "tests/test_sdk.py",
         b"def test_sdk_client():\n    import agentkit_absent_sdk\n\n    assert agentkit_absent_sdk.Client()\n",
     );
+    (tmp, ws)
+}
+
+#[tokio::test]
+async fn run_command_names_the_tests_the_environment_broke_before_when_its_output_shows_them() {
+    let (_tmp, ws) = python_project_with_an_absent_package();
+    let cx = inspected(&ws, "pytest").await;
+    let pytest = json!({"program": "python3", "args": ["-m", "pytest", "-q", "-p", "no:cacheprovider"]});
+    let plain = ok(&cx, "run_command", pytest.clone()).await;
+    assert!(plain.contains("agentkit_absent_sdk"), "pytest ran and failed on the import: {plain}");
+    assert!(!plain.contains("the environment already broke"), "without the set there is no note: {plain}");
+
+    let cx = cx.with_environment_broken_tests(["tests/test_sdk.py::test_sdk_client".to_owned()]);
+    let out = ok(&cx, "run_command", pytest).await;
+    let note =
+        out.lines().find(|l| l.starts_with("note: the environment already broke")).unwrap_or_else(|| panic!("{out}"));
+    assert!(note.contains("tests/test_sdk.py::test_sdk_client"), "{note}");
+    assert!(!note.contains("test_mean"), "the code's failures are not named: {note}");
+    assert!(out.contains("agentkit_absent_sdk") && out.contains("test_mean_of_two"), "the output stays whole: {out}");
+
+    let unrelated = ok(&cx, "run_command", json!({"program": "python3", "args": ["-c", "print('hello')"]})).await;
+    assert!(
+        !unrelated.contains("the environment already broke"),
+        "an output naming none of them has no note: {unrelated}"
+    );
+}
+
+#[tokio::test]
+async fn run_tests_leaves_out_the_failures_of_tests_the_environment_broke_before_but_keeps_them_in_the_classification()
+{
+    let (_tmp, ws) = python_project_with_an_absent_package();
     let cx = inspected(&ws, "pytest").await;
     let is_env = |f: &&agent_core::failure::Failure| f.kind == FailureKind::Environment;
     let first = call(&cx, "run_tests", json!({})).await.unwrap();
